@@ -1,0 +1,63 @@
+#ifndef ATS_SERVER_CALL_H_
+#define ATS_SERVER_CALL_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/auth.h"
+#include "server/clock.h"
+#include "server/random.h"
+#include "storage/store.h"
+
+namespace ats::server {
+
+// What every service handler works with. Owned by the server; outlives every
+// call.
+struct ServiceEnv {
+  storage::Store& store;
+  Authenticator& auth;
+  const Clock& clock;
+  RandomSource& random;
+};
+
+// Finishes one unary call: converts the outcome to a gRPC status with rich
+// error details and writes the call's log line. Copyable; must be invoked
+// exactly once, from any thread.
+class Finish {
+ public:
+  Finish(grpc::ServerUnaryReactor* reactor, std::string method,
+         absl::Time start);
+
+  // Records the caller for the log line.
+  void set_caller(const Caller& caller);
+
+  void operator()(const absl::Status& status) const;
+
+ private:
+  struct State {
+    grpc::ServerUnaryReactor* reactor;
+    std::string method;
+    absl::Time start;
+    std::string account_id;
+    std::string key_id;
+  };
+  std::shared_ptr<State> state_;
+};
+
+// Serves one unary call: authenticates the caller against `roles`, then runs
+// `handler`, which must eventually invoke the Finish it is given (directly
+// after a quick read, or as the `done` of a store write). `method` is the
+// full method name, e.g. "ats.v1.JobService/CreateJob".
+grpc::ServerUnaryReactor* ServeUnary(
+    ServiceEnv& env, grpc::CallbackServerContext* context,
+    std::string_view method, const Roles& roles,
+    const std::function<void(const Caller&, const Finish&)>& handler);
+
+}  // namespace ats::server
+
+#endif  // ATS_SERVER_CALL_H_

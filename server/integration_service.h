@@ -1,0 +1,95 @@
+#ifndef ATS_SERVER_INTEGRATION_SERVICE_H_
+#define ATS_SERVER_INTEGRATION_SERVICE_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ats/v1/integration_service.grpc.pb.h"
+#include "server/call.h"
+
+namespace ats::server {
+
+// ats.v1.IntegrationService: the Marketplace and each account's
+// integrations. Triggers, bulk operations, events and partner results are not
+// served yet: the generated base class answers UNIMPLEMENTED for them.
+class IntegrationService final
+    : public ats::v1::IntegrationService::CallbackService {
+ public:
+  explicit IntegrationService(ServiceEnv env) : env_(env) {}
+
+  grpc::ServerUnaryReactor* CreatePartner(
+      grpc::CallbackServerContext* context,
+      const ats::v1::CreatePartnerRequest* request,
+      ats::v1::Partner* response) override;
+  grpc::ServerUnaryReactor* GetPartner(
+      grpc::CallbackServerContext* context,
+      const ats::v1::GetPartnerRequest* request,
+      ats::v1::Partner* response) override;
+  grpc::ServerUnaryReactor* ListPartners(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ListPartnersRequest* request,
+      ats::v1::ListPartnersResponse* response) override;
+  grpc::ServerUnaryReactor* UpdatePartner(
+      grpc::CallbackServerContext* context,
+      const ats::v1::UpdatePartnerRequest* request,
+      ats::v1::Partner* response) override;
+
+  grpc::ServerUnaryReactor* ActivateIntegration(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ActivateIntegrationRequest* request,
+      ats::v1::ActivateIntegrationResponse* response) override;
+  grpc::ServerUnaryReactor* GetIntegration(
+      grpc::CallbackServerContext* context,
+      const ats::v1::GetIntegrationRequest* request,
+      ats::v1::Integration* response) override;
+  grpc::ServerUnaryReactor* ListIntegrations(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ListIntegrationsRequest* request,
+      ats::v1::ListIntegrationsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateIntegration(
+      grpc::CallbackServerContext* context,
+      const ats::v1::UpdateIntegrationRequest* request,
+      ats::v1::Integration* response) override;
+  grpc::ServerUnaryReactor* DeactivateIntegration(
+      grpc::CallbackServerContext* context,
+      const ats::v1::DeactivateIntegrationRequest* request,
+      ats::v1::Integration* response) override;
+  grpc::ServerUnaryReactor* ReactivateIntegration(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ReactivateIntegrationRequest* request,
+      ats::v1::Integration* response) override;
+  grpc::ServerUnaryReactor* RotateSigningSecret(
+      grpc::CallbackServerContext* context,
+      const ats::v1::RotateSigningSecretRequest* request,
+      ats::v1::RotateSigningSecretResponse* response) override;
+
+ private:
+  // Changes `row` (whose partner has `listing`) at time `now`; returns
+  // whether anything changed, or the error that rolls the write back.
+  using IntegrationChange = std::function<absl::StatusOr<bool>(
+      const ats::v1::Partner& listing, absl::Time now,
+      storage::IntegrationRow& row)>;
+
+  // Serves an admin RPC whose request names an integration in `name` and
+  // which applies `change` to it.
+  grpc::ServerUnaryReactor* ServeChange(grpc::CallbackServerContext* context,
+                                        std::string_view method,
+                                        const std::string& name,
+                                        IntegrationChange change,
+                                        ats::v1::Integration* response);
+
+  // Applies `change` to integration `id` of the caller's account in one
+  // write, bumping revision and update_time when it changed anything, then
+  // finishes the call with the integration as stored in `response`.
+  void ChangeIntegration(const Caller& caller, std::string id,
+                         IntegrationChange change,
+                         ats::v1::Integration* response, const Finish& finish);
+
+  ServiceEnv env_;
+};
+
+}  // namespace ats::server
+
+#endif  // ATS_SERVER_INTEGRATION_SERVICE_H_

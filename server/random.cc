@@ -1,0 +1,120 @@
+#include "server/random.h"
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/escaping.h"
+
+namespace ats::server {
+namespace {
+
+constexpr size_t kSecretBytes = 32;
+constexpr size_t kResourceIdBytes = 10;  // 80 bits = 16 base32 characters
+
+}  // namespace
+
+void SecureRandom::Fill(uint8_t* out, size_t n) {
+  while (n > 0) {
+    const int chunk = static_cast<int>(n > INT_MAX ? INT_MAX : n);
+    if (RAND_bytes(out, chunk) != 1) {
+      std::fprintf(stderr,
+                   "FATAL: OpenSSL RAND_bytes failed (error %lu); refusing to "
+                   "continue without secure randomness\n",
+                   ERR_get_error());
+      std::abort();
+    }
+    out += chunk;
+    n -= static_cast<size_t>(chunk);
+  }
+}
+
+void SeededRandom::Fill(uint8_t* out, size_t n) {
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < n; i += 8) {
+    state_ += 0x9E3779B97F4A7C15ULL;
+    uint64_t z = state_;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    for (size_t k = 0; k < 8 && i + k < n; ++k) {
+      out[i + k] = static_cast<uint8_t>(z >> (8 * k));
+    }
+  }
+}
+
+std::string NewResourceId(RandomSource& random) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+  uint8_t bytes[kResourceIdBytes];
+  random.Fill(bytes, sizeof(bytes));
+  std::string id;
+  id.reserve(kResourceIdBytes * 8 / 5);
+  // Each 5 bytes are 40 bits, i.e. eight 5-bit characters.
+  for (size_t group = 0; group < kResourceIdBytes; group += 5) {
+    uint64_t bits = 0;
+    for (size_t k = 0; k < 5; ++k) bits = (bits << 8) | bytes[group + k];
+    for (int shift = 35; shift >= 0; shift -= 5) {
+      id.push_back(kAlphabet[(bits >> shift) & 0x1F]);
+    }
+  }
+  return id;
+}
+
+std::string NewSecret(RandomSource& random, std::string_view prefix) {
+  uint8_t bytes[kSecretBytes];
+  random.Fill(bytes, sizeof(bytes));
+  std::string secret(prefix);
+  secret += absl::WebSafeBase64Escape(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+  OPENSSL_cleanse(bytes, sizeof(bytes));
+  return secret;
+}
+
+std::string NewWebhookSecret(RandomSource& random) {
+  uint8_t bytes[kSecretBytes];
+  random.Fill(bytes, sizeof(bytes));
+  std::string secret = "whsec_";
+  secret += absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof(bytes)));
+  OPENSSL_cleanse(bytes, sizeof(bytes));
+  return secret;
+}
+
+std::string Sha256(std::string_view data) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+         digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+std::string HmacSha256(std::string_view key, std::string_view message) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  // HMAC() only fails on allocation failure or an oversized key (> INT_MAX);
+  // neither is recoverable here, and a wrong signature must never go out.
+  if (key.size() > INT_MAX ||
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()),
+           message.size(), mac, &mac_size) == nullptr) {
+    std::fprintf(stderr, "FATAL: OpenSSL HMAC-SHA256 failed\n");
+    std::abort();
+  }
+  return std::string(reinterpret_cast<const char*>(mac), mac_size);
+}
+
+std::string HmacSha256Base64(std::string_view key, std::string_view message) {
+  return absl::Base64Escape(HmacSha256(key, message));
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace ats::server

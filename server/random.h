@@ -1,0 +1,83 @@
+#ifndef ATS_SERVER_RANDOM_H_
+#define ATS_SERVER_RANDOM_H_
+
+// The server's source of randomness, and what it makes: resource ids and
+// secrets (API keys, webhook signing secrets). Also the hashing primitives
+// those secrets need, so that everything touching secret material sits in
+// one place.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace ats::server {
+
+// A source of random bytes. Implementations are thread-safe.
+class RandomSource {
+ public:
+  virtual ~RandomSource() = default;
+
+  // Fills `out[0, n)` with random bytes.
+  virtual void Fill(uint8_t* out, size_t n) = 0;
+};
+
+// Cryptographically secure bytes from OpenSSL's RAND_bytes. If OpenSSL cannot
+// provide them the process aborts with a message: handing out a guessable
+// API key is worse than stopping.
+class SecureRandom final : public RandomSource {
+ public:
+  // Fills `out[0, n)` from RAND_bytes, or aborts.
+  void Fill(uint8_t* out, size_t n) override;
+};
+
+// A deterministic stream (SplitMix64) for tests: the same seed always gives
+// the same bytes, on every platform. Never use it for secrets.
+class SeededRandom final : public RandomSource {
+ public:
+  // Starts the stream at `seed`.
+  explicit SeededRandom(uint64_t seed) : state_(seed) {}
+
+  // Fills `out[0, n)` with the next `n` bytes of the stream.
+  void Fill(uint8_t* out, size_t n) override;
+
+ private:
+  absl::Mutex mu_;
+  uint64_t state_ ABSL_GUARDED_BY(mu_);
+};
+
+// Returns a new resource id: 16 characters of lower-case base32 [a-z2-7],
+// 80 random bits, valid in resource names (see ParseResourceName).
+std::string NewResourceId(RandomSource& random);
+
+// Returns `prefix` followed by 32 random bytes in web-safe base64 without
+// padding (43 characters); for API keys, e.g. prefix "ats_". The alphabet
+// needs no quoting in a shell or an HTTP header.
+std::string NewSecret(RandomSource& random, std::string_view prefix);
+
+// Returns a new webhook signing secret in the Standard Webhooks form:
+// "whsec_" followed by 32 random key bytes in standard, padded base64 (which
+// partners' verification libraries decode to get the HMAC key).
+std::string NewWebhookSecret(RandomSource& random);
+
+// Returns the raw 32-byte SHA-256 digest of `data`; API key secrets are
+// stored only as this.
+std::string Sha256(std::string_view data);
+
+// Returns the raw 32-byte HMAC-SHA256 of `message` under `key`.
+std::string HmacSha256(std::string_view key, std::string_view message);
+
+// Returns HmacSha256(key, message) in standard, padded base64, as the
+// Standard Webhooks `webhook-signature: v1,<signature>` header carries it.
+std::string HmacSha256Base64(std::string_view key, std::string_view message);
+
+// Returns whether `a` equals `b`, in time that depends only on the lengths,
+// so comparing a secret's digest or a signature leaks nothing through timing.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace ats::server
+
+#endif  // ATS_SERVER_RANDOM_H_

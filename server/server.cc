@@ -1,0 +1,92 @@
+#include "server/server.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace ats::server {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read ", path));
+  }
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ServerOptions& options) {
+  if (options.tls_cert_path.empty() && options.tls_key_path.empty()) {
+    return grpc::InsecureServerCredentials();
+  }
+  if (options.tls_cert_path.empty() || options.tls_key_path.empty()) {
+    return absl::InvalidArgumentError(
+        "TLS needs both --tls_cert and --tls_key");
+  }
+  absl::StatusOr<std::string> cert = ReadFile(options.tls_cert_path);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(options.tls_key_path);
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions ssl;
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
+
+AtsServer::AtsServer(ServerOptions options, storage::Store& store,
+                     const Clock& clock, RandomSource& random)
+    : options_(std::move(options)),
+      auth_(store),
+      env_{store, auth_, clock, random},
+      accounts_(env_),
+      integrations_(env_) {}
+
+absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
+    const ServerOptions& options, storage::Store& store, const Clock& clock,
+    RandomSource& random) {
+  auto credentials = Credentials(options);
+  if (!credentials.ok()) return credentials.status();
+  std::unique_ptr<AtsServer> server(
+      new AtsServer(options, store, clock, random));
+
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen_address, *credentials,
+                           &server->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.RegisterService(&server->health_);
+  builder.RegisterService(&server->accounts_);
+  builder.RegisterService(&server->integrations_);
+  builder.RegisterService(&server->jobs_);
+  builder.RegisterService(&server->templates_);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", options.listen_address,
+        " (address in use or invalid?)"));
+  }
+  return server;
+}
+
+AtsServer::~AtsServer() { Shutdown(); }
+
+void AtsServer::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  health_.SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(options_.shutdown_grace));
+  server_->Wait();
+}
+
+}  // namespace ats::server

@@ -1,0 +1,69 @@
+#ifndef ATS_SERVER_SERVER_H_
+#define ATS_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "server/account_service.h"
+#include "server/health_service.h"
+#include "server/integration_service.h"
+#include "ats/v1/job_service.grpc.pb.h"
+#include "ats/v1/template_service.grpc.pb.h"
+
+namespace ats::server {
+
+struct ServerOptions {
+  // host:port to listen on; port 0 picks a free one (see AtsServer::port).
+  std::string listen_address = "127.0.0.1:50051";
+  // PEM files; both set serves TLS, both empty serves plaintext.
+  std::string tls_cert_path;
+  std::string tls_key_path;
+  // Largest request or response message accepted.
+  int max_message_bytes = 4 * 1024 * 1024;
+  // How long Shutdown waits for calls in flight before cancelling them.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// The gRPC server: every ats.v1 service, the health service and server
+// reflection, on one async (callback API) server.
+class AtsServer {
+ public:
+  // Starts serving; `store`, `clock` and `random` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<AtsServer>> Start(
+      const ServerOptions& options, storage::Store& store, const Clock& clock,
+      RandomSource& random);
+
+  AtsServer(const AtsServer&) = delete;
+  AtsServer& operator=(const AtsServer&) = delete;
+  ~AtsServer();
+
+  // Returns the port actually bound.
+  int port() const { return port_; }
+
+  // Reports NOT_SERVING, stops accepting calls, lets calls in flight finish
+  // within the grace period and cancels the rest. Idempotent.
+  void Shutdown();
+
+ private:
+  AtsServer(ServerOptions options, storage::Store& store, const Clock& clock,
+            RandomSource& random);
+
+  const ServerOptions options_;
+  Authenticator auth_;
+  ServiceEnv env_;
+  HealthService health_;
+  AccountService accounts_;
+  IntegrationService integrations_;
+  ats::v1::JobService::CallbackService jobs_;
+  ats::v1::TemplateService::CallbackService templates_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace ats::server
+
+#endif  // ATS_SERVER_SERVER_H_

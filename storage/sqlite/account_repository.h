@@ -1,0 +1,35 @@
+#ifndef ATS_STORAGE_SQLITE_ACCOUNT_REPOSITORY_H_
+#define ATS_STORAGE_SQLITE_ACCOUNT_REPOSITORY_H_
+
+#include "storage/account_repository.h"
+#include "storage/sqlite/connection.h"
+
+namespace ats::storage::sqlite {
+
+// AccountRepository on one SQLite connection, inside its open transaction.
+class SqliteAccountRepository final : public AccountRepository {
+ public:
+  explicit SqliteAccountRepository(Connection& db) : db_(db) {}
+
+  absl::Status InsertAccount(const AccountRow& account) override;
+  absl::StatusOr<AccountRow> GetAccount(std::string_view id) override;
+  absl::StatusOr<Page<AccountRow>> ListAccounts(
+      const PageRequest& page) override;
+  absl::Status InsertApiKey(const ApiKeyRow& key) override;
+  absl::StatusOr<ApiKeyRow> GetApiKey(std::string_view account_id,
+                                      std::string_view id) override;
+  absl::StatusOr<ApiKeyRow> FindApiKeyBySecretHash(
+      std::string_view secret_hash) override;
+  absl::StatusOr<Page<ApiKeyRow>> ListApiKeys(std::string_view account_id,
+                                              bool include_revoked,
+                                              const PageRequest& page) override;
+  absl::Status RevokeApiKey(std::string_view id, absl::Time when) override;
+  absl::StatusOr<bool> AnyApiKeyExists() override;
+
+ private:
+  Connection& db_;
+};
+
+}  // namespace ats::storage::sqlite
+
+#endif  // ATS_STORAGE_SQLITE_ACCOUNT_REPOSITORY_H_

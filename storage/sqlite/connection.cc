@@ -1,0 +1,130 @@
+#include "storage/sqlite/connection.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "storage/sqlite/errors.h"
+
+namespace ats::storage::sqlite {
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
+    const std::string& path, const ConnectionOptions& options) {
+  // NOMUTEX: a connection has one user at a time (see the class comment), so
+  // SQLite's per-connection mutex would only cost time.
+  const int flags =
+      SQLITE_OPEN_NOMUTEX |
+      (options.read_only ? SQLITE_OPEN_READONLY
+                         : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = SqliteError(rc, db, "open " + path);
+    sqlite3_close_v2(db);  // SQLite allocates a handle even on failure.
+    return status;
+  }
+  std::unique_ptr<Connection> connection(new Connection(db, options.read_only));
+  absl::Status status = connection->Configure(options);
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat("open ", path, ": ", status.message()));
+  }
+  return connection;
+}
+
+Connection::Connection(sqlite3* db, bool read_only)
+    : db_(db), read_only_(read_only) {}
+
+Connection::~Connection() {
+  // Statements must be finalized before the handle can close.
+  handed_out_.clear();
+  statements_.clear();
+  sqlite3_close_v2(db_);
+}
+
+absl::Status Connection::Configure(const ConnectionOptions& options) {
+  // Extended codes tell a UNIQUE violation from a FOREIGN KEY one.
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+
+  absl::Status status = Exec("PRAGMA foreign_keys = ON");
+  if (!status.ok()) return status;
+  status = Exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
+                                         : "PRAGMA synchronous = NORMAL");
+  if (!status.ok()) return status;
+  // The journal mode is stored in the file, so readers inherit the writer's.
+  if (read_only_) return absl::OkStatus();
+
+  Statement& journal = Prepare("PRAGMA journal_mode = WAL");
+  absl::StatusOr<bool> row = journal.Step();
+  if (!row.ok()) return row.status();
+  const std::string mode =
+      *row ? absl::AsciiStrToLower(journal.ColumnText(0)) : std::string();
+  ResetStatements();
+  // SQLite answers with the mode it could set rather than failing; an
+  // in-memory database can never be WAL and has nothing to make durable.
+  if (mode != "wal" && mode != "memory") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot enable WAL journal mode (got '", mode,
+        "'); is the file on a filesystem without shared memory support?"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::Exec(const char* sql) {
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) return absl::OkStatus();
+  return SqliteError(rc, db_, "exec `" + AbbreviateSql(sql) + "`");
+}
+
+Statement& Connection::Prepare(const char* sql) {
+  auto it = statements_.find(absl::string_view(sql));
+  Statement* statement;
+  if (it == statements_.end()) {
+    auto created = std::unique_ptr<Statement>(new Statement(db_, sql));
+    statement = created.get();
+    statements_.emplace(statement->sql(), std::move(created));
+    statement->PrepareIfNeeded();
+  } else {
+    statement = it->second.get();
+    statement->ResetForReuse();
+  }
+  if (!statement->handed_out_) {
+    statement->handed_out_ = true;
+    handed_out_.push_back(statement);
+  }
+  return *statement;
+}
+
+void Connection::ResetStatements() {
+  for (Statement* statement : handed_out_) {
+    statement->ResetCursor();
+    statement->handed_out_ = false;
+  }
+  handed_out_.clear();
+}
+
+bool Connection::in_transaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
+
+int64_t Connection::changes() const { return sqlite3_changes64(db_); }
+
+int64_t Connection::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+
+bool Connection::has_deferred_foreign_key_violations() const {
+  int current = 0;
+  int highwater = 0;
+  if (sqlite3_db_status(db_, SQLITE_DBSTATUS_DEFERRED_FKS, &current, &highwater,
+                        0) != SQLITE_OK) {
+    return false;
+  }
+  return current != 0;
+}
+
+}  // namespace ats::storage::sqlite

@@ -1,0 +1,94 @@
+#ifndef ATS_STORAGE_SQLITE_CONNECTION_H_
+#define ATS_STORAGE_SQLITE_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/sqlite/statement.h"
+
+struct sqlite3;
+
+namespace ats::storage::sqlite {
+
+struct ConnectionOptions {
+  // Open without write access; such a connection never changes the file.
+  bool read_only = false;
+  // FULL syncs the WAL on every commit (survives power loss); NORMAL only at
+  // checkpoints (survives a process crash, may lose the last commits on power
+  // loss) and is much faster.
+  bool synchronous_full = false;
+  // How long a statement waits for another connection's lock before failing
+  // with UNAVAILABLE.
+  int busy_timeout_ms = 5000;
+};
+
+// One SQLite connection (RAII owner of a sqlite3 handle) with a cache of
+// prepared statements.
+//
+// Not thread-safe: the owner (WriteQueue's writer thread, or the ReaderPool
+// borrower) is its only user at any time.
+class Connection {
+ public:
+  // Opens the database file at `path` (creating it unless read-only) with
+  // foreign keys on, the given busy timeout and synchronous level, and, for a
+  // writable connection, the WAL journal.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(
+      const std::string& path, const ConnectionOptions& options);
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  // Runs `sql`, one or more statements without parameters or results. Only
+  // for fixed SQL written in the source (schema, BEGIN, COMMIT...): values
+  // from anywhere else must go through Prepare and Bind.
+  absl::Status Exec(const char* sql);
+
+  // Returns the cached statement for `sql`, reset and with no bindings,
+  // compiling it on first use. `sql` must be fixed text (values go through
+  // Bind) so the cache stays small. The reference stays valid for the
+  // connection's life; asking for the same SQL again resets it, so two
+  // interleaved uses of one SQL text must not overlap. A compile error is
+  // returned by the statement's first Step() or Run().
+  Statement& Prepare(const char* sql);
+
+  // Resets every statement handed out since the last call, so none keeps a
+  // cursor (and its read snapshot) open past the end of a transaction.
+  void ResetStatements();
+
+  // Returns whether a transaction is open on this connection.
+  bool in_transaction() const;
+
+  // Returns the number of rows changed by the latest INSERT, UPDATE or DELETE.
+  int64_t changes() const;
+
+  // Returns the rowid of the latest successful INSERT on this connection.
+  int64_t last_insert_rowid() const;
+
+  // Returns whether deferred foreign key constraints are violated in the
+  // open transaction (COMMIT would then fail).
+  bool has_deferred_foreign_key_violations() const;
+
+  // Returns whether this connection was opened read-only.
+  bool read_only() const { return read_only_; }
+
+ private:
+  Connection(sqlite3* db, bool read_only);
+
+  absl::Status Configure(const ConnectionOptions& options);
+
+  sqlite3* const db_;
+  const bool read_only_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Statement>> statements_;
+  // Statements that may be mid-step; see ResetStatements().
+  std::vector<Statement*> handed_out_;
+};
+
+}  // namespace ats::storage::sqlite
+
+#endif  // ATS_STORAGE_SQLITE_CONNECTION_H_

@@ -1,0 +1,102 @@
+#include "storage/sqlite/database.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ats::storage::sqlite {
+namespace {
+
+absl::Status CreateParentDirectory(const std::string& path) {
+  const std::filesystem::path parent =
+      std::filesystem::path(path).parent_path();
+  if (parent.empty()) return absl::OkStatus();
+  std::error_code error;
+  std::filesystem::create_directories(parent, error);
+  if (error) {
+    // Permissions or a file in the way: an operator has to fix it.
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create database directory ", parent.string(), ": ",
+                     error.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(
+    const DatabaseOptions& options) {
+  return Open(options, EmbeddedMigrations());
+}
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(
+    const DatabaseOptions& options, absl::Span<const Migration> migrations) {
+  if (options.path.empty() || options.path == ":memory:") {
+    // Readers must reach the writer's data through a shared file.
+    return absl::InvalidArgumentError("database path must name a file, got '" +
+                                      options.path + "'");
+  }
+  if (options.reader_connections < 1 || options.max_batch_ops < 1) {
+    return absl::InvalidArgumentError(
+        "database needs at least one reader connection and a batch size of "
+        "at least one");
+  }
+  absl::Status status = CreateParentDirectory(options.path);
+  if (!status.ok()) return status;
+
+  ConnectionOptions writer_options;
+  writer_options.synchronous_full = options.synchronous_full;
+  writer_options.busy_timeout_ms = options.busy_timeout_ms;
+  absl::StatusOr<std::unique_ptr<Connection>> writer =
+      Connection::Open(options.path, writer_options);
+  if (!writer.ok()) return writer.status();
+  // Readers open afterwards so they never see a half-migrated schema (and a
+  // new file exists, in WAL mode, before a read-only open needs it).
+  status = ApplyMigrations(**writer, migrations);
+  if (!status.ok()) return status;
+
+  ReaderPoolOptions reader_options;
+  reader_options.connections = options.reader_connections;
+  reader_options.synchronous_full = options.synchronous_full;
+  reader_options.busy_timeout_ms = options.busy_timeout_ms;
+  absl::StatusOr<std::unique_ptr<ReaderPool>> readers =
+      ReaderPool::Open(options.path, reader_options);
+  if (!readers.ok()) return readers.status();
+
+  WriteQueueOptions queue_options;
+  queue_options.max_batch_ops = options.max_batch_ops;
+  queue_options.max_batch_duration = options.max_batch_duration;
+  auto queue = std::make_unique<WriteQueue>(*std::move(writer), queue_options);
+  return std::unique_ptr<Database>(
+      new Database(std::move(queue), *std::move(readers)));
+}
+
+Database::Database(std::unique_ptr<WriteQueue> writer,
+                   std::unique_ptr<ReaderPool> readers)
+    : writer_(std::move(writer)), readers_(std::move(readers)) {}
+
+Database::~Database() {
+  // Drain first: DoneFns of queued writes may still read. The writer closes
+  // last so, as the final connection, it checkpoints and removes the WAL.
+  writer_->Shutdown();
+  readers_.reset();
+  writer_.reset();
+}
+
+void Database::Write(WriteFn work, DoneFn done) {
+  writer_->Submit(std::move(work), std::move(done));
+}
+
+absl::Status Database::WriteAndWait(WriteFn work) {
+  return writer_->SubmitAndWait(std::move(work));
+}
+
+absl::Status Database::Read(const ReadFn& fn) { return readers_->Read(fn); }
+
+WriteQueueStats Database::write_stats() const { return writer_->stats(); }
+
+void Database::ShutdownWrites() { writer_->Shutdown(); }
+
+}  // namespace ats::storage::sqlite

@@ -1,0 +1,84 @@
+#ifndef ATS_STORAGE_SQLITE_DATABASE_H_
+#define ATS_STORAGE_SQLITE_DATABASE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "storage/sqlite/connection.h"
+#include "storage/sqlite/migrations.h"
+#include "storage/sqlite/reader_pool.h"
+#include "storage/sqlite/write_queue.h"
+
+namespace ats::storage::sqlite {
+
+struct DatabaseOptions {
+  // The database file; its directory is created if missing.
+  std::string path;
+  // Reads that can run at once.
+  int reader_connections = 4;
+  // See ConnectionOptions::synchronous_full.
+  bool synchronous_full = false;
+  // See WriteQueueOptions.
+  size_t max_batch_ops = 512;
+  absl::Duration max_batch_duration = absl::Milliseconds(50);
+  // See ConnectionOptions::busy_timeout_ms.
+  int busy_timeout_ms = 5000;
+};
+
+// A SQLite database in WAL mode: one writer thread with group commit and a
+// pool of readers. Thread-safe.
+class Database {
+ public:
+  using WriteFn = WriteQueue::WriteFn;
+  using DoneFn = WriteQueue::DoneFn;
+  using ReadFn = ReaderPool::ReadFn;
+
+  // Opens (creating if needed) the database at `options.path` and brings its
+  // schema up to the embedded migrations before any reader opens.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(
+      const DatabaseOptions& options);
+
+  // Same, with `migrations` in place of the embedded ones (for tests).
+  static absl::StatusOr<std::unique_ptr<Database>> Open(
+      const DatabaseOptions& options, absl::Span<const Migration> migrations);
+
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Commits every write already submitted, then closes.
+  ~Database();
+
+  // Queues `work` for the writer; `done` gets its outcome on the writer
+  // thread (see WriteQueue::Submit and WriteQueue::DoneFn).
+  void Write(WriteFn work, DoneFn done);
+
+  // Runs `work` on the writer and returns its outcome once committed; not
+  // from inside a WriteFn or DoneFn.
+  absl::Status WriteAndWait(WriteFn work);
+
+  // Runs `fn` on a reader in one read snapshot (see ReaderPool::Read).
+  absl::Status Read(const ReadFn& fn);
+
+  // Returns the writer's counters.
+  WriteQueueStats write_stats() const;
+
+  // Stops accepting writes and commits everything queued; later writes get
+  // UNAVAILABLE. Reads keep working until destruction.
+  void ShutdownWrites();
+
+ private:
+  Database(std::unique_ptr<WriteQueue> writer,
+           std::unique_ptr<ReaderPool> readers);
+
+  std::unique_ptr<WriteQueue> writer_;
+  std::unique_ptr<ReaderPool> readers_;
+};
+
+}  // namespace ats::storage::sqlite
+
+#endif  // ATS_STORAGE_SQLITE_DATABASE_H_

@@ -1,0 +1,271 @@
+#include "storage/sqlite/integration_repository.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "storage/sqlite/values.h"
+
+namespace ats::storage::sqlite {
+namespace {
+
+constexpr char kPartnerColumns[] =
+    "id, listing, create_time, update_time, revision";
+constexpr char kIntegrationColumns[] =
+    "account_id, id, partner_id, display_name, active, activation_values, "
+    "signing_secret, signing_secret_create_time, endpoint_disabled_reason, "
+    "create_time, update_time, revision";
+
+std::string SortName(const PartnerRow& partner) {
+  return absl::AsciiStrToLower(partner.listing.display_name());
+}
+
+absl::StatusOr<PartnerRow> ReadPartner(const Statement& row) {
+  PartnerRow partner;
+  partner.id = row.ColumnText(0);
+  if (!partner.listing.ParseFromString(row.ColumnBlob(1))) {
+    return absl::DataLossError(
+        absl::StrCat("stored listing of partner ", partner.id, " is corrupt"));
+  }
+  partner.create_time = FromMicros(row.ColumnInt64(2));
+  partner.update_time = FromMicros(row.ColumnInt64(3));
+  partner.revision = row.ColumnInt64(4);
+  return partner;
+}
+
+std::string EncodeValues(const std::map<std::string, std::string>& values) {
+  google::protobuf::Struct encoded;
+  for (const auto& [key, value] : values) {
+    (*encoded.mutable_fields())[key].set_string_value(value);
+  }
+  return encoded.SerializeAsString();
+}
+
+absl::StatusOr<IntegrationRow> ReadIntegration(const Statement& row) {
+  IntegrationRow integration;
+  integration.account_id = row.ColumnText(0);
+  integration.id = row.ColumnText(1);
+  integration.partner_id = row.ColumnText(2);
+  integration.display_name = row.ColumnText(3);
+  integration.active = row.ColumnInt64(4) != 0;
+  google::protobuf::Struct values;
+  if (!values.ParseFromString(row.ColumnBlob(5))) {
+    return absl::DataLossError(absl::StrCat(
+        "stored activation values of integration ", integration.id,
+        " are corrupt"));
+  }
+  for (const auto& [key, value] : values.fields()) {
+    integration.activation_values[key] = value.string_value();
+  }
+  integration.signing_secret = row.ColumnText(6);
+  integration.signing_secret_create_time = FromMicros(row.ColumnInt64(7));
+  integration.endpoint_disabled_reason = row.ColumnText(8);
+  integration.create_time = FromMicros(row.ColumnInt64(9));
+  integration.update_time = FromMicros(row.ColumnInt64(10));
+  integration.revision = row.ColumnInt64(11);
+  return integration;
+}
+
+// Binds every column of `integration` in kIntegrationColumns order.
+void BindIntegration(Statement& stmt, const IntegrationRow& integration) {
+  stmt.Bind(1, integration.account_id)
+      .Bind(2, integration.id)
+      .Bind(3, integration.partner_id)
+      .Bind(4, integration.display_name)
+      .Bind(5, integration.active ? 1 : 0)
+      .BindBlob(6, EncodeValues(integration.activation_values))
+      .Bind(7, integration.signing_secret)
+      .Bind(8, ToMicros(integration.signing_secret_create_time))
+      .Bind(9, integration.endpoint_disabled_reason)
+      .Bind(10, ToMicros(integration.create_time))
+      .Bind(11, ToMicros(integration.update_time))
+      .Bind(12, integration.revision);
+}
+
+}  // namespace
+
+absl::Status SqliteIntegrationRepository::InsertPartner(
+    const PartnerRow& partner) {
+  return db_
+      .Prepare("INSERT INTO partners (id, sort_name, category, listing, "
+               "create_time, update_time, revision) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+      .Bind(1, partner.id)
+      .Bind(2, SortName(partner))
+      .Bind(3, static_cast<int64_t>(partner.listing.category()))
+      .BindBlob(4, partner.listing.SerializeAsString())
+      .Bind(5, ToMicros(partner.create_time))
+      .Bind(6, ToMicros(partner.update_time))
+      .Bind(7, partner.revision)
+      .Run();
+}
+
+absl::Status SqliteIntegrationRepository::UpdatePartner(
+    const PartnerRow& partner) {
+  absl::Status status =
+      db_.Prepare("UPDATE partners SET sort_name = ?2, category = ?3, "
+                  "listing = ?4, update_time = ?5, revision = ?6 WHERE id = ?1")
+          .Bind(1, partner.id)
+          .Bind(2, SortName(partner))
+          .Bind(3, static_cast<int64_t>(partner.listing.category()))
+          .BindBlob(4, partner.listing.SerializeAsString())
+          .Bind(5, ToMicros(partner.update_time))
+          .Bind(6, partner.revision)
+          .Run();
+  if (!status.ok()) return status;
+  if (db_.changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("partner ", partner.id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PartnerRow> SqliteIntegrationRepository::GetPartner(
+    std::string_view id) {
+  static const std::string sql =
+      absl::StrCat("SELECT ", kPartnerColumns, " FROM partners WHERE id = ?1");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, id);
+  absl::StatusOr<bool> row = stmt.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat("partner ", std::string(id), " not found"));
+  return ReadPartner(stmt);
+}
+
+absl::StatusOr<Page<PartnerRow>> SqliteIntegrationRepository::ListPartners(
+    ats::v1::PartnerCategory category, const PageRequest& page) {
+  auto after = KeysetAfter(page);
+  if (!after.ok()) return after.status();
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kPartnerColumns, ", sort_name FROM partners "
+      "WHERE (?1 = 0 OR category = ?1) "
+      "AND (?2 IS NULL OR (sort_name, id) > (?2, ?3)) "
+      "ORDER BY sort_name, id LIMIT ?4");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, static_cast<int64_t>(category));
+  if (after->has_value()) {
+    stmt.Bind(2, (*after)->sort_key).Bind(3, (*after)->id);
+  } else {
+    stmt.BindNull(2).BindNull(3);
+  }
+  stmt.Bind(4, page.limit + 1);
+  std::vector<std::pair<PartnerRow, std::string>> rows;
+  for (;;) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    absl::StatusOr<PartnerRow> partner = ReadPartner(stmt);
+    if (!partner.ok()) return partner.status();
+    rows.emplace_back(*std::move(partner), stmt.ColumnText(5));
+  }
+  Page<std::pair<PartnerRow, std::string>> keyed =
+      MakePage(std::move(rows), page.limit, [](const auto& row) {
+        return std::vector<std::string>{row.second, row.first.id};
+      });
+  Page<PartnerRow> result;
+  result.next = std::move(keyed.next);
+  for (auto& row : keyed.rows) result.rows.push_back(std::move(row.first));
+  return result;
+}
+
+absl::Status SqliteIntegrationRepository::InsertIntegration(
+    const IntegrationRow& integration) {
+  static const std::string sql = absl::StrCat(
+      "INSERT INTO integrations (", kIntegrationColumns,
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  BindIntegration(stmt, integration);
+  return stmt.Run();
+}
+
+absl::Status SqliteIntegrationRepository::UpdateIntegration(
+    const IntegrationRow& integration) {
+  Statement& stmt = db_.Prepare(
+      "UPDATE integrations SET partner_id = ?3, display_name = ?4, "
+      "active = ?5, activation_values = ?6, signing_secret = ?7, "
+      "signing_secret_create_time = ?8, endpoint_disabled_reason = ?9, "
+      "create_time = ?10, update_time = ?11, revision = ?12 "
+      "WHERE account_id = ?1 AND id = ?2");
+  BindIntegration(stmt, integration);
+  absl::Status status = stmt.Run();
+  if (!status.ok()) return status;
+  if (db_.changes() == 0) {
+    return absl::NotFoundError(
+        absl::StrCat("integration ", integration.id, " not found"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<IntegrationRow>>
+SqliteIntegrationRepository::ReadIntegrations(Statement& stmt) {
+  std::vector<IntegrationRow> rows;
+  for (;;) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return rows;
+    absl::StatusOr<IntegrationRow> integration = ReadIntegration(stmt);
+    if (!integration.ok()) return integration.status();
+    rows.push_back(*std::move(integration));
+  }
+}
+
+absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
+    std::string_view account_id, std::string_view id) {
+  static const std::string sql =
+      absl::StrCat("SELECT ", kIntegrationColumns,
+                   " FROM integrations WHERE account_id = ?1 AND id = ?2");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id).Bind(2, id);
+  auto rows = ReadIntegrations(stmt);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) {
+    return absl::NotFoundError(absl::StrCat("integration ", std::string(id), " not found"));
+  }
+  return std::move(rows->front());
+}
+
+absl::StatusOr<std::optional<IntegrationRow>>
+SqliteIntegrationRepository::FindIntegrationByPartner(
+    std::string_view account_id, std::string_view partner_id) {
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kIntegrationColumns,
+      " FROM integrations WHERE account_id = ?1 AND partner_id = ?2");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id).Bind(2, partner_id);
+  auto rows = ReadIntegrations(stmt);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::nullopt;
+  return std::move(rows->front());
+}
+
+absl::StatusOr<Page<IntegrationRow>>
+SqliteIntegrationRepository::ListIntegrations(std::string_view account_id,
+                                              std::optional<bool> active,
+                                              const PageRequest& page) {
+  auto after = TimeKeysetAfter(page);
+  if (!after.ok()) return after.status();
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kIntegrationColumns,
+      " FROM integrations WHERE account_id = ?1 "
+      "AND (?2 IS NULL OR active = ?2) "
+      "AND (?3 IS NULL OR (create_time, id) > (?3, ?4)) "
+      "ORDER BY create_time, id LIMIT ?5");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id);
+  if (active.has_value()) {
+    stmt.Bind(2, *active ? 1 : 0);
+  } else {
+    stmt.BindNull(2);
+  }
+  if (after->has_value()) {
+    stmt.Bind(3, (*after)->first).Bind(4, (*after)->second);
+  } else {
+    stmt.BindNull(3).BindNull(4);
+  }
+  stmt.Bind(5, page.limit + 1);
+  auto rows = ReadIntegrations(stmt);
+  if (!rows.ok()) return rows.status();
+  return MakePage(*std::move(rows), page.limit, [](const IntegrationRow& i) {
+    return std::vector<std::string>{absl::StrCat(ToMicros(i.create_time)), i.id};
+  });
+}
+
+}  // namespace ats::storage::sqlite

@@ -1,0 +1,37 @@
+#ifndef ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_
+#define ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_
+
+#include "storage/integration_repository.h"
+#include "storage/sqlite/connection.h"
+
+namespace ats::storage::sqlite {
+
+// IntegrationRepository on one SQLite connection, inside its open transaction.
+class SqliteIntegrationRepository final : public IntegrationRepository {
+ public:
+  explicit SqliteIntegrationRepository(Connection& db) : db_(db) {}
+
+  absl::Status InsertPartner(const PartnerRow& partner) override;
+  absl::Status UpdatePartner(const PartnerRow& partner) override;
+  absl::StatusOr<PartnerRow> GetPartner(std::string_view id) override;
+  absl::StatusOr<Page<PartnerRow>> ListPartners(
+      ats::v1::PartnerCategory category, const PageRequest& page) override;
+  absl::Status InsertIntegration(const IntegrationRow& integration) override;
+  absl::Status UpdateIntegration(const IntegrationRow& integration) override;
+  absl::StatusOr<IntegrationRow> GetIntegration(std::string_view account_id,
+                                                std::string_view id) override;
+  absl::StatusOr<std::optional<IntegrationRow>> FindIntegrationByPartner(
+      std::string_view account_id, std::string_view partner_id) override;
+  absl::StatusOr<Page<IntegrationRow>> ListIntegrations(
+      std::string_view account_id, std::optional<bool> active,
+      const PageRequest& page) override;
+
+ private:
+  absl::StatusOr<std::vector<IntegrationRow>> ReadIntegrations(Statement& stmt);
+
+  Connection& db_;
+};
+
+}  // namespace ats::storage::sqlite
+
+#endif  // ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_

@@ -1,0 +1,73 @@
+#include <utility>
+
+#include "storage/sqlite/account_repository.h"
+#include "storage/sqlite/database.h"
+#include "storage/sqlite/integration_repository.h"
+#include "storage/sqlite/request_log.h"
+#include "storage/store.h"
+
+namespace ats::storage {
+namespace {
+
+// The repositories of one SQLite transaction, all on its connection.
+class SqliteTransaction final : public Transaction {
+ public:
+  explicit SqliteTransaction(sqlite::Connection& db)
+      : accounts_(db), integrations_(db), requests_(db) {}
+
+  AccountRepository& accounts() override { return accounts_; }
+  IntegrationRepository& integrations() override { return integrations_; }
+  RequestLog& requests() override { return requests_; }
+
+ private:
+  sqlite::SqliteAccountRepository accounts_;
+  sqlite::SqliteIntegrationRepository integrations_;
+  sqlite::SqliteRequestLog requests_;
+};
+
+sqlite::Database::WriteFn OnConnection(Store::WorkFn work) {
+  return [work = std::move(work)](sqlite::Connection& db) {
+    SqliteTransaction transaction(db);
+    return work(transaction);
+  };
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(std::unique_ptr<sqlite::Database> db)
+      : db_(std::move(db)) {}
+
+  void Write(WorkFn work, DoneFn done) override {
+    db_->Write(OnConnection(std::move(work)), std::move(done));
+  }
+
+  absl::Status WriteAndWait(WorkFn work) override {
+    return db_->WriteAndWait(OnConnection(std::move(work)));
+  }
+
+  absl::Status Read(const WorkFn& work) override {
+    return db_->Read([&work](sqlite::Connection& db) {
+      SqliteTransaction transaction(db);
+      return work(transaction);
+    });
+  }
+
+ private:
+  std::unique_ptr<sqlite::Database> db_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
+    const SqliteStoreOptions& options) {
+  sqlite::DatabaseOptions db_options;
+  db_options.path = options.path;
+  db_options.reader_connections = options.reader_count;
+  db_options.synchronous_full = options.synchronous_full;
+  absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
+      sqlite::Database::Open(db_options);
+  if (!db.ok()) return db.status();
+  return std::make_unique<SqliteStore>(*std::move(db));
+}
+
+}  // namespace ats::storage

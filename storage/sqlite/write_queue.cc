@@ -1,0 +1,189 @@
+#include "storage/sqlite/write_queue.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+
+namespace ats::storage::sqlite {
+
+WriteQueue::WriteQueue(std::unique_ptr<Connection> connection,
+                       const WriteQueueOptions& options)
+    : connection_(std::move(connection)), options_(options) {
+  absl::MutexLock lock(&join_mu_);
+  writer_ = std::thread([this] { RunWriter(); });
+}
+
+WriteQueue::~WriteQueue() { Shutdown(); }
+
+void WriteQueue::Submit(WriteFn work, DoneFn done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back(Op{std::move(work), std::move(done)});
+      work_ready_.Signal();
+      return;
+    }
+  }
+  if (done) {
+    done(absl::UnavailableError(
+        "the storage writer is shut down and accepts no more writes"));
+  }
+}
+
+absl::Status WriteQueue::SubmitAndWait(WriteFn work) {
+  absl::Notification finished;
+  absl::Status result;
+  Submit(std::move(work), [&](absl::Status status) {
+    result = std::move(status);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+void WriteQueue::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    work_ready_.Signal();
+  }
+  absl::MutexLock lock(&join_mu_);
+  if (writer_.joinable()) writer_.join();
+}
+
+WriteQueueStats WriteQueue::stats() const {
+  absl::MutexLock lock(&mu_);
+  return stats_;
+}
+
+void WriteQueue::RunWriter() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      while (queue_.empty() && !stopping_) work_ready_.Wait(&mu_);
+      // Stopping only ends the loop once the queue is drained.
+      if (queue_.empty()) return;
+    }
+    RunBatch();
+  }
+}
+
+std::optional<WriteQueue::Op> WriteQueue::PopOp() {
+  absl::MutexLock lock(&mu_);
+  if (queue_.empty()) return std::nullopt;
+  Op op = std::move(queue_.front());
+  queue_.pop_front();
+  return op;
+}
+
+void WriteQueue::FailQueuedBatch(const absl::Status& status) {
+  std::vector<Op> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!queue_.empty() && failed.size() < options_.max_batch_ops) {
+      failed.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    stats_.ops_failed += static_cast<int64_t>(failed.size());
+  }
+  for (Op& op : failed) {
+    if (op.done) op.done(status);
+  }
+}
+
+void WriteQueue::RunBatch() {
+  Connection& connection = *connection_;
+  // IMMEDIATE takes the write lock now rather than at the first write, so a
+  // lock conflict surfaces here, before any op has run, instead of midway.
+  absl::Status begin = connection.Prepare("BEGIN IMMEDIATE").Run();
+  if (!begin.ok()) {
+    FailQueuedBatch(begin);
+    return;
+  }
+
+  const absl::Time deadline = absl::Now() + options_.max_batch_duration;
+  std::vector<Outcome> outcomes;
+  bool transaction_lost = false;
+  while (outcomes.size() < options_.max_batch_ops && !transaction_lost) {
+    if (!outcomes.empty() && absl::Now() >= deadline) break;
+    std::optional<Op> op = PopOp();
+    if (!op.has_value()) break;
+    absl::Status status = RunOp(op->work, &transaction_lost);
+    outcomes.push_back(Outcome{std::move(op->done), std::move(status)});
+  }
+
+  absl::Status commit;
+  if (transaction_lost) {
+    commit = absl::UnavailableError(
+        "the write batch was rolled back because another write in it ended "
+        "the transaction; retry");
+  } else {
+    commit = connection.Prepare("COMMIT").Run();
+  }
+  if (!commit.ok() && connection.in_transaction()) {
+    connection.Prepare("ROLLBACK").Run().IgnoreError();
+  }
+  connection.ResetStatements();
+
+  int64_t committed = 0;
+  for (Outcome& outcome : outcomes) {
+    if (!outcome.status.ok()) continue;
+    if (commit.ok()) {
+      ++committed;
+    } else {
+      outcome.status = commit;
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (commit.ok()) ++stats_.transactions_committed;
+    stats_.ops_committed += committed;
+    stats_.ops_failed += static_cast<int64_t>(outcomes.size()) - committed;
+  }
+  for (Outcome& outcome : outcomes) {
+    if (outcome.done) outcome.done(std::move(outcome.status));
+  }
+}
+
+absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {
+  Connection& connection = *connection_;
+  absl::Status status = connection.Prepare("SAVEPOINT write_queue_op").Run();
+  if (!status.ok()) {
+    *transaction_lost = !connection.in_transaction();
+    return status;
+  }
+  absl::Status result =
+      work ? work(connection)
+           : absl::InvalidArgumentError("empty write function submitted");
+  // A cursor left open by the op would keep ROLLBACK TO or COMMIT busy.
+  connection.ResetStatements();
+
+  if (!connection.in_transaction()) {
+    // The op ran COMMIT/ROLLBACK, or SQLite rolled back after a fatal error
+    // (disk full, I/O error): the ops before it are not in a transaction any
+    // more.
+    *transaction_lost = true;
+    if (!result.ok()) return result;
+    return absl::InternalError(
+        "a write op ended the batch transaction; ops must not run BEGIN, "
+        "COMMIT or ROLLBACK");
+  }
+  // A deferred foreign key violation would only fail the COMMIT, and with it
+  // every op in the batch; pin it on the op that caused it.
+  if (result.ok() && connection.has_deferred_foreign_key_violations()) {
+    result = absl::FailedPreconditionError(
+        "the write leaves deferred foreign key constraints violated");
+  }
+  if (result.ok()) {
+    status = connection.Prepare("RELEASE write_queue_op").Run();
+    if (status.ok()) return absl::OkStatus();
+    result = status;
+  }
+  status = connection.Prepare("ROLLBACK TO write_queue_op").Run();
+  if (status.ok()) status = connection.Prepare("RELEASE write_queue_op").Run();
+  if (!status.ok()) *transaction_lost = true;
+  return result;
+}
+
+}  // namespace ats::storage::sqlite

@@ -1,0 +1,67 @@
+#ifndef ATS_STORAGE_STORE_H_
+#define ATS_STORAGE_STORE_H_
+
+#include <functional>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "storage/account_repository.h"
+#include "storage/integration_repository.h"
+#include "storage/request_log.h"
+
+namespace ats::storage {
+
+// One atomic unit of work. Repositories reached through it read and write
+// inside it: everything a write function does commits together or not at all.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+
+  virtual AccountRepository& accounts() = 0;
+  virtual IntegrationRepository& integrations() = 0;
+  virtual RequestLog& requests() = 0;
+};
+
+// The service's durable state. Writes are serialized (one writer, batched
+// into group commits); reads run concurrently on consistent snapshots.
+class Store {
+ public:
+  using WorkFn = std::function<absl::Status(Transaction&)>;
+  using DoneFn = std::function<void(absl::Status)>;
+
+  virtual ~Store() = default;
+
+  // Runs `work` atomically after every write submitted before it, then calls
+  // `done` with its outcome once that is durable (or rolled back). `work`
+  // returning an error rolls back exactly its own changes. `done` runs on the
+  // writer thread: it must be quick and must not block.
+  virtual void Write(WorkFn work, DoneFn done) = 0;
+
+  // Like Write, but blocks until `work` is committed or rolled back.
+  virtual absl::Status WriteAndWait(WorkFn work) = 0;
+
+  // Runs `work` on a read-only snapshot; writes inside it fail.
+  virtual absl::Status Read(const WorkFn& work) = 0;
+};
+
+// Where and how the SQLite store keeps its data.
+struct SqliteStoreOptions {
+  // Database file; its directory is created when missing.
+  std::string path;
+  // Read connections; reads beyond this many wait for a free one.
+  int reader_count = 4;
+  // synchronous=FULL (every commit fsynced) instead of NORMAL (WAL is
+  // fsynced at checkpoints: a power loss may drop the last commits, never
+  // corrupt the file).
+  bool synchronous_full = false;
+};
+
+// Opens (creating and migrating when needed) the SQLite store at
+// `options.path`. Fails with FAILED_PRECONDITION for a database written by a
+// newer server.
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
+    const SqliteStoreOptions& options);
+
+}  // namespace ats::storage
+
+#endif  // ATS_STORAGE_STORE_H_

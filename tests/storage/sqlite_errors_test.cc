@@ -1,0 +1,140 @@
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "storage/sqlite/connection.h"
+#include "storage/sqlite/errors.h"
+#include "tests/storage/temp_dir.h"
+
+namespace ats::storage::sqlite {
+namespace {
+
+using ::ats::storage::testing::TempDir;
+
+class ErrorMappingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Connection>> connection =
+        Connection::Open(dir_.File("db.sqlite"), ConnectionOptions());
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    connection_ = *std::move(connection);
+    ASSERT_TRUE(
+        connection_
+            ->Exec("CREATE TABLE parent (id INTEGER PRIMARY KEY, "
+                   "                     name TEXT UNIQUE NOT NULL);"
+                   "CREATE TABLE child (id INTEGER PRIMARY KEY, "
+                   "  parent_id INTEGER NOT NULL REFERENCES parent (id),"
+                   "  size INTEGER CHECK (size > 0));"
+                   "INSERT INTO parent VALUES (1, 'one');")
+            .ok());
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Connection> connection_;
+};
+
+TEST_F(ErrorMappingTest, UniqueViolationIsAlreadyExists) {
+  absl::Status status = connection_->Prepare("INSERT INTO parent VALUES (?, ?)")
+                            .Bind(1, 2)
+                            .Bind(2, "one")
+                            .Run();
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+  EXPECT_NE(status.message().find("UNIQUE constraint failed: parent.name"),
+            absl::string_view::npos)
+      << status;
+  // The context names the statement.
+  EXPECT_NE(status.message().find("INSERT INTO parent"),
+            absl::string_view::npos)
+      << status;
+}
+
+TEST_F(ErrorMappingTest, PrimaryKeyViolationIsAlreadyExists) {
+  absl::Status status = connection_->Prepare("INSERT INTO parent VALUES (?, ?)")
+                            .Bind(1, 1)
+                            .Bind(2, "uno")
+                            .Run();
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+}
+
+TEST_F(ErrorMappingTest, ForeignKeyViolationIsFailedPrecondition) {
+  absl::Status status =
+      connection_->Prepare("INSERT INTO child (parent_id) VALUES (?)")
+          .Bind(1, 99)
+          .Run();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_NE(status.message().find("FOREIGN KEY constraint failed"),
+            absl::string_view::npos)
+      << status;
+}
+
+TEST_F(ErrorMappingTest, OtherConstraintViolationsAreFailedPrecondition) {
+  absl::Status not_null =
+      connection_->Prepare("INSERT INTO parent (id) VALUES (?)")
+          .Bind(1, 5)
+          .Run();
+  EXPECT_EQ(not_null.code(), absl::StatusCode::kFailedPrecondition) << not_null;
+  absl::Status check =
+      connection_->Prepare("INSERT INTO child (parent_id, size) VALUES (1, ?)")
+          .Bind(1, -1)
+          .Run();
+  EXPECT_EQ(check.code(), absl::StatusCode::kFailedPrecondition) << check;
+}
+
+TEST_F(ErrorMappingTest, LockContentionIsUnavailable) {
+  ConnectionOptions impatient;
+  impatient.busy_timeout_ms = 0;
+  absl::StatusOr<std::unique_ptr<Connection>> other =
+      Connection::Open(dir_.File("db.sqlite"), impatient);
+  ASSERT_TRUE(other.ok()) << other.status();
+  ASSERT_TRUE(connection_->Exec("BEGIN IMMEDIATE").ok());
+  absl::Status status = (*other)->Exec("BEGIN IMMEDIATE");
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  ASSERT_TRUE(connection_->Exec("COMMIT").ok());
+  EXPECT_TRUE((*other)->Exec("BEGIN IMMEDIATE; COMMIT").ok());
+}
+
+TEST(SqliteErrorTest, MapsResultCodes) {
+  EXPECT_EQ(SqliteError(SQLITE_CONSTRAINT_UNIQUE, nullptr, "x").code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(SqliteError(SQLITE_CONSTRAINT_PRIMARYKEY, nullptr, "x").code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(SqliteError(SQLITE_CONSTRAINT_FOREIGNKEY, nullptr, "x").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SqliteError(SQLITE_CONSTRAINT_CHECK, nullptr, "x").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SqliteError(SQLITE_CONSTRAINT, nullptr, "x").code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(SqliteError(SQLITE_BUSY, nullptr, "x").code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteError(SQLITE_BUSY_SNAPSHOT, nullptr, "x").code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteError(SQLITE_LOCKED, nullptr, "x").code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(SqliteError(SQLITE_FULL, nullptr, "x").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(SqliteError(SQLITE_CORRUPT, nullptr, "x").code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(SqliteError(SQLITE_IOERR_WRITE, nullptr, "x").code(),
+            absl::StatusCode::kInternal);
+}
+
+TEST(SqliteErrorTest, MessageHasContextAndSqliteText) {
+  absl::Status status = SqliteError(SQLITE_FULL, nullptr, "saving job 7");
+  EXPECT_NE(status.message().find("saving job 7"), absl::string_view::npos);
+  EXPECT_NE(status.message().find(sqlite3_errstr(SQLITE_FULL)),
+            absl::string_view::npos)
+      << status;
+}
+
+TEST(AbbreviateSqlTest, CollapsesWhitespaceAndTruncates) {
+  EXPECT_EQ(AbbreviateSql("  SELECT *\n  FROM t\t WHERE x = ?  "),
+            "SELECT * FROM t WHERE x = ?");
+  const std::string abbreviated = AbbreviateSql(std::string(500, 'x'));
+  EXPECT_LT(abbreviated.size(), 100u);
+  EXPECT_EQ(abbreviated.substr(abbreviated.size() - 3), "...");
+}
+
+}  // namespace
+}  // namespace ats::storage::sqlite
