@@ -1,0 +1,123 @@
+#include "tests/server/test_server.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "grpcpp/create_channel.h"
+#include "server/bootstrap.h"
+#include "tests/support/temp_dir.h"
+
+namespace ats::testing {
+namespace {
+
+// The harness cannot work without its fixture, so it stops the test binary
+// with the reason rather than let every test fail obscurely.
+void Check(bool ok, const std::string& what) {
+  if (!ok) {
+    std::fprintf(stderr, "TestServer: %s\n", what.c_str());
+    std::abort();
+  }
+}
+
+std::string ReadKey(const std::string& path) {
+  std::ifstream in(path);
+  std::string key;
+  std::getline(in, key);
+  Check(!key.empty(), "no key in " + path);
+  return key;
+}
+
+}  // namespace
+
+TestServer::TestServer() : dir_(MakeTempDir()) {
+  storage::SqliteStoreOptions options;
+  options.path = dir_ + "/ats.db";
+  auto store = storage::OpenSqliteStore(options);
+  Check(store.ok(), store.status().ToString());
+  store_ = *std::move(store);
+
+  auto bootstrap = server::BootstrapIfEmpty(*store_, clock_, random_, dir_);
+  Check(bootstrap.ok() && bootstrap->created, "bootstrap failed");
+  operator_key_ = ReadKey(bootstrap->operator_key_path);
+  admin_key_ = ReadKey(bootstrap->admin_key_path);
+
+  server::ServerOptions server_options;
+  server_options.listen_address = "127.0.0.1:0";
+  server_options.shutdown_grace = absl::Seconds(1);
+  auto server =
+      server::AtsServer::Start(server_options, *store_, clock_, random_);
+  Check(server.ok(), server.status().ToString());
+  server_ = *std::move(server);
+  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                                 grpc::InsecureChannelCredentials());
+
+  ats::v1::ListAccountsResponse accounts;
+  grpc::Status status = this->accounts()->ListAccounts(
+      Context(operator_key_).get(), {}, &accounts);
+  Check(status.ok() && accounts.accounts_size() == 1, "ListAccounts failed");
+  account_ = accounts.accounts(0).name();
+  recruiter_key_ = CreateKey(ats::v1::ROLE_RECRUITER, account_);
+
+  ats::v1::CreateAccountRequest create;
+  create.mutable_account()->set_display_name("Other company");
+  ats::v1::Account other;
+  status = this->accounts()->CreateAccount(Context(operator_key_).get(),
+                                           create, &other);
+  Check(status.ok(), "CreateAccount failed: " + status.error_message());
+  other_account_ = other.name();
+  other_admin_key_ = CreateKey(ats::v1::ROLE_ADMIN, other_account_);
+}
+
+TestServer::~TestServer() {
+  server_->Shutdown();
+  server_.reset();
+  store_.reset();
+  RemoveTree(dir_);
+}
+
+std::unique_ptr<grpc::ClientContext> TestServer::Context(
+    const std::string& key) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!key.empty()) context->AddMetadata("authorization", "Bearer " + key);
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(30));
+  return context;
+}
+
+std::unique_ptr<ats::v1::AccountService::Stub> TestServer::accounts() const {
+  return ats::v1::AccountService::NewStub(channel_);
+}
+
+std::unique_ptr<ats::v1::IntegrationService::Stub> TestServer::integrations()
+    const {
+  return ats::v1::IntegrationService::NewStub(channel_);
+}
+
+std::unique_ptr<ats::v1::JobService::Stub> TestServer::jobs() const {
+  return ats::v1::JobService::NewStub(channel_);
+}
+
+std::unique_ptr<ats::v1::TemplateService::Stub> TestServer::templates() const {
+  return ats::v1::TemplateService::NewStub(channel_);
+}
+
+std::string TestServer::CreateKey(ats::v1::Role role,
+                                  const std::string& account,
+                                  const std::string& integration) {
+  ats::v1::CreateApiKeyRequest request;
+  request.mutable_api_key()->set_display_name(
+      absl::StrCat("test ", ats::v1::Role_Name(role)));
+  request.mutable_api_key()->set_role(role);
+  request.mutable_api_key()->set_account(account);
+  request.mutable_api_key()->set_integration(integration);
+  ats::v1::CreateApiKeyResponse response;
+  grpc::Status status = accounts()->CreateApiKey(Context(operator_key_).get(),
+                                                 request, &response);
+  Check(status.ok(), "CreateApiKey failed: " + status.error_message());
+  return response.secret();
+}
+
+}  // namespace ats::testing
