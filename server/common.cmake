@@ -11,7 +11,8 @@ add_library(ats_server_common STATIC
   "${CMAKE_CURRENT_LIST_DIR}/validation.cc")
 # Headers are included by their path from the repository root,
 # e.g. "server/errors.h".
-get_filename_component(ats_repository_root "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+get_filename_component(ats_repository_root "${CMAKE_CURRENT_LIST_DIR}/.."
+                       ABSOLUTE)
 target_include_directories(ats_server_common PUBLIC "${ats_repository_root}")
 target_link_libraries(ats_server_common
   PUBLIC

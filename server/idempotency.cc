@@ -37,7 +37,10 @@ absl::Status RunOnce(
   const std::string fingerprint = Sha256(DeterministicBytes(request));
   auto logged = txn.requests().Find(caller.account_id, method, request_id);
   if (!logged.ok()) return logged.status();
-  if (logged->has_value()) {
+  // An entry past the retention window may linger until the janitor's next
+  // purge; it no longer counts.
+  if (logged->has_value() &&
+      (*logged)->create_time >= now - kRequestIdRetention) {
     if ((*logged)->request_hash != fingerprint) {
       return InvalidArgument({{"request_id",
                                "was already used for a different request; "

@@ -91,8 +91,8 @@ absl::StatusOr<std::vector<std::string>> DecodePageToken(
   // Re-encoding must give the token back: this rejects padding, whitespace
   // and non-canonical trailing bits, so each cursor has exactly one token.
   // (This Abseil build's absl::string_view is not std::string_view.)
-  if (!absl::WebSafeBase64Unescape(absl::string_view(token.data(), token.size()),
-                                   &bytes) ||
+  if (!absl::WebSafeBase64Unescape(
+          absl::string_view(token.data(), token.size()), &bytes) ||
       absl::WebSafeBase64Escape(bytes) != token) {
     return Malformed();
   }
@@ -105,8 +105,7 @@ absl::StatusOr<std::vector<std::string>> DecodePageToken(
       std::string_view(bytes).substr(bytes.size() - kChecksumSize);
   if (DigestPrefix(body, kChecksumSize) != checksum) return Malformed();
 
-  std::string_view fingerprint_digest =
-      body.substr(1, kFingerprintDigestSize);
+  std::string_view fingerprint_digest = body.substr(1, kFingerprintDigestSize);
   std::string_view fields = body.substr(1 + kFingerprintDigestSize);
   while (!fields.empty()) {
     uint64_t size = 0;

@@ -30,7 +30,9 @@ std::string QueryFingerprint(std::initializer_list<std::string_view> parts);
 
 // Returns the page token for resuming after `cursor` in the query of
 // `query_fingerprint`: web-safe base64 without padding. An empty cursor
-// gives the empty token, i.e. no next page.
+// gives the empty token, i.e. no next page. The cursor's fields must total
+// under 3,000 bytes (sort keys are short): DecodePageToken refuses tokens
+// over 4,096 characters.
 std::string EncodePageToken(const std::vector<std::string>& cursor,
                             std::string_view query_fingerprint);
 

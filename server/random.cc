@@ -114,7 +114,8 @@ std::string HmacSha256Base64(std::string_view key, std::string_view message) {
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  return a.size() == b.size() &&
+         CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace ats::server

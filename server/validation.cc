@@ -117,8 +117,7 @@ bool IsResourceId(std::string_view id) {
 }
 
 bool IsPlaceholder(std::string_view segment) {
-  return segment.size() >= 2 && segment.front() == '{' &&
-         segment.back() == '}';
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
 }
 
 // "apiKeys" -> "api_key", "jobs" -> "job", "entries" -> "entry".
@@ -187,7 +186,8 @@ UrlProblem CheckUrl(std::string_view url) {
   }
   std::string_view host = authority;
   std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {  // IPv6 literal, [::1]:8080
+  // An IPv6 literal comes in brackets, as in https://[::1]:8443/hook.
+  if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
     if (close == std::string_view::npos || close < 2) return UrlProblem::kForm;
     host = authority.substr(1, close - 1);
@@ -212,8 +212,10 @@ UrlProblem CheckUrl(std::string_view url) {
   }
   if (!port.empty()) {
     uint32_t number = 0;
-    if (port.size() > 5 || !AllOf(port, [](char c) { return absl::ascii_isdigit(c); }) ||
-        !absl::SimpleAtoi(AbslView(port), &number) || number == 0 || number > 65535) {
+    if (port.size() > 5 ||
+        !AllOf(port, [](char c) { return absl::ascii_isdigit(c); }) ||
+        !absl::SimpleAtoi(AbslView(port), &number) || number == 0 ||
+        number > 65535) {
       return UrlProblem::kForm;
     }
   }
@@ -228,8 +230,7 @@ bool IsEmailShaped(std::string_view email) {
   if (at == std::string_view::npos || at == 0) return false;
   std::string_view domain = email.substr(at + 1);
   if (domain.find('@') != std::string_view::npos) return false;
-  return domain.size() >= 3 && domain.front() != '.' &&
-         domain.back() != '.' &&
+  return domain.size() >= 3 && domain.front() != '.' && domain.back() != '.' &&
          domain.find('.') != std::string_view::npos;
 }
 
@@ -364,12 +365,11 @@ bool Validator::Tag(std::string_view field, std::string_view value) {
 }
 
 bool Validator::Key(std::string_view field, std::string_view value) {
-  const bool ok = !value.empty() && value.size() <= kMaxKeyLength &&
-                  absl::ascii_islower(value.front()) &&
-                  AllOf(value, [](char c) {
-                    return absl::ascii_islower(c) || absl::ascii_isdigit(c) ||
-                           c == '_';
-                  });
+  const bool ok =
+      !value.empty() && value.size() <= kMaxKeyLength &&
+      absl::ascii_islower(value.front()) && AllOf(value, [](char c) {
+        return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_';
+      });
   return Require(ok, field,
                  "must be 1 to 64 characters of lower-case letters, digits "
                  "and '_', starting with a letter");
@@ -391,14 +391,14 @@ bool Validator::Email(std::string_view field, std::string_view value,
 
 bool Validator::Phone(std::string_view field, std::string_view value) {
   if (value.empty()) return true;
-  const bool ok = value.size() <= kMaxPhoneLength &&
-                  std::any_of(value.begin(), value.end(),
-                              [](char c) { return absl::ascii_isdigit(c); }) &&
-                  AllOf(value, [](char c) {
-                    return absl::ascii_isdigit(c) ||
-                           std::string_view(" +-().").find(c) !=
-                               std::string_view::npos;
-                  });
+  const bool ok =
+      value.size() <= kMaxPhoneLength &&
+      std::any_of(value.begin(), value.end(),
+                  [](char c) { return absl::ascii_isdigit(c); }) &&
+      AllOf(value, [](char c) {
+        return absl::ascii_isdigit(c) ||
+               std::string_view(" +-().").find(c) != std::string_view::npos;
+      });
   return Require(ok, field,
                  "must be at most 32 characters of digits, spaces and "
                  "'+-().', with at least one digit");
@@ -417,9 +417,9 @@ bool Validator::CheckEnum(std::string_view field, int value, bool valid,
   if (value == 0) {
     return Require(false, field, absl::StrCat("is required: one of ", choices));
   }
-  return Require(false, field,
-                 absl::StrCat("has unknown value ", value, "; must be one of ",
-                              choices));
+  return Require(
+      false, field,
+      absl::StrCat("has unknown value ", value, "; must be one of ", choices));
 }
 
 bool Validator::Duration(std::string_view field,
@@ -477,9 +477,9 @@ bool Validator::Name(std::string_view field, std::string_view value,
   if (ok) return true;
   const std::string form = DisplayPattern(pattern);
   if (value.empty()) {
-    return Require(false, field,
-                   absl::StrCat("is required: a resource name of the form ",
-                                form));
+    return Require(
+        false, field,
+        absl::StrCat("is required: a resource name of the form ", form));
   }
   return Require(false, field,
                  absl::StrCat("must be a resource name of the form ", form,

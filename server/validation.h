@@ -120,8 +120,8 @@ class Validator {
   // Checks a google.protobuf.Duration: normalized (seconds and nanos share a
   // sign, |nanos| below one second, seconds within the proto's range), not
   // negative, and at most `max`.
-  bool Duration(std::string_view field,
-                const google::protobuf::Duration& value, absl::Duration max);
+  bool Duration(std::string_view field, const google::protobuf::Duration& value,
+                absl::Duration max);
 
   // Checks an Update request's mask: it must name at least one path, and
   // every path must be one of `allowed`.

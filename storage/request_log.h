@@ -35,7 +35,7 @@ class RequestLog {
   virtual absl::StatusOr<std::optional<LoggedRequest>> Find(
       std::string_view account_id, std::string_view method,
       std::string_view request_id) = 0;
-  // Logs a completed request; ALREADY_EXISTS if its key is logged.
+  // Logs a completed request, replacing an expired entry with the same key.
   virtual absl::Status Insert(const LoggedRequest& request) = 0;
   // Forgets requests logged before `cutoff`; returns how many.
   virtual absl::StatusOr<int64_t> DeleteOlderThan(absl::Time cutoff) = 0;

@@ -21,7 +21,7 @@ absl::StatusOr<std::optional<LoggedRequest>> SqliteRequestLog::Find(
 
 absl::Status SqliteRequestLog::Insert(const LoggedRequest& request) {
   return db_
-      .Prepare("INSERT INTO request_log (account_id, method, request_id, "
+      .Prepare("INSERT OR REPLACE INTO request_log (account_id, method, request_id, "
                "request_hash, response, create_time) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
       .Bind(1, request.account_id)

@@ -102,7 +102,8 @@ TEST(ToGrpcStatusTest, DetailsParseAsGoogleRpcStatusWithBadRequest) {
 
   google::rpc::Status details;
   ASSERT_TRUE(details.ParseFromString(status.error_details()));
-  EXPECT_EQ(details.code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_EQ(details.code(),
+            static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
   EXPECT_EQ(details.message(), original.message());
   ASSERT_EQ(details.details_size(), 2);
 
@@ -128,8 +129,8 @@ TEST(ToGrpcStatusTest, DetailsParseAsGoogleRpcStatusWithBadRequest) {
 }
 
 TEST(FromGrpcStatusTest, RoundTripRestoresPayloads) {
-  absl::Status original = WithErrorInfo(
-      InvalidArgument({{"a", "x"}}), "ETAG_MISMATCH", {{"k", "v"}});
+  absl::Status original = WithErrorInfo(InvalidArgument({{"a", "x"}}),
+                                        "ETAG_MISMATCH", {{"k", "v"}});
   absl::Status back = FromGrpcStatus(ToGrpcStatus(original));
   EXPECT_EQ(back, original);
   EXPECT_EQ(FieldViolationsOf(back), FieldViolationsOf(original));

@@ -17,12 +17,10 @@ void ExpectPageTokenError(const absl::StatusOr<Cursor>& decoded,
                           std::string_view description_part) {
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
-  std::vector<FieldViolation> violations =
-      FieldViolationsOf(decoded.status());
+  std::vector<FieldViolation> violations = FieldViolationsOf(decoded.status());
   ASSERT_EQ(violations.size(), 1u);
   EXPECT_EQ(violations[0].field, "page_token");
-  EXPECT_NE(violations[0].description.find(description_part),
-            std::string::npos)
+  EXPECT_NE(violations[0].description.find(description_part), std::string::npos)
       << violations[0].description;
 }
 
@@ -54,6 +52,15 @@ TEST(PageTokenTest, RoundTrip) {
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     EXPECT_EQ(*decoded, cursor);
   }
+}
+
+TEST(PageTokenTest, LargestDocumentedCursorRoundTrips) {
+  const Cursor cursor = {std::string(2999, 'k')};
+  const std::string token = EncodePageToken(cursor, "fp");
+  EXPECT_LE(token.size(), 4096u);
+  absl::StatusOr<Cursor> decoded = DecodePageToken(token, "fp");
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, cursor);
 }
 
 TEST(PageTokenTest, FingerprintMismatch) {
@@ -90,8 +97,8 @@ TEST(PageTokenTest, EveryTamperedCharacterIsRejected) {
     }
   }
   EXPECT_FALSE(DecodePageToken(token + "A", fingerprint).ok());
-  EXPECT_FALSE(DecodePageToken(token.substr(0, token.size() - 1), fingerprint)
-                   .ok());
+  EXPECT_FALSE(
+      DecodePageToken(token.substr(0, token.size() - 1), fingerprint).ok());
   EXPECT_FALSE(DecodePageToken(token + "=", fingerprint).ok());
   EXPECT_FALSE(DecodePageToken(" " + token, fingerprint).ok());
 }
@@ -104,9 +111,8 @@ TEST(PageTokenTest, Garbage) {
     ExpectPageTokenError(DecodePageToken(garbage, fingerprint),
                          "is not a page token of this service");
   }
-  ExpectPageTokenError(
-      DecodePageToken(std::string(100000, 'A'), fingerprint),
-      "is not a page token of this service");
+  ExpectPageTokenError(DecodePageToken(std::string(100000, 'A'), fingerprint),
+                       "is not a page token of this service");
   // Standard base64 of a valid token's bytes is not the token.
   std::string bytes;
   const std::string token = EncodePageToken({"a?>b"}, fingerprint);
@@ -121,8 +127,8 @@ TEST(PageTokenTest, WellFormedBase64WithBadLayoutIsRejected) {
   for (const std::string& raw :
        {std::string("\x02", 1) + std::string(12, '\0'),  // unknown version
         std::string("\x01", 1) + std::string(12, '\0')}) {
-    EXPECT_FALSE(DecodePageToken(absl::WebSafeBase64Escape(raw), fingerprint)
-                     .ok());
+    EXPECT_FALSE(
+        DecodePageToken(absl::WebSafeBase64Escape(raw), fingerprint).ok());
   }
 }
 

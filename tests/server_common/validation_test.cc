@@ -53,10 +53,11 @@ TEST(ValidatorTest, Require) {
 TEST(LengthTest, CountsCodePointsNotBytes) {
   const std::string five_accented = "\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9";
   EXPECT_EQ(five_accented.size(), 10u);
-  EXPECT_EQ(Violation([&](Validator& v) { v.Length("f", five_accented, 1, 5); }),
-            "");
-  EXPECT_EQ(Violation([&](Validator& v) { v.Length("f", five_accented, 1, 4); }),
-            "must be 1 to 4 characters");
+  EXPECT_EQ(
+      Violation([&](Validator& v) { v.Length("f", five_accented, 1, 5); }), "");
+  EXPECT_EQ(
+      Violation([&](Validator& v) { v.Length("f", five_accented, 1, 4); }),
+      "must be 1 to 4 characters");
   // One emoji (4 bytes), one CJK character (3 bytes).
   EXPECT_EQ(Violation([](Validator& v) {
               v.Length("f", "\xF0\x9F\x98\x80\xE6\x97\xA5", 2, 2);
@@ -82,7 +83,7 @@ TEST(LengthTest, RejectsInvalidUtf8) {
            std::string("\xED\xA0\x80"),      // surrogate U+D800
            std::string("\xF4\x90\x80\x80"),  // past U+10FFFF
            std::string("\xFF"),
-           std::string("ok\xF0\x9F\x98"),    // truncated at the end
+           std::string("ok\xF0\x9F\x98"),  // truncated at the end
        }) {
     EXPECT_EQ(Violation([&](Validator& v) { v.Length("f", bad, 0, 100); }),
               "must be valid UTF-8")
@@ -92,21 +93,19 @@ TEST(LengthTest, RejectsInvalidUtf8) {
 
 TEST(LengthTest, ControlCharacters) {
   const std::string nul("a\0b", 3);
-  for (std::string text : {std::string("a\nb"), std::string("a\tb"),
-                           std::string("a\rb"), nul, std::string("\x7f"),
-                           std::string("\xC2\x85")}) {  // U+0085 NEL
-    EXPECT_NE(Violation([&](Validator& v) { v.Length("f", text, 0, 100); }),
-              "")
+  for (std::string text :
+       {std::string("a\nb"), std::string("a\tb"), std::string("a\rb"), nul,
+        std::string("\x7f"), std::string("\xC2\x85")}) {  // U+0085 NEL
+    EXPECT_NE(Violation([&](Validator& v) { v.Length("f", text, 0, 100); }), "")
         << absl::CEscape(text);
   }
   EXPECT_EQ(Violation([](Validator& v) {
               v.MultilineLength("f", "line one\n\tline two", 0, 100);
             }),
             "");
-  EXPECT_EQ(Violation([](Validator& v) {
-              v.MultilineLength("f", "bell\a", 0, 100);
-            }),
-            "must not contain control characters other than newline and tab");
+  EXPECT_EQ(
+      Violation([](Validator& v) { v.MultilineLength("f", "bell\a", 0, 100); }),
+      "must not contain control characters other than newline and tab");
   EXPECT_EQ(Violation([&](Validator& v) { v.MultilineLength("f", nul, 0, 9); }),
             "must not contain control characters other than newline and tab");
 }
@@ -136,14 +135,26 @@ TEST(UriTest, Accepted) {
 }
 
 TEST(UriTest, Rejected) {
-  for (const char* uri :
-       {"partner.example.com/hooks", "ftp://example.com", "https://",
-        "https:///path", "http://:80/", "https://host:/x", "https://host:0",
-        "https://host:65536", "https://host:http", "https://[::1/x",
-        "https://[]/", "https://[zz]/", "mailto:a@b.c", "//example.com/x",
-        "https://exa mple.com", "https://example.com/a b",
-        "https://example.com/\n", "https://ex\xC3\xA9.com",
-        "https://example.com/<script>", "https://user:pw@example.com/"}) {
+  for (const char* uri : {"partner.example.com/hooks",
+                          "ftp://example.com",
+                          "https://",
+                          "https:///path",
+                          "http://:80/",
+                          "https://host:/x",
+                          "https://host:0",
+                          "https://host:65536",
+                          "https://host:http",
+                          "https://[::1/x",
+                          "https://[]/",
+                          "https://[zz]/",
+                          "mailto:a@b.c",
+                          "//example.com/x",
+                          "https://exa mple.com",
+                          "https://example.com/a b",
+                          "https://example.com/\n",
+                          "https://ex\xC3\xA9.com",
+                          "https://example.com/<script>",
+                          "https://user:pw@example.com/"}) {
     EXPECT_NE(Violation([&](Validator& v) { v.Uri("f", uri, true); }), "")
         << uri;
   }
@@ -160,34 +171,33 @@ TEST(UriTest, LengthLimit) {
   const std::string base = "https://example.com/";
   const std::string at_limit = base + std::string(2048 - base.size(), 'a');
   EXPECT_EQ(Violation([&](Validator& v) { v.Uri("f", at_limit, true); }), "");
-  EXPECT_EQ(
-      Violation([&](Validator& v) { v.Uri("f", at_limit + "a", true); }),
-      "must be at most 2048 characters");
+  EXPECT_EQ(Violation([&](Validator& v) { v.Uri("f", at_limit + "a", true); }),
+            "must be at most 2048 characters");
 }
 
 TEST(RequestIdTest, Forms) {
   for (const char* ok : {"", "123e4567-e89b-12d3-a456-426614174000",
                          "01ARZ3NDEKTSV4RRFFQ69G5FAV", "job:create.1_x"}) {
-    EXPECT_EQ(Violation([&](Validator& v) { v.RequestId("f", ok); }), "")
-        << ok;
+    EXPECT_EQ(Violation([&](Validator& v) { v.RequestId("f", ok); }), "") << ok;
   }
   for (std::string bad : {std::string("has space"), std::string("a/b"),
                           std::string(65, 'a'), std::string("\xC3\xA9")}) {
     EXPECT_NE(Violation([&](Validator& v) { v.RequestId("f", bad); }), "");
   }
-  EXPECT_EQ(Violation([](Validator& v) { v.RequestId("f", std::string(64, 'a')); }),
-            "");
+  EXPECT_EQ(
+      Violation([](Validator& v) { v.RequestId("f", std::string(64, 'a')); }),
+      "");
 }
 
 TEST(TagTest, Forms) {
-  for (std::string ok : {std::string("vip"), std::string("source:linkedin"),
-                         std::string("a.b_c-d"), std::string(64, 'z'),
-                         std::string("9")}) {
+  for (std::string ok :
+       {std::string("vip"), std::string("source:linkedin"),
+        std::string("a.b_c-d"), std::string(64, 'z'), std::string("9")}) {
     EXPECT_EQ(Violation([&](Validator& v) { v.Tag("f", ok); }), "") << ok;
   }
-  for (std::string bad : {std::string(""), std::string("VIP"),
-                          std::string("a b"), std::string(65, 'z'),
-                          std::string("a/b")}) {
+  for (std::string bad :
+       {std::string(""), std::string("VIP"), std::string("a b"),
+        std::string(65, 'z'), std::string("a/b")}) {
     EXPECT_EQ(Violation([&](Validator& v) { v.Tag("f", bad); }),
               "must be 1 to 64 characters of lower-case letters, digits, "
               "'-', '_', ':' and '.'")
@@ -208,8 +218,10 @@ TEST(KeyTest, Forms) {
 }
 
 TEST(EmailTest, Forms) {
-  for (const char* ok : {"jane@example.com", "j.doe+ats@mail.example.co.uk",
-                         "x@a.b", "\xC3\xA9l\xC3\xA8ve@\xC3\xA9" "cole.fr"}) {
+  for (const char* ok :
+       {"jane@example.com", "j.doe+ats@mail.example.co.uk", "x@a.b",
+        "\xC3\xA9l\xC3\xA8ve@\xC3\xA9"
+        "cole.fr"}) {
     EXPECT_EQ(Violation([&](Validator& v) { v.Email("f", ok, true); }), "")
         << ok;
   }
@@ -321,13 +333,14 @@ TEST(UpdateMaskTest, EveryUnknownPathReported) {
 
 TEST(ResourceNameTest, Parse) {
   Ids ids;
-  EXPECT_TRUE(ParseResourceName("jobs/abc/stages/x-1", "jobs/{job}/stages/{stage}",
-                                &ids));
+  EXPECT_TRUE(ParseResourceName("jobs/abc/stages/x-1",
+                                "jobs/{job}/stages/{stage}", &ids));
   EXPECT_EQ(ids, (Ids{"abc", "x-1"}));
   EXPECT_TRUE(ParseResourceName("jobs/abc", "jobs/{}", &ids));
   EXPECT_EQ(ids, (Ids{"abc"}));
   EXPECT_TRUE(ParseResourceName("jobs/abc", "jobs/{}", nullptr));
-  EXPECT_TRUE(ParseResourceName("jobs/" + std::string(64, 'a'), "jobs/{}", &ids));
+  EXPECT_TRUE(
+      ParseResourceName("jobs/" + std::string(64, 'a'), "jobs/{}", &ids));
 }
 
 TEST(ResourceNameTest, Mismatches) {
@@ -362,11 +375,10 @@ TEST(ResourceNameTest, ValidatorMessages) {
             }),
             "must be a resource name of the form jobs/{job}/stages/{stage}, "
             "each id 1 to 64 characters of [a-z0-9-]");
-  EXPECT_EQ(Violation([&](Validator& v) {
-              v.Name("f", "x", "apiKeys/{}", &ids);
-            }),
-            "must be a resource name of the form apiKeys/{api_key}, each id 1 "
-            "to 64 characters of [a-z0-9-]");
+  EXPECT_EQ(
+      Violation([&](Validator& v) { v.Name("f", "x", "apiKeys/{}", &ids); }),
+      "must be a resource name of the form apiKeys/{api_key}, each id 1 "
+      "to 64 characters of [a-z0-9-]");
   EXPECT_EQ(Violation([&](Validator& v) {
               v.Name("f", "", "jobTemplates/{}/stages/{}", &ids);
             }),

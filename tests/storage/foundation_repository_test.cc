@@ -1,0 +1,268 @@
+// Accounts, API keys, the Marketplace, integrations and the request log on a
+// real SQLite file: round trips, constraints and tenant scoping.
+
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "storage/store.h"
+#include "tests/storage/temp_dir.h"
+
+namespace ats::storage {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
+
+class FoundationRepositoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions options;
+    options.path = dir_.File("ats.db");
+    auto store = OpenSqliteStore(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    ASSERT_TRUE(Write([](Transaction& txn) {
+                  absl::Status status =
+                      txn.accounts().InsertAccount({"acct-a", "A", kT0});
+                  if (!status.ok()) return status;
+                  return txn.accounts().InsertAccount(
+                      {"acct-b", "B", kT0 + absl::Seconds(1)});
+                }).ok());
+  }
+
+  absl::Status Write(const Store::WorkFn& work) {
+    return store_->WriteAndWait(work);
+  }
+  absl::Status Read(const Store::WorkFn& work) { return store_->Read(work); }
+
+  PartnerRow Partner(const std::string& id, const std::string& name) {
+    PartnerRow row;
+    row.id = id;
+    row.listing.set_display_name(name);
+    row.listing.set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
+    row.listing.set_webhook_uri("https://partner.example/hook");
+    row.listing.add_trigger_options()->set_key("test_package");
+    row.create_time = row.update_time = kT0;
+    return row;
+  }
+
+  IntegrationRow Integration(const std::string& account,
+                             const std::string& id,
+                             const std::string& partner) {
+    IntegrationRow row;
+    row.account_id = account;
+    row.id = id;
+    row.partner_id = partner;
+    row.display_name = "Assess";
+    row.activation_values = {{"api_key", "s3cret"}, {"region", "eu"}};
+    row.signing_secret = "whsec_x";
+    row.signing_secret_create_time = row.create_time = row.update_time = kT0;
+    return row;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(FoundationRepositoryTest, AccountsListOldestFirstAcrossPages) {
+  std::vector<std::string> seen;
+  PageRequest page{{}, 1};
+  for (;;) {
+    Page<AccountRow> result;
+    ASSERT_TRUE(Read([&](Transaction& txn) {
+                  auto listed = txn.accounts().ListAccounts(page);
+                  if (!listed.ok()) return listed.status();
+                  result = *std::move(listed);
+                  return absl::OkStatus();
+                }).ok());
+    for (const auto& row : result.rows) seen.push_back(row.id);
+    if (result.next.empty()) break;
+    page.after = result.next;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"acct-a", "acct-b"}));
+}
+
+TEST_F(FoundationRepositoryTest, ApiKeysAreScopedByAccountAndUniqueBySecret) {
+  ApiKeyRow key;
+  key.id = "key-a";
+  key.account_id = "acct-a";
+  key.role = ats::v1::ROLE_ADMIN;
+  key.display_name = "admin";
+  key.secret_hash = std::string("\x01\x02hash", 6);
+  key.secret_prefix = "ats_x";
+  key.create_time = kT0;
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                return txn.accounts().InsertApiKey(key);
+              }).ok());
+
+  ApiKeyRow clash = key;
+  clash.id = "key-b";
+  EXPECT_TRUE(absl::IsAlreadyExists(Write([&](Transaction& txn) {
+    return txn.accounts().InsertApiKey(clash);
+  })));
+
+  EXPECT_TRUE(Read([&](Transaction& txn) {
+                return txn.accounts().GetApiKey("acct-a", "key-a").status();
+              }).ok());
+  EXPECT_TRUE(absl::IsNotFound(Read([&](Transaction& txn) {
+    return txn.accounts().GetApiKey("acct-b", "key-a").status();
+  })));
+  ApiKeyRow found;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                auto row = txn.accounts().FindApiKeyBySecretHash(key.secret_hash);
+                if (!row.ok()) return row.status();
+                found = *row;
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(found.id, "key-a");
+  EXPECT_EQ(found.role, ats::v1::ROLE_ADMIN);
+  EXPECT_FALSE(found.revoke_time.has_value());
+}
+
+TEST_F(FoundationRepositoryTest, RevokeKeepsTheFirstRevocationTime) {
+  ApiKeyRow key;
+  key.id = "key-r";
+  key.account_id = "acct-a";
+  key.role = ats::v1::ROLE_RECRUITER;
+  key.display_name = "r";
+  key.secret_hash = "hash-r";
+  key.secret_prefix = "ats_r";
+  key.create_time = kT0;
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                absl::Status status = txn.accounts().InsertApiKey(key);
+                if (!status.ok()) return status;
+                status = txn.accounts().RevokeApiKey("key-r", kT0 + absl::Hours(1));
+                if (!status.ok()) return status;
+                return txn.accounts().RevokeApiKey("key-r", kT0 + absl::Hours(2));
+              }).ok());
+  std::vector<ApiKeyRow> active;
+  std::vector<ApiKeyRow> all;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                auto row = txn.accounts().GetApiKey("", "key-r");
+                if (!row.ok()) return row.status();
+                EXPECT_EQ(row->revoke_time, kT0 + absl::Hours(1));
+                auto listed = txn.accounts().ListApiKeys("acct-a", false, {{}, 10});
+                if (!listed.ok()) return listed.status();
+                active = listed->rows;
+                listed = txn.accounts().ListApiKeys("acct-a", true, {{}, 10});
+                if (!listed.ok()) return listed.status();
+                all = listed->rows;
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(active.empty());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& txn) {
+    return txn.accounts().RevokeApiKey("missing", kT0);
+  })));
+}
+
+TEST_F(FoundationRepositoryTest, KeyRoleConstraintsAreEnforcedByTheSchema) {
+  ApiKeyRow orphan;  // an admin key without an account
+  orphan.id = "key-o";
+  orphan.role = ats::v1::ROLE_ADMIN;
+  orphan.display_name = "o";
+  orphan.secret_hash = "hash-o";
+  orphan.secret_prefix = "ats_o";
+  orphan.create_time = kT0;
+  EXPECT_TRUE(absl::IsFailedPrecondition(Write([&](Transaction& txn) {
+    return txn.accounts().InsertApiKey(orphan);
+  })));
+}
+
+TEST_F(FoundationRepositoryTest, PartnerNamesAreUniqueIgnoringCase) {
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                return txn.integrations().InsertPartner(Partner("p1", "Assessly"));
+              }).ok());
+  absl::Status clash = Write([&](Transaction& txn) {
+    return txn.integrations().InsertPartner(Partner("p2", "ASSESSLY"));
+  });
+  EXPECT_TRUE(absl::IsAlreadyExists(clash)) << clash;
+  PartnerRow read;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                auto row = txn.integrations().GetPartner("p1");
+                if (!row.ok()) return row.status();
+                read = *row;
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(read.listing.trigger_options(0).key(), "test_package");
+}
+
+TEST_F(FoundationRepositoryTest, IntegrationsAreScopedByAccount) {
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                absl::Status status =
+                    txn.integrations().InsertPartner(Partner("p1", "Assessly"));
+                if (!status.ok()) return status;
+                return txn.integrations().InsertIntegration(
+                    Integration("acct-a", "int-a", "p1"));
+              }).ok());
+  // One integration per partner per account.
+  EXPECT_TRUE(absl::IsAlreadyExists(Write([&](Transaction& txn) {
+    return txn.integrations().InsertIntegration(
+        Integration("acct-a", "int-dup", "p1"));
+  })));
+
+  IntegrationRow read;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                auto row = txn.integrations().GetIntegration("acct-a", "int-a");
+                if (!row.ok()) return row.status();
+                read = *row;
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(read.activation_values.at("api_key"), "s3cret");
+  EXPECT_EQ(read.activation_values.at("region"), "eu");
+
+  EXPECT_TRUE(absl::IsNotFound(Read([&](Transaction& txn) {
+    return txn.integrations().GetIntegration("acct-b", "int-a").status();
+  })));
+  bool b_sees_it = true;
+  size_t b_count = 1;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                auto found = txn.integrations().FindIntegrationByPartner("acct-b", "p1");
+                if (!found.ok()) return found.status();
+                b_sees_it = found->has_value();
+                auto listed = txn.integrations().ListIntegrations("acct-b", std::nullopt, {{}, 10});
+                if (!listed.ok()) return listed.status();
+                b_count = listed->rows.size();
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_FALSE(b_sees_it);
+  EXPECT_EQ(b_count, 0u);
+
+  IntegrationRow foreign = read;
+  foreign.account_id = "acct-b";
+  EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& txn) {
+    return txn.integrations().UpdateIntegration(foreign);
+  })));
+}
+
+TEST_F(FoundationRepositoryTest, RequestLogFindsByKeyAndForgetsOldEntries) {
+  LoggedRequest logged{"acct-a", "m", "req-1", "hash", "response", kT0};
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                return txn.requests().Insert(logged);
+              }).ok());
+  std::optional<LoggedRequest> found;
+  std::optional<LoggedRequest> other_account;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                auto row = txn.requests().Find("acct-a", "m", "req-1");
+                if (!row.ok()) return row.status();
+                found = *row;
+                row = txn.requests().Find("acct-b", "m", "req-1");
+                if (!row.ok()) return row.status();
+                other_account = *row;
+                return absl::OkStatus();
+              }).ok());
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->response, "response");
+  EXPECT_FALSE(other_account.has_value());
+
+  int64_t deleted = -1;
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                auto count = txn.requests().DeleteOlderThan(kT0 + absl::Seconds(1));
+                if (!count.ok()) return count.status();
+                deleted = *count;
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(deleted, 1);
+}
+
+}  // namespace
+}  // namespace ats::storage
