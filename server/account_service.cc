@@ -4,6 +4,7 @@
 #include "server/errors.h"
 #include "server/idempotency.h"
 #include "server/page_token.h"
+#include "server/template_service.h"
 #include "server/timestamps.h"
 #include "server/validation.h"
 
@@ -56,6 +57,11 @@ absl::Status AccountNotFound(std::string_view id) {
   return absl::NotFoundError(absl::StrCat("account accounts/", std::string(id), " not found"));
 }
 
+absl::Status IntegrationNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat(
+      "integration integrations/", std::string(id), " not found"));
+}
+
 absl::Status ApiKeyNotFound(std::string_view id) {
   return absl::NotFoundError(absl::StrCat("API key apiKeys/", std::string(id), " not found"));
 }
@@ -69,6 +75,8 @@ absl::StatusOr<storage::AccountRow> CreateAccountIn(storage::Transaction& txn,
   storage::AccountRow account{NewResourceId(random), std::move(display_name),
                               now};
   absl::Status status = txn.accounts().InsertAccount(account);
+  if (!status.ok()) return status;
+  status = CreateStarterTemplate(txn, account.id, now, random);
   if (!status.ok()) return status;
   return account;
 }
@@ -135,6 +143,9 @@ grpc::ServerUnaryReactor* AccountService::GetAccount(
         }
         finish(env_.store.Read([&](storage::Transaction& txn) {
           auto account = txn.accounts().GetAccount(ids[0]);
+          if (absl::IsNotFound(account.status())) {
+            return AccountNotFound(ids[0]);
+          }
           if (!account.ok()) return account.status();
           ToProto(*account, response);
           return absl::OkStatus();
@@ -238,11 +249,17 @@ grpc::ServerUnaryReactor* AccountService::CreateApiKey(
                   [&]() -> absl::Status {
                     if (!row.account_id.empty()) {
                       auto account = txn.accounts().GetAccount(row.account_id);
+                      if (absl::IsNotFound(account.status())) {
+                        return AccountNotFound(row.account_id);
+                      }
                       if (!account.ok()) return account.status();
                     }
                     if (!row.integration_id.empty()) {
                       auto integration = txn.integrations().GetIntegration(
                           row.account_id, row.integration_id);
+                      if (absl::IsNotFound(integration.status())) {
+                        return IntegrationNotFound(row.integration_id);
+                      }
                       if (!integration.ok()) return integration.status();
                     }
                     auto created = CreateApiKeyIn(txn, row, now, env_.random);

@@ -48,7 +48,10 @@ AtsServer::AtsServer(ServerOptions options, storage::Store& store,
       auth_(store),
       env_{store, auth_, clock, random},
       accounts_(env_),
-      integrations_(env_) {}
+      integrations_(env_),
+      jobs_(env_),
+      templates_(env_),
+      janitor_(store, clock) {}
 
 absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
     const ServerOptions& options, storage::Store& store, const Clock& clock,

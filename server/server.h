@@ -10,6 +10,9 @@
 #include "server/account_service.h"
 #include "server/health_service.h"
 #include "server/integration_service.h"
+#include "server/job_service.h"
+#include "server/request_log_janitor.h"
+#include "server/template_service.h"
 #include "ats/v1/job_service.grpc.pb.h"
 #include "ats/v1/template_service.grpc.pb.h"
 
@@ -57,8 +60,9 @@ class AtsServer {
   HealthService health_;
   AccountService accounts_;
   IntegrationService integrations_;
-  ats::v1::JobService::CallbackService jobs_;
-  ats::v1::TemplateService::CallbackService templates_;
+  JobService jobs_;
+  TemplateService templates_;
+  RequestLogJanitor janitor_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -6,8 +6,12 @@
 
 #include "absl/status/status.h"
 #include "storage/account_repository.h"
+#include "storage/application_repository.h"
+#include "storage/candidate_repository.h"
 #include "storage/integration_repository.h"
+#include "storage/job_repository.h"
 #include "storage/request_log.h"
+#include "storage/template_repository.h"
 
 namespace ats::storage {
 
@@ -20,6 +24,10 @@ class Transaction {
   virtual AccountRepository& accounts() = 0;
   virtual IntegrationRepository& integrations() = 0;
   virtual RequestLog& requests() = 0;
+  virtual TemplateRepository& templates() = 0;
+  virtual JobRepository& jobs() = 0;
+  virtual CandidateRepository& candidates() = 0;
+  virtual ApplicationRepository& applications() = 0;
 };
 
 // The service's durable state. Writes are serialized (one writer, batched

@@ -88,8 +88,10 @@ Statement& Statement::Bind(int index, double value) {
 
 Statement& Statement::Bind(int index, std::string_view value) {
   if (stmt_ != nullptr) {
+    // SQLite binds NULL for a null pointer, but an empty view is empty text.
+    const char* text = value.data() != nullptr ? value.data() : "";
     RememberBindError(
-        sqlite3_bind_text64(stmt_, index, value.data(), value.size(),
+        sqlite3_bind_text64(stmt_, index, text, value.size(),
                             SQLITE_TRANSIENT, SQLITE_UTF8),
         index);
   }

@@ -1,9 +1,13 @@
 #include <utility>
 
 #include "storage/sqlite/account_repository.h"
+#include "storage/sqlite/application_repository.h"
+#include "storage/sqlite/candidate_repository.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/integration_repository.h"
+#include "storage/sqlite/job_repository.h"
 #include "storage/sqlite/request_log.h"
+#include "storage/sqlite/template_repository.h"
 #include "storage/store.h"
 
 namespace ats::storage {
@@ -13,16 +17,30 @@ namespace {
 class SqliteTransaction final : public Transaction {
  public:
   explicit SqliteTransaction(sqlite::Connection& db)
-      : accounts_(db), integrations_(db), requests_(db) {}
+      : accounts_(db),
+        integrations_(db),
+        requests_(db),
+        templates_(db),
+        jobs_(db),
+        candidates_(db),
+        applications_(db) {}
 
   AccountRepository& accounts() override { return accounts_; }
   IntegrationRepository& integrations() override { return integrations_; }
   RequestLog& requests() override { return requests_; }
+  TemplateRepository& templates() override { return templates_; }
+  JobRepository& jobs() override { return jobs_; }
+  CandidateRepository& candidates() override { return candidates_; }
+  ApplicationRepository& applications() override { return applications_; }
 
  private:
   sqlite::SqliteAccountRepository accounts_;
   sqlite::SqliteIntegrationRepository integrations_;
   sqlite::SqliteRequestLog requests_;
+  sqlite::SqliteTemplateRepository templates_;
+  sqlite::SqliteJobRepository jobs_;
+  sqlite::SqliteCandidateRepository candidates_;
+  sqlite::SqliteApplicationRepository applications_;
 };
 
 sqlite::Database::WriteFn OnConnection(Store::WorkFn work) {

@@ -1,0 +1,280 @@
+#include "storage/sqlite/candidate_repository.h"
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "storage/sqlite/values.h"
+
+namespace ats::storage::sqlite {
+namespace {
+
+constexpr char kCandidateColumns[] =
+    "account_id, id, given_name, family_name, email, phone, create_time, "
+    "update_time, revision";
+
+absl::Status CandidateNotFound(std::string_view id) {
+  return absl::NotFoundError(
+      absl::StrCat("candidate ", std::string(id), " not found"));
+}
+
+// Reads the columns of kCandidateColumns; tags are read separately.
+CandidateRow ReadCandidate(const Statement& stmt) {
+  CandidateRow candidate;
+  candidate.account_id = stmt.ColumnText(0);
+  candidate.id = stmt.ColumnText(1);
+  candidate.given_name = stmt.ColumnText(2);
+  candidate.family_name = stmt.ColumnText(3);
+  candidate.email = stmt.ColumnText(4);
+  candidate.phone = stmt.ColumnText(5);
+  candidate.create_time = FromMicros(stmt.ColumnInt64(6));
+  candidate.update_time = FromMicros(stmt.ColumnInt64(7));
+  candidate.revision = stmt.ColumnInt64(8);
+  return candidate;
+}
+
+// Binds where a newest-first page starts to parameters `first` and
+// `first`+1 of `(create_time, id) < (?, ?)`. The first page starts below the
+// largest time rather than testing for NULL, which lets SQLite seek the
+// index to the cursor instead of scanning from the newest row.
+void BindNewestFirstKeyset(
+    Statement& stmt, int first,
+    const std::optional<std::pair<int64_t, std::string>>& after) {
+  if (after.has_value()) {
+    stmt.Bind(first, after->first).Bind(first + 1, after->second);
+  } else {
+    stmt.Bind(first, std::numeric_limits<int64_t>::max())
+        .Bind(first + 1, std::string_view(""));
+  }
+}
+
+absl::StatusOr<std::vector<CandidateRow>> ReadCandidates(Statement& stmt) {
+  std::vector<CandidateRow> rows;
+  for (;;) {
+    absl::StatusOr<bool> has_row = stmt.Step();
+    if (!has_row.ok()) return has_row.status();
+    if (!*has_row) return rows;
+    rows.push_back(ReadCandidate(stmt));
+  }
+}
+
+}  // namespace
+
+absl::Status SqliteCandidateRepository::ExplainClash(
+    const CandidateRow& candidate, absl::Status error) {
+  if (!absl::IsAlreadyExists(error)) return error;
+  Statement& stmt = db_.Prepare(
+      "SELECT id FROM candidates WHERE account_id = ?1 AND email_key <> '' "
+      "AND email_key = lower(?2) AND id <> ?3");
+  stmt.Bind(1, candidate.account_id)
+      .Bind(2, candidate.email)
+      .Bind(3, candidate.id);
+  absl::StatusOr<bool> found = stmt.Step();
+  if (!found.ok()) return error;
+  if (!*found) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("candidate ", candidate.id, " already exists"));
+  }
+  const std::string other = stmt.ColumnText(0);
+  absl::Status done = stmt.Run();
+  if (!done.ok()) return error;
+  return absl::AlreadyExistsError(absl::StrCat(
+      "email \"", candidate.email, "\" is already used by candidate ", other,
+      " (emails are case-insensitive)"));
+}
+
+absl::Status SqliteCandidateRepository::InsertTag(
+    std::string_view account_id, std::string_view candidate_id,
+    std::string_view tag, bool* added) {
+  absl::Status status =
+      db_.Prepare("INSERT INTO candidate_tags (account_id, candidate_id, tag) "
+                  "VALUES (?1, ?2, ?3) "
+                  "ON CONFLICT (candidate_id, tag) DO NOTHING")
+          .Bind(1, account_id)
+          .Bind(2, candidate_id)
+          .Bind(3, tag)
+          .Run();
+  if (!status.ok()) return status;
+  *added = db_.changes() > 0;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteCandidateRepository::ReplaceTags(
+    const CandidateRow& candidate) {
+  absl::Status status =
+      db_.Prepare("DELETE FROM candidate_tags WHERE +account_id = ?1 "
+                  "AND candidate_id = ?2")
+          .Bind(1, candidate.account_id)
+          .Bind(2, candidate.id)
+          .Run();
+  for (const std::string& tag : candidate.tags) {
+    if (!status.ok()) break;
+    bool added = false;
+    status = InsertTag(candidate.account_id, candidate.id, tag, &added);
+  }
+  return status;
+}
+
+absl::Status SqliteCandidateRepository::ReadTags(CandidateRow& candidate) {
+  // `+account_id` keeps the planner on the primary key (candidate_id, tag):
+  // without statistics it would rather scan every tag of the account in
+  // candidate_tags_by_tag.
+  Statement& stmt = db_.Prepare(
+      "SELECT tag FROM candidate_tags WHERE +account_id = ?1 "
+      "AND candidate_id = ?2 ORDER BY tag");
+  stmt.Bind(1, candidate.account_id).Bind(2, candidate.id);
+  candidate.tags.clear();
+  for (;;) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    candidate.tags.push_back(stmt.ColumnText(0));
+  }
+}
+
+absl::Status SqliteCandidateRepository::InsertCandidate(
+    const CandidateRow& candidate) {
+  static const std::string sql = absl::StrCat(
+      "INSERT INTO candidates (", kCandidateColumns,
+      ", email_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, lower(?5))");
+  absl::Status status = db_.Prepare(sql.c_str())
+                            .Bind(1, candidate.account_id)
+                            .Bind(2, candidate.id)
+                            .Bind(3, candidate.given_name)
+                            .Bind(4, candidate.family_name)
+                            .Bind(5, candidate.email)
+                            .Bind(6, candidate.phone)
+                            .Bind(7, ToMicros(candidate.create_time))
+                            .Bind(8, ToMicros(candidate.update_time))
+                            .Bind(9, candidate.revision)
+                            .Run();
+  if (!status.ok()) return ExplainClash(candidate, std::move(status));
+  return ReplaceTags(candidate);
+}
+
+absl::Status SqliteCandidateRepository::UpdateCandidate(
+    const CandidateRow& candidate) {
+  absl::Status status =
+      db_.Prepare("UPDATE candidates SET given_name = ?3, family_name = ?4, "
+                  "email = ?5, email_key = lower(?5), phone = ?6, "
+                  "update_time = ?7, revision = ?8 "
+                  "WHERE account_id = ?1 AND id = ?2")
+          .Bind(1, candidate.account_id)
+          .Bind(2, candidate.id)
+          .Bind(3, candidate.given_name)
+          .Bind(4, candidate.family_name)
+          .Bind(5, candidate.email)
+          .Bind(6, candidate.phone)
+          .Bind(7, ToMicros(candidate.update_time))
+          .Bind(8, candidate.revision)
+          .Run();
+  if (!status.ok()) return ExplainClash(candidate, std::move(status));
+  if (db_.changes() == 0) return CandidateNotFound(candidate.id);
+  return ReplaceTags(candidate);
+}
+
+absl::StatusOr<CandidateRow> SqliteCandidateRepository::GetCandidate(
+    std::string_view account_id, std::string_view id) {
+  static const std::string sql =
+      absl::StrCat("SELECT ", kCandidateColumns,
+                   " FROM candidates WHERE account_id = ?1 AND id = ?2");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id).Bind(2, id);
+  auto rows = ReadCandidates(stmt);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return CandidateNotFound(id);
+  CandidateRow candidate = std::move(rows->front());
+  absl::Status status = ReadTags(candidate);
+  if (!status.ok()) return status;
+  return candidate;
+}
+
+absl::StatusOr<Page<CandidateRow>> SqliteCandidateRepository::ListCandidates(
+    std::string_view account_id, const CandidateFilter& filter,
+    const PageRequest& page) {
+  auto after = TimeKeysetAfter(page);
+  if (!after.ok()) return after.status();
+  // Newest first, so the page starts *below* the cursor (see
+  // BindNewestFirstKeyset). instr() matches the user's text literally (no
+  // pattern characters); lower() folds ASCII only. The name filter also
+  // matches across "given family", so a full name finds its candidate.
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kCandidateColumns,
+      " FROM candidates c WHERE account_id = ?1 "
+      "AND (?2 = '' OR EXISTS (SELECT 1 FROM candidate_tags t "
+      "WHERE t.account_id = ?1 AND t.tag = ?2 AND t.candidate_id = c.id)) "
+      "AND (?3 = '' OR email_key = lower(?3)) "
+      "AND (?4 = '' OR instr(lower(given_name || ' ' || family_name), "
+      "lower(?4)) > 0) "
+      "AND (create_time, id) < (?5, ?6) "
+      "ORDER BY create_time DESC, id DESC LIMIT ?7");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id)
+      .Bind(2, filter.tag)
+      .Bind(3, filter.email)
+      .Bind(4, filter.name_contains);
+  BindNewestFirstKeyset(stmt, 5, *after);
+  stmt.Bind(7, page.limit + 1);
+  auto rows = ReadCandidates(stmt);
+  if (!rows.ok()) return rows.status();
+  Page<CandidateRow> result =
+      MakePage(*std::move(rows), page.limit, [](const CandidateRow& c) {
+        return std::vector<std::string>{absl::StrCat(ToMicros(c.create_time)),
+                                        c.id};
+      });
+  for (CandidateRow& candidate : result.rows) {
+    absl::Status status = ReadTags(candidate);
+    if (!status.ok()) return status;
+  }
+  return result;
+}
+
+absl::Status SqliteCandidateRepository::AddTag(std::string_view account_id,
+                                               std::string_view id,
+                                               std::string_view tag,
+                                               absl::Time when) {
+  // Checked first: candidate_tags cannot tell another account's candidate
+  // from a missing one.
+  Statement& exists = db_.Prepare(
+      "SELECT EXISTS (SELECT 1 FROM candidates "
+      "WHERE account_id = ?1 AND id = ?2)");
+  exists.Bind(1, account_id).Bind(2, id);
+  absl::StatusOr<bool> row = exists.Step();
+  if (!row.ok()) return row.status();
+  const bool found = *row && exists.ColumnInt64(0) != 0;
+  absl::Status status = exists.Run();
+  if (!status.ok()) return status;
+  if (!found) return CandidateNotFound(id);
+
+  bool added = false;
+  status = InsertTag(account_id, id, tag, &added);
+  if (!status.ok() || !added) return status;
+  // The candidate as clients see it changed: new update time and etag.
+  return db_
+      .Prepare("UPDATE candidates SET update_time = ?3, "
+               "revision = revision + 1 WHERE account_id = ?1 AND id = ?2")
+      .Bind(1, account_id)
+      .Bind(2, id)
+      .Bind(3, ToMicros(when))
+      .Run();
+}
+
+absl::Status SqliteCandidateRepository::DeleteCandidate(
+    std::string_view account_id, std::string_view id) {
+  // Tags, applications and their transitions go with it (ON DELETE CASCADE).
+  absl::Status status =
+      db_.Prepare("DELETE FROM candidates WHERE account_id = ?1 AND id = ?2")
+          .Bind(1, account_id)
+          .Bind(2, id)
+          .Run();
+  if (!status.ok()) return status;
+  if (db_.changes() == 0) return CandidateNotFound(id);
+  return absl::OkStatus();
+}
+
+}  // namespace ats::storage::sqlite

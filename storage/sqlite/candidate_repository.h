@@ -1,0 +1,46 @@
+#ifndef ATS_STORAGE_SQLITE_CANDIDATE_REPOSITORY_H_
+#define ATS_STORAGE_SQLITE_CANDIDATE_REPOSITORY_H_
+
+#include "storage/candidate_repository.h"
+#include "storage/sqlite/connection.h"
+
+namespace ats::storage::sqlite {
+
+// CandidateRepository on one SQLite connection, inside its open transaction.
+// Tags live in candidate_tags; writes replace the candidate's whole set.
+// Emails compare after ASCII lower-casing; an empty email never clashes.
+class SqliteCandidateRepository final : public CandidateRepository {
+ public:
+  explicit SqliteCandidateRepository(Connection& db) : db_(db) {}
+
+  absl::Status InsertCandidate(const CandidateRow& candidate) override;
+  absl::Status UpdateCandidate(const CandidateRow& candidate) override;
+  absl::StatusOr<CandidateRow> GetCandidate(std::string_view account_id,
+                                            std::string_view id) override;
+  absl::StatusOr<Page<CandidateRow>> ListCandidates(
+      std::string_view account_id, const CandidateFilter& filter,
+      const PageRequest& page) override;
+  absl::Status AddTag(std::string_view account_id, std::string_view id,
+                      std::string_view tag, absl::Time when) override;
+  absl::Status DeleteCandidate(std::string_view account_id,
+                               std::string_view id) override;
+
+ private:
+  // Replaces the generic ALREADY_EXISTS `error` of a write of `candidate` by
+  // one naming the value that clashed.
+  absl::Status ExplainClash(const CandidateRow& candidate, absl::Status error);
+  // Makes the stored tags of `candidate` exactly `candidate.tags`.
+  absl::Status ReplaceTags(const CandidateRow& candidate);
+  // Inserts `tag` for the candidate unless present; sets `*added`.
+  absl::Status InsertTag(std::string_view account_id,
+                         std::string_view candidate_id, std::string_view tag,
+                         bool* added);
+  // Reads the stored tags of `candidate`, sorted.
+  absl::Status ReadTags(CandidateRow& candidate);
+
+  Connection& db_;
+};
+
+}  // namespace ats::storage::sqlite
+
+#endif  // ATS_STORAGE_SQLITE_CANDIDATE_REPOSITORY_H_

@@ -1,0 +1,45 @@
+#ifndef ATS_STORAGE_SQLITE_TEMPLATE_REPOSITORY_H_
+#define ATS_STORAGE_SQLITE_TEMPLATE_REPOSITORY_H_
+
+#include "storage/sqlite/connection.h"
+#include "storage/template_repository.h"
+
+namespace ats::storage::sqlite {
+
+// TemplateRepository on one SQLite connection, inside its open transaction.
+// A template's stages (with their triggers) are one serialized JobTemplate.
+// UpdateTemplate leaves `is_default` and `create_time` as they are: only
+// SetDefaultTemplate moves the default, so an update can never leave the
+// account without one.
+class SqliteTemplateRepository final : public TemplateRepository {
+ public:
+  explicit SqliteTemplateRepository(Connection& db) : db_(db) {}
+
+  absl::Status InsertTemplate(const TemplateRow& row) override;
+  absl::Status UpdateTemplate(const TemplateRow& row) override;
+  absl::StatusOr<TemplateRow> GetTemplate(std::string_view account_id,
+                                          std::string_view id) override;
+  absl::StatusOr<TemplateRow> GetDefaultTemplate(
+      std::string_view account_id) override;
+  absl::StatusOr<Page<TemplateRow>> ListTemplates(
+      std::string_view account_id, const PageRequest& page) override;
+  absl::Status SetDefaultTemplate(std::string_view account_id,
+                                  std::string_view id,
+                                  absl::Time when) override;
+  absl::Status DeleteTemplate(std::string_view account_id,
+                              std::string_view id) override;
+
+ private:
+  // Replaces the generic ALREADY_EXISTS `error` of a write of `row` by one
+  // naming the value that clashed.
+  absl::Status ExplainClash(const TemplateRow& row, absl::Status error);
+  // Returns whether the account has a template with this id.
+  absl::StatusOr<bool> Exists(std::string_view account_id,
+                              std::string_view id);
+
+  Connection& db_;
+};
+
+}  // namespace ats::storage::sqlite
+
+#endif  // ATS_STORAGE_SQLITE_TEMPLATE_REPOSITORY_H_

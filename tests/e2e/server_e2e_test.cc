@@ -1,0 +1,451 @@
+// End to end: the real ats-server binary on a loopback port, driven with
+// `buf curl` over server reflection, as an operator with grpcurl-like tools
+// would drive it. Covers what only the binary does: flags, first-start key
+// files, signals and shutdown, restart on an existing database, and refusing
+// a database from a newer version.
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "ats/v1/account_service.pb.h"
+#include "ats/v1/integration_service.pb.h"
+#include "ats/v1/job_service.pb.h"
+#include "ats/v1/template_service.pb.h"
+#include "google/rpc/error_details.pb.h"
+#include "gtest/gtest.h"
+#include "tests/support/child_process.h"
+#include "tests/support/loopback_port.h"
+#include "tests/support/run_command.h"
+#include "tests/support/temp_dir.h"
+
+#ifndef ATS_SERVER_BIN
+#error "ATS_SERVER_BIN must name the ats-server binary"
+#endif
+#ifndef ATS_BUF_BIN
+#error "ATS_BUF_BIN must name the buf CLI"
+#endif
+
+namespace ats::testing {
+namespace {
+
+constexpr char kServerBin[] = ATS_SERVER_BIN;
+constexpr char kBufBin[] = ATS_BUF_BIN;
+
+// Bounds on every wait, generous for a loaded machine; none is a timing
+// assertion, they only keep a broken server from hanging the test.
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+constexpr absl::Duration kCommandTimeout = absl::Seconds(60);
+// The server gets --shutdown_grace=2s; it must exit by itself well within
+// this bound (Stop SIGKILLs it after, which reads as exit code 137).
+constexpr absl::Duration kStopTimeout = absl::Seconds(15);
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// The key in a key file: its first line.
+std::string ReadKey(const std::string& path) {
+  std::string contents = ReadFile(path);
+  return std::string(contents.substr(0, contents.find('\n')));
+}
+
+// Permission bits of `path`, or -1 if it cannot be stat'ed.
+int FileMode(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) return -1;
+  return static_cast<int>(info.st_mode & 07777);
+}
+
+// Names and contents of the regular files in `dir`.
+std::map<std::string, std::string> Snapshot(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    files[entry.path().filename().string()] =
+        entry.is_regular_file() ? ReadFile(entry.path().string()) : "<dir>";
+  }
+  return files;
+}
+
+bool Matches(const std::string& text, const std::string& pattern) {
+  return std::regex_search(text, std::regex(pattern));
+}
+
+// The gRPC code buf curl printed for a failed call, e.g. "unauthenticated".
+std::string ErrorCode(const std::string& output) {
+  std::smatch match;
+  static const std::regex kCode(R"re("code"\s*:\s*"([a-z_]+)")re");
+  if (!std::regex_search(output, match, kCode)) return "";
+  return match[1];
+}
+
+// The google.rpc.BadRequest detail buf curl printed (base64 of the message,
+// std or URL alphabet, padded or not), if any.
+std::optional<google::rpc::BadRequest> BadRequestDetail(
+    const std::string& output) {
+  std::smatch match;
+  static const std::regex kDetail(
+      R"re("type"\s*:\s*"google\.rpc\.BadRequest"\s*,\s*"value"\s*:\s*"([A-Za-z0-9+/_=-]*)")re");
+  if (!std::regex_search(output, match, kDetail)) return std::nullopt;
+  std::string encoded = match[1];
+  std::replace(encoded.begin(), encoded.end(), '-', '+');
+  std::replace(encoded.begin(), encoded.end(), '_', '/');
+  while (encoded.size() % 4 != 0) encoded += '=';
+  std::string bytes;
+  google::rpc::BadRequest bad_request;
+  if (!absl::Base64Unescape(encoded, &bytes) ||
+      !bad_request.ParseFromString(bytes)) {
+    return std::nullopt;
+  }
+  return bad_request;
+}
+
+// "package.Service/Method" for every RPC of every service that the proto
+// file of `message` declares.
+void AddMethodsOf(const google::protobuf::Descriptor* message,
+                  std::set<std::string>* methods) {
+  const google::protobuf::FileDescriptor* file = message->file();
+  for (int s = 0; s < file->service_count(); ++s) {
+    const google::protobuf::ServiceDescriptor* service = file->service(s);
+    for (int m = 0; m < service->method_count(); ++m) {
+      methods->insert(
+          absl::StrCat(service->full_name(), "/", service->method(m)->name()));
+    }
+  }
+}
+
+// Polls (bounded) until `process`'s output contains `text`.
+bool WaitForOutput(ChildProcess& process, const std::string& text,
+                   absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    if (absl::StrContains(process.Log(), text)) return true;
+    if (absl::Now() >= deadline || !process.Running()) {
+      return absl::StrContains(process.Log(), text);
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+class ServerE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(access(kServerBin, X_OK), 0) << "no ats-server at " << kServerBin;
+    ASSERT_EQ(access(kBufBin, X_OK), 0)
+        << "buf not found at " << kBufBin << ": run tools/setup.sh";
+    dir_ = MakeTempDir();
+    db_path_ = dir_ + "/ats.db";
+    key_dir_ = dir_ + "/keys";
+    buf_cache_ = dir_ + "/buf-cache";
+  }
+
+  void TearDown() override { RemoveTree(dir_); }
+
+  std::string operator_key_path() const { return key_dir_ + "/operator.key"; }
+  std::string admin_key_path() const { return key_dir_ + "/admin.key"; }
+
+  // Starts ats-server on the test's database and a free port, and waits
+  // until it accepts connections.
+  std::optional<ChildProcess> StartServer() {
+    port_ = PickFreeLoopbackPort();
+    auto server = ChildProcess::Start(
+        {kServerBin, absl::StrCat("--listen=127.0.0.1:", port_),
+         "--db=" + db_path_, "--key_dir=" + key_dir_, "--shutdown_grace=2s"});
+    if (!server.ok()) {
+      ADD_FAILURE() << "cannot start ats-server: " << server.status();
+      return std::nullopt;
+    }
+    if (!server->WaitForTcpPort(port_, kStartTimeout)) {
+      ADD_FAILURE() << "ats-server does not listen on port " << port_
+                    << "; its log:\n"
+                    << server->Log();
+      return std::nullopt;
+    }
+    return *std::move(server);
+  }
+
+  std::vector<std::string> BufCurlArgs() const {
+    return {
+        "env",  "BUF_CACHE_DIR=" + buf_cache_, kBufBin, "curl", "--protocol",
+        "grpc", "--http2-prior-knowledge"};
+  }
+
+  std::string Url(const std::string& method = "") const {
+    return absl::StrCat("http://127.0.0.1:", port_, method.empty() ? "" : "/",
+                        method);
+  }
+
+  // Calls `method` ("pkg.Service/Method") with the JSON request `json`,
+  // sending `authorization` as that header when not empty.
+  CommandResult Call(const std::string& method, const std::string& json,
+                     const std::string& authorization = "") {
+    std::vector<std::string> argv = BufCurlArgs();
+    if (!authorization.empty()) {
+      argv.push_back("-H");
+      argv.push_back("authorization: " + authorization);
+    }
+    argv.push_back("-d");
+    argv.push_back(json);
+    argv.push_back(Url(method));
+    return RunCommand(argv, kCommandTimeout);
+  }
+
+  // Expects `result` to be buf curl's report of a failed call with `code`.
+  static void ExpectCallFailed(const CommandResult& result,
+                               const std::string& code) {
+    EXPECT_NE(result.exit_code, 0) << result.out;
+    EXPECT_NE(result.exit_code, -1) << "buf curl timed out: " << result.err;
+    EXPECT_EQ(ErrorCode(result.err + result.out), code)
+        << "stdout: " << result.out << "\nstderr: " << result.err;
+  }
+
+  std::string dir_;
+  std::string db_path_;
+  std::string key_dir_;
+  std::string buf_cache_;
+  int port_ = 0;
+};
+
+TEST_F(ServerE2eTest, ReflectionListsEveryServiceAndHealth) {
+  std::optional<ChildProcess> server = StartServer();
+  ASSERT_TRUE(server.has_value());
+
+  std::vector<std::string> argv = BufCurlArgs();
+  argv.push_back("--list-methods");
+  argv.push_back(Url());
+  CommandResult listed = RunCommand(argv, kCommandTimeout);
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  std::set<std::string> methods;
+  for (absl::string_view line : absl::StrSplit(listed.out, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty()) methods.insert(std::string(line));
+  }
+
+  // Every RPC the contracts declare is served and described.
+  std::set<std::string> expected = {"grpc.health.v1.Health/Check",
+                                    "grpc.health.v1.Health/Watch"};
+  AddMethodsOf(ats::v1::CreateAccountRequest::descriptor(), &expected);
+  AddMethodsOf(ats::v1::ListPartnersRequest::descriptor(), &expected);
+  AddMethodsOf(ats::v1::CreateJobRequest::descriptor(), &expected);
+  AddMethodsOf(ats::v1::GetJobTemplateRequest::descriptor(), &expected);
+  for (const char* service :
+       {"ats.v1.AccountService/", "ats.v1.IntegrationService/",
+        "ats.v1.JobService/", "ats.v1.TemplateService/"}) {
+    EXPECT_TRUE(std::any_of(expected.begin(), expected.end(),
+                            [&](const std::string& method) {
+                              return absl::StartsWith(method, service);
+                            }))
+        << service;
+  }
+  for (const std::string& method : expected) {
+    EXPECT_EQ(methods.count(method), 1u) << method << " not listed in:\n"
+                                         << listed.out;
+  }
+  // Nothing else but reflection itself.
+  for (const std::string& method : methods) {
+    if (absl::StartsWith(method, "grpc.reflection.")) continue;
+    EXPECT_EQ(expected.count(method), 1u) << "unexpected method " << method;
+  }
+  EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+}
+
+TEST_F(ServerE2eTest, ServesHealthAuthenticatedCallsAndRichErrors) {
+  std::optional<ChildProcess> server = StartServer();
+  ASSERT_TRUE(server.has_value());
+
+  // Health needs no key.
+  CommandResult health = Call("grpc.health.v1.Health/Check", "{}");
+  ASSERT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_TRUE(Matches(health.out, R"("status"\s*:\s*"SERVING")")) << health.out;
+
+  // The first start wrote both keys, readable by the owner only.
+  EXPECT_EQ(FileMode(operator_key_path()), 0600);
+  EXPECT_EQ(FileMode(admin_key_path()), 0600);
+  const std::string operator_key = ReadKey(operator_key_path());
+  const std::string admin_key = ReadKey(admin_key_path());
+  ASSERT_FALSE(operator_key.empty());
+  ASSERT_FALSE(admin_key.empty());
+  EXPECT_NE(operator_key, admin_key);
+
+  CommandResult accounts = Call("ats.v1.AccountService/ListAccounts", "{}",
+                                "Bearer " + operator_key);
+  ASSERT_EQ(accounts.exit_code, 0) << accounts.err << "\n" << server->Log();
+  EXPECT_TRUE(Matches(accounts.out, R"("displayName"\s*:\s*"Default account")"))
+      << accounts.out;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(
+      accounts.out, match,
+      std::regex(R"re("name"\s*:\s*"(accounts/[a-z0-9-]+)")re")))
+      << accounts.out;
+  const std::string account = match[1];
+
+  // The admin key acts for the default account.
+  CommandResult got = Call("ats.v1.AccountService/GetAccount",
+                           absl::StrCat(R"({"name": ")", account, R"("})"),
+                           "Bearer " + admin_key);
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_TRUE(absl::StrContains(got.out, account)) << got.out;
+
+  ExpectCallFailed(Call("ats.v1.AccountService/ListAccounts", "{}"),
+                   "unauthenticated");
+  ExpectCallFailed(
+      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer not-a-key"),
+      "unauthenticated");
+  ExpectCallFailed(
+      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + admin_key),
+      "permission_denied");
+
+  CommandResult invalid =
+      Call("ats.v1.AccountService/CreateAccount",
+           R"({"account": {"displayName": ""}})", "Bearer " + operator_key);
+  ExpectCallFailed(invalid, "invalid_argument");
+  std::optional<google::rpc::BadRequest> bad_request =
+      BadRequestDetail(invalid.err + invalid.out);
+  ASSERT_TRUE(bad_request.has_value())
+      << "no google.rpc.BadRequest detail in:\n"
+      << invalid.err << invalid.out;
+  ASSERT_EQ(bad_request->field_violations_size(), 1);
+  EXPECT_EQ(bad_request->field_violations(0).field(), "account.display_name");
+  EXPECT_FALSE(bad_request->field_violations(0).description().empty());
+
+  EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+}
+
+TEST_F(ServerE2eTest, SigtermDrainsWithinGraceAndLogsNoSecret) {
+  std::optional<ChildProcess> server = StartServer();
+  ASSERT_TRUE(server.has_value());
+  const std::string operator_key = ReadKey(operator_key_path());
+  const std::string admin_key = ReadKey(admin_key_path());
+  ASSERT_FALSE(operator_key.empty());
+  ASSERT_FALSE(admin_key.empty());
+
+  // Calls that succeed and fail with both keys, so every log path runs.
+  EXPECT_EQ(
+      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + operator_key)
+          .exit_code,
+      0);
+  ExpectCallFailed(
+      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + admin_key),
+      "permission_denied");
+  ExpectCallFailed(
+      Call("ats.v1.AccountService/CreateAccount",
+           R"({"account": {"displayName": ""}})", "Bearer " + operator_key),
+      "invalid_argument");
+  ExpectCallFailed(Call("ats.v1.AccountService/ListApiKeys",
+                        R"({"pageToken": "bogus"})", "Bearer " + admin_key),
+                   "invalid_argument");
+
+  // A Watch stream never ends by itself: shutdown must report NOT_SERVING
+  // to it, then cancel it when the grace runs out rather than wait forever.
+  std::vector<std::string> watch_argv = BufCurlArgs();
+  watch_argv.insert(watch_argv.end(),
+                    {"-d", "{}", Url("grpc.health.v1.Health/Watch")});
+  auto watch = ChildProcess::Start(watch_argv);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  ASSERT_TRUE(WaitForOutput(*watch, "SERVING", kStartTimeout)) << watch->Log();
+
+  EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+  const std::string log = server->Log();
+  EXPECT_TRUE(absl::StrContains(log, "shutting down")) << log;
+  EXPECT_FALSE(absl::StrContains(log, operator_key)) << log;
+  EXPECT_FALSE(absl::StrContains(log, admin_key)) << log;
+
+  ASSERT_TRUE(watch->WaitForExit(kStopTimeout).has_value()) << watch->Log();
+  EXPECT_TRUE(absl::StrContains(watch->Log(), "NOT_SERVING")) << watch->Log();
+}
+
+TEST_F(ServerE2eTest, RestartKeepsKeysAndData) {
+  std::map<std::string, std::string> keys_before;
+  {
+    std::optional<ChildProcess> server = StartServer();
+    ASSERT_TRUE(server.has_value());
+    EXPECT_TRUE(absl::StrContains(server->Log(), "first start"))
+        << server->Log();
+    keys_before = Snapshot(key_dir_);
+    ASSERT_EQ(keys_before.size(), 2u);
+    ASSERT_EQ(keys_before.count("operator.key"), 1u);
+    ASSERT_EQ(keys_before.count("admin.key"), 1u);
+    EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+  }
+  const std::string operator_key = ReadKey(operator_key_path());
+  const std::string admin_key = ReadKey(admin_key_path());
+
+  std::optional<ChildProcess> server = StartServer();
+  ASSERT_TRUE(server.has_value());
+  // No second bootstrap: the key files are exactly as the first start left
+  // them, and there is no other file.
+  EXPECT_FALSE(absl::StrContains(server->Log(), "first start"))
+      << server->Log();
+  EXPECT_EQ(Snapshot(key_dir_), keys_before);
+  EXPECT_EQ(FileMode(operator_key_path()), 0600);
+
+  // The old keys still work, on the old data: one default account.
+  CommandResult accounts = Call("ats.v1.AccountService/ListAccounts", "{}",
+                                "Bearer " + operator_key);
+  ASSERT_EQ(accounts.exit_code, 0) << accounts.err << "\n" << server->Log();
+  EXPECT_TRUE(Matches(accounts.out, R"("displayName"\s*:\s*"Default account")"))
+      << accounts.out;
+  const std::regex account_name(R"("name"\s*:\s*"accounts/)");
+  const auto names =
+      std::distance(std::sregex_iterator(accounts.out.begin(),
+                                         accounts.out.end(), account_name),
+                    std::sregex_iterator());
+  EXPECT_EQ(names, 1) << accounts.out;
+
+  CommandResult keys =
+      Call("ats.v1.AccountService/ListApiKeys", "{}", "Bearer " + admin_key);
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  EXPECT_TRUE(Matches(keys.out, R"("role"\s*:\s*"ROLE_ADMIN")")) << keys.out;
+
+  EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+}
+
+TEST_F(ServerE2eTest, RefusesDatabaseOfNewerVersion) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const int rc =
+      sqlite3_exec(db, "PRAGMA user_version = 999;", nullptr, nullptr, &error);
+  const std::string message = error != nullptr ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+
+  CommandResult result = RunCommand(
+      {kServerBin, absl::StrCat("--listen=127.0.0.1:", PickFreeLoopbackPort()),
+       "--db=" + db_path_, "--key_dir=" + key_dir_, "--shutdown_grace=2s"},
+      kCommandTimeout);
+  EXPECT_NE(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.exit_code, -1) << "ats-server kept running:\n"
+                                  << result.out << result.err;
+  EXPECT_TRUE(absl::StrContains(result.out + result.err, "newer"))
+      << result.out << result.err;
+  // It refused before writing anything: no keys for a database it won't
+  // serve.
+  EXPECT_FALSE(std::filesystem::exists(operator_key_path()));
+}
+
+}  // namespace
+}  // namespace ats::testing
