@@ -449,3 +449,56 @@ TEST_F(ServerE2eTest, RefusesDatabaseOfNewerVersion) {
 
 }  // namespace
 }  // namespace ats::testing
+
+namespace ats::testing {
+namespace {
+
+TEST_F(ServerE2eTest, ServesTlsWhenGivenACertificate) {
+  const std::string cert = dir_ + "/server.pem";
+  const std::string key = dir_ + "/server.key";
+  const CommandResult made = RunCommand(
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+       "1", "-subj", "/CN=localhost", "-addext",
+       "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out",
+       cert},
+      kCommandTimeout);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+
+  port_ = PickFreeLoopbackPort();
+  auto server = ChildProcess::Start(
+      {kServerBin, absl::StrCat("--listen=127.0.0.1:", port_),
+       "--db=" + db_path_, "--key_dir=" + key_dir_, "--tls_cert=" + cert,
+       "--tls_key=" + key});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(server->WaitForTcpPort(port_, kStartTimeout)) << server->Log();
+  const std::string https = absl::StrCat("https://127.0.0.1:", port_);
+
+  // Trusting the certificate, a call over TLS works...
+  CommandResult secure = RunCommand(
+      {"env", "BUF_CACHE_DIR=" + buf_cache_, kBufBin, "curl", "--protocol",
+       "grpc", "--cacert", cert, "-H",
+       "authorization: Bearer " + ReadKey(operator_key_path()), "-d", "{}",
+       https + "/ats.v1.AccountService/ListAccounts"},
+      kCommandTimeout);
+  EXPECT_EQ(secure.exit_code, 0) << secure.out << secure.err;
+  EXPECT_TRUE(Matches(secure.out, "Default account")) << secure.out;
+
+  // ...and plaintext is refused.
+  CommandResult plain = Call("grpc.health.v1.Health/Check", "{}");
+  EXPECT_NE(plain.exit_code, 0) << plain.out;
+  EXPECT_EQ(server->Stop(), 0) << server->Log();
+}
+
+TEST_F(ServerE2eTest, RefusesHalfATlsConfiguration) {
+  auto server = ChildProcess::Start(
+      {kServerBin, "--listen=127.0.0.1:0", "--db=" + db_path_,
+       "--key_dir=" + key_dir_, "--tls_cert=" + dir_ + "/missing.pem"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::optional<int> exit_code = server->WaitForExit(kStopTimeout);
+  ASSERT_TRUE(exit_code.has_value()) << server->Log();
+  EXPECT_NE(*exit_code, 0);
+  EXPECT_TRUE(Matches(server->Log(), "--tls_key")) << server->Log();
+}
+
+}  // namespace
+}  // namespace ats::testing
