@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/errors.h"
 #include "server/idempotency.h"
+#include "server/list_page.h"
 #include "server/page_token.h"
 #include "server/template_service.h"
 #include "server/timestamps.h"
@@ -163,21 +164,15 @@ grpc::ServerUnaryReactor* AccountService::ListAccounts(
         Validator v;
         v.PageSize("page_size", request->page_size());
         if (!v.ok()) return finish(v.status());
-        const std::string fingerprint = QueryFingerprint({kListAccounts});
-        auto cursor = DecodePageToken(request->page_token(), fingerprint);
-        if (!cursor.ok()) return finish(cursor.status());
+        auto paging =
+            ListPage::Start(request->page_token(), request->page_size(),
+                            QueryFingerprint({kListAccounts}));
+        if (!paging.ok()) return finish(paging.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto page = txn.accounts().ListAccounts(
-              {*cursor, ClampPageSize(request->page_size())});
-          if (!page.ok()) return page.status();
-          for (const auto& row : page->rows) {
-            ToProto(row, response->add_accounts());
-          }
-          if (!page->next.empty()) {
-            response->set_next_page_token(
-                EncodePageToken(page->next, fingerprint));
-          }
-          return absl::OkStatus();
+          return paging->Fill(txn.accounts().ListAccounts(paging->request()),
+                              response, [&](const storage::AccountRow& row) {
+                                ToProto(row, response->add_accounts());
+                              });
         }));
       });
 }
@@ -298,23 +293,18 @@ grpc::ServerUnaryReactor* AccountService::ListApiKeys(
           }
           account_id = caller.account_id;
         }
-        const std::string fingerprint = QueryFingerprint(
-            {kListApiKeys, account_id, request->show_revoked() ? "1" : "0"});
-        auto cursor = DecodePageToken(request->page_token(), fingerprint);
-        if (!cursor.ok()) return finish(cursor.status());
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint({kListApiKeys, account_id,
+                              request->show_revoked() ? "1" : "0"}));
+        if (!paging.ok()) return finish(paging.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto page = txn.accounts().ListApiKeys(
-              account_id, request->show_revoked(),
-              {*cursor, ClampPageSize(request->page_size())});
-          if (!page.ok()) return page.status();
-          for (const auto& row : page->rows) {
-            ToProto(row, response->add_api_keys());
-          }
-          if (!page->next.empty()) {
-            response->set_next_page_token(
-                EncodePageToken(page->next, fingerprint));
-          }
-          return absl::OkStatus();
+          return paging->Fill(
+              txn.accounts().ListApiKeys(account_id, request->show_revoked(),
+                                         paging->request()),
+              response, [&](const storage::ApiKeyRow& row) {
+                ToProto(row, response->add_api_keys());
+              });
         }));
       });
 }

@@ -57,6 +57,20 @@ absl::Status AlreadyInJob(const storage::ApplicationRow& existing) {
       "APPLICATION_EXISTS", {{"application", name}});
 }
 
+// Returns the `done` of a move's write: once the move is durable, wakes the
+// dispatcher if it created events, so they go out now rather than at its next
+// poll, then finishes the call. (A replayed request wakes it needlessly, which
+// is harmless.)
+template <typename Response>
+storage::Store::DoneFn FinishWakingDispatcher(const ServiceEnv& env,
+                                              const Finish& finish,
+                                              const Response* response) {
+  return [&env, finish, response](absl::Status status) {
+    if (status.ok() && response->events_size() > 0) env.NotifyEventsCreated();
+    finish(status);
+  };
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* JobService::AddCandidateToJob(
@@ -104,14 +118,15 @@ grpc::ServerUnaryReactor* JobService::AddCandidateToJob(
                 app.job_id = job_id;
                 app.candidate_id = candidate_id;
                 app.entry_count = 0;
-                absl::Status status = EnterStage(txn, caller, app, *stage, now,
-                                                 response->mutable_events());
+                absl::Status status =
+                    EnterStage(txn, caller, app, *stage, now, env_.random,
+                               response->mutable_events());
                 if (!status.ok()) return status;
                 ApplicationToProto(app, response->mutable_application());
                 return absl::OkStatus();
               });
         },
-        finish);
+        FinishWakingDispatcher(env_, finish, response));
   });
 }
 
@@ -220,9 +235,9 @@ grpc::ServerUnaryReactor* JobService::MoveCandidate(
                 if (!app.ok()) return app.status();
                 const bool moved = app->stage_id != stage->id;
                 if (moved) {
-                  absl::Status status = EnterStage(txn, caller, *app, *stage,
-                                                   now,
-                                                   response->mutable_events());
+                  absl::Status status =
+                      EnterStage(txn, caller, *app, *stage, now, env_.random,
+                                 response->mutable_events());
                   if (!status.ok()) return status;
                 }
                 response->set_moved(moved);
@@ -230,7 +245,7 @@ grpc::ServerUnaryReactor* JobService::MoveCandidate(
                 return absl::OkStatus();
               });
         },
-        finish);
+        FinishWakingDispatcher(env_, finish, response));
   });
 }
 
@@ -296,7 +311,7 @@ grpc::ServerUnaryReactor* JobService::BatchMoveCandidates(
                 for (storage::ApplicationRow& app : apps) {
                   if (app.stage_id != stage->id) {
                     absl::Status status =
-                        EnterStage(txn, caller, app, *stage, now,
+                        EnterStage(txn, caller, app, *stage, now, env_.random,
                                    response->mutable_events());
                     if (!status.ok()) return status;
                   }
@@ -305,7 +320,7 @@ grpc::ServerUnaryReactor* JobService::BatchMoveCandidates(
                 return absl::OkStatus();
               });
         },
-        finish);
+        FinishWakingDispatcher(env_, finish, response));
   });
 }
 
@@ -321,9 +336,13 @@ grpc::ServerUnaryReactor* JobService::DeleteApplication(
     v.Name("name", request->name(), kApplicationPattern, &ids);
     if (!v.ok()) return finish(v.status());
     env_.store.Write(
-        [caller, ids = std::move(ids)](storage::Transaction& txn) {
+        [this, caller, ids = std::move(ids)](storage::Transaction& txn) {
           auto app = LoadApplication(txn, caller.account_id, ids[0], ids[1]);
           if (!app.ok()) return app.status();
+          auto cancelled = txn.events().CancelOpenEvents(
+              caller.account_id, ids[1], ids[0], "candidate removed from job",
+              env_.clock.Now());
+          if (!cancelled.ok()) return cancelled.status();
           return txn.applications().DeleteApplication(caller.account_id,
                                                       ids[0], ids[1]);
         },

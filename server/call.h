@@ -23,6 +23,16 @@ struct ServiceEnv {
   Authenticator& auth;
   const Clock& clock;
   RandomSource& random;
+  // Called after a committed write that created events (from the write's
+  // done callback, so it must be quick and never block): wakes the
+  // dispatcher so they go out at once instead of at its next poll. May be
+  // empty (no dispatcher).
+  std::function<void()> events_created;
+
+  // Calls events_created if set.
+  void NotifyEventsCreated() const {
+    if (events_created) events_created();
+  }
 };
 
 // Finishes one unary call: converts the outcome to a gRPC status with rich

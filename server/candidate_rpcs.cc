@@ -240,9 +240,14 @@ grpc::ServerUnaryReactor* JobService::DeleteCandidate(
     v.Name("name", request->name(), kCandidatePattern, &ids);
     if (!v.ok()) return finish(v.status());
     env_.store.Write(
-        [caller, id = ids[0]](storage::Transaction& txn) {
+        [this, caller, id = ids[0]](storage::Transaction& txn) {
           auto row = LoadCandidate(txn, caller.account_id, id);
           if (!row.ok()) return row.status();
+          // The events stay, for the record; none is sent any more.
+          auto cancelled = txn.events().CancelOpenEvents(
+              caller.account_id, id, "", "candidate deleted",
+              env_.clock.Now());
+          if (!cancelled.ok()) return cancelled.status();
           return txn.candidates().DeleteCandidate(caller.account_id, id);
         },
         finish);

@@ -1,5 +1,6 @@
 # ats_server_common: what every RPC handler shares: rich errors, request
-# validation, page tokens, etags, and the injectable clock and randomness.
+# validation, page tokens, etags, the injectable clock and randomness, and
+# Standard Webhooks signing.
 # Included from server/CMakeLists.txt; paths are relative to this file so the
 # include works from any directory.
 
@@ -8,7 +9,8 @@ add_library(ats_server_common STATIC
   "${CMAKE_CURRENT_LIST_DIR}/errors.cc"
   "${CMAKE_CURRENT_LIST_DIR}/page_token.cc"
   "${CMAKE_CURRENT_LIST_DIR}/random.cc"
-  "${CMAKE_CURRENT_LIST_DIR}/validation.cc")
+  "${CMAKE_CURRENT_LIST_DIR}/validation.cc"
+  "${CMAKE_CURRENT_LIST_DIR}/webhook_signature.cc")
 # Headers are included by their path from the repository root,
 # e.g. "server/errors.h".
 get_filename_component(ats_repository_root "${CMAKE_CURRENT_LIST_DIR}/.."

@@ -28,6 +28,9 @@ struct DeliveryOutcome {
   std::string error;
   // The partner's Retry-After, when it sent one.
   std::optional<absl::Duration> retry_after;
+  // The start of the response body (the connector's limit, e.g. 4 KiB), for
+  // the attempt record; empty when no response arrived.
+  std::string response_body;
 };
 
 // Delivers events to partners. Implementations are thread-safe and bound

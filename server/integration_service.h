@@ -12,8 +12,9 @@
 namespace ats::server {
 
 // ats.v1.IntegrationService: the Marketplace and each account's
-// integrations. Triggers, bulk operations, events and partner results are not
-// served yet: the generated base class answers UNIMPLEMENTED for them.
+// integrations (integration_service.cc), events and partner results
+// (event_rpcs.cc). Manual and bulk triggers are not served yet: the generated
+// base class answers UNIMPLEMENTED for them.
 class IntegrationService final
     : public ats::v1::IntegrationService::CallbackService {
  public:
@@ -65,6 +66,27 @@ class IntegrationService final
       const ats::v1::RotateSigningSecretRequest* request,
       ats::v1::RotateSigningSecretResponse* response) override;
 
+  // Events and partner results: event_rpcs.cc.
+  grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,
+                                     const ats::v1::GetEventRequest* request,
+                                     ats::v1::Event* response) override;
+  grpc::ServerUnaryReactor* ListEvents(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ListEventsRequest* request,
+      ats::v1::ListEventsResponse* response) override;
+  grpc::ServerUnaryReactor* RetryEvent(
+      grpc::CallbackServerContext* context,
+      const ats::v1::RetryEventRequest* request,
+      ats::v1::Event* response) override;
+  grpc::ServerUnaryReactor* CancelEvent(
+      grpc::CallbackServerContext* context,
+      const ats::v1::CancelEventRequest* request,
+      ats::v1::Event* response) override;
+  grpc::ServerUnaryReactor* ReportPartnerResult(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ReportPartnerResultRequest* request,
+      ats::v1::Event* response) override;
+
  private:
   // Changes `row` (whose partner has `listing`) at time `now`; returns
   // whether anything changed, or the error that rolls the write back.
@@ -86,6 +108,19 @@ class IntegrationService final
   void ChangeIntegration(const Caller& caller, std::string id,
                          IntegrationChange change,
                          ats::v1::Integration* response, const Finish& finish);
+
+  // Changes `event` on behalf of `caller` at `now`, or returns the error
+  // (e.g. a state that does not allow the change) that rolls the write back.
+  using EventChange = std::function<absl::Status(
+      const Caller& caller, absl::Time now, storage::EventRow& event)>;
+
+  // Serves an admin or recruiter RPC whose request names an event in `name`:
+  // applies `change` to it in one write and answers the event as stored.
+  grpc::ServerUnaryReactor* ChangeEvent(grpc::CallbackServerContext* context,
+                                        std::string_view method,
+                                        const std::string& name,
+                                        EventChange change,
+                                        ats::v1::Event* response);
 
   ServiceEnv env_;
 };

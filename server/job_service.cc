@@ -379,7 +379,7 @@ grpc::ServerUnaryReactor* JobService::DeleteJob(
     v.Name("name", request->name(), kJobPattern, &ids);
     if (!v.ok()) return finish(v.status());
     env_.store.Write(
-        [caller, force = request->force(),
+        [this, caller, force = request->force(),
          job_id = ids[0]](storage::Transaction& txn) {
           auto job = LoadJob(txn, caller.account_id, job_id);
           if (!job.ok()) return job.status();
@@ -398,6 +398,9 @@ grpc::ServerUnaryReactor* JobService::DeleteJob(
                 {{"job", JobName(job_id)},
                  {"candidates", absl::StrCat(candidates)}});
           }
+          auto cancelled = txn.events().CancelOpenEvents(
+              caller.account_id, "", job_id, "job deleted", env_.clock.Now());
+          if (!cancelled.ok()) return cancelled.status();
           return txn.jobs().DeleteJob(caller.account_id, job_id);
         },
         finish);

@@ -12,6 +12,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "server/bootstrap.h"
+#include "server/dispatcher.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 
@@ -28,10 +29,31 @@ ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024,
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error or off");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "on SIGINT/SIGTERM, how long calls in flight may finish");
+          "on SIGINT/SIGTERM, how long calls in flight may finish (then "
+          "deliveries under way get as long again)");
 ABSL_FLAG(std::string, sqlite_synchronous, "normal",
           "normal (WAL synced at checkpoints: a power loss may drop the "
           "last commits) or full (every commit synced)");
+ABSL_FLAG(bool, dispatch, true,
+          "deliver events to partners; --dispatch=false only records them "
+          "(another server on the same database may deliver)");
+ABSL_FLAG(int, dispatch_workers, 32,
+          "deliveries under way at once (worker threads)");
+ABSL_FLAG(int, dispatch_per_integration, 8,
+          "deliveries under way at once to one integration, so a slow "
+          "partner cannot hold every worker");
+ABSL_FLAG(std::string, retry_schedule, "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h",
+          "comma-separated waits before each delivery attempt (the first "
+          "entry stands for the first attempt, made when the event is due); "
+          "after the last attempt fails the event is DEAD. Each wait gets "
+          "+/-10% jitter");
+ABSL_FLAG(absl::Duration, delivery_timeout, absl::Seconds(15),
+          "longest one delivery attempt may take, connecting included");
+ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
+          "longest wait for a partner's TCP/TLS connection");
+ABSL_FLAG(absl::Duration, dispatch_lease, absl::Seconds(60),
+          "how long a claimed delivery is reserved: one not finished by then "
+          "(the server died) is sent again; must exceed --delivery_timeout");
 
 namespace {
 
@@ -58,6 +80,40 @@ int main(int argc, char** argv) {
   const std::string synchronous = absl::GetFlag(FLAGS_sqlite_synchronous);
   if (synchronous != "normal" && synchronous != "full") {
     std::fprintf(stderr, "--sqlite_synchronous must be normal or full\n");
+    return 2;
+  }
+
+  auto retry_schedule =
+      ats::server::ParseRetrySchedule(absl::GetFlag(FLAGS_retry_schedule));
+  if (!retry_schedule.ok()) {
+    std::fprintf(stderr, "--retry_schedule: %s\n",
+                 std::string(retry_schedule.status().message()).c_str());
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_dispatch_workers) < 1 ||
+      absl::GetFlag(FLAGS_dispatch_per_integration) < 1) {
+    std::fprintf(stderr,
+                 "--dispatch_workers and --dispatch_per_integration must be at "
+                 "least 1\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_delivery_timeout) <= absl::ZeroDuration() ||
+      absl::GetFlag(FLAGS_delivery_connect_timeout) <= absl::ZeroDuration()) {
+    std::fprintf(stderr,
+                 "--delivery_timeout and --delivery_connect_timeout must be "
+                 "positive\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_dispatch_lease) <=
+      absl::GetFlag(FLAGS_delivery_timeout)) {
+    std::fprintf(stderr,
+                 "--dispatch_lease (%s) must exceed --delivery_timeout (%s): "
+                 "a delivery still under way when its lease expires may be "
+                 "sent twice\n",
+                 absl::FormatDuration(absl::GetFlag(FLAGS_dispatch_lease))
+                     .c_str(),
+                 absl::FormatDuration(absl::GetFlag(FLAGS_delivery_timeout))
+                     .c_str());
     return 2;
   }
 
@@ -97,11 +153,32 @@ int main(int argc, char** argv) {
   options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.dispatch = absl::GetFlag(FLAGS_dispatch);
+  options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_workers);
+  options.dispatcher.max_in_flight_per_integration =
+      absl::GetFlag(FLAGS_dispatch_per_integration);
+  options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
+  options.dispatcher.retry_schedule = *retry_schedule;
+  // Deliveries under way at shutdown get the same grace as calls.
+  options.dispatcher.stop_grace = options.shutdown_grace;
+  options.delivery.total_timeout = absl::GetFlag(FLAGS_delivery_timeout);
+  options.delivery.connect_timeout =
+      absl::GetFlag(FLAGS_delivery_connect_timeout);
   auto server =
       ats::server::AtsServer::Start(options, **store, clock, random);
   if (!server.ok()) return Fail(server.status());
   spdlog::info("ats-server listening on {} (port {}), database {}",
                options.listen_address, (*server)->port(), store_options.path);
+  if (options.dispatch) {
+    spdlog::info("delivering events: {} workers, {} per integration, "
+                 "{} attempts, lease {}",
+                 options.dispatcher.max_in_flight,
+                 options.dispatcher.max_in_flight_per_integration,
+                 options.dispatcher.retry_schedule.size(),
+                 absl::FormatDuration(options.dispatcher.lease));
+  } else {
+    spdlog::info("not delivering events (--dispatch=false)");
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/errors.h"
 #include "server/pipeline_convert.h"
+#include "server/trigger_engine.h"
 #include "server/trigger_spec.h"
 
 namespace ats::server {
@@ -182,7 +183,8 @@ absl::Status TriggerToProtoWithReadiness(storage::Transaction& txn,
 absl::Status EnterStage(
     storage::Transaction& txn, const Caller& caller,
     storage::ApplicationRow& app, const storage::StageRow& to, absl::Time now,
-    google::protobuf::RepeatedPtrField<ats::v1::Event>* /*events*/) {
+    RandomSource& random,
+    google::protobuf::RepeatedPtrField<ats::v1::Event>* events) {
   const bool added = app.entry_count == 0;
   storage::TransitionRow transition;
   transition.account_id = app.account_id;
@@ -201,8 +203,9 @@ absl::Status EnterStage(
   absl::Status status = added ? txn.applications().InsertApplication(app)
                               : txn.applications().UpdateApplication(app);
   if (!status.ok()) return status;
-  // The trigger engine fires `to`'s triggers here, adding their events.
-  return txn.applications().InsertTransition(transition);
+  status = txn.applications().InsertTransition(transition);
+  if (!status.ok()) return status;
+  return FireStageTriggers(txn, caller, app, to, now, random, events);
 }
 
 }  // namespace ats::server

@@ -16,6 +16,7 @@
 #include "ats/v1/job_service.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "server/auth.h"
+#include "server/random.h"
 #include "storage/store.h"
 
 namespace ats::server {
@@ -91,12 +92,15 @@ absl::Status TriggerToProtoWithReadiness(storage::Transaction& txn,
 // transaction `txn`: `app` becomes its state after the entry and is stored
 // (inserted when `app.entry_count` is 0, i.e. the candidate is being added
 // to the job with an empty `app.stage_id`), and the entry is appended to its
-// stage history as made by `caller`. The events the entry creates are added
-// to `events`. The caller makes sure `to` is a stage of the application's
-// job other than its current one.
+// stage history as made by `caller`. Then `to`'s triggers fire (see
+// FireStageTriggers; event ids come from `random`), and the events they
+// create are added to `events`. The caller makes sure `to` is a stage of the
+// application's job other than its current one, and runs this at most once
+// per request (RunOnce), so that a retried request fires nothing.
 absl::Status EnterStage(storage::Transaction& txn, const Caller& caller,
                         storage::ApplicationRow& app,
                         const storage::StageRow& to, absl::Time now,
+                        RandomSource& random,
                         google::protobuf::RepeatedPtrField<ats::v1::Event>*
                             events);
 

@@ -46,18 +46,35 @@ AtsServer::AtsServer(ServerOptions options, storage::Store& store,
                      const Clock& clock, RandomSource& random)
     : options_(std::move(options)),
       auth_(store),
-      env_{store, auth_, clock, random},
+      env_{store, auth_, clock, random,
+           [this] {
+             if (dispatcher_ != nullptr) dispatcher_->Wake();
+           }},
       accounts_(env_),
       integrations_(env_),
       jobs_(env_),
       templates_(env_),
-      janitor_(store, clock) {}
+      janitor_(store, clock) {
+  if (!options_.dispatch) return;
+  Connector* connector = options_.connector;
+  if (connector == nullptr) {
+    owned_connector_ =
+        std::make_unique<HttpConnector>(clock, options_.delivery);
+    connector = owned_connector_.get();
+  }
+  dispatcher_ = std::make_unique<Dispatcher>(options_.dispatcher, store,
+                                             *connector, clock, random);
+}
 
 absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
     const ServerOptions& options, storage::Store& store, const Clock& clock,
     RandomSource& random) {
   auto credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
+  if (options.dispatch) {
+    absl::Status valid = ValidateDispatcherOptions(options.dispatcher);
+    if (!valid.ok()) return valid;
+  }
   std::unique_ptr<AtsServer> server(
       new AtsServer(options, store, clock, random));
 
@@ -78,6 +95,9 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
         "cannot listen on ", options.listen_address,
         " (address in use or invalid?)"));
   }
+  // The first claim runs at once: events committed before a restart (and
+  // deliveries whose claimant died) go out without waiting for a poll.
+  if (server->dispatcher_ != nullptr) server->dispatcher_->Start();
   return server;
 }
 
@@ -86,10 +106,14 @@ AtsServer::~AtsServer() { Shutdown(); }
 void AtsServer::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  if (server_ == nullptr) return;  // Start failed before serving.
   health_.SetServing(false);
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.shutdown_grace));
   server_->Wait();
+  // After the drain: the last calls' events are committed and stay due for
+  // the next start; deliveries under way get the dispatcher's grace.
+  if (dispatcher_ != nullptr) dispatcher_->Stop();
 }
 
 }  // namespace ats::server

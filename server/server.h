@@ -8,7 +8,10 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "server/account_service.h"
+#include "server/connector.h"
+#include "server/dispatcher.h"
 #include "server/health_service.h"
+#include "server/http_connector.h"
 #include "server/integration_service.h"
 #include "server/job_service.h"
 #include "server/request_log_janitor.h"
@@ -28,6 +31,16 @@ struct ServerOptions {
   int max_message_bytes = 4 * 1024 * 1024;
   // How long Shutdown waits for calls in flight before cancelling them.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Whether to deliver events to partners (the Dispatcher). Off by default
+  // so that in-process tests decide; ats-server turns it on (--dispatch).
+  bool dispatch = false;
+  // How the dispatcher claims, limits and retries deliveries.
+  DispatcherOptions dispatcher;
+  // Timeouts and limits of the HTTP deliveries.
+  HttpConnectorOptions delivery;
+  // Delivers instead of an HttpConnector when set (a test's fake partner);
+  // must outlive the server.
+  Connector* connector = nullptr;
 };
 
 // The gRPC server: every ats.v1 service, the health service and server
@@ -47,7 +60,8 @@ class AtsServer {
   int port() const { return port_; }
 
   // Reports NOT_SERVING, stops accepting calls, lets calls in flight finish
-  // within the grace period and cancels the rest. Idempotent.
+  // within the grace period and cancels the rest, then stops the dispatcher
+  // (see Dispatcher::Stop). Idempotent.
   void Shutdown();
 
  private:
@@ -55,6 +69,10 @@ class AtsServer {
             RandomSource& random);
 
   const ServerOptions options_;
+  // Declared before the services, whose ServiceEnv wakes the dispatcher, and
+  // the connector before the dispatcher that uses it.
+  std::unique_ptr<Connector> owned_connector_;
+  std::unique_ptr<Dispatcher> dispatcher_;
   Authenticator auth_;
   ServiceEnv env_;
   HealthService health_;

@@ -6,13 +6,14 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/errors.h"
 #include "server/etag.h"
 #include "server/idempotency.h"
+#include "server/list_page.h"
 #include "server/page_token.h"
+#include "server/pipeline_convert.h"
 #include "server/timestamps.h"
 #include "server/trigger_spec.h"
 #include "server/validation.h"
@@ -35,9 +36,10 @@ constexpr char kGetDefaultJobTemplate[] =
 constexpr char kSetDefaultJobTemplate[] =
     "ats.v1.TemplateService/SetDefaultJobTemplate";
 
-constexpr char kTemplatePattern[] = "jobTemplates/{template}";
-constexpr char kStagePattern[] = "jobTemplates/{template}/stages/{stage}";
-constexpr char kTriggerPattern[] =
+// Below kJobTemplatePattern: a template's stages and triggers.
+constexpr char kTemplateStagePattern[] =
+    "jobTemplates/{template}/stages/{stage}";
+constexpr char kTemplateTriggerPattern[] =
     "jobTemplates/{template}/stages/{stage}/triggers/{trigger}";
 
 // Limits documented in template_service.proto and pipeline.proto.
@@ -50,13 +52,9 @@ constexpr int kMaxTriggersPerStage = 10;
 Roles Readers() { return {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER}; }
 Roles Writers() { return {ats::v1::ROLE_ADMIN}; }
 
-std::string TemplateName(std::string_view id) {
-  return FormatName(kTemplatePattern, {id});
-}
-
 absl::Status TemplateNotFound(std::string_view id) {
   return absl::NotFoundError(
-      absl::StrCat("job template ", TemplateName(id), " not found"));
+      absl::StrCat("job template ", JobTemplateName(id), " not found"));
 }
 
 // Storage names a missing template by its bare id; clients know names.
@@ -72,13 +70,6 @@ absl::Status NameTakenOr(absl::Status status) {
       absl::StrCat(status.message(), "; choose another display_name"));
 }
 
-bool Masks(const google::protobuf::FieldMask& mask, std::string_view path) {
-  for (const std::string& masked : mask.paths()) {
-    if (masked == path) return true;
-  }
-  return false;
-}
-
 // Records every rule of pipeline.proto the requested `stages` break that
 // needs no database; violations name fields below `field`.
 void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
@@ -90,14 +81,14 @@ void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
             absl::StrCat("must have at most ", kMaxStages,
                          " stages (the limit per pipeline); it has ",
                          stages.size()));
-  std::map<std::string, int> seen;  // Lower-cased display name -> index.
+  std::map<std::string, int> seen;  // DisplayNameKey -> index.
   for (int i = 0; i < stages.size(); ++i) {
     const ats::v1::Stage& stage = stages[i];
     const std::string stage_field = absl::StrCat(field, "[", i, "]");
     const std::string name_field = stage_field + ".display_name";
     if (v.Length(name_field, stage.display_name(), 1, kMaxStageNameLength)) {
       auto [it, inserted] =
-          seen.emplace(absl::AsciiStrToLower(stage.display_name()), i);
+          seen.emplace(DisplayNameKey(stage.display_name()), i);
       v.Require(inserted, name_field,
                 absl::StrCat("duplicates the name of ", field, "[", it->second,
                              "]; stage names are unique in a pipeline "
@@ -174,7 +165,7 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
       const bool known = stored_stages.count(requested.name()) > 0;
       v.Require(known, stage_field + ".name",
                 absl::StrCat("\"", requested.name(), "\" is not a stage of ",
-                             TemplateName(template_id),
+                             JobTemplateName(template_id),
                              "; leave the name empty for a new stage"));
       v.Require(!known || used.insert(requested.name()).second,
                 stage_field + ".name",
@@ -183,7 +174,7 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
       if (known) stage_id = LastId(requested.name());
     }
     if (stage_id.empty()) stage_id = NewResourceId(random);
-    stage->set_name(FormatName(kStagePattern, {template_id, stage_id}));
+    stage->set_name(FormatName(kTemplateStagePattern, {template_id, stage_id}));
 
     for (int j = 0; j < requested.triggers_size(); ++j) {
       const ats::v1::Trigger& asked = requested.triggers(j);
@@ -200,7 +191,7 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
         const bool known = found != stored_triggers.end();
         v.Require(known, trigger_field + ".name",
                   absl::StrCat("\"", asked.name(), "\" is not a trigger of ",
-                               TemplateName(template_id),
+                               JobTemplateName(template_id),
                                "; leave the name empty for a new trigger"));
         v.Require(!known || used.insert(asked.name()).second,
                   trigger_field + ".name",
@@ -212,8 +203,8 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
         }
       }
       if (trigger_id.empty()) trigger_id = NewResourceId(random);
-      trigger->set_name(
-          FormatName(kTriggerPattern, {template_id, stage_id, trigger_id}));
+      trigger->set_name(FormatName(kTemplateTriggerPattern,
+                                   {template_id, stage_id, trigger_id}));
       const bool unchanged =
           before != nullptr && before->has_integration_event() &&
           asked.has_integration_event() &&
@@ -233,7 +224,7 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
 // Fills `job_template` from `row`, with each trigger's readiness as of now.
 absl::Status ToProto(storage::Transaction& txn, const storage::TemplateRow& row,
                      ats::v1::JobTemplate* job_template) {
-  job_template->set_name(TemplateName(row.id));
+  job_template->set_name(JobTemplateName(row.id));
   job_template->set_display_name(row.display_name);
   job_template->set_description(row.description);
   *job_template->mutable_stages() = row.pipeline.stages();
@@ -277,7 +268,7 @@ absl::Status CreateStarterTemplate(storage::Transaction& txn,
        {"Inbox", "Screening", "Interview", "Offer", "Hired"}) {
     ats::v1::Stage* stage = row.pipeline.add_stages();
     stage->set_name(
-        FormatName(kStagePattern, {row.id, NewResourceId(random)}));
+        FormatName(kTemplateStagePattern, {row.id, NewResourceId(random)}));
     stage->set_display_name(stage_name);
   }
   row.is_default = true;
@@ -350,7 +341,7 @@ grpc::ServerUnaryReactor* TemplateService::GetJobTemplate(
       [this, request, response](const Caller& caller, const Finish& finish) {
         Validator v;
         std::vector<std::string> ids;
-        v.Name("name", request->name(), kTemplatePattern, &ids);
+        v.Name("name", request->name(), kJobTemplatePattern, &ids);
         if (!v.ok()) return finish(v.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
           return GetInto(txn, caller.account_id, ids[0], response);
@@ -368,25 +359,17 @@ grpc::ServerUnaryReactor* TemplateService::ListJobTemplates(
         Validator v;
         v.PageSize("page_size", request->page_size());
         if (!v.ok()) return finish(v.status());
-        const std::string fingerprint =
-            QueryFingerprint({kListJobTemplates, caller.account_id});
-        auto cursor = DecodePageToken(request->page_token(), fingerprint);
-        if (!cursor.ok()) return finish(cursor.status());
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint({kListJobTemplates, caller.account_id}));
+        if (!paging.ok()) return finish(paging.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto page = txn.templates().ListTemplates(
-              caller.account_id,
-              {*cursor, ClampPageSize(request->page_size())});
-          if (!page.ok()) return page.status();
-          for (const storage::TemplateRow& row : page->rows) {
-            absl::Status status =
-                ToProto(txn, row, response->add_job_templates());
-            if (!status.ok()) return status;
-          }
-          if (!page->next.empty()) {
-            response->set_next_page_token(
-                EncodePageToken(page->next, fingerprint));
-          }
-          return absl::OkStatus();
+          return paging->Fill(txn.templates().ListTemplates(caller.account_id,
+                                                            paging->request()),
+                              response, [&](const storage::TemplateRow& row) {
+                                return ToProto(txn, row,
+                                               response->add_job_templates());
+                              });
         }));
       });
 }
@@ -402,7 +385,7 @@ grpc::ServerUnaryReactor* TemplateService::UpdateJobTemplate(
         const google::protobuf::FieldMask& mask = request->update_mask();
         Validator v;
         std::vector<std::string> ids;
-        v.Name("job_template.name", asked.name(), kTemplatePattern, &ids);
+        v.Name("job_template.name", asked.name(), kJobTemplatePattern, &ids);
         v.UpdateMask("update_mask", mask,
                      {"display_name", "description", "stages"});
         v.Require(!request->etag().empty(), "etag",
@@ -450,7 +433,7 @@ grpc::ServerUnaryReactor* TemplateService::DeleteJobTemplate(
       [this, request](const Caller& caller, const Finish& finish) {
         Validator v;
         std::vector<std::string> ids;
-        v.Name("name", request->name(), kTemplatePattern, &ids);
+        v.Name("name", request->name(), kJobTemplatePattern, &ids);
         if (!v.ok()) return finish(v.status());
         env_.store.Write(
             [caller, id = ids[0]](storage::Transaction& txn) {
@@ -459,11 +442,11 @@ grpc::ServerUnaryReactor* TemplateService::DeleteJobTemplate(
               if (row->is_default) {
                 return WithErrorInfo(
                     absl::FailedPreconditionError(absl::StrCat(
-                        "job template ", TemplateName(id),
+                        "job template ", JobTemplateName(id),
                         " is the account's default and cannot be deleted; "
                         "make another template the default first "
                         "(SetDefaultJobTemplate)")),
-                    "DEFAULT_TEMPLATE", {{"jobTemplate", TemplateName(id)}});
+                    "DEFAULT_TEMPLATE", {{"jobTemplate", JobTemplateName(id)}});
               }
               return NamedNotFound(
                   txn.templates().DeleteTemplate(caller.account_id, id), id);
@@ -501,7 +484,7 @@ grpc::ServerUnaryReactor* TemplateService::SetDefaultJobTemplate(
       [this, request, response](const Caller& caller, const Finish& finish) {
         Validator v;
         std::vector<std::string> ids;
-        v.Name("name", request->name(), kTemplatePattern, &ids);
+        v.Name("name", request->name(), kJobTemplatePattern, &ids);
         if (!v.ok()) return finish(v.status());
         env_.store.Write(
             [this, response, caller, id = ids[0]](storage::Transaction& txn) {

@@ -71,8 +71,14 @@ std::string IntegrationIdOf(const ats::v1::Trigger& trigger) {
 
 void CheckTriggerShape(const ats::v1::Trigger& trigger,
                        const std::string& field, Validator& v) {
-  if (trigger.has_delay()) {
-    v.Duration(Child(field, "delay"), trigger.delay(), kMaxTriggerDelay);
+  if (trigger.has_delay() &&
+      v.Duration(Child(field, "delay"), trigger.delay(), kMaxTriggerDelay)) {
+    // A delayed tag would need an event of its own to wait in the outbox;
+    // tagging is immediate instead, and delays stay with deliveries.
+    v.Require(!trigger.has_add_tag() || (trigger.delay().seconds() == 0 &&
+                                         trigger.delay().nanos() == 0),
+              Child(field, "delay"),
+              "add_tag triggers run immediately; remove the delay");
   }
   switch (trigger.action_case()) {
     case ats::v1::Trigger::kAddTag:

@@ -44,7 +44,9 @@ struct EventRow {
 struct AttemptRow {
   std::string account_id;
   std::string event_id;
-  // 1 for the first attempt.
+  // 1 for the first attempt. Numbers run across the event's whole life: after
+  // a RetryEvent (which resets the event's attempt_count to 0) they continue
+  // from the last one. Assigned by InsertAttempt.
   int number = 1;
   absl::Time attempt_time;
   // 0 when no response arrived.
@@ -62,39 +64,52 @@ struct EventFilter {
 };
 
 // Events and their delivery attempts. Account-scoped like every repository,
-// except the dispatcher's methods (Claim...), which work across accounts
-// because delivery is the platform's job, not a caller's.
+// except the dispatcher's ListDue, which works across accounts because
+// delivery is the platform's job, not a caller's. Writes are serialized by the
+// store, so ListDue followed by UpdateEvent (state SENDING, a lease) in one
+// write transaction is an atomic claim.
 class EventRepository {
  public:
   virtual ~EventRepository() = default;
 
-  // Stores a new event.
+  // Stores a new event; ALREADY_EXISTS if its id is taken.
   virtual absl::Status InsertEvent(const EventRow& event) = 0;
-  // Replaces event `event.id` (every mutable column); NOT_FOUND if absent.
+  // Replaces the mutable columns of event `event.id` of `event.account_id`:
+  // state, state_reason, due_time, update_time, attempt_count,
+  // lease_expire_time and result (what was delivered and to whom is fixed at
+  // creation); NOT_FOUND if absent.
   virtual absl::Status UpdateEvent(const EventRow& event) = 0;
   // Returns event `id`, or NOT_FOUND.
   virtual absl::StatusOr<EventRow> GetEvent(std::string_view account_id,
                                             std::string_view id) = 0;
-  // Returns events newest first.
+  // Returns events newest first (create_time, then id, descending).
   virtual absl::StatusOr<Page<EventRow>> ListEvents(
       std::string_view account_id, const EventFilter& filter,
       const PageRequest& page) = 0;
 
-  // Appends a delivery attempt.
+  // Appends a delivery attempt to event `attempt.event_id` of
+  // `attempt.account_id`, numbering it one more than the event's last stored
+  // attempt (1 for the first): `attempt.number` is ignored. NOT_FOUND if the
+  // event is absent. Does not touch the event's attempt_count.
   virtual absl::Status InsertAttempt(const AttemptRow& attempt) = 0;
   // Returns the event's attempts, oldest first.
   virtual absl::StatusOr<std::vector<AttemptRow>> ListAttempts(
       std::string_view account_id, std::string_view event_id) = 0;
 
   // Returns up to `limit` events of any account that are due at `now`:
-  // SCHEDULED, PENDING or RETRYING with due_time <= now, or SENDING with an
-  // expired lease; oldest due first.
+  // SCHEDULED, PENDING or RETRYING with due_time <= now, or SENDING with
+  // lease_expire_time <= now (or no lease) and due_time <= now; oldest due
+  // first (ties in insertion order). A claim must therefore leave a SENDING
+  // event's due_time at or before its lease's expiry (keeping the due_time it
+  // was claimed at does). Final states never come back.
   virtual absl::StatusOr<std::vector<EventRow>> ListDue(absl::Time now,
                                                         int limit) = 0;
 
-  // Cancels every SCHEDULED, PENDING or RETRYING event of the candidate
-  // (only those of `job_id` unless it is empty) with `reason`; returns how
-  // many.
+  // Cancels (state CANCELED, `reason`, update_time `now`, no lease) every
+  // SCHEDULED, PENDING or RETRYING event of candidate `candidate_id`, only
+  // those of job `job_id` unless it is empty; with `candidate_id` empty, those
+  // of every candidate of job `job_id`. Returns how many were cancelled.
+  // INVALID_ARGUMENT when both are empty. SENDING events are left to finish.
   virtual absl::StatusOr<int64_t> CancelOpenEvents(std::string_view account_id,
                                                    std::string_view candidate_id,
                                                    std::string_view job_id,

@@ -8,6 +8,7 @@
 #include "storage/account_repository.h"
 #include "storage/application_repository.h"
 #include "storage/candidate_repository.h"
+#include "storage/event_repository.h"
 #include "storage/integration_repository.h"
 #include "storage/job_repository.h"
 #include "storage/request_log.h"
@@ -28,6 +29,7 @@ class Transaction {
   virtual JobRepository& jobs() = 0;
   virtual CandidateRepository& candidates() = 0;
   virtual ApplicationRepository& applications() = 0;
+  virtual EventRepository& events() = 0;
 };
 
 // The service's durable state. Writes are serialized (one writer, batched

@@ -29,25 +29,6 @@ ApiKeyRow ReadApiKey(const Statement& row) {
   return key;
 }
 
-std::vector<std::string> TimeCursor(absl::Time t, const std::string& id) {
-  return {absl::StrCat(ToMicros(t)), id};
-}
-
-// Binds the optional (time, id) keyset to parameters `first` and `first`+1.
-void BindTimeKeyset(Statement& stmt, int first,
-                    const std::optional<std::pair<int64_t, std::string>>& after) {
-  if (after.has_value()) {
-    stmt.Bind(first, after->first).Bind(first + 1, after->second);
-  } else {
-    stmt.BindNull(first).BindNull(first + 1);
-  }
-}
-
-absl::Status NotFoundError(std::string_view what, std::string_view id) {
-  return absl::NotFoundError(
-      absl::StrCat(std::string(what), " ", std::string(id), " not found"));
-}
-
 }  // namespace
 
 absl::Status SqliteAccountRepository::InsertAccount(const AccountRow& account) {
@@ -65,10 +46,7 @@ absl::StatusOr<AccountRow> SqliteAccountRepository::GetAccount(
   Statement& stmt = db_.Prepare(
       "SELECT id, display_name, create_time FROM accounts WHERE id = ?1");
   stmt.Bind(1, id);
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return NotFoundError("account", id);
-  return ReadAccount(stmt);
+  return ReadOne<AccountRow>(stmt, ReadAccount, RowNotFound("account", id));
 }
 
 absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
@@ -79,16 +57,11 @@ absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
       "SELECT id, display_name, create_time FROM accounts "
       "WHERE ?1 IS NULL OR (create_time, id) > (?1, ?2) "
       "ORDER BY create_time, id LIMIT ?3");
-  BindTimeKeyset(stmt, 1, *after);
+  BindKeysetAfter(stmt, 1, *after);
   stmt.Bind(3, page.limit + 1);
-  std::vector<AccountRow> rows;
-  for (;;) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    rows.push_back(ReadAccount(stmt));
-  }
-  return MakePage(std::move(rows), page.limit, [](const AccountRow& a) {
+  auto rows = ReadAll<AccountRow>(stmt, ReadAccount);
+  if (!rows.ok()) return rows.status();
+  return MakePage(*std::move(rows), page.limit, [](const AccountRow& a) {
     return TimeCursor(a.create_time, a.id);
   });
 }
@@ -99,17 +72,9 @@ absl::Status SqliteAccountRepository::InsertApiKey(const ApiKeyRow& key) {
       "display_name, secret_hash, secret_prefix, create_time, revoke_time) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   stmt.Bind(1, key.id);
-  if (key.account_id.empty()) {
-    stmt.BindNull(2);
-  } else {
-    stmt.Bind(2, key.account_id);
-  }
+  BindTextOrNull(stmt, 2, key.account_id);
   stmt.Bind(3, static_cast<int64_t>(key.role));
-  if (key.integration_id.empty()) {
-    stmt.BindNull(4);
-  } else {
-    stmt.Bind(4, key.integration_id);
-  }
+  BindTextOrNull(stmt, 4, key.integration_id);
   stmt.Bind(5, key.display_name)
       .BindBlob(6, key.secret_hash)
       .Bind(7, key.secret_prefix)
@@ -129,10 +94,7 @@ absl::StatusOr<ApiKeyRow> SqliteAccountRepository::GetApiKey(
       " FROM api_keys WHERE id = ?1 AND (?2 = '' OR account_id = ?2)");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, id).Bind(2, account_id);
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return NotFoundError("API key", id);
-  return ReadApiKey(stmt);
+  return ReadOne<ApiKeyRow>(stmt, ReadApiKey, RowNotFound("API key", id));
 }
 
 absl::StatusOr<ApiKeyRow> SqliteAccountRepository::FindApiKeyBySecretHash(
@@ -141,10 +103,8 @@ absl::StatusOr<ApiKeyRow> SqliteAccountRepository::FindApiKeyBySecretHash(
       "SELECT ", kApiKeyColumns, " FROM api_keys WHERE secret_hash = ?1");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.BindBlob(1, secret_hash);
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::NotFoundError("no API key has this secret");
-  return ReadApiKey(stmt);
+  return ReadOne<ApiKeyRow>(stmt, ReadApiKey,
+                            absl::NotFoundError("no API key has this secret"));
 }
 
 absl::StatusOr<Page<ApiKeyRow>> SqliteAccountRepository::ListApiKeys(
@@ -166,38 +126,29 @@ absl::StatusOr<Page<ApiKeyRow>> SqliteAccountRepository::ListApiKeys(
   Statement& stmt =
       db_.Prepare(account_id.empty() ? all.c_str() : by_account.c_str());
   stmt.Bind(1, account_id);
-  BindTimeKeyset(stmt, 2, *after);
+  BindKeysetAfter(stmt, 2, *after);
   stmt.Bind(4, include_revoked ? 1 : 0).Bind(5, page.limit + 1);
-  std::vector<ApiKeyRow> rows;
-  for (;;) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    rows.push_back(ReadApiKey(stmt));
-  }
-  return MakePage(std::move(rows), page.limit, [](const ApiKeyRow& k) {
+  auto rows = ReadAll<ApiKeyRow>(stmt, ReadApiKey);
+  if (!rows.ok()) return rows.status();
+  return MakePage(*std::move(rows), page.limit, [](const ApiKeyRow& k) {
     return TimeCursor(k.create_time, k.id);
   });
 }
 
 absl::Status SqliteAccountRepository::RevokeApiKey(std::string_view id,
                                                    absl::Time when) {
-  absl::Status status =
+  return RowChanged(
+      db_,
       db_.Prepare("UPDATE api_keys SET revoke_time = coalesce(revoke_time, ?2) "
                   "WHERE id = ?1")
           .Bind(1, id)
           .Bind(2, ToMicros(when))
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return NotFoundError("API key", id);
-  return absl::OkStatus();
+          .Run(),
+      "API key", id);
 }
 
 absl::StatusOr<bool> SqliteAccountRepository::AnyApiKeyExists() {
-  Statement& stmt = db_.Prepare("SELECT EXISTS (SELECT 1 FROM api_keys)");
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  return *row && stmt.ColumnInt64(0) != 0;
+  return ReadFlag(db_.Prepare("SELECT EXISTS (SELECT 1 FROM api_keys)"));
 }
 
 }  // namespace ats::storage::sqlite

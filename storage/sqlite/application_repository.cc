@@ -52,26 +52,18 @@ TransitionRow ReadTransition(const Statement& stmt) {
   return row;
 }
 
-template <typename Row, typename ReadFn>
-absl::StatusOr<std::vector<Row>> ReadAll(Statement& stmt, ReadFn read) {
-  std::vector<Row> rows;
-  for (;;) {
-    absl::StatusOr<bool> has_row = stmt.Step();
-    if (!has_row.ok()) return has_row.status();
-    if (!*has_row) return rows;
-    rows.push_back(read(stmt));
-  }
-}
-
-// Reads the single row of `stmt` (already bound), whose columns are 0/1
-// flags, into `flags`.
-absl::Status ReadFlags(Statement& stmt, std::vector<bool>& flags) {
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  for (size_t i = 0; i < flags.size(); ++i) {
-    flags[i] = *row && stmt.ColumnInt64(static_cast<int>(i)) != 0;
-  }
-  return stmt.Run();
+// NOT_FOUND unless the account has an application of candidate
+// `candidate_id` to job `job_id`.
+absl::Status RequireApplication(Connection& db, std::string_view account_id,
+                                std::string_view job_id,
+                                std::string_view candidate_id) {
+  Statement& check = db.Prepare(
+      "SELECT EXISTS (SELECT 1 FROM applications WHERE account_id = ?1 "
+      "AND job_id = ?2 AND candidate_id = ?3)");
+  check.Bind(1, account_id).Bind(2, job_id).Bind(3, candidate_id);
+  absl::StatusOr<bool> found = ReadFlag(check);
+  if (!found.ok()) return found.status();
+  return *found ? absl::OkStatus() : ApplicationNotFound(job_id, candidate_id);
 }
 
 // Where an application list page starts: after this row.
@@ -103,10 +95,9 @@ absl::Status SqliteApplicationRepository::RequireStageOfJob(
       "SELECT EXISTS (SELECT 1 FROM stages WHERE account_id = ?1 "
       "AND job_id = ?2 AND id = ?3)");
   stmt.Bind(1, account_id).Bind(2, job_id).Bind(3, stage_id);
-  std::vector<bool> found(1);
-  absl::Status status = ReadFlags(stmt, found);
-  if (!status.ok()) return status;
-  if (!found[0]) {
+  absl::StatusOr<bool> found = ReadFlag(stmt);
+  if (!found.ok()) return found.status();
+  if (!*found) {
     return absl::NotFoundError(absl::StrCat("stage ", std::string(stage_id),
                                             " not found in job ",
                                             std::string(job_id)));
@@ -123,13 +114,8 @@ absl::Status SqliteApplicationRepository::InsertApplication(
   std::vector<bool> found(2);
   absl::Status status = ReadFlags(check, found);
   if (!status.ok()) return status;
-  if (!found[0]) {
-    return absl::NotFoundError(absl::StrCat("job ", row.job_id, " not found"));
-  }
-  if (!found[1]) {
-    return absl::NotFoundError(
-        absl::StrCat("candidate ", row.candidate_id, " not found"));
-  }
+  if (!found[0]) return RowNotFound("job", row.job_id);
+  if (!found[1]) return RowNotFound("candidate", row.candidate_id);
   status = RequireStageOfJob(row.account_id, row.job_id, row.stage_id);
   if (!status.ok()) return status;
   status = db_.Prepare("INSERT INTO applications (account_id, job_id, "
@@ -143,23 +129,16 @@ absl::Status SqliteApplicationRepository::InsertApplication(
                .Bind(6, row.entry_count)
                .Bind(7, ToMicros(row.create_time))
                .Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "candidate ", row.candidate_id, " is already in job ", row.job_id));
-  }
-  return status;
+  return RewordDuplicate(std::move(status),
+                         absl::StrCat("candidate ", row.candidate_id,
+                                      " is already in job ", row.job_id));
 }
 
 absl::Status SqliteApplicationRepository::UpdateApplication(
     const ApplicationRow& row) {
-  Statement& check = db_.Prepare(
-      "SELECT EXISTS (SELECT 1 FROM applications WHERE account_id = ?1 "
-      "AND job_id = ?2 AND candidate_id = ?3)");
-  check.Bind(1, row.account_id).Bind(2, row.job_id).Bind(3, row.candidate_id);
-  std::vector<bool> found(1);
-  absl::Status status = ReadFlags(check, found);
+  absl::Status status =
+      RequireApplication(db_, row.account_id, row.job_id, row.candidate_id);
   if (!status.ok()) return status;
-  if (!found[0]) return ApplicationNotFound(row.job_id, row.candidate_id);
   status = RequireStageOfJob(row.account_id, row.job_id, row.stage_id);
   if (!status.ok()) return status;
   return db_
@@ -184,10 +163,8 @@ absl::StatusOr<ApplicationRow> SqliteApplicationRepository::GetApplication(
       "AND a.candidate_id = ?3");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, job_id).Bind(3, candidate_id);
-  auto rows = ReadAll<ApplicationRow>(stmt, ReadApplication);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return ApplicationNotFound(job_id, candidate_id);
-  return std::move(rows->front());
+  return ReadOne<ApplicationRow>(stmt, ReadApplication,
+                                 ApplicationNotFound(job_id, candidate_id));
 }
 
 absl::StatusOr<Page<ApplicationRow>>
@@ -223,20 +200,13 @@ SqliteApplicationRepository::ListApplications(std::string_view account_id,
     return Positioned(ReadApplication(s), s.ColumnInt64(7));
   });
   if (!rows.ok()) return rows.status();
-  Page<Positioned> keyed =
+  return WithoutSortKeys(
       MakePage(*std::move(rows), page.limit, [](const Positioned& row) {
         return std::vector<std::string>{
             absl::StrCat(row.second),
             absl::StrCat(ToMicros(row.first.stage_enter_time)),
             row.first.candidate_id};
-      });
-  Page<ApplicationRow> result;
-  result.next = std::move(keyed.next);
-  result.rows.reserve(keyed.rows.size());
-  for (Positioned& row : keyed.rows) {
-    result.rows.push_back(std::move(row.first));
-  }
-  return result;
+      }));
 }
 
 absl::StatusOr<std::vector<ApplicationRow>>
@@ -285,14 +255,9 @@ absl::Status SqliteApplicationRepository::DeleteApplication(
 
 absl::Status SqliteApplicationRepository::InsertTransition(
     const TransitionRow& row) {
-  Statement& check = db_.Prepare(
-      "SELECT EXISTS (SELECT 1 FROM applications WHERE account_id = ?1 "
-      "AND job_id = ?2 AND candidate_id = ?3)");
-  check.Bind(1, row.account_id).Bind(2, row.job_id).Bind(3, row.candidate_id);
-  std::vector<bool> found(1);
-  absl::Status status = ReadFlags(check, found);
+  absl::Status status =
+      RequireApplication(db_, row.account_id, row.job_id, row.candidate_id);
   if (!status.ok()) return status;
-  if (!found[0]) return ApplicationNotFound(row.job_id, row.candidate_id);
   static const std::string sql =
       absl::StrCat("INSERT INTO stage_transitions (", kTransitionColumns,
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -306,12 +271,11 @@ absl::Status SqliteApplicationRepository::InsertTransition(
                .Bind(7, ToMicros(row.time))
                .Bind(8, row.moved_by)
                .Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "stage entry ", row.entry, " of candidate ", row.candidate_id,
-        " in job ", row.job_id, " is already recorded"));
-  }
-  return status;
+  return RewordDuplicate(
+      std::move(status),
+      absl::StrCat("stage entry ", row.entry, " of candidate ",
+                   row.candidate_id, " in job ", row.job_id,
+                   " is already recorded"));
 }
 
 absl::StatusOr<std::vector<TransitionRow>>

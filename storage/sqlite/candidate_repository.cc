@@ -1,7 +1,6 @@
 #include "storage/sqlite/candidate_repository.h"
 
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,11 +17,6 @@ constexpr char kCandidateColumns[] =
     "account_id, id, given_name, family_name, email, phone, create_time, "
     "update_time, revision";
 
-absl::Status CandidateNotFound(std::string_view id) {
-  return absl::NotFoundError(
-      absl::StrCat("candidate ", std::string(id), " not found"));
-}
-
 // Reads the columns of kCandidateColumns; tags are read separately.
 CandidateRow ReadCandidate(const Statement& stmt) {
   CandidateRow candidate;
@@ -36,31 +30,6 @@ CandidateRow ReadCandidate(const Statement& stmt) {
   candidate.update_time = FromMicros(stmt.ColumnInt64(7));
   candidate.revision = stmt.ColumnInt64(8);
   return candidate;
-}
-
-// Binds where a newest-first page starts to parameters `first` and
-// `first`+1 of `(create_time, id) < (?, ?)`. The first page starts below the
-// largest time rather than testing for NULL, which lets SQLite seek the
-// index to the cursor instead of scanning from the newest row.
-void BindNewestFirstKeyset(
-    Statement& stmt, int first,
-    const std::optional<std::pair<int64_t, std::string>>& after) {
-  if (after.has_value()) {
-    stmt.Bind(first, after->first).Bind(first + 1, after->second);
-  } else {
-    stmt.Bind(first, std::numeric_limits<int64_t>::max())
-        .Bind(first + 1, std::string_view(""));
-  }
-}
-
-absl::StatusOr<std::vector<CandidateRow>> ReadCandidates(Statement& stmt) {
-  std::vector<CandidateRow> rows;
-  for (;;) {
-    absl::StatusOr<bool> has_row = stmt.Step();
-    if (!has_row.ok()) return has_row.status();
-    if (!*has_row) return rows;
-    rows.push_back(ReadCandidate(stmt));
-  }
 }
 
 }  // namespace
@@ -128,13 +97,11 @@ absl::Status SqliteCandidateRepository::ReadTags(CandidateRow& candidate) {
       "SELECT tag FROM candidate_tags WHERE +account_id = ?1 "
       "AND candidate_id = ?2 ORDER BY tag");
   stmt.Bind(1, candidate.account_id).Bind(2, candidate.id);
-  candidate.tags.clear();
-  for (;;) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
-    candidate.tags.push_back(stmt.ColumnText(0));
-  }
+  auto tags = ReadAll<std::string>(
+      stmt, [](const Statement& row) { return row.ColumnText(0); });
+  if (!tags.ok()) return tags.status();
+  candidate.tags = *std::move(tags);
+  return absl::OkStatus();
 }
 
 absl::Status SqliteCandidateRepository::InsertCandidate(
@@ -174,7 +141,7 @@ absl::Status SqliteCandidateRepository::UpdateCandidate(
           .Bind(8, candidate.revision)
           .Run();
   if (!status.ok()) return ExplainClash(candidate, std::move(status));
-  if (db_.changes() == 0) return CandidateNotFound(candidate.id);
+  if (db_.changes() == 0) return RowNotFound("candidate", candidate.id);
   return ReplaceTags(candidate);
 }
 
@@ -185,11 +152,10 @@ absl::StatusOr<CandidateRow> SqliteCandidateRepository::GetCandidate(
                    " FROM candidates WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadCandidates(stmt);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return CandidateNotFound(id);
-  CandidateRow candidate = std::move(rows->front());
-  absl::Status status = ReadTags(candidate);
+  auto candidate =
+      ReadOne<CandidateRow>(stmt, ReadCandidate, RowNotFound("candidate", id));
+  if (!candidate.ok()) return candidate.status();
+  absl::Status status = ReadTags(*candidate);
   if (!status.ok()) return status;
   return candidate;
 }
@@ -220,13 +186,11 @@ absl::StatusOr<Page<CandidateRow>> SqliteCandidateRepository::ListCandidates(
       .Bind(4, filter.name_contains);
   BindNewestFirstKeyset(stmt, 5, *after);
   stmt.Bind(7, page.limit + 1);
-  auto rows = ReadCandidates(stmt);
+  auto rows = ReadAll<CandidateRow>(stmt, ReadCandidate);
   if (!rows.ok()) return rows.status();
-  Page<CandidateRow> result =
-      MakePage(*std::move(rows), page.limit, [](const CandidateRow& c) {
-        return std::vector<std::string>{absl::StrCat(ToMicros(c.create_time)),
-                                        c.id};
-      });
+  Page<CandidateRow> result = MakePage(
+      *std::move(rows), page.limit,
+      [](const CandidateRow& c) { return TimeCursor(c.create_time, c.id); });
   for (CandidateRow& candidate : result.rows) {
     absl::Status status = ReadTags(candidate);
     if (!status.ok()) return status;
@@ -240,16 +204,11 @@ absl::Status SqliteCandidateRepository::AddTag(std::string_view account_id,
                                                absl::Time when) {
   // Checked first: candidate_tags cannot tell another account's candidate
   // from a missing one.
-  Statement& exists = db_.Prepare(
-      "SELECT EXISTS (SELECT 1 FROM candidates "
-      "WHERE account_id = ?1 AND id = ?2)");
-  exists.Bind(1, account_id).Bind(2, id);
-  absl::StatusOr<bool> row = exists.Step();
-  if (!row.ok()) return row.status();
-  const bool found = *row && exists.ColumnInt64(0) != 0;
-  absl::Status status = exists.Run();
+  absl::Status status = RequireRow(db_,
+                                   "SELECT EXISTS (SELECT 1 FROM candidates "
+                                   "WHERE account_id = ?1 AND id = ?2)",
+                                   "candidate", account_id, id);
   if (!status.ok()) return status;
-  if (!found) return CandidateNotFound(id);
 
   bool added = false;
   status = InsertTag(account_id, id, tag, &added);
@@ -267,14 +226,9 @@ absl::Status SqliteCandidateRepository::AddTag(std::string_view account_id,
 absl::Status SqliteCandidateRepository::DeleteCandidate(
     std::string_view account_id, std::string_view id) {
   // Tags, applications and their transitions go with it (ON DELETE CASCADE).
-  absl::Status status =
-      db_.Prepare("DELETE FROM candidates WHERE account_id = ?1 AND id = ?2")
-          .Bind(1, account_id)
-          .Bind(2, id)
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return CandidateNotFound(id);
-  return absl::OkStatus();
+  return DeleteRow(db_,
+                   "DELETE FROM candidates WHERE account_id = ?1 AND id = ?2",
+                   "candidate", account_id, id);
 }
 
 }  // namespace ats::storage::sqlite

@@ -101,7 +101,8 @@ absl::Status SqliteIntegrationRepository::InsertPartner(
 
 absl::Status SqliteIntegrationRepository::UpdatePartner(
     const PartnerRow& partner) {
-  absl::Status status =
+  return RowChanged(
+      db_,
       db_.Prepare("UPDATE partners SET sort_name = ?2, category = ?3, "
                   "listing = ?4, update_time = ?5, revision = ?6 WHERE id = ?1")
           .Bind(1, partner.id)
@@ -110,12 +111,8 @@ absl::Status SqliteIntegrationRepository::UpdatePartner(
           .BindBlob(4, partner.listing.SerializeAsString())
           .Bind(5, ToMicros(partner.update_time))
           .Bind(6, partner.revision)
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) {
-    return absl::NotFoundError(absl::StrCat("partner ", partner.id, " not found"));
-  }
-  return absl::OkStatus();
+          .Run(),
+      "partner", partner.id);
 }
 
 absl::StatusOr<PartnerRow> SqliteIntegrationRepository::GetPartner(
@@ -124,10 +121,7 @@ absl::StatusOr<PartnerRow> SqliteIntegrationRepository::GetPartner(
       absl::StrCat("SELECT ", kPartnerColumns, " FROM partners WHERE id = ?1");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, id);
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::NotFoundError(absl::StrCat("partner ", std::string(id), " not found"));
-  return ReadPartner(stmt);
+  return ReadOne<PartnerRow>(stmt, ReadPartner, RowNotFound("partner", id));
 }
 
 absl::StatusOr<Page<PartnerRow>> SqliteIntegrationRepository::ListPartners(
@@ -141,29 +135,21 @@ absl::StatusOr<Page<PartnerRow>> SqliteIntegrationRepository::ListPartners(
       "ORDER BY sort_name, id LIMIT ?4");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, static_cast<int64_t>(category));
-  if (after->has_value()) {
-    stmt.Bind(2, (*after)->sort_key).Bind(3, (*after)->id);
-  } else {
-    stmt.BindNull(2).BindNull(3);
-  }
+  BindKeysetAfter(stmt, 2, *after);
   stmt.Bind(4, page.limit + 1);
-  std::vector<std::pair<PartnerRow, std::string>> rows;
-  for (;;) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    absl::StatusOr<PartnerRow> partner = ReadPartner(stmt);
-    if (!partner.ok()) return partner.status();
-    rows.emplace_back(*std::move(partner), stmt.ColumnText(5));
-  }
-  Page<std::pair<PartnerRow, std::string>> keyed =
-      MakePage(std::move(rows), page.limit, [](const auto& row) {
-        return std::vector<std::string>{row.second, row.first.id};
+  // The stored sort name is read beside each partner for its cursor.
+  using Named = std::pair<PartnerRow, std::string>;
+  auto rows =
+      ReadAll<Named>(stmt, [](const Statement& row) -> absl::StatusOr<Named> {
+        absl::StatusOr<PartnerRow> partner = ReadPartner(row);
+        if (!partner.ok()) return partner.status();
+        return Named(*std::move(partner), row.ColumnText(5));
       });
-  Page<PartnerRow> result;
-  result.next = std::move(keyed.next);
-  for (auto& row : keyed.rows) result.rows.push_back(std::move(row.first));
-  return result;
+  if (!rows.ok()) return rows.status();
+  return WithoutSortKeys(
+      MakePage(*std::move(rows), page.limit, [](const Named& row) {
+        return std::vector<std::string>{row.second, row.first.id};
+      }));
 }
 
 absl::Status SqliteIntegrationRepository::InsertIntegration(
@@ -185,26 +171,12 @@ absl::Status SqliteIntegrationRepository::UpdateIntegration(
       "create_time = ?10, update_time = ?11, revision = ?12 "
       "WHERE account_id = ?1 AND id = ?2");
   BindIntegration(stmt, integration);
-  absl::Status status = stmt.Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("integration ", integration.id, " not found"));
-  }
-  return absl::OkStatus();
+  return RowChanged(db_, stmt.Run(), "integration", integration.id);
 }
 
 absl::StatusOr<std::vector<IntegrationRow>>
 SqliteIntegrationRepository::ReadIntegrations(Statement& stmt) {
-  std::vector<IntegrationRow> rows;
-  for (;;) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return rows;
-    absl::StatusOr<IntegrationRow> integration = ReadIntegration(stmt);
-    if (!integration.ok()) return integration.status();
-    rows.push_back(*std::move(integration));
-  }
+  return ReadAll<IntegrationRow>(stmt, ReadIntegration);
 }
 
 absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
@@ -214,12 +186,8 @@ absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
                    " FROM integrations WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadIntegrations(stmt);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return absl::NotFoundError(absl::StrCat("integration ", std::string(id), " not found"));
-  }
-  return std::move(rows->front());
+  return ReadOne<IntegrationRow>(stmt, ReadIntegration,
+                                 RowNotFound("integration", id));
 }
 
 absl::StatusOr<std::optional<IntegrationRow>>
@@ -230,10 +198,7 @@ SqliteIntegrationRepository::FindIntegrationByPartner(
       " FROM integrations WHERE account_id = ?1 AND partner_id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, partner_id);
-  auto rows = ReadIntegrations(stmt);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::nullopt;
-  return std::move(rows->front());
+  return ReadOptional<IntegrationRow>(stmt, ReadIntegration);
 }
 
 absl::StatusOr<Page<IntegrationRow>>
@@ -255,16 +220,12 @@ SqliteIntegrationRepository::ListIntegrations(std::string_view account_id,
   } else {
     stmt.BindNull(2);
   }
-  if (after->has_value()) {
-    stmt.Bind(3, (*after)->first).Bind(4, (*after)->second);
-  } else {
-    stmt.BindNull(3).BindNull(4);
-  }
+  BindKeysetAfter(stmt, 3, *after);
   stmt.Bind(5, page.limit + 1);
   auto rows = ReadIntegrations(stmt);
   if (!rows.ok()) return rows.status();
   return MakePage(*std::move(rows), page.limit, [](const IntegrationRow& i) {
-    return std::vector<std::string>{absl::StrCat(ToMicros(i.create_time)), i.id};
+    return TimeCursor(i.create_time, i.id);
   });
 }
 

@@ -1,7 +1,6 @@
 #include "storage/sqlite/job_repository.h"
 
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,11 +22,6 @@ constexpr char kStageColumns[] =
 constexpr char kTriggerColumns[] =
     "t.account_id, t.id, t.stage_id, t.position, t.integration_id, t.spec, "
     "t.create_time";
-
-absl::Status NotFound(std::string_view what, std::string_view id) {
-  return absl::NotFoundError(
-      absl::StrCat(std::string(what), " ", std::string(id), " not found"));
-}
 
 JobRow ReadJob(const Statement& stmt) {
   JobRow job;
@@ -69,94 +63,22 @@ absl::StatusOr<TriggerRow> ReadTrigger(const Statement& stmt) {
   return trigger;
 }
 
-// Steps `stmt` to the end, reading every row with `read` (a function of the
-// statement returning Row or StatusOr<Row>).
-template <typename Row, typename ReadFn>
-absl::StatusOr<std::vector<Row>> ReadAll(Statement& stmt, ReadFn read) {
-  std::vector<Row> rows;
-  for (;;) {
-    absl::StatusOr<bool> has_row = stmt.Step();
-    if (!has_row.ok()) return has_row.status();
-    if (!*has_row) return rows;
-    absl::StatusOr<Row> row = read(stmt);
-    if (!row.ok()) return row.status();
-    rows.push_back(*std::move(row));
-  }
-}
+// The EXISTS queries RequireRow takes: ?1 = account, ?2 = id.
+constexpr char kJobExists[] =
+    "SELECT EXISTS (SELECT 1 FROM jobs WHERE account_id = ?1 AND id = ?2)";
+constexpr char kStageExists[] =
+    "SELECT EXISTS (SELECT 1 FROM stages WHERE account_id = ?1 AND id = ?2)";
+constexpr char kIntegrationExists[] =
+    "SELECT EXISTS (SELECT 1 FROM integrations "
+    "WHERE account_id = ?1 AND id = ?2)";
 
-// Returns whether `sql`, a SELECT EXISTS with parameters ?1 = account and
-// ?2 = id, finds a row.
-absl::StatusOr<bool> Exists(Connection& db, const char* sql,
-                            std::string_view account_id, std::string_view id) {
-  Statement& stmt = db.Prepare(sql);
-  stmt.Bind(1, account_id).Bind(2, id);
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  const bool exists = *row && stmt.ColumnInt64(0) != 0;
-  absl::Status done = stmt.Run();
-  if (!done.ok()) return done;
-  return exists;
-}
-
-// NOT_FOUND unless the account has job `id`.
-absl::Status RequireJob(Connection& db, std::string_view account_id,
-                        std::string_view id) {
-  absl::StatusOr<bool> exists =
-      Exists(db,
-             "SELECT EXISTS (SELECT 1 FROM jobs "
-             "WHERE account_id = ?1 AND id = ?2)",
-             account_id, id);
-  if (!exists.ok()) return exists.status();
-  return *exists ? absl::OkStatus() : NotFound("job", id);
-}
-
-// NOT_FOUND unless the account has stage `id`.
-absl::Status RequireStage(Connection& db, std::string_view account_id,
-                          std::string_view id) {
-  absl::StatusOr<bool> exists =
-      Exists(db,
-             "SELECT EXISTS (SELECT 1 FROM stages "
-             "WHERE account_id = ?1 AND id = ?2)",
-             account_id, id);
-  if (!exists.ok()) return exists.status();
-  return *exists ? absl::OkStatus() : NotFound("stage", id);
-}
-
-// NOT_FOUND unless `id` is empty or an integration of the account.
+// NOT_FOUND unless `id` is empty (no integration) or an integration of the
+// account.
 absl::Status RequireIntegrationIfSet(Connection& db,
                                      std::string_view account_id,
                                      std::string_view id) {
   if (id.empty()) return absl::OkStatus();
-  absl::StatusOr<bool> exists =
-      Exists(db,
-             "SELECT EXISTS (SELECT 1 FROM integrations "
-             "WHERE account_id = ?1 AND id = ?2)",
-             account_id, id);
-  if (!exists.ok()) return exists.status();
-  return *exists ? absl::OkStatus() : NotFound("integration", id);
-}
-
-// Binds where a newest-first page starts to parameters `first` and
-// `first`+1 of `(create_time, id) < (?, ?)`. The first page starts below the
-// largest time rather than testing for NULL, which lets SQLite seek the
-// index to the cursor instead of scanning from the newest row.
-void BindNewestFirstKeyset(
-    Statement& stmt, int first,
-    const std::optional<std::pair<int64_t, std::string>>& after) {
-  if (after.has_value()) {
-    stmt.Bind(first, after->first).Bind(first + 1, after->second);
-  } else {
-    stmt.Bind(first, std::numeric_limits<int64_t>::max())
-        .Bind(first + 1, std::string_view(""));
-  }
-}
-
-void BindOptionalText(Statement& stmt, int index, const std::string& value) {
-  if (value.empty()) {
-    stmt.BindNull(index);
-  } else {
-    stmt.Bind(index, value);
-  }
+  return RequireRow(db, kIntegrationExists, "integration", account_id, id);
 }
 
 }  // namespace
@@ -176,15 +98,13 @@ absl::Status SqliteJobRepository::InsertJob(const JobRow& job) {
                             .Bind(8, ToMicros(job.update_time))
                             .Bind(9, job.revision)
                             .Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("job ", job.id, " already exists"));
-  }
-  return status;
+  return RewordDuplicate(std::move(status),
+                         absl::StrCat("job ", job.id, " already exists"));
 }
 
 absl::Status SqliteJobRepository::UpdateJob(const JobRow& job) {
-  absl::Status status =
+  return RowChanged(
+      db_,
       db_.Prepare("UPDATE jobs SET title = ?3, description = ?4, state = ?5, "
                   "template_id = ?6, update_time = ?7, revision = ?8 "
                   "WHERE account_id = ?1 AND id = ?2")
@@ -196,10 +116,8 @@ absl::Status SqliteJobRepository::UpdateJob(const JobRow& job) {
           .Bind(6, job.template_id)
           .Bind(7, ToMicros(job.update_time))
           .Bind(8, job.revision)
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return NotFound("job", job.id);
-  return absl::OkStatus();
+          .Run(),
+      "job", job.id);
 }
 
 absl::StatusOr<JobRow> SqliteJobRepository::GetJob(std::string_view account_id,
@@ -208,10 +126,7 @@ absl::StatusOr<JobRow> SqliteJobRepository::GetJob(std::string_view account_id,
       "SELECT ", kJobColumns, " FROM jobs WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadAll<JobRow>(stmt, ReadJob);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return NotFound("job", id);
-  return std::move(rows->front());
+  return ReadOne<JobRow>(stmt, ReadJob, RowNotFound("job", id));
 }
 
 absl::StatusOr<Page<JobRow>> SqliteJobRepository::ListJobs(
@@ -238,8 +153,7 @@ absl::StatusOr<Page<JobRow>> SqliteJobRepository::ListJobs(
   auto rows = ReadAll<JobRow>(stmt, ReadJob);
   if (!rows.ok()) return rows.status();
   return MakePage(*std::move(rows), page.limit, [](const JobRow& job) {
-    return std::vector<std::string>{absl::StrCat(ToMicros(job.create_time)),
-                                    job.id};
+    return TimeCursor(job.create_time, job.id);
   });
 }
 
@@ -247,18 +161,13 @@ absl::Status SqliteJobRepository::DeleteJob(std::string_view account_id,
                                             std::string_view id) {
   // Stages, their triggers, applications and their transitions go with it
   // (ON DELETE CASCADE).
-  absl::Status status =
-      db_.Prepare("DELETE FROM jobs WHERE account_id = ?1 AND id = ?2")
-          .Bind(1, account_id)
-          .Bind(2, id)
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return NotFound("job", id);
-  return absl::OkStatus();
+  return DeleteRow(db_, "DELETE FROM jobs WHERE account_id = ?1 AND id = ?2",
+                   "job", account_id, id);
 }
 
 absl::Status SqliteJobRepository::InsertStage(const StageRow& stage) {
-  absl::Status status = RequireJob(db_, stage.account_id, stage.job_id);
+  absl::Status status =
+      RequireRow(db_, kJobExists, "job", stage.account_id, stage.job_id);
   if (!status.ok()) return status;
   static const std::string sql =
       absl::StrCat("INSERT INTO stages (", kStageColumns,
@@ -271,25 +180,21 @@ absl::Status SqliteJobRepository::InsertStage(const StageRow& stage) {
                .Bind(5, stage.position)
                .Bind(6, ToMicros(stage.create_time))
                .Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("stage ", stage.id, " already exists"));
-  }
-  return status;
+  return RewordDuplicate(std::move(status),
+                         absl::StrCat("stage ", stage.id, " already exists"));
 }
 
 absl::Status SqliteJobRepository::UpdateStage(const StageRow& stage) {
-  absl::Status status =
+  return RowChanged(
+      db_,
       db_.Prepare("UPDATE stages SET display_name = ?3, position = ?4 "
                   "WHERE account_id = ?1 AND id = ?2")
           .Bind(1, stage.account_id)
           .Bind(2, stage.id)
           .Bind(3, stage.display_name)
           .Bind(4, stage.position)
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return NotFound("stage", stage.id);
-  return absl::OkStatus();
+          .Run(),
+      "stage", stage.id);
 }
 
 absl::StatusOr<StageRow> SqliteJobRepository::GetStage(
@@ -299,10 +204,7 @@ absl::StatusOr<StageRow> SqliteJobRepository::GetStage(
                    " FROM stages WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadAll<StageRow>(stmt, ReadStage);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return NotFound("stage", id);
-  return std::move(rows->front());
+  return ReadOne<StageRow>(stmt, ReadStage, RowNotFound("stage", id));
 }
 
 absl::StatusOr<std::vector<StageRow>> SqliteJobRepository::ListStages(
@@ -318,7 +220,7 @@ absl::StatusOr<std::vector<StageRow>> SqliteJobRepository::ListStages(
 
 absl::Status SqliteJobRepository::DeleteStage(std::string_view account_id,
                                               std::string_view id) {
-  absl::Status status = RequireStage(db_, account_id, id);
+  absl::Status status = RequireRow(db_, kStageExists, "stage", account_id, id);
   if (!status.ok()) return status;
   // Checked here for a message a person can act on; the foreign key from
   // applications is the backstop.
@@ -336,17 +238,13 @@ absl::Status SqliteJobRepository::DeleteStage(std::string_view account_id,
         "stage ", std::string(id), " has ", candidates,
         candidates == 1 ? " candidate" : " candidates", "; move them first"));
   }
-  status = db_.Prepare("DELETE FROM stages WHERE account_id = ?1 AND id = ?2")
-               .Bind(1, account_id)
-               .Bind(2, id)
-               .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return NotFound("stage", id);
-  return absl::OkStatus();
+  return DeleteRow(db_, "DELETE FROM stages WHERE account_id = ?1 AND id = ?2",
+                   "stage", account_id, id);
 }
 
 absl::Status SqliteJobRepository::InsertTrigger(const TriggerRow& trigger) {
-  absl::Status status = RequireStage(db_, trigger.account_id, trigger.stage_id);
+  absl::Status status = RequireRow(db_, kStageExists, "stage",
+                                   trigger.account_id, trigger.stage_id);
   if (status.ok()) {
     status = RequireIntegrationIfSet(db_, trigger.account_id,
                                      trigger.integration_id);
@@ -360,15 +258,11 @@ absl::Status SqliteJobRepository::InsertTrigger(const TriggerRow& trigger) {
       .Bind(2, trigger.id)
       .Bind(3, trigger.stage_id)
       .Bind(4, trigger.position);
-  BindOptionalText(stmt, 5, trigger.integration_id);
+  BindTextOrNull(stmt, 5, trigger.integration_id);
   stmt.BindBlob(6, trigger.spec.SerializeAsString())
       .Bind(7, ToMicros(trigger.create_time));
-  status = stmt.Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("trigger ", trigger.id, " already exists"));
-  }
-  return status;
+  return RewordDuplicate(
+      stmt.Run(), absl::StrCat("trigger ", trigger.id, " already exists"));
 }
 
 absl::Status SqliteJobRepository::UpdateTrigger(const TriggerRow& trigger) {
@@ -381,12 +275,9 @@ absl::Status SqliteJobRepository::UpdateTrigger(const TriggerRow& trigger) {
   stmt.Bind(1, trigger.account_id)
       .Bind(2, trigger.id)
       .Bind(3, trigger.position);
-  BindOptionalText(stmt, 4, trigger.integration_id);
+  BindTextOrNull(stmt, 4, trigger.integration_id);
   stmt.BindBlob(5, trigger.spec.SerializeAsString());
-  status = stmt.Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return NotFound("trigger", trigger.id);
-  return absl::OkStatus();
+  return RowChanged(db_, stmt.Run(), "trigger", trigger.id);
 }
 
 absl::StatusOr<TriggerRow> SqliteJobRepository::GetTrigger(
@@ -397,10 +288,7 @@ absl::StatusOr<TriggerRow> SqliteJobRepository::GetTrigger(
                    "AND t.id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadAll<TriggerRow>(stmt, ReadTrigger);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return NotFound("trigger", id);
-  return std::move(rows->front());
+  return ReadOne<TriggerRow>(stmt, ReadTrigger, RowNotFound("trigger", id));
 }
 
 absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListTriggers(
@@ -428,15 +316,9 @@ absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListJobTriggers(
 
 absl::Status SqliteJobRepository::DeleteTrigger(std::string_view account_id,
                                                 std::string_view id) {
-  absl::Status status =
-      db_.Prepare("DELETE FROM stage_triggers "
-                  "WHERE account_id = ?1 AND id = ?2")
-          .Bind(1, account_id)
-          .Bind(2, id)
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return NotFound("trigger", id);
-  return absl::OkStatus();
+  return DeleteRow(
+      db_, "DELETE FROM stage_triggers WHERE account_id = ?1 AND id = ?2",
+      "trigger", account_id, id);
 }
 
 }  // namespace ats::storage::sqlite

@@ -4,6 +4,7 @@
 #include "storage/sqlite/application_repository.h"
 #include "storage/sqlite/candidate_repository.h"
 #include "storage/sqlite/database.h"
+#include "storage/sqlite/event_repository.h"
 #include "storage/sqlite/integration_repository.h"
 #include "storage/sqlite/job_repository.h"
 #include "storage/sqlite/request_log.h"
@@ -23,7 +24,8 @@ class SqliteTransaction final : public Transaction {
         templates_(db),
         jobs_(db),
         candidates_(db),
-        applications_(db) {}
+        applications_(db),
+        events_(db) {}
 
   AccountRepository& accounts() override { return accounts_; }
   IntegrationRepository& integrations() override { return integrations_; }
@@ -32,6 +34,7 @@ class SqliteTransaction final : public Transaction {
   JobRepository& jobs() override { return jobs_; }
   CandidateRepository& candidates() override { return candidates_; }
   ApplicationRepository& applications() override { return applications_; }
+  EventRepository& events() override { return events_; }
 
  private:
   sqlite::SqliteAccountRepository accounts_;
@@ -41,6 +44,7 @@ class SqliteTransaction final : public Transaction {
   sqlite::SqliteJobRepository jobs_;
   sqlite::SqliteCandidateRepository candidates_;
   sqlite::SqliteApplicationRepository applications_;
+  sqlite::SqliteEventRepository events_;
 };
 
 sqlite::Database::WriteFn OnConnection(Store::WorkFn work) {

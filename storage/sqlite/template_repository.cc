@@ -15,11 +15,6 @@ constexpr char kTemplateColumns[] =
     "account_id, id, display_name, description, stages, is_default, "
     "create_time, update_time, revision";
 
-absl::Status TemplateNotFound(std::string_view id) {
-  return absl::NotFoundError(
-      absl::StrCat("job template ", std::string(id), " not found"));
-}
-
 // Display names are unique per account regardless of case; the lower-cased
 // name is also the listing order.
 std::string SortName(const TemplateRow& row) {
@@ -51,19 +46,6 @@ absl::StatusOr<TemplateRow> ReadTemplate(const Statement& stmt) {
   return row;
 }
 
-// Steps `stmt` to the end, reading every row.
-absl::StatusOr<std::vector<TemplateRow>> ReadTemplates(Statement& stmt) {
-  std::vector<TemplateRow> rows;
-  for (;;) {
-    absl::StatusOr<bool> has_row = stmt.Step();
-    if (!has_row.ok()) return has_row.status();
-    if (!*has_row) return rows;
-    absl::StatusOr<TemplateRow> row = ReadTemplate(stmt);
-    if (!row.ok()) return row.status();
-    rows.push_back(*std::move(row));
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<bool> SqliteTemplateRepository::Exists(
@@ -72,13 +54,7 @@ absl::StatusOr<bool> SqliteTemplateRepository::Exists(
       "SELECT EXISTS (SELECT 1 FROM job_templates "
       "WHERE account_id = ?1 AND id = ?2)");
   stmt.Bind(1, account_id).Bind(2, id);
-  absl::StatusOr<bool> row = stmt.Step();
-  if (!row.ok()) return row.status();
-  const bool exists = *row && stmt.ColumnInt64(0) != 0;
-  // Finish the statement so it holds no cursor.
-  absl::Status done = stmt.Run();
-  if (!done.ok()) return done;
-  return exists;
+  return ReadFlag(stmt);
 }
 
 absl::Status SqliteTemplateRepository::ExplainClash(const TemplateRow& row,
@@ -90,12 +66,10 @@ absl::Status SqliteTemplateRepository::ExplainClash(const TemplateRow& row,
       "EXISTS (SELECT 1 FROM job_templates WHERE account_id = ?1 "
       "AND is_default = 1 AND id <> ?3)");
   stmt.Bind(1, row.account_id).Bind(2, SortName(row)).Bind(3, row.id);
-  absl::StatusOr<bool> found = stmt.Step();
-  if (!found.ok() || !*found) return error;
-  const bool name_taken = stmt.ColumnInt64(0) != 0;
-  const bool has_default = stmt.ColumnInt64(1) != 0;
-  absl::Status done = stmt.Run();
-  if (!done.ok()) return error;
+  std::vector<bool> flags(2);
+  if (!ReadFlags(stmt, flags).ok()) return error;
+  const bool name_taken = flags[0];
+  const bool has_default = flags[1];
   if (name_taken) {
     return absl::AlreadyExistsError(
         absl::StrCat("a job template named \"", row.display_name,
@@ -150,8 +124,7 @@ absl::Status SqliteTemplateRepository::UpdateTemplate(const TemplateRow& row) {
     name_only.is_default = false;
     return ExplainClash(name_only, std::move(status));
   }
-  if (db_.changes() == 0) return TemplateNotFound(row.id);
-  return absl::OkStatus();
+  return RowChanged(db_, std::move(status), "job template", row.id);
 }
 
 absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetTemplate(
@@ -161,10 +134,8 @@ absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetTemplate(
                    " FROM job_templates WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadTemplates(stmt);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return TemplateNotFound(id);
-  return std::move(rows->front());
+  return ReadOne<TemplateRow>(stmt, ReadTemplate,
+                              RowNotFound("job template", id));
 }
 
 absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetDefaultTemplate(
@@ -174,12 +145,9 @@ absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetDefaultTemplate(
       " FROM job_templates WHERE account_id = ?1 AND is_default = 1");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id);
-  auto rows = ReadTemplates(stmt);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) {
-    return absl::NotFoundError("the account has no default job template");
-  }
-  return std::move(rows->front());
+  return ReadOne<TemplateRow>(
+      stmt, ReadTemplate,
+      absl::NotFoundError("the account has no default job template"));
 }
 
 absl::StatusOr<Page<TemplateRow>> SqliteTemplateRepository::ListTemplates(
@@ -193,13 +161,9 @@ absl::StatusOr<Page<TemplateRow>> SqliteTemplateRepository::ListTemplates(
       "ORDER BY sort_name, id LIMIT ?4");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id);
-  if (after->has_value()) {
-    stmt.Bind(2, (*after)->sort_key).Bind(3, (*after)->id);
-  } else {
-    stmt.BindNull(2).BindNull(3);
-  }
+  BindKeysetAfter(stmt, 2, *after);
   stmt.Bind(4, page.limit + 1);
-  auto rows = ReadTemplates(stmt);
+  auto rows = ReadAll<TemplateRow>(stmt, ReadTemplate);
   if (!rows.ok()) return rows.status();
   return MakePage(*std::move(rows), page.limit, [](const TemplateRow& row) {
     return std::vector<std::string>{SortName(row), row.id};
@@ -210,7 +174,7 @@ absl::Status SqliteTemplateRepository::SetDefaultTemplate(
     std::string_view account_id, std::string_view id, absl::Time when) {
   absl::StatusOr<bool> exists = Exists(account_id, id);
   if (!exists.ok()) return exists.status();
-  if (!*exists) return TemplateNotFound(id);
+  if (!*exists) return RowNotFound("job template", id);
   // Clear the old default first: the partial unique index admits one.
   // Both templates change as seen by clients, so both get a new revision.
   absl::Status status =
@@ -234,14 +198,9 @@ absl::Status SqliteTemplateRepository::SetDefaultTemplate(
 
 absl::Status SqliteTemplateRepository::DeleteTemplate(
     std::string_view account_id, std::string_view id) {
-  absl::Status status =
-      db_.Prepare("DELETE FROM job_templates WHERE account_id = ?1 AND id = ?2")
-          .Bind(1, account_id)
-          .Bind(2, id)
-          .Run();
-  if (!status.ok()) return status;
-  if (db_.changes() == 0) return TemplateNotFound(id);
-  return absl::OkStatus();
+  return DeleteRow(
+      db_, "DELETE FROM job_templates WHERE account_id = ?1 AND id = ?2",
+      "job template", account_id, id);
 }
 
 }  // namespace ats::storage::sqlite

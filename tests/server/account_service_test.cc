@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
 namespace ats::testing {
@@ -25,24 +25,6 @@ using ats::v1::ListAccountsResponse;
 using ats::v1::ListApiKeysRequest;
 using ats::v1::ListApiKeysResponse;
 using google::protobuf::util::MessageDifferencer;
-
-// The fields named by the BadRequest detail of `status`, in order.
-std::vector<std::string> ViolatedFields(const grpc::Status& status) {
-  std::vector<std::string> fields;
-  for (const auto& violation :
-       server::FieldViolationsOf(server::FromGrpcStatus(status))) {
-    fields.push_back(violation.field);
-  }
-  return fields;
-}
-
-// Expects INVALID_ARGUMENT whose BadRequest names exactly `fields`.
-void ExpectInvalid(const grpc::Status& status,
-                   const std::vector<std::string>& fields) {
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-      << status.error_message();
-  EXPECT_EQ(ViolatedFields(status), fields) << status.error_message();
-}
 
 class AccountServiceTest : public ::testing::Test {
  protected:
@@ -188,25 +170,10 @@ class AccountServiceTest : public ::testing::Test {
   // returns the integration's name.
   std::string ActivateIntegration(const std::string& admin_key,
                                   const std::string& partner_name) {
-    ats::v1::CreatePartnerRequest create;
-    create.mutable_partner()->set_display_name(partner_name);
-    create.mutable_partner()->set_category(
-        ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-    create.mutable_partner()->set_webhook_uri("https://partner.example/hook");
-    ats::v1::Partner partner;
-    grpc::Status status = server_.integrations()->CreatePartner(
-        TestServer::Context(server_.operator_key()).get(), create, &partner);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-
-    ats::v1::ActivateIntegrationRequest activate;
-    activate.set_partner(partner.name());
-    ats::v1::ActivateIntegrationResponse activated;
-    status = server_.integrations()->ActivateIntegration(
-        TestServer::Context(admin_key).get(), activate, &activated);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    EXPECT_TRUE(
-        absl::StartsWith(activated.integration().name(), "integrations/"));
-    return activated.integration().name();
+    const std::string name =
+        MustActivateNewPartner(server_, admin_key, partner_name).name();
+    EXPECT_TRUE(absl::StartsWith(name, "integrations/")) << name;
+    return name;
   }
 
   // Whether `key` authenticates (GetAccount of `account` is open to every

@@ -15,7 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
 namespace ats::testing {
@@ -25,109 +25,10 @@ using ats::v1::Application;
 using ats::v1::Candidate;
 using ats::v1::Job;
 using google::protobuf::util::MessageDifferencer;
-using Stub = ats::v1::JobService::Stub;
 using Code = grpc::StatusCode;
 
-::testing::AssertionResult HasCode(const grpc::Status& status, Code code) {
-  if (status.error_code() == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected code " << code << ", got " << status.error_code()
-         << " \"" << status.error_message() << "\"";
-}
-
-// INVALID_ARGUMENT whose BadRequest names `field` among its violations.
-::testing::AssertionResult IsInvalid(const grpc::Status& status,
-                                     const std::string& field) {
-  if (status.error_code() != Code::INVALID_ARGUMENT) {
-    return HasCode(status, Code::INVALID_ARGUMENT);
-  }
-  std::string fields;
-  for (const auto& violation :
-       server::FieldViolationsOf(server::FromGrpcStatus(status))) {
-    if (violation.field == field) return ::testing::AssertionSuccess();
-    absl::StrAppend(&fields, violation.field, " ");
-  }
-  return ::testing::AssertionFailure()
-         << "no violation of " << field << " among [" << fields << "] in \""
-         << status.error_message() << "\"";
-}
-
-class ApplicationTest : public ::testing::Test {
+class ApplicationTest : public JobServiceFixture {
  protected:
-  template <typename Request, typename Response>
-  grpc::Status Call(const std::string& key,
-                    grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                 const Request&, Response*),
-                    const Request& request, Response* response) {
-    return (jobs_.get()->*method)(TestServer::Context(key).get(), request,
-                                  response);
-  }
-
-  // Calls as the recruiter of account A.
-  template <typename Request, typename Response>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                 const Request&, Response*),
-                    const Request& request, Response* response) {
-    return Call(server_.recruiter_key(), method, request, response);
-  }
-
-  Job CreateJob(const std::string& title) {
-    ats::v1::CreateJobRequest request;
-    request.mutable_job()->set_title(title);
-    Job job;
-    grpc::Status status = Call(&Stub::CreateJob, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job;
-  }
-
-  Job GetJob(const std::string& name) {
-    ats::v1::GetJobRequest request;
-    request.set_name(name);
-    Job job;
-    grpc::Status status = Call(&Stub::GetJob, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job;
-  }
-
-  grpc::Status CreateCandidate(const Candidate& candidate, Candidate* created,
-                               const std::string& request_id = "") {
-    ats::v1::CreateCandidateRequest request;
-    *request.mutable_candidate() = candidate;
-    request.set_request_id(request_id);
-    return Call(&Stub::CreateCandidate, request, created);
-  }
-
-  Candidate NewCandidate(const std::string& given_name,
-                         const std::string& email = "") {
-    Candidate candidate;
-    candidate.set_given_name(given_name);
-    candidate.set_email(email);
-    Candidate created;
-    grpc::Status status = CreateCandidate(candidate, &created);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return created;
-  }
-
-  grpc::Status Add(const std::string& job, const std::string& candidate,
-                   const std::string& stage,
-                   ats::v1::AddCandidateToJobResponse* response,
-                   const std::string& request_id = "") {
-    ats::v1::AddCandidateToJobRequest request;
-    request.set_job(job);
-    request.set_candidate(candidate);
-    request.set_stage(stage);
-    request.set_request_id(request_id);
-    return Call(&Stub::AddCandidateToJob, request, response);
-  }
-
-  Application MustAdd(const Job& job, const Candidate& candidate,
-                      const std::string& stage = "") {
-    ats::v1::AddCandidateToJobResponse response;
-    grpc::Status status = Add(job.name(), candidate.name(), stage, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.application();
-  }
-
   grpc::Status Move(const std::string& application, const std::string& stage,
                     ats::v1::MoveCandidateResponse* response,
                     const std::string& request_id = "") {
@@ -158,9 +59,6 @@ class ApplicationTest : public ::testing::Test {
     request.set_request_id(request_id);
     return Call(&Stub::BatchMoveCandidates, request, response);
   }
-
-  TestServer server_;
-  std::unique_ptr<Stub> jobs_ = server_.jobs();
 };
 
 TEST_F(ApplicationTest, CreateCandidateStoresSortedTags) {
@@ -214,7 +112,7 @@ TEST_F(ApplicationTest, CreateCandidateValidatesEveryField) {
     candidate.set_given_name("Valid");
     c.spoil(candidate);
     Candidate created;
-    EXPECT_TRUE(IsInvalid(CreateCandidate(candidate, &created), c.field))
+    EXPECT_TRUE(HasViolation(CreateCandidate(candidate, &created), c.field))
         << "case " << c.field;
   }
 }
@@ -291,7 +189,8 @@ TEST_F(ApplicationTest, ListCandidatesFiltersAndPagesNewestFirst) {
   filter.Clear();
   filter.set_tag("Bad Tag");
   ats::v1::ListCandidatesResponse response;
-  EXPECT_TRUE(IsInvalid(Call(&Stub::ListCandidates, filter, &response), "tag"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::ListCandidates, filter, &response), "tag"));
 }
 
 TEST_F(ApplicationTest, UpdateCandidateChangesMaskedFieldsUnderEtag) {
@@ -322,12 +221,12 @@ TEST_F(ApplicationTest, UpdateCandidateChangesMaskedFieldsUnderEtag) {
   EXPECT_TRUE(HasCode(Call(&Stub::UpdateCandidate, request, &updated),
                       Code::ALREADY_EXISTS));
   request.mutable_update_mask()->set_paths(0, "create_time");
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateCandidate, request, &updated),
-                        "update_mask"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::UpdateCandidate, request, &updated),
+                           "update_mask"));
   request.mutable_update_mask()->set_paths(0, "given_name");
   request.mutable_candidate()->set_given_name("");
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateCandidate, request, &updated),
-                        "candidate.given_name"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::UpdateCandidate, request, &updated),
+                           "candidate.given_name"));
 }
 
 TEST_F(ApplicationTest, DeleteCandidateRemovesItsApplications) {
@@ -385,7 +284,8 @@ TEST_F(ApplicationTest, AddCandidateToJobEntersTheFirstOrGivenStage) {
                       Code::NOT_FOUND));
   EXPECT_TRUE(HasCode(Add("jobs/missing", grace.name(), "", &added),
                       Code::NOT_FOUND));
-  EXPECT_TRUE(IsInvalid(Add(job.name(), "people/x", "", &added), "candidate"));
+  EXPECT_TRUE(
+      HasViolation(Add(job.name(), "people/x", "", &added), "candidate"));
 }
 
 TEST_F(ApplicationTest, MoveCandidateRecordsEveryEntryOnce) {
@@ -459,9 +359,10 @@ TEST_F(ApplicationTest, MoveCandidateErrors) {
   EXPECT_TRUE(HasCode(Move(application.name(), job.stages(1).name() + "x",
                            &moved),
                       Code::NOT_FOUND));
-  EXPECT_TRUE(IsInvalid(Move(application.name(), "stages/x", &moved), "stage"));
-  EXPECT_TRUE(IsInvalid(Move("candidates/x", job.stages(1).name(), &moved),
-                        "name"));
+  EXPECT_TRUE(
+      HasViolation(Move(application.name(), "stages/x", &moved), "stage"));
+  EXPECT_TRUE(
+      HasViolation(Move("candidates/x", job.stages(1).name(), &moved), "name"));
   EXPECT_EQ(GetApplication(application.name()).history_size(), 1);
 }
 
@@ -552,14 +453,14 @@ TEST_F(ApplicationTest, BatchMoveCandidatesIsAtomic) {
   EXPECT_TRUE(MessageDifferencer::Equals(retried, response));
   EXPECT_EQ(GetApplication(response.applications(0).name()).history_size(), 2);
 
-  EXPECT_TRUE(IsInvalid(BatchMove(job, {}, job.stages(1).name(), &response),
-                        "candidates"));
-  EXPECT_TRUE(IsInvalid(BatchMove(job, {names[0], names[1], names[0]},
-                                  job.stages(1).name(), &response),
-                        "candidates[2]"));
+  EXPECT_TRUE(HasViolation(BatchMove(job, {}, job.stages(1).name(), &response),
+                           "candidates"));
+  EXPECT_TRUE(HasViolation(BatchMove(job, {names[0], names[1], names[0]},
+                                     job.stages(1).name(), &response),
+                           "candidates[2]"));
   std::vector<std::string> too_many(1001, names[0]);
   status = BatchMove(job, too_many, job.stages(1).name(), &response);
-  EXPECT_TRUE(IsInvalid(status, "candidates"));
+  EXPECT_TRUE(HasViolation(status, "candidates"));
   EXPECT_TRUE(absl::StrContains(status.error_message(), "1000"));
   const Job other = CreateJob("Other");
   EXPECT_TRUE(HasCode(
@@ -604,8 +505,8 @@ TEST_F(ApplicationTest, ListApplicationsByStagePositionThenEntryTime) {
   EXPECT_EQ(response.applications(0).candidate(), candidates[1]);
   const Job other = CreateJob("Other");
   request.set_stage(other.stages(0).name());
-  EXPECT_TRUE(IsInvalid(Call(&Stub::ListApplications, request, &response),
-                        "stage"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::ListApplications, request, &response), "stage"));
   request.set_stage(job.stages(0).name() + "x");
   EXPECT_TRUE(HasCode(Call(&Stub::ListApplications, request, &response),
                       Code::NOT_FOUND));

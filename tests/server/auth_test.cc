@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
 namespace ats::testing {
@@ -172,23 +173,10 @@ class AuthMatrixTest : public ::testing::TestWithParam<RpcCase> {
     keys_.by_role[ats::v1::ROLE_ADMIN] = server_.admin_key();
     keys_.by_role[ats::v1::ROLE_RECRUITER] = server_.recruiter_key();
 
-    ats::v1::CreatePartnerRequest create;
-    create.mutable_partner()->set_display_name("Assessments Unlimited");
-    create.mutable_partner()->set_category(
-        ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-    create.mutable_partner()->set_webhook_uri("https://tests.example/hook");
-    ats::v1::Partner partner;
-    grpc::Status status = server_.integrations()->CreatePartner(
-        TestServer::Context(server_.operator_key()).get(), create, &partner);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-
-    ats::v1::ActivateIntegrationRequest activate;
-    activate.set_partner(partner.name());
-    ats::v1::ActivateIntegrationResponse activated;
-    status = server_.integrations()->ActivateIntegration(
-        TestServer::Context(server_.admin_key()).get(), activate, &activated);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    keys_.integration = activated.integration().name();
+    keys_.integration = MustActivateNewPartner(server_, server_.admin_key(),
+                                               "Assessments Unlimited")
+                            .name();
+    ASSERT_FALSE(keys_.integration.empty());
     keys_.by_role[ats::v1::ROLE_PARTNER] = server_.CreateKey(
         ats::v1::ROLE_PARTNER, server_.account(), keys_.integration);
   }

@@ -1,17 +1,15 @@
 // IntegrationService, Marketplace and integrations part: against the real
 // server on a loopback port (see test_server.h).
 
-#include <algorithm>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
 namespace ats::testing {
@@ -23,38 +21,12 @@ using ats::v1::Integration;
 using ats::v1::Partner;
 using google::protobuf::util::MessageDifferencer;
 
-// Fields of the BadRequest violations `status` carries.
-std::vector<std::string> ViolatedFields(const grpc::Status& status) {
-  std::vector<std::string> fields;
-  for (const server::FieldViolation& violation :
-       server::FieldViolationsOf(server::FromGrpcStatus(status))) {
-    fields.push_back(violation.field);
-  }
-  return fields;
-}
-
-// Succeeds when `status` is INVALID_ARGUMENT with a violation of `field`.
-::testing::AssertionResult HasViolation(const grpc::Status& status,
-                                        const std::string& field) {
-  const std::vector<std::string> fields = ViolatedFields(status);
-  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
-      std::find(fields.begin(), fields.end(), field) != fields.end()) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << "expected INVALID_ARGUMENT on " << field << ", got code "
-         << status.error_code() << " \"" << status.error_message()
-         << "\" with violations [" << absl::StrJoin(fields, ", ") << "]";
-}
-
-// A valid listing: two required activation fields (one secret), two
-// optional ones (one secret), and two trigger options.
+// A valid listing: TestListing's (with its two trigger options) plus a
+// description, two required activation fields (one secret), two optional
+// ones (one secret), and the candidate's given name.
 Partner Listing(const std::string& display_name) {
-  Partner partner;
-  partner.set_display_name(display_name);
-  partner.set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
+  Partner partner = TestListing(display_name);
   partner.set_description("Skills tests.\nResults within a day.");
-  partner.set_webhook_uri("https://partner.example/webhook");
   auto add_field = [&partner](const std::string& key, bool required,
                               bool secret) {
     ats::v1::ActivationField* field = partner.add_activation_fields();
@@ -67,17 +39,7 @@ Partner Listing(const std::string& display_name) {
   add_field("company_id", /*required=*/true, /*secret=*/false);
   add_field("region", /*required=*/false, /*secret=*/false);
   add_field("sandbox_token", /*required=*/false, /*secret=*/true);
-  ats::v1::TriggerOption* package = partner.add_trigger_options();
-  package->set_key("test_package");
-  package->set_display_name("Test package");
-  package->set_required(true);
-  package->add_allowed_values("basic");
-  package->add_allowed_values("advanced");
-  ats::v1::TriggerOption* language = partner.add_trigger_options();
-  language->set_key("language");
-  language->set_display_name("Language");
   partner.add_candidate_fields(ats::v1::CANDIDATE_FIELD_GIVEN_NAME);
-  partner.add_candidate_fields(ats::v1::CANDIDATE_FIELD_EMAIL);
   return partner;
 }
 
@@ -94,14 +56,6 @@ class IntegrationServiceTest : public ::testing::Test {
     *request.mutable_partner() = partner;
     request.set_request_id(request_id);
     return stub_->CreatePartner(As(key).get(), request, created);
-  }
-
-  Partner MustCreatePartner(const Partner& listing) {
-    Partner created;
-    grpc::Status status =
-        CreatePartner(server_.operator_key(), listing, &created);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return created;
   }
 
   grpc::Status Activate(const std::string& key,
@@ -306,7 +260,7 @@ TEST_F(IntegrationServiceTest, CreatePartnerAcceptsListsAtTheirLimits) {
 }
 
 TEST_F(IntegrationServiceTest, PartnerNamesAreUniqueIgnoringCase) {
-  MustCreatePartner(Listing("Acme Tests"));
+  MustListPartner(server_, Listing("Acme Tests"));
   Partner created;
   grpc::Status status =
       CreatePartner(server_.operator_key(), Listing("ACME tests"), &created);
@@ -332,7 +286,7 @@ TEST_F(IntegrationServiceTest, OnlyOperatorsWriteTheMarketplace) {
   EXPECT_EQ(CreatePartner(server_.admin_key(), Listing("Acme"), &created)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   ats::v1::UpdatePartnerRequest update;
   *update.mutable_partner() = partner;
   update.mutable_update_mask()->add_paths("description");
@@ -354,7 +308,7 @@ TEST_F(IntegrationServiceTest, GetPartnerChecksName) {
 
 TEST_F(IntegrationServiceTest, ListPartnersPagesInNameOrder) {
   for (const char* name : {"delta", "Alpha", "echo", "Charlie", "bravo"}) {
-    MustCreatePartner(Listing(name));
+    MustListPartner(server_, Listing(name));
   }
   ats::v1::ListPartnersRequest request;
   request.set_page_size(2);
@@ -389,10 +343,10 @@ TEST_F(IntegrationServiceTest, ListPartnersPagesInNameOrder) {
 }
 
 TEST_F(IntegrationServiceTest, ListPartnersFiltersByCategory) {
-  MustCreatePartner(Listing("Tests Inc"));
+  MustListPartner(server_, Listing("Tests Inc"));
   Partner hris = Listing("People Records");
   hris.set_category(ats::v1::PARTNER_CATEGORY_HRIS);
-  MustCreatePartner(hris);
+  MustListPartner(server_, hris);
   ats::v1::ListPartnersRequest request;
   request.set_category(ats::v1::PARTNER_CATEGORY_HRIS);
   ats::v1::ListPartnersResponse response;
@@ -410,7 +364,7 @@ TEST_F(IntegrationServiceTest, ListPartnersFiltersByCategory) {
 }
 
 TEST_F(IntegrationServiceTest, ListPartnersShowsTheCallersIntegration) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   const Integration integration = MustActivate(server_.admin_key(), partner);
   auto list = [&](const std::string& key) {
     ats::v1::ListPartnersResponse response;
@@ -441,7 +395,7 @@ TEST_F(IntegrationServiceTest, ListPartnersShowsTheCallersIntegration) {
 }
 
 TEST_F(IntegrationServiceTest, UpdatePartnerChangesMaskedFields) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   server_.clock().Advance(absl::Minutes(5));
   ats::v1::UpdatePartnerRequest request;
   Partner* update = request.mutable_partner();
@@ -480,7 +434,7 @@ TEST_F(IntegrationServiceTest, UpdatePartnerChangesMaskedFields) {
 }
 
 TEST_F(IntegrationServiceTest, UpdatePartnerKeepsItsOwnNameInAnotherCase) {
-  const Partner partner = MustCreatePartner(Listing("acme"));
+  const Partner partner = MustListPartner(server_, Listing("acme"));
   ats::v1::UpdatePartnerRequest request;
   request.mutable_partner()->set_name(partner.name());
   request.mutable_partner()->set_display_name("ACME");
@@ -493,8 +447,8 @@ TEST_F(IntegrationServiceTest, UpdatePartnerKeepsItsOwnNameInAnotherCase) {
 }
 
 TEST_F(IntegrationServiceTest, UpdatePartnerRejectsBadRequests) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
-  MustCreatePartner(Listing("Taken"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
+  MustListPartner(server_, Listing("Taken"));
   auto update = [&](const std::function<void(ats::v1::UpdatePartnerRequest&)>&
                         edit) {
     ats::v1::UpdatePartnerRequest request;
@@ -549,7 +503,7 @@ TEST_F(IntegrationServiceTest, UpdatePartnerRejectsBadRequests) {
 // ------------------------------------------------------------ Integrations
 
 TEST_F(IntegrationServiceTest, ActivateReturnsSecretOnceAndHidesSecretValues) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   ActivateIntegrationRequest request = Activation(partner);
   (*request.mutable_activation_values())["region"] = "eu";
   (*request.mutable_activation_values())["sandbox_token"] = "sandbox-secret";
@@ -587,7 +541,7 @@ TEST_F(IntegrationServiceTest, ActivateReturnsSecretOnceAndHidesSecretValues) {
 }
 
 TEST_F(IntegrationServiceTest, ActivateRetryReturnsSameIntegrationNoSecret) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   ActivateIntegrationRequest request = Activation(partner);
   request.set_request_id("activate-1");
   ActivateIntegrationResponse first;
@@ -606,7 +560,7 @@ TEST_F(IntegrationServiceTest, ActivateRetryReturnsSameIntegrationNoSecret) {
 }
 
 TEST_F(IntegrationServiceTest, ActivateTwiceIsAlreadyExists) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   const Integration integration = MustActivate(server_.admin_key(), partner);
   ActivateIntegrationResponse response;
   grpc::Status status =
@@ -623,7 +577,7 @@ TEST_F(IntegrationServiceTest, ActivateTwiceIsAlreadyExists) {
 }
 
 TEST_F(IntegrationServiceTest, ActivateValidatesValuesAgainstTheListing) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   struct Case {
     std::string field;
     std::function<void(ActivateIntegrationRequest&)> break_request;
@@ -669,7 +623,7 @@ TEST_F(IntegrationServiceTest, ActivateValidatesValuesAgainstTheListing) {
 }
 
 TEST_F(IntegrationServiceTest, OnlyAdminsActivate) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   ActivateIntegrationResponse response;
   EXPECT_EQ(Activate(server_.recruiter_key(), Activation(partner), &response)
                 .error_code(),
@@ -681,7 +635,7 @@ TEST_F(IntegrationServiceTest, OnlyAdminsActivate) {
 }
 
 TEST_F(IntegrationServiceTest, OtherAccountsIntegrationIsNotFound) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   const Integration integration = MustActivate(server_.admin_key(), partner);
   const std::string& other = server_.other_admin_key();
   Integration result;
@@ -718,10 +672,10 @@ TEST_F(IntegrationServiceTest, OtherAccountsIntegrationIsNotFound) {
 }
 
 TEST_F(IntegrationServiceTest, PartnerKeySeesOnlyItsOwnIntegration) {
-  const Integration own =
-      MustActivate(server_.admin_key(), MustCreatePartner(Listing("Acme")));
-  const Integration sibling =
-      MustActivate(server_.admin_key(), MustCreatePartner(Listing("Other")));
+  const Integration own = MustActivate(
+      server_.admin_key(), MustListPartner(server_, Listing("Acme")));
+  const Integration sibling = MustActivate(
+      server_.admin_key(), MustListPartner(server_, Listing("Other")));
   const std::string partner_key = server_.CreateKey(
       ats::v1::ROLE_PARTNER, server_.account(), own.name());
   Integration read;
@@ -739,9 +693,9 @@ TEST_F(IntegrationServiceTest, PartnerKeySeesOnlyItsOwnIntegration) {
 TEST_F(IntegrationServiceTest, ListIntegrationsOldestFirstWithStateFilter) {
   std::vector<std::string> names;
   for (const char* partner : {"Zeta", "Alpha", "Mu"}) {
-    names.push_back(
-        MustActivate(server_.admin_key(), MustCreatePartner(Listing(partner)))
-            .name());
+    names.push_back(MustActivate(server_.admin_key(),
+                                 MustListPartner(server_, Listing(partner)))
+                        .name());
     server_.clock().Advance(absl::Seconds(1));
   }
   ats::v1::DeactivateIntegrationRequest deactivate;
@@ -780,7 +734,7 @@ TEST_F(IntegrationServiceTest, ListIntegrationsOldestFirstWithStateFilter) {
 }
 
 TEST_F(IntegrationServiceTest, UpdateIntegrationKeepsUnsentSecrets) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   ActivateIntegrationRequest activation = Activation(partner);
   (*activation.mutable_activation_values())["region"] = "eu";
   (*activation.mutable_activation_values())["sandbox_token"] = "sandbox-1";
@@ -834,8 +788,8 @@ TEST_F(IntegrationServiceTest, UpdateIntegrationKeepsUnsentSecrets) {
 }
 
 TEST_F(IntegrationServiceTest, UpdateIntegrationRejectsBadRequests) {
-  const Integration integration =
-      MustActivate(server_.admin_key(), MustCreatePartner(Listing("Acme")));
+  const Integration integration = MustActivate(
+      server_.admin_key(), MustListPartner(server_, Listing("Acme")));
   auto update =
       [&](const std::function<void(ats::v1::UpdateIntegrationRequest&)>&
               edit) {
@@ -894,8 +848,8 @@ TEST_F(IntegrationServiceTest, UpdateIntegrationRejectsBadRequests) {
 }
 
 TEST_F(IntegrationServiceTest, DeactivateAndReactivateAreIdempotent) {
-  const Integration integration =
-      MustActivate(server_.admin_key(), MustCreatePartner(Listing("Acme")));
+  const Integration integration = MustActivate(
+      server_.admin_key(), MustListPartner(server_, Listing("Acme")));
   ats::v1::DeactivateIntegrationRequest deactivate;
   deactivate.set_name(integration.name());
   Integration result;
@@ -934,7 +888,7 @@ TEST_F(IntegrationServiceTest, DeactivateAndReactivateAreIdempotent) {
 }
 
 TEST_F(IntegrationServiceTest, ReactivateReenablesADisabledEndpoint) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   const Integration integration = MustActivate(server_.admin_key(), partner);
   // What the dispatcher does on a 410 answer.
   ASSERT_TRUE(server_.store()
@@ -965,7 +919,7 @@ TEST_F(IntegrationServiceTest, ReactivateReenablesADisabledEndpoint) {
 }
 
 TEST_F(IntegrationServiceTest, RotateSigningSecretReturnsNewSecretOnce) {
-  const Partner partner = MustCreatePartner(Listing("Acme"));
+  const Partner partner = MustListPartner(server_, Listing("Acme"));
   ActivateIntegrationResponse activated;
   ASSERT_TRUE(
       Activate(server_.admin_key(), Activation(partner), &activated).ok());

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
 namespace ats::testing {
@@ -21,85 +21,10 @@ using ats::v1::Job;
 using ats::v1::Stage;
 using ats::v1::Trigger;
 using google::protobuf::util::MessageDifferencer;
-using Stub = ats::v1::JobService::Stub;
 using Code = grpc::StatusCode;
 
-const std::vector<std::string> kStarterStages = {"Inbox", "Screening",
-                                                 "Interview", "Offer", "Hired"};
-
-::testing::AssertionResult HasCode(const grpc::Status& status, Code code) {
-  if (status.error_code() == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected code " << code << ", got " << status.error_code()
-         << " \"" << status.error_message() << "\"";
-}
-
-// INVALID_ARGUMENT whose BadRequest names `field` among its violations.
-::testing::AssertionResult IsInvalid(const grpc::Status& status,
-                                     const std::string& field) {
-  if (status.error_code() != Code::INVALID_ARGUMENT) {
-    return HasCode(status, Code::INVALID_ARGUMENT);
-  }
-  std::string fields;
-  for (const auto& violation :
-       server::FieldViolationsOf(server::FromGrpcStatus(status))) {
-    if (violation.field == field) return ::testing::AssertionSuccess();
-    absl::StrAppend(&fields, violation.field, " ");
-  }
-  return ::testing::AssertionFailure()
-         << "no violation of " << field << " among [" << fields << "] in \""
-         << status.error_message() << "\"";
-}
-
-std::vector<std::string> StageNames(const Job& job) {
-  std::vector<std::string> names;
-  for (const Stage& stage : job.stages()) names.push_back(stage.display_name());
-  return names;
-}
-
-Trigger TagTrigger(const std::string& tag) {
-  Trigger trigger;
-  trigger.mutable_add_tag()->set_tag(tag);
-  return trigger;
-}
-
-class JobServiceTest : public ::testing::Test {
+class JobServiceTest : public JobServiceFixture {
  protected:
-  template <typename Request, typename Response>
-  grpc::Status Call(const std::string& key,
-                    grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                 const Request&, Response*),
-                    const Request& request, Response* response) {
-    return (jobs_.get()->*method)(TestServer::Context(key).get(), request,
-                                  response);
-  }
-
-  // Calls as the recruiter of account A.
-  template <typename Request, typename Response>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                 const Request&, Response*),
-                    const Request& request, Response* response) {
-    return Call(server_.recruiter_key(), method, request, response);
-  }
-
-  Job CreateJob(const std::string& title) {
-    ats::v1::CreateJobRequest request;
-    request.mutable_job()->set_title(title);
-    Job job;
-    grpc::Status status = Call(&Stub::CreateJob, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job;
-  }
-
-  Job GetJob(const std::string& name) {
-    ats::v1::GetJobRequest request;
-    request.set_name(name);
-    Job job;
-    grpc::Status status = Call(&Stub::GetJob, request, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return job;
-  }
-
   grpc::Status CreateStage(const std::string& job, const std::string& name,
                            std::optional<int> position, Stage* stage) {
     ats::v1::CreateStageRequest request;
@@ -117,69 +42,21 @@ class JobServiceTest : public ::testing::Test {
     return Call(&Stub::CreateTrigger, request, created);
   }
 
-  // Puts a new candidate in `stage` of `job`.
-  void AddCandidate(const Job& job, const std::string& stage) {
-    ats::v1::CreateCandidateRequest create;
-    create.mutable_candidate()->set_given_name("Ada");
-    ats::v1::Candidate candidate;
-    ASSERT_TRUE(Call(&Stub::CreateCandidate, create, &candidate).ok());
-    ats::v1::AddCandidateToJobRequest add;
-    add.set_job(job.name());
-    add.set_candidate(candidate.name());
-    add.set_stage(stage);
-    ats::v1::AddCandidateToJobResponse added;
-    grpc::Status status = Call(&Stub::AddCandidateToJob, add, &added);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
-
-  // An active integration of account A with a partner whose trigger option
-  // `test_package` is required and is "basic" or "advanced".
+  // An active integration of account A with TestListing's partner.
   ats::v1::Integration ActivateIntegration() {
-    ats::v1::CreatePartnerRequest create;
-    ats::v1::Partner* listing = create.mutable_partner();
-    listing->set_display_name("Acme Tests");
-    listing->set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-    listing->set_webhook_uri("https://partner.example/webhook");
-    ats::v1::TriggerOption* option = listing->add_trigger_options();
-    option->set_key("test_package");
-    option->set_display_name("Test package");
-    option->set_required(true);
-    option->add_allowed_values("basic");
-    option->add_allowed_values("advanced");
-    ats::v1::Partner partner;
-    auto integrations = server_.integrations();
-    grpc::Status status = integrations->CreatePartner(
-        TestServer::Context(server_.operator_key()).get(), create, &partner);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    ats::v1::ActivateIntegrationRequest activate;
-    activate.set_partner(partner.name());
-    ats::v1::ActivateIntegrationResponse activated;
-    status = integrations->ActivateIntegration(
-        TestServer::Context(server_.admin_key()).get(), activate, &activated);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return activated.integration();
+    return MustActivateNewPartner(server_, server_.admin_key(), "Acme Tests");
   }
 
   void DeactivateIntegration(const std::string& name) {
-    ats::v1::DeactivateIntegrationRequest request;
-    request.set_name(name);
-    ats::v1::Integration integration;
-    grpc::Status status = server_.integrations()->DeactivateIntegration(
-        TestServer::Context(server_.admin_key()).get(), request, &integration);
-    EXPECT_TRUE(status.ok()) << status.error_message();
+    MustSetIntegrationActive(server_, server_.admin_key(), name,
+                             /*active=*/false);
   }
 
-  static Trigger IntegrationTrigger(const std::string& integration,
+  // A trigger for `integration` with TestListing's required option.
+  static Trigger TestPackageTrigger(const std::string& integration,
                                     const std::string& package) {
-    Trigger trigger;
-    trigger.mutable_integration_event()->set_integration(integration);
-    (*trigger.mutable_integration_event()->mutable_option_values())
-        ["test_package"] = package;
-    return trigger;
+    return IntegrationTrigger(integration, {{"test_package", package}});
   }
-
-  TestServer server_;
-  std::unique_ptr<Stub> jobs_ = server_.jobs();
 };
 
 TEST_F(JobServiceTest, CreateJobCopiesTheDefaultTemplate) {
@@ -214,7 +91,7 @@ TEST_F(JobServiceTest, CreateJobCopiesTemplateTriggersAndIgnoresLaterEdits) {
                       &starter)
                   .ok());
   *starter.mutable_stages(1)->add_triggers() = TagTrigger("screened");
-  Trigger delayed = IntegrationTrigger(integration.name(), "advanced");
+  Trigger delayed = TestPackageTrigger(integration.name(), "advanced");
   delayed.mutable_delay()->set_seconds(3600);
   *starter.mutable_stages(2)->add_triggers() = delayed;
   starter.mutable_stages(2)->add_triggers()->mutable_webhook()->set_uri(
@@ -302,7 +179,7 @@ TEST_F(JobServiceTest, CreateJobWithGivenStages) {
   request.set_skip_template(true);
   Stage* first = request.mutable_job()->add_stages();
   first->set_display_name("New");
-  *first->add_triggers() = IntegrationTrigger(integration.name(), "basic");
+  *first->add_triggers() = TestPackageTrigger(integration.name(), "basic");
   request.mutable_job()->add_stages()->set_display_name("Done");
   Job job;
   grpc::Status status = Call(&Stub::CreateJob, request, &job);
@@ -320,9 +197,9 @@ TEST_F(JobServiceTest, CreateJobWithGivenStages) {
         ->mutable_triggers(0)
         ->mutable_integration_event()
         ->mutable_option_values())["test_package"] = "expert";
-  EXPECT_TRUE(IsInvalid(Call(&Stub::CreateJob, bad, &job),
-                        "job.stages[0].triggers[0].integration_event."
-                        "option_values[test_package]"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::CreateJob, bad, &job),
+                           "job.stages[0].triggers[0].integration_event."
+                           "option_values[test_package]"));
   bad = request;
   bad.mutable_job()
       ->mutable_stages(0)
@@ -399,7 +276,7 @@ TEST_F(JobServiceTest, CreateJobValidatesEveryField) {
     request.mutable_job()->set_title("Valid");
     c.spoil(request);
     Job job;
-    EXPECT_TRUE(IsInvalid(Call(&Stub::CreateJob, request, &job), c.field))
+    EXPECT_TRUE(HasViolation(Call(&Stub::CreateJob, request, &job), c.field))
         << "case " << c.field;
   }
 }
@@ -460,12 +337,12 @@ TEST_F(JobServiceTest, ListJobsFiltersAndPagesNewestFirst) {
   request.set_page_token("");
   ASSERT_TRUE(Call(&Stub::ListJobs, request, &response).ok());
   filtered.set_page_token(response.next_page_token());
-  EXPECT_TRUE(IsInvalid(Call(&Stub::ListJobs, filtered, &response),
-                        "page_token"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::ListJobs, filtered, &response), "page_token"));
   filtered.set_page_token("");
   filtered.set_title_contains(std::string(201, 'x'));
-  EXPECT_TRUE(IsInvalid(Call(&Stub::ListJobs, filtered, &response),
-                        "title_contains"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::ListJobs, filtered, &response),
+                           "title_contains"));
   ats::v1::ListJobsResponse other;
   ASSERT_TRUE(Call(server_.other_admin_key(), &Stub::ListJobs,
                    ats::v1::ListJobsRequest(), &other)
@@ -499,14 +376,14 @@ TEST_F(JobServiceTest, UpdateJobChangesMaskedFieldsUnderEtag) {
   EXPECT_EQ(updated.state(), ats::v1::JOB_STATE_OPEN);
 
   request.mutable_job()->set_state(ats::v1::JOB_STATE_UNSPECIFIED);
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateJob, request, &updated),
-                        "job.state"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::UpdateJob, request, &updated), "job.state"));
   request.mutable_update_mask()->set_paths(0, "stages");
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateJob, request, &updated),
-                        "update_mask"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::UpdateJob, request, &updated), "update_mask"));
   request.clear_update_mask();
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateJob, request, &updated),
-                        "update_mask"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::UpdateJob, request, &updated), "update_mask"));
   request.mutable_update_mask()->add_paths("title");
   request.mutable_job()->set_name("jobs/missing");
   EXPECT_TRUE(HasCode(Call(&Stub::UpdateJob, request, &updated),
@@ -526,8 +403,8 @@ TEST_F(JobServiceTest, DeleteJobNeedsForceWhileItHasCandidates) {
   EXPECT_TRUE(HasCode(Call(&Stub::DeleteJob, request, &none), Code::NOT_FOUND));
 
   const Job busy = CreateJob("Busy");
-  AddCandidate(busy, busy.stages(1).name());
-  AddCandidate(busy, "");
+  MustAdd(busy, NewCandidate("Ada"), busy.stages(1).name());
+  MustAdd(busy, NewCandidate("Ada"), "");
   request.set_name(busy.name());
   grpc::Status status = Call(&Stub::DeleteJob, request, &none);
   EXPECT_TRUE(HasCode(status, Code::FAILED_PRECONDITION));
@@ -561,10 +438,10 @@ TEST_F(JobServiceTest, CreateStageInsertsAtPositionAndBumpsEtag) {
 
   EXPECT_TRUE(HasCode(CreateStage(job.name(), "phone SCREEN", 0, &stage),
                       Code::ALREADY_EXISTS));
-  EXPECT_TRUE(IsInvalid(CreateStage(job.name(), "Neg", -1, &stage),
-                        "position"));
-  EXPECT_TRUE(IsInvalid(CreateStage(job.name(), "", 0, &stage),
-                        "stage.display_name"));
+  EXPECT_TRUE(
+      HasViolation(CreateStage(job.name(), "Neg", -1, &stage), "position"));
+  EXPECT_TRUE(HasViolation(CreateStage(job.name(), "", 0, &stage),
+                           "stage.display_name"));
   EXPECT_TRUE(HasCode(CreateStage("jobs/missing", "X", 0, &stage),
                       Code::NOT_FOUND));
   for (int i = after.stages_size(); i < 30; ++i) {
@@ -600,8 +477,8 @@ TEST_F(JobServiceTest, GetAndUpdateStage) {
   EXPECT_TRUE(HasCode(Call(&Stub::UpdateStage, update, &renamed),
                       Code::ALREADY_EXISTS));
   update.clear_update_mask();
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateStage, update, &renamed),
-                        "update_mask"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::UpdateStage, update, &renamed), "update_mask"));
 
   // A stage named under another job does not exist.
   const Job other = CreateJob("Other");
@@ -632,17 +509,17 @@ TEST_F(JobServiceTest, ReorderStagesNeedsEveryStageOnce) {
 
   request.clear_etag();
   request.mutable_stages()->RemoveLast();
-  EXPECT_TRUE(IsInvalid(Call(&Stub::ReorderStages, request, &reordered),
-                        "stages"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::ReorderStages, request, &reordered), "stages"));
   request.add_stages(job.stages(0).name());
   request.add_stages(job.stages(0).name());
-  EXPECT_TRUE(IsInvalid(Call(&Stub::ReorderStages, request, &reordered),
-                        "stages[5]"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::ReorderStages, request, &reordered),
+                           "stages[5]"));
   const Job other = CreateJob("Other");
   request.set_stages(4, other.stages(0).name());
   request.mutable_stages()->RemoveLast();
-  EXPECT_TRUE(IsInvalid(Call(&Stub::ReorderStages, request, &reordered),
-                        "stages[4]"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::ReorderStages, request, &reordered),
+                           "stages[4]"));
 }
 
 TEST_F(JobServiceTest, DeleteStageKeepsPositionsDenseAndRefusesBusyOrLast) {
@@ -661,7 +538,7 @@ TEST_F(JobServiceTest, DeleteStageKeepsPositionsDenseAndRefusesBusyOrLast) {
   EXPECT_TRUE(HasCode(Call(&Stub::DeleteStage, request, &none),
                       Code::NOT_FOUND));
 
-  AddCandidate(after, after.stages(2).name());
+  MustAdd(after, NewCandidate("Ada"), after.stages(2).name());
   request.set_name(after.stages(2).name());
   grpc::Status status = Call(&Stub::DeleteStage, request, &none);
   EXPECT_TRUE(HasCode(status, Code::FAILED_PRECONDITION));
@@ -693,7 +570,7 @@ TEST_F(JobServiceTest, TriggersCreateListUpdateDelete) {
   EXPECT_EQ(first.readiness(), ats::v1::TRIGGER_READINESS_READY);
   Trigger second;
   grpc::Status status = CreateTrigger(
-      stage, IntegrationTrigger(integration.name(), "basic"), &second);
+      stage, TestPackageTrigger(integration.name(), "basic"), &second);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_NE(GetJob(job.name()).etag(), job.etag());
 
@@ -727,18 +604,19 @@ TEST_F(JobServiceTest, TriggersCreateListUpdateDelete) {
   EXPECT_TRUE(MessageDifferencer::Equals(got, updated));
 
   update.mutable_update_mask()->add_paths("add_tag");
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateTrigger, update, &updated),
-                        "update_mask"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::UpdateTrigger, update, &updated),
+                           "update_mask"));
   update.mutable_update_mask()->clear_paths();
   update.mutable_update_mask()->add_paths("add_tag");
   update.mutable_trigger()->mutable_add_tag()->set_tag("BAD TAG");
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateTrigger, update, &updated),
-                        "trigger.add_tag.tag"));
+  EXPECT_TRUE(HasViolation(Call(&Stub::UpdateTrigger, update, &updated),
+                           "trigger.add_tag.tag"));
   update.mutable_update_mask()->set_paths(0, "integration_event");
-  *update.mutable_trigger() = IntegrationTrigger(integration.name(), "expert");
+  *update.mutable_trigger() = TestPackageTrigger(integration.name(), "expert");
   update.mutable_trigger()->set_name(second.name());
-  EXPECT_TRUE(IsInvalid(Call(&Stub::UpdateTrigger, update, &updated),
-                        "trigger.integration_event.option_values[test_package]"));
+  EXPECT_TRUE(
+      HasViolation(Call(&Stub::UpdateTrigger, update, &updated),
+                   "trigger.integration_event.option_values[test_package]"));
 
   ats::v1::DeleteTriggerRequest remove;
   remove.set_name(first.name());
@@ -758,22 +636,23 @@ TEST_F(JobServiceTest, CreateTriggerChecksLimitsAndTargets) {
   const Job job = CreateJob("Pipeline");
   const std::string stage = job.stages(0).name();
   Trigger created;
-  EXPECT_TRUE(IsInvalid(CreateTrigger(stage, Trigger(), &created), "trigger"));
-  EXPECT_TRUE(HasCode(CreateTrigger(stage,
-                                    IntegrationTrigger("integrations/missing",
-                                                       "basic"),
-                                    &created),
-                      Code::NOT_FOUND));
-  Trigger no_option = IntegrationTrigger(integration.name(), "basic");
+  EXPECT_TRUE(
+      HasViolation(CreateTrigger(stage, Trigger(), &created), "trigger"));
+  EXPECT_TRUE(HasCode(
+      CreateTrigger(stage, TestPackageTrigger("integrations/missing", "basic"),
+                    &created),
+      Code::NOT_FOUND));
+  Trigger no_option = TestPackageTrigger(integration.name(), "basic");
   no_option.mutable_integration_event()->clear_option_values();
-  EXPECT_TRUE(IsInvalid(CreateTrigger(stage, no_option, &created),
-                        "trigger.integration_event.option_values[test_package]"));
+  EXPECT_TRUE(
+      HasViolation(CreateTrigger(stage, no_option, &created),
+                   "trigger.integration_event.option_values[test_package]"));
   EXPECT_TRUE(HasCode(CreateTrigger(job.stages(0).name() + "x",
                                     TagTrigger("a"), &created),
                       Code::NOT_FOUND));
 
   ASSERT_TRUE(CreateTrigger(stage,
-                            IntegrationTrigger(integration.name(), "basic"),
+                            TestPackageTrigger(integration.name(), "basic"),
                             &created)
                   .ok());
   for (int i = 1; i < 10; ++i) {
@@ -791,11 +670,10 @@ TEST_F(JobServiceTest, CreateTriggerChecksLimitsAndTargets) {
   EXPECT_FALSE(after.stages(0).triggers(0).readiness_reason().empty());
   EXPECT_EQ(after.stages(0).triggers(1).readiness(),
             ats::v1::TRIGGER_READINESS_READY);
-  EXPECT_TRUE(HasCode(CreateTrigger(job.stages(1).name(),
-                                    IntegrationTrigger(integration.name(),
-                                                       "basic"),
-                                    &created),
-                      Code::FAILED_PRECONDITION));
+  EXPECT_TRUE(HasCode(
+      CreateTrigger(job.stages(1).name(),
+                    TestPackageTrigger(integration.name(), "basic"), &created),
+      Code::FAILED_PRECONDITION));
 }
 
 TEST_F(JobServiceTest, RolesAndTenants) {

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
+#include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
 namespace ats::testing {
@@ -217,12 +218,12 @@ class Pipeline {
   int stage_count() const { return static_cast<int>(model_.stages.size()); }
 
  private:
+  // Calls as the recruiter of account A.
   template <typename Request, typename Response>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                 const Request&, Response*),
+  grpc::Status Call(UnaryMethod<Stub, Request, Response> method,
                     const Request& request, Response* response) {
-    return (stub_.get()->*method)(
-        TestServer::Context(server_.recruiter_key()).get(), request, response);
+    return CallWithKey(*stub_, server_.recruiter_key(), method, request,
+                       response);
   }
 
   TestServer& server_;

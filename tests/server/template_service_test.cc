@@ -11,8 +11,8 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
 #include "server/validation.h"
+#include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
 namespace ats::testing {
@@ -23,53 +23,9 @@ using ats::v1::Stage;
 using ats::v1::Trigger;
 using google::protobuf::util::MessageDifferencer;
 
-// The fields named by the BadRequest detail of `status`, in order.
-std::vector<std::string> ViolatedFields(const grpc::Status& status) {
-  std::vector<std::string> fields;
-  for (const auto& violation :
-       server::FieldViolationsOf(server::FromGrpcStatus(status))) {
-    fields.push_back(violation.field);
-  }
-  return fields;
-}
-
-// Expects INVALID_ARGUMENT whose BadRequest names exactly `fields`.
-void ExpectInvalid(const grpc::Status& status,
-                   const std::vector<std::string>& fields) {
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
-      << status.error_message();
-  EXPECT_EQ(ViolatedFields(status), fields) << status.error_message();
-}
-
-std::vector<std::string> StageNames(const JobTemplate& job_template) {
-  std::vector<std::string> names;
-  for (const Stage& stage : job_template.stages()) {
-    names.push_back(stage.display_name());
-  }
-  return names;
-}
-
-Trigger TagTrigger(const std::string& tag) {
-  Trigger trigger;
-  trigger.mutable_add_tag()->set_tag(tag);
-  return trigger;
-}
-
 Trigger WebhookTrigger(const std::string& uri) {
   Trigger trigger;
   trigger.mutable_webhook()->set_uri(uri);
-  return trigger;
-}
-
-Trigger IntegrationTrigger(
-    const std::string& integration,
-    const std::vector<std::pair<std::string, std::string>>& values) {
-  Trigger trigger;
-  trigger.mutable_integration_event()->set_integration(integration);
-  for (const auto& [key, value] : values) {
-    (*trigger.mutable_integration_event()->mutable_option_values())[key] =
-        value;
-  }
   return trigger;
 }
 
@@ -84,9 +40,6 @@ JobTemplate Template(const std::string& display_name,
   }
   return job_template;
 }
-
-const std::vector<std::string> kStarterStages = {"Inbox", "Screening",
-                                                 "Interview", "Offer", "Hired"};
 
 class TemplateServiceTest : public ::testing::Test {
  protected:
@@ -172,61 +125,6 @@ class TemplateServiceTest : public ::testing::Test {
     return stub_->SetDefaultJobTemplate(As(key).get(), request, job_template);
   }
 
-  // A Marketplace listing with a required trigger option `test_package`
-  // (basic or advanced) and an optional free-form `language`.
-  ats::v1::Partner MustCreatePartner(const std::string& display_name) {
-    ats::v1::CreatePartnerRequest request;
-    ats::v1::Partner* partner = request.mutable_partner();
-    partner->set_display_name(display_name);
-    partner->set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-    partner->set_webhook_uri("https://partner.example/webhook");
-    ats::v1::TriggerOption* package = partner->add_trigger_options();
-    package->set_key("test_package");
-    package->set_display_name("Test package");
-    package->set_required(true);
-    package->add_allowed_values("basic");
-    package->add_allowed_values("advanced");
-    ats::v1::TriggerOption* language = partner->add_trigger_options();
-    language->set_key("language");
-    language->set_display_name("Language");
-    partner->add_candidate_fields(ats::v1::CANDIDATE_FIELD_EMAIL);
-    ats::v1::Partner created;
-    grpc::Status status = integrations_->CreatePartner(
-        As(server_.operator_key()).get(), request, &created);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return created;
-  }
-
-  // Activates `partner` for the account of admin `key`; returns its name.
-  std::string MustActivate(const std::string& key,
-                           const ats::v1::Partner& partner) {
-    ats::v1::ActivateIntegrationRequest request;
-    request.set_partner(partner.name());
-    ats::v1::ActivateIntegrationResponse response;
-    grpc::Status status = integrations_->ActivateIntegration(
-        As(key).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response.integration().name();
-  }
-
-  void MustDeactivate(const std::string& integration) {
-    ats::v1::DeactivateIntegrationRequest request;
-    request.set_name(integration);
-    ats::v1::Integration response;
-    grpc::Status status = integrations_->DeactivateIntegration(
-        As(server_.admin_key()).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-  }
-
-  void MustReactivate(const std::string& integration) {
-    ats::v1::ReactivateIntegrationRequest request;
-    request.set_name(integration);
-    ats::v1::Integration response;
-    grpc::Status status = integrations_->ReactivateIntegration(
-        As(server_.admin_key()).get(), request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-  }
-
   // Expects the account of `key` to have exactly one default template, and
   // returns its name.
   std::string OnlyDefault(const std::string& key) {
@@ -240,8 +138,6 @@ class TemplateServiceTest : public ::testing::Test {
 
   TestServer server_;
   std::unique_ptr<ats::v1::TemplateService::Stub> stub_ = server_.templates();
-  std::unique_ptr<ats::v1::IntegrationService::Stub> integrations_ =
-      server_.integrations();
 };
 
 // Expects `job_template` to be the starter template.
@@ -657,8 +553,8 @@ TEST_F(TemplateServiceTest, CreateValidatesTriggerShapes) {
                  t + "[7].integration_event.option_values[]",
                  t + "[7].integration_event.option_values[ok]"});
 
-  // Thirty days exactly is the longest delay.
-  Trigger month = TagTrigger("month");
+  // Thirty days exactly is the longest delay (add_tag triggers take none).
+  Trigger month = WebhookTrigger("https://hooks.example/month");
   month.mutable_delay()->set_seconds(30 * 24 * 3600);
   JobTemplate ok = Template("Month", {"Only"});
   *ok.mutable_stages(0)->add_triggers() = month;
@@ -678,8 +574,9 @@ TEST_F(TemplateServiceTest, UnknownIntegrationIsNotFound) {
             "integration integrations/nosuchintegration not found");
 
   // Another account's integration is just as unknown.
-  const ats::v1::Partner partner = MustCreatePartner("Acme Tests");
-  const std::string theirs = MustActivate(server_.other_admin_key(), partner);
+  const std::string theirs =
+      MustActivateNewPartner(server_, server_.other_admin_key(), "Acme Tests")
+          .name();
   *asked.mutable_stages(0)->mutable_triggers(0) =
       IntegrationTrigger(theirs, {{"test_package", "basic"}});
   status = Create(server_.admin_key(), asked, &created);
@@ -689,9 +586,8 @@ TEST_F(TemplateServiceTest, UnknownIntegrationIsNotFound) {
 }
 
 TEST_F(TemplateServiceTest, IntegrationTriggerOptionsAreChecked) {
-  const ats::v1::Partner partner = MustCreatePartner("Acme Tests");
   const std::string integration =
-      MustActivate(server_.admin_key(), partner);
+      MustActivateNewPartner(server_, server_.admin_key(), "Acme Tests").name();
 
   JobTemplate asked = Template("Assessments", {"Applied", "Test"});
   *asked.mutable_stages(1)->add_triggers() = IntegrationTrigger(
@@ -728,16 +624,16 @@ TEST_F(TemplateServiceTest, IntegrationTriggerOptionsAreChecked) {
 }
 
 TEST_F(TemplateServiceTest, InactiveIntegrationMakesTriggersSkip) {
-  const ats::v1::Partner partner = MustCreatePartner("Acme Tests");
   const std::string integration =
-      MustActivate(server_.admin_key(), partner);
+      MustActivateNewPartner(server_, server_.admin_key(), "Acme Tests").name();
   JobTemplate asked = Template("Assessments", {"Applied", "Test"});
   *asked.mutable_stages(1)->add_triggers() =
       IntegrationTrigger(integration, {{"test_package", "basic"}});
   *asked.mutable_stages(1)->add_triggers() = TagTrigger("tested");
   const JobTemplate created = MustCreate(asked);
 
-  MustDeactivate(integration);
+  MustSetIntegrationActive(server_, server_.admin_key(), integration,
+                           /*active=*/false);
   JobTemplate read = MustGet(created.name());
   const Trigger& skipped = read.stages(1).triggers(0);
   EXPECT_EQ(skipped.readiness(), ats::v1::TRIGGER_READINESS_WILL_SKIP);
@@ -785,7 +681,8 @@ TEST_F(TemplateServiceTest, InactiveIntegrationMakesTriggersSkip) {
                 .error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
-  MustReactivate(integration);
+  MustSetIntegrationActive(server_, server_.admin_key(), integration,
+                           /*active=*/true);
   read = MustGet(created.name());
   EXPECT_EQ(read.stages(1).triggers(0).readiness(),
             ats::v1::TRIGGER_READINESS_READY);

@@ -8,7 +8,6 @@
 #include "absl/strings/strip.h"
 #include "grpcpp/create_channel.h"
 #include "server/bootstrap.h"
-#include "tests/support/temp_dir.h"
 
 namespace ats::testing {
 namespace {
@@ -32,14 +31,15 @@ std::string ReadKey(const std::string& path) {
 
 }  // namespace
 
-TestServer::TestServer() : dir_(MakeTempDir()) {
+TestServer::TestServer() {
   storage::SqliteStoreOptions options;
-  options.path = dir_ + "/ats.db";
+  options.path = dir_.File("ats.db");
   auto store = storage::OpenSqliteStore(options);
   Check(store.ok(), store.status().ToString());
   store_ = *std::move(store);
 
-  auto bootstrap = server::BootstrapIfEmpty(*store_, clock_, random_, dir_);
+  auto bootstrap =
+      server::BootstrapIfEmpty(*store_, clock_, random_, dir_.path());
   Check(bootstrap.ok() && bootstrap->created, "bootstrap failed");
   operator_key_ = ReadKey(bootstrap->operator_key_path);
   admin_key_ = ReadKey(bootstrap->admin_key_path);
@@ -75,7 +75,6 @@ TestServer::~TestServer() {
   server_->Shutdown();
   server_.reset();
   store_.reset();
-  RemoveTree(dir_);
 }
 
 std::unique_ptr<grpc::ClientContext> TestServer::Context(

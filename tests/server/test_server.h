@@ -14,6 +14,7 @@
 #include "server/random.h"
 #include "server/server.h"
 #include "storage/store.h"
+#include "tests/support/temp_dir.h"
 
 namespace ats::testing {
 
@@ -53,10 +54,11 @@ class TestServer {
 
   server::FakeClock& clock() { return clock_; }
   storage::Store& store() { return *store_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
 
  private:
-  std::string dir_;
+  // Declared first so that it goes last, after the store's files close.
+  TempDir dir_;
   server::FakeClock clock_;
   server::SecureRandom random_;
   std::unique_ptr<storage::Store> store_;

@@ -5,7 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "storage/store.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ats::storage {
 namespace {
@@ -45,6 +45,20 @@ class FoundationRepositoryTest : public ::testing::Test {
     return row;
   }
 
+  // A key of `account` ("" for none) with `role`, created at kT0.
+  ApiKeyRow ApiKey(const std::string& id, const std::string& account,
+                   ats::v1::Role role, const std::string& secret_hash) {
+    ApiKeyRow key;
+    key.id = id;
+    key.account_id = account;
+    key.role = role;
+    key.display_name = id;
+    key.secret_hash = secret_hash;
+    key.secret_prefix = "ats_" + id;
+    key.create_time = kT0;
+    return key;
+  }
+
   IntegrationRow Integration(const std::string& account,
                              const std::string& id,
                              const std::string& partner) {
@@ -59,7 +73,7 @@ class FoundationRepositoryTest : public ::testing::Test {
     return row;
   }
 
-  testing::TempDir dir_;
+  ::ats::testing::TempDir dir_;
   std::unique_ptr<Store> store_;
 };
 
@@ -82,14 +96,8 @@ TEST_F(FoundationRepositoryTest, AccountsListOldestFirstAcrossPages) {
 }
 
 TEST_F(FoundationRepositoryTest, ApiKeysAreScopedByAccountAndUniqueBySecret) {
-  ApiKeyRow key;
-  key.id = "key-a";
-  key.account_id = "acct-a";
-  key.role = ats::v1::ROLE_ADMIN;
-  key.display_name = "admin";
-  key.secret_hash = std::string("\x01\x02hash", 6);
-  key.secret_prefix = "ats_x";
-  key.create_time = kT0;
+  const ApiKeyRow key = ApiKey("key-a", "acct-a", ats::v1::ROLE_ADMIN,
+                               std::string("\x01\x02hash", 6));
   ASSERT_TRUE(Write([&](Transaction& txn) {
                 return txn.accounts().InsertApiKey(key);
               }).ok());
@@ -119,14 +127,8 @@ TEST_F(FoundationRepositoryTest, ApiKeysAreScopedByAccountAndUniqueBySecret) {
 }
 
 TEST_F(FoundationRepositoryTest, RevokeKeepsTheFirstRevocationTime) {
-  ApiKeyRow key;
-  key.id = "key-r";
-  key.account_id = "acct-a";
-  key.role = ats::v1::ROLE_RECRUITER;
-  key.display_name = "r";
-  key.secret_hash = "hash-r";
-  key.secret_prefix = "ats_r";
-  key.create_time = kT0;
+  const ApiKeyRow key =
+      ApiKey("key-r", "acct-a", ats::v1::ROLE_RECRUITER, "hash-r");
   ASSERT_TRUE(Write([&](Transaction& txn) {
                 absl::Status status = txn.accounts().InsertApiKey(key);
                 if (!status.ok()) return status;
@@ -156,13 +158,8 @@ TEST_F(FoundationRepositoryTest, RevokeKeepsTheFirstRevocationTime) {
 }
 
 TEST_F(FoundationRepositoryTest, KeyRoleConstraintsAreEnforcedByTheSchema) {
-  ApiKeyRow orphan;  // an admin key without an account
-  orphan.id = "key-o";
-  orphan.role = ats::v1::ROLE_ADMIN;
-  orphan.display_name = "o";
-  orphan.secret_hash = "hash-o";
-  orphan.secret_prefix = "ats_o";
-  orphan.create_time = kT0;
+  // An admin key without an account.
+  const ApiKeyRow orphan = ApiKey("key-o", "", ats::v1::ROLE_ADMIN, "hash-o");
   EXPECT_TRUE(absl::IsFailedPrecondition(Write([&](Transaction& txn) {
     return txn.accounts().InsertApiKey(orphan);
   })));

@@ -14,12 +14,12 @@
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
 #include "storage/store.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ats::storage {
 namespace {
 
-using ::ats::storage::testing::TempDir;
+using ::ats::testing::TempDir;
 
 #define ASSERT_OK(expr)                   \
   do {                                    \

@@ -5,12 +5,12 @@
 
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ats::storage::sqlite {
 namespace {
 
-using ::ats::storage::testing::TempDir;
+using ::ats::testing::TempDir;
 
 std::unique_ptr<Connection> OpenOrDie(const std::string& path,
                                       const ConnectionOptions& options = {}) {

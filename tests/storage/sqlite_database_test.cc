@@ -11,12 +11,12 @@
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/database.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ats::storage::sqlite {
 namespace {
 
-using ::ats::storage::testing::TempDir;
+using ::ats::testing::TempDir;
 
 constexpr Migration kSchema[] = {
     {1, "counters",

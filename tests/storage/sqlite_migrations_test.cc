@@ -6,12 +6,12 @@
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ats::storage::sqlite {
 namespace {
 
-using ::ats::storage::testing::TempDir;
+using ::ats::testing::TempDir;
 
 constexpr Migration kTwoMigrations[] = {
     {1, "create_notes",

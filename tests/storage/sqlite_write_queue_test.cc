@@ -13,12 +13,12 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/database.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace ats::storage::sqlite {
 namespace {
 
-using ::ats::storage::testing::TempDir;
+using ::ats::testing::TempDir;
 
 constexpr Migration kSchema[] = {
     {1, "items",

@@ -1,0 +1,176 @@
+#ifndef ATS_SERVER_DISPATCHER_H_
+#define ATS_SERVER_DISPATCHER_H_
+
+// The delivery half of the transactional outbox: claims due events from the
+// store with a lease, hands them to a fixed pool of workers that call the
+// Connector, and records every attempt and its outcome. Delivery is
+// at-least-once: an event is only final once its outcome is committed, and
+// an event whose claimant died is claimable again when its lease expires.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/clock.h"
+#include "server/connector.h"
+#include "server/random.h"
+#include "storage/event_repository.h"
+#include "storage/store.h"
+
+namespace ats::server {
+
+// The Standard Webhooks-like schedule: 0, 5s, 5m, 30m, 2h, 5h, 10h, 14h,
+// 20h, 24h (about three days in all).
+std::vector<absl::Duration> DefaultRetrySchedule();
+
+// Parses a comma-separated list of absl durations ("0s,5s,5m,2h") into a
+// retry schedule; INVALID_ARGUMENT for an empty list or a bad or negative
+// entry.
+absl::StatusOr<std::vector<absl::Duration>> ParseRetrySchedule(
+    std::string_view text);
+
+struct DispatcherOptions {
+  // Deliveries under way at once, over all integrations; also the number of
+  // worker threads.
+  int max_in_flight = 32;
+  // Deliveries under way at once to one integration, so a partner that hangs
+  // holds at most this many workers and never blocks the others.
+  int max_in_flight_per_integration = 8;
+  // How long a claim lasts: an event claimed but not finished by then (the
+  // process died, say) is claimable again. Keep it above the connector's
+  // total timeout, or a slow delivery may be sent twice.
+  absl::Duration lease = absl::Seconds(60);
+  // Entry i is the wait before attempt i + 1, so its length is the number of
+  // attempts: after the last one fails the event is DEAD. Entry 0 stands for
+  // the first attempt, made as soon as the event is due (its value is not
+  // used).
+  std::vector<absl::Duration> retry_schedule = DefaultRetrySchedule();
+  // Each wait is scaled by a random factor in [1 - jitter, 1 + jitter], so
+  // events failing together do not retry together.
+  double jitter = 0.1;
+  // How often the loop looks for due events when nothing wakes it (Wake,
+  // a finished delivery); also bounds how late a delayed event or a retry
+  // goes out.
+  absl::Duration poll_interval = absl::Milliseconds(100);
+  // Most events claimed by one write. A claim reads only as many due events
+  // as it can take, and reads further when integrations at their limit hold
+  // the first ones.
+  int claim_batch = 64;
+  // How long Stop waits for deliveries under way to finish and be recorded.
+  absl::Duration stop_grace = absl::Seconds(5);
+};
+
+// Returns INVALID_ARGUMENT, naming the option, unless `options` has positive
+// limits, lease, poll interval and claim batch, a non-empty retry schedule
+// of non-negative waits, and a jitter in [0, 1).
+absl::Status ValidateDispatcherOptions(const DispatcherOptions& options);
+
+// Delivers due events. Thread-safe. The store, connector, clock and random
+// source must outlive it. Several dispatchers (in this process or others
+// sharing the database) may run at once: claims are atomic, so none sends an
+// event another holds a live lease on.
+class Dispatcher {
+ public:
+  // Does not start delivering; see Start. `options` must be valid (see
+  // ValidateDispatcherOptions).
+  Dispatcher(const DispatcherOptions& options, storage::Store& store,
+             Connector& connector, const Clock& clock, RandomSource& random);
+
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Stops (see Stop).
+  ~Dispatcher();
+
+  // Starts the claim loop and the workers. Call at most once.
+  void Start();
+
+  // Makes the loop look for due events now instead of at its next poll; call
+  // it after committing a write that created events. Cheap, never blocks on
+  // the store, and callable from a store's done callback. Before Start it
+  // changes nothing: Start claims at once anyway.
+  void Wake();
+
+  // Stops claiming, waits up to `stop_grace` for deliveries under way to
+  // finish and be recorded, and returns once every worker has returned from
+  // the connector (which its timeouts bound). Outcomes arriving after the
+  // grace are dropped: those events stay SENDING and are delivered again
+  // once their lease expires. Idempotent.
+  void Stop();
+
+ private:
+  // An event this dispatcher holds the lease on, and what to send.
+  struct Claim {
+    storage::EventRow event;
+    Delivery delivery;
+  };
+
+  // What is under way, as the claim loop sees it.
+  struct InFlight {
+    int total = 0;
+    std::map<std::string, int> by_integration;
+    std::set<std::string> event_ids;
+  };
+
+  void RunLoop();
+  void RunWorker();
+
+  // Conditions the loop, the workers and Stop wait for.
+  bool LoopShouldRun() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool WorkerShouldRun() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Drained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Claims up to `capacity` due events in one write, respecting the
+  // per-integration limits given what is `in_flight`, and settles those that
+  // must not be sent (cancelled, skipped, dead) in the same write. Sets
+  // `more` when more due events may be claimable at once (a full batch was
+  // claimed from and `capacity` is left).
+  absl::StatusOr<std::vector<Claim>> ClaimDue(int capacity,
+                                              const InFlight& in_flight,
+                                              bool* more);
+
+  // Records the attempt `outcome` of `claim`, started at `attempt_time`,
+  // and, if the claim still holds, the event's next state.
+  void Record(const Claim& claim, absl::Time attempt_time,
+              const DeliveryOutcome& outcome);
+
+  // Returns `wait` scaled by a random factor in [1 - jitter, 1 + jitter].
+  absl::Duration Jittered(absl::Duration wait);
+
+  const DispatcherOptions options_;
+  storage::Store& store_;
+  Connector& connector_;
+  const Clock& clock_;
+  RandomSource& random_;
+
+  absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by Wake and by finished deliveries; cleared by the loop.
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  // Set when Stop's grace ran out: workers drop outcomes instead of
+  // recording them.
+  bool abandon_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by Stop: workers return instead of taking another claim.
+  bool exit_workers_ ABSL_GUARDED_BY(mu_) = false;
+  InFlight in_flight_ ABSL_GUARDED_BY(mu_);
+  // Claimed, not yet taken by a worker.
+  std::deque<Claim> queue_ ABSL_GUARDED_BY(mu_);
+
+  std::thread loop_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace ats::server
+
+#endif  // ATS_SERVER_DISPATCHER_H_

@@ -1,0 +1,256 @@
+#include "server/trigger_engine.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/event_convert.h"
+#include "server/marketplace.h"
+#include "server/pipeline_access.h"
+#include "server/pipeline_convert.h"
+#include "server/timestamps.h"
+
+namespace ats::server {
+namespace {
+
+// One stage entry being processed: what every action may read, and the
+// candidate as the triggers run so far have left it.
+struct Firing {
+  storage::Transaction& txn;
+  const Caller& caller;
+  const storage::ApplicationRow& app;
+  const storage::StageRow& stage;
+  const storage::JobRow& job;
+  storage::CandidateRow candidate;
+  absl::Time now;
+  RandomSource& random;
+  google::protobuf::RepeatedPtrField<ats::v1::Event>* events;
+};
+
+// What one kind of trigger does when its stage is entered.
+class TriggerAction {
+ public:
+  virtual ~TriggerAction() = default;
+
+  // Runs `trigger` for the entry `firing`; errors roll back the move.
+  virtual absl::Status Run(Firing& firing,
+                           const storage::TriggerRow& trigger) const = 0;
+};
+
+// Returns the candidate's data as a partner sees it: the name always, the
+// other fields only when `fields` lists them (every field when null).
+ats::v1::CandidateSnapshot Snapshot(
+    const storage::CandidateRow& candidate,
+    const google::protobuf::RepeatedField<int>* fields) {
+  auto wants = [fields](ats::v1::CandidateField field) {
+    return fields == nullptr ||
+           std::find(fields->begin(), fields->end(), field) != fields->end();
+  };
+  ats::v1::CandidateSnapshot snapshot;
+  snapshot.set_name(CandidateName(candidate.id));
+  if (wants(ats::v1::CANDIDATE_FIELD_GIVEN_NAME)) {
+    snapshot.set_given_name(candidate.given_name);
+  }
+  if (wants(ats::v1::CANDIDATE_FIELD_FAMILY_NAME)) {
+    snapshot.set_family_name(candidate.family_name);
+  }
+  if (wants(ats::v1::CANDIDATE_FIELD_EMAIL))
+    snapshot.set_email(candidate.email);
+  if (wants(ats::v1::CANDIDATE_FIELD_PHONE))
+    snapshot.set_phone(candidate.phone);
+  if (wants(ats::v1::CANDIDATE_FIELD_TAGS)) {
+    for (const std::string& tag : candidate.tags) snapshot.add_tags(tag);
+  }
+  return snapshot;
+}
+
+// Returns the event `trigger` creates for the entry, with the parts of its
+// payload every kind shares; due now and PENDING, or SCHEDULED after the
+// trigger's delay.
+storage::EventRow StageTriggerEvent(const Firing& firing,
+                                    const storage::TriggerRow& trigger) {
+  storage::EventRow event;
+  event.account_id = firing.app.account_id;
+  event.id = NewResourceId(firing.random);
+  event.candidate_id = firing.app.candidate_id;
+  event.job_id = firing.app.job_id;
+  event.source = ats::v1::EVENT_SOURCE_STAGE_TRIGGER;
+  event.trigger_id = trigger.id;
+  event.stage_id = firing.stage.id;
+  event.stage_entry = firing.app.entry_count;
+  event.triggered_by = firing.caller.key_id;
+  event.create_time = firing.now;
+  event.update_time = firing.now;
+  const absl::Duration delay = FromProtoDuration(trigger.spec.delay());
+  if (delay > absl::ZeroDuration()) {
+    event.state = ats::v1::EVENT_STATE_SCHEDULED;
+    event.due_time = firing.now + delay;
+  } else {
+    event.state = ats::v1::EVENT_STATE_PENDING;
+    event.due_time = firing.now;
+  }
+
+  ats::v1::PartnerEvent& payload = event.payload;
+  payload.set_event_id(EventName(event.id));
+  payload.set_account(absl::StrCat("accounts/", event.account_id));
+  payload.set_source(event.source);
+  ats::v1::StageTriggerRef* ref = payload.mutable_stage_trigger();
+  ref->set_trigger(TriggerName(firing.job.id, firing.stage.id, trigger.id));
+  ref->set_stage(StageName(firing.job.id, firing.stage.id));
+  ref->set_stage_display_name(firing.stage.display_name);
+  payload.set_job(JobName(firing.job.id));
+  payload.set_job_title(firing.job.title);
+  payload.set_triggered_by(ApiKeyName(firing.caller.key_id));
+  *payload.mutable_create_time() = ToProtoTime(firing.now);
+  return event;
+}
+
+// Stores `event` and adds it to the move's response.
+absl::Status Record(Firing& firing, const storage::EventRow& event) {
+  absl::Status status = firing.txn.events().InsertEvent(event);
+  if (!status.ok()) return status;
+  if (firing.events != nullptr) EventToProto(event, firing.events->Add());
+  return absl::OkStatus();
+}
+
+class AddTagAction final : public TriggerAction {
+ public:
+  // Runs at once whatever the stored delay: add_tag triggers cannot carry
+  // one (CheckTriggerShape).
+  absl::Status Run(Firing& firing,
+                   const storage::TriggerRow& trigger) const override {
+    const std::string& tag = trigger.spec.add_tag().tag();
+    absl::Status status = firing.txn.candidates().AddTag(
+        firing.app.account_id, firing.app.candidate_id, tag, firing.now);
+    if (!status.ok()) return status;
+    std::vector<std::string>& tags = firing.candidate.tags;
+    auto at = std::lower_bound(tags.begin(), tags.end(), tag);
+    if (at == tags.end() || *at != tag) tags.insert(at, tag);
+    return absl::OkStatus();
+  }
+};
+
+class IntegrationEventAction final : public TriggerAction {
+ public:
+  absl::Status Run(Firing& firing,
+                   const storage::TriggerRow& trigger) const override {
+    const std::string id = trigger.integration_id.empty()
+                               ? TriggerIntegrationId(trigger.spec)
+                               : trigger.integration_id;
+    const std::string name = IntegrationName(id);
+    storage::EventRow event = StageTriggerEvent(firing, trigger);
+    *event.payload.mutable_option_values() =
+        trigger.spec.integration_event().option_values();
+
+    auto integration =
+        firing.txn.integrations().GetIntegration(firing.app.account_id, id);
+    if (absl::IsNotFound(integration.status()) || id.empty()) {
+      // The event cannot reference a missing integration; its reason names
+      // the one the trigger asked for. Which fields the partner would get is
+      // unknown, so it gets none.
+      const google::protobuf::RepeatedField<int> no_fields;
+      *event.payload.mutable_candidate() =
+          Snapshot(firing.candidate, &no_fields);
+      return Skip(firing, std::move(event),
+                  absl::StrCat("integration ", name, " no longer exists"));
+    }
+    if (!integration.ok()) return integration.status();
+    event.integration_id = id;
+    event.payload.set_integration(name);
+    event.payload.set_partner(PartnerName(integration->partner_id));
+    auto partner =
+        firing.txn.integrations().GetPartner(integration->partner_id);
+    if (!partner.ok()) return partner.status();
+    *event.payload.mutable_candidate() =
+        Snapshot(firing.candidate, &partner->listing.candidate_fields());
+    ats::v1::ResultReporting* reporting =
+        event.payload.mutable_result_reporting();
+    reporting->set_method(kReportPartnerResultMethod);
+    reporting->set_event(EventName(event.id));
+
+    if (!integration->active) {
+      return Skip(firing, std::move(event),
+                  absl::StrCat("integration ", name, " is inactive"));
+    }
+    if (!integration->endpoint_disabled_reason.empty()) {
+      return Skip(
+          firing, std::move(event),
+          absl::StrCat("the endpoint of integration ", name, " is disabled (",
+                       integration->endpoint_disabled_reason, ")"));
+    }
+    return Record(firing, event);
+  }
+
+ private:
+  // Records `event` as SKIPPED for `reason`: nothing is sent, ever.
+  static absl::Status Skip(Firing& firing, storage::EventRow event,
+                           std::string reason) {
+    event.state = ats::v1::EVENT_STATE_SKIPPED;
+    event.state_reason = std::move(reason);
+    event.due_time = firing.now;
+    return Record(firing, event);
+  }
+};
+
+class WebhookAction final : public TriggerAction {
+ public:
+  absl::Status Run(Firing& firing,
+                   const storage::TriggerRow& trigger) const override {
+    storage::EventRow event = StageTriggerEvent(firing, trigger);
+    event.webhook_uri = trigger.spec.webhook().uri();
+    // The URL is the account's own: it gets every candidate field. Nobody
+    // can report a result for it (there is no integration to hold a partner
+    // key), so the payload offers no result_reporting.
+    *event.payload.mutable_candidate() = Snapshot(firing.candidate, nullptr);
+    return Record(firing, event);
+  }
+};
+
+// Returns the action of `action_case`, or null for ACTION_NOT_SET.
+const TriggerAction* ActionFor(ats::v1::Trigger::ActionCase action_case) {
+  static const AddTagAction add_tag;
+  static const IntegrationEventAction integration_event;
+  static const WebhookAction webhook;
+  switch (action_case) {
+    case ats::v1::Trigger::kAddTag:
+      return &add_tag;
+    case ats::v1::Trigger::kIntegrationEvent:
+      return &integration_event;
+    case ats::v1::Trigger::kWebhook:
+      return &webhook;
+    case ats::v1::Trigger::ACTION_NOT_SET:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+absl::Status FireStageTriggers(
+    storage::Transaction& txn, const Caller& caller,
+    const storage::ApplicationRow& app, const storage::StageRow& stage,
+    absl::Time now, RandomSource& random,
+    google::protobuf::RepeatedPtrField<ats::v1::Event>* events) {
+  auto triggers = txn.jobs().ListTriggers(app.account_id, stage.id);
+  if (!triggers.ok()) return triggers.status();
+  if (triggers->empty()) return absl::OkStatus();
+  auto job = LoadJob(txn, app.account_id, app.job_id);
+  if (!job.ok()) return job.status();
+  auto candidate = LoadCandidate(txn, app.account_id, app.candidate_id);
+  if (!candidate.ok()) return candidate.status();
+  Firing firing{txn, caller, app, stage, *job,
+                *std::move(candidate), now, random, events};
+  for (const storage::TriggerRow& trigger : *triggers) {
+    const TriggerAction* action = ActionFor(trigger.spec.action_case());
+    // Stored triggers were validated; one without an action does nothing.
+    if (action == nullptr) continue;
+    absl::Status status = action->Run(firing, trigger);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ats::server

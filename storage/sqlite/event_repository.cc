@@ -1,0 +1,346 @@
+#include "storage/sqlite/event_repository.h"
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "storage/sqlite/values.h"
+
+namespace ats::storage::sqlite {
+namespace {
+
+constexpr char kEventColumns[] =
+    "account_id, id, state, state_reason, integration_id, webhook_uri, "
+    "candidate_id, job_id, source, trigger_id, stage_id, stage_entry, "
+    "bulk_operation_id, triggered_by, payload, create_time, due_time, "
+    "update_time, attempt_count, lease_expire_time, result";
+constexpr char kAttemptColumns[] =
+    "account_id, event_id, number, attempt_time, http_status, latency_micros, "
+    "error";
+
+// States an event can still be delivered from (and cancelled in), as the
+// integers stored; they match events_to_dispatch's WHERE clause.
+static_assert(ats::v1::EVENT_STATE_SCHEDULED == 1 &&
+              ats::v1::EVENT_STATE_PENDING == 2 &&
+              ats::v1::EVENT_STATE_SENDING == 3 &&
+              ats::v1::EVENT_STATE_RETRYING == 5 &&
+              ats::v1::EVENT_STATE_CANCELED == 9);
+
+absl::Status EventNotFound(std::string_view id) {
+  return absl::NotFoundError(
+      absl::StrCat("event ", std::string(id), " not found"));
+}
+
+absl::StatusOr<EventRow> ReadEvent(const Statement& stmt) {
+  EventRow event;
+  event.account_id = stmt.ColumnText(0);
+  event.id = stmt.ColumnText(1);
+  event.state = static_cast<ats::v1::EventState>(stmt.ColumnInt64(2));
+  event.state_reason = stmt.ColumnText(3);
+  event.integration_id = stmt.ColumnText(4);
+  event.webhook_uri = stmt.ColumnText(5);
+  event.candidate_id = stmt.ColumnText(6);
+  event.job_id = stmt.ColumnText(7);
+  event.source = static_cast<ats::v1::EventSource>(stmt.ColumnInt64(8));
+  event.trigger_id = stmt.ColumnText(9);
+  event.stage_id = stmt.ColumnText(10);
+  event.stage_entry = stmt.ColumnInt64(11);
+  event.bulk_operation_id = stmt.ColumnText(12);
+  event.triggered_by = stmt.ColumnText(13);
+  if (!event.payload.ParseFromString(stmt.ColumnBlob(14))) {
+    return absl::DataLossError(
+        absl::StrCat("stored payload of event ", event.id, " is corrupt"));
+  }
+  event.create_time = FromMicros(stmt.ColumnInt64(15));
+  event.due_time = FromMicros(stmt.ColumnInt64(16));
+  event.update_time = FromMicros(stmt.ColumnInt64(17));
+  event.attempt_count = static_cast<int>(stmt.ColumnInt64(18));
+  if (!stmt.ColumnIsNull(19)) {
+    event.lease_expire_time = FromMicros(stmt.ColumnInt64(19));
+  }
+  if (!stmt.ColumnIsNull(20)) {
+    ats::v1::PartnerResult result;
+    if (!result.ParseFromString(stmt.ColumnBlob(20))) {
+      return absl::DataLossError(
+          absl::StrCat("stored result of event ", event.id, " is corrupt"));
+    }
+    event.result = std::move(result);
+  }
+  return event;
+}
+
+absl::StatusOr<std::vector<EventRow>> ReadEvents(Statement& stmt) {
+  std::vector<EventRow> rows;
+  for (;;) {
+    absl::StatusOr<bool> has_row = stmt.Step();
+    if (!has_row.ok()) return has_row.status();
+    if (!*has_row) return rows;
+    absl::StatusOr<EventRow> event = ReadEvent(stmt);
+    if (!event.ok()) {
+      (void)stmt.Run();  // Drops the cursor; the corruption is the news.
+      return event.status();
+    }
+    rows.push_back(*std::move(event));
+  }
+}
+
+AttemptRow ReadAttempt(const Statement& stmt) {
+  AttemptRow attempt;
+  attempt.account_id = stmt.ColumnText(0);
+  attempt.event_id = stmt.ColumnText(1);
+  attempt.number = static_cast<int>(stmt.ColumnInt64(2));
+  attempt.attempt_time = FromMicros(stmt.ColumnInt64(3));
+  attempt.http_status = static_cast<int>(stmt.ColumnInt64(4));
+  attempt.latency = absl::Microseconds(stmt.ColumnInt64(5));
+  attempt.error = stmt.ColumnText(6);
+  return attempt;
+}
+
+std::optional<int64_t> LeaseMicros(const EventRow& event) {
+  if (!event.lease_expire_time.has_value()) return std::nullopt;
+  return ToMicros(*event.lease_expire_time);
+}
+
+// Binds the result blob of `event` (NULL when none) to parameter `index`.
+void BindResult(Statement& stmt, int index, const EventRow& event) {
+  if (event.result.has_value()) {
+    stmt.BindBlob(index, event.result->SerializeAsString());
+  } else {
+    stmt.BindNull(index);
+  }
+}
+
+// The ListEvents queries, one per index: the first filter set (candidate,
+// job, integration, state, in that order) picks the index whose prefix it is;
+// the other filters are checked on the rows that index yields. Parameters:
+// ?1 account, ?2 candidate, ?3 job, ?4 integration, ?5 state (0 = any),
+// ?6 ?7 the (create_time, id) the page starts below, ?8 the row limit.
+enum class ListIndex { kNewestFirst, kCandidate, kJob, kIntegration, kState };
+
+ListIndex IndexFor(const EventFilter& filter) {
+  if (!filter.candidate_id.empty()) return ListIndex::kCandidate;
+  if (!filter.job_id.empty()) return ListIndex::kJob;
+  if (!filter.integration_id.empty()) return ListIndex::kIntegration;
+  if (filter.state != ats::v1::EVENT_STATE_UNSPECIFIED)
+    return ListIndex::kState;
+  return ListIndex::kNewestFirst;
+}
+
+std::string ListSql(const char* index, const char* leading) {
+  return absl::StrCat(
+      "SELECT ", kEventColumns, " FROM events INDEXED BY ", index,
+      " WHERE account_id = ?1", leading,
+      " AND (?2 = '' OR candidate_id = ?2) AND (?3 = '' OR job_id = ?3) "
+      "AND (?4 = '' OR integration_id = ?4) AND (?5 = 0 OR state = ?5) "
+      "AND (create_time, id) < (?6, ?7) "
+      "ORDER BY create_time DESC, id DESC LIMIT ?8");
+}
+
+const char* ListEventsSql(ListIndex index) {
+  static const std::array<std::string, 5> sql = {
+      ListSql("events_newest_first", ""),
+      ListSql("events_by_candidate", " AND candidate_id = ?2"),
+      ListSql("events_by_job", " AND job_id = ?3"),
+      ListSql("events_by_integration", " AND integration_id = ?4"),
+      ListSql("events_by_state", " AND state = ?5"),
+  };
+  return sql[static_cast<size_t>(index)].c_str();
+}
+
+}  // namespace
+
+absl::Status SqliteEventRepository::InsertEvent(const EventRow& event) {
+  static const std::string sql = absl::StrCat(
+      "INSERT INTO events (", kEventColumns,
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+      "?15, ?16, ?17, ?18, ?19, ?20, ?21)");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, event.account_id)
+      .Bind(2, event.id)
+      .Bind(3, static_cast<int>(event.state))
+      .Bind(4, event.state_reason);
+  // NULL rather than '' for webhook events: the column references
+  // integrations.
+  if (event.integration_id.empty()) {
+    stmt.BindNull(5);
+  } else {
+    stmt.Bind(5, event.integration_id);
+  }
+  stmt.Bind(6, event.webhook_uri)
+      .Bind(7, event.candidate_id)
+      .Bind(8, event.job_id)
+      .Bind(9, static_cast<int>(event.source))
+      .Bind(10, event.trigger_id)
+      .Bind(11, event.stage_id)
+      .Bind(12, event.stage_entry)
+      .Bind(13, event.bulk_operation_id)
+      .Bind(14, event.triggered_by)
+      .BindBlob(15, event.payload.SerializeAsString())
+      .Bind(16, ToMicros(event.create_time))
+      .Bind(17, ToMicros(event.due_time))
+      .Bind(18, ToMicros(event.update_time))
+      .Bind(19, event.attempt_count)
+      .Bind(20, LeaseMicros(event));
+  BindResult(stmt, 21, event);
+  absl::Status status = stmt.Run();
+  if (absl::IsAlreadyExists(status)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("event ", event.id, " already exists"));
+  }
+  return status;
+}
+
+absl::Status SqliteEventRepository::UpdateEvent(const EventRow& event) {
+  Statement& stmt = db_.Prepare(
+      "UPDATE events SET state = ?3, state_reason = ?4, due_time = ?5, "
+      "update_time = ?6, attempt_count = ?7, lease_expire_time = ?8, "
+      "result = ?9 WHERE account_id = ?1 AND id = ?2");
+  stmt.Bind(1, event.account_id)
+      .Bind(2, event.id)
+      .Bind(3, static_cast<int>(event.state))
+      .Bind(4, event.state_reason)
+      .Bind(5, ToMicros(event.due_time))
+      .Bind(6, ToMicros(event.update_time))
+      .Bind(7, event.attempt_count)
+      .Bind(8, LeaseMicros(event));
+  BindResult(stmt, 9, event);
+  absl::Status status = stmt.Run();
+  if (!status.ok()) return status;
+  if (db_.changes() == 0) return EventNotFound(event.id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
+    std::string_view account_id, std::string_view id) {
+  static const std::string sql =
+      absl::StrCat("SELECT ", kEventColumns,
+                   " FROM events WHERE account_id = ?1 AND id = ?2");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id).Bind(2, id);
+  auto rows = ReadEvents(stmt);
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return EventNotFound(id);
+  return std::move(rows->front());
+}
+
+absl::StatusOr<Page<EventRow>> SqliteEventRepository::ListEvents(
+    std::string_view account_id, const EventFilter& filter,
+    const PageRequest& page) {
+  auto after = TimeKeysetAfter(page);
+  if (!after.ok()) return after.status();
+  Statement& stmt = db_.Prepare(ListEventsSql(IndexFor(filter)));
+  stmt.Bind(1, account_id)
+      .Bind(2, filter.candidate_id)
+      .Bind(3, filter.job_id)
+      .Bind(4, filter.integration_id)
+      .Bind(5, static_cast<int>(filter.state));
+  // Newest first: the page starts below the cursor; the first page below
+  // the largest time (see candidate_repository.cc: the index seeks to it).
+  if (after->has_value()) {
+    stmt.Bind(6, (*after)->first).Bind(7, (*after)->second);
+  } else {
+    stmt.Bind(6, std::numeric_limits<int64_t>::max())
+        .Bind(7, std::string_view(""));
+  }
+  stmt.Bind(8, page.limit + 1);
+  auto rows = ReadEvents(stmt);
+  if (!rows.ok()) return rows.status();
+  return MakePage(*std::move(rows), page.limit, [](const EventRow& event) {
+    return std::vector<std::string>{absl::StrCat(ToMicros(event.create_time)),
+                                    event.id};
+  });
+}
+
+absl::Status SqliteEventRepository::InsertAttempt(const AttemptRow& attempt) {
+  // Numbered from the attempts already stored, not from the event's
+  // attempt_count, which RetryEvent resets.
+  static const std::string sql = absl::StrCat(
+      "INSERT INTO delivery_attempts (", kAttemptColumns,
+      ") SELECT e.account_id, e.id, "
+      "(SELECT coalesce(max(a.number), 0) + 1 FROM delivery_attempts a "
+      "WHERE a.event_id = e.id), ?3, ?4, ?5, ?6 "
+      "FROM events e WHERE e.account_id = ?1 AND e.id = ?2");
+  absl::Status status = db_.Prepare(sql.c_str())
+                            .Bind(1, attempt.account_id)
+                            .Bind(2, attempt.event_id)
+                            .Bind(3, ToMicros(attempt.attempt_time))
+                            .Bind(4, attempt.http_status)
+                            .Bind(5, absl::ToInt64Microseconds(attempt.latency))
+                            .Bind(6, attempt.error)
+                            .Run();
+  if (!status.ok()) return status;
+  if (db_.changes() == 0) return EventNotFound(attempt.event_id);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AttemptRow>> SqliteEventRepository::ListAttempts(
+    std::string_view account_id, std::string_view event_id) {
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kAttemptColumns,
+      " FROM delivery_attempts WHERE account_id = ?1 AND event_id = ?2 "
+      "ORDER BY number");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id).Bind(2, event_id);
+  std::vector<AttemptRow> rows;
+  for (;;) {
+    absl::StatusOr<bool> has_row = stmt.Step();
+    if (!has_row.ok()) return has_row.status();
+    if (!*has_row) return rows;
+    rows.push_back(ReadAttempt(stmt));
+  }
+}
+
+absl::StatusOr<std::vector<EventRow>> SqliteEventRepository::ListDue(
+    absl::Time now, int limit) {
+  // The partial index holds only deliverable events, so final ones cost
+  // nothing however many accumulate; its rowid breaks due_time ties in
+  // insertion order without a sort.
+  static const std::string sql =
+      absl::StrCat("SELECT ", kEventColumns,
+                   " FROM events INDEXED BY events_to_dispatch "
+                   "WHERE state IN (1, 2, 3, 5) AND due_time <= ?1 "
+                   "AND (state <> 3 OR lease_expire_time IS NULL "
+                   "OR lease_expire_time <= ?1) "
+                   "ORDER BY due_time, rowid LIMIT ?2");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, ToMicros(now)).Bind(2, limit);
+  return ReadEvents(stmt);
+}
+
+absl::StatusOr<int64_t> SqliteEventRepository::CancelOpenEvents(
+    std::string_view account_id, std::string_view candidate_id,
+    std::string_view job_id, std::string_view reason, absl::Time now) {
+  if (candidate_id.empty() && job_id.empty()) {
+    return absl::InvalidArgumentError(
+        "CancelOpenEvents needs a candidate or a job");
+  }
+  // Two texts so that each walks the index of its leading column.
+  const char* sql =
+      candidate_id.empty()
+          ? "UPDATE events INDEXED BY events_by_job SET state = 9, "
+            "state_reason = ?4, update_time = ?5, lease_expire_time = NULL "
+            "WHERE account_id = ?1 AND job_id = ?3 AND state IN (1, 2, 5)"
+          : "UPDATE events INDEXED BY events_by_candidate SET state = 9, "
+            "state_reason = ?4, update_time = ?5, lease_expire_time = NULL "
+            "WHERE account_id = ?1 AND candidate_id = ?2 "
+            "AND (?3 = '' OR job_id = ?3) AND state IN (1, 2, 5)";
+  // Through std::string: an empty std::string_view may bind NULL, which
+  // `?3 = ''` does not match.
+  absl::Status status = db_.Prepare(sql)
+                            .Bind(1, account_id)
+                            .Bind(2, std::string(candidate_id))
+                            .Bind(3, std::string(job_id))
+                            .Bind(4, std::string(reason))
+                            .Bind(5, ToMicros(now))
+                            .Run();
+  if (!status.ok()) return status;
+  return db_.changes();
+}
+
+}  // namespace ats::storage::sqlite

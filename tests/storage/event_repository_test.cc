@@ -1,0 +1,538 @@
+// Tests of the event repository (the delivery outbox) on a real SQLite store,
+// through storage::Store.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "storage/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace ats::storage {
+namespace {
+
+using ::ats::testing::TempDir;
+using google::protobuf::util::MessageDifferencer;
+
+#define ASSERT_OK(expr)                   \
+  do {                                    \
+    const absl::Status status_ = (expr);  \
+    ASSERT_TRUE(status_.ok()) << status_; \
+  } while (false)
+
+constexpr char kAccountA[] = "acct-a";
+constexpr char kAccountB[] = "acct-b";
+
+absl::Time At(int64_t seconds) { return absl::FromUnixSeconds(seconds); }
+
+// A PENDING integration event of candidate `candidate` in job `job`.
+EventRow Event(const std::string& id, const std::string& candidate,
+               const std::string& job, absl::Time created,
+               const std::string& account = kAccountA) {
+  EventRow event;
+  event.account_id = account;
+  event.id = id;
+  event.state = ats::v1::EVENT_STATE_PENDING;
+  event.integration_id = account == kAccountA ? "int-a" : "int-b";
+  event.candidate_id = candidate;
+  event.job_id = job;
+  event.source = ats::v1::EVENT_SOURCE_STAGE_TRIGGER;
+  event.trigger_id = "tr1";
+  event.stage_id = "st1";
+  event.stage_entry = 1;
+  event.triggered_by = "key1";
+  event.payload.set_event_id("events/" + id);
+  event.payload.set_job_title("Engineer");
+  event.create_time = created;
+  event.due_time = created;
+  event.update_time = created;
+  return event;
+}
+
+class EventRepositoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteStoreOptions options;
+    options.path = dir_.File("ats.sqlite");
+    options.reader_count = 2;
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    ASSERT_OK(Write([](Transaction& t) {
+      absl::Status status =
+          t.accounts().InsertAccount({kAccountA, "Account A", At(1)});
+      if (status.ok()) {
+        status = t.accounts().InsertAccount({kAccountB, "Account B", At(2)});
+      }
+      PartnerRow partner;
+      partner.id = "p1";
+      partner.listing.set_display_name("Assessly");
+      partner.create_time = partner.update_time = At(1);
+      if (status.ok()) status = t.integrations().InsertPartner(partner);
+      for (const auto& [account, id] :
+           {std::pair(kAccountA, "int-a"), std::pair(kAccountB, "int-b")}) {
+        IntegrationRow integration;
+        integration.account_id = account;
+        integration.id = id;
+        integration.partner_id = "p1";
+        integration.display_name = "Assessly";
+        integration.create_time = integration.update_time = At(1);
+        if (status.ok())
+          status = t.integrations().InsertIntegration(integration);
+      }
+      return status;
+    }));
+  }
+
+  absl::Status Write(Store::WorkFn work) {
+    return store_->WriteAndWait(std::move(work));
+  }
+
+  absl::Status Insert(const std::vector<EventRow>& events) {
+    return Write([&](Transaction& t) {
+      for (const EventRow& event : events) {
+        absl::Status status = t.events().InsertEvent(event);
+        if (!status.ok()) return status;
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  absl::StatusOr<EventRow> Get(const std::string& account,
+                               const std::string& id) {
+    absl::StatusOr<EventRow> event = absl::UnknownError("not run");
+    absl::Status status = store_->Read([&](Transaction& t) {
+      event = t.events().GetEvent(account, id);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return event;
+  }
+
+  // Every page of ListEvents of `filter` in account A, `limit` a page; the
+  // ids in list order.
+  std::vector<std::string> List(const EventFilter& filter, int limit = 100,
+                                const std::string& account = kAccountA) {
+    std::vector<std::string> ids;
+    PageRequest request;
+    request.limit = limit;
+    for (int pages = 0; pages < 100; ++pages) {
+      absl::StatusOr<Page<EventRow>> page = absl::UnknownError("not run");
+      EXPECT_TRUE(store_
+                      ->Read([&](Transaction& t) {
+                        page = t.events().ListEvents(account, filter, request);
+                        return absl::OkStatus();
+                      })
+                      .ok());
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      EXPECT_LE(static_cast<int>(page->rows.size()), limit);
+      for (const EventRow& row : page->rows) ids.push_back(row.id);
+      if (page->next.empty()) break;
+      request.after = page->next;
+    }
+    return ids;
+  }
+
+  std::vector<std::string> Due(absl::Time now, int limit = 100) {
+    absl::StatusOr<std::vector<EventRow>> due = absl::UnknownError("not run");
+    EXPECT_TRUE(store_
+                    ->Read([&](Transaction& t) {
+                      due = t.events().ListDue(now, limit);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    EXPECT_TRUE(due.ok()) << due.status();
+    std::vector<std::string> ids;
+    if (due.ok()) {
+      for (const EventRow& row : *due) ids.push_back(row.id);
+    }
+    return ids;
+  }
+
+  absl::StatusOr<int64_t> Cancel(const std::string& candidate,
+                                 const std::string& job, absl::Time now) {
+    absl::StatusOr<int64_t> count = absl::UnknownError("not run");
+    absl::Status status = Write([&](Transaction& t) {
+      count =
+          t.events().CancelOpenEvents(kAccountA, candidate, job, "gone", now);
+      return count.status();
+    });
+    if (!status.ok()) return status;
+    return count;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(EventRepositoryTest, RoundTripKeepsEveryColumn) {
+  EventRow event = Event("e1", "c1", "j1", At(100));
+  event.state = ats::v1::EVENT_STATE_SCHEDULED;
+  event.state_reason = "";
+  event.due_time = At(160);
+  event.stage_entry = 3;
+  event.payload.set_partner("partners/p1");
+  (*event.payload.mutable_option_values())["test"] = "java";
+  event.payload.mutable_candidate()->set_email("ada@example.com");
+  event.payload.mutable_candidate()->add_tags("x");
+  ASSERT_OK(Insert({event}));
+
+  absl::StatusOr<EventRow> got = Get(kAccountA, "e1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->account_id, kAccountA);
+  EXPECT_EQ(got->state, ats::v1::EVENT_STATE_SCHEDULED);
+  EXPECT_EQ(got->integration_id, "int-a");
+  EXPECT_EQ(got->candidate_id, "c1");
+  EXPECT_EQ(got->job_id, "j1");
+  EXPECT_EQ(got->source, ats::v1::EVENT_SOURCE_STAGE_TRIGGER);
+  EXPECT_EQ(got->trigger_id, "tr1");
+  EXPECT_EQ(got->stage_id, "st1");
+  EXPECT_EQ(got->stage_entry, 3);
+  EXPECT_EQ(got->triggered_by, "key1");
+  EXPECT_TRUE(MessageDifferencer::Equals(got->payload, event.payload));
+  EXPECT_EQ(got->create_time, At(100));
+  EXPECT_EQ(got->due_time, At(160));
+  EXPECT_EQ(got->update_time, At(100));
+  EXPECT_EQ(got->attempt_count, 0);
+  EXPECT_FALSE(got->lease_expire_time.has_value());
+  EXPECT_FALSE(got->result.has_value());
+
+  // Every mutable column changes; the payload does not.
+  EventRow update = *got;
+  update.state = ats::v1::EVENT_STATE_FAILED;
+  update.state_reason = "test not taken";
+  update.due_time = At(200);
+  update.update_time = At(210);
+  update.attempt_count = 2;
+  update.lease_expire_time = At(230);
+  ats::v1::PartnerResult result;
+  result.set_status(ats::v1::PARTNER_RESULT_STATUS_FAILED);
+  result.set_score(12.5);
+  result.set_summary("no show");
+  (*result.mutable_details()->mutable_fields())["k"].set_string_value("v");
+  update.result = result;
+  update.payload.set_job_title("changed");
+  ASSERT_OK(
+      Write([&](Transaction& t) { return t.events().UpdateEvent(update); }));
+  got = Get(kAccountA, "e1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->state, ats::v1::EVENT_STATE_FAILED);
+  EXPECT_EQ(got->state_reason, "test not taken");
+  EXPECT_EQ(got->due_time, At(200));
+  EXPECT_EQ(got->update_time, At(210));
+  EXPECT_EQ(got->attempt_count, 2);
+  EXPECT_EQ(got->lease_expire_time, At(230));
+  ASSERT_TRUE(got->result.has_value());
+  EXPECT_TRUE(MessageDifferencer::Equals(*got->result, result));
+  EXPECT_EQ(got->payload.job_title(), "Engineer");
+
+  update.lease_expire_time.reset();
+  update.result.reset();
+  ASSERT_OK(
+      Write([&](Transaction& t) { return t.events().UpdateEvent(update); }));
+  got = Get(kAccountA, "e1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(got->lease_expire_time.has_value());
+  EXPECT_FALSE(got->result.has_value());
+}
+
+TEST_F(EventRepositoryTest, WebhookEventsHaveNoIntegration) {
+  EventRow event = Event("w1", "c1", "j1", At(100));
+  event.integration_id.clear();
+  event.webhook_uri = "https://hooks.example/x";
+  ASSERT_OK(Insert({event}));
+  absl::StatusOr<EventRow> got = Get(kAccountA, "w1");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->integration_id, "");
+  EXPECT_EQ(got->webhook_uri, "https://hooks.example/x");
+  EventFilter filter;
+  filter.integration_id = "int-a";
+  EXPECT_TRUE(List(filter).empty());
+}
+
+TEST_F(EventRepositoryTest, MissingAndDuplicateEvents) {
+  ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100))}));
+  EXPECT_EQ(Insert({Event("e1", "c2", "j1", At(100))}).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Get(kAccountA, "nope").status().code(),
+            absl::StatusCode::kNotFound);
+  EventRow missing = Event("nope", "c1", "j1", At(100));
+  EXPECT_EQ(Write([&](Transaction& t) {
+              return t.events().UpdateEvent(missing);
+            }).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(EventRepositoryTest, AccountsDoNotSeeEachOther) {
+  ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100)),
+                    Event("e2", "c1", "j1", At(101), kAccountB)}));
+  EXPECT_EQ(Get(kAccountB, "e1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Get(kAccountA, "e2").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(List({}), std::vector<std::string>{"e1"});
+  EXPECT_EQ(List({}, 100, kAccountB), std::vector<std::string>{"e2"});
+
+  // Another account's event cannot be updated, attempted or cancelled.
+  EventRow other = Event("e2", "c1", "j1", At(101), kAccountA);
+  other.state = ats::v1::EVENT_STATE_DEAD;
+  EXPECT_EQ(Write([&](Transaction& t) {
+              return t.events().UpdateEvent(other);
+            }).code(),
+            absl::StatusCode::kNotFound);
+  AttemptRow attempt;
+  attempt.account_id = kAccountA;
+  attempt.event_id = "e2";
+  EXPECT_EQ(Write([&](Transaction& t) {
+              return t.events().InsertAttempt(attempt);
+            }).code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<int64_t> cancelled = Cancel("c1", "", At(200));
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(*cancelled, 1);
+  EXPECT_EQ(Get(kAccountB, "e2")->state, ats::v1::EVENT_STATE_PENDING);
+}
+
+TEST_F(EventRepositoryTest, ListsNewestFirstWithFilters) {
+  EventRow webhook = Event("e5", "c2", "j2", At(105));
+  webhook.integration_id.clear();
+  EventRow dead = Event("e4", "c1", "j2", At(104));
+  dead.state = ats::v1::EVENT_STATE_DEAD;
+  ASSERT_OK(Insert({Event("e1", "c1", "j1", At(101)),
+                    Event("e2", "c2", "j1", At(102)),
+                    Event("e3", "c1", "", At(103)), dead, webhook}));
+
+  EXPECT_EQ(List({}), (std::vector<std::string>{"e5", "e4", "e3", "e2", "e1"}));
+  EventFilter by_candidate;
+  by_candidate.candidate_id = "c1";
+  EXPECT_EQ(List(by_candidate), (std::vector<std::string>{"e4", "e3", "e1"}));
+  EventFilter by_job;
+  by_job.job_id = "j1";
+  EXPECT_EQ(List(by_job), (std::vector<std::string>{"e2", "e1"}));
+  EventFilter by_integration;
+  by_integration.integration_id = "int-a";
+  EXPECT_EQ(List(by_integration),
+            (std::vector<std::string>{"e4", "e3", "e2", "e1"}));
+  EventFilter by_state;
+  by_state.state = ats::v1::EVENT_STATE_DEAD;
+  EXPECT_EQ(List(by_state), std::vector<std::string>{"e4"});
+
+  // Filters combine with AND, whichever leads.
+  EventFilter all;
+  all.candidate_id = "c1";
+  all.job_id = "j2";
+  all.integration_id = "int-a";
+  all.state = ats::v1::EVENT_STATE_DEAD;
+  EXPECT_EQ(List(all), std::vector<std::string>{"e4"});
+  all.state = ats::v1::EVENT_STATE_PENDING;
+  EXPECT_TRUE(List(all).empty());
+  EventFilter job_and_state;
+  job_and_state.job_id = "j2";
+  job_and_state.state = ats::v1::EVENT_STATE_PENDING;
+  EXPECT_EQ(List(job_and_state), std::vector<std::string>{"e5"});
+  EventFilter integration_and_candidate;
+  integration_and_candidate.integration_id = "int-a";
+  integration_and_candidate.candidate_id = "c2";
+  EXPECT_EQ(List(integration_and_candidate), std::vector<std::string>{"e2"});
+}
+
+TEST_F(EventRepositoryTest, PagesThroughEqualCreateTimesByIdDescending) {
+  // Events of one move share their create_time: the id breaks the tie.
+  std::vector<EventRow> events;
+  for (const char* id : {"b", "d", "a", "e", "c"}) {
+    events.push_back(Event(id, "c1", "j1", At(100)));
+  }
+  events.push_back(Event("z", "c1", "j1", At(99)));
+  events.push_back(Event("0", "c1", "j1", At(101)));
+  ASSERT_OK(Insert(events));
+  const std::vector<std::string> expected = {"0", "e", "d", "c", "b", "a", "z"};
+  for (int limit : {1, 2, 3, 100}) {
+    EXPECT_EQ(List({}, limit), expected) << "limit " << limit;
+    EventFilter by_candidate;
+    by_candidate.candidate_id = "c1";
+    EXPECT_EQ(List(by_candidate, limit), expected) << "limit " << limit;
+  }
+
+  PageRequest bad;
+  bad.after = {"not a number", "x"};
+  EXPECT_EQ(store_
+                ->Read([&](Transaction& t) {
+                  return t.events().ListEvents(kAccountA, {}, bad).status();
+                })
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
+  const absl::Time now = At(1000);
+  std::vector<EventRow> events;
+  auto add = [&](const std::string& id, ats::v1::EventState state,
+                 absl::Time due, std::optional<absl::Time> lease = {},
+                 const std::string& account = kAccountA) {
+    EventRow event = Event(id, "c1", "j1", At(10), account);
+    event.state = state;
+    event.due_time = due;
+    event.lease_expire_time = lease;
+    events.push_back(event);
+  };
+  add("scheduled-due", ats::v1::EVENT_STATE_SCHEDULED, At(900));
+  add("scheduled-later", ats::v1::EVENT_STATE_SCHEDULED, At(1001));
+  add("pending", ats::v1::EVENT_STATE_PENDING, At(800));
+  add("pending-other-account", ats::v1::EVENT_STATE_PENDING, At(850), {},
+      kAccountB);
+  add("retrying-now", ats::v1::EVENT_STATE_RETRYING, now);
+  add("retrying-later", ats::v1::EVENT_STATE_RETRYING, At(5000));
+  add("sending-expired", ats::v1::EVENT_STATE_SENDING, At(700), At(990));
+  add("sending-leased", ats::v1::EVENT_STATE_SENDING, At(600), At(1030));
+  for (ats::v1::EventState final_state :
+       {ats::v1::EVENT_STATE_SENT, ats::v1::EVENT_STATE_COMPLETED,
+        ats::v1::EVENT_STATE_FAILED, ats::v1::EVENT_STATE_DEAD,
+        ats::v1::EVENT_STATE_CANCELED, ats::v1::EVENT_STATE_SKIPPED}) {
+    add(ats::v1::EventState_Name(final_state), final_state, At(1));
+  }
+  ASSERT_OK(Insert(events));
+
+  EXPECT_EQ(Due(now), (std::vector<std::string>{
+                          "sending-expired", "pending", "pending-other-account",
+                          "scheduled-due", "retrying-now"}));
+  EXPECT_EQ(Due(now, 2),
+            (std::vector<std::string>{"sending-expired", "pending"}));
+  EXPECT_EQ(Due(At(1030)), (std::vector<std::string>{
+                               "sending-leased", "sending-expired", "pending",
+                               "pending-other-account", "scheduled-due",
+                               "retrying-now", "scheduled-later"}));
+  EXPECT_TRUE(Due(At(500)).empty());
+}
+
+TEST_F(EventRepositoryTest, AttemptsAreNumberedAcrossTheEventsLife) {
+  ASSERT_OK(Insert(
+      {Event("e1", "c1", "j1", At(100)), Event("e2", "c1", "j1", At(100))}));
+  auto attempt = [](const std::string& event_id, int status, int64_t at) {
+    AttemptRow row;
+    row.account_id = kAccountA;
+    row.event_id = event_id;
+    row.number = 77;  // Ignored: the repository numbers attempts.
+    row.attempt_time = At(at);
+    row.http_status = status;
+    row.latency = absl::Milliseconds(250);
+    row.error = status == 0 ? "connection refused" : "";
+    return row;
+  };
+  ASSERT_OK(Write([&](Transaction& t) {
+    absl::Status status = t.events().InsertAttempt(attempt("e1", 0, 101));
+    if (status.ok()) status = t.events().InsertAttempt(attempt("e1", 503, 102));
+    if (status.ok()) status = t.events().InsertAttempt(attempt("e2", 200, 103));
+    return status;
+  }));
+  // A retried event's attempt_count starts again; its numbers do not.
+  ASSERT_OK(Write([&](Transaction& t) {
+    return t.events().InsertAttempt(attempt("e1", 200, 104));
+  }));
+
+  absl::StatusOr<std::vector<AttemptRow>> attempts =
+      absl::UnknownError("not run");
+  ASSERT_OK(store_->Read([&](Transaction& t) {
+    attempts = t.events().ListAttempts(kAccountA, "e1");
+    return attempts.status();
+  }));
+  ASSERT_EQ(attempts->size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*attempts)[i].number, i + 1);
+  EXPECT_EQ((*attempts)[0].http_status, 0);
+  EXPECT_EQ((*attempts)[0].error, "connection refused");
+  EXPECT_EQ((*attempts)[0].latency, absl::Milliseconds(250));
+  EXPECT_EQ((*attempts)[0].attempt_time, At(101));
+  EXPECT_EQ((*attempts)[1].http_status, 503);
+  EXPECT_EQ((*attempts)[2].attempt_time, At(104));
+  ASSERT_OK(store_->Read([&](Transaction& t) {
+    attempts = t.events().ListAttempts(kAccountA, "e2");
+    return attempts.status();
+  }));
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].number, 1);
+  // Another account sees no attempts.
+  ASSERT_OK(store_->Read([&](Transaction& t) {
+    attempts = t.events().ListAttempts(kAccountB, "e1");
+    return attempts.status();
+  }));
+  EXPECT_TRUE(attempts->empty());
+}
+
+TEST_F(EventRepositoryTest, CancelOpenEventsOfCandidateOrJob) {
+  std::vector<EventRow> events = {
+      Event("c1-j1-pending", "c1", "j1", At(100)),
+      Event("c1-j2-pending", "c1", "j2", At(100)),
+      Event("c1-nojob", "c1", "", At(100)),
+      Event("c2-j1-pending", "c2", "j1", At(100)),
+      Event("c3-j2-pending", "c3", "j2", At(100)),
+  };
+  auto add = [&](const std::string& id, const std::string& candidate,
+                 const std::string& job, ats::v1::EventState state) {
+    EventRow event = Event(id, candidate, job, At(100));
+    event.state = state;
+    if (state == ats::v1::EVENT_STATE_SENDING)
+      event.lease_expire_time = At(500);
+    events.push_back(event);
+  };
+  add("c1-j1-scheduled", "c1", "j1", ats::v1::EVENT_STATE_SCHEDULED);
+  add("c1-j1-retrying", "c1", "j1", ats::v1::EVENT_STATE_RETRYING);
+  add("c1-j1-sending", "c1", "j1", ats::v1::EVENT_STATE_SENDING);
+  add("c1-j1-sent", "c1", "j1", ats::v1::EVENT_STATE_SENT);
+  add("c1-j1-dead", "c1", "j1", ats::v1::EVENT_STATE_DEAD);
+  ASSERT_OK(Insert(events));
+
+  auto state_of = [&](const std::string& id) {
+    return Get(kAccountA, id)->state;
+  };
+
+  // One candidate in one job.
+  absl::StatusOr<int64_t> count = Cancel("c1", "j1", At(300));
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 3);
+  for (const char* id :
+       {"c1-j1-pending", "c1-j1-scheduled", "c1-j1-retrying"}) {
+    absl::StatusOr<EventRow> event = Get(kAccountA, id);
+    EXPECT_EQ(event->state, ats::v1::EVENT_STATE_CANCELED) << id;
+    EXPECT_EQ(event->state_reason, "gone");
+    EXPECT_EQ(event->update_time, At(300));
+  }
+  EXPECT_EQ(state_of("c1-j1-sending"), ats::v1::EVENT_STATE_SENDING);
+  EXPECT_EQ(state_of("c1-j1-sent"), ats::v1::EVENT_STATE_SENT);
+  EXPECT_EQ(state_of("c1-j1-dead"), ats::v1::EVENT_STATE_DEAD);
+  EXPECT_EQ(state_of("c1-j2-pending"), ats::v1::EVENT_STATE_PENDING);
+  EXPECT_EQ(state_of("c2-j1-pending"), ats::v1::EVENT_STATE_PENDING);
+
+  // Every candidate of a job.
+  count = Cancel("", "j2", At(301));
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 2);
+  EXPECT_EQ(state_of("c1-j2-pending"), ats::v1::EVENT_STATE_CANCELED);
+  EXPECT_EQ(state_of("c3-j2-pending"), ats::v1::EVENT_STATE_CANCELED);
+  EXPECT_EQ(state_of("c1-nojob"), ats::v1::EVENT_STATE_PENDING);
+
+  // Every job of a candidate, and events without a job.
+  count = Cancel("c1", "", At(302));
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 1);
+  EXPECT_EQ(state_of("c1-nojob"), ats::v1::EVENT_STATE_CANCELED);
+  EXPECT_EQ(state_of("c2-j1-pending"), ats::v1::EVENT_STATE_PENDING);
+
+  // Nothing left to cancel; and the whole account is never a scope.
+  count = Cancel("c1", "", At(303));
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, 0);
+  EXPECT_EQ(Cancel("", "", At(303)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Cancelled events leave the dispatcher's view.
+  EXPECT_EQ(Due(At(1000)),
+            (std::vector<std::string>{"c2-j1-pending", "c1-j1-sending"}));
+}
+
+}  // namespace
+}  // namespace ats::storage
