@@ -45,6 +45,7 @@ TEST(ReadmeTest, GrpcurlWalkthroughRunsAsWritten) {
       << "the README lost its walk-through";
   const std::string dir = MakeTempDir();
   const int port = PickFreeLoopbackPort();
+  const int sink_port = PickFreeLoopbackPort();
   const std::string address = absl::StrCat("127.0.0.1:", port);
   auto server = ChildProcess::Start({ATS_SERVER_BIN,
                                      absl::StrCat("--listen=", address),
@@ -52,10 +53,13 @@ TEST(ReadmeTest, GrpcurlWalkthroughRunsAsWritten) {
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(server->WaitForTcpPort(port, absl::Seconds(30))) << server->Log();
 
-  // The walk-through runs from the checkout's root, where var/ is; here the
-  // temp dir plays that part, and the server listens on its own port.
+  // The walk-through runs from the checkout's root, where var/ and build/
+  // are; here the temp dir plays that part, and the server and the partner
+  // sink listen on ports of their own.
   const std::string walkthrough = absl::StrReplaceAll(
-      script, {{"S=127.0.0.1:50051", absl::StrCat("S=", address)}});
+      script, {{"S=127.0.0.1:50051", absl::StrCat("S=", address)},
+               {"127.0.0.1:8090", absl::StrCat("127.0.0.1:", sink_port)},
+               {"build/tools/partner-sink/partner-sink", ATS_PARTNER_SINK_BIN}});
   const CommandResult result = RunCommand(
       {"/usr/bin/env", absl::StrCat("PATH=", ATS_GRPCURL_DIR, ":",
                                     std::getenv("PATH")),
@@ -63,8 +67,11 @@ TEST(ReadmeTest, GrpcurlWalkthroughRunsAsWritten) {
        absl::StrCat("set -euo pipefail; cd ", dir, "\n", walkthrough)},
       absl::Minutes(3));
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err << server->Log();
-  // The last step shows the candidate's history: added, then moved.
+  // The candidate's history shows the move, and the partner got the event.
   EXPECT_NE(result.out.find("\"fromStage\""), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("EVENT_STATE_SENT"), std::string::npos)
+      << result.out << server->Log();
+  EXPECT_NE(result.out.find("java-senior"), std::string::npos) << result.out;
   EXPECT_EQ(server->Stop(), 0) << server->Log();
   RemoveTree(dir);
 }
