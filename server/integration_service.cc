@@ -11,6 +11,7 @@
 #include "server/idempotency.h"
 #include "server/marketplace.h"
 #include "server/page_token.h"
+#include "server/pipeline_convert.h"
 #include "server/validation.h"
 
 namespace ats::server {
@@ -150,13 +151,6 @@ absl::Status ActivateIn(storage::Transaction& txn, const Caller& caller,
   IntegrationToProto(row, listing, response->mutable_integration());
   response->set_signing_secret(row.signing_secret);
   return absl::OkStatus();
-}
-
-bool Masks(const google::protobuf::FieldMask& mask, std::string_view path) {
-  for (const std::string& masked : mask.paths()) {
-    if (masked == path) return true;
-  }
-  return false;
 }
 
 }  // namespace

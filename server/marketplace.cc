@@ -9,6 +9,7 @@
 #include "ats/v1/partner_event.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "server/etag.h"
+#include "server/string_view.h"
 #include "server/timestamps.h"
 
 namespace ats::server {
@@ -26,10 +27,6 @@ constexpr size_t kMaxAllowedValueLength = 256;
 constexpr size_t kMaxActivationValueLength = 1024;
 // Longest client-chosen key echoed as is in a violation's field path.
 constexpr size_t kMaxKeyShown = 64;
-
-// This Abseil build's absl::string_view is a type of its own rather than an
-// alias of std::string_view, so StrCat needs the conversion spelled out.
-absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 
 std::string Child(std::string_view field, std::string_view child) {
   return absl::StrCat(AbslView(field), ".", AbslView(child));

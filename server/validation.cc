@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "server/string_view.h"
 
 namespace ats::server {
 namespace {
@@ -22,10 +23,6 @@ constexpr size_t kMaxPhoneLength = 32;
 // google.protobuf.Duration's documented range, about 10,000 years.
 constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
 constexpr int32_t kNanosPerSecond = 1'000'000'000;
-
-// This Abseil build's absl::string_view is a type of its own rather than an
-// alias of std::string_view, so views passed to absl cross over explicitly.
-absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 
 // Splits a resource name or pattern at '/'.
 std::vector<std::string_view> Segments(std::string_view path) {
