@@ -20,6 +20,8 @@ constexpr char kListAccounts[] = "ats.v1.AccountService/ListAccounts";
 constexpr char kCreateApiKey[] = "ats.v1.AccountService/CreateApiKey";
 constexpr char kListApiKeys[] = "ats.v1.AccountService/ListApiKeys";
 constexpr char kRevokeApiKey[] = "ats.v1.AccountService/RevokeApiKey";
+constexpr char kRotateWebhookSigningSecret[] =
+    "ats.v1.AccountService/RotateWebhookSigningSecret";
 
 // Characters of a key's secret kept to recognise it ("ats_" + 8).
 constexpr size_t kSecretPrefixLength = 12;
@@ -28,6 +30,11 @@ void ToProto(const storage::AccountRow& row, ats::v1::Account* account) {
   account->set_name(absl::StrCat("accounts/", row.id));
   account->set_display_name(row.display_name);
   *account->mutable_create_time() = ToProtoTime(row.create_time);
+  // Never the secret itself: it is shown once, by RotateWebhookSigningSecret.
+  if (row.webhook_signing_secret_create_time.has_value()) {
+    *account->mutable_webhook_signing_secret_create_time() =
+        ToProtoTime(*row.webhook_signing_secret_create_time);
+  }
 }
 
 void ToProto(const storage::ApiKeyRow& row, ats::v1::ApiKey* key) {
@@ -73,8 +80,10 @@ absl::StatusOr<storage::AccountRow> CreateAccountIn(storage::Transaction& txn,
                                                     std::string display_name,
                                                     absl::Time now,
                                                     RandomSource& random) {
-  storage::AccountRow account{NewResourceId(random), std::move(display_name),
-                              now};
+  storage::AccountRow account;
+  account.id = NewResourceId(random);
+  account.display_name = std::move(display_name);
+  account.create_time = now;
   absl::Status status = txn.accounts().InsertAccount(account);
   if (!status.ok()) return status;
   status = CreateStarterTemplate(txn, account.id, now, random);
@@ -333,6 +342,38 @@ grpc::ServerUnaryReactor* AccountService::RevokeApiKey(
               key = txn.accounts().GetApiKey(scope, id);
               if (!key.ok()) return key.status();
               ToProto(*key, response);
+              return absl::OkStatus();
+            },
+            finish);
+      });
+}
+
+grpc::ServerUnaryReactor* AccountService::RotateWebhookSigningSecret(
+    grpc::CallbackServerContext* context,
+    const ats::v1::RotateWebhookSigningSecretRequest* request,
+    ats::v1::RotateWebhookSigningSecretResponse* response) {
+  return ServeUnary(
+      env_, context, kRotateWebhookSigningSecret,
+      {ats::v1::ROLE_OPERATOR, ats::v1::ROLE_ADMIN},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), "accounts/{account}", &ids);
+        if (!v.ok()) return finish(v.status());
+        if (!CanSeeAccount(caller, ids[0])) {
+          return finish(AccountNotFound(ids[0]));
+        }
+        env_.store.Write(
+            [this, response, id = ids[0]](storage::Transaction& txn) {
+              const std::string secret = NewWebhookSecret(env_.random);
+              absl::Status status = txn.accounts().SetWebhookSigningSecret(
+                  id, secret, env_.clock.Now());
+              if (absl::IsNotFound(status)) return AccountNotFound(id);
+              if (!status.ok()) return status;
+              auto account = txn.accounts().GetAccount(id);
+              if (!account.ok()) return account.status();
+              ToProto(*account, response->mutable_account());
+              response->set_signing_secret(secret);
               return absl::OkStatus();
             },
             finish);

@@ -28,7 +28,7 @@ absl::StatusOr<NewApiKey> CreateApiKeyIn(storage::Transaction& txn,
                                          storage::ApiKeyRow key,
                                          absl::Time now, RandomSource& random);
 
-// ats.v1.AccountService: accounts and API keys.
+// ats.v1.AccountService: accounts, API keys and webhook signing secrets.
 class AccountService final : public ats::v1::AccountService::CallbackService {
  public:
   explicit AccountService(ServiceEnv env) : env_(env) {}
@@ -57,6 +57,10 @@ class AccountService final : public ats::v1::AccountService::CallbackService {
       grpc::CallbackServerContext* context,
       const ats::v1::RevokeApiKeyRequest* request,
       ats::v1::ApiKey* response) override;
+  grpc::ServerUnaryReactor* RotateWebhookSigningSecret(
+      grpc::CallbackServerContext* context,
+      const ats::v1::RotateWebhookSigningSecretRequest* request,
+      ats::v1::RotateWebhookSigningSecretResponse* response) override;
 
  private:
   ServiceEnv env_;

@@ -26,8 +26,9 @@ constexpr int kMaxScanBatches = 16;
 constexpr char kLeftStage[] =
     "candidate left the stage before the delay elapsed";
 constexpr char kDeactivated[] = "integration deactivated before delivery";
-constexpr char kWebhookUnsupported[] =
-    "webhook triggers need a signing secret; not supported yet";
+constexpr char kNoWebhookSecret[] =
+    "the account has no webhook signing secret; create one with "
+    "AccountService.RotateWebhookSigningSecret";
 constexpr char kGone[] = "partner answered 410 Gone: endpoint disabled";
 
 // Returns `text` cut to at most `max` bytes, never inside a UTF-8 sequence.
@@ -97,10 +98,26 @@ struct Settlement {
   std::string reason;
 };
 
-// The integrations and partner listings one claim looks up, each read once.
+// The accounts, integrations and partner listings one claim looks up, each
+// read once.
 class Lookups {
  public:
   explicit Lookups(storage::Transaction& txn) : txn_(txn) {}
+
+  // Returns account `id`, or nullptr if it is gone.
+  absl::StatusOr<const storage::AccountRow*> Account(const std::string& id) {
+    auto [it, inserted] = accounts_.try_emplace(id);
+    if (inserted) {
+      auto row = txn_.accounts().GetAccount(id);
+      if (row.ok()) {
+        it->second = *std::move(row);
+      } else if (!absl::IsNotFound(row.status())) {
+        accounts_.erase(it);
+        return row.status();
+      }
+    }
+    return it->second.has_value() ? &*it->second : nullptr;
+  }
 
   // Returns integration `id` of `account_id`, or nullptr if it is gone.
   absl::StatusOr<const storage::IntegrationRow*> Integration(
@@ -135,15 +152,37 @@ class Lookups {
 
  private:
   storage::Transaction& txn_;
+  std::map<std::string, std::optional<storage::AccountRow>> accounts_;
   std::map<std::pair<std::string, std::string>,
            std::optional<storage::IntegrationRow>>
       integrations_;
   std::map<std::string, std::optional<storage::PartnerRow>> partners_;
 };
 
+// Fills `delivery` of `event` to `url`, signed with `secret`; returns how
+// the event settles instead if its payload cannot be encoded.
+std::optional<Settlement> Sign(const storage::EventRow& event,
+                               const std::string& url,
+                               const std::string& secret, Delivery* delivery) {
+  delivery->url = url;
+  delivery->webhook_id = event.payload.event_id().empty()
+                             ? absl::StrCat("events/", event.id)
+                             : event.payload.event_id();
+  delivery->signing_secret = secret;
+  auto json =
+      google::protobuf::util::MessageToJsonString(event.payload, &delivery->body);
+  if (!json.ok()) {
+    return Settlement{ats::v1::EVENT_STATE_DEAD,
+                      absl::StrCat("cannot encode the payload as JSON: ",
+                                   std::string(json.message()))};
+  }
+  return std::nullopt;
+}
+
 // Decides whether due `event` is to be sent: fills `delivery` and returns
 // nothing if so, else how it settles instead (the candidate left the stage,
-// the integration is inactive or its endpoint disabled, ...).
+// the integration is inactive or its endpoint disabled, the account has no
+// webhook signing secret, ...).
 absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
                                                   Lookups& lookups,
                                                   const storage::EventRow& event,
@@ -154,7 +193,15 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
     if (!*in_stage) return Settlement{ats::v1::EVENT_STATE_CANCELED, kLeftStage};
   }
   if (event.integration_id.empty()) {
-    return Settlement{ats::v1::EVENT_STATE_SKIPPED, kWebhookUnsupported};
+    // A webhook trigger's event: to the URL of the trigger, signed with the
+    // account's secret.
+    auto account = lookups.Account(event.account_id);
+    if (!account.ok()) return account.status();
+    if (*account == nullptr || (*account)->webhook_signing_secret.empty()) {
+      return Settlement{ats::v1::EVENT_STATE_SKIPPED, kNoWebhookSecret};
+    }
+    return Sign(event, event.webhook_uri, (*account)->webhook_signing_secret,
+                delivery);
   }
   const std::string integration_name = IntegrationName(event.integration_id);
   auto integration =
@@ -184,19 +231,8 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
                      " of integration ", integration_name,
                      " no longer exists")};
   }
-  delivery->url = (*partner)->listing.webhook_uri();
-  delivery->webhook_id = event.payload.event_id().empty()
-                             ? absl::StrCat("events/", event.id)
-                             : event.payload.event_id();
-  delivery->signing_secret = (*integration)->signing_secret;
-  auto json =
-      google::protobuf::util::MessageToJsonString(event.payload, &delivery->body);
-  if (!json.ok()) {
-    return Settlement{ats::v1::EVENT_STATE_DEAD,
-                      absl::StrCat("cannot encode the payload as JSON: ",
-                                   std::string(json.message()))};
-  }
-  return std::nullopt;
+  return Sign(event, (*partner)->listing.webhook_uri(),
+              (*integration)->signing_secret, delivery);
 }
 
 }  // namespace

@@ -202,14 +202,26 @@ absl::Status FillTriggerReadiness(storage::Transaction& txn,
                                   ats::v1::Trigger* trigger) {
   trigger->set_readiness(ats::v1::TRIGGER_READINESS_READY);
   trigger->clear_readiness_reason();
-  if (!trigger->has_integration_event()) return absl::OkStatus();
-  const std::string id = IntegrationIdOf(*trigger);
-  const std::string name = trigger->integration_event().integration();
   auto skip = [trigger](std::string reason) {
     trigger->set_readiness(ats::v1::TRIGGER_READINESS_WILL_SKIP);
     trigger->set_readiness_reason(std::move(reason));
     return absl::OkStatus();
   };
+  if (trigger->has_webhook()) {
+    // Webhooks are signed with the account's secret; without one the
+    // dispatcher skips their events.
+    auto account = txn.accounts().GetAccount(account_id);
+    if (!account.ok()) return account.status();
+    if (account->webhook_signing_secret.empty()) {
+      return skip(
+          "the account has no webhook signing secret; create one with "
+          "AccountService.RotateWebhookSigningSecret");
+    }
+    return absl::OkStatus();
+  }
+  if (!trigger->has_integration_event()) return absl::OkStatus();
+  const std::string id = IntegrationIdOf(*trigger);
+  const std::string name = trigger->integration_event().integration();
   if (id.empty()) {
     return skip(absl::StrCat("integration ", name, " is not a valid name"));
   }

@@ -16,6 +16,11 @@ struct AccountRow {
   std::string id;
   std::string display_name;
   absl::Time create_time;
+  // Signs the deliveries of the account's generic webhook triggers; empty
+  // while the account has none. Never shown after it is created.
+  std::string webhook_signing_secret;
+  // When `webhook_signing_secret` was set; nullopt while there is none.
+  std::optional<absl::Time> webhook_signing_secret_create_time;
 };
 
 struct ApiKeyRow {
@@ -45,6 +50,11 @@ class AccountRepository {
   // Returns accounts oldest first.
   virtual absl::StatusOr<Page<AccountRow>> ListAccounts(
       const PageRequest& page) = 0;
+  // Sets the webhook signing secret of account `account_id` to `secret`,
+  // created at `when`, replacing any previous one; NOT_FOUND if absent.
+  virtual absl::Status SetWebhookSigningSecret(std::string_view account_id,
+                                               std::string_view secret,
+                                               absl::Time when) = 0;
 
   // Stores a new key; ALREADY_EXISTS if its id or secret hash is taken.
   virtual absl::Status InsertApiKey(const ApiKeyRow& key) = 0;

@@ -6,13 +6,24 @@
 namespace ats::storage::sqlite {
 namespace {
 
+constexpr char kAccountColumns[] =
+    "id, display_name, create_time, webhook_signing_secret, "
+    "webhook_signing_secret_create_time";
+
 constexpr char kApiKeyColumns[] =
     "id, account_id, role, integration_id, display_name, secret_hash, "
     "secret_prefix, create_time, revoke_time";
 
 AccountRow ReadAccount(const Statement& row) {
-  return AccountRow{row.ColumnText(0), row.ColumnText(1),
-                    FromMicros(row.ColumnInt64(2))};
+  AccountRow account;
+  account.id = row.ColumnText(0);
+  account.display_name = row.ColumnText(1);
+  account.create_time = FromMicros(row.ColumnInt64(2));
+  account.webhook_signing_secret = row.ColumnText(3);
+  if (!row.ColumnIsNull(4)) {
+    account.webhook_signing_secret_create_time = FromMicros(row.ColumnInt64(4));
+  }
+  return account;
 }
 
 ApiKeyRow ReadApiKey(const Statement& row) {
@@ -32,19 +43,27 @@ ApiKeyRow ReadApiKey(const Statement& row) {
 }  // namespace
 
 absl::Status SqliteAccountRepository::InsertAccount(const AccountRow& account) {
-  return db_
-      .Prepare("INSERT INTO accounts (id, display_name, create_time) "
-               "VALUES (?1, ?2, ?3)")
-      .Bind(1, account.id)
+  Statement& stmt = db_.Prepare(
+      "INSERT INTO accounts (id, display_name, create_time, "
+      "webhook_signing_secret, webhook_signing_secret_create_time) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  stmt.Bind(1, account.id)
       .Bind(2, account.display_name)
       .Bind(3, ToMicros(account.create_time))
-      .Run();
+      .Bind(4, account.webhook_signing_secret);
+  if (account.webhook_signing_secret_create_time.has_value()) {
+    stmt.Bind(5, ToMicros(*account.webhook_signing_secret_create_time));
+  } else {
+    stmt.BindNull(5);
+  }
+  return stmt.Run();
 }
 
 absl::StatusOr<AccountRow> SqliteAccountRepository::GetAccount(
     std::string_view id) {
-  Statement& stmt = db_.Prepare(
-      "SELECT id, display_name, create_time FROM accounts WHERE id = ?1");
+  static const std::string sql =
+      absl::StrCat("SELECT ", kAccountColumns, " FROM accounts WHERE id = ?1");
+  Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, id);
   return ReadOne<AccountRow>(stmt, ReadAccount, RowNotFound("account", id));
 }
@@ -53,10 +72,11 @@ absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
     const PageRequest& page) {
   auto after = TimeKeysetAfter(page);
   if (!after.ok()) return after.status();
-  Statement& stmt = db_.Prepare(
-      "SELECT id, display_name, create_time FROM accounts "
-      "WHERE ?1 IS NULL OR (create_time, id) > (?1, ?2) "
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kAccountColumns,
+      " FROM accounts WHERE ?1 IS NULL OR (create_time, id) > (?1, ?2) "
       "ORDER BY create_time, id LIMIT ?3");
+  Statement& stmt = db_.Prepare(sql.c_str());
   BindKeysetAfter(stmt, 1, *after);
   stmt.Bind(3, page.limit + 1);
   auto rows = ReadAll<AccountRow>(stmt, ReadAccount);
@@ -64,6 +84,19 @@ absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
   return MakePage(*std::move(rows), page.limit, [](const AccountRow& a) {
     return TimeCursor(a.create_time, a.id);
   });
+}
+
+absl::Status SqliteAccountRepository::SetWebhookSigningSecret(
+    std::string_view account_id, std::string_view secret, absl::Time when) {
+  return RowChanged(
+      db_,
+      db_.Prepare("UPDATE accounts SET webhook_signing_secret = ?2, "
+                  "webhook_signing_secret_create_time = ?3 WHERE id = ?1")
+          .Bind(1, account_id)
+          .Bind(2, secret)
+          .Bind(3, ToMicros(when))
+          .Run(),
+      "account", account_id);
 }
 
 absl::Status SqliteAccountRepository::InsertApiKey(const ApiKeyRow& key) {

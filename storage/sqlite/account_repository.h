@@ -15,6 +15,9 @@ class SqliteAccountRepository final : public AccountRepository {
   absl::StatusOr<AccountRow> GetAccount(std::string_view id) override;
   absl::StatusOr<Page<AccountRow>> ListAccounts(
       const PageRequest& page) override;
+  absl::Status SetWebhookSigningSecret(std::string_view account_id,
+                                       std::string_view secret,
+                                       absl::Time when) override;
   absl::Status InsertApiKey(const ApiKeyRow& key) override;
   absl::StatusOr<ApiKeyRow> GetApiKey(std::string_view account_id,
                                       std::string_view id) override;

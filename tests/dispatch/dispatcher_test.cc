@@ -609,7 +609,8 @@ TEST_F(DispatcherTest, DelayedEventIsCanceledWhenTheCandidateMovedOn) {
   EXPECT_EQ(received->deliveries.count(absl::StrCat("events/", stayed.id)), 1u);
 }
 
-TEST_F(DispatcherTest, InactiveIntegrationAndWebhookTriggersAreSkipped) {
+TEST_F(DispatcherTest,
+       InactiveIntegrationAndWebhooksOfAccountsWithoutSecretAreSkipped) {
   auto sink = StartSink();
   ASSERT_NE(sink, nullptr);
   const std::string inactive = AddIntegration(*sink, /*active=*/false);
@@ -625,11 +626,73 @@ TEST_F(DispatcherTest, InactiveIntegrationAndWebhookTriggersAreSkipped) {
             "integration deactivated before delivery");
   ASSERT_TRUE(WaitForState(webhook.id, ats::v1::EVENT_STATE_SKIPPED));
   EXPECT_EQ(Get(webhook.id).state_reason,
-            "webhook triggers need a signing secret; not supported yet");
+            "the account has no webhook signing secret; create one with "
+            "AccountService.RotateWebhookSigningSecret");
   EXPECT_TRUE(Attempts(event.id).empty());
+  EXPECT_TRUE(Attempts(webhook.id).empty());
   auto received = sink->Received();
   ASSERT_TRUE(received.ok());
   EXPECT_EQ(received->accepted + received->failed + received->rejected, 0);
+}
+
+TEST_F(DispatcherTest, WebhookIsSignedWithTheAccountsSecretAndSent) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string secret = server::NewWebhookSecret(random_);
+  ASSERT_TRUE(store_
+                  ->WriteAndWait([&](storage::Transaction& txn) {
+                    return txn.accounts().SetWebhookSigningSecret(
+                        account_id_, secret, clock_.Now());
+                  })
+                  .ok());
+  // The sink accepts only what this secret signs.
+  ASSERT_TRUE(sink->AddSecret(secret).ok());
+  storage::EventRow webhook = NewEvent("");
+  webhook.webhook_uri = sink->webhook_url();
+  Insert(webhook);
+
+  StartDispatcher(TestOptions());
+  ASSERT_TRUE(WaitForState(webhook.id, ats::v1::EVENT_STATE_SENT))
+      << Get(webhook.id).state_reason << "\n" << sink->Log();
+
+  EXPECT_EQ(Get(webhook.id).attempt_count, 1);
+  std::vector<storage::AttemptRow> attempts = Attempts(webhook.id);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].http_status, 200);
+  auto received = sink->Received();
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(received->rejected, 0) << sink->Log();
+  const std::string id = absl::StrCat("events/", webhook.id);
+  ASSERT_EQ(received->deliveries.count(id), 1u);
+  std::string expected_body;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(webhook.payload,
+                                                          &expected_body)
+                  .ok());
+  EXPECT_EQ(received->bodies[id], expected_body);
+}
+
+TEST_F(DispatcherTest, WebhookSignedWithAnotherSecretIsRejectedBySink) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  // The sink knows a secret, but not the account's.
+  ASSERT_TRUE(sink->AddSecret(server::NewWebhookSecret(random_)).ok());
+  ASSERT_TRUE(store_
+                  ->WriteAndWait([&](storage::Transaction& txn) {
+                    return txn.accounts().SetWebhookSigningSecret(
+                        account_id_, server::NewWebhookSecret(random_),
+                        clock_.Now());
+                  })
+                  .ok());
+  storage::EventRow webhook = NewEvent("");
+  webhook.webhook_uri = sink->webhook_url();
+  Insert(webhook);
+
+  StartDispatcher(TestOptions());
+  ASSERT_TRUE(WaitForState(webhook.id, ats::v1::EVENT_STATE_RETRYING));
+  auto received = sink->Received();
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(received->accepted, 0);
+  EXPECT_GE(received->rejected, 1);
 }
 
 TEST_F(DispatcherTest, ExpiredLeaseIsDeliveredAgain) {

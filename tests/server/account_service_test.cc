@@ -1,5 +1,5 @@
-// AccountService against the real server: accounts, API keys, validation,
-// idempotency and tenant isolation.
+// AccountService against the real server: accounts, API keys, webhook
+// signing secrets, validation, idempotency and tenant isolation.
 
 #include <algorithm>
 #include <string>
@@ -164,6 +164,15 @@ class AccountServiceTest : public ::testing::Test {
     request.set_name(name);
     return server_.accounts()->RevokeApiKey(TestServer::Context(key).get(),
                                             request, response);
+  }
+
+  grpc::Status RotateWebhookSigningSecret(
+      const std::string& key, const std::string& name,
+      ats::v1::RotateWebhookSigningSecretResponse* response) {
+    ats::v1::RotateWebhookSigningSecretRequest request;
+    request.set_name(name);
+    return server_.accounts()->RotateWebhookSigningSecret(
+        TestServer::Context(key).get(), request, response);
   }
 
   // Lists a partner in the Marketplace and has `admin_key` activate it;
@@ -958,6 +967,118 @@ TEST_F(AccountServiceTest, KeyForMissingAccountIsNotFound) {
   EXPECT_TRUE(
       absl::StrContains(status.error_message(), "accounts/no-such-account"))
       << status.error_message();
+}
+
+// --- Webhook signing secrets ------------------------------------------------
+
+TEST_F(AccountServiceTest, RotateWebhookSigningSecretShowsANewSecretOnce) {
+  Account before;
+  grpc::Status status =
+      GetAccount(server_.admin_key(), server_.account(), &before);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(before.has_webhook_signing_secret_create_time());
+
+  server_.clock().Advance(absl::Hours(1));
+  ats::v1::RotateWebhookSigningSecretResponse first;
+  status = RotateWebhookSigningSecret(server_.admin_key(), server_.account(),
+                                      &first);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(absl::StartsWith(first.signing_secret(), "whsec_"))
+      << first.signing_secret();
+  EXPECT_GT(first.signing_secret().size(), std::string("whsec_").size());
+  EXPECT_EQ(first.account().name(), server_.account());
+  EXPECT_EQ(first.account().display_name(), "Default account");
+  ASSERT_TRUE(first.account().has_webhook_signing_secret_create_time());
+  EXPECT_EQ(first.account().webhook_signing_secret_create_time().seconds(),
+            absl::ToUnixSeconds(server_.clock().Now()));
+
+  // GetAccount and ListAccounts show when, never the secret.
+  Account got;
+  status = GetAccount(server_.admin_key(), server_.account(), &got);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(MessageDifferencer::Equals(got, first.account()))
+      << got.DebugString() << " vs " << first.account().DebugString();
+  EXPECT_FALSE(absl::StrContains(got.SerializeAsString(),
+                                 first.signing_secret()));
+  ListAccountsResponse listed;
+  status = ListAccounts(server_.operator_key(), {}, &listed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  bool found = false;
+  for (const Account& account : listed.accounts()) {
+    EXPECT_FALSE(absl::StrContains(account.SerializeAsString(),
+                                   first.signing_secret()));
+    if (account.name() != server_.account()) {
+      EXPECT_FALSE(account.has_webhook_signing_secret_create_time())
+          << account.name();
+      continue;
+    }
+    found = true;
+    EXPECT_TRUE(MessageDifferencer::Equals(account, first.account()))
+        << account.DebugString();
+  }
+  EXPECT_TRUE(found);
+
+  // Rotating again replaces it with another secret.
+  server_.clock().Advance(absl::Minutes(5));
+  ats::v1::RotateWebhookSigningSecretResponse second;
+  status = RotateWebhookSigningSecret(server_.operator_key(), server_.account(),
+                                      &second);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(absl::StartsWith(second.signing_secret(), "whsec_"));
+  EXPECT_NE(second.signing_secret(), first.signing_secret());
+  EXPECT_EQ(second.account().webhook_signing_secret_create_time().seconds(),
+            absl::ToUnixSeconds(server_.clock().Now()));
+}
+
+TEST_F(AccountServiceTest, RotateWebhookSigningSecretRoles) {
+  ats::v1::RotateWebhookSigningSecretResponse response;
+  // Recruiters and partners may not, even for their own account.
+  grpc::Status status = RotateWebhookSigningSecret(
+      server_.recruiter_key(), server_.account(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << status.error_message();
+  const std::string integration =
+      ActivateIntegration(server_.admin_key(), "Assessments");
+  CreateApiKeyResponse partner;
+  status = CreateApiKey(
+      server_.admin_key(),
+      KeyRequest(ats::v1::ROLE_PARTNER, "", integration), &partner);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  status = RotateWebhookSigningSecret(partner.secret(), server_.account(),
+                                      &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << status.error_message();
+
+  // Another account's admin sees no such account, and changes nothing.
+  status = RotateWebhookSigningSecret(server_.other_admin_key(),
+                                      server_.account(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << status.error_message();
+  EXPECT_EQ(response.signing_secret(), "");
+  Account got;
+  ASSERT_TRUE(GetAccount(server_.admin_key(), server_.account(), &got).ok());
+  EXPECT_FALSE(got.has_webhook_signing_secret_create_time());
+
+  // Operators may, for any account.
+  status = RotateWebhookSigningSecret(server_.operator_key(),
+                                      server_.other_account(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(absl::StartsWith(response.signing_secret(), "whsec_"));
+  EXPECT_EQ(response.account().name(), server_.other_account());
+}
+
+TEST_F(AccountServiceTest, RotateWebhookSigningSecretOfMissingOrMalformed) {
+  ats::v1::RotateWebhookSigningSecretResponse response;
+  grpc::Status status = RotateWebhookSigningSecret(
+      server_.operator_key(), "accounts/no-such-account", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << status.error_message();
+  ExpectInvalid(
+      RotateWebhookSigningSecret(server_.operator_key(), "", &response),
+      {"name"});
+  ExpectInvalid(RotateWebhookSigningSecret(server_.operator_key(),
+                                           "apiKeys/x", &response),
+                {"name"});
 }
 
 }  // namespace

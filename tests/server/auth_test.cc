@@ -101,6 +101,15 @@ std::vector<RpcCase> Rpcs() {
          ats::v1::ApiKey response;
          return server.accounts()->RevokeApiKey(context, request, &response);
        }},
+      {"RotateWebhookSigningSecret",
+       {ats::v1::ROLE_OPERATOR, ats::v1::ROLE_ADMIN},
+       [](TestServer& server, const Keys&, grpc::ClientContext* context) {
+         ats::v1::RotateWebhookSigningSecretRequest request;
+         request.set_name(server.account());
+         ats::v1::RotateWebhookSigningSecretResponse response;
+         return server.accounts()->RotateWebhookSigningSecret(context, request,
+                                                              &response);
+       }},
       {"GetAccount", kAnyRole,
        [](TestServer& server, const Keys&, grpc::ClientContext* context) {
          ats::v1::GetAccountRequest request;

@@ -727,3 +727,37 @@ TEST_F(JobServiceTest, RolesAndTenants) {
 
 }  // namespace
 }  // namespace ats::testing
+
+namespace ats::testing {
+namespace {
+
+TEST_F(JobServiceTest, WebhookTriggerWillSkipUntilTheAccountHasASigningSecret) {
+  const ats::v1::Job job = CreateJob("Webhooks");
+  ats::v1::CreateTriggerRequest create;
+  create.set_parent(job.stages(0).name());
+  create.mutable_trigger()->mutable_webhook()->set_uri(
+      "https://hooks.example/ats");
+  ats::v1::Trigger trigger;
+  ASSERT_TRUE(Call(&Stub::CreateTrigger, create, &trigger).ok());
+  EXPECT_EQ(trigger.readiness(), ats::v1::TRIGGER_READINESS_WILL_SKIP);
+  EXPECT_NE(trigger.readiness_reason().find("RotateWebhookSigningSecret"),
+            std::string::npos)
+      << trigger.readiness_reason();
+
+  ats::v1::RotateWebhookSigningSecretRequest rotate;
+  rotate.set_name(server_.account());
+  ats::v1::RotateWebhookSigningSecretResponse rotated;
+  ASSERT_TRUE(CallWithKey(*server_.accounts(), server_.admin_key(),
+                          &ats::v1::AccountService::Stub::
+                              RotateWebhookSigningSecret,
+                          rotate, &rotated)
+                  .ok());
+  ats::v1::GetTriggerRequest get;
+  get.set_name(trigger.name());
+  ASSERT_TRUE(Call(&Stub::GetTrigger, get, &trigger).ok());
+  EXPECT_EQ(trigger.readiness(), ats::v1::TRIGGER_READINESS_READY);
+  EXPECT_TRUE(trigger.readiness_reason().empty());
+}
+
+}  // namespace
+}  // namespace ats::testing

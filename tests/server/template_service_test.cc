@@ -227,9 +227,14 @@ TEST_F(TemplateServiceTest, CreateStoresTemplateWithServerNames) {
   for (const Trigger& trigger : stage.triggers()) {
     EXPECT_TRUE(absl::StartsWith(trigger.name(), stage.name() + "/triggers/"))
         << trigger.name();
-    EXPECT_EQ(trigger.readiness(), ats::v1::TRIGGER_READINESS_READY);
-    EXPECT_EQ(trigger.readiness_reason(), "");
   }
+  EXPECT_EQ(stage.triggers(0).readiness(), ats::v1::TRIGGER_READINESS_READY);
+  EXPECT_EQ(stage.triggers(0).readiness_reason(), "");
+  // The account has no webhook signing secret yet.
+  EXPECT_EQ(stage.triggers(1).readiness(),
+            ats::v1::TRIGGER_READINESS_WILL_SKIP);
+  EXPECT_TRUE(absl::StrContains(stage.triggers(1).readiness_reason(),
+                                "RotateWebhookSigningSecret"));
   EXPECT_EQ(stage.triggers(0).add_tag().tag(), "tested");
   EXPECT_EQ(stage.triggers(1).webhook().uri(), "https://hooks.example/ats");
   EXPECT_EQ(stage.triggers(1).delay().seconds(), 3600);

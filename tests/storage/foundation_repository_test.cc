@@ -21,11 +21,11 @@ class FoundationRepositoryTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_TRUE(Write([](Transaction& txn) {
-                  absl::Status status =
-                      txn.accounts().InsertAccount({"acct-a", "A", kT0});
+                  absl::Status status = txn.accounts().InsertAccount(
+                      {"acct-a", "A", kT0, "", std::nullopt});
                   if (!status.ok()) return status;
                   return txn.accounts().InsertAccount(
-                      {"acct-b", "B", kT0 + absl::Seconds(1)});
+                      {"acct-b", "B", kT0 + absl::Seconds(1), "", std::nullopt});
                 }).ok());
   }
 
@@ -93,6 +93,46 @@ TEST_F(FoundationRepositoryTest, AccountsListOldestFirstAcrossPages) {
     page.after = result.next;
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"acct-a", "acct-b"}));
+}
+
+TEST_F(FoundationRepositoryTest, WebhookSigningSecretIsSetAndReplaced) {
+  absl::StatusOr<AccountRow> account;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                account = txn.accounts().GetAccount("acct-a");
+                return account.status();
+              }).ok());
+  EXPECT_EQ(account->webhook_signing_secret, "");
+  EXPECT_FALSE(account->webhook_signing_secret_create_time.has_value());
+
+  for (const char* secret : {"whsec_first", "whsec_second"}) {
+    ASSERT_TRUE(Write([&](Transaction& txn) {
+                  return txn.accounts().SetWebhookSigningSecret(
+                      "acct-a", secret, kT0 + absl::Hours(1));
+                }).ok());
+    ASSERT_TRUE(Read([&](Transaction& txn) {
+                  account = txn.accounts().GetAccount("acct-a");
+                  return account.status();
+                }).ok());
+    EXPECT_EQ(account->webhook_signing_secret, secret);
+    EXPECT_EQ(account->webhook_signing_secret_create_time,
+              kT0 + absl::Hours(1));
+  }
+  // Listing reads it too; the other account still has none.
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                auto listed = txn.accounts().ListAccounts(PageRequest{{}, 10});
+                if (!listed.ok()) return listed.status();
+                EXPECT_EQ(listed->rows.size(), 2u);
+                EXPECT_EQ(listed->rows[0].webhook_signing_secret,
+                          "whsec_second");
+                EXPECT_EQ(listed->rows[1].webhook_signing_secret, "");
+                EXPECT_FALSE(listed->rows[1]
+                                 .webhook_signing_secret_create_time
+                                 .has_value());
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& txn) {
+    return txn.accounts().SetWebhookSigningSecret("missing", "whsec_x", kT0);
+  })));
 }
 
 TEST_F(FoundationRepositoryTest, ApiKeysAreScopedByAccountAndUniqueBySecret) {

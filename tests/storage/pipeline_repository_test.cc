@@ -61,9 +61,10 @@ class PipelineRepositoryTest : public ::testing::Test {
     store_ = *std::move(store);
     ASSERT_OK(Write([](Transaction& t) {
       absl::Status status =
-          t.accounts().InsertAccount({kAccountA, "Account A", At(1)});
+          t.accounts().InsertAccount({kAccountA, "Account A", At(1), "", {}});
       if (!status.ok()) return status;
-      return t.accounts().InsertAccount({kAccountB, "Account B", At(2)});
+      return t.accounts().InsertAccount(
+          {kAccountB, "Account B", At(2), "", {}});
     }));
   }
 
