@@ -117,15 +117,14 @@ absl::Status TouchJob(storage::Transaction& txn, storage::JobRow& job,
   return txn.jobs().UpdateJob(job);
 }
 
-absl::Status RenumberStages(storage::Transaction& txn,
-                            std::vector<storage::StageRow>& stages) {
-  for (size_t i = 0; i < stages.size(); ++i) {
-    if (stages[i].position == static_cast<int>(i)) continue;
-    stages[i].position = static_cast<int>(i);
-    absl::Status status = txn.jobs().UpdateStage(stages[i]);
-    if (!status.ok()) return status;
-  }
-  return absl::OkStatus();
+absl::Status SavePosition(storage::Transaction& txn,
+                          const storage::StageRow& stage) {
+  return txn.jobs().UpdateStage(stage);
+}
+
+absl::Status SavePosition(storage::Transaction& txn,
+                          const storage::TriggerRow& trigger) {
+  return txn.jobs().UpdateTrigger(trigger);
 }
 
 absl::Status JobToProtoWithPipeline(storage::Transaction& txn,

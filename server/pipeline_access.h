@@ -65,10 +65,25 @@ absl::StatusOr<storage::ApplicationRow> LoadApplication(
 absl::Status TouchJob(storage::Transaction& txn, storage::JobRow& job,
                       absl::Time now);
 
-// Stores the position of every stage of `stages` that differs from its index,
-// keeping positions dense (0..n-1) in that order.
-absl::Status RenumberStages(storage::Transaction& txn,
-                            std::vector<storage::StageRow>& stages);
+// Stores the new position of a stage or of a trigger.
+absl::Status SavePosition(storage::Transaction& txn,
+                          const storage::StageRow& stage);
+absl::Status SavePosition(storage::Transaction& txn,
+                          const storage::TriggerRow& trigger);
+
+// Stores the position of every row of `rows` (stages of a job, or triggers
+// of a stage) that differs from its index, keeping positions dense (0..n-1)
+// in that order.
+template <typename Row>
+absl::Status Renumber(storage::Transaction& txn, std::vector<Row>& rows) {
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].position == static_cast<int>(i)) continue;
+    rows[i].position = static_cast<int>(i);
+    absl::Status status = SavePosition(txn, rows[i]);
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
 
 // Fills `job` from `row` with its stages in order and their candidate counts,
 // and with their triggers (readiness included) when `with_triggers`.

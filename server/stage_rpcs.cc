@@ -131,7 +131,7 @@ grpc::ServerUnaryReactor* JobService::CreateStage(
           status = txn.jobs().InsertStage(stage);
           if (!status.ok()) return status;
           stages->insert(stages->begin() + stage.position, stage);
-          status = RenumberStages(txn, *stages);
+          status = Renumber(txn, *stages);
           if (!status.ok()) return status;
           status = TouchJob(txn, *job, now);
           if (!status.ok()) return status;
@@ -243,7 +243,7 @@ grpc::ServerUnaryReactor* JobService::ReorderStages(
             changed = changed || (*ordered)[i].position != static_cast<int>(i);
           }
           if (changed) {
-            status = RenumberStages(txn, *ordered);
+            status = Renumber(txn, *ordered);
             if (!status.ok()) return status;
             status = TouchJob(txn, *job, env_.clock.Now());
             if (!status.ok()) return status;
@@ -303,7 +303,7 @@ grpc::ServerUnaryReactor* JobService::DeleteStage(
                                          return s.id == stage->id;
                                        }),
                         stages->end());
-          status = RenumberStages(txn, *stages);
+          status = Renumber(txn, *stages);
           if (!status.ok()) return status;
           return TouchJob(txn, *job, env_.clock.Now());
         },

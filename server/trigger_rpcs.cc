@@ -50,19 +50,6 @@ ats::v1::Trigger UpdatedSpec(const ats::v1::Trigger& spec,
   return updated;
 }
 
-// Stores the position of every trigger of `triggers` that differs from its
-// index, keeping the stage's trigger order dense.
-absl::Status RenumberTriggers(storage::Transaction& txn,
-                              std::vector<storage::TriggerRow>& triggers) {
-  for (size_t i = 0; i < triggers.size(); ++i) {
-    if (triggers[i].position == static_cast<int>(i)) continue;
-    triggers[i].position = static_cast<int>(i);
-    absl::Status status = txn.jobs().UpdateTrigger(triggers[i]);
-    if (!status.ok()) return status;
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* JobService::CreateTrigger(
@@ -233,7 +220,7 @@ grpc::ServerUnaryReactor* JobService::DeleteTrigger(
           if (!status.ok()) return status;
           auto remaining = txn.jobs().ListTriggers(caller.account_id, ids[1]);
           if (!remaining.ok()) return remaining.status();
-          status = RenumberTriggers(txn, *remaining);
+          status = Renumber(txn, *remaining);
           if (!status.ok()) return status;
           return TouchJob(txn, *job, env_.clock.Now());
         },
