@@ -123,7 +123,7 @@ absl::Status ProcessBatch(storage::Transaction& txn,
       storage::EventRow event =
           ManualEvent(origin, target, *item.candidate,
                       operation.spec.option_values(), random);
-      absl::Status status = txn.events().InsertEvent(event);
+      absl::Status status = InsertNewEvent(txn, event, random);
       if (!status.ok()) return status;
       outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
       outcome.event_id = std::move(event.id);

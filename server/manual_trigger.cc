@@ -131,7 +131,8 @@ grpc::ServerUnaryReactor* IntegrationService::TriggerIntegration(
                     storage::EventRow event =
                         ManualEvent(origin, *target, *candidate,
                                     request->option_values(), env_.random);
-                    absl::Status status = txn.events().InsertEvent(event);
+                    absl::Status status =
+                        InsertNewEvent(txn, event, env_.random);
                     if (!status.ok()) return status;
                     EventToProto(event, response->mutable_event());
                     return absl::OkStatus();

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -48,6 +49,22 @@ void SeededRandom::Fill(uint8_t* out, size_t n) {
       out[i + k] = static_cast<uint8_t>(z >> (8 * k));
     }
   }
+}
+
+std::string NewTimeOrderedId(absl::Time now, RandomSource& random) {
+  // NewResourceId's alphabet in ASCII order, so that ids sort as numbers.
+  static constexpr char kAlphabet[] = "234567abcdefghijklmnopqrstuvwxyz";
+  const uint64_t millis =
+      static_cast<uint64_t>(std::max<int64_t>(absl::ToUnixMillis(now), 0));
+  uint8_t bytes[5];
+  random.Fill(bytes, sizeof(bytes));
+  uint64_t noise = 0;
+  for (uint8_t byte : bytes) noise = (noise << 8) | byte;
+  std::string id(16, 'a');
+  // 9 characters of time (45 bits), then 7 of noise (35 bits).
+  for (int i = 8; i >= 0; --i) id[8 - i] = kAlphabet[(millis >> (5 * i)) & 0x1F];
+  for (int i = 6; i >= 0; --i) id[15 - i] = kAlphabet[(noise >> (5 * i)) & 0x1F];
+  return id;
 }
 
 std::string NewResourceId(RandomSource& random) {

@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace ats::server {
 
@@ -52,6 +53,14 @@ class SeededRandom final : public RandomSource {
 // Returns a new resource id: 16 characters of lower-case base32 [a-z2-7],
 // 80 random bits, valid in resource names (see ParseResourceName).
 std::string NewResourceId(RandomSource& random);
+
+// Returns a new resource id for rows created in bulk, such as events: like
+// NewResourceId, but the first 9 characters encode `now` in milliseconds
+// (45 bits) and only the last 7 are random (35 bits), so ids made later sort
+// later and a database index on them grows at its end instead of at random
+// places. Ids made in the same millisecond collide with a probability of
+// about n^2 / 2^36 for n of them: callers must handle ALREADY_EXISTS.
+std::string NewTimeOrderedId(absl::Time now, RandomSource& random);
 
 // Returns `prefix` followed by 32 random bytes in web-safe base64 without
 // padding (43 characters); for API keys, e.g. prefix "ats_". The alphabet

@@ -72,7 +72,7 @@ storage::EventRow NewEvent(const EventOrigin& origin,
                            RandomSource& random) {
   storage::EventRow event;
   event.account_id = origin.account_id;
-  event.id = NewResourceId(random);
+  event.id = NewTimeOrderedId(origin.now, random);
   event.state = ats::v1::EVENT_STATE_PENDING;
   event.candidate_id = candidate_id;
   event.job_id = origin.job_id;
@@ -111,6 +111,21 @@ void TargetIntegration(storage::EventRow& event,
   reporting->set_event(EventName(event.id));
 }
 
+absl::Status InsertNewEvent(storage::Transaction& txn,
+                            storage::EventRow& event, RandomSource& random) {
+  // Each try has a fresh 35-bit random part: three collisions in a row
+  // would take a store of billions of events made in one millisecond.
+  for (int tries = 1;; ++tries) {
+    absl::Status status = txn.events().InsertEvent(event);
+    if (!absl::IsAlreadyExists(status) || tries == 3) return status;
+    event.id = NewTimeOrderedId(event.create_time, random);
+    event.payload.set_event_id(EventName(event.id));
+    if (event.payload.has_result_reporting()) {
+      event.payload.mutable_result_reporting()->set_event(EventName(event.id));
+    }
+  }
+}
+
 namespace {
 
 // Returns the event `trigger` creates for the entry, with the parts of its
@@ -143,8 +158,8 @@ storage::EventRow StageTriggerEvent(const Firing& firing,
 }
 
 // Stores `event` and adds it to the move's response.
-absl::Status Record(Firing& firing, const storage::EventRow& event) {
-  absl::Status status = firing.txn.events().InsertEvent(event);
+absl::Status Record(Firing& firing, storage::EventRow& event) {
+  absl::Status status = InsertNewEvent(firing.txn, event, firing.random);
   if (!status.ok()) return status;
   if (firing.events != nullptr) EventToProto(event, firing.events->Add());
   return absl::OkStatus();

@@ -58,6 +58,12 @@ void TargetIntegration(storage::EventRow& event,
                        const ats::v1::Partner& listing,
                        const storage::CandidateRow& candidate);
 
+// Stores the new `event` in `txn`. Event ids are time-ordered
+// (NewTimeOrderedId): should the id be taken, the event gets a new one, in
+// its payload too, and the insert is tried again.
+absl::Status InsertNewEvent(storage::Transaction& txn,
+                            storage::EventRow& event, RandomSource& random);
+
 // Runs the triggers of `stage`, in position order, for the application `app`
 // that has just entered it (its entry_count identifies the entry) on behalf
 // of `caller`, at `now`:

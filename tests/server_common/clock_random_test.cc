@@ -86,6 +86,28 @@ TEST(NewResourceIdTest, ShapeAndUniqueness) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(NewTimeOrderedIdTest, LaterIdsSortLaterAndLookLikeAnyId) {
+  SecureRandom random;
+  const absl::Time start = absl::FromUnixMillis(1790000000000);
+  std::string previous;
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id =
+        NewTimeOrderedId(start + absl::Milliseconds(i), random);
+    ASSERT_EQ(id.size(), 16u);
+    EXPECT_EQ(id.find_first_not_of("abcdefghijklmnopqrstuvwxyz234567"),
+              std::string::npos)
+        << id;
+    EXPECT_TRUE(ParseResourceName("events/" + id, "events/{event}", nullptr));
+    EXPECT_GT(id, previous);
+    previous = id;
+    seen.insert(id);
+  }
+  // Within one millisecond the random part tells them apart.
+  for (int i = 0; i < 1000; ++i) seen.insert(NewTimeOrderedId(start, random));
+  EXPECT_EQ(seen.size(), 2000u);
+}
+
 TEST(NewResourceIdTest, EncodesAllEightyBits) {
   // All-zero bytes map to all 'a'; all-one bytes to all '7'.
   class ConstantRandom final : public RandomSource {
