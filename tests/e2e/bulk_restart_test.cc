@@ -1,0 +1,223 @@
+// End to end, a bulk trigger across a crash: the real ats-server binary runs
+// a bulk operation over every candidate in small batches, is SIGKILLed while
+// it is creating events, and is restarted on the same database. The
+// operation must resume by itself and finish with exact counts, and the real
+// partner-sink must receive exactly one event per candidate (deliveries of
+// the same event may repeat; a second event for a candidate may not).
+
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "ats/v1/integration_service.grpc.pb.h"
+#include "ats/v1/job_service.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "tests/dispatch/sink_process.h"
+#include "tests/support/child_process.h"
+#include "tests/support/loopback_port.h"
+#include "tests/support/temp_dir.h"
+
+#ifndef ATS_SERVER_BIN
+#error "ATS_SERVER_BIN must name the ats-server binary"
+#endif
+
+namespace ats::testing {
+namespace {
+
+constexpr char kServerBin[] = ATS_SERVER_BIN;
+constexpr int kCandidates = 400;
+// Bounds on waits, generous for a loaded machine; none is a timing
+// assertion.
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+constexpr absl::Duration kFinishTimeout = absl::Seconds(90);
+
+std::unique_ptr<grpc::ClientContext> Context(const std::string& key) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", "Bearer " + key);
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(60));
+  return context;
+}
+
+class BulkRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(access(kServerBin, X_OK), 0) << "no ats-server at " << kServerBin;
+  }
+
+  // Starts ats-server on the test's database with tiny bulk batches (so the
+  // operation takes many transactions) and quick delivery retries.
+  std::optional<ChildProcess> StartServer() {
+    const int port = PickFreeLoopbackPort();
+    auto server = ChildProcess::Start(
+        {kServerBin, absl::StrCat("--listen=127.0.0.1:", port),
+         "--db=" + dir_.File("ats.db"), "--key_dir=" + dir_.path(),
+         "--shutdown_grace=2s", "--log_level=warn", "--bulk_batch_size=3",
+         "--retry_schedule=0s,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s",
+         "--dispatch_lease=2s", "--delivery_timeout=1s"});
+    if (!server.ok()) {
+      ADD_FAILURE() << "cannot start ats-server: " << server.status();
+      return std::nullopt;
+    }
+    if (!server->WaitForTcpPort(port, kStartTimeout)) {
+      ADD_FAILURE() << "ats-server does not listen; its log:\n"
+                    << server->Log();
+      return std::nullopt;
+    }
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                       grpc::InsecureChannelCredentials());
+    integrations_ = ats::v1::IntegrationService::NewStub(channel);
+    jobs_ = ats::v1::JobService::NewStub(channel);
+    return *std::move(server);
+  }
+
+  std::string ReadKey(const std::string& name) {
+    std::ifstream in(dir_.File(name));
+    std::string key;
+    std::getline(in, key);
+    return key;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ats::v1::IntegrationService::Stub> integrations_;
+  std::unique_ptr<ats::v1::JobService::Stub> jobs_;
+};
+
+TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidateOnce) {
+  auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  SinkProcess& partner = **sink;
+
+  std::optional<ChildProcess> server = StartServer();
+  ASSERT_TRUE(server.has_value());
+  const std::string operator_key = ReadKey("operator.key");
+  const std::string admin_key = ReadKey("admin.key");
+
+  ats::v1::CreatePartnerRequest create_partner;
+  ats::v1::Partner* listing = create_partner.mutable_partner();
+  listing->set_display_name("Assessly");
+  listing->set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
+  listing->set_webhook_uri(partner.webhook_url());
+  listing->add_candidate_fields(ats::v1::CANDIDATE_FIELD_GIVEN_NAME);
+  ats::v1::Partner created_partner;
+  grpc::Status status = integrations_->CreatePartner(
+      Context(operator_key).get(), create_partner, &created_partner);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ats::v1::ActivateIntegrationRequest activate;
+  activate.set_partner(created_partner.name());
+  ats::v1::ActivateIntegrationResponse activated;
+  status = integrations_->ActivateIntegration(Context(admin_key).get(),
+                                              activate, &activated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(partner.AddSecret(activated.signing_secret()).ok());
+
+  std::set<std::string> candidates;
+  for (int i = 0; i < kCandidates; ++i) {
+    ats::v1::CreateCandidateRequest create;
+    create.mutable_candidate()->set_given_name(absl::StrCat("Candidate ", i));
+    ats::v1::Candidate candidate;
+    status = jobs_->CreateCandidate(Context(admin_key).get(), create,
+                                    &candidate);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    candidates.insert(candidate.name());
+  }
+
+  // Everyone, watched until events are being created; then the server dies.
+  ats::v1::BulkTriggerIntegrationRequest bulk;
+  bulk.set_integration(activated.integration().name());
+  bulk.mutable_selection()->set_all_candidates(true);
+  bulk.set_request_id("everyone-1");
+  ats::v1::BulkOperation progress;
+  {
+    auto context = Context(admin_key);
+    auto reader = integrations_->BulkTriggerIntegration(context.get(), bulk);
+    while (reader->Read(&progress) && progress.created_count() == 0) {
+    }
+    server->Kill();
+    reader->Finish();
+  }
+  ASSERT_GT(progress.created_count(), 0) << server->Log();
+  EXPECT_LT(progress.created_count(), kCandidates)
+      << "the operation ended before the kill; the test proves little";
+  const std::string name = progress.name();
+
+  // Restarted, the server finishes the operation by itself...
+  server = StartServer();
+  ASSERT_TRUE(server.has_value());
+  ats::v1::BulkOperation polled;
+  ats::v1::GetBulkOperationRequest get;
+  get.set_name(name);
+  absl::Time deadline = absl::Now() + kFinishTimeout;
+  while (absl::Now() < deadline) {
+    status = integrations_->GetBulkOperation(Context(admin_key).get(), get,
+                                             &polled);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    if (polled.state() != ats::v1::BULK_OPERATION_STATE_RUNNING) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(polled.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
+      << polled.state_reason() << server->Log();
+
+  // ...and a retry of the call (same request_id) shows the same operation.
+  ats::v1::BulkOperation done;
+  {
+    auto context = Context(admin_key);
+    auto reader = integrations_->BulkTriggerIntegration(context.get(), bulk);
+    while (reader->Read(&done)) {
+    }
+    status = reader->Finish();
+  }
+  ASSERT_TRUE(status.ok()) << status.error_message() << server->Log();
+  EXPECT_EQ(done.name(), name);
+  EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
+      << done.state_reason();
+  EXPECT_EQ(done.total_count(), kCandidates);
+  EXPECT_EQ(done.created_count(), kCandidates);
+  EXPECT_EQ(done.skipped_count() + done.failed_count(), 0);
+  EXPECT_EQ(done.created_count(), polled.created_count());
+
+  // The partner gets every candidate, each in exactly one event.
+  deadline = absl::Now() + kFinishTimeout;
+  SinkReceived received;
+  while (absl::Now() < deadline) {
+    auto now = partner.Received();
+    ASSERT_TRUE(now.ok()) << now.status();
+    received = *std::move(now);
+    if (received.accepted >= kCandidates) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(received.rejected, 0) << partner.Log();
+  ASSERT_EQ(received.accepted, kCandidates) << server->Log();
+  std::map<std::string, std::set<std::string>> events_by_candidate;
+  for (const auto& [event_id, body] : received.bodies) {
+    ats::v1::PartnerEvent event;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &event).ok())
+        << body;
+    EXPECT_EQ(event.source(), ats::v1::EVENT_SOURCE_BULK);
+    events_by_candidate[event.candidate().name()].insert(event_id);
+  }
+  std::set<std::string> reached;
+  for (const auto& [candidate, events] : events_by_candidate) {
+    EXPECT_EQ(events.size(), 1u) << candidate << " got several events";
+    reached.insert(candidate);
+  }
+  EXPECT_EQ(reached, candidates);
+  std::printf("bulk restart test: %lld of %d events created before SIGKILL\n",
+              static_cast<long long>(progress.created_count()), kCandidates);
+  EXPECT_EQ(server->Stop(SIGTERM, absl::Seconds(15)), 0) << server->Log();
+}
+
+}  // namespace
+}  // namespace ats::testing
