@@ -72,6 +72,12 @@ TEST(ReadmeTest, GrpcurlWalkthroughRunsAsWritten) {
   EXPECT_NE(result.out.find("EVENT_STATE_SENT"), std::string::npos)
       << result.out << server->Log();
   EXPECT_NE(result.out.find("java-senior"), std::string::npos) << result.out;
+  // The manual trigger and the bulk operations ran.
+  EXPECT_NE(result.out.find("EVENT_SOURCE_MANUAL"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("BULK_OPERATION_STATE_SUCCEEDED"),
+            std::string::npos)
+      << result.out;
   EXPECT_EQ(server->Stop(), 0) << server->Log();
   RemoveTree(dir);
 }
