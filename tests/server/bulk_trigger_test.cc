@@ -503,6 +503,53 @@ TEST_F(BulkTriggerTest, CancellingStopsWithExactCounts) {
       HasCode(Cancel(finished.name(), &again), Code::FAILED_PRECONDITION));
 }
 
+TEST_F(BulkTriggerTest, OtherCallsAreServedWhileAnOperationRuns) {
+  const std::vector<std::string> ours = InsertCandidates(10000);
+  const ats::v1::Job job = CreateJob("Backend engineer", {"Inbox", "Test"});
+  auto context = As(server_.recruiter_key());
+  auto reader =
+      integrations_->BulkTriggerIntegration(context.get(), ListRequest(ours));
+  BulkOperation progress;
+  ASSERT_TRUE(reader->Read(&progress));
+
+  // A write and a read between two of the operation's batches: it has not
+  // run to its end first.
+  const ats::v1::Candidate ada = CreateCandidate("Ada");
+  MustMove(MustAdd(job, ada).application().name(), job.stages(1).name());
+  EXPECT_EQ(MustGet(progress.name()).state(),
+            ats::v1::BULK_OPERATION_STATE_RUNNING);
+
+  BulkOperation cancelled;
+  ASSERT_TRUE(Cancel(progress.name(), &cancelled).ok());
+  while (reader->Read(&progress)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(BulkTriggerTest, DeactivatingTheIntegrationInterruptsARunningOperation) {
+  const std::vector<std::string> ours = InsertCandidates(10000);
+  auto context = As(server_.recruiter_key());
+  auto reader =
+      integrations_->BulkTriggerIntegration(context.get(), ListRequest(ours));
+  BulkOperation progress;
+  ASSERT_TRUE(reader->Read(&progress));
+  Deactivate(integration_.name());
+  BulkOperation last = progress;
+  while (reader->Read(&progress)) last = progress;
+  EXPECT_TRUE(reader->Finish().ok());
+
+  EXPECT_EQ(last.state(), ats::v1::BULK_OPERATION_STATE_INTERRUPTED);
+  EXPECT_TRUE(absl::StrContains(last.state_reason(), "inactive"))
+      << last.state_reason();
+  EXPECT_LT(last.created_count(), 10000);
+  EXPECT_EQ(static_cast<int64_t>(EventsOf(last.name()).size()),
+            last.created_count());
+  EXPECT_EQ(static_cast<int64_t>(
+                Items(last.name(), ats::v1::BULK_ITEM_OUTCOME_PENDING).size()),
+            last.total_count() - last.created_count());
+  EXPECT_TRUE(MessageDifferencer::Equals(MustGet(last.name()), last));
+}
+
 TEST_F(BulkTriggerTest, AuthMatrix) {
   const std::vector<std::string> ours = InsertCandidates(2);
   EXPECT_TRUE(
