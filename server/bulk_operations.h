@@ -40,7 +40,7 @@ inline constexpr int kMaxBulkCandidates = 10000;
 
 struct BulkRunnerOptions {
   // Candidates resolved or handled per write transaction.
-  int batch_size = 2000;
+  int batch_size = 1000;
 };
 
 // Fills `operation` from `row`.

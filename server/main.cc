@@ -54,7 +54,7 @@ ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, dispatch_lease, absl::Seconds(60),
           "how long a claimed delivery is reserved: one not finished by then "
           "(the server died) is sent again; must exceed --delivery_timeout");
-ABSL_FLAG(int, bulk_batch_size, 2000,
+ABSL_FLAG(int, bulk_batch_size, 1000,
           "candidates a bulk manual trigger handles per write transaction "
           "(1 to 10000): larger batches finish sooner, smaller ones hold the "
           "write lock for less time");
