@@ -146,23 +146,17 @@ class Lookups {
   std::map<std::string, std::optional<storage::PartnerRow>> partners_;
 };
 
-// Fills `delivery` of `event` to `url`, signed with `secret`; returns how
-// the event settles instead if its payload cannot be encoded.
-std::optional<Settlement> Sign(const storage::EventRow& event,
-                               const std::string& url,
-                               const std::string& secret, Delivery* delivery) {
+// Addresses `delivery` of `event` to `url`, to be signed with `secret`. The
+// body is encoded later, outside the claim's write (see Dispatcher::Send).
+std::optional<Settlement> Address(const storage::EventRow& event,
+                                  const std::string& url,
+                                  const std::string& secret,
+                                  Delivery* delivery) {
   delivery->url = url;
   delivery->webhook_id = event.payload.event_id().empty()
                              ? absl::StrCat("events/", event.id)
                              : event.payload.event_id();
   delivery->signing_secret = secret;
-  auto json =
-      google::protobuf::util::MessageToJsonString(event.payload, &delivery->body);
-  if (!json.ok()) {
-    return Settlement{ats::v1::EVENT_STATE_DEAD,
-                      absl::StrCat("cannot encode the payload as JSON: ",
-                                   std::string(json.message()))};
-  }
   return std::nullopt;
 }
 
@@ -187,7 +181,7 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
     if (*account == nullptr || (*account)->webhook_signing_secret.empty()) {
       return Settlement{ats::v1::EVENT_STATE_SKIPPED, kNoWebhookSecret};
     }
-    return Sign(event, event.webhook_uri, (*account)->webhook_signing_secret,
+    return Address(event, event.webhook_uri, (*account)->webhook_signing_secret,
                 delivery);
   }
   const std::string integration_name = IntegrationName(event.integration_id);
@@ -218,7 +212,7 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
                      " of integration ", integration_name,
                      " no longer exists")};
   }
-  return Sign(event, (*partner)->listing.webhook_uri(),
+  return Address(event, (*partner)->listing.webhook_uri(),
               (*integration)->signing_secret, delivery);
 }
 
@@ -382,18 +376,31 @@ void Dispatcher::RunLoop() {
 void Dispatcher::Send(Claim claim) {
   Attempt attempt;
   attempt.name = claim.delivery.webhook_id;
-  attempt.event = std::move(claim.event);
   attempt.time = clock_.Now();
+  // Encoded here, on the claim loop's thread, rather than inside the claim's
+  // write: the store's one writer is the busiest thread.
+  auto json = google::protobuf::util::MessageToJsonString(
+      claim.event.payload, &claim.delivery.body);
+  attempt.event = std::move(claim.event);
   // Shared so that the callback stays copyable (std::function).
   auto pending = std::make_shared<Attempt>(std::move(attempt));
-  connector_.Send(std::move(claim.delivery),
-                  [this, pending](DeliveryOutcome outcome) {
-                    absl::MutexLock lock(&mu_);
-                    --sending_;
-                    if (abandon_) return;  // Stop's grace ran out.
-                    pending->outcome = std::move(outcome);
-                    finished_.push_back(std::move(*pending));
-                  });
+  DeliveryDone done = [this, pending](DeliveryOutcome outcome) {
+    absl::MutexLock lock(&mu_);
+    --sending_;
+    if (abandon_) return;  // Stop's grace ran out.
+    pending->outcome = std::move(outcome);
+    finished_.push_back(std::move(*pending));
+  };
+  if (!json.ok()) {
+    // Never sendable: recorded as a failed attempt that ends the event.
+    pending->unsendable = true;
+    DeliveryOutcome outcome;
+    outcome.error = absl::StrCat("cannot encode the payload as JSON: ",
+                                 std::string(json.message()));
+    done(std::move(outcome));
+    return;
+  }
+  connector_.Send(std::move(claim.delivery), std::move(done));
 }
 
 bool Dispatcher::Drained() const { return in_flight_.total == 0; }
@@ -566,6 +573,8 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
   const bool gone = outcome.http_status == 410;
   if (success) {
     Settle(next, ats::v1::EVENT_STATE_SENT, "", now);
+  } else if (attempt.unsendable) {
+    Settle(next, ats::v1::EVENT_STATE_DEAD, outcome.error, now);
   } else if (gone) {
     Settle(next, ats::v1::EVENT_STATE_DEAD, kGone, now);
   } else if (attempts_made >= schedule_size) {

@@ -120,6 +120,8 @@ class Dispatcher {
     std::string name;         // The webhook-id.
     absl::Time time;          // When it started.
     DeliveryOutcome outcome;
+    // Not sent: the event can never be (its payload has no JSON form).
+    bool unsendable = false;
   };
 
   // What is under way (claimed, not yet recorded), as the claim loop sees it.

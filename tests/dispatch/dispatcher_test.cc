@@ -826,7 +826,8 @@ TEST_F(DispatcherTest, HangingPartnerDoesNotBlockOtherIntegrations) {
 // Not a timing assertion: measures how fast events reach a local sink with
 // the default limits (4 integrations, so the per-integration limit does not
 // cap the overall one) and prints it. ATS_THROUGHPUT_EVENTS sets how many
-// (default 2000). Run:
+// (default 2000), ATS_THROUGHPUT_IN_FLIGHT the overall limit (the
+// per-integration one is a quarter of it). Run:
 //   build/tests/dispatch/dispatcher_test --gtest_filter='*Throughput*'
 TEST_F(DispatcherTest, ThroughputToLocalSink) {
   int count = 2000;
@@ -853,6 +854,10 @@ TEST_F(DispatcherTest, ThroughputToLocalSink) {
   CountingConnector counting(http);
   const absl::Time start = absl::Now();
   DispatcherOptions options;  // The defaults ats-server runs with.
+  if (const char* env = std::getenv("ATS_THROUGHPUT_IN_FLIGHT")) {
+    options.max_in_flight = std::max(4, std::atoi(env));
+    options.max_in_flight_per_integration = options.max_in_flight / 4;
+  }
   Dispatcher& dispatcher = StartDispatcher(options, &counting);
   // Stopped before the connectors above go away, however the test ends.
   absl::Cleanup stop = [&dispatcher] { dispatcher.Stop(); };
