@@ -827,7 +827,8 @@ TEST_F(DispatcherTest, HangingPartnerDoesNotBlockOtherIntegrations) {
 // the default limits (4 integrations, so the per-integration limit does not
 // cap the overall one) and prints it. ATS_THROUGHPUT_EVENTS sets how many
 // (default 2000), ATS_THROUGHPUT_IN_FLIGHT the overall limit (the
-// per-integration one is a quarter of it). Run:
+// per-integration one is a quarter of it), ATS_THROUGHPUT_CLAIM_BATCH the
+// claim batch. Run:
 //   build/tests/dispatch/dispatcher_test --gtest_filter='*Throughput*'
 TEST_F(DispatcherTest, ThroughputToLocalSink) {
   int count = 2000;
@@ -857,6 +858,9 @@ TEST_F(DispatcherTest, ThroughputToLocalSink) {
   if (const char* env = std::getenv("ATS_THROUGHPUT_IN_FLIGHT")) {
     options.max_in_flight = std::max(4, std::atoi(env));
     options.max_in_flight_per_integration = options.max_in_flight / 4;
+  }
+  if (const char* env = std::getenv("ATS_THROUGHPUT_CLAIM_BATCH")) {
+    options.claim_batch = std::max(1, std::atoi(env));
   }
   Dispatcher& dispatcher = StartDispatcher(options, &counting);
   // Stopped before the connectors above go away, however the test ends.
