@@ -1,9 +1,11 @@
 #ifndef ATS_SERVER_CONNECTOR_H_
 #define ATS_SERVER_CONNECTOR_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
 namespace ats::server {
@@ -33,15 +35,33 @@ struct DeliveryOutcome {
   std::string response_body;
 };
 
-// Delivers events to partners. Implementations are thread-safe and bound
-// every delivery by their timeouts.
+// Called once with the outcome of a delivery attempt.
+using DeliveryDone = std::function<void(DeliveryOutcome)>;
+
+// Delivers events to partners. Implementations are thread-safe, make many
+// attempts at once, and bound every attempt by their timeouts.
 class Connector {
  public:
   virtual ~Connector() = default;
 
-  // Makes one delivery attempt and reports its outcome; never blocks longer
-  // than the connector's total timeout.
-  virtual DeliveryOutcome Deliver(const Delivery& delivery) = 0;
+  // Starts one delivery attempt and returns without waiting for it; calls
+  // `done` exactly once with its outcome, no later than the connector's
+  // total timeout, on a thread of the connector's (or on this one, before
+  // returning, when the attempt cannot start). `done` must be quick and must
+  // not block.
+  virtual void Send(Delivery delivery, DeliveryDone done) = 0;
+
+  // Makes one delivery attempt and waits for its outcome.
+  DeliveryOutcome Deliver(Delivery delivery) {
+    DeliveryOutcome result;
+    absl::Notification finished;
+    Send(std::move(delivery), [&](DeliveryOutcome outcome) {
+      result = std::move(outcome);
+      finished.Notify();
+    });
+    finished.WaitForNotification();
+    return result;
+  }
 };
 
 }  // namespace ats::server

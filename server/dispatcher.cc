@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -60,20 +61,6 @@ void Settle(storage::EventRow& event, ats::v1::EventState state,
   event.state_reason = Truncate(std::move(reason));
   event.update_time = now;
   event.lease_expire_time.reset();
-}
-
-// Whether `current` (as stored now) is still the claim `claimed` took: no
-// other dispatcher re-claimed it after the lease expired, and nobody
-// settled it meanwhile.
-bool StillHeld(const storage::EventRow& current,
-               const storage::EventRow& claimed) {
-  // Storage keeps microseconds: compare what was stored, not what was meant.
-  auto micros = [](const std::optional<absl::Time>& time) {
-    return time.has_value() ? absl::ToUnixMicros(*time) : int64_t{-1};
-  };
-  return current.state == ats::v1::EVENT_STATE_SENDING &&
-         current.attempt_count == claimed.attempt_count &&
-         micros(current.lease_expire_time) == micros(claimed.lease_expire_time);
 }
 
 // Whether the stage entry a delayed event fired for is still the candidate's
@@ -159,23 +146,17 @@ class Lookups {
   std::map<std::string, std::optional<storage::PartnerRow>> partners_;
 };
 
-// Fills `delivery` of `event` to `url`, signed with `secret`; returns how
-// the event settles instead if its payload cannot be encoded.
-std::optional<Settlement> Sign(const storage::EventRow& event,
-                               const std::string& url,
-                               const std::string& secret, Delivery* delivery) {
+// Addresses `delivery` of `event` to `url`, to be signed with `secret`. The
+// body is encoded later, outside the claim's write (see Dispatcher::Send).
+std::optional<Settlement> Address(const storage::EventRow& event,
+                                  const std::string& url,
+                                  const std::string& secret,
+                                  Delivery* delivery) {
   delivery->url = url;
   delivery->webhook_id = event.payload.event_id().empty()
                              ? absl::StrCat("events/", event.id)
                              : event.payload.event_id();
   delivery->signing_secret = secret;
-  auto json =
-      google::protobuf::util::MessageToJsonString(event.payload, &delivery->body);
-  if (!json.ok()) {
-    return Settlement{ats::v1::EVENT_STATE_DEAD,
-                      absl::StrCat("cannot encode the payload as JSON: ",
-                                   std::string(json.message()))};
-  }
   return std::nullopt;
 }
 
@@ -200,7 +181,7 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
     if (*account == nullptr || (*account)->webhook_signing_secret.empty()) {
       return Settlement{ats::v1::EVENT_STATE_SKIPPED, kNoWebhookSecret};
     }
-    return Sign(event, event.webhook_uri, (*account)->webhook_signing_secret,
+    return Address(event, event.webhook_uri, (*account)->webhook_signing_secret,
                 delivery);
   }
   const std::string integration_name = IntegrationName(event.integration_id);
@@ -231,7 +212,7 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
                      " of integration ", integration_name,
                      " no longer exists")};
   }
-  return Sign(event, (*partner)->listing.webhook_uri(),
+  return Address(event, (*partner)->listing.webhook_uri(),
               (*integration)->signing_secret, delivery);
 }
 
@@ -315,9 +296,7 @@ void Dispatcher::Start() {
   if (started_ || stopped_) return;
   started_ = true;
   loop_ = std::thread([this] { RunLoop(); });
-  for (int i = 0; i < options_.max_in_flight; ++i) {
-    workers_.emplace_back([this] { RunWorker(); });
-  }
+  recorder_ = std::thread([this] { RunRecorder(); });
 }
 
 void Dispatcher::Wake() {
@@ -344,10 +323,11 @@ void Dispatcher::Stop() {
                    in_flight_.total, absl::FormatDuration(options_.stop_grace));
     }
     abandon_ = true;
-    exit_workers_ = true;
+    // The connector's callbacks use this object: wait for the last one.
+    mu_.Await(absl::Condition(this, &Dispatcher::NothingSending));
+    exit_recorder_ = true;
   }
-  for (std::thread& worker : workers_) worker.join();
-  workers_.clear();
+  recorder_.join();
 }
 
 bool Dispatcher::LoopShouldRun() const {
@@ -362,8 +342,8 @@ void Dispatcher::RunLoop() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
       woken_ = false;
-      snapshot = in_flight_;
       capacity = options_.max_in_flight - in_flight_.total;
+      if (capacity > 0) snapshot = in_flight_;
     }
     bool more = false;
     if (capacity > 0) {
@@ -374,13 +354,16 @@ void Dispatcher::RunLoop() {
                      claims.status().ToString());
         more = false;
       } else if (!claims->empty()) {
-        absl::MutexLock lock(&mu_);
-        for (Claim& claim : *claims) {
-          ++in_flight_.total;
-          ++in_flight_.by_integration[claim.event.integration_id];
-          in_flight_.event_ids.insert(claim.event.id);
-          queue_.push_back(std::move(claim));
+        {
+          absl::MutexLock lock(&mu_);
+          for (const Claim& claim : *claims) {
+            ++in_flight_.total;
+            ++in_flight_.by_integration[claim.event.integration_id];
+            in_flight_.event_ids.insert(claim.event.id);
+          }
+          sending_ += static_cast<int>(claims->size());
         }
+        for (Claim& claim : *claims) Send(std::move(claim));
       }
     }
     if (more) continue;
@@ -390,40 +373,68 @@ void Dispatcher::RunLoop() {
   }
 }
 
-bool Dispatcher::Drained() const { return in_flight_.total == 0; }
-
-bool Dispatcher::WorkerShouldRun() const {
-  return !queue_.empty() || exit_workers_;
+void Dispatcher::Send(Claim claim) {
+  Attempt attempt;
+  attempt.name = claim.delivery.webhook_id;
+  attempt.time = clock_.Now();
+  // Encoded here, on the claim loop's thread, rather than inside the claim's
+  // write: the store's one writer is the busiest thread.
+  auto json = google::protobuf::util::MessageToJsonString(
+      claim.event.payload, &claim.delivery.body);
+  attempt.event = std::move(claim.event);
+  // Shared so that the callback stays copyable (std::function).
+  auto pending = std::make_shared<Attempt>(std::move(attempt));
+  DeliveryDone done = [this, pending](DeliveryOutcome outcome) {
+    absl::MutexLock lock(&mu_);
+    --sending_;
+    if (abandon_) return;  // Stop's grace ran out.
+    pending->outcome = std::move(outcome);
+    finished_.push_back(std::move(*pending));
+  };
+  if (!json.ok()) {
+    // Never sendable: recorded as a failed attempt that ends the event.
+    pending->unsendable = true;
+    DeliveryOutcome outcome;
+    outcome.error = absl::StrCat("cannot encode the payload as JSON: ",
+                                 std::string(json.message()));
+    done(std::move(outcome));
+    return;
+  }
+  connector_.Send(std::move(claim.delivery), std::move(done));
 }
 
-void Dispatcher::RunWorker() {
+bool Dispatcher::Drained() const { return in_flight_.total == 0; }
+
+bool Dispatcher::NothingSending() const { return sending_ == 0; }
+
+bool Dispatcher::RecorderShouldRun() const {
+  return !finished_.empty() || exit_recorder_;
+}
+
+void Dispatcher::RunRecorder() {
+  std::vector<Attempt> batch;
   for (;;) {
-    Claim claim;
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &Dispatcher::WorkerShouldRun));
-      // Claims left in the queue at exit keep their lease: another
-      // dispatcher (or this one after a restart) sends them once it expires.
-      if (exit_workers_) return;
-      claim = std::move(queue_.front());
-      queue_.pop_front();
-    }
-    const absl::Time attempt_time = clock_.Now();
-    const DeliveryOutcome outcome = connector_.Deliver(claim.delivery);
     bool record = false;
     {
       absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &Dispatcher::RecorderShouldRun));
+      if (finished_.empty()) return;  // exit_recorder_.
+      batch.swap(finished_);
       record = !abandon_;
     }
-    if (record) Record(claim, attempt_time, outcome);
+    // Everything finished meanwhile goes into one write.
+    if (record) Record(batch);
     absl::MutexLock lock(&mu_);
-    --in_flight_.total;
-    auto it = in_flight_.by_integration.find(claim.event.integration_id);
-    if (it != in_flight_.by_integration.end() && --it->second <= 0) {
-      in_flight_.by_integration.erase(it);
+    for (const Attempt& attempt : batch) {
+      --in_flight_.total;
+      auto it = in_flight_.by_integration.find(attempt.event.integration_id);
+      if (it != in_flight_.by_integration.end() && --it->second <= 0) {
+        in_flight_.by_integration.erase(it);
+      }
+      in_flight_.event_ids.erase(attempt.event.id);
     }
-    in_flight_.event_ids.erase(claim.event.id);
     woken_ = true;
+    batch.clear();
   }
 }
 
@@ -508,90 +519,101 @@ absl::Duration Dispatcher::Jittered(absl::Duration wait) {
   return wait * (1.0 + options_.jitter * (2.0 * unit - 1.0));
 }
 
-void Dispatcher::Record(const Claim& claim, absl::Time attempt_time,
-                        const DeliveryOutcome& outcome) {
-  const storage::EventRow& claimed = claim.event;
-  const std::string event_name = claim.delivery.webhook_id;
-  std::string verdict;
+void Dispatcher::Record(const std::vector<Attempt>& attempts) {
+  std::vector<std::string> verdicts;
   absl::Status status = store_.WriteAndWait([&](storage::Transaction& txn)
                                                 -> absl::Status {
-    verdict.clear();
-    auto current = txn.events().GetEvent(claimed.account_id, claimed.id);
-    if (absl::IsNotFound(current.status())) {
-      verdict = "event deleted meanwhile";
-      return absl::OkStatus();
+    verdicts.assign(attempts.size(), "");
+    for (size_t i = 0; i < attempts.size(); ++i) {
+      absl::Status recorded = RecordOne(txn, attempts[i], &verdicts[i]);
+      if (!recorded.ok()) return recorded;
     }
-    if (!current.ok()) return current.status();
-    storage::AttemptRow attempt;
-    attempt.account_id = claimed.account_id;
-    attempt.event_id = claimed.id;
-    // InsertAttempt numbers it after the event's last stored attempt.
-    attempt.attempt_time = attempt_time;
-    attempt.http_status = outcome.http_status;
-    attempt.latency = outcome.latency;
-    const bool success = IsSuccess(outcome.http_status);
-    attempt.error = success ? "" : Truncate(ErrorOf(outcome));
-    absl::Status inserted = txn.events().InsertAttempt(attempt);
-    if (!inserted.ok()) return inserted;
-
-    if (!StillHeld(*current, claimed)) {
-      verdict = absl::StrCat("claim lost (now ",
-                             ats::v1::EventState_Name(current->state), ")");
-      return absl::OkStatus();
-    }
-    const absl::Time now = clock_.Now();
-    storage::EventRow next = *std::move(current);
-    const int attempts_made = next.attempt_count;
-    const int schedule_size = static_cast<int>(options_.retry_schedule.size());
-    if (success) {
-      Settle(next, ats::v1::EVENT_STATE_SENT, "", now);
-    } else if (outcome.http_status == 410) {
-      Settle(next, ats::v1::EVENT_STATE_DEAD, kGone, now);
-      auto integration = txn.integrations().GetIntegration(
-          next.account_id, next.integration_id);
-      if (integration.ok() && integration->endpoint_disabled_reason.empty()) {
-        integration->endpoint_disabled_reason =
-            absl::StrCat("partner answered 410 Gone to ", event_name, " at ",
-                         absl::FormatTime(absl::RFC3339_sec, now,
-                                          absl::UTCTimeZone()));
-        integration->update_time = now;
-        ++integration->revision;
-        absl::Status updated =
-            txn.integrations().UpdateIntegration(*integration);
-        if (!updated.ok()) return updated;
-      } else if (!integration.ok() &&
-                 !absl::IsNotFound(integration.status())) {
-        return integration.status();
-      }
-    } else if (attempts_made >= schedule_size) {
-      Settle(next, ats::v1::EVENT_STATE_DEAD,
-             absl::StrCat("gave up after ", attempts_made,
-                          " attempts: ", ErrorOf(outcome)),
-             now);
-    } else {
-      absl::Duration wait = Jittered(options_.retry_schedule[attempts_made]);
-      if ((outcome.http_status == 429 || outcome.http_status == 503) &&
-          outcome.retry_after.has_value()) {
-        wait = std::max(wait, std::clamp(*outcome.retry_after,
-                                         absl::ZeroDuration(), kMaxRetryAfter));
-      }
-      next.due_time = now + wait;
-      Settle(next, ats::v1::EVENT_STATE_RETRYING,
-             absl::StrCat("attempt failed: ", ErrorOf(outcome)),
-             now);
-    }
-    verdict = ats::v1::EventState_Name(next.state);
-    return txn.events().UpdateEvent(next);
+    return absl::OkStatus();
   });
   if (!status.ok()) {
-    spdlog::warn("dispatcher: cannot record the attempt on {}: {}; it will be "
-                 "sent again when its lease expires",
-                 event_name, status.ToString());
+    spdlog::warn("dispatcher: cannot record {} attempts (first: {}): {}; they "
+                 "will be sent again when their lease expires",
+                 attempts.size(), attempts.front().name, status.ToString());
     return;
   }
-  spdlog::debug("dispatcher: {} http_status={} latency_ms={:.1f} -> {}",
-                event_name, outcome.http_status,
-                absl::ToDoubleMilliseconds(outcome.latency), verdict);
+  if (!spdlog::should_log(spdlog::level::debug)) return;
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    spdlog::debug("dispatcher: {} http_status={} latency_ms={:.1f} -> {}",
+                  attempts[i].name, attempts[i].outcome.http_status,
+                  absl::ToDoubleMilliseconds(attempts[i].outcome.latency),
+                  verdicts[i]);
+  }
+}
+
+absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
+                                   const Attempt& attempt,
+                                   std::string* verdict) {
+  const storage::EventRow& claimed = attempt.event;
+  const DeliveryOutcome& outcome = attempt.outcome;
+  storage::AttemptRow row;
+  row.account_id = claimed.account_id;
+  row.event_id = claimed.id;
+  // InsertAttempt numbers it after the event's last stored attempt.
+  row.attempt_time = attempt.time;
+  row.http_status = outcome.http_status;
+  row.latency = outcome.latency;
+  const bool success = IsSuccess(outcome.http_status);
+  row.error = success ? "" : Truncate(ErrorOf(outcome));
+  absl::Status inserted = txn.events().InsertAttempt(row);
+  if (absl::IsNotFound(inserted)) {
+    *verdict = "event deleted meanwhile";
+    return absl::OkStatus();
+  }
+  if (!inserted.ok()) return inserted;
+
+  const absl::Time now = clock_.Now();
+  storage::EventRow next = claimed;
+  const int attempts_made = next.attempt_count;
+  const int schedule_size = static_cast<int>(options_.retry_schedule.size());
+  const bool gone = outcome.http_status == 410;
+  if (success) {
+    Settle(next, ats::v1::EVENT_STATE_SENT, "", now);
+  } else if (attempt.unsendable) {
+    Settle(next, ats::v1::EVENT_STATE_DEAD, outcome.error, now);
+  } else if (gone) {
+    Settle(next, ats::v1::EVENT_STATE_DEAD, kGone, now);
+  } else if (attempts_made >= schedule_size) {
+    Settle(next, ats::v1::EVENT_STATE_DEAD,
+           absl::StrCat("gave up after ", attempts_made,
+                        " attempts: ", ErrorOf(outcome)),
+           now);
+  } else {
+    absl::Duration wait = Jittered(options_.retry_schedule[attempts_made]);
+    if ((outcome.http_status == 429 || outcome.http_status == 503) &&
+        outcome.retry_after.has_value()) {
+      wait = std::max(wait, std::clamp(*outcome.retry_after,
+                                       absl::ZeroDuration(), kMaxRetryAfter));
+    }
+    next.due_time = now + wait;
+    Settle(next, ats::v1::EVENT_STATE_RETRYING,
+           absl::StrCat("attempt failed: ", ErrorOf(outcome)), now);
+  }
+  absl::StatusOr<bool> held = txn.events().SettleClaim(claimed, next);
+  if (!held.ok()) return held.status();
+  if (!*held) {
+    // Another dispatcher re-claimed it after the lease expired, or it was
+    // settled meanwhile: the attempt is on record, the state is theirs.
+    *verdict = "claim lost";
+    return absl::OkStatus();
+  }
+  *verdict = ats::v1::EventState_Name(next.state);
+  if (!gone) return absl::OkStatus();
+  auto integration =
+      txn.integrations().GetIntegration(next.account_id, next.integration_id);
+  if (absl::IsNotFound(integration.status())) return absl::OkStatus();
+  if (!integration.ok()) return integration.status();
+  if (!integration->endpoint_disabled_reason.empty()) return absl::OkStatus();
+  integration->endpoint_disabled_reason = absl::StrCat(
+      "partner answered 410 Gone to ", attempt.name, " at ",
+      absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()));
+  integration->update_time = now;
+  ++integration->revision;
+  return txn.integrations().UpdateIntegration(*integration);
 }
 
 }  // namespace ats::server

@@ -2,13 +2,13 @@
 #define ATS_SERVER_DISPATCHER_H_
 
 // The delivery half of the transactional outbox: claims due events from the
-// store with a lease, hands them to a fixed pool of workers that call the
-// Connector, and records every attempt and its outcome. Delivery is
-// at-least-once: an event is only final once its outcome is committed, and
-// an event whose claimant died is claimable again when its lease expires.
+// store in batches with a lease, starts their deliveries on the Connector
+// (which runs them all at once), and records the attempts and outcomes in
+// batches, many per write. Delivery is at-least-once: an event is only final
+// once its outcome is committed, and an event whose claimant died is
+// claimable again when its lease expires.
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -39,12 +39,12 @@ absl::StatusOr<std::vector<absl::Duration>> ParseRetrySchedule(
     std::string_view text);
 
 struct DispatcherOptions {
-  // Deliveries under way at once, over all integrations; also the number of
-  // worker threads.
-  int max_in_flight = 32;
+  // Deliveries under way (claimed, not yet recorded) at once, over all
+  // integrations.
+  int max_in_flight = 128;
   // Deliveries under way at once to one integration, so a partner that hangs
-  // holds at most this many workers and never blocks the others.
-  int max_in_flight_per_integration = 8;
+  // holds at most this many and never blocks the others.
+  int max_in_flight_per_integration = 32;
   // How long a claim lasts: an event claimed but not finished by then (the
   // process died, say) is claimable again. Keep it above the connector's
   // total timeout, or a slow delivery may be sent twice.
@@ -58,7 +58,7 @@ struct DispatcherOptions {
   // events failing together do not retry together.
   double jitter = 0.1;
   // How often the loop looks for due events when nothing wakes it (Wake,
-  // a finished delivery); also bounds how late a delayed event or a retry
+  // a recorded delivery); also bounds how late a delayed event or a retry
   // goes out.
   absl::Duration poll_interval = absl::Milliseconds(100);
   // Most events claimed by one write. A claim reads only as many due events
@@ -91,7 +91,7 @@ class Dispatcher {
   // Stops (see Stop).
   ~Dispatcher();
 
-  // Starts the claim loop and the workers. Call at most once.
+  // Starts the claim loop and the recorder. Call at most once.
   void Start();
 
   // Makes the loop look for due events now instead of at its next poll; call
@@ -101,10 +101,10 @@ class Dispatcher {
   void Wake();
 
   // Stops claiming, waits up to `stop_grace` for deliveries under way to
-  // finish and be recorded, and returns once every worker has returned from
-  // the connector (which its timeouts bound). Outcomes arriving after the
-  // grace are dropped: those events stay SENDING and are delivered again
-  // once their lease expires. Idempotent.
+  // finish and be recorded, and returns once the connector has reported
+  // every delivery it was given (which its timeouts bound). Outcomes
+  // arriving after the grace are dropped: those events stay SENDING and are
+  // delivered again once their lease expires. Idempotent.
   void Stop();
 
  private:
@@ -114,7 +114,17 @@ class Dispatcher {
     Delivery delivery;
   };
 
-  // What is under way, as the claim loop sees it.
+  // A delivery attempt made, to be recorded.
+  struct Attempt {
+    storage::EventRow event;  // As claimed.
+    std::string name;         // The webhook-id.
+    absl::Time time;          // When it started.
+    DeliveryOutcome outcome;
+    // Not sent: the event can never be (its payload has no JSON form).
+    bool unsendable = false;
+  };
+
+  // What is under way (claimed, not yet recorded), as the claim loop sees it.
   struct InFlight {
     int total = 0;
     std::map<std::string, int> by_integration;
@@ -122,12 +132,13 @@ class Dispatcher {
   };
 
   void RunLoop();
-  void RunWorker();
+  void RunRecorder();
 
-  // Conditions the loop, the workers and Stop wait for.
+  // Conditions the loop, the recorder and Stop wait for.
   bool LoopShouldRun() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool WorkerShouldRun() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool RecorderShouldRun() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Drained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool NothingSending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Claims up to `capacity` due events in one write, respecting the
   // per-integration limits given what is `in_flight`, and settles those that
@@ -138,10 +149,15 @@ class Dispatcher {
                                               const InFlight& in_flight,
                                               bool* more);
 
-  // Records the attempt `outcome` of `claim`, started at `attempt_time`,
-  // and, if the claim still holds, the event's next state.
-  void Record(const Claim& claim, absl::Time attempt_time,
-              const DeliveryOutcome& outcome);
+  // Hands `claim` to the connector; its outcome goes to the recorder.
+  void Send(Claim claim);
+
+  // Records `attempts` and, for each claim that still holds, the event's
+  // next state, in one write.
+  void Record(const std::vector<Attempt>& attempts);
+  // Records `attempt` inside `txn`; sets `verdict` to what became of it.
+  absl::Status RecordOne(storage::Transaction& txn, const Attempt& attempt,
+                         std::string* verdict);
 
   // Returns `wait` scaled by a random factor in [1 - jitter, 1 + jitter].
   absl::Duration Jittered(absl::Duration wait);
@@ -156,19 +172,20 @@ class Dispatcher {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  // Set by Wake and by finished deliveries; cleared by the loop.
+  // Set by Wake and by recorded deliveries; cleared by the loop.
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
-  // Set when Stop's grace ran out: workers drop outcomes instead of
-  // recording them.
+  // Set when Stop's grace ran out: outcomes are dropped instead of recorded.
   bool abandon_ ABSL_GUARDED_BY(mu_) = false;
-  // Set by Stop: workers return instead of taking another claim.
-  bool exit_workers_ ABSL_GUARDED_BY(mu_) = false;
+  // Set by Stop once nothing is left to record: the recorder returns.
+  bool exit_recorder_ ABSL_GUARDED_BY(mu_) = false;
   InFlight in_flight_ ABSL_GUARDED_BY(mu_);
-  // Claimed, not yet taken by a worker.
-  std::deque<Claim> queue_ ABSL_GUARDED_BY(mu_);
+  // Given to the connector, not yet reported back.
+  int sending_ ABSL_GUARDED_BY(mu_) = 0;
+  // Reported back, not yet taken by the recorder.
+  std::vector<Attempt> finished_ ABSL_GUARDED_BY(mu_);
 
   std::thread loop_;
-  std::vector<std::thread> workers_;
+  std::thread recorder_;
 };
 
 }  // namespace ats::server

@@ -30,8 +30,8 @@ CURLcode GlobalInit() {
   return code;
 }
 
-// What the callbacks collect during one transfer.
-struct Transfer {
+// What the callbacks collect of one response.
+struct Captured {
   size_t max_body = 0;
   std::string body;  // Capacity reserved up front: appending never allocates.
   std::optional<std::string> retry_after;
@@ -41,7 +41,7 @@ struct Transfer {
 // rest, so the transfer goes on (and the connection stays reusable) without
 // growing memory.
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
+  auto* transfer = static_cast<Captured*>(user);
   const size_t n = size * count;
   const size_t room = transfer->max_body - std::min(transfer->max_body,
                                                     transfer->body.size());
@@ -52,7 +52,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 // CURLOPT_HEADERFUNCTION: called once per header line of every response
 // (including an interim 1xx); remembers the final response's Retry-After.
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
+  auto* transfer = static_cast<Captured*>(user);
   const size_t n = size * count;
   try {
     const std::string_view line(data, n);
@@ -144,87 +144,149 @@ DeliveryOutcome Failed(std::string error) {
 
 }  // namespace
 
+// One attempt under way, owned by the connector's thread once started.
+struct HttpConnector::Transfer {
+  Delivery delivery;
+  DeliveryDone done;
+  // The header lines, signature included, made by Send.
+  std::vector<std::string> header_lines;
+  Slist headers;
+  Captured response;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  std::chrono::steady_clock::time_point start;
+};
+
 HttpConnector::HttpConnector(const Clock& clock, HttpConnectorOptions options)
-    : clock_(clock), options_(std::move(options)) {
-  GlobalInit();
+    : clock_(clock),
+      options_(std::move(options)),
+      multi_(GlobalInit() == CURLE_OK ? curl_multi_init() : nullptr) {
+  if (multi_ != nullptr) {
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
+                      std::max(1L, options_.max_idle_connections));
+  }
+  thread_ = std::thread([this] { Run(); });
 }
 
 HttpConnector::~HttpConnector() {
-  absl::MutexLock lock(&mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (multi_ != nullptr) curl_multi_wakeup(multi_);
+  thread_.join();
   for (void* handle : idle_handles_) curl_easy_cleanup(handle);
-  idle_handles_.clear();
+  if (multi_ != nullptr) curl_multi_cleanup(multi_);
 }
 
-void* HttpConnector::AcquireHandle() {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!idle_handles_.empty()) {
-      void* handle = idle_handles_.back();
-      idle_handles_.pop_back();
-      return handle;
-    }
+void HttpConnector::Send(Delivery delivery, DeliveryDone done) {
+  if (multi_ == nullptr) {
+    done(Failed("not sent: libcurl could not be initialised"));
+    return;
   }
-  if (GlobalInit() != CURLE_OK) return nullptr;
-  return curl_easy_init();
-}
-
-void HttpConnector::ReleaseHandle(void* handle) {
-  // Drops the options, which point into the finished call's stack frame; the
-  // live connections stay with the handle.
-  curl_easy_reset(handle);
-  {
-    absl::MutexLock lock(&mu_);
-    if (idle_handles_.size() < options_.max_idle_handles) {
-      idle_handles_.push_back(handle);
-      return;
-    }
-  }
-  curl_easy_cleanup(handle);
-}
-
-DeliveryOutcome HttpConnector::Deliver(const Delivery& delivery) {
   try {
     const int64_t timestamp = absl::ToUnixSeconds(clock_.Now());
     absl::StatusOr<std::string> signature = WebhookSignature(
         delivery.signing_secret, delivery.webhook_id, timestamp, delivery.body);
     if (!signature.ok()) {
-      return Failed(
-          absl::StrCat("not sent: ", signature.status().message()));
+      done(Failed(absl::StrCat("not sent: ", signature.status().message())));
+      return;
     }
     if (delivery.webhook_id.empty() ||
         !IsSafeHeaderValue(delivery.webhook_id)) {
-      return Failed(
+      done(Failed(
           "not sent: webhook id must be non-empty and free of control "
-          "characters");
+          "characters"));
+      return;
     }
-
-    Slist headers;
-    if (!AppendHeader(headers, "Content-Type: application/json") ||
-        !AppendHeader(headers, absl::StrCat(kWebhookIdHeader, ": ",
-                                            delivery.webhook_id)) ||
-        !AppendHeader(headers, absl::StrCat(kWebhookTimestampHeader, ": ",
-                                            timestamp)) ||
-        !AppendHeader(headers, absl::StrCat(kWebhookSignatureHeader, ": ",
-                                            *signature)) ||
+    auto transfer = std::make_unique<Transfer>();
+    transfer->header_lines = {
+        "Content-Type: application/json",
+        absl::StrCat(kWebhookIdHeader, ": ", delivery.webhook_id),
+        absl::StrCat(kWebhookTimestampHeader, ": ", timestamp),
+        absl::StrCat(kWebhookSignatureHeader, ": ", *signature),
         // No "Expect: 100-continue" round trip before large bodies.
-        !AppendHeader(headers, "Expect:")) {
-      return Failed("not sent: out of memory building headers");
+        "Expect:"};
+    transfer->delivery = std::move(delivery);
+    transfer->done = std::move(done);
+    bool first = false;
+    {
+      absl::MutexLock lock(&mu_);
+      first = incoming_.empty();
+      incoming_.push_back(std::move(transfer));
     }
+    // One wake-up per batch: the thread takes everything incoming at once.
+    if (first) curl_multi_wakeup(multi_);
+  } catch (const std::exception& e) {
+    done(Failed(absl::StrCat("delivery failed: ", e.what())));
+  } catch (...) {
+    done(Failed("delivery failed: unknown exception"));
+  }
+}
 
-    auto release = [this](void* handle) { ReleaseHandle(handle); };
-    std::unique_ptr<void, decltype(release)> handle(AcquireHandle(), release);
-    if (handle == nullptr) {
-      return Failed("not sent: libcurl could not create a handle");
+void HttpConnector::Run() {
+  if (multi_ == nullptr) return;
+  std::vector<std::unique_ptr<Transfer>> incoming;
+  for (;;) {
+    bool stopping = false;
+    {
+      absl::MutexLock lock(&mu_);
+      incoming.swap(incoming_);
+      stopping = stopping_;
     }
-    CURL* const curl = handle.get();  // Options reset by ReleaseHandle.
+    for (std::unique_ptr<Transfer>& transfer : incoming) {
+      if (stopping) {
+        transfer->done(Failed("not sent: the connector is shutting down"));
+      } else {
+        Start(std::move(transfer));
+      }
+    }
+    incoming.clear();
+    if (stopping) break;
+    int still_running = 0;
+    curl_multi_perform(multi_, &still_running);
+    int queued = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+      if (message->msg == CURLMSG_DONE) {
+        Finish(message->easy_handle, message->data.result);
+      }
+    }
+    // Returns on socket activity, curl_multi_wakeup or curl's next timer.
+    curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+  }
+  for (auto& [curl, transfer] : running_) {
+    curl_multi_remove_handle(multi_, curl);
+    curl_easy_cleanup(curl);
+    transfer->done(Failed("delivery abandoned: the connector is shutting down"));
+  }
+  running_.clear();
+}
 
-    Transfer transfer;
-    transfer.max_body = options_.max_response_body_bytes;
-    transfer.body.reserve(transfer.max_body);
-    char error_buffer[CURL_ERROR_SIZE] = {};
-
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-    curl_easy_setopt(curl, CURLOPT_URL, delivery.url.c_str());
+void HttpConnector::Start(std::unique_ptr<Transfer> transfer) {
+  try {
+    CURL* curl = nullptr;
+    if (!idle_handles_.empty()) {
+      curl = idle_handles_.back();
+      idle_handles_.pop_back();
+    } else {
+      curl = curl_easy_init();
+    }
+    if (curl == nullptr) {
+      transfer->done(Failed("not sent: libcurl could not create a handle"));
+      return;
+    }
+    for (const std::string& line : transfer->header_lines) {
+      if (!AppendHeader(transfer->headers, line)) {
+        idle_handles_.push_back(curl);
+        transfer->done(Failed("not sent: out of memory building headers"));
+        return;
+      }
+    }
+    Transfer& t = *transfer;
+    t.response.max_body = options_.max_response_body_bytes;
+    t.response.body.reserve(t.response.max_body);
+    curl_easy_setopt(curl, CURLOPT_PRIVATE, transfer.get());
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t.error_buffer);
+    curl_easy_setopt(curl, CURLOPT_URL, t.delivery.url.c_str());
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -234,65 +296,90 @@ DeliveryOutcome HttpConnector::Deliver(const Delivery& delivery) {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                      TimeoutMillis(options_.total_timeout));
     curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, t.headers.get());
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, delivery.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, t.delivery.body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                     static_cast<curl_off_t>(delivery.body.size()));
+                     static_cast<curl_off_t>(t.delivery.body.size()));
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t.response);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t.response);
+    if (options_.max_idle_connections <= 0) {
+      curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
+    }
+    t.start = std::chrono::steady_clock::now();
+    const CURLMcode added = curl_multi_add_handle(multi_, curl);
+    if (added != CURLM_OK) {
+      curl_easy_reset(curl);
+      idle_handles_.push_back(curl);
+      transfer->done(Failed(absl::StrCat("not sent: libcurl: ",
+                                         curl_multi_strerror(added))));
+      return;
+    }
+    running_.emplace(curl, std::move(transfer));
+  } catch (const std::exception& e) {
+    transfer->done(Failed(absl::StrCat("delivery failed: ", e.what())));
+  }
+}
 
-    const auto start = std::chrono::steady_clock::now();
-    const CURLcode result = curl_easy_perform(curl);
-    DeliveryOutcome outcome;
-    outcome.latency =
-        absl::FromChrono(std::chrono::steady_clock::now() - start);
+void HttpConnector::Finish(void* handle, int code) {
+  CURL* const curl = handle;
+  const CURLcode result = static_cast<CURLcode>(code);
+  auto it = running_.find(curl);
+  std::unique_ptr<Transfer> transfer = std::move(it->second);
+  running_.erase(it);
+  curl_multi_remove_handle(multi_, curl);
 
+  DeliveryOutcome outcome;
+  outcome.latency =
+      absl::FromChrono(std::chrono::steady_clock::now() - transfer->start);
+  try {
     if (result != CURLE_OK) {
       // Even when a status line came before the failure, the answer is
       // incomplete: no response, as far as the caller is concerned.
       outcome.error = absl::StrCat("curl error ", static_cast<int>(result),
                                    " (", curl_easy_strerror(result), ")");
-      if (error_buffer[0] != '\0') {
-        absl::StrAppend(&outcome.error, ": ", Printable(error_buffer));
+      if (transfer->error_buffer[0] != '\0') {
+        absl::StrAppend(&outcome.error, ": ", Printable(transfer->error_buffer));
       }
-      return outcome;
-    }
-
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    outcome.http_status = static_cast<int>(status);
-    outcome.response_body = std::move(transfer.body);
-    if (transfer.retry_after.has_value()) {
-      outcome.retry_after = ParseRetryAfter(*transfer.retry_after, clock_.Now());
-    }
-    if (status < 200 || status > 299) {
-      outcome.error = absl::StrCat("HTTP ", status);
-      if (status >= 300 && status <= 399) {
-        char* location = nullptr;
-        curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
-        if (location != nullptr) {
-          const std::string_view target(location);
-          absl::StrAppend(
-              &outcome.error, " (redirect to ",
-              Printable(target.substr(0, options_.max_error_body_bytes)),
-              " not followed)");
+    } else {
+      long status = 0;
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+      outcome.http_status = static_cast<int>(status);
+      outcome.response_body = std::move(transfer->response.body);
+      if (transfer->response.retry_after.has_value()) {
+        outcome.retry_after =
+            ParseRetryAfter(*transfer->response.retry_after, clock_.Now());
+      }
+      if (status < 200 || status > 299) {
+        outcome.error = absl::StrCat("HTTP ", status);
+        if (status >= 300 && status <= 399) {
+          char* location = nullptr;
+          curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
+          if (location != nullptr) {
+            const std::string_view target(location);
+            absl::StrAppend(
+                &outcome.error, " (redirect to ",
+                Printable(target.substr(0, options_.max_error_body_bytes)),
+                " not followed)");
+          }
         }
+        const std::string quoted = Printable(std::string_view(
+            outcome.response_body.data(),
+            std::min(outcome.response_body.size(),
+                     options_.max_error_body_bytes)));
+        if (!quoted.empty()) absl::StrAppend(&outcome.error, ": ", quoted);
       }
-      const std::string quoted = Printable(std::string_view(
-          outcome.response_body.data(),
-          std::min(outcome.response_body.size(),
-                   options_.max_error_body_bytes)));
-      if (!quoted.empty()) absl::StrAppend(&outcome.error, ": ", quoted);
     }
-    return outcome;
   } catch (const std::exception& e) {
-    return Failed(absl::StrCat("delivery failed: ", e.what()));
-  } catch (...) {
-    return Failed("delivery failed: unknown exception");
+    outcome = Failed(absl::StrCat("delivery failed: ", e.what()));
   }
+  // Drops the options, which point into the transfer; the connection stays
+  // in the multi handle's pool.
+  curl_easy_reset(curl);
+  idle_handles_.push_back(curl);
+  transfer->done(std::move(outcome));
 }
 
 }  // namespace ats::server

@@ -5,7 +5,10 @@
 // Standard Webhooks POST per attempt (see server/webhook_signature.h).
 
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -31,46 +34,63 @@ struct HttpConnectorOptions {
   // Proxy URL for every request; empty connects directly and ignores the
   // http_proxy/https_proxy environment variables.
   std::string proxy;
-  // Idle easy handles (each keeps its live connections) kept for reuse; one
-  // is in use per concurrent caller, and those above this many are closed
-  // when returned.
-  size_t max_idle_handles = 16;
+  // Idle keep-alive connections kept for reuse (over all partners); 0 closes
+  // every connection after its attempt.
+  long max_idle_connections = 512;
 };
 
 // Delivers each event as one POST with the headers Content-Type:
 // application/json, webhook-id, webhook-timestamp (Unix seconds from the
 // clock) and webhook-signature. Only http and https URLs are fetched;
-// redirects are not followed (a 3xx is a failed attempt). Keep-alive
-// connections are reused across calls. Thread-safe; never throws.
+// redirects are not followed (a 3xx is a failed attempt). All attempts run
+// at once on one thread of the connector's (libcurl's multi interface), over
+// keep-alive connections reused across attempts. Thread-safe; never throws.
 class HttpConnector final : public Connector {
  public:
   // `clock` stamps webhook-timestamp and must outlive the connector.
   explicit HttpConnector(const Clock& clock, HttpConnectorOptions options = {});
+  // Ends attempts still under way, each with an error outcome.
   ~HttpConnector() override;
 
   HttpConnector(const HttpConnector&) = delete;
   HttpConnector& operator=(const HttpConnector&) = delete;
 
-  // Makes one signed POST of `delivery.body` to `delivery.url` and reports
-  // its outcome: http_status 0 and curl's error text when no response came
+  // Starts one signed POST of `delivery.body` to `delivery.url`; its outcome
+  // is: http_status 0 and curl's error text when no response came
   // (malformed URL or secret, refused, reset, timeout); "HTTP <status>:
   // <start of the body>" as the error of a non-2xx answer; retry_after from
   // the answer's Retry-After when it has one (delta-seconds, or an HTTP-date
-  // less the clock's now, at least zero).
-  // Returns within options.total_timeout (plus local bookkeeping).
-  DeliveryOutcome Deliver(const Delivery& delivery) override;
+  // less the clock's now, at least zero). `done` runs on the connector's
+  // thread, or on this one for a delivery that cannot be signed.
+  void Send(Delivery delivery, DeliveryDone done) override;
 
  private:
-  // Returns an idle easy handle (CURL*), or a new one; nullptr if libcurl
-  // cannot make one.
-  void* AcquireHandle();
-  // Returns `handle` to the idle pool, or closes it when the pool is full.
-  void ReleaseHandle(void* handle);
+  struct Transfer;
+
+  // The connector's thread: starts the transfers handed over by Send, drives
+  // them and reports their outcomes, until the connector is destroyed.
+  void Run();
+  // Sets up `transfer` on an easy handle and adds it to the multi handle;
+  // reports a failure instead if libcurl cannot.
+  void Start(std::unique_ptr<Transfer> transfer);
+  // Reports the outcome of the finished transfer on `curl` and keeps the
+  // easy handle for reuse.
+  void Finish(void* curl, int result);
 
   const Clock& clock_;
   const HttpConnectorOptions options_;
+  void* const multi_;  // CURLM*: the connection pool and the event loop.
+
   absl::Mutex mu_;
-  std::vector<void*> idle_handles_ ABSL_GUARDED_BY(mu_);
+  // Handed over by Send, not yet started by the thread.
+  std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Used by the connector's thread only.
+  std::vector<void*> idle_handles_;  // CURL*, options reset.
+  std::unordered_map<void*, std::unique_ptr<Transfer>> running_;  // By CURL*.
+
+  std::thread thread_;
 };
 
 }  // namespace ats::server

@@ -37,11 +37,14 @@ ABSL_FLAG(std::string, sqlite_synchronous, "normal",
 ABSL_FLAG(bool, dispatch, true,
           "deliver events to partners; --dispatch=false only records them "
           "(another server on the same database may deliver)");
-ABSL_FLAG(int, dispatch_workers, 32,
-          "deliveries under way at once (worker threads)");
-ABSL_FLAG(int, dispatch_per_integration, 8,
+ABSL_FLAG(int, dispatch_in_flight, 128,
+          "deliveries under way at once (concurrent HTTP requests, all on "
+          "one delivery thread)");
+ABSL_FLAG(int, dispatch_per_integration, 32,
           "deliveries under way at once to one integration, so a slow "
-          "partner cannot hold every worker");
+          "partner cannot hold them all");
+ABSL_FLAG(int, dispatch_claim_batch, 64,
+          "most due events claimed (and leased) by one write");
 ABSL_FLAG(std::string, retry_schedule, "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h",
           "comma-separated waits before each delivery attempt (the first "
           "entry stands for the first attempt, made when the event is due); "
@@ -94,11 +97,12 @@ int main(int argc, char** argv) {
                  std::string(retry_schedule.status().message()).c_str());
     return 2;
   }
-  if (absl::GetFlag(FLAGS_dispatch_workers) < 1 ||
-      absl::GetFlag(FLAGS_dispatch_per_integration) < 1) {
+  if (absl::GetFlag(FLAGS_dispatch_in_flight) < 1 ||
+      absl::GetFlag(FLAGS_dispatch_per_integration) < 1 ||
+      absl::GetFlag(FLAGS_dispatch_claim_batch) < 1) {
     std::fprintf(stderr,
-                 "--dispatch_workers and --dispatch_per_integration must be at "
-                 "least 1\n");
+                 "--dispatch_in_flight, --dispatch_per_integration and "
+                 "--dispatch_claim_batch must be at least 1\n");
     return 2;
   }
   if (absl::GetFlag(FLAGS_bulk_batch_size) < 1 ||
@@ -163,9 +167,10 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.dispatch = absl::GetFlag(FLAGS_dispatch);
-  options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_workers);
+  options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_in_flight);
   options.dispatcher.max_in_flight_per_integration =
       absl::GetFlag(FLAGS_dispatch_per_integration);
+  options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
   options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
   options.dispatcher.retry_schedule = *retry_schedule;
   // Deliveries under way at shutdown get the same grace as calls.
@@ -180,7 +185,7 @@ int main(int argc, char** argv) {
   spdlog::info("ats-server listening on {} (port {}), database {}",
                options.listen_address, (*server)->port(), store_options.path);
   if (options.dispatch) {
-    spdlog::info("delivering events: {} workers, {} per integration, "
+    spdlog::info("delivering events: {} at once, {} per integration, "
                  "{} attempts, lease {}",
                  options.dispatcher.max_in_flight,
                  options.dispatcher.max_in_flight_per_integration,

@@ -216,6 +216,28 @@ absl::Status SqliteEventRepository::UpdateEvent(const EventRow& event) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> SqliteEventRepository::SettleClaim(
+    const EventRow& claimed, const EventRow& next) {
+  // `IS` so that a claim without a lease matches a stored NULL.
+  Statement& stmt = db_.Prepare(
+      "UPDATE events SET state = ?5, state_reason = ?6, due_time = ?7, "
+      "update_time = ?8, lease_expire_time = ?9 "
+      "WHERE account_id = ?1 AND id = ?2 AND state = 3 "
+      "AND attempt_count = ?3 AND lease_expire_time IS ?4");
+  stmt.Bind(1, claimed.account_id)
+      .Bind(2, claimed.id)
+      .Bind(3, claimed.attempt_count)
+      .Bind(4, LeaseMicros(claimed))
+      .Bind(5, static_cast<int>(next.state))
+      .Bind(6, next.state_reason)
+      .Bind(7, ToMicros(next.due_time))
+      .Bind(8, ToMicros(next.update_time))
+      .Bind(9, LeaseMicros(next));
+  absl::Status status = stmt.Run();
+  if (!status.ok()) return status;
+  return db_.changes() > 0;
+}
+
 absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
     std::string_view account_id, std::string_view id) {
   static const std::string sql =

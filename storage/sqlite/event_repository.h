@@ -16,6 +16,8 @@ class SqliteEventRepository final : public EventRepository {
 
   absl::Status InsertEvent(const EventRow& event) override;
   absl::Status UpdateEvent(const EventRow& event) override;
+  absl::StatusOr<bool> SettleClaim(const EventRow& claimed,
+                                   const EventRow& next) override;
   absl::StatusOr<EventRow> GetEvent(std::string_view account_id,
                                     std::string_view id) override;
   absl::StatusOr<Page<EventRow>> ListEvents(std::string_view account_id,

@@ -412,6 +412,52 @@ TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
   EXPECT_TRUE(Due(At(500)).empty());
 }
 
+TEST_F(EventRepositoryTest, SettleClaimOnlyWhileTheClaimHolds) {
+  EventRow claimed = Event("e1", "c1", "j1", At(10));
+  claimed.state = ats::v1::EVENT_STATE_SENDING;
+  claimed.attempt_count = 2;
+  claimed.lease_expire_time = At(100);
+  ASSERT_OK(Insert({claimed}));
+  auto settle = [&](const EventRow& as_claimed, const EventRow& next) {
+    absl::StatusOr<bool> held = absl::UnknownError("not run");
+    EXPECT_TRUE(Write([&](Transaction& t) {
+                  held = t.events().SettleClaim(as_claimed, next);
+                  return held.status();
+                }).ok());
+    return held.ok() && *held;
+  };
+  EventRow next = claimed;
+  next.state = ats::v1::EVENT_STATE_RETRYING;
+  next.state_reason = "attempt failed: HTTP 500";
+  next.due_time = At(60);
+  next.update_time = At(50);
+  next.lease_expire_time.reset();
+
+  // Another lease or attempt count: someone else's claim; a missing event.
+  EventRow other_lease = claimed;
+  other_lease.lease_expire_time = At(101);
+  EXPECT_FALSE(settle(other_lease, next));
+  EventRow other_attempt = claimed;
+  other_attempt.attempt_count = 3;
+  EXPECT_FALSE(settle(other_attempt, next));
+  EventRow missing = claimed;
+  missing.id = "e2";
+  EXPECT_FALSE(settle(missing, next));
+  EXPECT_EQ(Get(kAccountA, "e1")->state, ats::v1::EVENT_STATE_SENDING);
+
+  EXPECT_TRUE(settle(claimed, next));
+  absl::StatusOr<EventRow> stored = Get(kAccountA, "e1");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->state, ats::v1::EVENT_STATE_RETRYING);
+  EXPECT_EQ(stored->state_reason, "attempt failed: HTTP 500");
+  EXPECT_EQ(stored->due_time, At(60));
+  EXPECT_EQ(stored->update_time, At(50));
+  EXPECT_FALSE(stored->lease_expire_time.has_value());
+  EXPECT_EQ(stored->attempt_count, 2);
+  // Settled once: the same claim no longer holds.
+  EXPECT_FALSE(settle(claimed, next));
+}
+
 TEST_F(EventRepositoryTest, AttemptsAreNumberedAcrossTheEventsLife) {
   ASSERT_OK(Insert(
       {Event("e1", "c1", "j1", At(100)), Event("e2", "c1", "j1", At(100))}));

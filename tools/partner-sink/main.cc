@@ -30,7 +30,10 @@
 // Prints "partner-sink listening on <host>:<port>" when ready (port 0 picks a
 // free port); SIGINT or SIGTERM stops it.
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -88,6 +91,32 @@ void ReplyError(httplib::Response& response, int status,
   response.set_content(message + "\n", "text/plain");
 }
 
+// cpp-httplib (0.11) listens with a backlog of 5: a client opening many
+// connections at once overflows it, and the dropped handshakes stall for
+// seconds. listen() again on the listening socket bound to `port` just
+// widens its backlog; there is no other way to reach the socket.
+void WidenListenBacklog(int port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t length = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 ||
+        listening == 0) {
+      continue;
+    }
+    sockaddr_storage address{};
+    socklen_t address_length = sizeof(address);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address),
+                    &address_length) != 0) {
+      continue;
+    }
+    const int bound_port =
+        address.ss_family == AF_INET6
+            ? ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port)
+            : ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+    if (bound_port == port) ::listen(fd, SOMAXCONN);
+  }
+}
+
 void AddRoutes(httplib::Server& server, Sink& sink, bool log) {
   server.Post(R"(/webhooks(/.*)?)", [&sink, log](const httplib::Request& request,
                                                  httplib::Response& response) {
@@ -110,7 +139,8 @@ void AddRoutes(httplib::Server& server, Sink& sink, bool log) {
                   answer.outcome.c_str());
       std::fflush(stdout);
     }
-    absl::SleepFor(answer.delay);
+    // Even a zero sleep is a system call and a context switch.
+    if (answer.delay > absl::ZeroDuration()) absl::SleepFor(answer.delay);
     response.status = answer.status;
     for (const auto& [name, value] : answer.headers) {
       response.set_header(name, value);
@@ -183,6 +213,15 @@ int Run(int argc, char** argv) {
                  "(POST /secrets adds more at runtime)")
       ->allow_extra_args(false);
   app.add_flag("--log", log, "print one line per webhook received");
+  // cpp-httplib gives every keep-alive connection a thread of its own for
+  // as long as the connection lives: a client with more connections than
+  // threads waits for one to close.
+  int threads = 512;
+  app.add_option("--threads", threads,
+                 "threads serving requests: at least the connections "
+                 "clients keep open at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   CLI11_PARSE(app, argc, argv);
 
   const size_t colon = listen.rfind(':');
@@ -218,7 +257,13 @@ int Run(int argc, char** argv) {
 
   // Never destroyed, so the signal thread may use it until the process ends.
   auto* const server = new httplib::Server();
-  server->new_task_queue = [] { return new httplib::ThreadPool(32); };
+  server->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  // The status line and headers, then the body, go out as separate writes:
+  // with Nagle's algorithm the body would wait for the client's delayed ACK
+  // (~40 ms) on every response.
+  server->set_tcp_nodelay(true);
   server->set_keep_alive_max_count(10000);
   server->set_keep_alive_timeout(30);
   server->set_payload_max_length(64 * 1024 * 1024);
@@ -233,6 +278,7 @@ int Run(int argc, char** argv) {
     std::cerr << "partner-sink: cannot listen on " << listen << "\n";
     return 1;
   }
+  WidenListenBacklog(port);
 
   static std::atomic<bool> listening_done{false};
   std::thread([server, stop_signals] {

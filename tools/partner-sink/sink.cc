@@ -116,11 +116,12 @@ absl::StatusOr<std::string> StringField(const std::string& field,
 Sink::Sink(std::vector<std::string> secrets, absl::Duration tolerance)
     : initial_secrets_(std::move(secrets)),
       tolerance_(tolerance),
-      secrets_(initial_secrets_) {}
+      secrets_(std::make_shared<const std::vector<std::string>>(
+          initial_secrets_)) {}
 
 std::string Sink::VerificationError(const WebhookRequest& request,
-                                    absl::Time now, std::string& id,
-                                    int64_t& timestamp) const {
+                                    absl::Time now, const Secrets& secrets,
+                                    std::string& id, int64_t& timestamp) const {
   id = HeaderValue(request.headers, server::kWebhookIdHeader);
   const std::string timestamp_text =
       HeaderValue(request.headers, server::kWebhookTimestampHeader);
@@ -135,8 +136,8 @@ std::string Sink::VerificationError(const WebhookRequest& request,
                         absl::FormatDuration(tolerance_), " from now");
   }
   if (signature.empty()) return "missing webhook-signature";
-  if (secrets_.empty()) return "no signing secret configured";
-  for (const std::string& secret : secrets_) {
+  if (secrets->empty()) return "no signing secret configured";
+  for (const std::string& secret : *secrets) {
     if (server::VerifyWebhookSignature(secret, id, timestamp, request.body,
                                        signature)) {
       return "";
@@ -158,13 +159,19 @@ Behaviour Sink::NextBehaviour(const std::string& path) {
 
 WebhookResponse Sink::HandleWebhook(const WebhookRequest& request,
                                     absl::Time now) {
+  Secrets secrets;
+  {
+    absl::MutexLock lock(&mu_);
+    secrets = secrets_;
+  }
+  std::string id;
+  int64_t timestamp = 0;
+  const std::string error =
+      VerificationError(request, now, secrets, id, timestamp);
+
   absl::MutexLock lock(&mu_);
   clients_.insert(request.client);
   WebhookResponse response;
-
-  std::string id;
-  int64_t timestamp = 0;
-  const std::string error = VerificationError(request, now, id, timestamp);
   if (!error.empty()) {
     ++rejected_;
     rejections_.emplace_back(id, error);
@@ -224,16 +231,18 @@ absl::Status Sink::AddSecret(const std::string& secret) {
   const absl::StatusOr<std::string> key = server::WebhookSigningKey(secret);
   if (!key.ok()) return key.status();
   absl::MutexLock lock(&mu_);
-  for (const std::string& known : secrets_) {
+  for (const std::string& known : *secrets_) {
     if (known == secret) return absl::OkStatus();
   }
-  secrets_.push_back(secret);
+  auto secrets = std::make_shared<std::vector<std::string>>(*secrets_);
+  secrets->push_back(secret);
+  secrets_ = std::move(secrets);
   return absl::OkStatus();
 }
 
 void Sink::Reset() {
   absl::MutexLock lock(&mu_);
-  secrets_ = initial_secrets_;
+  secrets_ = std::make_shared<const std::vector<std::string>>(initial_secrets_);
   behaviours_.clear();
   events_.clear();
   event_index_.clear();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -104,10 +105,15 @@ class Sink {
   std::optional<std::string> EventJson(const std::string& id) const;
 
  private:
-  // Returns why the request does not verify, or an empty string if it does.
+  // The secrets to verify with; shared so that verifying (the costly part
+  // of a webhook) runs without the lock.
+  using Secrets = std::shared_ptr<const std::vector<std::string>>;
+
+  // Returns why the request does not verify with `secrets`, or an empty
+  // string if it does.
   std::string VerificationError(const WebhookRequest& request, absl::Time now,
-                                std::string& id, int64_t& timestamp) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                                const Secrets& secrets, std::string& id,
+                                int64_t& timestamp) const;
   // Returns the behaviour for a webhook to `path` and uses up one of its
   // `times`.
   Behaviour NextBehaviour(const std::string& path)
@@ -117,7 +123,7 @@ class Sink {
   const absl::Duration tolerance_;
 
   mutable absl::Mutex mu_;
-  std::vector<std::string> secrets_ ABSL_GUARDED_BY(mu_);
+  Secrets secrets_ ABSL_GUARDED_BY(mu_);  // Replaced, never changed.
   std::map<std::string, Behaviour> behaviours_ ABSL_GUARDED_BY(mu_);  // By path.
   std::vector<ReceivedEvent> events_ ABSL_GUARDED_BY(mu_);  // Arrival order.
   std::map<std::string, size_t> event_index_ ABSL_GUARDED_BY(mu_);  // By id.
