@@ -40,7 +40,8 @@ void AddAccounts(CLI::App& app, Session& session) {
                             "ats-admin accounts create \"Acme Corp\"");
   create->add_option("display_name", create_args->display_name, "Company name")
       ->required();
-  create->add_option("--request-id", create_args->request_id, "Idempotency key");
+  create->add_option("--request-id", create_args->request_id,
+                     "Idempotency key");
   create->callback([&session, args = create_args] {
     ats::v1::CreateAccountRequest request;
     request.mutable_account()->set_display_name(args->display_name);
@@ -56,20 +57,17 @@ void AddAccounts(CLI::App& app, Session& session) {
                           "ats-admin accounts list --output json");
   AddLimitFlag(list, limit.get());
   list->callback([&session, limit] {
-    auto stub = session.Stub<AccountService>(KeyFile::kOperator);
-    auto response = FetchPages<ats::v1::ListAccountsResponse>(
-        ats::v1::ListAccountsRequest(), *limit,
-        [&](const auto& request, auto* page) {
-          return stub->ListAccounts(session.Context().get(), request, page);
-        },
-        [](auto* page) { return page->mutable_accounts(); });
+    auto response = ListAll<AccountService>(
+        session, ats::v1::ListAccountsRequest(), *limit,
+        &AccountService::Stub::ListAccounts,
+        &ats::v1::ListAccountsResponse::mutable_accounts, KeyFile::kOperator);
     session.output().List(response, response.accounts(), kAccountColumns);
   });
 
-  AddNameCommand<AccountService>(
-      *accounts, session, "show", "Show an account",
-      "ats-admin accounts show accounts/8f3a", "accounts",
-      &AccountService::Stub::GetAccount, KeyFile::kOperator);
+  AddNameCommand<AccountService>(*accounts, session, "show", "Show an account",
+                                 "ats-admin accounts show accounts/8f3a",
+                                 "accounts", &AccountService::Stub::GetAccount,
+                                 KeyFile::kOperator);
   AddNameCommand<AccountService>(
       *accounts, session, "rotate-webhook-secret",
       "Create or replace the account's signing secret for webhook triggers "
@@ -90,9 +88,11 @@ void AddKeys(CLI::App& app, Session& session) {
   auto* create = AddCommand(
       *keys, "create", "Create an API key; its secret is shown only once",
       "ats-admin keys create \"recruiting team\" --role recruiter\n"
-      "  ats-admin keys create importer --role recruiter -o json | jq -r .secret");
-  create->add_option("display_name", create_args->display_name,
-                     "What the key is for")
+      "  ats-admin keys create importer --role recruiter -o json | jq -r "
+      ".secret");
+  create
+      ->add_option("display_name", create_args->display_name,
+                   "What the key is for")
       ->required();
   create->add_option("--role", create_args->role, EnumChoices<ats::v1::Role>())
       ->required();
@@ -100,7 +100,8 @@ void AddKeys(CLI::App& app, Session& session) {
                      "accounts/ID (operators; admins default to their own)");
   create->add_option("--integration", create_args->integration,
                      "integrations/ID, for partner keys");
-  create->add_option("--request-id", create_args->request_id, "Idempotency key");
+  create->add_option("--request-id", create_args->request_id,
+                     "Idempotency key");
   create->callback([&session, args = create_args] {
     ats::v1::CreateApiKeyRequest request;
     ats::v1::ApiKey* key = request.mutable_api_key();
@@ -137,18 +138,15 @@ void AddKeys(CLI::App& app, Session& session) {
       request.set_account(Qualified("accounts", args->account));
     }
     request.set_show_revoked(args->revoked);
-    auto stub = session.Stub<AccountService>();
-    auto response = FetchPages<ats::v1::ListApiKeysResponse>(
-        request, args->limit,
-        [&](const auto& page_request, auto* page) {
-          return stub->ListApiKeys(session.Context().get(), page_request, page);
-        },
-        [](auto* page) { return page->mutable_api_keys(); });
+    auto response = ListAll<AccountService>(
+        session, request, args->limit, &AccountService::Stub::ListApiKeys,
+        &ats::v1::ListApiKeysResponse::mutable_api_keys);
     session.output().List(response, response.api_keys(), kKeyColumns);
   });
 
   AddNameCommand<AccountService>(*keys, session, "revoke", "Revoke an API key",
-                                 "ats-admin keys revoke apiKeys/5c1e", "apiKeys",
+                                 "ats-admin keys revoke apiKeys/5c1e",
+                                 "apiKeys",
                                  &AccountService::Stub::RevokeApiKey);
 }
 

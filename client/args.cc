@@ -14,7 +14,8 @@ std::string Qualified(const std::string& collection, const std::string& id) {
   return collection + "/" + id;
 }
 
-void PutKeyValues(const std::vector<std::string>& words, const std::string& flag,
+void PutKeyValues(const std::vector<std::string>& words,
+                  const std::string& flag,
                   google::protobuf::Map<std::string, std::string>* map) {
   for (const std::string& word : words) {
     const size_t equals = word.find('=');
@@ -33,7 +34,8 @@ void ReadJsonFile(const std::string& path, google::protobuf::Message* message) {
   const auto status =
       google::protobuf::util::JsonStringToMessage(json.str(), message);
   if (!status.ok()) {
-    throw UsageError(path + " is not a " + message->GetDescriptor()->full_name() +
+    throw UsageError(path + " is not a " +
+                     message->GetDescriptor()->full_name() +
                      " in JSON: " + std::string(status.message()));
   }
 }

@@ -1,9 +1,8 @@
 // Turning command-line words into request fields: resource names, enum
-// values, key=value options, durations, pages of a list.
+// values, key=value options, durations, JSON files.
 #ifndef ATS_CLIENT_ARGS_H_
 #define ATS_CLIENT_ARGS_H_
 
-#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,7 +23,8 @@ namespace ats::client {
 std::string Qualified(const std::string& collection, const std::string& id);
 
 // Puts "key=value" words (of flag `flag`, for the error message) into `map`.
-void PutKeyValues(const std::vector<std::string>& words, const std::string& flag,
+void PutKeyValues(const std::vector<std::string>& words,
+                  const std::string& flag,
                   google::protobuf::Map<std::string, std::string>* map);
 
 // Reads file `path` of proto3 JSON into `message`; throws UsageError when it
@@ -61,26 +61,6 @@ E ParseEnum(const std::string& text, const std::string& flag) {
   }
   throw UsageError(flag + ": \"" + text + "\" is not one of " +
                    EnumChoices<E>());
-}
-
-// Pages through a List RPC: `call(request, &page)` fetches one page and
-// `items(&response)` is its repeated field. Returns one response holding the
-// items of every page up to `limit` in all, with the token of the page after
-// them (empty when all were read).
-template <typename Response, typename Request, typename Call, typename Items>
-Response FetchPages(Request request, int limit, Call call, Items items) {
-  Response all;
-  for (;;) {
-    request.set_page_size(std::min(limit - items(&all)->size(), 1000));
-    Response page;
-    Check(call(request, &page));
-    for (auto& item : *items(&page)) items(&all)->Add()->Swap(&item);
-    all.set_next_page_token(page.next_page_token());
-    if (page.next_page_token().empty() || items(&all)->size() >= limit) {
-      return all;
-    }
-    request.set_page_token(page.next_page_token());
-  }
 }
 
 }  // namespace ats::client

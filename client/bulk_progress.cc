@@ -32,19 +32,20 @@ void BulkProgress::Update(const ats::v1::BulkOperation& operation) {
   const int64_t done = operation.created_count() + operation.skipped_count() +
                        operation.failed_count();
   const std::string counts = absl::StrCat(
-      done, "/", operation.total_count(), "  created ", operation.created_count(),
-      "  skipped ", operation.skipped_count(), "  failed ",
-      operation.failed_count(), "  ", Label(operation.state()));
+      done, "/", operation.total_count(), "  created ",
+      operation.created_count(), "  skipped ", operation.skipped_count(),
+      "  failed ", operation.failed_count(), "  ", Label(operation.state()));
   if (counts == last_) return;
   last_ = counts;
   if (mode_ == Mode::kLines) {
     std::cout << operation.name() << "  " << counts << std::endl;
   } else if (mode_ == Mode::kBar) {
     const int64_t total = operation.total_count();
-    const int filled = total > 0 ? static_cast<int>(done * kBarWidth / total) : 0;
+    const int filled =
+        total > 0 ? static_cast<int>(done * kBarWidth / total) : 0;
     std::cerr << "\r[" << std::string(filled, '#')
-              << std::string(kBarWidth - filled, '.') << "] " << counts
-              << "   " << std::flush;
+              << std::string(kBarWidth - filled, '.') << "] " << counts << "   "
+              << std::flush;
   }
 }
 

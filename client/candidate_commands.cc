@@ -32,10 +32,11 @@ struct Placement {
   std::string job, stage;
 
   void AddFlags(CLI::App* command) {
-    CLI::Option* job_flag =
-        command->add_option("--job", job, "Also add to this job (jobs/ID or ID)");
-    command->add_option("--stage", stage,
-                        "Start in this stage (default: the first)")
+    CLI::Option* job_flag = command->add_option(
+        "--job", job, "Also add to this job (jobs/ID or ID)");
+    command
+        ->add_option("--stage", stage,
+                     "Start in this stage (default: the first)")
         ->needs(job_flag);
   }
 };
@@ -107,13 +108,15 @@ void AddAdd(CLI::App& candidates, Session& session) {
   auto* apply = AddCommand(
       candidates, "add-to-job",
       "Put a candidate in a job (fires the triggers of the stage entered)",
-      "ats-admin candidates add-to-job candidates/51aa --job jobs/9a1f --stage Screening");
+      "ats-admin candidates add-to-job candidates/51aa --job jobs/9a1f --stage "
+      "Screening");
   apply->add_option("candidate", apply_args->first, "candidates/ID or ID")
       ->required();
   apply_args->second.AddFlags(apply);
   apply->callback([&session, apply_args] {
     if (apply_args->second.job.empty()) throw UsageError("--job is required");
-    session.output().Show(AddToJob(session, apply_args->second, apply_args->first));
+    session.output().Show(
+        AddToJob(session, apply_args->second, apply_args->first));
   });
 }
 
@@ -137,54 +140,54 @@ void AddImport(CLI::App& candidates, Session& session) {
   args->placement.AddFlags(import);
   import->callback([&session, args] {
     std::ifstream in(args->file);
-    const std::vector<CsvRow> rows = ReadCsvWithHeader(in);
-    auto stub = session.Stub<JobService>();
-    ats::v1::ListCandidatesResponse created;
-    std::vector<std::vector<std::string>> outcomes;
-    grpc::Status first_failure;
-    for (const CsvRow& row : rows) {
-      ats::v1::CreateCandidateRequest request;
-      Candidate* candidate = request.mutable_candidate();
-      candidate->set_given_name(row.Get("given_name"));
-      candidate->set_family_name(row.Get("family_name"));
-      candidate->set_email(row.Get("email"));
-      candidate->set_phone(row.Get("phone"));
-      for (absl::string_view tag :
-           absl::StrSplit(row.Get("tags"), ' ', absl::SkipEmpty())) {
-        candidate->add_tags(std::string(tag));
-      }
-      Candidate added;
-      grpc::Status status =
-          stub->CreateCandidate(session.Context().get(), request, &added);
-      try {
-        Check(status);
-        if (!args->placement.job.empty()) {
-          AddToJob(session, args->placement, added.name());
-        }
-      } catch (const RpcError& error) {
-        status = error.status();
-      }
-      if (status.ok()) *created.add_candidates() = added;
-      if (!status.ok() && first_failure.ok()) first_failure = status;
-      outcomes.push_back({absl::StrCat(row.line), candidate->email(),
-                          status.ok() ? added.name() : "",
-                          status.ok() ? "added" : status.error_message()});
+  const std::vector<CsvRow> rows = ReadCsvWithHeader(in);
+  auto stub = session.Stub<JobService>();
+  ats::v1::ListCandidatesResponse created;
+  std::vector<std::vector<std::string>> outcomes;
+  grpc::Status first_failure;
+  for (const CsvRow& row : rows) {
+    ats::v1::CreateCandidateRequest request;
+    Candidate* candidate = request.mutable_candidate();
+    candidate->set_given_name(row.Get("given_name"));
+    candidate->set_family_name(row.Get("family_name"));
+    candidate->set_email(row.Get("email"));
+    candidate->set_phone(row.Get("phone"));
+    for (absl::string_view tag :
+         absl::StrSplit(row.Get("tags"), ' ', absl::SkipEmpty())) {
+      candidate->add_tags(std::string(tag));
     }
-    if (session.output().json()) {
-      PrintJson(created);
-    } else {
-      PrintTable({"LINE", "EMAIL", "NAME", "RESULT"}, outcomes);
+    Candidate added;
+    grpc::Status status =
+        stub->CreateCandidate(session.Context().get(), request, &added);
+    try {
+      Check(status);
+      if (!args->placement.job.empty()) {
+        AddToJob(session, args->placement, added.name());
+      }
+    } catch (const RpcError& error) {
+      status = error.status();
     }
-    if (!first_failure.ok()) throw RpcError(first_failure);
-  });
-}
-
+    if (status.ok()) *created.add_candidates() = added;
+    if (!status.ok() && first_failure.ok()) first_failure = status;
+    outcomes.push_back({absl::StrCat(row.line), candidate->email(),
+                        status.ok() ? added.name() : "",
+                        status.ok() ? "added" : status.error_message()});
+  }
+  if (session.output().json()) {
+    PrintJson(created);
+  } else {
+    PrintTable({"LINE", "EMAIL", "NAME", "RESULT"}, outcomes);
+  }
+  if (!first_failure.ok()) throw RpcError(first_failure);
+});
 }  // namespace
 
+}  // namespace ats::client
+
 void AddCandidateCommands(CLI::App& app, Session& session) {
-  CLI::App* candidates = AddGroup(
-      app, "candidates", "The account's candidate database",
-      "ats-admin candidates list --tag backend");
+  CLI::App* candidates =
+      AddGroup(app, "candidates", "The account's candidate database",
+               "ats-admin candidates list --tag backend");
   AddAdd(*candidates, session);
 
   struct ListArgs {
@@ -203,13 +206,9 @@ void AddCandidateCommands(CLI::App& app, Session& session) {
     request.set_tag(args->tag);
     request.set_email(args->email);
     request.set_name_contains(args->name);
-    auto stub = session.Stub<JobService>();
-    auto response = FetchPages<ats::v1::ListCandidatesResponse>(
-        request, args->limit,
-        [&](const auto& page_request, auto* page) {
-          return stub->ListCandidates(session.Context().get(), page_request, page);
-        },
-        [](auto* page) { return page->mutable_candidates(); });
+    auto response = ListAll<JobService>(
+        session, request, args->limit, &JobService::Stub::ListCandidates,
+        &ats::v1::ListCandidatesResponse::mutable_candidates);
     session.output().List(response, response.candidates(), kCandidateColumns);
   });
 
@@ -222,10 +221,10 @@ void AddCandidateCommands(CLI::App& app, Session& session) {
     std::string job, candidate, stage, request_id;
   };
   auto move_args = std::make_shared<MoveArgs>();
-  auto* move = AddCommand(
-      app, "move",
-      "Move a candidate to another stage of a job, firing that stage's triggers",
-      "ats-admin move jobs/9a1f candidates/51aa Screening");
+  auto* move = AddCommand(app, "move",
+                          "Move a candidate to another stage of a job, firing "
+                          "that stage's triggers",
+                          "ats-admin move jobs/9a1f candidates/51aa Screening");
   move->add_option("job", move_args->job, "jobs/ID or ID")->required();
   move->add_option("candidate", move_args->candidate, "candidates/ID or ID")
       ->required();

@@ -4,6 +4,7 @@
 #ifndef ATS_CLIENT_COMMANDS_H_
 #define ATS_CLIENT_COMMANDS_H_
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,31 @@ void AddCandidateCommands(CLI::App& app, Session& session);
 void AddEventCommands(CLI::App& app, Session& session);
 // trigger, bulk-trigger, bulk-ops (manual_trigger_commands.cc).
 void AddManualTriggerCommands(CLI::App& app, Session& session);
+
+// Calls List RPC `method` page after page and returns one response holding
+// the items (`items` of each page) of every page, up to `limit` in all, and
+// the token of the page after them (empty when all were read).
+template <typename Service, typename Request, typename Response, typename Item>
+Response ListAll(Session& session, Request request, int limit,
+                 grpc::Status (Service::Stub::*method)(grpc::ClientContext*,
+                                                       const Request&,
+                                                       Response*),
+                 google::protobuf::RepeatedPtrField<Item>* (Response::*items)(),
+                 KeyFile key_file = KeyFile::kAdmin) {
+  auto stub = session.Stub<Service>(key_file);
+  Response all;
+  for (;;) {
+    request.set_page_size(std::min(limit - (all.*items)()->size(), 1000));
+    Response page;
+    Check(((*stub).*method)(session.Context().get(), request, &page));
+    for (Item& item : *(page.*items)()) (all.*items)()->Add()->Swap(&item);
+    all.set_next_page_token(page.next_page_token());
+    if (page.next_page_token().empty() || (all.*items)()->size() >= limit) {
+      return all;
+    }
+    request.set_page_token(page.next_page_token());
+  }
+}
 
 // Adds command `name` taking one resource name (`jobs/ID`, or just ID, in
 // `collection`) that calls `method` with a request of that `name` and shows

@@ -22,13 +22,15 @@ std::string ReadFileOrThrow(const std::string& path, const std::string& what) {
 std::string ResolveToken(const ConnectionOptions& options, KeyFile key_file) {
   if (!options.token.empty()) return options.token;
   const std::string path =
-      options.key_dir + (key_file == KeyFile::kOperator ? "/operator.key"
-                                                        : "/admin.key");
+      options.key_dir +
+      (key_file == KeyFile::kOperator ? "/operator.key" : "/admin.key");
   std::ifstream in(path);
   std::string key;
   if (!in || !std::getline(in, key) || key.empty()) {
-    throw UsageError("no API key: pass --token, set ATS_TOKEN, or run from "
-                     "where the server wrote " + path);
+    throw UsageError(
+        "no API key: pass --token, set ATS_TOKEN, or run from "
+        "where the server wrote " +
+        path);
   }
   return key;
 }

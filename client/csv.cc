@@ -29,7 +29,8 @@ std::vector<std::string> SplitRecord(const std::string& text, int line) {
       fields.back() += c;
     }
   }
-  if (quoted) throw UsageError(absl::StrCat("CSV line ", line, ": unterminated quote"));
+  if (quoted)
+    throw UsageError(absl::StrCat("CSV line ", line, ": unterminated quote"));
   return fields;
 }
 
@@ -44,14 +45,16 @@ std::vector<CsvRow> ReadCsvWithHeader(std::istream& in) {
     std::vector<std::string> fields = SplitRecord(text, line);
     if (header.empty()) {
       for (std::string& name : fields) {
-        header.push_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(name)));
+        header.push_back(
+            absl::AsciiStrToLower(absl::StripAsciiWhitespace(name)));
       }
       continue;
     }
     CsvRow& row = rows.emplace_back();
     row.line = line;
     for (size_t i = 0; i < fields.size() && i < header.size(); ++i) {
-      row.fields[header[i]] = std::string(absl::StripAsciiWhitespace(fields[i]));
+      row.fields[header[i]] =
+          std::string(absl::StripAsciiWhitespace(fields[i]));
     }
   }
   if (header.empty()) throw UsageError("the CSV file has no header line");

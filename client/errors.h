@@ -36,7 +36,8 @@ extern const char kExitCodesHelp[];
 class RpcError : public std::runtime_error {
  public:
   explicit RpcError(grpc::Status status)
-      : std::runtime_error(status.error_message()), status_(std::move(status)) {}
+      : std::runtime_error(status.error_message()),
+        status_(std::move(status)) {}
   const grpc::Status& status() const { return status_; }
 
  private:

@@ -56,27 +56,29 @@ void ShowEvent(const Output& output, const Event& event) {
   PrintFields(fields);
   if (event.attempts().empty()) return;
   std::cout << "\n";
-  PrintTable(event.attempts(),
-             std::vector<Column<ats::v1::DeliveryAttempt>>{
-                 {"ATTEMPT", [](const auto& a) { return absl::StrCat(a.number()); }},
-                 {"TIME", [](const auto& a) { return TimeText(a.attempt_time()); }},
-                 {"HTTP", [](const auto& a) { return absl::StrCat(a.http_status()); }},
-                 {"LATENCY",
-                  [](const auto& a) {
-                    return absl::StrCat(
-                        google::protobuf::util::TimeUtil::DurationToMilliseconds(
-                            a.latency()),
-                        "ms");
-                  }},
-                 {"ERROR", [](const auto& a) { return a.error(); }},
-             });
+  PrintTable(
+      event.attempts(),
+      std::vector<Column<ats::v1::DeliveryAttempt>>{
+          {"ATTEMPT", [](const auto& a) { return absl::StrCat(a.number()); }},
+          {"TIME", [](const auto& a) { return TimeText(a.attempt_time()); }},
+          {"HTTP", [](const auto& a) { return absl::StrCat(a.http_status()); }},
+          {"LATENCY",
+           [](const auto& a) {
+             return absl::StrCat(
+                 google::protobuf::util::TimeUtil::DurationToMilliseconds(
+                     a.latency()),
+                 "ms");
+           }},
+          {"ERROR", [](const auto& a) { return a.error(); }},
+      });
 }
 
 // One line per state change while watching.
 void PrintChange(const Event& event) {
   std::cout << absl::FormatTime("%H:%M:%S", absl::Now(), absl::UTCTimeZone())
             << "  " << event.name() << "  " << Label(event.state());
-  if (event.attempt_count() > 0) std::cout << "  attempts " << event.attempt_count();
+  if (event.attempt_count() > 0)
+    std::cout << "  attempts " << event.attempt_count();
   if (!event.state_reason().empty()) std::cout << "  " << event.state_reason();
   std::cout << std::endl;
 }
@@ -88,30 +90,30 @@ struct ListArgs {
   void AddFlags(CLI::App* command) {
     command->add_option("--candidate", candidate, "Only this candidate's");
     command->add_option("--job", job, "Only this job's");
-    command->add_option("--integration", integration, "Only this integration's");
+    command->add_option("--integration", integration,
+                        "Only this integration's");
     command->add_option("--state", state, EnumChoices<EventState>());
   }
 
   ats::v1::ListEventsRequest Request() const {
     ats::v1::ListEventsRequest request;
-    if (!candidate.empty()) request.set_candidate(Qualified("candidates", candidate));
+    if (!candidate.empty())
+      request.set_candidate(Qualified("candidates", candidate));
     if (!job.empty()) request.set_job(Qualified("jobs", job));
     if (!integration.empty()) {
       request.set_integration(Qualified("integrations", integration));
     }
-    if (!state.empty()) request.set_state(ParseEnum<EventState>(state, "--state"));
+    if (!state.empty())
+      request.set_state(ParseEnum<EventState>(state, "--state"));
     return request;
   }
 };
 
 ats::v1::ListEventsResponse ListEvents(Session& session, const ListArgs& args) {
-  auto stub = session.Stub<IntegrationService>();
-  return FetchPages<ats::v1::ListEventsResponse>(
-      args.Request(), args.limit,
-      [&](const auto& request, auto* page) {
-        return stub->ListEvents(session.Context().get(), request, page);
-      },
-      [](auto* page) { return page->mutable_events(); });
+  return ListAll<IntegrationService>(
+      session, args.Request(), args.limit,
+      &IntegrationService::Stub::ListEvents,
+      &ats::v1::ListEventsResponse::mutable_events);
 }
 
 struct WatchArgs {
@@ -127,9 +129,10 @@ void WatchEvent(Session& session, const WatchArgs& args) {
   ats::v1::GetEventRequest request;
   request.set_name(Qualified("events", args.event));
   auto stub = session.Stub<IntegrationService>();
-  const absl::Time deadline = args.max_wait_seconds > 0
-                                  ? absl::Now() + absl::Seconds(args.max_wait_seconds)
-                                  : absl::InfiniteFuture();
+  const absl::Time deadline =
+      args.max_wait_seconds > 0
+          ? absl::Now() + absl::Seconds(args.max_wait_seconds)
+          : absl::InfiniteFuture();
   EventState shown = ats::v1::EVENT_STATE_UNSPECIFIED;
   for (;;) {
     Event event;
@@ -141,10 +144,10 @@ void WatchEvent(Session& session, const WatchArgs& args) {
       return;
     }
     if (absl::Now() >= deadline) {
-      throw RpcError(grpc::Status(
-          grpc::StatusCode::DEADLINE_EXCEEDED,
-          absl::StrCat(event.name(), " is still ", Label(shown), " after ",
-                       args.max_wait_seconds, "s")));
+      throw RpcError(
+          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                       absl::StrCat(event.name(), " is still ", Label(shown),
+                                    " after ", args.max_wait_seconds, "s")));
     }
     absl::SleepFor(absl::Seconds(args.interval_seconds));
   }
@@ -153,9 +156,10 @@ void WatchEvent(Session& session, const WatchArgs& args) {
 // Polls the filtered list, printing events that are new or changed, until
 // --max-wait passes (or forever).
 void FollowEvents(Session& session, const WatchArgs& args) {
-  const absl::Time deadline = args.max_wait_seconds > 0
-                                  ? absl::Now() + absl::Seconds(args.max_wait_seconds)
-                                  : absl::InfiniteFuture();
+  const absl::Time deadline =
+      args.max_wait_seconds > 0
+          ? absl::Now() + absl::Seconds(args.max_wait_seconds)
+          : absl::InfiniteFuture();
   std::map<std::string, EventState> shown;
   ListArgs newest = args.filters;
   newest.limit = 100;
@@ -194,26 +198,30 @@ void AddWatch(CLI::App& events, Session& session) {
   args->filters.AddFlags(watch);
   watch->add_flag("--until-final", args->until_final,
                   "Wait for the partner's result, not just delivery");
-  watch->add_option("--interval", args->interval_seconds, "Seconds between polls")
+  watch
+      ->add_option("--interval", args->interval_seconds,
+                   "Seconds between polls")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  watch->add_option("--max-wait", args->max_wait_seconds,
-                    "Give up after this many seconds (exit code 6 for one "
-                    "event; following just stops)")
+  watch
+      ->add_option("--max-wait", args->max_wait_seconds,
+                   "Give up after this many seconds (exit code 6 for one "
+                   "event; following just stops)")
       ->check(CLI::NonNegativeNumber);
   watch->callback([&session, args] {
-    args->event.empty() ? FollowEvents(session, *args) : WatchEvent(session, *args);
+    args->event.empty() ? FollowEvents(session, *args)
+                        : WatchEvent(session, *args);
   });
 }
 
 }  // namespace
 
 void AddEventCommands(CLI::App& app, Session& session) {
-  CLI::App* events = AddGroup(
-      app, "events",
-      "Events: each firing of a trigger for a candidate, its delivery "
-      "attempts and the partner's result",
-      "ats-admin events list --state dead");
+  CLI::App* events =
+      AddGroup(app, "events",
+               "Events: each firing of a trigger for a candidate, its delivery "
+               "attempts and the partner's result",
+               "ats-admin events list --state dead");
 
   auto list_args = std::make_shared<ListArgs>();
   auto* list = AddCommand(*events, "list", "List events, newest first",
@@ -245,7 +253,8 @@ void AddEventCommands(CLI::App& app, Session& session) {
       "ats-admin events retry events/0c2b", "events",
       &IntegrationService::Stub::RetryEvent);
   AddNameCommand<IntegrationService>(
-      *events, session, "cancel", "Cancel a SCHEDULED, PENDING or RETRYING event",
+      *events, session, "cancel",
+      "Cancel a SCHEDULED, PENDING or RETRYING event",
       "ats-admin events cancel events/0c2b", "events",
       &IntegrationService::Stub::CancelEvent);
   AddWatch(*events, session);

@@ -28,7 +28,8 @@ const std::vector<Column<ats::v1::Integration>> kIntegrationColumns = {
     {"DISPLAY NAME", [](const auto& i) { return i.display_name(); }},
     {"PARTNER", [](const auto& i) { return i.partner(); }},
     {"STATE", [](const auto& i) { return Label(i.state()); }},
-    {"ENDPOINT DISABLED", [](const auto& i) { return i.endpoint_disabled_reason(); }},
+    {"ENDPOINT DISABLED",
+     [](const auto& i) { return i.endpoint_disabled_reason(); }},
 };
 
 void AddPartners(CLI::App& app, Session& session) {
@@ -51,18 +52,21 @@ void AddPartners(CLI::App& app, Session& session) {
       "assessment --webhook-uri https://assessly.example/hooks");
   create->add_option("--file", create_args->file, "ats.v1.Partner as JSON")
       ->check(CLI::ExistingFile);
-  create->add_option("--display-name", create_args->display_name, "Partner name");
+  create->add_option("--display-name", create_args->display_name,
+                     "Partner name");
   create->add_option("--category", create_args->category,
                      EnumChoices<ats::v1::PartnerCategory>());
   create->add_option("--description", create_args->description, "Description");
   create->add_option("--webhook-uri", create_args->webhook_uri,
                      "Where events are POSTed");
-  create->add_option("--request-id", create_args->request_id, "Idempotency key");
+  create->add_option("--request-id", create_args->request_id,
+                     "Idempotency key");
   create->callback([&session, args = create_args] {
     ats::v1::CreatePartnerRequest request;
     ats::v1::Partner* partner = request.mutable_partner();
     if (!args->file.empty()) ReadJsonFile(args->file, partner);
-    if (!args->display_name.empty()) partner->set_display_name(args->display_name);
+    if (!args->display_name.empty())
+      partner->set_display_name(args->display_name);
     if (!args->category.empty()) {
       partner->set_category(
           ParseEnum<ats::v1::PartnerCategory>(args->category, "--category"));
@@ -94,13 +98,9 @@ void AddPartners(CLI::App& app, Session& session) {
       request.set_category(
           ParseEnum<ats::v1::PartnerCategory>(args->category, "--category"));
     }
-    auto stub = session.Stub<IntegrationService>();
-    auto response = FetchPages<ats::v1::ListPartnersResponse>(
-        request, args->limit,
-        [&](const auto& page_request, auto* page) {
-          return stub->ListPartners(session.Context().get(), page_request, page);
-        },
-        [](auto* page) { return page->mutable_partners(); });
+    auto response = ListAll<IntegrationService>(
+        session, request, args->limit, &IntegrationService::Stub::ListPartners,
+        &ats::v1::ListPartnersResponse::mutable_partners);
     session.output().List(response, response.partners(), kPartnerColumns);
   });
 
@@ -112,9 +112,10 @@ void AddPartners(CLI::App& app, Session& session) {
 }
 
 void AddIntegrations(CLI::App& app, Session& session) {
-  CLI::App* integrations = AddGroup(
-      app, "integrations", "The account's activated partners",
-      "ats-admin integrations activate partners/41d2 --value api_key=ak_live_123");
+  CLI::App* integrations =
+      AddGroup(app, "integrations", "The account's activated partners",
+               "ats-admin integrations activate partners/41d2 --value "
+               "api_key=ak_live_123");
 
   struct ActivateArgs {
     std::string partner, display_name, request_id;
@@ -125,7 +126,8 @@ void AddIntegrations(CLI::App& app, Session& session) {
       *integrations, "activate",
       "Activate a partner for the account; prints the webhook signing "
       "secret, shown only once",
-      "ats-admin integrations activate partners/41d2 --value api_key=ak_live_123");
+      "ats-admin integrations activate partners/41d2 --value "
+      "api_key=ak_live_123");
   activate->add_option("partner", activate_args->partner, "partners/ID or ID")
       ->required();
   activate->add_option("--value", activate_args->values,
@@ -151,8 +153,9 @@ void AddIntegrations(CLI::App& app, Session& session) {
     int limit = 100;
   };
   auto list_args = std::make_shared<ListArgs>();
-  auto* list = AddCommand(*integrations, "list", "List the account's integrations",
-                          "ats-admin integrations list --state active");
+  auto* list =
+      AddCommand(*integrations, "list", "List the account's integrations",
+                 "ats-admin integrations list --state active");
   list->add_option("--state", list_args->state,
                    EnumChoices<ats::v1::IntegrationState>());
   AddLimitFlag(list, &list_args->limit);
@@ -162,14 +165,10 @@ void AddIntegrations(CLI::App& app, Session& session) {
       request.set_state(
           ParseEnum<ats::v1::IntegrationState>(args->state, "--state"));
     }
-    auto stub = session.Stub<IntegrationService>();
-    auto response = FetchPages<ats::v1::ListIntegrationsResponse>(
-        request, args->limit,
-        [&](const auto& page_request, auto* page) {
-          return stub->ListIntegrations(session.Context().get(), page_request,
-                                        page);
-        },
-        [](auto* page) { return page->mutable_integrations(); });
+    auto response = ListAll<IntegrationService>(
+        session, request, args->limit,
+        &IntegrationService::Stub::ListIntegrations,
+        &ats::v1::ListIntegrationsResponse::mutable_integrations);
     session.output().List(response, response.integrations(),
                           kIntegrationColumns);
   });

@@ -44,41 +44,41 @@ void ShowJob(Session& session, const Job& job) {
   PrintPipeline(job.stages(), /*with_candidate_counts=*/true);
   ats::v1::ListApplicationsRequest request;
   request.set_parent(job.name());
-  auto stub = session.Stub<JobService>();
-  auto applications = FetchPages<ats::v1::ListApplicationsResponse>(
-      request, 1000,
-      [&](const auto& page_request, auto* page) {
-        return stub->ListApplications(session.Context().get(), page_request,
-                                      page);
-      },
-      [](auto* page) { return page->mutable_applications(); });
+  auto applications = ListAll<JobService>(
+      session, request, 1000, &JobService::Stub::ListApplications,
+      &ats::v1::ListApplicationsResponse::mutable_applications);
   if (applications.applications().empty()) return;
   std::map<std::string, std::string> stage_names;
   for (const ats::v1::Stage& stage : job.stages()) {
     stage_names[stage.name()] = stage.display_name();
   }
   std::cout << "\n";
-  PrintTable(applications.applications(),
-             std::vector<Column<ats::v1::Application>>{
-                 {"STAGE", [&](const auto& a) { return stage_names[a.stage()]; }},
-                 {"CANDIDATE", [](const auto& a) { return a.candidate(); }},
-                 {"SINCE", [](const auto& a) { return TimeText(a.stage_enter_time()); }},
-             });
+  PrintTable(
+      applications.applications(),
+      std::vector<Column<ats::v1::Application>>{
+          {"STAGE", [&](const auto& a) { return stage_names[a.stage()]; }},
+          {"CANDIDATE", [](const auto& a) { return a.candidate(); }},
+          {"SINCE",
+           [](const auto& a) { return TimeText(a.stage_enter_time()); }},
+      });
 }
 
 void AddStageCommands(CLI::App& jobs, Session& session) {
-  CLI::App* stages = AddGroup(jobs, "stages", "A job's stages",
-                              "ats-admin jobs stages add jobs/9a1f \"Take-home\" --position 2");
+  CLI::App* stages = AddGroup(
+      jobs, "stages", "A job's stages",
+      "ats-admin jobs stages add jobs/9a1f \"Take-home\" --position 2");
 
   struct AddArgs {
     std::string job, display_name;
     int position = -1;
   };
   auto add_args = std::make_shared<AddArgs>();
-  auto* add = AddCommand(*stages, "add", "Add a stage (appended unless --position)",
-                         "ats-admin jobs stages add jobs/9a1f \"Take-home\" --position 2");
+  auto* add = AddCommand(
+      *stages, "add", "Add a stage (appended unless --position)",
+      "ats-admin jobs stages add jobs/9a1f \"Take-home\" --position 2");
   add->add_option("job", add_args->job, "jobs/ID or ID")->required();
-  add->add_option("display_name", add_args->display_name, "Stage name")->required();
+  add->add_option("display_name", add_args->display_name, "Stage name")
+      ->required();
   add->add_option("--position", add_args->position, "Zero-based position")
       ->check(CLI::NonNegativeNumber);
   add->callback([&session, args = add_args] {
@@ -96,11 +96,12 @@ void AddStageCommands(CLI::App& jobs, Session& session) {
     std::string job, stage;
   };
   auto remove_args = std::make_shared<RemoveArgs>();
-  auto* remove = AddCommand(*stages, "remove",
-                            "Remove a stage that holds no candidates",
-                            "ats-admin jobs stages remove jobs/9a1f Take-home");
+  auto* remove =
+      AddCommand(*stages, "remove", "Remove a stage that holds no candidates",
+                 "ats-admin jobs stages remove jobs/9a1f Take-home");
   remove->add_option("job", remove_args->job, "jobs/ID or ID")->required();
-  remove->add_option("stage", remove_args->stage, "Display name or resource name")
+  remove
+      ->add_option("stage", remove_args->stage, "Display name or resource name")
       ->required();
   remove->callback([&session, args = remove_args] {
     ats::v1::DeleteStageRequest request;
@@ -113,10 +114,10 @@ void AddStageCommands(CLI::App& jobs, Session& session) {
 }
 
 void AddTriggerCommands(CLI::App& jobs, Session& session) {
-  CLI::App* triggers = AddGroup(
-      jobs, "triggers", "The triggers on a job's stages",
-      "ats-admin jobs triggers add jobs/9a1f Screening --integration "
-      "integrations/7b90 --option test_package=java-senior");
+  CLI::App* triggers =
+      AddGroup(jobs, "triggers", "The triggers on a job's stages",
+               "ats-admin jobs triggers add jobs/9a1f Screening --integration "
+               "integrations/7b90 --option test_package=java-senior");
 
   struct AddArgs {
     std::string job, stage;
@@ -163,8 +164,9 @@ void AddTriggerCommands(CLI::App& jobs, Session& session) {
 }  // namespace
 
 void AddJobCommands(CLI::App& app, Session& session) {
-  CLI::App* jobs = AddGroup(app, "jobs", "Jobs and their hiring pipelines",
-                            "ats-admin jobs create \"Backend engineer\" --state open");
+  CLI::App* jobs =
+      AddGroup(app, "jobs", "Jobs and their hiring pipelines",
+               "ats-admin jobs create \"Backend engineer\" --state open");
 
   struct CreateArgs {
     std::string title, description, state, template_name, request_id;
@@ -181,7 +183,8 @@ void AddJobCommands(CLI::App& app, Session& session) {
                      EnumChoices<ats::v1::JobState>() + " (default: draft)");
   create->add_option("--template", create_args->template_name,
                      "jobTemplates/ID or ID (default: the default template)");
-  create->add_option("--request-id", create_args->request_id, "Idempotency key");
+  create->add_option("--request-id", create_args->request_id,
+                     "Idempotency key");
   create->callback([&session, args = create_args] {
     ats::v1::CreateJobRequest request;
     request.mutable_job()->set_title(args->title);
@@ -207,7 +210,8 @@ void AddJobCommands(CLI::App& app, Session& session) {
   auto list_args = std::make_shared<ListArgs>();
   auto* list = AddCommand(*jobs, "list", "List jobs, newest first",
                           "ats-admin jobs list --state open --title engineer");
-  list->add_option("--state", list_args->state, EnumChoices<ats::v1::JobState>());
+  list->add_option("--state", list_args->state,
+                   EnumChoices<ats::v1::JobState>());
   list->add_option("--title", list_args->title, "Only titles containing this");
   AddLimitFlag(list, &list_args->limit);
   list->callback([&session, args = list_args] {
@@ -216,13 +220,9 @@ void AddJobCommands(CLI::App& app, Session& session) {
       request.set_state(ParseEnum<ats::v1::JobState>(args->state, "--state"));
     }
     request.set_title_contains(args->title);
-    auto stub = session.Stub<JobService>();
-    auto response = FetchPages<ats::v1::ListJobsResponse>(
-        request, args->limit,
-        [&](const auto& page_request, auto* page) {
-          return stub->ListJobs(session.Context().get(), page_request, page);
-        },
-        [](auto* page) { return page->mutable_jobs(); });
+    auto response = ListAll<JobService>(
+        session, request, args->limit, &JobService::Stub::ListJobs,
+        &ats::v1::ListJobsResponse::mutable_jobs);
     session.output().List(response, response.jobs(), kJobColumns);
   });
 

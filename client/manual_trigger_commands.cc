@@ -51,7 +51,8 @@ void CancelBulk(Session& session, const std::string& name) {
 void PrintDetached(const std::string& name) {
   std::cerr << "\nStopped watching; the operation goes on";
   if (name.empty()) {
-    std::cerr << " if the server started it. Find it with: ats-admin bulk-ops list\n";
+    std::cerr
+        << " if the server started it. Find it with: ats-admin bulk-ops list\n";
   } else {
     std::cerr << ". Follow it with: ats-admin bulk-ops watch " << name
               << "\nCancel it with:  ats-admin bulk-trigger --cancel " << name
@@ -89,10 +90,13 @@ struct SelectionFlags {
   bool all = false;
 
   void AddTo(CLI::App* command) {
-    command->add_option("--candidates", candidates,
-                        "These candidates (comma-separated, candidates/ID or ID)")
+    command
+        ->add_option("--candidates", candidates,
+                     "These candidates (comma-separated, candidates/ID or ID)")
         ->delimiter(',');
-    command->add_option("--file", file, "The candidates listed in a file, one per line")
+    command
+        ->add_option("--file", file,
+                     "The candidates listed in a file, one per line")
         ->check(CLI::ExistingFile);
     CLI::Option* job_flag =
         command->add_option("--job", job, "Everyone in this job");
@@ -103,8 +107,8 @@ struct SelectionFlags {
   }
 
   ats::v1::CandidateSelection Build(Session& session) const {
-    const int kinds = !candidates.empty() + !file.empty() + !job.empty() +
-                      !tag.empty() + all;
+    const int kinds =
+        !candidates.empty() + !file.empty() + !job.empty() + !tag.empty() + all;
     if (kinds != 1) {
       throw UsageError(
           "choose the candidates with exactly one of --candidates, --file, "
@@ -119,12 +123,14 @@ struct SelectionFlags {
       std::ifstream in(file);
       for (std::string line; !file.empty() && std::getline(in, line);) {
         const std::string candidate(absl::StripAsciiWhitespace(line));
-        if (!candidate.empty()) list->add_candidates(Qualified("candidates", candidate));
+        if (!candidate.empty())
+          list->add_candidates(Qualified("candidates", candidate));
       }
     } else if (!job.empty()) {
       selection.mutable_job()->set_job(Qualified("jobs", job));
       if (!stage.empty()) {
-        selection.mutable_job()->set_stage(ResolveJobStage(session, job, stage));
+        selection.mutable_job()->set_stage(
+            ResolveJobStage(session, job, stage));
       }
     } else if (!tag.empty()) {
       selection.set_tag(tag);
@@ -170,22 +176,20 @@ void StartBulk(Session& session, const BulkArgs& args) {
 }
 
 void AddBulkOps(CLI::App& app, Session& session) {
-  CLI::App* bulk_ops = AddGroup(app, "bulk-ops",
-                                "Bulk trigger operations and their progress",
-                                "ats-admin bulk-ops list");
+  CLI::App* bulk_ops =
+      AddGroup(app, "bulk-ops", "Bulk trigger operations and their progress",
+               "ats-admin bulk-ops list");
 
   auto limit = std::make_shared<int>(100);
-  auto* list = AddCommand(*bulk_ops, "list", "List bulk operations, newest first",
-                          "ats-admin bulk-ops list");
+  auto* list =
+      AddCommand(*bulk_ops, "list", "List bulk operations, newest first",
+                 "ats-admin bulk-ops list");
   AddLimitFlag(list, limit.get());
   list->callback([&session, limit] {
-    auto stub = session.Stub<IntegrationService>();
-    auto response = FetchPages<ats::v1::ListBulkOperationsResponse>(
-        ats::v1::ListBulkOperationsRequest(), *limit,
-        [&](const auto& request, auto* page) {
-          return stub->ListBulkOperations(session.Context().get(), request, page);
-        },
-        [](auto* page) { return page->mutable_bulk_operations(); });
+    auto response = ListAll<IntegrationService>(
+        session, ats::v1::ListBulkOperationsRequest(), *limit,
+        &IntegrationService::Stub::ListBulkOperations,
+        &ats::v1::ListBulkOperationsResponse::mutable_bulk_operations);
     session.output().List(response, response.bulk_operations(), kBulkColumns);
   });
 
@@ -202,7 +206,8 @@ void AddBulkOps(CLI::App& app, Session& session) {
   auto* items = AddCommand(
       *bulk_ops, "items", "What the operation did for each candidate",
       "ats-admin bulk-ops items bulkOperations/6d0e --outcome skipped");
-  items->add_option("name", item_args->name, "bulkOperations/ID or ID")->required();
+  items->add_option("name", item_args->name, "bulkOperations/ID or ID")
+      ->required();
   items->add_option("--outcome", item_args->outcome,
                     EnumChoices<ats::v1::BulkItemOutcome>());
   AddLimitFlag(items, &item_args->limit);
@@ -213,14 +218,10 @@ void AddBulkOps(CLI::App& app, Session& session) {
       request.set_outcome(
           ParseEnum<ats::v1::BulkItemOutcome>(args->outcome, "--outcome"));
     }
-    auto stub = session.Stub<IntegrationService>();
-    auto response = FetchPages<ats::v1::ListBulkOperationItemsResponse>(
-        request, args->limit,
-        [&](const auto& page_request, auto* page) {
-          return stub->ListBulkOperationItems(session.Context().get(),
-                                              page_request, page);
-        },
-        [](auto* page) { return page->mutable_items(); });
+    auto response = ListAll<IntegrationService>(
+        session, request, args->limit,
+        &IntegrationService::Stub::ListBulkOperationItems,
+        &ats::v1::ListBulkOperationItemsResponse::mutable_items);
     session.output().List(response, response.items(), kItemColumns);
   });
 
@@ -255,12 +256,15 @@ void AddManualTriggerCommands(CLI::App& app, Session& session) {
       "the context of a job they are in",
       "ats-admin trigger integrations/7b90 candidates/51aa --option "
       "test_package=sql-basics");
-  trigger->add_option("integration", trigger_args->integration,
-                      "integrations/ID or ID")
+  trigger
+      ->add_option("integration", trigger_args->integration,
+                   "integrations/ID or ID")
       ->required();
-  trigger->add_option("candidate", trigger_args->candidate, "candidates/ID or ID")
+  trigger
+      ->add_option("candidate", trigger_args->candidate, "candidates/ID or ID")
       ->required();
-  trigger->add_option("--job", trigger_args->job, "Job context (jobs/ID or ID)");
+  trigger->add_option("--job", trigger_args->job,
+                      "Job context (jobs/ID or ID)");
   AddOptionValuesFlag(trigger, &trigger_args->options);
   trigger->add_option("--request-id", trigger_args->request_id,
                       "Idempotency key: a retry returns the same event");
@@ -286,13 +290,15 @@ void AddManualTriggerCommands(CLI::App& app, Session& session) {
       "ats-admin bulk-trigger integrations/7b90 --job jobs/9a1f --stage "
       "Screening --option test_package=java-senior\n"
       "  ats-admin bulk-trigger --cancel bulkOperations/6d0e");
-  bulk->add_option("integration", bulk_args->integration, "integrations/ID or ID");
+  bulk->add_option("integration", bulk_args->integration,
+                   "integrations/ID or ID");
   bulk_args->selection.AddTo(bulk);
   AddOptionValuesFlag(bulk, &bulk_args->options);
   bulk->add_option("--request-id", bulk_args->request_id,
                    "Idempotency key: a retry watches the same operation");
-  bulk->add_option("--cancel", bulk_args->cancel,
-                   "Cancel this bulk operation instead (bulkOperations/ID or ID)");
+  bulk->add_option(
+      "--cancel", bulk_args->cancel,
+      "Cancel this bulk operation instead (bulkOperations/ID or ID)");
   bulk->callback([&session, args = bulk_args] {
     args->cancel.empty() ? StartBulk(session, *args)
                          : CancelBulk(session, args->cancel);

@@ -100,7 +100,8 @@ void PrintFieldsIndented(const Message& message, const std::string& indent) {
       // Map entries are messages of key and value; show them as key: value.
       std::map<std::string, std::string> entries;
       for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
-        const Message& entry = reflection->GetRepeatedMessage(message, field, i);
+        const Message& entry =
+            reflection->GetRepeatedMessage(message, field, i);
         const google::protobuf::Descriptor* type = entry.GetDescriptor();
         entries[ValueText(entry, type->map_key(), 0)] =
             ValueText(entry, type->map_value(), 0);
@@ -128,7 +129,8 @@ void PrintFieldsIndented(const Message& message, const std::string& indent) {
       }
     } else {
       std::cout << label << "\n";
-      PrintFieldsIndented(reflection->GetMessage(message, field), indent + "  ");
+      PrintFieldsIndented(reflection->GetMessage(message, field),
+                          indent + "  ");
     }
   }
 }
@@ -186,7 +188,8 @@ std::string TimeText(const google::protobuf::Timestamp& time) {
   return google::protobuf::util::TimeUtil::ToString(seconds);
 }
 
-std::string MapText(const google::protobuf::Map<std::string, std::string>& map) {
+std::string MapText(
+    const google::protobuf::Map<std::string, std::string>& map) {
   const std::map<std::string, std::string> sorted(map.begin(), map.end());
   return absl::StrJoin(sorted, ", ", absl::PairFormatter("="));
 }

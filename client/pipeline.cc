@@ -54,8 +54,9 @@ std::string TriggerSummary(const ats::v1::Trigger& trigger) {
       break;
   }
   if (trigger.has_delay()) {
-    absl::StrAppend(&summary, ", after ",
-                    google::protobuf::util::TimeUtil::ToString(trigger.delay()));
+    absl::StrAppend(
+        &summary, ", after ",
+        google::protobuf::util::TimeUtil::ToString(trigger.delay()));
   }
   if (trigger.readiness() == ats::v1::TRIGGER_READINESS_WILL_SKIP) {
     absl::StrAppend(&summary, " [will skip: ", trigger.readiness_reason(), "]");
@@ -71,7 +72,8 @@ void PrintPipeline(const Stages& stages, bool with_candidate_counts) {
   for (const ats::v1::Stage& stage : stages) {
     std::vector<std::string> row = {absl::StrCat(stage.position()),
                                     stage.display_name(), stage.name()};
-    if (with_candidate_counts) row.push_back(absl::StrCat(stage.candidate_count()));
+    if (with_candidate_counts)
+      row.push_back(absl::StrCat(stage.candidate_count()));
     if (stage.triggers().empty()) {
       row.insert(row.end(), {"", ""});
       rows.push_back(row);

@@ -29,7 +29,9 @@ void Session::AddGlobalFlags(CLI::App& app) {
       {"table", Format::kTable}, {"json", Format::kJson}};
   app.add_option_function<std::string>(
          "-o,--output",
-         [this](const std::string& name) { output_ = Output(kFormats.at(name)); },
+         [this](const std::string& name) {
+           output_ = Output(kFormats.at(name));
+         },
          "table (default) or json (proto3 JSON, for scripts)")
       ->check(CLI::IsMember({"table", "json"}));
 }

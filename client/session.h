@@ -25,7 +25,8 @@ class Session {
 
   // A stub of `Service` on the connection (opening it with `key_file`).
   template <typename Service>
-  std::unique_ptr<typename Service::Stub> Stub(KeyFile key_file = KeyFile::kAdmin) {
+  std::unique_ptr<typename Service::Stub> Stub(
+      KeyFile key_file = KeyFile::kAdmin) {
     return Service::NewStub(connection(key_file).channel());
   }
 
@@ -45,7 +46,8 @@ class Session {
 // Adds subcommand `name` to `parent` with a one-line `description` and a
 // help footer showing `example` (one or more command lines).
 CLI::App* AddCommand(CLI::App& parent, const std::string& name,
-                     const std::string& description, const std::string& example);
+                     const std::string& description,
+                     const std::string& example);
 
 // Adds a command group (`jobs`, `events`...) that needs one of its
 // subcommands, with `example` in its help footer like AddCommand.

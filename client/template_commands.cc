@@ -42,7 +42,8 @@ JobTemplate ReadTemplate(Session& session, const std::string& name) {
   } else {
     ats::v1::GetJobTemplateRequest request;
     request.set_name(Qualified("jobTemplates", name));
-    Check(stub->GetJobTemplate(session.Context().get(), request, &job_template));
+    Check(
+        stub->GetJobTemplate(session.Context().get(), request, &job_template));
   }
   return job_template;
 }
@@ -115,9 +116,9 @@ void ApplyEdits(const EditArgs& args, JobTemplate* job_template,
       }
     }
     if (!removed) {
-      throw RpcError(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                  "no trigger " + args.remove_trigger +
-                                      " in the template"));
+      throw RpcError(grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          "no trigger " + args.remove_trigger + " in the template"));
     }
     change("stages");
   }
@@ -136,12 +137,14 @@ void AddEdit(CLI::App& templates, Session& session) {
       "ats-admin templates edit --stage Screening --integration "
       "integrations/7b90 --option test_package=java-senior\n"
       "  ats-admin templates edit jobTemplates/3e7c --file template.json");
-  edit->add_option("name", args->name, "jobTemplates/ID or ID (default: the default)");
+  edit->add_option("name", args->name,
+                   "jobTemplates/ID or ID (default: the default)");
   edit->add_option("--file", args->file, "ats.v1.JobTemplate as JSON")
       ->check(CLI::ExistingFile);
   edit->add_option("--display-name", args->display_name, "New name");
   edit->add_option("--description", args->description, "New description");
-  edit->add_option("--add-stage", args->add_stage, "Append a stage of this name");
+  edit->add_option("--add-stage", args->add_stage,
+                   "Append a stage of this name");
   edit->add_option("--remove-stage", args->remove_stage,
                    "Remove this stage (display name or resource name)");
   edit->add_option("--remove-trigger", args->remove_trigger,
@@ -168,31 +171,29 @@ void AddEdit(CLI::App& templates, Session& session) {
 }  // namespace
 
 void AddTemplateCommands(CLI::App& app, Session& session) {
-  CLI::App* templates = AddGroup(
-      app, "templates",
-      "Job templates: the stages and triggers new jobs start with",
-      "ats-admin templates show");
+  CLI::App* templates =
+      AddGroup(app, "templates",
+               "Job templates: the stages and triggers new jobs start with",
+               "ats-admin templates show");
 
   auto limit = std::make_shared<int>(100);
   auto* list = AddCommand(*templates, "list", "List the account's templates",
                           "ats-admin templates list");
   AddLimitFlag(list, limit.get());
   list->callback([&session, limit] {
-    auto stub = session.Stub<TemplateService>();
-    auto response = FetchPages<ats::v1::ListJobTemplatesResponse>(
-        ats::v1::ListJobTemplatesRequest(), *limit,
-        [&](const auto& request, auto* page) {
-          return stub->ListJobTemplates(session.Context().get(), request, page);
-        },
-        [](auto* page) { return page->mutable_job_templates(); });
+    auto response = ListAll<TemplateService>(
+        session, ats::v1::ListJobTemplatesRequest(), *limit,
+        &TemplateService::Stub::ListJobTemplates,
+        &ats::v1::ListJobTemplatesResponse::mutable_job_templates);
     session.output().List(response, response.job_templates(), kTemplateColumns);
   });
 
   auto shown = std::make_shared<std::string>();
-  auto* show = AddCommand(*templates, "show",
-                          "Show a template's pipeline (the default unless named)",
-                          "ats-admin templates show\n"
-                          "  ats-admin templates show jobTemplates/3e7c -o json");
+  auto* show =
+      AddCommand(*templates, "show",
+                 "Show a template's pipeline (the default unless named)",
+                 "ats-admin templates show\n"
+                 "  ats-admin templates show jobTemplates/3e7c -o json");
   show->add_option("name", *shown, "jobTemplates/ID or ID");
   show->callback([&session, shown] {
     ShowTemplate(session.output(), ReadTemplate(session, *shown));
@@ -212,7 +213,8 @@ void AddTemplateCommands(CLI::App& app, Session& session) {
       ->required();
   create->add_option("--file", create_args->file, "ats.v1.JobTemplate as JSON")
       ->check(CLI::ExistingFile);
-  create->add_option("--request-id", create_args->request_id, "Idempotency key");
+  create->add_option("--request-id", create_args->request_id,
+                     "Idempotency key");
   create->callback([&session, args = create_args] {
     ats::v1::CreateJobTemplateRequest request;
     JobTemplate* job_template = request.mutable_job_template();

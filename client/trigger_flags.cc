@@ -20,8 +20,9 @@ void TriggerFlags::AddTo(CLI::App* command) {
   AddOptionValuesFlag(command, &options_)->needs(integration);
   CLI::Option* tag =
       command->add_option("--tag", tag_, "Add this tag to the candidate");
-  CLI::Option* webhook = command->add_option(
-      "--webhook", webhook_, "POST a signed event to this URL of the account's");
+  CLI::Option* webhook =
+      command->add_option("--webhook", webhook_,
+                          "POST a signed event to this URL of the account's");
   integration->excludes(tag)->excludes(webhook);
   tag->excludes(webhook);
   command->add_option("--delay", delay_,
