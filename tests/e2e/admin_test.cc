@@ -3,6 +3,7 @@
 // command family, the exit codes, and `--output json` parsed back into the
 // API's messages.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "ats/v1/account_service.pb.h"
 #include "ats/v1/integration_service.pb.h"
 #include "ats/v1/job_service.pb.h"
@@ -570,6 +573,45 @@ TEST_F(AdminTest, OneCandidateAndManyAreTriggeredByHand) {
                 .exit_code,
             kExitUsage);
   EXPECT_EQ(Admin({"bulk-trigger", integration.name()}).exit_code, kExitUsage);
+}
+
+TEST_F(AdminTest, CtrlCStopsWatchingABulkTriggerButNotTheOperation) {
+  const ats::v1::Integration integration = ActivatePartner();
+  // Enough candidates for the operation to run a while in batches.
+  constexpr int kCandidates = 12000;
+  std::string csv = "given_name,email\n";
+  for (int i = 0; i < kCandidates; ++i) {
+    absl::StrAppend(&csv, "P", i, ",p", i, "@example.com\n");
+  }
+  AdminOk({"candidates", "import", WriteFile("many.csv", csv), "-o", "json"});
+
+  auto bulk =
+      ChildProcess::Start({ATS_ADMIN_BIN, "bulk-trigger", integration.name(),
+                           "--all", "--option", "test_package=java-senior"},
+                          {{"ATS_SERVER", absl::StrCat("127.0.0.1:", port_)},
+                           {"ATS_KEY_DIR", dir_.path()}});
+  ASSERT_TRUE(bulk.ok()) << bulk.status();
+  const absl::Time deadline = absl::Now() + kCommandTimeout;
+  while (!absl::StrContains(bulk->Log(), "bulkOperations/") &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(bulk->Stop(SIGINT), 0) << bulk->Log();
+  const std::string log = bulk->Log();
+  std::smatch name;
+  ASSERT_TRUE(std::regex_search(log, name, std::regex("bulkOperations/\\w+")))
+      << log;
+  if (!absl::StrContains(log, "SUCCEEDED")) {
+    // Interrupted before the end: it says how to follow the operation.
+    EXPECT_TRUE(absl::StrContains(
+        log, absl::StrCat("ats-admin bulk-ops watch ", name.str())))
+        << log;
+  }
+  // Either way the operation went on to the end.
+  const auto done = Parse<ats::v1::BulkOperation>(
+      AdminOk({"bulk-ops", "watch", name.str(), "-o", "json"}));
+  EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(done.created_count(), kCandidates);
 }
 
 std::string ReadFile(const std::string& path) {
