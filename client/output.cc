@@ -154,6 +154,8 @@ void PrintTable(const std::vector<std::string>& headers,
         line += std::string(widths[i] - cells[i].size() + 2, ' ');
       }
     }
+    // Empty cells at the end of a row leave no trailing blanks.
+    line.erase(line.find_last_not_of(' ') + 1);
     std::cout << line << "\n";
   };
   print_row(headers);

@@ -614,6 +614,45 @@ TEST_F(AdminTest, CtrlCStopsWatchingABulkTriggerButNotTheOperation) {
   EXPECT_EQ(done.created_count(), kCandidates);
 }
 
+TEST(AdminTlsTest, ConnectsOverTlsTrustingTheGivenCertificate) {
+  TempDir dir;
+  const std::string cert = dir.File("server.pem");
+  const CommandResult made =
+      RunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                  "-days", "1", "-subj", "/CN=localhost", "-addext",
+                  "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout",
+                  dir.File("server.key"), "-out", cert},
+                 kCommandTimeout);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const int port = PickFreeLoopbackPort();
+  auto server = ChildProcess::Start(
+      {ATS_SERVER_BIN, absl::StrCat("--listen=127.0.0.1:", port),
+       "--db=" + dir.File("ats.db"), "--tls_cert=" + cert,
+       "--tls_key=" + dir.File("server.key")});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(server->WaitForTcpPort(port, kStartTimeout)) << server->Log();
+  auto admin = [&](std::vector<std::string> flags) {
+    std::vector<std::string> argv = {ATS_ADMIN_BIN,
+                                     "accounts",
+                                     "list",
+                                     "--timeout",
+                                     "5",
+                                     "--server",
+                                     absl::StrCat("127.0.0.1:", port),
+                                     "--key-dir",
+                                     dir.path()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return RunCommand(argv, kCommandTimeout);
+  };
+  const CommandResult trusted = admin({"--ca-cert", cert});
+  EXPECT_EQ(trusted.exit_code, 0) << Describe(trusted);
+  EXPECT_TRUE(absl::StrContains(trusted.out, "Default account")) << trusted.out;
+  // Plaintext, or TLS without trusting the self-signed certificate, fails.
+  EXPECT_EQ(admin({}).exit_code, kExitUnavailable);
+  EXPECT_EQ(admin({"--tls"}).exit_code, kExitUnavailable);
+  EXPECT_EQ(server->Stop(), 0) << server->Log();
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream contents;
