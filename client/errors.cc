@@ -1,0 +1,57 @@
+#include "client/errors.h"
+
+#include <iostream>
+
+#include "absl/status/status.h"
+#include "server/errors.h"
+
+namespace ats::client {
+
+const char kExitCodesHelp[] =
+    "Exit codes: 0 ok; 1 other error; 2 usage (bad command line, or input "
+    "the server rejected as invalid); 3 not found; 4 unauthenticated or "
+    "permission denied; 5 conflict (already exists, stale etag, wrong "
+    "state); 6 server unavailable or too slow.";
+
+void Check(const grpc::Status& status) {
+  if (!status.ok()) throw RpcError(status);
+}
+
+ExitCode ExitCodeFor(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return kExitOk;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return kExitUsage;
+    case grpc::StatusCode::NOT_FOUND:
+      return kExitNotFound;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return kExitPermission;
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return kExitConflict;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return kExitUnavailable;
+    default:
+      return kExitOther;
+  }
+}
+
+ExitCode ReportRpcError(const grpc::Status& status) {
+  // The server's rich details come back as an absl::Status with payloads.
+  const absl::Status detailed = server::FromGrpcStatus(status);
+  std::cerr << "error: " << absl::StatusCodeToString(detailed.code()) << ": "
+            << status.error_message() << "\n";
+  for (const server::FieldViolation& violation :
+       server::FieldViolationsOf(detailed)) {
+    std::cerr << "  " << violation.field << ": " << violation.description
+              << "\n";
+  }
+  return ExitCodeFor(status.error_code());
+}
+
+}  // namespace ats::client

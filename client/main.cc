@@ -1,0 +1,45 @@
+// ats-admin: the admin command-line client of the ATS Trigger Service.
+
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "client/commands.h"
+#include "client/errors.h"
+#include "client/session.h"
+
+int main(int argc, char** argv) {
+  using namespace ats::client;
+  CLI::App app(
+      "ats-admin: administer the ATS Trigger Service (accounts, the "
+      "Marketplace, templates, jobs, candidates, triggers and events).");
+  app.name("ats-admin");
+  app.footer(std::string("Example:\n  ats-admin jobs list --output json\n"
+                         "  ATS_SERVER=10.0.0.5:50051 ATS_TOKEN=... ats-admin "
+                         "events list --state dead\n\n") +
+             kExitCodesHelp);
+  app.require_subcommand(1);
+  // Global flags are accepted after the subcommand as well.
+  app.fallthrough();
+  Session session;
+  session.AddGlobalFlags(app);
+  AddAccountCommands(app, session);
+  AddIntegrationCommands(app, session);
+  AddTemplateCommands(app, session);
+  AddJobCommands(app, session);
+  AddCandidateCommands(app, session);
+  AddEventCommands(app, session);
+  AddManualTriggerCommands(app, session);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help prints and succeeds; other parse errors are usage errors.
+    return app.exit(error) == 0 ? kExitOk : kExitUsage;
+  } catch (const RpcError& error) {
+    return ReportRpcError(error.status());
+  } catch (const UsageError& error) {
+    std::cerr << "error: " << error.what() << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}

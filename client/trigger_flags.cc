@@ -1,0 +1,53 @@
+#include "client/trigger_flags.h"
+
+#include "client/args.h"
+#include "client/errors.h"
+
+namespace ats::client {
+
+CLI::Option* AddOptionValuesFlag(CLI::App* command,
+                                 std::vector<std::string>* words) {
+  return command->add_option(
+      "--option", *words,
+      "A partner trigger option, key=value (repeatable), e.g. "
+      "test_package=java-senior");
+}
+
+void TriggerFlags::AddTo(CLI::App* command) {
+  CLI::Option* integration = command->add_option(
+      "--integration", integration_,
+      "Send a partner event to this integration (integrations/ID or ID)");
+  AddOptionValuesFlag(command, &options_)->needs(integration);
+  CLI::Option* tag =
+      command->add_option("--tag", tag_, "Add this tag to the candidate");
+  CLI::Option* webhook =
+      command->add_option("--webhook", webhook_,
+                          "POST a signed event to this URL of the account's");
+  integration->excludes(tag)->excludes(webhook);
+  tag->excludes(webhook);
+  command->add_option("--delay", delay_,
+                      "Run this long after the candidate enters, e.g. 2h");
+}
+
+bool TriggerFlags::HasAction() const {
+  return !integration_.empty() || !tag_.empty() || !webhook_.empty();
+}
+
+ats::v1::Trigger TriggerFlags::Build() const {
+  ats::v1::Trigger trigger;
+  if (!integration_.empty()) {
+    auto* action = trigger.mutable_integration_event();
+    action->set_integration(Qualified("integrations", integration_));
+    PutKeyValues(options_, "--option", action->mutable_option_values());
+  } else if (!tag_.empty()) {
+    trigger.mutable_add_tag()->set_tag(tag_);
+  } else if (!webhook_.empty()) {
+    trigger.mutable_webhook()->set_uri(webhook_);
+  } else {
+    throw UsageError("a trigger needs --integration, --tag or --webhook");
+  }
+  if (!delay_.empty()) *trigger.mutable_delay() = ParseDuration(delay_);
+  return trigger;
+}
+
+}  // namespace ats::client
