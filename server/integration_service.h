@@ -7,18 +7,21 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ats/v1/integration_service.grpc.pb.h"
+#include "server/bulk_operations.h"
 #include "server/call.h"
 
 namespace ats::server {
 
 // ats.v1.IntegrationService: the Marketplace and each account's
 // integrations (integration_service.cc), events and partner results
-// (event_rpcs.cc). Manual and bulk triggers are not served yet: the generated
-// base class answers UNIMPLEMENTED for them.
+// (event_rpcs.cc), manual triggers (manual_trigger.cc) and bulk operations
+// (bulk_rpcs.cc, run by the BulkRunner).
 class IntegrationService final
     : public ats::v1::IntegrationService::CallbackService {
  public:
-  explicit IntegrationService(ServiceEnv env) : env_(env) {}
+  // `bulk` runs bulk operations; it must outlive the service.
+  IntegrationService(ServiceEnv env, BulkRunner& bulk)
+      : env_(env), bulk_(bulk) {}
 
   grpc::ServerUnaryReactor* CreatePartner(
       grpc::CallbackServerContext* context,
@@ -65,6 +68,31 @@ class IntegrationService final
       grpc::CallbackServerContext* context,
       const ats::v1::RotateSigningSecretRequest* request,
       ats::v1::RotateSigningSecretResponse* response) override;
+
+  // Manual triggers: manual_trigger.cc and bulk_rpcs.cc.
+  grpc::ServerUnaryReactor* TriggerIntegration(
+      grpc::CallbackServerContext* context,
+      const ats::v1::TriggerIntegrationRequest* request,
+      ats::v1::TriggerIntegrationResponse* response) override;
+  grpc::ServerWriteReactor<ats::v1::BulkOperation>* BulkTriggerIntegration(
+      grpc::CallbackServerContext* context,
+      const ats::v1::BulkTriggerIntegrationRequest* request) override;
+  grpc::ServerUnaryReactor* GetBulkOperation(
+      grpc::CallbackServerContext* context,
+      const ats::v1::GetBulkOperationRequest* request,
+      ats::v1::BulkOperation* response) override;
+  grpc::ServerUnaryReactor* ListBulkOperations(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ListBulkOperationsRequest* request,
+      ats::v1::ListBulkOperationsResponse* response) override;
+  grpc::ServerUnaryReactor* ListBulkOperationItems(
+      grpc::CallbackServerContext* context,
+      const ats::v1::ListBulkOperationItemsRequest* request,
+      ats::v1::ListBulkOperationItemsResponse* response) override;
+  grpc::ServerUnaryReactor* CancelBulkOperation(
+      grpc::CallbackServerContext* context,
+      const ats::v1::CancelBulkOperationRequest* request,
+      ats::v1::BulkOperation* response) override;
 
   // Events and partner results: event_rpcs.cc.
   grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,
@@ -123,6 +151,7 @@ class IntegrationService final
                                         ats::v1::Event* response);
 
   ServiceEnv env_;
+  BulkRunner& bulk_;
 };
 
 }  // namespace ats::server

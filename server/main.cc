@@ -54,6 +54,10 @@ ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, dispatch_lease, absl::Seconds(60),
           "how long a claimed delivery is reserved: one not finished by then "
           "(the server died) is sent again; must exceed --delivery_timeout");
+ABSL_FLAG(int, bulk_batch_size, 2000,
+          "candidates a bulk manual trigger handles per write transaction "
+          "(1 to 10000): larger batches finish sooner, smaller ones hold the "
+          "write lock for less time");
 
 namespace {
 
@@ -95,6 +99,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "--dispatch_workers and --dispatch_per_integration must be at "
                  "least 1\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_bulk_batch_size) < 1 ||
+      absl::GetFlag(FLAGS_bulk_batch_size) > 10000) {
+    std::fprintf(stderr, "--bulk_batch_size must be 1 to 10000\n");
     return 2;
   }
   if (absl::GetFlag(FLAGS_delivery_timeout) <= absl::ZeroDuration() ||
@@ -161,6 +170,7 @@ int main(int argc, char** argv) {
   options.dispatcher.retry_schedule = *retry_schedule;
   // Deliveries under way at shutdown get the same grace as calls.
   options.dispatcher.stop_grace = options.shutdown_grace;
+  options.bulk.batch_size = absl::GetFlag(FLAGS_bulk_batch_size);
   options.delivery.total_timeout = absl::GetFlag(FLAGS_delivery_timeout);
   options.delivery.connect_timeout =
       absl::GetFlag(FLAGS_delivery_connect_timeout);

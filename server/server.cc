@@ -50,8 +50,10 @@ AtsServer::AtsServer(ServerOptions options, storage::Store& store,
            [this] {
              if (dispatcher_ != nullptr) dispatcher_->Wake();
            }},
+      bulk_(options_.bulk, store, clock, random,
+            [this] { env_.NotifyEventsCreated(); }),
       accounts_(env_),
-      integrations_(env_),
+      integrations_(env_, bulk_),
       jobs_(env_),
       templates_(env_),
       janitor_(store, clock) {
@@ -98,6 +100,8 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
   // The first claim runs at once: events committed before a restart (and
   // deliveries whose claimant died) go out without waiting for a poll.
   if (server->dispatcher_ != nullptr) server->dispatcher_->Start();
+  // Likewise bulk operations a stop left RUNNING go on at once.
+  server->bulk_.Start();
   return server;
 }
 
@@ -108,6 +112,9 @@ void AtsServer::Shutdown() {
   shut_down_ = true;
   if (server_ == nullptr) return;  // Start failed before serving.
   health_.SetServing(false);
+  // Its watchers (streaming calls) end at once rather than wait out the
+  // grace period for operations that may run for minutes.
+  bulk_.Stop();
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(options_.shutdown_grace));
   server_->Wait();

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "server/account_service.h"
+#include "server/bulk_operations.h"
 #include "server/connector.h"
 #include "server/dispatcher.h"
 #include "server/health_service.h"
@@ -41,6 +42,8 @@ struct ServerOptions {
   // Delivers instead of an HttpConnector when set (a test's fake partner);
   // must outlive the server.
   Connector* connector = nullptr;
+  // How the bulk worker batches bulk manual triggers.
+  BulkRunnerOptions bulk;
 };
 
 // The gRPC server: every ats.v1 service, the health service and server
@@ -61,7 +64,8 @@ class AtsServer {
 
   // Reports NOT_SERVING, stops accepting calls, lets calls in flight finish
   // within the grace period and cancels the rest, then stops the dispatcher
-  // (see Dispatcher::Stop). Idempotent.
+  // (see Dispatcher::Stop). The bulk worker stops first, after its batch
+  // under way: its operations resume at the next start. Idempotent.
   void Shutdown();
 
  private:
@@ -75,6 +79,7 @@ class AtsServer {
   std::unique_ptr<Dispatcher> dispatcher_;
   Authenticator auth_;
   ServiceEnv env_;
+  BulkRunner bulk_;
   HealthService health_;
   AccountService accounts_;
   IntegrationService integrations_;

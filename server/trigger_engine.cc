@@ -40,8 +40,8 @@ class TriggerAction {
                            const storage::TriggerRow& trigger) const = 0;
 };
 
-// Returns the candidate's data as a partner sees it: the name always, the
-// other fields only when `fields` lists them (every field when null).
+}  // namespace
+
 ats::v1::CandidateSnapshot Snapshot(
     const storage::CandidateRow& candidate,
     const google::protobuf::RepeatedField<int>* fields) {
@@ -67,44 +67,78 @@ ats::v1::CandidateSnapshot Snapshot(
   return snapshot;
 }
 
-// Returns the event `trigger` creates for the entry, with the parts of its
-// payload every kind shares; due now and PENDING, or SCHEDULED after the
-// trigger's delay.
-storage::EventRow StageTriggerEvent(const Firing& firing,
-                                    const storage::TriggerRow& trigger) {
+storage::EventRow NewEvent(const EventOrigin& origin,
+                           const std::string& candidate_id,
+                           RandomSource& random) {
   storage::EventRow event;
-  event.account_id = firing.app.account_id;
-  event.id = NewResourceId(firing.random);
-  event.candidate_id = firing.app.candidate_id;
-  event.job_id = firing.app.job_id;
-  event.source = ats::v1::EVENT_SOURCE_STAGE_TRIGGER;
-  event.trigger_id = trigger.id;
-  event.stage_id = firing.stage.id;
-  event.stage_entry = firing.app.entry_count;
-  event.triggered_by = firing.caller.key_id;
-  event.create_time = firing.now;
-  event.update_time = firing.now;
-  const absl::Duration delay = FromProtoDuration(trigger.spec.delay());
-  if (delay > absl::ZeroDuration()) {
-    event.state = ats::v1::EVENT_STATE_SCHEDULED;
-    event.due_time = firing.now + delay;
-  } else {
-    event.state = ats::v1::EVENT_STATE_PENDING;
-    event.due_time = firing.now;
-  }
+  event.account_id = origin.account_id;
+  event.id = NewResourceId(random);
+  event.state = ats::v1::EVENT_STATE_PENDING;
+  event.candidate_id = candidate_id;
+  event.job_id = origin.job_id;
+  event.source = origin.source;
+  event.bulk_operation_id = origin.bulk_operation_id;
+  event.triggered_by = origin.key_id;
+  event.create_time = origin.now;
+  event.due_time = origin.now;
+  event.update_time = origin.now;
 
   ats::v1::PartnerEvent& payload = event.payload;
   payload.set_event_id(EventName(event.id));
   payload.set_account(absl::StrCat("accounts/", event.account_id));
   payload.set_source(event.source);
-  ats::v1::StageTriggerRef* ref = payload.mutable_stage_trigger();
+  if (!origin.job_id.empty()) {
+    payload.set_job(JobName(origin.job_id));
+    payload.set_job_title(origin.job_title);
+  }
+  payload.set_triggered_by(ApiKeyName(origin.key_id));
+  *payload.mutable_create_time() = ToProtoTime(origin.now);
+  return event;
+}
+
+void TargetIntegration(storage::EventRow& event,
+                       const storage::IntegrationRow& integration,
+                       const ats::v1::Partner& listing,
+                       const storage::CandidateRow& candidate) {
+  event.integration_id = integration.id;
+  event.payload.set_integration(IntegrationName(integration.id));
+  event.payload.set_partner(PartnerName(integration.partner_id));
+  *event.payload.mutable_candidate() =
+      Snapshot(candidate, &listing.candidate_fields());
+  ats::v1::ResultReporting* reporting =
+      event.payload.mutable_result_reporting();
+  reporting->set_method(kReportPartnerResultMethod);
+  reporting->set_event(EventName(event.id));
+}
+
+namespace {
+
+// Returns the event `trigger` creates for the entry, with the parts of its
+// payload every kind shares; due now and PENDING, or SCHEDULED after the
+// trigger's delay.
+storage::EventRow StageTriggerEvent(const Firing& firing,
+                                    const storage::TriggerRow& trigger) {
+  const EventOrigin origin{firing.app.account_id,
+                           firing.caller.key_id,
+                           ats::v1::EVENT_SOURCE_STAGE_TRIGGER,
+                           firing.job.id,
+                           firing.job.title,
+                           /*bulk_operation_id=*/"",
+                           firing.now};
+  storage::EventRow event =
+      NewEvent(origin, firing.app.candidate_id, firing.random);
+  event.trigger_id = trigger.id;
+  event.stage_id = firing.stage.id;
+  event.stage_entry = firing.app.entry_count;
+  const absl::Duration delay = FromProtoDuration(trigger.spec.delay());
+  if (delay > absl::ZeroDuration()) {
+    event.state = ats::v1::EVENT_STATE_SCHEDULED;
+    event.due_time = firing.now + delay;
+  }
+  ats::v1::StageTriggerRef* ref = event.payload.mutable_stage_trigger();
   ref->set_trigger(TriggerName(firing.job.id, firing.stage.id, trigger.id));
   ref->set_stage(StageName(firing.job.id, firing.stage.id));
   ref->set_stage_display_name(firing.stage.display_name);
-  payload.set_job(JobName(firing.job.id));
-  payload.set_job_title(firing.job.title);
-  payload.set_triggered_by(ApiKeyName(firing.caller.key_id));
-  *payload.mutable_create_time() = ToProtoTime(firing.now);
   return event;
 }
 
@@ -158,18 +192,10 @@ class IntegrationEventAction final : public TriggerAction {
                   absl::StrCat("integration ", name, " no longer exists"));
     }
     if (!integration.ok()) return integration.status();
-    event.integration_id = id;
-    event.payload.set_integration(name);
-    event.payload.set_partner(PartnerName(integration->partner_id));
     auto partner =
         firing.txn.integrations().GetPartner(integration->partner_id);
     if (!partner.ok()) return partner.status();
-    *event.payload.mutable_candidate() =
-        Snapshot(firing.candidate, &partner->listing.candidate_fields());
-    ats::v1::ResultReporting* reporting =
-        event.payload.mutable_result_reporting();
-    reporting->set_method(kReportPartnerResultMethod);
-    reporting->set_event(EventName(event.id));
+    TargetIntegration(event, *integration, partner->listing, firing.candidate);
 
     if (!integration->active) {
       return Skip(firing, std::move(event),

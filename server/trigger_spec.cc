@@ -121,6 +121,34 @@ void CheckTriggerShape(const ats::v1::Trigger& trigger,
   }
 }
 
+absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id,
+    const google::protobuf::Map<std::string, std::string>& option_values,
+    const std::string& field, const std::string& purpose) {
+  const std::string name = IntegrationName(integration_id);
+  auto integration =
+      txn.integrations().GetIntegration(account_id, integration_id);
+  if (absl::IsNotFound(integration.status())) {
+    return absl::NotFoundError(absl::StrCat("integration ", name, " not found"));
+  }
+  if (!integration.ok()) return integration.status();
+  if (!integration->active) {
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat(
+            "integration ", name, " (\"", integration->display_name,
+            "\") is inactive; reactivate it with ReactivateIntegration "
+            "before ",
+            purpose)),
+        "INTEGRATION_INACTIVE", {{"integration", name}});
+  }
+  auto partner = txn.integrations().GetPartner(integration->partner_id);
+  if (!partner.ok()) return partner.status();
+  absl::Status fits = CheckOptionValues(partner->listing, option_values, field);
+  if (!fits.ok()) return fits;
+  return IntegrationTarget{*std::move(integration), *std::move(partner)};
+}
+
 absl::StatusOr<std::string> CheckTriggerTarget(
     storage::Transaction& txn, const std::string& account_id,
     const ats::v1::Trigger& trigger, const std::string& field) {
@@ -131,28 +159,10 @@ absl::StatusOr<std::string> CheckTriggerTarget(
         {{Child(field, "integration_event.integration"),
           "must be a resource name of the form integrations/{integration}"}});
   }
-  auto integration = txn.integrations().GetIntegration(account_id, id);
-  if (absl::IsNotFound(integration.status())) {
-    return absl::NotFoundError(
-        absl::StrCat("integration ", IntegrationName(id), " not found"));
-  }
-  if (!integration.ok()) return integration.status();
-  if (!integration->active) {
-    return WithErrorInfo(
-        absl::FailedPreconditionError(absl::StrCat(
-            "integration ", IntegrationName(id), " (\"",
-            integration->display_name,
-            "\") is inactive; reactivate it with ReactivateIntegration "
-            "before adding a trigger that uses it")),
-        "INTEGRATION_INACTIVE", {{"integration", IntegrationName(id)}});
-  }
-  auto partner = txn.integrations().GetPartner(integration->partner_id);
-  if (!partner.ok()) return partner.status();
-  absl::Status fits =
-      CheckOptionValues(partner->listing,
-                        trigger.integration_event().option_values(),
-                        Child(field, "integration_event"));
-  if (!fits.ok()) return fits;
+  auto target = CheckIntegrationTarget(
+      txn, account_id, id, trigger.integration_event().option_values(),
+      Child(field, "integration_event"), "adding a trigger that uses it");
+  if (!target.ok()) return target.status();
   return id;
 }
 

@@ -49,6 +49,25 @@ absl::StatusOr<std::string> CheckTriggerTarget(
     storage::Transaction& txn, const std::string& account_id,
     const ats::v1::Trigger& trigger, const std::string& field);
 
+// The integration a trigger or a manual trigger sends to, and its partner.
+struct IntegrationTarget {
+  storage::IntegrationRow integration;
+  storage::PartnerRow partner;
+};
+
+// Checks, inside `txn`, integration `integration_id` of `account_id` for a
+// trigger or manual trigger with `option_values`: NOT_FOUND when the account
+// has no such integration, FAILED_PRECONDITION (ErrorInfo reason
+// INTEGRATION_INACTIVE, a message asking to reactivate it before `purpose`,
+// e.g. "triggering it") when it is inactive, INVALID_ARGUMENT when the
+// values do not fit the partner's options (CheckOptionValues under `field`).
+// Returns the integration with its partner.
+absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id,
+    const google::protobuf::Map<std::string, std::string>& option_values,
+    const std::string& field, const std::string& purpose);
+
 // Returns OK when `values` fit the trigger options of `listing`; otherwise
 // INVALID_ARGUMENT with every violation under `<field>.option_values[<key>]`
 // (`option_values[<key>]` when `field` is empty): a key that is not an option

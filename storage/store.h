@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "storage/account_repository.h"
 #include "storage/application_repository.h"
+#include "storage/bulk_operation_repository.h"
 #include "storage/candidate_repository.h"
 #include "storage/event_repository.h"
 #include "storage/integration_repository.h"
@@ -30,6 +31,7 @@ class Transaction {
   virtual CandidateRepository& candidates() = 0;
   virtual ApplicationRepository& applications() = 0;
   virtual EventRepository& events() = 0;
+  virtual BulkOperationRepository& bulk_operations() = 0;
 };
 
 // The service's durable state. Writes are serialized (one writer, batched

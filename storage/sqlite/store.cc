@@ -2,6 +2,7 @@
 
 #include "storage/sqlite/account_repository.h"
 #include "storage/sqlite/application_repository.h"
+#include "storage/sqlite/bulk_operation_repository.h"
 #include "storage/sqlite/candidate_repository.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/event_repository.h"
@@ -25,7 +26,8 @@ class SqliteTransaction final : public Transaction {
         jobs_(db),
         candidates_(db),
         applications_(db),
-        events_(db) {}
+        events_(db),
+        bulk_operations_(db) {}
 
   AccountRepository& accounts() override { return accounts_; }
   IntegrationRepository& integrations() override { return integrations_; }
@@ -35,6 +37,9 @@ class SqliteTransaction final : public Transaction {
   CandidateRepository& candidates() override { return candidates_; }
   ApplicationRepository& applications() override { return applications_; }
   EventRepository& events() override { return events_; }
+  BulkOperationRepository& bulk_operations() override {
+    return bulk_operations_;
+  }
 
  private:
   sqlite::SqliteAccountRepository accounts_;
@@ -45,6 +50,7 @@ class SqliteTransaction final : public Transaction {
   sqlite::SqliteCandidateRepository candidates_;
   sqlite::SqliteApplicationRepository applications_;
   sqlite::SqliteEventRepository events_;
+  sqlite::SqliteBulkOperationRepository bulk_operations_;
 };
 
 sqlite::Database::WriteFn OnConnection(Store::WorkFn work) {

@@ -104,6 +104,8 @@ class PartnerSink {
 
   // GET /received.
   Struct Received() { return ParseJson(Get("/received")); }
+  // GET /stats.
+  Struct Stats() { return ParseJson(Get("/stats")); }
 
   // GET /received/{id}; nullopt on 404.
   std::optional<Struct> Event(const std::string& id) {
@@ -483,6 +485,36 @@ TEST_F(HttpConnectorTest, SinkRejectsUnsignedWebhooks) {
   EXPECT_EQ(received.fields().at("rejections").list_value().values(0)
                 .struct_value().fields().at("reason").string_value(),
             "missing webhook-id");
+}
+
+TEST_F(HttpConnectorTest, SinkStatsCountWithoutBodies) {
+  Struct stats = sink_->Stats();
+  EXPECT_EQ(Number(stats, "accepted"), 0);
+  EXPECT_EQ(Number(stats, "first_accept_unix_ms"), 0);
+  EXPECT_EQ(Number(stats, "last_accept_unix_ms"), 0);
+
+  const int64_t before = absl::ToUnixMillis(absl::Now());
+  HttpConnector connector(clock_);
+  for (const char* id : {"events/s1", "events/s2", "events/s1"}) {
+    EXPECT_EQ(connector.Deliver(MakeDelivery(id)).http_status, 200);
+  }
+  ASSERT_EQ(sink_->Post("/behaviour", R"({"status": 500, "times": 1})"), 200);
+  EXPECT_EQ(connector.Deliver(MakeDelivery("events/s3")).http_status, 500);
+  httplib::Client unsigned_client("127.0.0.1", sink_->port());
+  ASSERT_TRUE(unsigned_client.Post("/webhooks", kBody, "application/json"));
+  const int64_t after = absl::ToUnixMillis(absl::Now());
+
+  stats = sink_->Stats();
+  EXPECT_EQ(stats.fields_size(), 6);
+  EXPECT_EQ(Number(stats, "accepted"), 2);
+  EXPECT_EQ(Number(stats, "duplicates"), 1);
+  EXPECT_EQ(Number(stats, "failed"), 1);
+  EXPECT_EQ(Number(stats, "rejected"), 1);
+  const int64_t first = Number(stats, "first_accept_unix_ms");
+  const int64_t last = Number(stats, "last_accept_unix_ms");
+  EXPECT_LE(before, first);
+  EXPECT_LE(first, last);
+  EXPECT_LE(last, after);
 }
 
 TEST_F(HttpConnectorTest, SinkBehaviourCanTargetOnePath) {

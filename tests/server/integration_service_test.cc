@@ -944,14 +944,5 @@ TEST_F(IntegrationServiceTest, RotateSigningSecretReturnsNewSecretOnce) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
-TEST_F(IntegrationServiceTest, LaterRpcsAreUnimplementedForNow) {
-  ats::v1::TriggerIntegrationRequest request;
-  ats::v1::TriggerIntegrationResponse response;
-  EXPECT_EQ(stub_->TriggerIntegration(As(server_.admin_key()).get(), request,
-                                      &response)
-                .error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-}
-
 }  // namespace
 }  // namespace ats::testing

@@ -47,6 +47,9 @@ TestServer::TestServer() {
   server::ServerOptions server_options;
   server_options.listen_address = "127.0.0.1:0";
   server_options.shutdown_grace = absl::Seconds(1);
+  // Small, so that bulk operations of a few dozen candidates already run in
+  // several batches.
+  server_options.bulk.batch_size = kBulkBatchSize;
   auto server =
       server::AtsServer::Start(server_options, *store_, clock_, random_);
   Check(server.ok(), server.status().ToString());

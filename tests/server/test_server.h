@@ -26,6 +26,9 @@ namespace ats::testing {
 //   - account B with an admin key, to prove tenants cannot see each other.
 class TestServer {
  public:
+  // Candidates per batch of the server's bulk worker.
+  static constexpr int kBulkBatchSize = 7;
+
   TestServer();
   ~TestServer();
 

@@ -12,6 +12,10 @@
 // Control API (JSON; from loopback clients only):
 //   GET  /received         counts (accepted, duplicates, rejected, failed,
 //                          connections), events, recent rejections
+//   GET  /stats            {"accepted": N, "duplicates": N, "rejected": N,
+//                          "failed": N, "first_accept_unix_ms": T,
+//                          "last_accept_unix_ms": T}: counts only (accepted =
+//                          unique verified events; times 0 before the first)
 //   GET  /received/{id}    one event with the headers it came with
 //   POST /behaviour        {"status": 503, "retry_after": "2", "delay_ms": 100,
 //                          "times": 3, "body": "...", "body_bytes": 0,
@@ -117,6 +121,10 @@ void AddRoutes(httplib::Server& server, Sink& sink, bool log) {
   server.Get("/received", Control([&sink](const httplib::Request&,
                                           httplib::Response& response) {
     ReplyJson(response, 200, sink.ReceivedJson());
+  }));
+  server.Get("/stats", Control([&sink](const httplib::Request&,
+                                       httplib::Response& response) {
+    ReplyJson(response, 200, sink.StatsJson());
   }));
   server.Get(R"(/received/(.+))",
              Control([&sink](const httplib::Request& request,

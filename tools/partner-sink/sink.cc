@@ -206,7 +206,8 @@ WebhookResponse Sink::HandleWebhook(const WebhookRequest& request,
     response.outcome = "duplicate";
     return response;
   }
-  ++accepted_;
+  if (accepted_++ == 0) first_accept_time_ = now;
+  last_accept_time_ = now;
   events_.push_back(ReceivedEvent{id, timestamp, request.path, request.body,
                                   request.headers, now, 1});
   response.outcome = "accepted";
@@ -239,6 +240,7 @@ void Sink::Reset() {
   rejections_.clear();
   clients_.clear();
   accepted_ = duplicates_ = rejected_ = failed_ = 0;
+  first_accept_time_ = last_accept_time_ = absl::InfinitePast();
 }
 
 std::string Sink::ReceivedJson() const {
@@ -257,6 +259,19 @@ std::string Sink::ReceivedJson() const {
                     ",\"reason\":", Json(rejections_[i].second), "}");
   }
   return json + "]}";
+}
+
+std::string Sink::StatsJson() const {
+  // Unix milliseconds, or 0 before the first event.
+  auto millis = [](absl::Time time) {
+    return time == absl::InfinitePast() ? int64_t{0} : absl::ToUnixMillis(time);
+  };
+  absl::MutexLock lock(&mu_);
+  return absl::StrCat(
+      "{\"accepted\":", accepted_, ",\"duplicates\":", duplicates_,
+      ",\"rejected\":", rejected_, ",\"failed\":", failed_,
+      ",\"first_accept_unix_ms\":", millis(first_accept_time_),
+      ",\"last_accept_unix_ms\":", millis(last_accept_time_), "}");
 }
 
 std::optional<std::string> Sink::EventJson(const std::string& id) const {

@@ -96,6 +96,10 @@ class Sink {
 
   // GET /received: counts, events (ids, bodies, ...) and recent rejections.
   std::string ReceivedJson() const;
+  // GET /stats: the counts only, and when the first and last events were
+  // accepted (Unix milliseconds, 0 before any), so a benchmark can compute a
+  // delivery rate without fetching every body.
+  std::string StatsJson() const;
   // GET /received/{id}: one event with its headers; nullopt if not received.
   std::optional<std::string> EventJson(const std::string& id) const;
 
@@ -124,6 +128,9 @@ class Sink {
   int64_t duplicates_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t rejected_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t failed_ ABSL_GUARDED_BY(mu_) = 0;
+  // When the first and the last unique events were accepted.
+  absl::Time first_accept_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_accept_time_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 // Parses a POST /behaviour body, e.g. {"status": 503, "retry_after": "2",

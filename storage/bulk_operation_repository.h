@@ -1,0 +1,126 @@
+#ifndef ATS_STORAGE_BULK_OPERATION_REPOSITORY_H_
+#define ATS_STORAGE_BULK_OPERATION_REPOSITORY_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ats/v1/integration_service.pb.h"
+#include "storage/candidate_repository.h"
+#include "storage/page.h"
+
+namespace ats::storage {
+
+// A bulk manual trigger and its progress.
+struct BulkOperationRow {
+  std::string account_id;
+  std::string id;
+  std::string integration_id;
+  // The request as accepted, without request_id and without an explicit
+  // list's names (those are the items).
+  ats::v1::BulkTriggerIntegrationRequest spec;
+  ats::v1::BulkOperationState state = ats::v1::BULK_OPERATION_STATE_RUNNING;
+  std::string state_reason;
+  int64_t total_count = 0;
+  int64_t created_count = 0;
+  int64_t skipped_count = 0;
+  int64_t failed_count = 0;
+  // Id of the API key that started it.
+  std::string created_by;
+  // Whether every selected candidate has its item.
+  bool resolved = false;
+  // The last candidate id resolved into an item ("" before the first).
+  std::string resolve_cursor;
+  // The last candidate id whose item was handled ("" before the first).
+  std::string process_cursor;
+  absl::Time create_time;
+  absl::Time update_time;
+  std::optional<absl::Time> end_time;
+};
+
+// What a bulk operation did (or is yet to do) for one candidate.
+struct BulkItemRow {
+  std::string account_id;
+  std::string operation_id;
+  std::string candidate_id;
+  ats::v1::BulkItemOutcome outcome = ats::v1::BULK_ITEM_OUTCOME_PENDING;
+  // The event created, for CREATED.
+  std::string event_id;
+  // Why, for SKIPPED and FAILED.
+  std::string reason;
+};
+
+// A PENDING item with what its event needs to know about the candidate.
+struct PendingBulkItem {
+  std::string candidate_id;
+  // Unset when the account has no candidate with that id (any more). Tags
+  // are read only when asked for.
+  std::optional<CandidateRow> candidate;
+};
+
+// Which candidates a selection means: those in job `job_id` (in stage
+// `stage_id` only, unless empty); otherwise those with `tag`; otherwise
+// (all empty) every candidate of the account.
+struct CandidateSelector {
+  std::string job_id;
+  std::string stage_id;
+  std::string tag;
+};
+
+// Bulk operations and their items, scoped by account like every repository
+// except ListRunningOperations, which the worker uses to resume operations
+// of every account after a restart.
+class BulkOperationRepository {
+ public:
+  virtual ~BulkOperationRepository() = default;
+
+  // Stores a new operation; ALREADY_EXISTS if its id is taken.
+  virtual absl::Status InsertOperation(const BulkOperationRow& operation) = 0;
+  // Replaces what changes as it runs: state, state_reason, the counters,
+  // resolved, the cursors, update_time and end_time; NOT_FOUND if absent.
+  virtual absl::Status UpdateOperation(const BulkOperationRow& operation) = 0;
+  // Returns operation `id`, or NOT_FOUND.
+  virtual absl::StatusOr<BulkOperationRow> GetOperation(
+      std::string_view account_id, std::string_view id) = 0;
+  // Returns the account's operations newest first (create_time, then id,
+  // descending).
+  virtual absl::StatusOr<Page<BulkOperationRow>> ListOperations(
+      std::string_view account_id, const PageRequest& page) = 0;
+  // Returns the RUNNING operations of every account, oldest first.
+  virtual absl::StatusOr<std::vector<BulkOperationRow>>
+  ListRunningOperations() = 0;
+
+  // Returns up to `limit` ids of the candidates `selector` means, in id
+  // order, after `after_candidate_id` ("" for the first).
+  virtual absl::StatusOr<std::vector<std::string>> ListSelectedCandidates(
+      std::string_view account_id, const CandidateSelector& selector,
+      std::string_view after_candidate_id, int limit) = 0;
+
+  // Adds a PENDING item to operation `operation_id` for each of
+  // `candidate_ids` that has none yet; returns how many were added.
+  virtual absl::StatusOr<int64_t> AddPendingItems(
+      std::string_view account_id, std::string_view operation_id,
+      const std::vector<std::string>& candidate_ids) = 0;
+  // Returns up to `limit` PENDING items of the operation in candidate id
+  // order, after `after_candidate_id`, each with its candidate (and the
+  // candidate's tags when `with_tags`).
+  virtual absl::StatusOr<std::vector<PendingBulkItem>> ListPendingItems(
+      std::string_view account_id, std::string_view operation_id,
+      std::string_view after_candidate_id, int limit, bool with_tags) = 0;
+  // Records the outcome, event and reason of item `item.candidate_id`;
+  // NOT_FOUND if the operation has no such item.
+  virtual absl::Status UpdateItem(const BulkItemRow& item) = 0;
+  // Returns the operation's items in candidate id order, only those with
+  // `outcome` unless it is unspecified.
+  virtual absl::StatusOr<Page<BulkItemRow>> ListItems(
+      std::string_view account_id, std::string_view operation_id,
+      ats::v1::BulkItemOutcome outcome, const PageRequest& page) = 0;
+};
+
+}  // namespace ats::storage
+
+#endif  // ATS_STORAGE_BULK_OPERATION_REPOSITORY_H_

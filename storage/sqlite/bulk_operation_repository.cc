@@ -1,0 +1,299 @@
+#include "storage/sqlite/bulk_operation_repository.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "storage/sqlite/values.h"
+
+namespace ats::storage::sqlite {
+namespace {
+
+constexpr char kOperationColumns[] =
+    "account_id, id, integration_id, spec, state, state_reason, total_count, "
+    "created_count, skipped_count, failed_count, created_by, resolved, "
+    "resolve_cursor, process_cursor, create_time, update_time, end_time";
+constexpr char kItemColumns[] =
+    "account_id, operation_id, candidate_id, outcome, event_id, reason";
+
+static_assert(ats::v1::BULK_ITEM_OUTCOME_PENDING == 4 &&
+                  ats::v1::BULK_OPERATION_STATE_RUNNING == 1,
+              "the SQL below spells PENDING items and RUNNING operations");
+
+absl::StatusOr<BulkOperationRow> ReadOperation(const Statement& stmt) {
+  BulkOperationRow row;
+  row.account_id = stmt.ColumnText(0);
+  row.id = stmt.ColumnText(1);
+  row.integration_id = stmt.ColumnText(2);
+  if (!row.spec.ParseFromString(stmt.ColumnBlob(3))) {
+    return absl::DataLossError(
+        absl::StrCat("stored spec of bulk operation ", row.id, " is corrupt"));
+  }
+  row.state = static_cast<ats::v1::BulkOperationState>(stmt.ColumnInt64(4));
+  row.state_reason = stmt.ColumnText(5);
+  row.total_count = stmt.ColumnInt64(6);
+  row.created_count = stmt.ColumnInt64(7);
+  row.skipped_count = stmt.ColumnInt64(8);
+  row.failed_count = stmt.ColumnInt64(9);
+  row.created_by = stmt.ColumnText(10);
+  row.resolved = stmt.ColumnInt64(11) != 0;
+  row.resolve_cursor = stmt.ColumnText(12);
+  row.process_cursor = stmt.ColumnText(13);
+  row.create_time = FromMicros(stmt.ColumnInt64(14));
+  row.update_time = FromMicros(stmt.ColumnInt64(15));
+  if (!stmt.ColumnIsNull(16)) row.end_time = FromMicros(stmt.ColumnInt64(16));
+  return row;
+}
+
+BulkItemRow ReadItem(const Statement& stmt) {
+  BulkItemRow item;
+  item.account_id = stmt.ColumnText(0);
+  item.operation_id = stmt.ColumnText(1);
+  item.candidate_id = stmt.ColumnText(2);
+  item.outcome = static_cast<ats::v1::BulkItemOutcome>(stmt.ColumnInt64(3));
+  item.event_id = stmt.ColumnText(4);
+  item.reason = stmt.ColumnText(5);
+  return item;
+}
+
+std::optional<int64_t> EndMicros(const BulkOperationRow& row) {
+  if (!row.end_time.has_value()) return std::nullopt;
+  return ToMicros(*row.end_time);
+}
+
+}  // namespace
+
+absl::Status SqliteBulkOperationRepository::InsertOperation(
+    const BulkOperationRow& row) {
+  static const std::string sql = absl::StrCat(
+      "INSERT INTO bulk_operations (", kOperationColumns,
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+      "?15, ?16, ?17)");
+  absl::Status status = db_.Prepare(sql.c_str())
+                            .Bind(1, row.account_id)
+                            .Bind(2, row.id)
+                            .Bind(3, row.integration_id)
+                            .BindBlob(4, row.spec.SerializeAsString())
+                            .Bind(5, static_cast<int>(row.state))
+                            .Bind(6, row.state_reason)
+                            .Bind(7, row.total_count)
+                            .Bind(8, row.created_count)
+                            .Bind(9, row.skipped_count)
+                            .Bind(10, row.failed_count)
+                            .Bind(11, row.created_by)
+                            .Bind(12, row.resolved ? 1 : 0)
+                            .Bind(13, row.resolve_cursor)
+                            .Bind(14, row.process_cursor)
+                            .Bind(15, ToMicros(row.create_time))
+                            .Bind(16, ToMicros(row.update_time))
+                            .Bind(17, EndMicros(row))
+                            .Run();
+  return RewordDuplicate(
+      status, absl::StrCat("bulk operation ", row.id, " already exists"));
+}
+
+absl::Status SqliteBulkOperationRepository::UpdateOperation(
+    const BulkOperationRow& row) {
+  Statement& stmt = db_.Prepare(
+      "UPDATE bulk_operations SET state = ?3, state_reason = ?4, "
+      "total_count = ?5, created_count = ?6, skipped_count = ?7, "
+      "failed_count = ?8, resolved = ?9, resolve_cursor = ?10, "
+      "process_cursor = ?11, update_time = ?12, end_time = ?13 "
+      "WHERE account_id = ?1 AND id = ?2");
+  stmt.Bind(1, row.account_id)
+      .Bind(2, row.id)
+      .Bind(3, static_cast<int>(row.state))
+      .Bind(4, row.state_reason)
+      .Bind(5, row.total_count)
+      .Bind(6, row.created_count)
+      .Bind(7, row.skipped_count)
+      .Bind(8, row.failed_count)
+      .Bind(9, row.resolved ? 1 : 0)
+      .Bind(10, row.resolve_cursor)
+      .Bind(11, row.process_cursor)
+      .Bind(12, ToMicros(row.update_time))
+      .Bind(13, EndMicros(row));
+  return RowChanged(db_, stmt.Run(), "bulk operation", row.id);
+}
+
+absl::StatusOr<BulkOperationRow> SqliteBulkOperationRepository::GetOperation(
+    std::string_view account_id, std::string_view id) {
+  static const std::string sql =
+      absl::StrCat("SELECT ", kOperationColumns,
+                   " FROM bulk_operations WHERE account_id = ?1 AND id = ?2");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id).Bind(2, id);
+  return ReadOne<BulkOperationRow>(stmt, ReadOperation,
+                                   RowNotFound("bulk operation", id));
+}
+
+absl::StatusOr<Page<BulkOperationRow>>
+SqliteBulkOperationRepository::ListOperations(std::string_view account_id,
+                                              const PageRequest& page) {
+  auto after = TimeKeysetAfter(page);
+  if (!after.ok()) return after.status();
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kOperationColumns,
+      " FROM bulk_operations INDEXED BY bulk_operations_newest_first "
+      "WHERE account_id = ?1 AND (create_time, id) < (?2, ?3) "
+      "ORDER BY create_time DESC, id DESC LIMIT ?4");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id);
+  BindNewestFirstKeyset(stmt, 2, *after);
+  stmt.Bind(4, page.limit + 1);
+  auto rows = ReadAll<BulkOperationRow>(stmt, ReadOperation);
+  if (!rows.ok()) return rows.status();
+  return MakePage(*std::move(rows), page.limit,
+                  [](const BulkOperationRow& row) {
+                    return TimeCursor(row.create_time, row.id);
+                  });
+}
+
+absl::StatusOr<std::vector<BulkOperationRow>>
+SqliteBulkOperationRepository::ListRunningOperations() {
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kOperationColumns,
+      " FROM bulk_operations INDEXED BY bulk_operations_running "
+      "WHERE state = 1 ORDER BY create_time");
+  return ReadAll<BulkOperationRow>(db_.Prepare(sql.c_str()), ReadOperation);
+}
+
+absl::StatusOr<std::vector<std::string>>
+SqliteBulkOperationRepository::ListSelectedCandidates(
+    std::string_view account_id, const CandidateSelector& selector,
+    std::string_view after_candidate_id, int limit) {
+  // One text per kind, each walking an index in candidate id order: the
+  // applications' primary key (job_id, candidate_id), candidate_tags_by_tag,
+  // candidates_by_id. Parameters: ?1 account, ?2 after, ?3 limit, ?4 job or
+  // tag, ?5 stage.
+  const char* sql =
+      !selector.job_id.empty()
+          ? "SELECT candidate_id FROM applications WHERE job_id = ?4 "
+            "AND account_id = ?1 AND (?5 = '' OR stage_id = ?5) "
+            "AND candidate_id > ?2 ORDER BY candidate_id LIMIT ?3"
+      : !selector.tag.empty()
+          ? "SELECT candidate_id FROM candidate_tags INDEXED BY "
+            "candidate_tags_by_tag WHERE account_id = ?1 AND tag = ?4 "
+            "AND candidate_id > ?2 ORDER BY candidate_id LIMIT ?3"
+          : "SELECT id FROM candidates INDEXED BY candidates_by_id "
+            "WHERE account_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
+  Statement& stmt = db_.Prepare(sql);
+  // Through std::string: an empty std::string_view may bind NULL.
+  stmt.Bind(1, account_id)
+      .Bind(2, std::string(after_candidate_id))
+      .Bind(3, limit);
+  if (!selector.job_id.empty()) {
+    stmt.Bind(4, selector.job_id).Bind(5, selector.stage_id);
+  } else if (!selector.tag.empty()) {
+    stmt.Bind(4, selector.tag);
+  }
+  return ReadAll<std::string>(
+      stmt, [](const Statement& row) { return row.ColumnText(0); });
+}
+
+absl::StatusOr<int64_t> SqliteBulkOperationRepository::AddPendingItems(
+    std::string_view account_id, std::string_view operation_id,
+    const std::vector<std::string>& candidate_ids) {
+  static const std::string sql = absl::StrCat(
+      "INSERT INTO bulk_operation_items (", kItemColumns,
+      ") VALUES (?1, ?2, ?3, 4, '', '') "
+      "ON CONFLICT (operation_id, candidate_id) DO NOTHING");
+  int64_t added = 0;
+  for (const std::string& candidate_id : candidate_ids) {
+    absl::Status status = db_.Prepare(sql.c_str())
+                              .Bind(1, account_id)
+                              .Bind(2, operation_id)
+                              .Bind(3, candidate_id)
+                              .Run();
+    if (!status.ok()) return status;
+    added += db_.changes();
+  }
+  return added;
+}
+
+absl::StatusOr<std::vector<PendingBulkItem>>
+SqliteBulkOperationRepository::ListPendingItems(
+    std::string_view account_id, std::string_view operation_id,
+    std::string_view after_candidate_id, int limit, bool with_tags) {
+  // Tags come as one space-separated text (tags hold no spaces), so a page
+  // costs one query rather than one per candidate.
+  Statement& stmt = db_.Prepare(
+      "SELECT i.candidate_id, c.id IS NOT NULL, c.given_name, c.family_name, "
+      "c.email, c.phone, c.create_time, c.update_time, c.revision, "
+      "CASE WHEN ?5 THEN (SELECT group_concat(t.tag, ' ') FROM candidate_tags "
+      "t WHERE t.candidate_id = c.id) END "
+      "FROM bulk_operation_items i LEFT JOIN candidates c "
+      "ON c.id = i.candidate_id AND c.account_id = i.account_id "
+      "WHERE i.operation_id = ?2 AND i.account_id = ?1 "
+      "AND i.candidate_id > ?3 AND i.outcome = 4 "
+      "ORDER BY i.candidate_id LIMIT ?4");
+  stmt.Bind(1, account_id)
+      .Bind(2, operation_id)
+      .Bind(3, std::string(after_candidate_id))
+      .Bind(4, limit)
+      .Bind(5, with_tags ? 1 : 0);
+  return ReadAll<PendingBulkItem>(stmt, [account_id](const Statement& row) {
+    PendingBulkItem item;
+    item.candidate_id = row.ColumnText(0);
+    if (row.ColumnInt64(1) == 0) return item;
+    CandidateRow& candidate = item.candidate.emplace();
+    candidate.account_id = std::string(account_id);
+    candidate.id = item.candidate_id;
+    candidate.given_name = row.ColumnText(2);
+    candidate.family_name = row.ColumnText(3);
+    candidate.email = row.ColumnText(4);
+    candidate.phone = row.ColumnText(5);
+    candidate.create_time = FromMicros(row.ColumnInt64(6));
+    candidate.update_time = FromMicros(row.ColumnInt64(7));
+    candidate.revision = row.ColumnInt64(8);
+    if (!row.ColumnIsNull(9)) {
+      candidate.tags = absl::StrSplit(row.ColumnText(9), ' ');
+      std::sort(candidate.tags.begin(), candidate.tags.end());
+    }
+    return item;
+  });
+}
+
+absl::Status SqliteBulkOperationRepository::UpdateItem(const BulkItemRow& item) {
+  Statement& stmt = db_.Prepare(
+      "UPDATE bulk_operation_items SET outcome = ?4, event_id = ?5, "
+      "reason = ?6 WHERE operation_id = ?2 AND candidate_id = ?3 "
+      "AND account_id = ?1");
+  stmt.Bind(1, item.account_id)
+      .Bind(2, item.operation_id)
+      .Bind(3, item.candidate_id)
+      .Bind(4, static_cast<int>(item.outcome))
+      .Bind(5, item.event_id)
+      .Bind(6, item.reason);
+  return RowChanged(db_, stmt.Run(), "bulk operation item", item.candidate_id);
+}
+
+absl::StatusOr<Page<BulkItemRow>> SqliteBulkOperationRepository::ListItems(
+    std::string_view account_id, std::string_view operation_id,
+    ats::v1::BulkItemOutcome outcome, const PageRequest& page) {
+  if (page.after.size() > 1) {
+    return absl::InvalidArgumentError("page_token is not valid for this list");
+  }
+  // The primary key serves the order; an outcome filter reads past the
+  // items with other outcomes, which for one operation is bounded.
+  static const std::string sql = absl::StrCat(
+      "SELECT ", kItemColumns,
+      " FROM bulk_operation_items WHERE operation_id = ?2 "
+      "AND account_id = ?1 AND (?3 = 0 OR outcome = ?3) "
+      "AND candidate_id > ?4 ORDER BY candidate_id LIMIT ?5");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, account_id)
+      .Bind(2, operation_id)
+      .Bind(3, static_cast<int>(outcome))
+      .Bind(4, page.after.empty() ? std::string() : page.after[0])
+      .Bind(5, page.limit + 1);
+  auto rows = ReadAll<BulkItemRow>(stmt, ReadItem);
+  if (!rows.ok()) return rows.status();
+  return MakePage(*std::move(rows), page.limit, [](const BulkItemRow& item) {
+    return std::vector<std::string>{item.candidate_id};
+  });
+}
+
+}  // namespace ats::storage::sqlite

@@ -1,0 +1,556 @@
+// IntegrationService bulk manual triggers: BulkTriggerIntegration streaming
+// an operation run by the server's bulk worker (in batches of
+// TestServer::kBulkBatchSize), and the RPCs that poll, list and cancel it.
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/server/event_fixture.h"
+
+namespace ats::testing {
+namespace {
+
+using ats::v1::BulkOperation;
+using ats::v1::BulkOperationItem;
+using google::protobuf::util::MessageDifferencer;
+
+class BulkTriggerTest : public EventFixture {
+ protected:
+  // What a BulkTriggerIntegration call streamed, and how it ended.
+  struct Streamed {
+    std::vector<BulkOperation> messages;
+    grpc::Status status;
+  };
+
+  Streamed Stream(const ats::v1::BulkTriggerIntegrationRequest& request,
+                  const std::string& key = "") {
+    auto context = As(key.empty() ? server_.recruiter_key() : key);
+    auto reader = integrations_->BulkTriggerIntegration(context.get(), request);
+    Streamed streamed;
+    BulkOperation operation;
+    while (reader->Read(&operation)) streamed.messages.push_back(operation);
+    streamed.status = reader->Finish();
+    return streamed;
+  }
+
+  // Runs `request` to its end; returns the last message.
+  BulkOperation MustRun(const ats::v1::BulkTriggerIntegrationRequest& request) {
+    Streamed streamed = Stream(request);
+    EXPECT_TRUE(streamed.status.ok()) << streamed.status.error_message();
+    if (streamed.messages.empty()) {
+      ADD_FAILURE() << "nothing streamed";
+      return {};
+    }
+    ExpectProgressOnlyGrows(streamed.messages);
+    return streamed.messages.back();
+  }
+
+  static void ExpectProgressOnlyGrows(const std::vector<BulkOperation>& messages) {
+    for (size_t i = 1; i < messages.size(); ++i) {
+      EXPECT_EQ(messages[i].name(), messages[0].name());
+      EXPECT_GE(messages[i].total_count(), messages[i - 1].total_count());
+      EXPECT_GE(messages[i].created_count(), messages[i - 1].created_count());
+      EXPECT_GE(messages[i].skipped_count(), messages[i - 1].skipped_count());
+    }
+    for (size_t i = 0; i + 1 < messages.size(); ++i) {
+      EXPECT_EQ(messages[i].state(), ats::v1::BULK_OPERATION_STATE_RUNNING);
+    }
+  }
+
+  ats::v1::BulkTriggerIntegrationRequest Request(
+      const ats::v1::CandidateSelection& selection) {
+    ats::v1::BulkTriggerIntegrationRequest request;
+    request.set_integration(integration_.name());
+    *request.mutable_selection() = selection;
+    (*request.mutable_option_values())["test_package"] = "basic";
+    return request;
+  }
+
+  ats::v1::BulkTriggerIntegrationRequest ListRequest(
+      const std::vector<std::string>& candidates) {
+    ats::v1::CandidateSelection selection;
+    for (const std::string& name : candidates) {
+      selection.mutable_candidates()->add_candidates(name);
+    }
+    if (candidates.empty()) selection.mutable_candidates();
+    return Request(selection);
+  }
+
+  static ats::v1::CandidateSelection Tag(const std::string& tag) {
+    ats::v1::CandidateSelection selection;
+    selection.set_tag(tag);
+    return selection;
+  }
+
+  grpc::Status Get(const std::string& name, BulkOperation* operation,
+                   const std::string& key = "") {
+    ats::v1::GetBulkOperationRequest request;
+    request.set_name(name);
+    return integrations_->GetBulkOperation(
+        As(key.empty() ? server_.recruiter_key() : key).get(), request,
+        operation);
+  }
+
+  BulkOperation MustGet(const std::string& name) {
+    BulkOperation operation;
+    grpc::Status status = Get(name, &operation);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return operation;
+  }
+
+  grpc::Status Cancel(const std::string& name, BulkOperation* operation,
+                      const std::string& key = "") {
+    ats::v1::CancelBulkOperationRequest request;
+    request.set_name(name);
+    return integrations_->CancelBulkOperation(
+        As(key.empty() ? server_.recruiter_key() : key).get(), request,
+        operation);
+  }
+
+  // Every item of `operation` with `outcome` (any when unspecified), in
+  // pages of `page_size`.
+  std::vector<BulkOperationItem> Items(
+      const std::string& operation,
+      ats::v1::BulkItemOutcome outcome = ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED,
+      int page_size = 0) {
+    std::vector<BulkOperationItem> items;
+    ats::v1::ListBulkOperationItemsRequest request;
+    request.set_parent(operation);
+    request.set_outcome(outcome);
+    request.set_page_size(page_size);
+    for (int pages = 0; pages < 1000; ++pages) {
+      ats::v1::ListBulkOperationItemsResponse response;
+      grpc::Status status = integrations_->ListBulkOperationItems(
+          As(server_.recruiter_key()).get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      items.insert(items.end(), response.items().begin(),
+                   response.items().end());
+      if (response.next_page_token().empty()) break;
+      request.set_page_token(response.next_page_token());
+    }
+    return items;
+  }
+
+  // The events of `operation`.
+  std::vector<ats::v1::Event> EventsOf(const std::string& operation) {
+    ats::v1::ListEventsRequest request;
+    request.set_integration(integration_.name());
+    std::vector<ats::v1::Event> events;
+    for (const ats::v1::Event& event : AllEvents(request, 1000)) {
+      if (event.bulk_operation() == operation) events.push_back(event);
+    }
+    return events;
+  }
+
+  // Stores `count` candidates of account A carrying `tags` straight into
+  // the database (far quicker than one RPC each); returns their names.
+  std::vector<std::string> InsertCandidates(
+      int count, const std::vector<std::string>& tags = {}) {
+    std::vector<std::string> names;
+    const std::string account_id = IdOf(server_.account());
+    const int first = inserted_;
+    inserted_ += count;
+    absl::Status status =
+        server_.store().WriteAndWait([&](storage::Transaction& txn) {
+          for (int i = first; i < first + count; ++i) {
+            storage::CandidateRow row;
+            row.account_id = account_id;
+            row.id = absl::StrFormat("bulk-%06d", i);
+            row.given_name = absl::StrCat("Candidate ", i);
+            row.tags = tags;
+            row.create_time = server_.clock().Now();
+            row.update_time = row.create_time;
+            absl::Status inserted = txn.candidates().InsertCandidate(row);
+            if (!inserted.ok()) return inserted;
+            names.push_back(absl::StrCat("candidates/", row.id));
+          }
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(status.ok()) << status;
+    return names;
+  }
+
+  static void ExpectCountsAddUp(const BulkOperation& operation) {
+    EXPECT_EQ(operation.created_count() + operation.skipped_count() +
+                  operation.failed_count(),
+              operation.total_count());
+  }
+
+  int inserted_ = 0;
+};
+
+TEST_F(BulkTriggerTest, AnExplicitListCountsDuplicatesOnceAndSkipsStrangers) {
+  const std::vector<std::string> ours = InsertCandidates(20);
+  const ats::v1::Candidate theirs =
+      CreateCandidate("Grace", server_.other_admin_key());
+  std::vector<std::string> listed = ours;
+  listed.push_back(ours[0]);  // Twice.
+  listed.push_back("candidates/nobody");
+  listed.push_back(theirs.name());
+
+  const BulkOperation done = MustRun(ListRequest(listed));
+  EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(done.total_count(), 22);
+  EXPECT_EQ(done.created_count(), 20);
+  EXPECT_EQ(done.skipped_count(), 2);
+  EXPECT_EQ(done.failed_count(), 0);
+  ExpectCountsAddUp(done);
+  EXPECT_TRUE(done.has_end_time());
+  EXPECT_EQ(done.integration(), integration_.name());
+  EXPECT_TRUE(done.selection().has_candidates());
+  EXPECT_TRUE(absl::StartsWith(done.created_by(), "apiKeys/"));
+  EXPECT_EQ(done.option_values().at("test_package"), "basic");
+
+  // Streaming and polling agree.
+  EXPECT_TRUE(MessageDifferencer::Equals(MustGet(done.name()), done));
+
+  // One event per candidate of ours, marked as this operation's.
+  const std::vector<ats::v1::Event> events = EventsOf(done.name());
+  ASSERT_EQ(events.size(), 20u);
+  std::set<std::string> candidates;
+  for (const ats::v1::Event& event : events) {
+    EXPECT_EQ(event.source(), ats::v1::EVENT_SOURCE_BULK);
+    EXPECT_EQ(event.state(), ats::v1::EVENT_STATE_PENDING);
+    EXPECT_EQ(event.triggered_by(), done.created_by());
+    EXPECT_EQ(event.option_values().at("test_package"), "basic");
+    candidates.insert(event.candidate());
+  }
+  EXPECT_EQ(candidates, std::set<std::string>(ours.begin(), ours.end()));
+  EXPECT_EQ(PayloadOf(events[0].name()).source(), ats::v1::EVENT_SOURCE_BULK);
+
+  // The strangers are skipped, each with its reason.
+  const std::vector<BulkOperationItem> skipped =
+      Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_SKIPPED);
+  ASSERT_EQ(skipped.size(), 2u);
+  for (const BulkOperationItem& item : skipped) {
+    EXPECT_TRUE(absl::StrContains(item.reason(), "not found")) << item.reason();
+    EXPECT_EQ(item.event(), "");
+  }
+  const std::vector<BulkOperationItem> created =
+      Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_CREATED);
+  ASSERT_EQ(created.size(), 20u);
+  for (const BulkOperationItem& item : created) {
+    EXPECT_TRUE(absl::StartsWith(item.event(), "events/"));
+  }
+}
+
+TEST_F(BulkTriggerTest, ItemsAreListedInPagesByCandidate) {
+  const std::vector<std::string> ours = InsertCandidates(9);
+  const BulkOperation done = MustRun(ListRequest(ours));
+  const std::vector<BulkOperationItem> items =
+      Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED, 2);
+  std::vector<std::string> names;
+  for (const BulkOperationItem& item : items) names.push_back(item.candidate());
+  EXPECT_EQ(names, ours);  // InsertCandidates numbers them in order.
+
+  ats::v1::ListBulkOperationItemsRequest request;
+  request.set_parent(done.name());
+  request.set_page_size(2);
+  ats::v1::ListBulkOperationItemsResponse page;
+  ASSERT_TRUE(integrations_
+                  ->ListBulkOperationItems(As(server_.recruiter_key()).get(),
+                                           request, &page)
+                  .ok());
+  request.set_page_token(page.next_page_token());
+  request.set_outcome(ats::v1::BULK_ITEM_OUTCOME_SKIPPED);
+  EXPECT_TRUE(IsInvalid(integrations_->ListBulkOperationItems(
+                            As(server_.recruiter_key()).get(), request, &page),
+                        "page_token"));
+  request.clear_page_token();
+  request.set_outcome(static_cast<ats::v1::BulkItemOutcome>(42));
+  EXPECT_TRUE(IsInvalid(integrations_->ListBulkOperationItems(
+                            As(server_.recruiter_key()).get(), request, &page),
+                        "outcome"));
+  request.set_outcome(ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED);
+  request.set_parent("bulkOperations/nope");
+  EXPECT_TRUE(HasCode(integrations_->ListBulkOperationItems(
+                          As(server_.recruiter_key()).get(), request, &page),
+                      Code::NOT_FOUND));
+}
+
+TEST_F(BulkTriggerTest, SelectsEveryCandidateOfAJobOrOfOneOfItsStages) {
+  const ats::v1::Job job = CreateJob("Backend engineer", {"Inbox", "Test"});
+  std::set<std::string> in_job;
+  std::set<std::string> in_test;
+  for (int i = 0; i < 10; ++i) {
+    const ats::v1::Candidate candidate = CreateCandidate("Ada");
+    MustAdd(job, candidate);
+    in_job.insert(candidate.name());
+    if (i % 2 == 0) {
+      MustMove(ApplicationOf(job, candidate), job.stages(1).name());
+      in_test.insert(candidate.name());
+    }
+  }
+  CreateCandidate("Outsider");
+
+  ats::v1::CandidateSelection whole_job;
+  whole_job.mutable_job()->set_job(job.name());
+  const BulkOperation all = MustRun(Request(whole_job));
+  EXPECT_EQ(all.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(all.total_count(), 10);
+  EXPECT_EQ(all.created_count(), 10);
+  EXPECT_EQ(all.job(), job.name());
+  std::set<std::string> reached;
+  for (const ats::v1::Event& event : EventsOf(all.name())) {
+    EXPECT_EQ(event.job(), job.name());
+    reached.insert(event.candidate());
+  }
+  EXPECT_EQ(reached, in_job);
+
+  ats::v1::CandidateSelection one_stage = whole_job;
+  one_stage.mutable_job()->set_stage(job.stages(1).name());
+  const BulkOperation stage = MustRun(Request(one_stage));
+  EXPECT_EQ(stage.total_count(), 5);
+  EXPECT_EQ(stage.created_count(), 5);
+  reached.clear();
+  for (const ats::v1::Event& event : EventsOf(stage.name())) {
+    reached.insert(event.candidate());
+  }
+  EXPECT_EQ(reached, in_test);
+  EXPECT_EQ(PayloadOf(EventsOf(stage.name())[0].name()).job_title(),
+            "Backend engineer");
+}
+
+TEST_F(BulkTriggerTest, SelectsByTagOrTheWholeCandidateDatabase) {
+  const std::vector<std::string> finalists = InsertCandidates(20, {"finalist"});
+  const std::vector<std::string> others = InsertCandidates(10, {"other"});
+
+  Streamed by_tag = Stream(Request(Tag("finalist")));
+  ASSERT_TRUE(by_tag.status.ok()) << by_tag.status.error_message();
+  // 20 candidates in batches of 7: the stream shows the way there.
+  EXPECT_GT(by_tag.messages.size(), 2u);
+  ExpectProgressOnlyGrows(by_tag.messages);
+  const BulkOperation tagged = by_tag.messages.back();
+  EXPECT_EQ(tagged.total_count(), 20);
+  EXPECT_EQ(tagged.created_count(), 20);
+  std::set<std::string> reached;
+  for (const ats::v1::Event& event : EventsOf(tagged.name())) {
+    reached.insert(event.candidate());
+  }
+  EXPECT_EQ(reached, std::set<std::string>(finalists.begin(), finalists.end()));
+
+  ats::v1::CandidateSelection everyone;
+  everyone.set_all_candidates(true);
+  const BulkOperation all = MustRun(Request(everyone));
+  EXPECT_EQ(all.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(all.total_count(), 30);
+  EXPECT_EQ(all.created_count(), 30);
+  ExpectCountsAddUp(all);
+}
+
+TEST_F(BulkTriggerTest, ASelectionNobodyMatchesSucceedsWithNothing) {
+  InsertCandidates(3, {"finalist"});
+  const BulkOperation done = MustRun(Request(Tag("nobody-has-this")));
+  EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(done.total_count(), 0);
+  EXPECT_EQ(done.created_count(), 0);
+  EXPECT_TRUE(Items(done.name()).empty());
+}
+
+TEST_F(BulkTriggerTest, BadRequestsAreRefusedBeforeAnythingStarts) {
+  EXPECT_TRUE(IsInvalid(Stream(ListRequest({})).status,
+                        "selection.candidates.candidates"));
+  std::vector<std::string> too_many;
+  for (int i = 0; i <= 10000; ++i) {
+    too_many.push_back(absl::StrCat("candidates/c", i));
+  }
+  const grpc::Status over = Stream(ListRequest(too_many)).status;
+  EXPECT_TRUE(IsInvalid(over, "selection.candidates.candidates"));
+  EXPECT_TRUE(absl::StrContains(over.error_message(), "10,000"))
+      << over.error_message();
+  EXPECT_TRUE(IsInvalid(Stream(ListRequest({"people/1"})).status,
+                        "selection.candidates.candidates[0]"));
+  EXPECT_TRUE(IsInvalid(Stream(Request({})).status, "selection"));
+  ats::v1::CandidateSelection not_all;
+  not_all.set_all_candidates(false);
+  EXPECT_TRUE(IsInvalid(Stream(Request(not_all)).status,
+                        "selection.all_candidates"));
+  EXPECT_TRUE(IsInvalid(Stream(Request(Tag("Not A Tag"))).status,
+                        "selection.tag"));
+  ats::v1::CandidateSelection other_jobs_stage;
+  other_jobs_stage.mutable_job()->set_job("jobs/a");
+  other_jobs_stage.mutable_job()->set_stage("jobs/b/stages/c");
+  EXPECT_TRUE(IsInvalid(Stream(Request(other_jobs_stage)).status,
+                        "selection.job.stage"));
+
+  const std::vector<std::string> ours = InsertCandidates(2);
+  ats::v1::BulkTriggerIntegrationRequest bad_option = ListRequest(ours);
+  (*bad_option.mutable_option_values())["test_package"] = "expert";
+  EXPECT_TRUE(IsInvalid(Stream(bad_option).status,
+                        "option_values[test_package]"));
+
+  ats::v1::CandidateSelection unknown_job;
+  unknown_job.mutable_job()->set_job("jobs/nope");
+  EXPECT_TRUE(HasCode(Stream(Request(unknown_job)).status, Code::NOT_FOUND));
+  const ats::v1::Job job = CreateJob("Backend engineer", {"Inbox"});
+  ats::v1::CandidateSelection unknown_stage;
+  unknown_stage.mutable_job()->set_job(job.name());
+  unknown_stage.mutable_job()->set_stage(job.name() + "/stages/nope");
+  EXPECT_TRUE(HasCode(Stream(Request(unknown_stage)).status, Code::NOT_FOUND));
+
+  ats::v1::BulkTriggerIntegrationRequest unknown_integration = ListRequest(ours);
+  unknown_integration.set_integration("integrations/nope");
+  EXPECT_TRUE(HasCode(Stream(unknown_integration).status, Code::NOT_FOUND));
+
+  Deactivate(integration_.name());
+  EXPECT_TRUE(HasCode(Stream(ListRequest(ours)).status,
+                      Code::FAILED_PRECONDITION));
+
+  // None of them created an operation.
+  ats::v1::ListBulkOperationsResponse listed;
+  ASSERT_TRUE(integrations_
+                  ->ListBulkOperations(As(server_.recruiter_key()).get(), {},
+                                       &listed)
+                  .ok());
+  EXPECT_EQ(listed.bulk_operations_size(), 0);
+}
+
+TEST_F(BulkTriggerTest, ARetryWithTheSameRequestIdWatchesTheSameOperation) {
+  const std::vector<std::string> ours = InsertCandidates(15);
+  ats::v1::BulkTriggerIntegrationRequest request = ListRequest(ours);
+  request.set_request_id("bulk-1");
+  const BulkOperation first = MustRun(request);
+  const BulkOperation retry = MustRun(request);
+  EXPECT_EQ(retry.name(), first.name());
+  EXPECT_TRUE(MessageDifferencer::Equals(retry, first));
+  EXPECT_EQ(EventsOf(first.name()).size(), 15u);
+  EXPECT_EQ(AllEvents().size(), 15u);
+
+  ats::v1::ListBulkOperationsResponse listed;
+  ASSERT_TRUE(integrations_
+                  ->ListBulkOperations(As(server_.recruiter_key()).get(), {},
+                                       &listed)
+                  .ok());
+  EXPECT_EQ(listed.bulk_operations_size(), 1);
+}
+
+TEST_F(BulkTriggerTest, ListsOperationsNewestFirst) {
+  const std::vector<std::string> ours = InsertCandidates(2);
+  const BulkOperation older = MustRun(ListRequest(ours));
+  server_.clock().Advance(absl::Seconds(1));
+  const BulkOperation newer = MustRun(Request(Tag("nobody")));
+  ats::v1::ListBulkOperationsRequest request;
+  request.set_page_size(1);
+  std::vector<std::string> names;
+  for (int pages = 0; pages < 5; ++pages) {
+    ats::v1::ListBulkOperationsResponse response;
+    ASSERT_TRUE(integrations_
+                    ->ListBulkOperations(As(server_.recruiter_key()).get(),
+                                         request, &response)
+                    .ok());
+    for (const BulkOperation& operation : response.bulk_operations()) {
+      names.push_back(operation.name());
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{newer.name(), older.name()}));
+}
+
+TEST_F(BulkTriggerTest, CancellingStopsWithExactCounts) {
+  // Enough batches that the operation is still running when the cancel
+  // arrives (it is sent as soon as the first progress is seen).
+  const std::vector<std::string> ours = InsertCandidates(10000);
+  auto context = As(server_.recruiter_key());
+  auto reader =
+      integrations_->BulkTriggerIntegration(context.get(), ListRequest(ours));
+  BulkOperation progress;
+  ASSERT_TRUE(reader->Read(&progress));
+  ASSERT_EQ(progress.state(), ats::v1::BULK_OPERATION_STATE_RUNNING);
+
+  BulkOperation cancelled;
+  grpc::Status status = Cancel(progress.name(), &cancelled);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(cancelled.state(), ats::v1::BULK_OPERATION_STATE_CANCELED);
+  EXPECT_TRUE(absl::StrContains(cancelled.state_reason(), "apiKeys/"));
+  EXPECT_TRUE(cancelled.has_end_time());
+
+  // The stream ends with the cancelled state.
+  BulkOperation last = progress;
+  while (reader->Read(&progress)) last = progress;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(last, cancelled));
+
+  // Nothing moves after the cancel, and the counters are exact.
+  EXPECT_TRUE(MessageDifferencer::Equals(MustGet(cancelled.name()), cancelled));
+  EXPECT_LT(cancelled.created_count(), 10000);
+  EXPECT_EQ(static_cast<int64_t>(EventsOf(cancelled.name()).size()),
+            cancelled.created_count());
+  EXPECT_EQ(static_cast<int64_t>(
+                Items(cancelled.name(), ats::v1::BULK_ITEM_OUTCOME_CREATED)
+                    .size()),
+            cancelled.created_count());
+  EXPECT_EQ(static_cast<int64_t>(
+                Items(cancelled.name(), ats::v1::BULK_ITEM_OUTCOME_PENDING)
+                    .size()),
+            cancelled.total_count() - cancelled.created_count() -
+                cancelled.skipped_count() - cancelled.failed_count());
+
+  // An operation that ended cannot be cancelled (again).
+  BulkOperation again;
+  EXPECT_TRUE(
+      HasCode(Cancel(cancelled.name(), &again), Code::FAILED_PRECONDITION));
+  const BulkOperation finished = MustRun(ListRequest({ours[0]}));
+  EXPECT_TRUE(
+      HasCode(Cancel(finished.name(), &again), Code::FAILED_PRECONDITION));
+}
+
+TEST_F(BulkTriggerTest, AuthMatrix) {
+  const std::vector<std::string> ours = InsertCandidates(2);
+  EXPECT_TRUE(
+      HasCode(Stream(ListRequest(ours), "no-such-key").status,
+              Code::UNAUTHENTICATED));
+  EXPECT_TRUE(HasCode(Stream(ListRequest(ours), partner_key_).status,
+                      Code::PERMISSION_DENIED));
+  EXPECT_TRUE(HasCode(Stream(ListRequest(ours), server_.operator_key()).status,
+                      Code::PERMISSION_DENIED));
+  // Account B does not see account A's integration...
+  EXPECT_TRUE(HasCode(Stream(ListRequest(ours), server_.other_admin_key()).status,
+                      Code::NOT_FOUND));
+  {
+    auto context = TestServer::Context("");
+    auto reader = integrations_->BulkTriggerIntegration(context.get(),
+                                                        ListRequest(ours));
+    BulkOperation ignored;
+    while (reader->Read(&ignored)) {
+    }
+    EXPECT_TRUE(HasCode(reader->Finish(), Code::UNAUTHENTICATED));
+  }
+
+  // ...nor its operations.
+  Streamed by_admin = Stream(ListRequest(ours), server_.admin_key());
+  ASSERT_TRUE(by_admin.status.ok()) << by_admin.status.error_message();
+  const std::string name = by_admin.messages.back().name();
+  BulkOperation operation;
+  EXPECT_TRUE(HasCode(Get(name, &operation, server_.other_admin_key()),
+                      Code::NOT_FOUND));
+  EXPECT_TRUE(HasCode(Cancel(name, &operation, server_.other_admin_key()),
+                      Code::NOT_FOUND));
+  EXPECT_TRUE(HasCode(Get(name, &operation, partner_key_),
+                      Code::PERMISSION_DENIED));
+  ats::v1::ListBulkOperationItemsRequest items;
+  items.set_parent(name);
+  ats::v1::ListBulkOperationItemsResponse items_response;
+  EXPECT_TRUE(HasCode(integrations_->ListBulkOperationItems(
+                          As(server_.other_admin_key()).get(), items,
+                          &items_response),
+                      Code::NOT_FOUND));
+  ats::v1::ListBulkOperationsResponse listed;
+  ASSERT_TRUE(integrations_
+                  ->ListBulkOperations(As(server_.other_admin_key()).get(), {},
+                                       &listed)
+                  .ok());
+  EXPECT_EQ(listed.bulk_operations_size(), 0);
+  EXPECT_TRUE(Get(name, &operation).ok());  // The recruiter of A sees it.
+}
+
+}  // namespace
+}  // namespace ats::testing
