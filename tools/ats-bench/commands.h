@@ -32,7 +32,7 @@ struct BulkOptions {
   TargetOptions target;
   int candidates = 100000;
   int in_flight = 64;
-  absl::Duration delivery_timeout = absl::Minutes(10);
+  absl::Duration delivery_timeout = absl::Minutes(2);
 };
 int RunBulk(const BulkOptions& options);
 
