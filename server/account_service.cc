@@ -344,7 +344,12 @@ grpc::ServerUnaryReactor* AccountService::RevokeApiKey(
               ToProto(*key, response);
               return absl::OkStatus();
             },
-            finish);
+            [this, finish](absl::Status status) {
+              // The authenticator remembers keys: it must not accept this
+              // one any more.
+              if (status.ok()) env_.auth.ForgetKeys();
+              finish(status);
+            });
       });
 }
 

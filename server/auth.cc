@@ -37,18 +37,12 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     return absl::UnauthenticatedError(
         "malformed authorization header: expected 'Bearer <api key>'");
   }
-  storage::ApiKeyRow key;
-  absl::Status status = store_.Read([&](storage::Transaction& txn) {
-    absl::StatusOr<storage::ApiKeyRow> found =
-        txn.accounts().FindApiKeyBySecretHash(Sha256(secret));
-    if (!found.ok()) return found.status();
-    key = *std::move(found);
-    return absl::OkStatus();
-  });
-  if (absl::IsNotFound(status)) {
+  absl::StatusOr<storage::ApiKeyRow> found = FindKey(Sha256(secret));
+  if (absl::IsNotFound(found.status())) {
     return absl::UnauthenticatedError("unknown API key");
   }
-  if (!status.ok()) return status;
+  if (!found.ok()) return found.status();
+  const storage::ApiKeyRow& key = *found;
   if (key.revoke_time.has_value()) {
     return absl::UnauthenticatedError(
         absl::StrCat("API key apiKeys/", key.id, " has been revoked"));
@@ -59,6 +53,37 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
         ats::v1::Role_Name(key.role), ", which may not call this method"));
   }
   return Caller{key.id, key.role, key.account_id, key.integration_id};
+}
+
+absl::StatusOr<storage::ApiKeyRow> Authenticator::FindKey(
+    const std::string& secret_hash) const {
+  uint64_t generation;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = keys_.find(secret_hash);
+    if (it != keys_.end()) return it->second;
+    generation = generation_;
+  }
+  storage::ApiKeyRow key;
+  absl::Status status = store_.Read([&](storage::Transaction& txn) {
+    absl::StatusOr<storage::ApiKeyRow> found =
+        txn.accounts().FindApiKeyBySecretHash(secret_hash);
+    if (!found.ok()) return found.status();
+    key = *std::move(found);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  // Only keys that exist are remembered, so the map is as large as the
+  // store's key table at most.
+  if (generation == generation_) keys_.emplace(secret_hash, key);
+  return key;
+}
+
+void Authenticator::ForgetKeys() {
+  absl::MutexLock lock(&mu_);
+  keys_.clear();
+  ++generation_;
 }
 
 }  // namespace ats::server

@@ -4,7 +4,10 @@
 #include <initializer_list>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "ats/v1/account_service.pb.h"
 #include "grpcpp/server_context.h"
 #include "storage/store.h"
@@ -35,6 +38,12 @@ class Roles {
 };
 
 // Resolves the `authorization: Bearer <key>` metadata of a call to its Caller.
+//
+// Keys found are remembered (by the hash of their secret), so a call costs no
+// read of the store for its key: a key never changes after it is created
+// except by revocation, and RevokeApiKey calls ForgetKeys once the
+// revocation is committed. This holds while this process is the only one
+// revoking keys in its store, as with SQLite. Thread-safe.
 class Authenticator {
  public:
   explicit Authenticator(storage::Store& store) : store_(store) {}
@@ -45,8 +54,23 @@ class Authenticator {
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context,
                                       const Roles& roles) const;
 
+  // Forgets the keys remembered so far; call after a key changed in the
+  // store.
+  void ForgetKeys();
+
  private:
+  // Returns the key whose secret hashes to `secret_hash`, from memory or
+  // from the store (NOT_FOUND when unknown).
+  absl::StatusOr<storage::ApiKeyRow> FindKey(
+      const std::string& secret_hash) const;
+
   storage::Store& store_;
+  mutable absl::Mutex mu_;
+  mutable absl::flat_hash_map<std::string, storage::ApiKeyRow> keys_
+      ABSL_GUARDED_BY(mu_);
+  // Counts ForgetKeys calls: a key read from the store before one is not
+  // remembered after it.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Returns the secret of an `authorization: Bearer <secret>` header value, or

@@ -55,6 +55,25 @@ absl::Status Connection::Configure(const ConnectionOptions& options) {
   status = Exec(options.synchronous_full ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL");
   if (!status.ok()) return status;
+  // PRAGMA values cannot be bound; these are integers from our own options.
+  if (options.cache_kib > 0) {
+    // Negative: a size in KiB rather than in pages.
+    status = Exec(
+        absl::StrCat("PRAGMA cache_size = -", options.cache_kib).c_str());
+    if (!status.ok()) return status;
+  }
+  // The write queue runs each op in a SAVEPOINT, whose statement journal
+  // (the pages' content before the op, for ROLLBACK TO) would otherwise go
+  // to a temporary file: a pwrite per page an op touches first. Nothing in
+  // it needs to survive the transaction.
+  status = Exec("PRAGMA temp_store = MEMORY");
+  if (!status.ok()) return status;
+  if (options.wal_autocheckpoint_pages > 0 && !read_only_) {
+    status = Exec(absl::StrCat("PRAGMA wal_autocheckpoint = ",
+                               options.wal_autocheckpoint_pages)
+                      .c_str());
+    if (!status.ok()) return status;
+  }
   // The journal mode is stored in the file, so readers inherit the writer's.
   if (read_only_) return absl::OkStatus();
   // The writer's page cache (the default is 2 MiB): a large transaction,

@@ -25,6 +25,14 @@ struct ConnectionOptions {
   // How long a statement waits for another connection's lock before failing
   // with UNAVAILABLE.
   int busy_timeout_ms = 5000;
+  // Page cache size in KiB; 0 keeps SQLite's default (2 MiB). The writer
+  // wants one that holds a whole group commit: a transaction whose dirty
+  // pages overflow the cache writes them to the WAL early, and again later.
+  int cache_kib = 0;
+  // WAL pages after which a commit checkpoints (0: SQLite's default, 1000).
+  // Larger means fewer, longer checkpoints that write each often-changed
+  // page (index roots, table tails) once instead of many times.
+  int wal_autocheckpoint_pages = 0;
 };
 
 // One SQLite connection (RAII owner of a sqlite3 handle) with a cache of

@@ -9,6 +9,13 @@
 namespace ats::storage::sqlite {
 namespace {
 
+// A group commit of a few hundred moves dirties a few MiB of pages.
+constexpr int kWriterCacheKib = 64 * 1024;
+// Each reader keeps the hot index pages of a large events table.
+constexpr int kReaderCacheKib = 16 * 1024;
+// About 40 MiB of WAL between checkpoints.
+constexpr int kWalAutocheckpointPages = 10000;
+
 absl::Status CreateParentDirectory(const std::string& path) {
   const std::filesystem::path parent =
       std::filesystem::path(path).parent_path();
@@ -49,6 +56,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   ConnectionOptions writer_options;
   writer_options.synchronous_full = options.synchronous_full;
   writer_options.busy_timeout_ms = options.busy_timeout_ms;
+  writer_options.cache_kib = kWriterCacheKib;
+  writer_options.wal_autocheckpoint_pages = kWalAutocheckpointPages;
   absl::StatusOr<std::unique_ptr<Connection>> writer =
       Connection::Open(options.path, writer_options);
   if (!writer.ok()) return writer.status();
@@ -61,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   reader_options.connections = options.reader_connections;
   reader_options.synchronous_full = options.synchronous_full;
   reader_options.busy_timeout_ms = options.busy_timeout_ms;
+  reader_options.cache_kib = kReaderCacheKib;
   absl::StatusOr<std::unique_ptr<ReaderPool>> readers =
       ReaderPool::Open(options.path, reader_options);
   if (!readers.ok()) return readers.status();

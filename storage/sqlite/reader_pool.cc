@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<ReaderPool>> ReaderPool::Open(
   connection_options.read_only = true;
   connection_options.synchronous_full = options.synchronous_full;
   connection_options.busy_timeout_ms = options.busy_timeout_ms;
+  connection_options.cache_kib = options.cache_kib;
   std::vector<std::unique_ptr<Connection>> connections;
   for (int i = 0; i < options.connections; ++i) {
     absl::StatusOr<std::unique_ptr<Connection>> connection =

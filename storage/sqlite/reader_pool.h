@@ -19,6 +19,8 @@ struct ReaderPoolOptions {
   int connections = 4;
   bool synchronous_full = false;
   int busy_timeout_ms = 5000;
+  // See ConnectionOptions::cache_kib.
+  int cache_kib = 0;
 };
 
 // Read-only connections to one database file, lent out one read at a time.

@@ -1,0 +1,44 @@
+// ats-bench runs end to end and its own checks hold: every move is recorded
+// in its application's history and every event it created exists. No
+// figure is asserted: they depend on the machine.
+
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/support/run_command.h"
+
+namespace ats::testing {
+namespace {
+
+TEST(AtsBenchTest, MixRecordsEveryMoveAndEveryEvent) {
+  CommandResult result = RunCommand(
+      {ATS_BENCH_BIN, "mix", "--in_flight=8", "--max_calls=300",
+       "--duration=60s", "--warmup=0s", "--jobs=2",
+       "--applications_per_slot=4", "--drain_timeout=60s",
+       "--server_flag=--log_level=warn"},
+      absl::Minutes(4));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  // 300 moves of two triggers each.
+  EXPECT_TRUE(absl::StrContains(
+      result.out, "check: 600 events listed, 600 returned by 300 moves: ok"))
+      << result.out;
+  // Each of the 32 applications entered its first stage once, then moved.
+  EXPECT_TRUE(absl::StrContains(
+      result.out, "check: 332 transitions recorded for 300 moves + 32 adds: ok"))
+      << result.out;
+  EXPECT_FALSE(absl::StrContains(result.out, "MISMATCH")) << result.out;
+}
+
+TEST(AtsBenchTest, MixRejectsAnUnknownCall) {
+  CommandResult result =
+      RunCommand({ATS_BENCH_BIN, "mix", "--mix=move,teleport"},
+                 absl::Minutes(2));
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "unknown mix entry 'teleport'"))
+      << result.err;
+}
+
+}  // namespace
+}  // namespace ats::testing

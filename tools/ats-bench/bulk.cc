@@ -1,0 +1,204 @@
+// ats-bench bulk: one bulk trigger over many candidates: how long until every
+// event exists, and how fast the partner sink then gets them, next to
+// SQLite inserting as many event rows in one transaction.
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "ats/v1/integration_service.grpc.pb.h"
+#include "server/random.h"
+#include "storage/sqlite/connection.h"
+#include "storage/sqlite/migrations.h"
+#include "tests/support/temp_dir.h"
+#include "tools/ats-bench/api.h"
+#include "tools/ats-bench/commands.h"
+#include "tools/ats-bench/seed.h"
+
+namespace ats::bench {
+namespace {
+
+using storage::sqlite::Connection;
+
+// The size of the payload of the events the server wrote, or a typical one
+// when its database is not ours to read.
+int64_t EventPayloadBytes(const Target& target) {
+  constexpr int64_t kTypical = 400;
+  if (target.database_path().empty()) return kTypical;
+  storage::sqlite::ConnectionOptions options;
+  options.read_only = true;
+  auto db = Connection::Open(target.database_path(), options);
+  if (!db.ok()) return kTypical;
+  storage::sqlite::Statement& average =
+      (*db)->Prepare("SELECT CAST(avg(length(payload)) AS INTEGER) FROM events");
+  absl::StatusOr<bool> row = average.Step();
+  const int64_t bytes = row.ok() && *row ? average.ColumnInt64(0) : 0;
+  (*db)->ResetStatements();
+  return bytes > 0 ? bytes : kTypical;
+}
+
+// Inserts `rows` rows shaped like the server's events (same table, indexes
+// and payload size) into a new SQLite file in one transaction with one
+// prepared statement; returns the time it took, commit included.
+absl::StatusOr<absl::Duration> SqliteInsertBaseline(int rows,
+                                                    int64_t payload_bytes,
+                                                    bool synchronous_full) {
+  testing::TempDir dir;
+  storage::sqlite::ConnectionOptions options;
+  options.synchronous_full = synchronous_full;
+  auto db = Connection::Open(dir.File("baseline.db"), options);
+  if (!db.ok()) return db.status();
+  absl::Status status = storage::sqlite::ApplyMigrations(**db);
+  // The rows reference no account or integration rows.
+  if (status.ok()) status = (*db)->Exec("PRAGMA foreign_keys = OFF");
+  if (!status.ok()) return status;
+  server::SecureRandom random;
+  const std::string account = server::NewResourceId(random);
+  const std::string integration = server::NewResourceId(random);
+  const std::string candidate = server::NewResourceId(random);
+  const std::string payload(payload_bytes, 'x');
+
+  const absl::Time start = absl::Now();
+  status = (*db)->Exec("BEGIN IMMEDIATE");
+  for (int i = 0; i < rows && status.ok(); ++i) {
+    const int64_t now = absl::ToUnixMicros(absl::Now());
+    status =
+        (*db)
+            ->Prepare(
+                "INSERT INTO events (account_id, id, state, state_reason, "
+                "integration_id, webhook_uri, candidate_id, job_id, source, "
+                "trigger_id, stage_id, stage_entry, bulk_operation_id, "
+                "triggered_by, payload, create_time, due_time, update_time, "
+                "attempt_count) VALUES (?1, ?2, 2, '', ?3, "
+                "'http://127.0.0.1:8090/webhooks', ?4, '', 2, '', '', 0, ?5, "
+                "?6, ?7, ?8, ?8, ?8, 0)")
+            .Bind(1, account)
+            .Bind(2, server::NewResourceId(random))
+            .Bind(3, integration)
+            .Bind(4, candidate)
+            .Bind(5, integration)
+            .Bind(6, account)
+            .BindBlob(7, payload)
+            .Bind(8, now)
+            .Run();
+  }
+  if (status.ok()) status = (*db)->Exec("COMMIT");
+  if (!status.ok()) return status;
+  return absl::Now() - start;
+}
+
+}  // namespace
+
+int RunBulk(const BulkOptions& options) {
+  auto target = Target::Open(options.target);
+  if (!target.ok()) {
+    std::fprintf(stderr, "ats-bench: %s\n", target.status().ToString().c_str());
+    return 1;
+  }
+  SinkClient sink((*target)->sink());
+  SeedOptions seed;
+  seed.jobs = 1;
+  seed.candidates = options.candidates;
+  seed.add_to_jobs = false;
+  seed.in_flight = options.in_flight;
+  seed.tag = absl::StrCat("bench-", absl::ToUnixMicros(absl::Now()));
+  const absl::Time seed_start = absl::Now();
+  absl::StatusOr<Seeded> seeded = Seed(**target, sink, seed);
+  if (!seeded.ok()) {
+    std::fprintf(stderr, "ats-bench: seeding failed: %s\n",
+                 seeded.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("seeded %d candidates tagged %s in %.1f s\n", options.candidates,
+              seed.tag.c_str(), absl::ToDoubleSeconds(absl::Now() - seed_start));
+  absl::StatusOr<SinkStats> before = sink.Stats();
+
+  auto integrations = ats::v1::IntegrationService::NewStub((*target)->channel());
+  ats::v1::BulkTriggerIntegrationRequest request;
+  request.set_integration(seeded->integrations[0]);
+  request.mutable_selection()->set_tag(seed.tag);
+  (*request.mutable_option_values())["test_package"] = "java-senior";
+  request.set_request_id(seed.tag);
+  const absl::Time start = absl::Now();
+  auto context = Context(seeded->recruiter_key);
+  auto stream = integrations->BulkTriggerIntegration(context.get(), request);
+  ats::v1::BulkOperation operation;
+  while (stream->Read(&operation) &&
+         operation.state() == ats::v1::BULK_OPERATION_STATE_RUNNING) {
+  }
+  const absl::Duration create_time = absl::Now() - start;
+  grpc::Status finished = stream->Finish();
+  if (!finished.ok() ||
+      operation.state() != ats::v1::BULK_OPERATION_STATE_SUCCEEDED ||
+      operation.created_count() != options.candidates) {
+    std::printf(
+        "CHECK FAILED: bulk operation %s ended %s with %lld of %d events "
+        "created (%s)\n",
+        operation.name().c_str(),
+        ats::v1::BulkOperationState_Name(operation.state()).c_str(),
+        static_cast<long long>(operation.created_count()), options.candidates,
+        finished.error_message().c_str());
+    return 1;
+  }
+
+  const absl::StatusOr<absl::Duration> baseline = SqliteInsertBaseline(
+      options.candidates, EventPayloadBytes(**target),
+      options.target.sqlite_synchronous == "full");
+  if (!baseline.ok()) {
+    std::fprintf(stderr, "ats-bench: SQLite baseline: %s\n",
+                 baseline.status().ToString().c_str());
+    return 1;
+  }
+  const double baseline_rate =
+      options.candidates / absl::ToDoubleSeconds(*baseline);
+  std::printf("baseline: SQLite inserts %d event rows in one transaction in "
+              "%.3f s = %.0f rows/s\n",
+              options.candidates, absl::ToDoubleSeconds(*baseline),
+              baseline_rate);
+  std::printf("bulk: %d events created (operation SUCCEEDED) in %.3f s = "
+              "%.0f/s; %.2fx the baseline's time\n",
+              options.candidates, absl::ToDoubleSeconds(create_time),
+              options.candidates / absl::ToDoubleSeconds(create_time),
+              absl::ToDoubleSeconds(create_time) /
+                  absl::ToDoubleSeconds(*baseline));
+
+  if (!before.ok()) {
+    std::printf("sink: no /stats (%s); delivery not measured\n",
+                std::string(before.status().message()).c_str());
+    return 1;
+  }
+  const absl::Time deadline = absl::Now() + options.delivery_timeout;
+  absl::StatusOr<SinkStats> after = sink.Stats();
+  while (after.ok() && after->accepted - before->accepted < options.candidates &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    after = sink.Stats();
+  }
+  if (!after.ok()) {
+    std::printf("CHECK FAILED: %s\n", after.status().ToString().c_str());
+    return 1;
+  }
+  const int64_t accepted = after->accepted - before->accepted;
+  // From the first delivery of this run (or, on a sink that had deliveries
+  // before, the start of the call) to the latest.
+  const int64_t from_ms = before->accepted == 0
+                              ? after->first_accept_unix_ms
+                              : absl::ToUnixMillis(start);
+  const double seconds = (after->last_accept_unix_ms - from_ms) / 1000.0;
+  const double rate = seconds > 0 ? accepted / seconds : 0;
+  std::printf("sink: %lld verified deliveries in %.3f s = %.0f/s (%.2fx the "
+              "baseline's rows/s); duplicates %lld, rejected %lld, failed "
+              "%lld\n",
+              static_cast<long long>(accepted), seconds, rate,
+              rate / baseline_rate,
+              static_cast<long long>(after->duplicates - before->duplicates),
+              static_cast<long long>(after->rejected - before->rejected),
+              static_cast<long long>(after->failed - before->failed));
+  const bool ok = accepted == options.candidates &&
+                  after->rejected == before->rejected;
+  if (!ok) std::printf("CHECK FAILED: not every event was accepted\n");
+  return ok ? 0 : 1;
+}
+
+}  // namespace ats::bench

@@ -1,0 +1,51 @@
+// The ats-bench subcommands; each returns the process exit code (0 when
+// every check passed).
+#ifndef ATS_TOOLS_ATS_BENCH_COMMANDS_H_
+#define ATS_TOOLS_ATS_BENCH_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "tools/ats-bench/target.h"
+
+namespace ats::bench {
+
+struct MixOptions {
+  TargetOptions target;
+  int in_flight = 64;
+  absl::Duration duration = absl::Seconds(10);
+  absl::Duration warmup = absl::Seconds(1);
+  // Stop each load after this many calls (0: run for `duration`).
+  int64_t max_calls = 0;
+  // Kinds of call with weights, e.g. {"move:1", "get_job:1"}; see main.cc.
+  std::vector<std::string> mix = {"move", "get_job", "list_events"};
+  // Run the kinds together in one load instead of each alone.
+  bool together = false;
+  int jobs = 4;
+  int applications_per_slot = 16;
+  absl::Duration drain_timeout = absl::Minutes(5);
+};
+int RunMix(const MixOptions& options);
+
+struct BulkOptions {
+  TargetOptions target;
+  int candidates = 100000;
+  int in_flight = 64;
+  absl::Duration delivery_timeout = absl::Minutes(2);
+};
+int RunBulk(const BulkOptions& options);
+
+struct EventsOptions {
+  TargetOptions target;
+  int64_t events = 1000000;
+  int candidates = 1000;
+  int page_size = 50;
+  int deep_page = 1000;
+  int samples = 200;
+};
+int RunEvents(const EventsOptions& options);
+
+}  // namespace ats::bench
+
+#endif  // ATS_TOOLS_ATS_BENCH_COMMANDS_H_

@@ -1,0 +1,147 @@
+// ats-bench: measures ats-server against the machine it runs on. Every
+// figure comes with a baseline measured in the same run: the health check at
+// the same concurrency, or SQLite doing the same writes bare.
+//
+//   ats-bench mix    [--in_flight 64] [--duration 10s] [--mix move,get_job,list_events]
+//   ats-bench bulk   [--candidates 100000]
+//   ats-bench events [--events 1000000] [--deep_page 1000]
+//
+// By default each command starts its own ats-server (fresh database in a
+// temporary directory) and partner-sink on loopback ports; --server and
+// --sink point it at running ones instead.
+
+#include <cstdio>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/time/time.h"
+#include "tools/ats-bench/commands.h"
+
+namespace {
+
+// Adds the flags choosing what is measured.
+void AddTargetFlags(CLI::App& command, ats::bench::TargetOptions& target) {
+  target.server_program = ATS_BENCH_SERVER_PROGRAM;
+  target.sink_program = ATS_BENCH_SINK_PROGRAM;
+  command.add_option("--server", target.server,
+                     "host:port of a running ats-server (default: start one)");
+  command.add_option("--key_dir", target.key_dir,
+                     "where that server keeps operator.key and admin.key");
+  command.add_option("--sink", target.sink,
+                     "host:port of a running partner-sink (default: start one)");
+  command.add_option("--server_program", target.server_program,
+                     "the ats-server to start")
+      ->capture_default_str();
+  command.add_option("--sink_program", target.sink_program,
+                     "the partner-sink to start")
+      ->capture_default_str();
+  command
+      .add_option("--sqlite_synchronous", target.sqlite_synchronous,
+                  "--sqlite_synchronous of the started server (and of the "
+                  "SQLite baseline): normal or full")
+      ->check(CLI::IsMember({"normal", "full"}))
+      ->capture_default_str();
+  command.add_option("--server_flag", target.server_flags,
+                     "another flag for the started server, e.g. "
+                     "--server_flag=--log_level=warn (repeatable)");
+  command
+      .add_option("--channels", target.channels,
+                  "gRPC connections the calls are spread over")
+      ->capture_default_str();
+}
+
+// Adds a duration flag written the absl way (10s, 500ms, 2m).
+void AddDuration(CLI::App& command, const std::string& name,
+                 absl::Duration& value, const std::string& help) {
+  command
+      .add_option_function<std::string>(
+          name,
+          [&value, name](const std::string& text) {
+            if (!absl::ParseDuration(text, &value)) {
+              throw CLI::ValidationError(name, "not a duration: " + text);
+            }
+          },
+          help)
+      ->default_str(absl::FormatDuration(value));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ats-bench: load and growth figures for ats-server"};
+  app.require_subcommand(1);
+
+  ats::bench::MixOptions mix;
+  CLI::App* mix_command = app.add_subcommand(
+      "mix",
+      "seed an account (jobs whose stages carry two partner triggers, "
+      "candidates in them), then load the server with a mix of calls and "
+      "report throughput and latency per call next to the health check at "
+      "the same concurrency, and how fast the dispatcher delivered the "
+      "events the moves created");
+  AddTargetFlags(*mix_command, mix.target);
+  mix_command->add_option("--in_flight", mix.in_flight, "calls in flight")
+      ->capture_default_str();
+  AddDuration(*mix_command, "--duration", mix.duration, "length of each load");
+  AddDuration(*mix_command, "--warmup", mix.warmup,
+              "calls ending this early in a load are not counted");
+  mix_command->add_option("--max_calls", mix.max_calls,
+                          "end each load after this many calls (0: no limit)");
+  mix_command
+      ->add_option("--mix", mix.mix,
+                   "calls to make: move (MoveCandidate into a stage with two "
+                   "partner triggers), get_job, list_events (a page of 50), "
+                   "health; each may carry a :weight for --together")
+      ->delimiter(',')
+      ->capture_default_str();
+  mix_command->add_flag("--together", mix.together,
+                        "one load mixing the calls by weight, instead of one "
+                        "load per call");
+  mix_command->add_option("--jobs", mix.jobs, "jobs seeded")
+      ->capture_default_str();
+  mix_command
+      ->add_option("--applications_per_slot", mix.applications_per_slot,
+                   "candidates each call slot moves in turn")
+      ->capture_default_str();
+  AddDuration(*mix_command, "--drain_timeout", mix.drain_timeout,
+              "how long to wait for the dispatcher to deliver every event");
+
+  ats::bench::BulkOptions bulk;
+  CLI::App* bulk_command = app.add_subcommand(
+      "bulk",
+      "bulk-trigger an integration for many candidates: time until every "
+      "event exists and the partner sink's delivery rate, next to SQLite "
+      "inserting as many event rows in one transaction");
+  AddTargetFlags(*bulk_command, bulk.target);
+  bulk_command->add_option("--candidates", bulk.candidates,
+                           "candidates triggered")
+      ->capture_default_str();
+  AddDuration(*bulk_command, "--delivery_timeout", bulk.delivery_timeout,
+              "how long to wait for the sink to receive every event");
+
+  ats::bench::EventsOptions events;
+  CLI::App* events_command = app.add_subcommand(
+      "events",
+      "create many events (dispatch off), then report the server's peak "
+      "memory and ListEvents deep in the list next to its first page");
+  AddTargetFlags(*events_command, events.target);
+  events_command->add_option("--events", events.events, "events created")
+      ->capture_default_str();
+  events_command
+      ->add_option("--candidates", events.candidates,
+                   "candidates moved back and forth to create them")
+      ->capture_default_str();
+  events_command->add_option("--page_size", events.page_size)
+      ->capture_default_str();
+  events_command->add_option("--deep_page", events.deep_page,
+                             "the page compared with page 1")
+      ->capture_default_str();
+  events_command->add_option("--samples", events.samples,
+                             "ListEvents calls timed per page")
+      ->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  if (mix_command->parsed()) return ats::bench::RunMix(mix);
+  if (bulk_command->parsed()) return ats::bench::RunBulk(bulk);
+  return ats::bench::RunEvents(events);
+}

@@ -1,0 +1,324 @@
+// ats-bench mix: the service's everyday calls under load, next to the health
+// check at the same concurrency, and how fast the dispatcher delivers the
+// events the moves create.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "ats/v1/integration_service.grpc.pb.h"
+#include "ats/v1/job_service.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "tools/ats-bench/api.h"
+#include "tools/ats-bench/commands.h"
+#include "tools/ats-bench/event_walk.h"
+#include "tools/ats-bench/load.h"
+#include "tools/ats-bench/report.h"
+#include "tools/ats-bench/seed.h"
+
+namespace ats::bench {
+namespace {
+
+using ats::v1::IntegrationService;
+using ats::v1::JobService;
+using grpc::health::v1::Health;
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixMicros(
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(t));
+}
+
+// What the move load did in total (warm-up included), for the checks.
+struct MoveTally {
+  std::atomic<int64_t> moves{0};
+  std::atomic<int64_t> events{0};
+};
+
+// The stubs of every channel, so slots spread over the connections.
+template <typename Service>
+std::vector<std::shared_ptr<typename Service::Stub>> Stubs(
+    const Target& target, int channels) {
+  std::vector<std::shared_ptr<typename Service::Stub>> stubs;
+  for (int i = 0; i < channels; ++i) {
+    stubs.push_back(Service::NewStub(target.channel(i)));
+  }
+  return stubs;
+}
+
+CallKind HealthCheck(const Target& target, int channels) {
+  auto stubs = Stubs<Health>(target, channels);
+  return {"health.Check", 1, [stubs](int slot, CallDone done) {
+            auto stub = stubs[slot % stubs.size()];
+            CallAsync<grpc::health::v1::HealthCheckRequest,
+                      grpc::health::v1::HealthCheckResponse>(
+                [stub](auto... args) { stub->async()->Check(args...); }, "",
+                {}, [done](const grpc::Status& status, auto&) { done(status); });
+          }};
+}
+
+// Each slot moves its own applications in turn, each back and forth between
+// its job's two trigger stages, so every move enters a stage with two
+// partner triggers.
+CallKind Move(const Target& target, int channels, const Seeded& seeded,
+              int in_flight, MoveTally* tally) {
+  auto stubs = Stubs<JobService>(target, channels);
+  struct SlotState {
+    std::vector<const Application*> apps;
+    std::vector<int> next_stage;
+    size_t next = 0;
+  };
+  auto slots = std::make_shared<std::vector<SlotState>>(in_flight);
+  for (size_t i = 0; i < seeded.applications.size(); ++i) {
+    SlotState& slot = (*slots)[i % in_flight];
+    slot.apps.push_back(&seeded.applications[i]);
+    slot.next_stage.push_back(0);
+  }
+  const std::string key = seeded.recruiter_key;
+  return {"MoveCandidate", 1,
+          [stubs, slots, key, &seeded, tally](int slot_index, CallDone done) {
+            auto stub = stubs[slot_index % stubs.size()];
+            SlotState& slot = (*slots)[slot_index];
+            const size_t app = slot.next;
+            slot.next = (slot.next + 1) % slot.apps.size();
+            const int stage = slot.next_stage[app];
+            slot.next_stage[app] = 1 - stage;
+            ats::v1::MoveCandidateRequest request;
+            request.set_name(slot.apps[app]->name);
+            request.set_stage(
+                seeded.trigger_stages[slot.apps[app]->job][stage]);
+            CallAsync<ats::v1::MoveCandidateRequest,
+                      ats::v1::MoveCandidateResponse>(
+                [stub](auto... args) { stub->async()->MoveCandidate(args...); },
+                key, std::move(request),
+                [done, tally](const grpc::Status& status,
+                              ats::v1::MoveCandidateResponse& response) {
+                  if (!status.ok()) return done(status);
+                  if (!response.moved() ||
+                      response.events_size() != kIntegrations) {
+                    return done(grpc::Status(
+                        grpc::StatusCode::INTERNAL,
+                        "the move did not enter the stage with its triggers"));
+                  }
+                  tally->moves.fetch_add(1);
+                  tally->events.fetch_add(response.events_size());
+                  done(status);
+                });
+          }};
+}
+
+CallKind GetJob(const Target& target, int channels, const Seeded& seeded) {
+  auto stubs = Stubs<JobService>(target, channels);
+  return {"GetJob", 1, [stubs, &seeded](int slot, CallDone done) {
+            auto stub = stubs[slot % stubs.size()];
+            ats::v1::GetJobRequest request;
+            request.set_name(seeded.jobs[slot % seeded.jobs.size()]);
+            CallAsync<ats::v1::GetJobRequest, ats::v1::Job>(
+                [stub](auto... args) { stub->async()->GetJob(args...); },
+                seeded.recruiter_key, std::move(request),
+                [done](const grpc::Status& status, auto&) { done(status); });
+          }};
+}
+
+CallKind ListEvents(const Target& target, int channels, const Seeded& seeded) {
+  auto stubs = Stubs<IntegrationService>(target, channels);
+  return {"ListEvents(50)", 1, [stubs, &seeded](int slot, CallDone done) {
+            auto stub = stubs[slot % stubs.size()];
+            ats::v1::ListEventsRequest request;
+            request.set_page_size(50);
+            CallAsync<ats::v1::ListEventsRequest, ats::v1::ListEventsResponse>(
+                [stub](auto... args) { stub->async()->ListEvents(args...); },
+                seeded.recruiter_key, std::move(request),
+                [done](const grpc::Status& status,
+                       ats::v1::ListEventsResponse& response) {
+                  if (status.ok() && response.events_size() == 0) {
+                    return done(grpc::Status(grpc::StatusCode::INTERNAL,
+                                             "ListEvents returned no events"));
+                  }
+                  done(status);
+                });
+          }};
+}
+
+// Checks every move left one transition in its application's history.
+bool CheckHistories(const Target& target, const Seeded& seeded,
+                    int64_t moves) {
+  auto jobs = JobService::NewStub(target.channel());
+  int64_t transitions = 0;
+  for (const Application& app : seeded.applications) {
+    ats::v1::GetApplicationRequest request;
+    request.set_name(app.name);
+    ats::v1::Application got;
+    grpc::Status status =
+        jobs->GetApplication(Context(seeded.recruiter_key).get(), request, &got);
+    if (!status.ok()) {
+      std::printf("CHECK FAILED: GetApplication: %s\n",
+                  status.error_message().c_str());
+      return false;
+    }
+    transitions += got.history_size();
+  }
+  // Each application entered its first stage once when it was added.
+  const int64_t expected =
+      moves + static_cast<int64_t>(seeded.applications.size());
+  std::printf("check: %lld transitions recorded for %lld moves + %zu adds: %s\n",
+              static_cast<long long>(transitions),
+              static_cast<long long>(moves), seeded.applications.size(),
+              transitions == expected ? "ok" : "MISMATCH");
+  return transitions == expected;
+}
+
+// Reports how long events took from creation to SENT, and checks every
+// event the moves returned exists and was delivered.
+bool ReportDelivery(const Target& target, const Seeded& seeded,
+                    const MixOptions& options, const MoveTally& tally) {
+  absl::Status drained = WaitForDelivery(target, seeded.recruiter_key,
+                                         options.drain_timeout);
+  if (!drained.ok()) {
+    std::printf("delivery: %s\n", std::string(drained.message()).c_str());
+  }
+  std::vector<double> to_sent_ms;
+  std::map<std::string, int64_t> by_state;
+  int64_t events = 0;
+  absl::Time first_create = absl::InfiniteFuture();
+  absl::Time last_sent = absl::InfinitePast();
+  absl::Status walked = ForEachEvent(
+      target, seeded.recruiter_key, [&](const ats::v1::Event& event) {
+        ++events;
+        ++by_state[ats::v1::EventState_Name(event.state())];
+        const absl::Time created = FromProto(event.create_time());
+        first_create = std::min(first_create, created);
+        if (event.state() == ats::v1::EVENT_STATE_SENT) {
+          const absl::Time sent = FromProto(event.update_time());
+          last_sent = std::max(last_sent, sent);
+          to_sent_ms.push_back(absl::ToDoubleMilliseconds(sent - created));
+        }
+      });
+  if (!walked.ok()) {
+    std::printf("CHECK FAILED: %s\n", std::string(walked.message()).c_str());
+    return false;
+  }
+  std::sort(to_sent_ms.begin(), to_sent_ms.end());
+  std::printf("events: %lld (", static_cast<long long>(events));
+  for (const auto& [state, count] : by_state) {
+    std::printf(" %s=%lld", state.c_str(), static_cast<long long>(count));
+  }
+  std::printf(" )\n");
+  if (!to_sent_ms.empty()) {
+    const double span_s = absl::ToDoubleSeconds(last_sent - first_create);
+    std::printf(
+        "delivery: creation -> SENT p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, "
+        "max %.1f ms; %zu SENT in %.2f s from the first creation = %.0f/s\n",
+        SortedQuantile(to_sent_ms, 0.5), SortedQuantile(to_sent_ms, 0.9),
+        SortedQuantile(to_sent_ms, 0.99), SortedQuantile(to_sent_ms, 1.0),
+        to_sent_ms.size(), span_s, span_s > 0 ? to_sent_ms.size() / span_s : 0);
+  }
+  absl::StatusOr<SinkStats> sink = SinkClient(target.sink()).Stats();
+  if (sink.ok()) {
+    std::printf(
+        "sink: accepted %lld, duplicates %lld, rejected %lld, failed %lld; "
+        "%.0f accepted/s between its first and latest\n",
+        static_cast<long long>(sink->accepted),
+        static_cast<long long>(sink->duplicates),
+        static_cast<long long>(sink->rejected),
+        static_cast<long long>(sink->failed), sink->accept_rate());
+  } else {
+    std::printf("sink: no /stats (%s)\n",
+                std::string(sink.status().message()).c_str());
+  }
+  const bool all_created = events == tally.events.load();
+  std::printf("check: %lld events listed, %lld returned by %lld moves: %s\n",
+              static_cast<long long>(events),
+              static_cast<long long>(tally.events.load()),
+              static_cast<long long>(tally.moves.load()),
+              all_created ? "ok" : "MISMATCH");
+  return all_created;
+}
+
+}  // namespace
+
+int RunMix(const MixOptions& options) {
+  auto target = Target::Open(options.target);
+  if (!target.ok()) {
+    std::fprintf(stderr, "ats-bench: %s\n", target.status().ToString().c_str());
+    return 1;
+  }
+  SinkClient sink((*target)->sink());
+  SeedOptions seed;
+  seed.jobs = options.jobs;
+  seed.candidates = options.in_flight * options.applications_per_slot;
+  const absl::Time seed_start = absl::Now();
+  absl::StatusOr<Seeded> seeded = Seed(**target, sink, seed);
+  if (!seeded.ok()) {
+    std::fprintf(stderr, "ats-bench: seeding failed: %s\n",
+                 seeded.status().ToString().c_str());
+    return 1;
+  }
+  std::printf("seeded %d jobs, %zu candidates in them, in %.1f s\n",
+              options.jobs, seeded->applications.size(),
+              absl::ToDoubleSeconds(absl::Now() - seed_start));
+
+  const int channels = std::max(1, options.target.channels);
+  MoveTally tally;
+  std::map<std::string, CallKind> kinds = {
+      {"move", Move(**target, channels, *seeded, options.in_flight, &tally)},
+      {"get_job", GetJob(**target, channels, *seeded)},
+      {"list_events", ListEvents(**target, channels, *seeded)},
+      {"health", HealthCheck(**target, channels)},
+  };
+  std::vector<CallKind> chosen;
+  for (const std::string& entry : options.mix) {
+    std::vector<std::string> parts = absl::StrSplit(entry, ':');
+    auto kind = kinds.find(parts[0]);
+    int weight = 1;
+    if (kind == kinds.end() ||
+        (parts.size() > 1 && !absl::SimpleAtoi(parts[1], &weight))) {
+      std::fprintf(stderr,
+                   "ats-bench: unknown mix entry '%s'; use move, get_job, "
+                   "list_events or health, each optionally :weight\n",
+                   entry.c_str());
+      return 2;
+    }
+    chosen.push_back(kind->second);
+    chosen.back().weight = weight;
+  }
+
+  LoadOptions load;
+  load.in_flight = options.in_flight;
+  load.duration = options.duration;
+  load.warmup = options.warmup;
+  load.max_calls = options.max_calls;
+  std::printf(
+      "load: %d in flight over %d connection(s), %s each (first %s not "
+      "counted)\n",
+      options.in_flight, channels, absl::FormatDuration(load.duration).c_str(),
+      absl::FormatDuration(load.warmup).c_str());
+  const KindResult baseline = RunLoad({kinds.at("health")}, load)[0];
+  PrintLoadHeader();
+  PrintLoadRow(baseline, baseline);
+  bool ok = baseline.errors == 0;
+  auto run_and_print = [&](const std::vector<CallKind>& load_kinds) {
+    for (const KindResult& result : RunLoad(load_kinds, load)) {
+      PrintLoadRow(result, baseline);
+      ok = ok && result.errors == 0;
+    }
+  };
+  if (options.together) {
+    run_and_print(chosen);
+  } else {
+    for (const CallKind& kind : chosen) run_and_print({kind});
+  }
+
+  if (tally.moves.load() > 0) {
+    ok = ReportDelivery(**target, *seeded, options, tally) && ok;
+    ok = CheckHistories(**target, *seeded, tally.moves.load()) && ok;
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace ats::bench

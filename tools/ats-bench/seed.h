@@ -1,0 +1,52 @@
+// The account ats-bench loads: partner integrations delivering to the
+// partner sink, jobs whose stages carry partner triggers, and candidates.
+#ifndef ATS_TOOLS_ATS_BENCH_SEED_H_
+#define ATS_TOOLS_ATS_BENCH_SEED_H_
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tools/ats-bench/sink_client.h"
+#include "tools/ats-bench/target.h"
+
+namespace ats::bench {
+
+// Every job's two trigger stages each carry one trigger per integration.
+constexpr int kIntegrations = 2;
+
+struct SeedOptions {
+  int jobs = 4;
+  // Candidates created, each with `tag`; with `add_to_jobs`, each is also
+  // added (in its first stage, which has no triggers) to a job, round-robin.
+  int candidates = 1024;
+  bool add_to_jobs = true;
+  std::string tag;
+  // Calls in flight while creating candidates.
+  int in_flight = 64;
+};
+
+struct Application {
+  std::string name;  // jobs/{job}/applications/{candidate}
+  int job = 0;       // index into Seeded::jobs
+};
+
+struct Seeded {
+  std::string recruiter_key;
+  std::vector<std::string> integrations;
+  std::vector<std::string> jobs;
+  // For each job, its two stages carrying the partner triggers.
+  std::vector<std::array<std::string, 2>> trigger_stages;
+  std::vector<std::string> candidates;
+  std::vector<Application> applications;
+};
+
+// Seeds the default account of `target` as described above; the sink learns
+// the integrations' signing secrets.
+absl::StatusOr<Seeded> Seed(const Target& target, const SinkClient& sink,
+                            const SeedOptions& options);
+
+}  // namespace ats::bench
+
+#endif  // ATS_TOOLS_ATS_BENCH_SEED_H_

@@ -1,0 +1,123 @@
+#include "tools/ats-bench/target.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "tests/support/loopback_port.h"
+
+namespace ats::bench {
+namespace {
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+
+absl::StatusOr<std::string> ReadKey(const std::string& path) {
+  std::ifstream in(path);
+  std::string key;
+  if (!(in >> key)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read an API key from ", path));
+  }
+  return key;
+}
+
+absl::StatusOr<testing::ChildProcess> StartAndWait(
+    const std::vector<std::string>& argv, int port) {
+  auto process = testing::ChildProcess::Start(argv);
+  if (!process.ok()) return process.status();
+  if (!process->WaitForTcpPort(port, kStartTimeout)) {
+    return absl::UnavailableError(absl::StrCat(
+        argv[0], " did not start listening on port ", port, "; its log:\n",
+        process->Log()));
+  }
+  return process;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Target>> Target::Open(
+    const TargetOptions& options) {
+  std::unique_ptr<Target> target(new Target());
+  std::string server = options.server;
+  std::string key_dir = options.key_dir;
+  if (server.empty() || options.sink.empty()) {
+    target->dir_ = std::make_unique<testing::TempDir>();
+  }
+  if (options.sink.empty()) {
+    const int port = testing::PickFreeLoopbackPort();
+    auto sink = StartAndWait(
+        {options.sink_program, "--listen", absl::StrCat("127.0.0.1:", port)},
+        port);
+    if (!sink.ok()) return sink.status();
+    target->sink_process_ = *std::move(sink);
+    target->sink_ = absl::StrCat("127.0.0.1:", port);
+  } else {
+    target->sink_ = options.sink;
+  }
+  if (server.empty()) {
+    const int port = testing::PickFreeLoopbackPort();
+    server = absl::StrCat("127.0.0.1:", port);
+    key_dir = target->dir_->path();
+    std::vector<std::string> argv = {options.server_program,
+                                     "--listen=" + server,
+                                     "--db=" + target->dir_->File("ats.db"),
+                                     "--sqlite_synchronous=" +
+                                         options.sqlite_synchronous};
+    argv.insert(argv.end(), options.server_flags.begin(),
+                options.server_flags.end());
+    auto process = StartAndWait(argv, port);
+    if (!process.ok()) return process.status();
+    target->server_process_ = *std::move(process);
+  }
+  auto operator_key = ReadKey(key_dir + "/operator.key");
+  if (!operator_key.ok()) return operator_key.status();
+  auto admin_key = ReadKey(key_dir + "/admin.key");
+  if (!admin_key.ok()) return admin_key.status();
+  target->operator_key_ = *operator_key;
+  target->admin_key_ = *admin_key;
+  for (int i = 0; i < std::max(1, options.channels); ++i) {
+    grpc::ChannelArguments arguments;
+    // Its own TCP connection per channel, not one shared subchannel.
+    arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    target->channels_.push_back(grpc::CreateCustomChannel(
+        server, grpc::InsecureChannelCredentials(), arguments));
+  }
+  return target;
+}
+
+Target::~Target() {
+  if (server_process_.has_value()) server_process_->Stop();
+  if (sink_process_.has_value()) sink_process_->Stop();
+}
+
+std::optional<pid_t> Target::server_pid() const {
+  if (!server_process_.has_value()) return std::nullopt;
+  return server_process_->pid();
+}
+
+std::string Target::database_path() const {
+  if (!server_process_.has_value()) return "";
+  return dir_->File("ats.db");
+}
+
+absl::StatusOr<int64_t> PeakRssBytes(pid_t pid) {
+  const std::string path = absl::StrCat("/proc/", pid, "/status");
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view value(line);
+    if (!absl::ConsumePrefix(&value, "VmHWM:")) continue;
+    value = absl::StripAsciiWhitespace(value);
+    absl::ConsumeSuffix(&value, "kB");
+    int64_t kib = 0;
+    if (absl::SimpleAtoi(value, &kib)) return kib * 1024;
+  }
+  return absl::NotFoundError(absl::StrCat("no VmHWM line in ", path));
+}
+
+}  // namespace ats::bench

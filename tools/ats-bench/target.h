@@ -1,0 +1,75 @@
+// What ats-bench measures: an ats-server and a partner-sink, either started
+// here (on loopback ports, over a fresh database) or already running.
+#ifndef ATS_TOOLS_ATS_BENCH_TARGET_H_
+#define ATS_TOOLS_ATS_BENCH_TARGET_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace ats::bench {
+
+struct TargetOptions {
+  // host:port of a running ats-server; empty starts one.
+  std::string server;
+  // Where that server keeps operator.key and admin.key.
+  std::string key_dir;
+  // host:port of a running partner-sink; empty starts one.
+  std::string sink;
+  // The programs to start.
+  std::string server_program;
+  std::string sink_program;
+  // --sqlite_synchronous of a server started here: "normal" or "full".
+  std::string sqlite_synchronous = "normal";
+  // More flags for a server started here.
+  std::vector<std::string> server_flags;
+  // gRPC connections the load is spread over.
+  int channels = 1;
+};
+
+class Target {
+ public:
+  static absl::StatusOr<std::unique_ptr<Target>> Open(
+      const TargetOptions& options);
+
+  // Stops what was started here.
+  ~Target();
+
+  // The channel for calls of load slot `slot`.
+  const std::shared_ptr<grpc::Channel>& channel(int slot = 0) const {
+    return channels_[slot % channels_.size()];
+  }
+  const std::string& operator_key() const { return operator_key_; }
+  const std::string& admin_key() const { return admin_key_; }
+  // host:port of the partner sink.
+  const std::string& sink() const { return sink_; }
+  // The server's process id and database file, when started here.
+  std::optional<pid_t> server_pid() const;
+  std::string database_path() const;
+
+ private:
+  Target() = default;
+
+  std::unique_ptr<testing::TempDir> dir_;
+  std::optional<testing::ChildProcess> server_process_;
+  std::optional<testing::ChildProcess> sink_process_;
+  std::vector<std::shared_ptr<grpc::Channel>> channels_;
+  std::string operator_key_;
+  std::string admin_key_;
+  std::string sink_;
+};
+
+// Returns the peak resident set size (VmHWM) of process `pid` in bytes.
+absl::StatusOr<int64_t> PeakRssBytes(pid_t pid);
+
+}  // namespace ats::bench
+
+#endif  // ATS_TOOLS_ATS_BENCH_TARGET_H_
