@@ -76,12 +76,6 @@ absl::Status Connection::Configure(const ConnectionOptions& options) {
   }
   // The journal mode is stored in the file, so readers inherit the writer's.
   if (read_only_) return absl::OkStatus();
-  // The writer's page cache (the default is 2 MiB): a large transaction,
-  // such as a bulk trigger's batch inserting into the events table and its
-  // indexes, would otherwise spill and re-read pages many times over.
-  status = Exec("PRAGMA cache_size = -65536");
-  if (!status.ok()) return status;
-
   Statement& journal = Prepare("PRAGMA journal_mode = WAL");
   absl::StatusOr<bool> row = journal.Step();
   if (!row.ok()) return row.status();
