@@ -4,7 +4,9 @@
 // The delivery half of the transactional outbox: claims due events from the
 // store in batches with a lease, starts their deliveries on the Connector
 // (which runs them all at once), and records the attempts and outcomes in
-// batches, many per write. Delivery is at-least-once: an event is only final
+// batches, many per write. The limits count HTTP requests: a delivery's
+// slot is free again as soon as its answer arrives, while recording it
+// waits for the store's writer. Delivery is at-least-once: an event is only final
 // once its outcome is committed, and an event whose claimant died is
 // claimable again when its lease expires.
 
@@ -39,11 +41,12 @@ absl::StatusOr<std::vector<absl::Duration>> ParseRetrySchedule(
     std::string_view text);
 
 struct DispatcherOptions {
-  // Deliveries under way (claimed, not yet recorded) at once, over all
-  // integrations.
+  // Deliveries under way (claimed, HTTP request not yet answered) at once,
+  // over all integrations.
   int max_in_flight = 128;
-  // Deliveries under way at once to one integration, so a partner that hangs
-  // holds at most this many and never blocks the others.
+  // Deliveries under way at once to one integration (concurrent requests
+  // to one partner), so a partner that hangs holds at most this many and
+  // never blocks the others.
   int max_in_flight_per_integration = 32;
   // How long a claim lasts: an event claimed but not finished by then (the
   // process died, say) is claimable again. Keep it above the connector's
@@ -58,12 +61,12 @@ struct DispatcherOptions {
   // events failing together do not retry together.
   double jitter = 0.1;
   // How often the loop looks for due events when nothing wakes it (Wake,
-  // a recorded delivery); also bounds how late a delayed event or a retry
+  // an answered or recorded delivery); also bounds how late a delayed event or a retry
   // goes out.
   absl::Duration poll_interval = absl::Milliseconds(100);
-  // Most events claimed by one write. A claim reads only as many due events
-  // as it can take, and reads further when integrations at their limit hold
-  // the first ones.
+  // Most events claimed by one write. A claim passes over the due events of
+  // integrations at their limit without reading them, and reads whole rows
+  // only of the events it takes.
   int claim_batch = 64;
   // How long Stop waits for deliveries under way to finish and be recorded.
   absl::Duration stop_grace = absl::Seconds(5);
@@ -124,10 +127,16 @@ class Dispatcher {
     bool unsendable = false;
   };
 
-  // What is under way (claimed, not yet recorded), as the claim loop sees it.
+  // What is under way, as the claim loop sees it. A delivery holds its
+  // integration's slot while its HTTP request runs; its event stays claimed
+  // (SENDING, leased) until the outcome is recorded.
   struct InFlight {
+    // HTTP requests under way (given to the connector, not yet answered),
+    // in all and by integration ("" for webhooks).
     int total = 0;
     std::map<std::string, int> by_integration;
+    // Events claimed whose outcome is not recorded yet: should such an
+    // event's lease run out meanwhile, it is still ours, not claimable.
     std::set<std::string> event_ids;
   };
 
@@ -140,20 +149,23 @@ class Dispatcher {
   bool Drained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool NothingSending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Claims up to `capacity` due events in one write, respecting the
-  // per-integration limits given what is `in_flight`, and settles those that
-  // must not be sent (cancelled, skipped, dead) in the same write. Sets
-  // `more` when more due events may be claimable at once (a full batch was
-  // claimed from and `capacity` is left).
-  absl::StatusOr<std::vector<Claim>> ClaimDue(int capacity,
-                                              const InFlight& in_flight,
-                                              bool* more);
+  // Claims due events in one write, as many as the limits leave room for
+  // when it runs (not when it was asked: deliveries end meanwhile), and
+  // settles those that must not be sent (cancelled, skipped, dead) in the
+  // same write. Sets `more` when more due events may be claimable at once (a
+  // full batch was claimed and room is left). Defined in dispatch_claim.cc.
+  absl::StatusOr<std::vector<Claim>> ClaimDue(bool* more);
+  // The HTTP requests under way, in all and by integration.
+  InFlight RequestsUnderWay() ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether event `id` is claimed by us and its outcome not yet recorded.
+  bool Unrecorded(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Hands `claim` to the connector; its outcome goes to the recorder.
   void Send(Claim claim);
 
   // Records `attempts` and, for each claim that still holds, the event's
-  // next state, in one write.
+  // next state, in one write. Defined, with RecordOne and Jittered, in
+  // dispatch_record.cc.
   void Record(const std::vector<Attempt>& attempts);
   // Records `attempt` inside `txn`; sets `verdict` to what became of it.
   absl::Status RecordOne(storage::Transaction& txn, const Attempt& attempt,
@@ -179,8 +191,6 @@ class Dispatcher {
   // Set by Stop once nothing is left to record: the recorder returns.
   bool exit_recorder_ ABSL_GUARDED_BY(mu_) = false;
   InFlight in_flight_ ABSL_GUARDED_BY(mu_);
-  // Given to the connector, not yet reported back.
-  int sending_ ABSL_GUARDED_BY(mu_) = 0;
   // Reported back, not yet taken by the recorder.
   std::vector<Attempt> finished_ ABSL_GUARDED_BY(mu_);
 

@@ -41,6 +41,15 @@ struct EventRow {
   std::optional<ats::v1::PartnerResult> result;
 };
 
+// A due event as ListDue finds it: enough to decide whether to claim it
+// before reading (and decoding) its whole row with GetEvent.
+struct DueEvent {
+  std::string account_id;
+  std::string id;
+  // Empty for webhook events.
+  std::string integration_id;
+};
+
 struct AttemptRow {
   std::string account_id;
   std::string event_id;
@@ -66,8 +75,8 @@ struct EventFilter {
 // Events and their delivery attempts. Account-scoped like every repository,
 // except the dispatcher's ListDue, which works across accounts because
 // delivery is the platform's job, not a caller's. Writes are serialized by the
-// store, so ListDue followed by UpdateEvent (state SENDING, a lease) in one
-// write transaction is an atomic claim.
+// store, so ListDue followed by GetEvent and UpdateEvent (state SENDING, a
+// lease) in one write transaction is an atomic claim.
 class EventRepository {
  public:
   virtual ~EventRepository() = default;
@@ -108,11 +117,15 @@ class EventRepository {
   // Returns up to `limit` events of any account that are due at `now`:
   // SCHEDULED, PENDING or RETRYING with due_time <= now, or SENDING with
   // lease_expire_time <= now (or no lease) and due_time <= now; oldest due
-  // first (ties in insertion order). A claim must therefore leave a SENDING
-  // event's due_time at or before its lease's expiry (keeping the due_time it
-  // was claimed at does). Final states never come back.
-  virtual absl::StatusOr<std::vector<EventRow>> ListDue(absl::Time now,
-                                                        int limit) = 0;
+  // first (ties in insertion order). Events of the integrations in
+  // `skip_integrations` ("" standing for webhook events) are left out
+  // without being read, so a dispatcher passes over the backlog of partners
+  // it cannot send more to at no cost. A claim must leave a SENDING event's
+  // due_time at or before its lease's expiry (keeping the due_time it was
+  // claimed at does). Final states never come back.
+  virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
+      absl::Time now, int limit,
+      const std::vector<std::string>& skip_integrations) = 0;
 
   // Cancels (state CANCELED, `reason`, update_time `now`, no lease) every
   // SCHEDULED, PENDING or RETRYING event of candidate `candidate_id`, only

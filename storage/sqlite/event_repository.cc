@@ -153,6 +153,28 @@ const char* ListEventsSql(ListIndex index) {
   return sql[static_cast<size_t>(index)].c_str();
 }
 
+// `values` as a JSON array of strings, for json_each.
+std::string JsonStringArray(const std::vector<std::string>& values) {
+  std::string json = "[";
+  for (const std::string& value : values) {
+    if (json.size() > 1) json += ',';
+    json += '"';
+    for (char c : value) {
+      if (c == '"' || c == '\\') {
+        json += '\\';
+        json += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        absl::StrAppend(&json, "\\u00", absl::Hex(c, absl::kZeroPad2));
+      } else {
+        json += c;
+      }
+    }
+    json += '"';
+  }
+  json += ']';
+  return json;
+}
+
 }  // namespace
 
 absl::Status SqliteEventRepository::InsertEvent(const EventRow& event) {
@@ -318,21 +340,28 @@ absl::StatusOr<std::vector<AttemptRow>> SqliteEventRepository::ListAttempts(
   }
 }
 
-absl::StatusOr<std::vector<EventRow>> SqliteEventRepository::ListDue(
-    absl::Time now, int limit) {
+absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
+    absl::Time now, int limit,
+    const std::vector<std::string>& skip_integrations) {
   // The partial index holds only deliverable events, so final ones cost
   // nothing however many accumulate; its rowid breaks due_time ties in
-  // insertion order without a sort.
-  static const std::string sql =
-      absl::StrCat("SELECT ", kEventColumns,
-                   " FROM events INDEXED BY events_to_dispatch "
-                   "WHERE state IN (1, 2, 3, 5) AND due_time <= ?1 "
-                   "AND (state <> 3 OR lease_expire_time IS NULL "
-                   "OR lease_expire_time <= ?1) "
-                   "ORDER BY due_time, rowid LIMIT ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, ToMicros(now)).Bind(2, limit);
-  return ReadEvents(stmt);
+  // insertion order without a sort. The skipped integrations are one
+  // uncorrelated subquery, built once per run.
+  Statement& stmt = db_.Prepare(
+      "SELECT account_id, id, integration_id "
+      "FROM events INDEXED BY events_to_dispatch "
+      "WHERE state IN (1, 2, 3, 5) AND due_time <= ?1 "
+      "AND (state <> 3 OR lease_expire_time IS NULL "
+      "OR lease_expire_time <= ?1) "
+      "AND coalesce(integration_id, '') NOT IN "
+      "(SELECT value FROM json_each(?3)) "
+      "ORDER BY due_time, rowid LIMIT ?2");
+  stmt.Bind(1, ToMicros(now))
+      .Bind(2, limit)
+      .Bind(3, JsonStringArray(skip_integrations));
+  return ReadAll<DueEvent>(stmt, [](const Statement& row) {
+    return DueEvent{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2)};
+  });
 }
 
 absl::StatusOr<int64_t> SqliteEventRepository::CancelOpenEvents(

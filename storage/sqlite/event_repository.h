@@ -26,8 +26,9 @@ class SqliteEventRepository final : public EventRepository {
   absl::Status InsertAttempt(const AttemptRow& attempt) override;
   absl::StatusOr<std::vector<AttemptRow>> ListAttempts(
       std::string_view account_id, std::string_view event_id) override;
-  absl::StatusOr<std::vector<EventRow>> ListDue(absl::Time now,
-                                                int limit) override;
+  absl::StatusOr<std::vector<DueEvent>> ListDue(
+      absl::Time now, int limit,
+      const std::vector<std::string>& skip_integrations) override;
   absl::StatusOr<int64_t> CancelOpenEvents(std::string_view account_id,
                                            std::string_view candidate_id,
                                            std::string_view job_id,

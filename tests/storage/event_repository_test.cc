@@ -143,18 +143,19 @@ class EventRepositoryTest : public ::testing::Test {
     return ids;
   }
 
-  std::vector<std::string> Due(absl::Time now, int limit = 100) {
-    absl::StatusOr<std::vector<EventRow>> due = absl::UnknownError("not run");
+  std::vector<std::string> Due(absl::Time now, int limit = 100,
+                               const std::vector<std::string>& skip = {}) {
+    absl::StatusOr<std::vector<DueEvent>> due = absl::UnknownError("not run");
     EXPECT_TRUE(store_
                     ->Read([&](Transaction& t) {
-                      due = t.events().ListDue(now, limit);
+                      due = t.events().ListDue(now, limit, skip);
                       return absl::OkStatus();
                     })
                     .ok());
     EXPECT_TRUE(due.ok()) << due.status();
     std::vector<std::string> ids;
     if (due.ok()) {
-      for (const EventRow& row : *due) ids.push_back(row.id);
+      for (const DueEvent& row : *due) ids.push_back(row.id);
     }
     return ids;
   }
@@ -405,6 +406,10 @@ TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
                           "scheduled-due", "retrying-now"}));
   EXPECT_EQ(Due(now, 2),
             (std::vector<std::string>{"sending-expired", "pending"}));
+  // Skipping an integration (and webhooks, which have none) leaves out only
+  // its events.
+  EXPECT_EQ(Due(now, 2, {"int-a", ""}),
+            (std::vector<std::string>{"pending-other-account"}));
   EXPECT_EQ(Due(At(1030)), (std::vector<std::string>{
                                "sending-leased", "sending-expired", "pending",
                                "pending-other-account", "scheduled-due",
