@@ -185,82 +185,75 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
 
 }  // namespace
 
-absl::StatusOr<std::vector<Dispatcher::Claim>> Dispatcher::ClaimDue(
-    bool* more) {
-  std::vector<Claim> claims;
-  absl::Status status = store_.WriteAndWait([&](storage::Transaction& txn)
-                                                -> absl::Status {
-    claims.clear();
-    *more = false;
-    const absl::Time now = clock_.Now();
-    // Read now, not when the claim was asked for: the requests that ended
-    // while it waited for the writer have freed their slots.
-    InFlight requests = RequestsUnderWay();
-    const int capacity = options_.max_in_flight - requests.total;
-    const int target = std::min(capacity, options_.claim_batch);
-    Lookups lookups(txn);
-    std::set<std::string> seen;
-    // Due rows passed over because they are our own deliveries whose lease
-    // ran out before the outcome was recorded: they stay due, so each later
-    // look asks for that many more.
-    int deferred = 0;
-    for (int scan = 0; scan < kMaxScanBatches && target > 0; ++scan) {
-      std::vector<std::string> full;
-      for (const auto& [integration, busy] : requests.by_integration) {
-        if (busy >= options_.max_in_flight_per_integration) {
-          full.push_back(integration);
-        }
+absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
+                                  ClaimBatch& batch) {
+  std::vector<Claim>& claims = batch.claims;
+  const absl::Time now = clock_.Now();
+  // Read now, not when the claim was asked for: the requests that ended
+  // while it waited for the writer have freed their slots.
+  InFlight requests = RequestsUnderWay();
+  const int capacity = options_.max_in_flight - requests.total;
+  const int target = std::min(capacity, options_.claim_batch);
+  Lookups lookups(txn);
+  std::set<std::string> seen;
+  // Due rows passed over because they are our own deliveries whose lease
+  // ran out before the outcome was recorded: they stay due, so each later
+  // look asks for that many more.
+  int deferred = 0;
+  for (int scan = 0; scan < kMaxScanBatches && target > 0; ++scan) {
+    std::vector<std::string> full;
+    for (const auto& [integration, busy] : requests.by_integration) {
+      if (busy >= options_.max_in_flight_per_integration) {
+        full.push_back(integration);
       }
-      const int limit = deferred + target - static_cast<int>(claims.size());
-      auto due = txn.events().ListDue(now, limit, full);
-      if (!due.ok()) return due.status();
-      for (const storage::DueEvent& key : *due) {
-        if (static_cast<int>(claims.size()) >= target) break;
-        if (!seen.insert(key.id).second) continue;
-        if (Unrecorded(key.id)) {
-          ++deferred;
-          continue;
-        }
-        // Filled up by this claim: the next look leaves it out.
-        int& busy = requests.by_integration[key.integration_id];
-        if (busy >= options_.max_in_flight_per_integration) continue;
-        auto event = txn.events().GetEvent(key.account_id, key.id);
-        if (!event.ok()) return event.status();
-        Delivery delivery;
-        auto settlement = Prepare(txn, lookups, *event, &delivery);
-        if (!settlement.ok()) return settlement.status();
-        if (settlement->has_value()) {
-          Settle(*event, (*settlement)->state,
-                 std::move((*settlement)->reason), now);
-          absl::Status updated = txn.events().UpdateEvent(*event);
-          if (!updated.ok()) return updated;
-          continue;
-        }
-        ++busy;
-        // due_time stays: ListDue needs it at or before the lease's expiry.
-        event->state = ats::v1::EVENT_STATE_SENDING;
-        event->state_reason.clear();
-        event->lease_expire_time = now + options_.lease;
-        ++event->attempt_count;
-        event->update_time = now;
+    }
+    const int limit = deferred + target - static_cast<int>(claims.size());
+    auto due = txn.events().ListDue(now, limit, full);
+    if (!due.ok()) return due.status();
+    for (const storage::DueEvent& key : *due) {
+      if (static_cast<int>(claims.size()) >= target) break;
+      if (!seen.insert(key.id).second) continue;
+      if (Unrecorded(key.id)) {
+        ++deferred;
+        continue;
+      }
+      // Filled up by this claim: the next look leaves it out.
+      int& busy = requests.by_integration[key.integration_id];
+      if (busy >= options_.max_in_flight_per_integration) continue;
+      auto event = txn.events().GetEvent(key.account_id, key.id);
+      if (!event.ok()) return event.status();
+      Delivery delivery;
+      auto settlement = Prepare(txn, lookups, *event, &delivery);
+      if (!settlement.ok()) return settlement.status();
+      if (settlement->has_value()) {
+        Settle(*event, (*settlement)->state,
+               std::move((*settlement)->reason), now);
         absl::Status updated = txn.events().UpdateEvent(*event);
         if (!updated.ok()) return updated;
-        claims.push_back(Claim{*std::move(event), std::move(delivery)});
+        continue;
       }
-      // Fewer rows than asked for: nothing else is due.
-      if (static_cast<int>(due->size()) < limit) return absl::OkStatus();
-      if (static_cast<int>(claims.size()) >= target) {
-        // A full batch with room left: claim again at once, after these are
-        // handed out, rather than at the next poll.
-        *more = target < capacity;
-        return absl::OkStatus();
-      }
-      // Otherwise rows were settled or passed over: look further.
+      ++busy;
+      // due_time stays: ListDue needs it at or before the lease's expiry.
+      event->state = ats::v1::EVENT_STATE_SENDING;
+      event->state_reason.clear();
+      event->lease_expire_time = now + options_.lease;
+      ++event->attempt_count;
+      event->update_time = now;
+      absl::Status updated = txn.events().UpdateEvent(*event);
+      if (!updated.ok()) return updated;
+      claims.push_back(Claim{*std::move(event), std::move(delivery)});
     }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  return claims;
+    // Fewer rows than asked for: nothing else is due.
+    if (static_cast<int>(due->size()) < limit) return absl::OkStatus();
+    if (static_cast<int>(claims.size()) >= target) {
+      // A full batch with room left: claim again at once, after these are
+      // handed out, rather than at the next poll.
+      batch.more = target < capacity;
+      return absl::OkStatus();
+    }
+    // Otherwise rows were settled or passed over: look further.
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ats::server

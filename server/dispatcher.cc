@@ -14,6 +14,13 @@
 #include "spdlog/spdlog.h"
 
 namespace ats::server {
+namespace {
+
+// Claim writes outstanding at once: one may run while the previous one waits
+// for its commit, so slots freed meanwhile are filled a commit sooner.
+constexpr int kMaxPendingClaims = 2;
+
+}  // namespace
 
 std::vector<absl::Duration> DefaultRetrySchedule() {
   return {absl::ZeroDuration(), absl::Seconds(5),  absl::Minutes(5),
@@ -92,6 +99,7 @@ void Dispatcher::Start() {
   absl::MutexLock lock(&mu_);
   if (started_ || stopped_) return;
   started_ = true;
+  woken_ = true;  // Claims at once.
   loop_ = std::thread([this] { RunLoop(); });
   recorder_ = std::thread([this] { RunRecorder(); });
 }
@@ -129,37 +137,90 @@ void Dispatcher::Stop() {
 }
 
 bool Dispatcher::LoopShouldRun() const {
-  return woken_ || stopping_;
+  return stopping_ || !claimed_.empty() ||
+         (woken_ && claims_pending_ < kMaxPendingClaims);
 }
 
+bool Dispatcher::NoClaimPending() const { return claims_pending_ == 0; }
+
 void Dispatcher::RunLoop() {
-  for (;;) {
+  for (bool stop = false; !stop;) {
+    std::vector<Claim> ready;
+    bool claim = false;
     {
       absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      woken_ = false;
-    }
-    bool more = false;
-    absl::StatusOr<std::vector<Claim>> claims = ClaimDue(&more);
-    if (!claims.ok()) {
-      spdlog::warn("dispatcher: cannot claim due events: {}",
-                   claims.status().ToString());
-      more = false;
-    } else if (!claims->empty()) {
-      {
-        absl::MutexLock lock(&mu_);
-        for (const Claim& claim : *claims) {
-          ++in_flight_.total;
-          ++in_flight_.by_integration[claim.event.integration_id];
-          in_flight_.event_ids.insert(claim.event.id);
-        }
+      const bool signalled = mu_.AwaitWithTimeout(
+          absl::Condition(this, &Dispatcher::LoopShouldRun),
+          options_.poll_interval);
+      if (stopping_) {
+        // Pending claims' callbacks use this object, and what they claimed
+        // is sent like the rest: Stop's grace covers it.
+        mu_.Await(absl::Condition(this, &Dispatcher::NoClaimPending));
+        stop = true;
+      } else if ((woken_ || !signalled) &&
+                 claims_pending_ < kMaxPendingClaims) {
+        woken_ = false;
+        ++claims_pending_;
+        claim = true;
       }
-      for (Claim& claim : *claims) Send(std::move(claim));
+      ready.swap(claimed_);
     }
-    if (more) continue;
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(this, &Dispatcher::LoopShouldRun),
-                         options_.poll_interval);
+    for (Claim& claim : ready) Send(std::move(claim));
+    if (claim) SubmitClaim();
+  }
+}
+
+void Dispatcher::SubmitClaim() {
+  auto batch = std::make_shared<ClaimBatch>();
+  store_.Write(
+      [this, batch](storage::Transaction& txn) {
+        absl::Status status = ClaimDue(txn, *batch);
+        if (!status.ok()) return status;
+        // Counted now, inside the write, so that a claim running next (even
+        // in this transaction) leaves room for these.
+        absl::MutexLock lock(&mu_);
+        CountUnderWay(batch->claims);
+        batch->counted = true;
+        return absl::OkStatus();
+      },
+      // On the writer's thread: quick.
+      [this, batch](absl::Status status) {
+        if (!status.ok()) {
+          spdlog::warn("dispatcher: cannot claim due events: {}",
+                       status.ToString());
+        }
+        absl::MutexLock lock(&mu_);
+        --claims_pending_;
+        if (!status.ok()) {
+          // Rolled back (the write may have failed after counting them):
+          // the events are not ours.
+          if (!batch->counted) return;
+          for (const Claim& claim : batch->claims) {
+            FreeSlot(claim.event.integration_id);
+            in_flight_.event_ids.erase(claim.event.id);
+          }
+          return;
+        }
+        if (batch->more) woken_ = true;
+        for (Claim& claim : batch->claims) {
+          claimed_.push_back(std::move(claim));
+        }
+      });
+}
+
+void Dispatcher::CountUnderWay(const std::vector<Claim>& claims) {
+  for (const Claim& claim : claims) {
+    ++in_flight_.total;
+    ++in_flight_.by_integration[claim.event.integration_id];
+    in_flight_.event_ids.insert(claim.event.id);
+  }
+}
+
+void Dispatcher::FreeSlot(const std::string& integration_id) {
+  --in_flight_.total;
+  auto it = in_flight_.by_integration.find(integration_id);
+  if (it != in_flight_.by_integration.end() && --it->second <= 0) {
+    in_flight_.by_integration.erase(it);
   }
 }
 
@@ -190,11 +251,7 @@ void Dispatcher::Send(Claim claim) {
   DeliveryDone done = [this, pending](DeliveryOutcome outcome) {
     absl::MutexLock lock(&mu_);
     // The answer frees the slot now; the event stays ours until recorded.
-    --in_flight_.total;
-    auto it = in_flight_.by_integration.find(pending->event.integration_id);
-    if (it != in_flight_.by_integration.end() && --it->second <= 0) {
-      in_flight_.by_integration.erase(it);
-    }
+    FreeSlot(pending->event.integration_id);
     woken_ = true;
     if (abandon_) return;  // Stop's grace ran out.
     pending->outcome = std::move(outcome);

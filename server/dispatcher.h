@@ -131,8 +131,8 @@ class Dispatcher {
   // integration's slot while its HTTP request runs; its event stays claimed
   // (SENDING, leased) until the outcome is recorded.
   struct InFlight {
-    // HTTP requests under way (given to the connector, not yet answered),
-    // in all and by integration ("" for webhooks).
+    // Deliveries claimed whose HTTP request is not answered yet, in all
+    // and by integration ("" for webhooks).
     int total = 0;
     std::map<std::string, int> by_integration;
     // Events claimed whose outcome is not recorded yet: should such an
@@ -148,14 +148,37 @@ class Dispatcher {
   bool RecorderShouldRun() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Drained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool NothingSending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool NoClaimPending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Claims due events in one write, as many as the limits leave room for
-  // when it runs (not when it was asked: deliveries end meanwhile), and
-  // settles those that must not be sent (cancelled, skipped, dead) in the
-  // same write. Sets `more` when more due events may be claimable at once (a
-  // full batch was claimed and room is left). Defined in dispatch_claim.cc.
-  absl::StatusOr<std::vector<Claim>> ClaimDue(bool* more);
-  // The HTTP requests under way, in all and by integration.
+  // What one claim write took.
+  struct ClaimBatch {
+    std::vector<Claim> claims;
+    // Whether `claims` were counted as under way (undone if the write
+    // rolls back).
+    bool counted = false;
+    // More due events may be claimable at once: a full batch was claimed
+    // with room left.
+    bool more = false;
+  };
+
+  // Submits a claim write (see ClaimDue) without waiting for it; once it
+  // commits, its claims wait in `claimed_` for the loop to send them.
+  void SubmitClaim();
+  // Claims due events inside `txn` into `batch`, as many as the limits
+  // leave room for when it runs (not when it was asked: deliveries end
+  // meanwhile), and settles those that must not be sent (cancelled,
+  // skipped, dead). Defined in dispatch_claim.cc.
+  absl::Status ClaimDue(storage::Transaction& txn, ClaimBatch& batch)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Counts `claims` as under way: each holds a slot of its integration and
+  // its event is ours until recorded.
+  void CountUnderWay(const std::vector<Claim>& claims)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees a slot of `integration_id`: its request was answered (or its
+  // claim rolled back).
+  void FreeSlot(const std::string& integration_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The deliveries under way, in all and by integration (no event ids).
   InFlight RequestsUnderWay() ABSL_LOCKS_EXCLUDED(mu_);
   // Whether event `id` is claimed by us and its outcome not yet recorded.
   bool Unrecorded(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
@@ -184,13 +207,18 @@ class Dispatcher {
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  // Set by Wake and by recorded deliveries; cleared by the loop.
+  // Set by Start, Wake, answered and recorded deliveries and claims that
+  // left more; cleared by the loop when it submits a claim.
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   // Set when Stop's grace ran out: outcomes are dropped instead of recorded.
   bool abandon_ ABSL_GUARDED_BY(mu_) = false;
   // Set by Stop once nothing is left to record: the recorder returns.
   bool exit_recorder_ ABSL_GUARDED_BY(mu_) = false;
   InFlight in_flight_ ABSL_GUARDED_BY(mu_);
+  // Claim writes submitted, not yet committed or rolled back.
+  int claims_pending_ ABSL_GUARDED_BY(mu_) = 0;
+  // Committed claims the loop has not handed to the connector yet.
+  std::vector<Claim> claimed_ ABSL_GUARDED_BY(mu_);
   // Reported back, not yet taken by the recorder.
   std::vector<Attempt> finished_ ABSL_GUARDED_BY(mu_);
 
