@@ -42,12 +42,15 @@ absl::StatusOr<std::vector<absl::Duration>> ParseRetrySchedule(
 
 struct DispatcherOptions {
   // Deliveries under way (claimed, HTTP request not yet answered) at once,
-  // over all integrations.
-  int max_in_flight = 128;
+  // over all integrations. A delivery holds its slot from its claim, which
+  // waits for the store's commit (tens of milliseconds under a heavy write
+  // load), to its answer: to deliver N events/s, the limits must exceed N
+  // times that.
+  int max_in_flight = 512;
   // Deliveries under way at once to one integration (concurrent requests
   // to one partner), so a partner that hangs holds at most this many and
   // never blocks the others.
-  int max_in_flight_per_integration = 32;
+  int max_in_flight_per_integration = 128;
   // How long a claim lasts: an event claimed but not finished by then (the
   // process died, say) is claimable again. Keep it above the connector's
   // total timeout, or a slow delivery may be sent twice.
@@ -67,7 +70,7 @@ struct DispatcherOptions {
   // Most events claimed by one write. A claim passes over the due events of
   // integrations at their limit without reading them, and reads whole rows
   // only of the events it takes.
-  int claim_batch = 64;
+  int claim_batch = 128;
   // How long Stop waits for deliveries under way to finish and be recorded.
   absl::Duration stop_grace = absl::Seconds(5);
 };

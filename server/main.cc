@@ -37,13 +37,13 @@ ABSL_FLAG(std::string, sqlite_synchronous, "normal",
 ABSL_FLAG(bool, dispatch, true,
           "deliver events to partners; --dispatch=false only records them "
           "(another server on the same database may deliver)");
-ABSL_FLAG(int, dispatch_in_flight, 128,
-          "deliveries under way at once (concurrent HTTP requests, all on "
-          "one delivery thread)");
-ABSL_FLAG(int, dispatch_per_integration, 32,
+ABSL_FLAG(int, dispatch_in_flight, 512,
+          "deliveries under way at once (claimed, not yet answered: "
+          "concurrent HTTP requests, all on one delivery thread)");
+ABSL_FLAG(int, dispatch_per_integration, 128,
           "deliveries under way at once to one integration, so a slow "
           "partner cannot hold them all");
-ABSL_FLAG(int, dispatch_claim_batch, 64,
+ABSL_FLAG(int, dispatch_claim_batch, 128,
           "most due events claimed (and leased) by one write");
 ABSL_FLAG(std::string, retry_schedule, "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h",
           "comma-separated waits before each delivery attempt (the first "
