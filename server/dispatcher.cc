@@ -183,7 +183,7 @@ void Dispatcher::SubmitClaim() {
         batch->counted = true;
         return absl::OkStatus();
       },
-      // On the writer's thread: quick.
+      // On the store's reporting thread: quick.
       [this, batch](absl::Status status) {
         if (!status.ok()) {
           spdlog::warn("dispatcher: cannot claim due events: {}",
