@@ -148,7 +148,7 @@ grpc::ServerUnaryReactor* IntegrationService::GetEvent(
           if (!row.ok()) return row.status();
           auto attempts = txn.events().ListAttempts(caller.account_id, row->id);
           if (!attempts.ok()) return attempts.status();
-          EventToProto(*row, response);
+          EventToProto(*std::move(row), response);
           for (const storage::AttemptRow& attempt : *attempts) {
             AttemptToProto(attempt, response->add_attempts());
           }
@@ -199,8 +199,8 @@ grpc::ServerUnaryReactor* IntegrationService::ListEvents(
               caller.account_id, filter,
               {*cursor, ClampPageSize(request->page_size())});
           if (!page.ok()) return page.status();
-          for (const storage::EventRow& row : page->rows) {
-            EventToProto(row, response->add_events());
+          for (storage::EventRow& row : page->rows) {
+            EventToProto(std::move(row), response->add_events());
           }
           if (!page->next.empty()) {
             response->set_next_page_token(
@@ -306,7 +306,7 @@ grpc::ServerUnaryReactor* IntegrationService::ReportPartnerResult(
                     ApplyResult(request->result(), now, *event);
                     absl::Status status = txn.events().UpdateEvent(*event);
                     if (!status.ok()) return status;
-                    EventToProto(*event, response);
+                    EventToProto(*std::move(event), response);
                     return absl::OkStatus();
                   });
             },
@@ -334,7 +334,7 @@ grpc::ServerUnaryReactor* IntegrationService::ChangeEvent(
               if (!status.ok()) return status;
               status = txn.events().UpdateEvent(*event);
               if (!status.ok()) return status;
-              EventToProto(*event, response);
+              EventToProto(*std::move(event), response);
               return absl::OkStatus();
             },
             [this, finish, response](absl::Status status) {
