@@ -12,6 +12,7 @@
 #include "server/event_convert.h"
 #include "server/idempotency.h"
 #include "server/integration_service.h"
+#include "server/list_page.h"
 #include "server/marketplace.h"
 #include "server/page_token.h"
 #include "server/pipeline_convert.h"
@@ -189,24 +190,19 @@ grpc::ServerUnaryReactor* IntegrationService::ListEvents(
           filter.integration_id = integration_ids[0];
         filter.state = request->state();
         const std::string state = absl::StrCat(request->state());
-        const std::string fingerprint = QueryFingerprint(
-            {kListEvents, caller.account_id, filter.candidate_id, filter.job_id,
-             filter.integration_id, state});
-        auto cursor = DecodePageToken(request->page_token(), fingerprint);
-        if (!cursor.ok()) return finish(cursor.status());
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint({kListEvents, caller.account_id,
+                              filter.candidate_id, filter.job_id,
+                              filter.integration_id, state}));
+        if (!paging.ok()) return finish(paging.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto page = txn.events().ListEvents(
-              caller.account_id, filter,
-              {*cursor, ClampPageSize(request->page_size())});
-          if (!page.ok()) return page.status();
-          for (storage::EventRow& row : page->rows) {
-            EventToProto(std::move(row), response->add_events());
-          }
-          if (!page->next.empty()) {
-            response->set_next_page_token(
-                EncodePageToken(page->next, fingerprint));
-          }
-          return absl::OkStatus();
+          return paging->Fill(
+              txn.events().ListEvents(caller.account_id, filter,
+                                      paging->request()),
+              response, [&](storage::EventRow& row) {
+                EventToProto(std::move(row), response->add_events());
+              });
         }));
       });
 }
