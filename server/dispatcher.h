@@ -46,7 +46,7 @@ struct DispatcherOptions {
   // waits for the store's commit (tens of milliseconds under a heavy write
   // load), to its answer: to deliver N events/s, the limits must exceed N
   // times that.
-  int max_in_flight = 512;
+  int max_in_flight = 256;
   // Deliveries under way at once to one integration (concurrent requests
   // to one partner), so a partner that hangs holds at most this many and
   // never blocks the others.

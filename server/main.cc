@@ -38,7 +38,7 @@ ABSL_FLAG(std::string, sqlite_synchronous, "normal",
 ABSL_FLAG(bool, dispatch, true,
           "deliver events to partners; --dispatch=false only records them "
           "(another server on the same database may deliver)");
-ABSL_FLAG(int, dispatch_in_flight, 512,
+ABSL_FLAG(int, dispatch_in_flight, 256,
           "deliveries under way at once (claimed, not yet answered: "
           "concurrent HTTP requests, all on one delivery thread)");
 ABSL_FLAG(int, dispatch_per_integration, 128,
