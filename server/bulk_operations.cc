@@ -1,6 +1,7 @@
 #include "server/bulk_operations.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,36 @@ absl::Duration RetryDelay(int tries) {
   for (int i = 1; i < tries && delay < kMaxRetryDelay; ++i) delay *= 2;
   return std::min(delay, kMaxRetryDelay);
 }
+
+// Random bytes drawn from another source a few KiB at a time, so that a
+// batch of events asks the (system) source once rather than once per event
+// id.
+class BufferedRandom final : public RandomSource {
+ public:
+  explicit BufferedRandom(RandomSource& source) : source_(source) {}
+
+  void Fill(uint8_t* out, size_t n) override {
+    absl::MutexLock lock(&mu_);
+    while (n > 0) {
+      if (used_ == sizeof(buffer_)) {
+        source_.Fill(buffer_, sizeof(buffer_));
+        used_ = 0;
+      }
+      const size_t take = std::min(n, sizeof(buffer_) - used_);
+      std::memcpy(out, buffer_ + used_, take);
+      used_ += take;
+      out += take;
+      n -= take;
+    }
+  }
+
+ private:
+  RandomSource& source_;
+  absl::Mutex mu_;
+  uint8_t buffer_[4096] ABSL_GUARDED_BY(mu_);
+  // Bytes of buffer_ handed out; all of them until the first Fill.
+  size_t used_ ABSL_GUARDED_BY(mu_) = sizeof(buffer_);
+};
 
 // The candidates the selection of `spec` means, as storage takes them.
 storage::CandidateSelector SelectorOf(
@@ -133,33 +164,33 @@ absl::Status ProcessBatch(storage::Transaction& txn,
       account_id, operation.id, operation.process_cursor, batch_size,
       with_tags);
   if (!items.ok()) return items.status();
-  storage::BulkItemRow outcome;
-  outcome.account_id = account_id;
-  outcome.operation_id = operation.id;
-  for (const storage::PendingBulkItem& item : *items) {
+  BufferedRandom event_ids(random);
+  std::vector<storage::BulkItemRow> outcomes(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    const storage::PendingBulkItem& item = (*items)[i];
+    storage::BulkItemRow& outcome = outcomes[i];
     outcome.candidate_id = item.candidate_id;
     if (item.candidate.has_value()) {
       storage::EventRow event =
           ManualEvent(origin, target, *item.candidate,
-                      operation.spec.option_values(), random);
-      absl::Status status = InsertNewEvent(txn, event, random);
+                      operation.spec.option_values(), event_ids);
+      absl::Status status = InsertNewEvent(txn, event, event_ids);
       if (!status.ok()) return status;
       outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
       outcome.event_id = std::move(event.id);
-      outcome.reason.clear();
       ++operation.created_count;
       ++*created;
     } else {
       outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      outcome.event_id.clear();
       outcome.reason = absl::StrCat("candidate ",
                                     CandidateName(item.candidate_id),
                                     " not found");
       ++operation.skipped_count;
     }
-    absl::Status status = txn.bulk_operations().UpdateItem(outcome);
-    if (!status.ok()) return status;
   }
+  absl::Status status =
+      txn.bulk_operations().UpdateItems(account_id, operation.id, outcomes);
+  if (!status.ok()) return status;
   if (!items->empty()) operation.process_cursor = items->back().candidate_id;
   if (static_cast<int>(items->size()) < batch_size) {
     End(operation, ats::v1::BULK_OPERATION_STATE_SUCCEEDED, "", now);
@@ -178,12 +209,11 @@ absl::Status FailNextItem(storage::Transaction& txn,
   if (!items.ok()) return items.status();
   if (items->empty()) return absl::OkStatus();
   storage::BulkItemRow item;
-  item.account_id = operation.account_id;
-  item.operation_id = operation.id;
   item.candidate_id = items->front().candidate_id;
   item.outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
   item.reason = why;
-  absl::Status status = txn.bulk_operations().UpdateItem(item);
+  absl::Status status = txn.bulk_operations().UpdateItems(
+      operation.account_id, operation.id, {item});
   if (!status.ok()) return status;
   ++operation.failed_count;
   operation.process_cursor = item.candidate_id;
