@@ -46,7 +46,8 @@ class Store {
   // Runs `work` atomically after every write submitted before it, then calls
   // `done` with its outcome once that is durable (or rolled back). `work`
   // returning an error rolls back exactly its own changes. `done` runs on the
-  // writer thread: it must be quick and must not block.
+  // store's reporting thread, in commit order: it must be quick and must not
+  // block.
   virtual void Write(WorkFn work, DoneFn done) = 0;
 
   // Like Write, but blocks until `work` is committed or rolled back.

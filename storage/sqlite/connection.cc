@@ -68,12 +68,6 @@ absl::Status Connection::Configure(const ConnectionOptions& options) {
   // it needs to survive the transaction.
   status = Exec("PRAGMA temp_store = MEMORY");
   if (!status.ok()) return status;
-  if (options.wal_autocheckpoint_pages > 0 && !read_only_) {
-    status = Exec(absl::StrCat("PRAGMA wal_autocheckpoint = ",
-                               options.wal_autocheckpoint_pages)
-                      .c_str());
-    if (!status.ok()) return status;
-  }
   // The journal mode is stored in the file, so readers inherit the writer's.
   if (read_only_) return absl::OkStatus();
   Statement& journal = Prepare("PRAGMA journal_mode = WAL");
@@ -143,6 +137,27 @@ bool Connection::has_deferred_foreign_key_violations() const {
     return false;
   }
   return current != 0;
+}
+
+void Connection::HandOffCheckpoints(
+    std::function<void(int wal_pages)> committed) {
+  committed_ = std::move(committed);
+  // Replaces SQLite's automatic checkpoint, which is itself a WAL hook.
+  sqlite3_wal_hook(
+      db_,
+      [](void* self, sqlite3*, const char*, int wal_pages) {
+        static_cast<Connection*>(self)->committed_(wal_pages);
+        return SQLITE_OK;
+      },
+      this);
+}
+
+absl::Status Connection::CheckpointPassive() {
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr,
+                                           SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                           nullptr);
+  if (rc == SQLITE_OK) return absl::OkStatus();
+  return SqliteError(rc, db_, "WAL checkpoint");
 }
 
 }  // namespace ats::storage::sqlite

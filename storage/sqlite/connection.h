@@ -2,6 +2,7 @@
 #define ATS_STORAGE_SQLITE_CONNECTION_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,10 +30,6 @@ struct ConnectionOptions {
   // wants one that holds a whole group commit: a transaction whose dirty
   // pages overflow the cache writes them to the WAL early, and again later.
   int cache_kib = 0;
-  // WAL pages after which a commit checkpoints (0: SQLite's default, 1000).
-  // Larger means fewer, longer checkpoints that write each often-changed
-  // page (index roots, table tails) once instead of many times.
-  int wal_autocheckpoint_pages = 0;
 };
 
 // One SQLite connection (RAII owner of a sqlite3 handle) with a cache of
@@ -82,6 +79,15 @@ class Connection {
   // open transaction (COMMIT would then fail).
   bool has_deferred_foreign_key_violations() const;
 
+  // Stops commits on this connection from checkpointing the WAL; instead
+  // `committed` learns the WAL's size in pages after each one, on the
+  // committing thread, and someone else checkpoints (see Checkpointer).
+  void HandOffCheckpoints(std::function<void(int wal_pages)> committed);
+
+  // Copies into the database file the WAL frames no reader needs any more,
+  // without waiting for the writer or readers.
+  absl::Status CheckpointPassive();
+
   // Returns whether this connection was opened read-only.
   bool read_only() const { return read_only_; }
 
@@ -95,6 +101,7 @@ class Connection {
   absl::flat_hash_map<std::string, std::unique_ptr<Statement>> statements_;
   // Statements that may be mid-step; see ResetStatements().
   std::vector<Statement*> handed_out_;
+  std::function<void(int)> committed_;
 };
 
 }  // namespace ats::storage::sqlite

@@ -13,8 +13,6 @@ namespace {
 constexpr int kWriterCacheKib = 64 * 1024;
 // Each reader keeps the hot index pages of a large events table.
 constexpr int kReaderCacheKib = 16 * 1024;
-// About 40 MiB of WAL between checkpoints.
-constexpr int kWalAutocheckpointPages = 10000;
 
 absl::Status CreateParentDirectory(const std::string& path) {
   const std::filesystem::path parent =
@@ -45,10 +43,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     return absl::InvalidArgumentError("database path must name a file, got '" +
                                       options.path + "'");
   }
-  if (options.reader_connections < 1 || options.max_batch_ops < 1) {
+  if (options.reader_connections < 1 || options.max_batch_ops < 1 ||
+      options.checkpoint_threshold_pages < 1) {
     return absl::InvalidArgumentError(
-        "database needs at least one reader connection and a batch size of "
-        "at least one");
+        "database needs at least one reader connection, and a batch size and "
+        "checkpoint threshold of at least one");
   }
   absl::Status status = CreateParentDirectory(options.path);
   if (!status.ok()) return status;
@@ -57,7 +56,6 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   writer_options.synchronous_full = options.synchronous_full;
   writer_options.busy_timeout_ms = options.busy_timeout_ms;
   writer_options.cache_kib = kWriterCacheKib;
-  writer_options.wal_autocheckpoint_pages = kWalAutocheckpointPages;
   absl::StatusOr<std::unique_ptr<Connection>> writer =
       Connection::Open(options.path, writer_options);
   if (!writer.ok()) return writer.status();
@@ -65,6 +63,20 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   // new file exists, in WAL mode, before a read-only open needs it).
   status = ApplyMigrations(**writer, migrations);
   if (!status.ok()) return status;
+
+  ConnectionOptions checkpoint_options;
+  checkpoint_options.synchronous_full = options.synchronous_full;
+  checkpoint_options.busy_timeout_ms = options.busy_timeout_ms;
+  absl::StatusOr<std::unique_ptr<Connection>> checkpoint_connection =
+      Connection::Open(options.path, checkpoint_options);
+  if (!checkpoint_connection.ok()) return checkpoint_connection.status();
+  auto checkpointer = std::make_unique<Checkpointer>(
+      *std::move(checkpoint_connection), options.checkpoint_threshold_pages);
+  Connection* writer_connection = writer->get();
+  (*writer)->HandOffCheckpoints(
+      [checkpointer = checkpointer.get(), writer_connection](int wal_pages) {
+        checkpointer->Committed(*writer_connection, wal_pages);
+      });
 
   ReaderPoolOptions reader_options;
   reader_options.connections = options.reader_connections;
@@ -79,18 +91,23 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   queue_options.max_batch_ops = options.max_batch_ops;
   queue_options.max_batch_duration = options.max_batch_duration;
   auto queue = std::make_unique<WriteQueue>(*std::move(writer), queue_options);
-  return std::unique_ptr<Database>(
-      new Database(std::move(queue), *std::move(readers)));
+  return std::unique_ptr<Database>(new Database(
+      std::move(queue), std::move(checkpointer), *std::move(readers)));
 }
 
 Database::Database(std::unique_ptr<WriteQueue> writer,
+                   std::unique_ptr<Checkpointer> checkpointer,
                    std::unique_ptr<ReaderPool> readers)
-    : writer_(std::move(writer)), readers_(std::move(readers)) {}
+    : writer_(std::move(writer)),
+      checkpointer_(std::move(checkpointer)),
+      readers_(std::move(readers)) {}
 
 Database::~Database() {
-  // Drain first: DoneFns of queued writes may still read. The writer closes
-  // last so, as the final connection, it checkpoints and removes the WAL.
+  // Drain first: DoneFns of queued writes may still read, and commits may
+  // still notify the checkpointer. The writer closes last so, as the final
+  // connection, it checkpoints and removes the WAL.
   writer_->Shutdown();
+  checkpointer_.reset();
   readers_.reset();
   writer_.reset();
 }

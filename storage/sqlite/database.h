@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "storage/sqlite/checkpointer.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/reader_pool.h"
@@ -28,10 +29,15 @@ struct DatabaseOptions {
   absl::Duration max_batch_duration = absl::Milliseconds(50);
   // See ConnectionOptions::busy_timeout_ms.
   int busy_timeout_ms = 5000;
+  // WAL size at which the checkpointer copies it back into the database
+  // (about 40 MiB). Larger means fewer checkpoints, each writing
+  // often-changed pages (index roots, table tails) once instead of many
+  // times.
+  int checkpoint_threshold_pages = 10000;
 };
 
-// A SQLite database in WAL mode: one writer thread with group commit and a
-// pool of readers. Thread-safe.
+// A SQLite database in WAL mode: one writer thread with group commit, a
+// checkpointer thread and a pool of readers. Thread-safe.
 class Database {
  public:
   using WriteFn = WriteQueue::WriteFn;
@@ -53,7 +59,7 @@ class Database {
   // Commits every write already submitted, then closes.
   ~Database();
 
-  // Queues `work` for the writer; `done` gets its outcome on the writer
+  // Queues `work` for the writer; `done` gets its outcome on the reporting
   // thread (see WriteQueue::Submit and WriteQueue::DoneFn).
   void Write(WriteFn work, DoneFn done);
 
@@ -73,9 +79,11 @@ class Database {
 
  private:
   Database(std::unique_ptr<WriteQueue> writer,
+           std::unique_ptr<Checkpointer> checkpointer,
            std::unique_ptr<ReaderPool> readers);
 
   std::unique_ptr<WriteQueue> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<ReaderPool> readers_;
 };
 

@@ -11,6 +11,7 @@ WriteQueue::WriteQueue(std::unique_ptr<Connection> connection,
                        const WriteQueueOptions& options)
     : connection_(std::move(connection)), options_(options) {
   absl::MutexLock lock(&join_mu_);
+  reporter_ = std::thread([this] { RunReporter(); });
   writer_ = std::thread([this] { RunWriter(); });
 }
 
@@ -50,6 +51,12 @@ void WriteQueue::Shutdown() {
   }
   absl::MutexLock lock(&join_mu_);
   if (writer_.joinable()) writer_.join();
+  {
+    absl::MutexLock report_lock(&report_mu_);
+    writer_ended_ = true;
+    report_ready_.Signal();
+  }
+  if (reporter_.joinable()) reporter_.join();
 }
 
 WriteQueueStats WriteQueue::stats() const {
@@ -78,17 +85,41 @@ std::optional<WriteQueue::Op> WriteQueue::PopOp() {
 }
 
 void WriteQueue::FailQueuedBatch(const absl::Status& status) {
-  std::vector<Op> failed;
+  std::vector<Outcome> failed;
   {
     absl::MutexLock lock(&mu_);
     while (!queue_.empty() && failed.size() < options_.max_batch_ops) {
-      failed.push_back(std::move(queue_.front()));
+      failed.push_back(Outcome{std::move(queue_.front().done), status});
       queue_.pop_front();
     }
     stats_.ops_failed += static_cast<int64_t>(failed.size());
   }
-  for (Op& op : failed) {
-    if (op.done) op.done(status);
+  Report(std::move(failed));
+}
+
+void WriteQueue::Report(std::vector<Outcome> outcomes) {
+  absl::MutexLock lock(&report_mu_);
+  if (to_report_.empty()) {
+    to_report_ = std::move(outcomes);
+  } else {
+    for (Outcome& outcome : outcomes) to_report_.push_back(std::move(outcome));
+  }
+  report_ready_.Signal();
+}
+
+void WriteQueue::RunReporter() {
+  std::vector<Outcome> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&report_mu_);
+      while (to_report_.empty() && !writer_ended_) report_ready_.Wait(&report_mu_);
+      if (to_report_.empty()) return;
+      batch.swap(to_report_);
+    }
+    for (Outcome& outcome : batch) {
+      if (outcome.done) outcome.done(std::move(outcome.status));
+    }
+    batch.clear();
   }
 }
 
@@ -141,9 +172,7 @@ void WriteQueue::RunBatch() {
     stats_.ops_committed += committed;
     stats_.ops_failed += static_cast<int64_t>(outcomes.size()) - committed;
   }
-  for (Outcome& outcome : outcomes) {
-    if (outcome.done) outcome.done(std::move(outcome.status));
-  }
+  Report(std::move(outcomes));
 }
 
 absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {

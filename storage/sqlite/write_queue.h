@@ -36,6 +36,9 @@ struct WriteQueueStats {
 // group commit. Ops queued while a transaction commits share the next one,
 // so many small writes cost one commit (and at most one fsync).
 //
+// Outcomes are reported on a second thread, in commit order, so that the
+// writer goes on to the next batch while callers are answered.
+//
 // Each op runs inside its own SAVEPOINT of the batch's transaction: an op
 // that fails is rolled back alone and gets its own error, the others still
 // commit. Ops must not BEGIN, COMMIT or ROLLBACK themselves (they may use
@@ -46,9 +49,10 @@ class WriteQueue {
  public:
   // Does the writing; returning an error rolls back everything it did.
   using WriteFn = std::function<absl::Status(Connection&)>;
-  // Learns an op's outcome. It runs on the writer thread after the commit, so
-  // it must be quick and must not block (in particular not on another
-  // write): hand longer work to another thread.
+  // Learns an op's outcome. It runs after the commit on the thread that
+  // reports outcomes, one after another, so it must be quick and must not
+  // block (in particular not on another write): hand longer work to another
+  // thread.
   using DoneFn = std::function<void(absl::Status)>;
 
   // Starts the writer thread, which owns `connection` (writable, migrated).
@@ -90,6 +94,9 @@ class WriteQueue {
 
   void RunWriter();
   void RunBatch();
+  // Hands outcomes to the reporting thread, which runs their DoneFns.
+  void Report(std::vector<Outcome> outcomes);
+  void RunReporter();
   std::optional<Op> PopOp();
   // Runs one op in its savepoint; sets *transaction_lost when the batch's
   // transaction did not survive it.
@@ -106,9 +113,17 @@ class WriteQueue {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   WriteQueueStats stats_ ABSL_GUARDED_BY(mu_);
 
+  // Apart from mu_, so that answering callers never delays Submit.
+  absl::Mutex report_mu_;
+  absl::CondVar report_ready_;
+  std::vector<Outcome> to_report_ ABSL_GUARDED_BY(report_mu_);
+  // Set once the writer thread has ended: the reporter ends when drained.
+  bool writer_ended_ ABSL_GUARDED_BY(report_mu_) = false;
+
   // Serializes joins when several threads call Shutdown().
   absl::Mutex join_mu_;
   std::thread writer_ ABSL_GUARDED_BY(join_mu_);
+  std::thread reporter_ ABSL_GUARDED_BY(join_mu_);
 };
 
 }  // namespace ats::storage::sqlite

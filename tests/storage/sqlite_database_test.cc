@@ -110,6 +110,11 @@ TEST(DatabaseTest, OpenRejectsBadOptions) {
   TempDir dir;
   EXPECT_EQ(OpenAt(dir.File("x.sqlite"), 0).status().code(),
             absl::StatusCode::kInvalidArgument);
+  DatabaseOptions no_checkpoints;
+  no_checkpoints.path = dir.File("y.sqlite");
+  no_checkpoints.checkpoint_threshold_pages = 0;
+  EXPECT_EQ(Database::Open(no_checkpoints, kSchema).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(DatabaseTest, OpenFailsWhenDirectoryCannotBeCreated) {
@@ -275,6 +280,48 @@ TEST(DatabaseTest, ReadersCannotWrite) {
   absl::Status status = (*database)->Read(
       [](Connection& connection) { return SetCounter(connection, "a", 1); });
   EXPECT_FALSE(status.ok());
+}
+
+TEST(DatabaseTest, CheckpointsKeepTheWalBoundedUnderSteadyWrites) {
+  TempDir dir;
+  const std::string path = dir.File("ats.sqlite");
+  DatabaseOptions options;
+  options.path = path;
+  options.checkpoint_threshold_pages = 50;
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(options, kSchema);
+  ASSERT_TRUE(database.ok()) << database.status();
+
+  // One commit per row: thousands of WAL frames, far past the threshold.
+  static constexpr int kCommits = 3000;
+  for (int i = 0; i < kCommits; ++i) {
+    ASSERT_TRUE((*database)
+                    ->WriteAndWait([i](Connection& connection) {
+                      return SetCounter(connection, "c" + std::to_string(i), i);
+                    })
+                    .ok());
+  }
+  // The WAL file keeps its largest size; restarted from its beginning after
+  // each full checkpoint it stays near the threshold instead of holding
+  // every frame written.
+  const auto wal_bytes = std::filesystem::file_size(path + "-wal");
+  EXPECT_LT(wal_bytes, 500u * 4096u);
+  // Copied back while open, not only by the final close.
+  EXPECT_GT(std::filesystem::file_size(path), 20u * 4096u);
+
+  database->reset();
+  database = OpenAt(path);
+  ASSERT_TRUE(database.ok()) << database.status();
+  ASSERT_TRUE((*database)
+                  ->Read([](Connection& connection) -> absl::Status {
+                    Statement& count =
+                        connection.Prepare("SELECT count(*) FROM counters");
+                    absl::StatusOr<bool> row = count.Step();
+                    if (!row.ok()) return row.status();
+                    EXPECT_EQ(count.ColumnInt64(0), kCommits);
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 }  // namespace
