@@ -11,6 +11,7 @@
 #include "server/errors.h"
 #include "server/idempotency.h"
 #include "server/job_service.h"
+#include "server/list_page.h"
 #include "server/page_token.h"
 #include "server/pipeline_access.h"
 #include "server/pipeline_convert.h"
@@ -177,10 +178,11 @@ grpc::ServerUnaryReactor* JobService::ListApplications(
     if (!v.ok()) return finish(v.status());
     const std::string job_id = job_ids[0];
     const std::string stage_id = stage_ids.empty() ? "" : stage_ids[1];
-    const std::string fingerprint = QueryFingerprint(
-        {kListApplications, caller.account_id, job_id, stage_id});
-    auto cursor = DecodePageToken(request->page_token(), fingerprint);
-    if (!cursor.ok()) return finish(cursor.status());
+    auto paging = ListPage::Start(
+        request->page_token(), request->page_size(),
+        QueryFingerprint(
+            {kListApplications, caller.account_id, job_id, stage_id}));
+    if (!paging.ok()) return finish(paging.status());
     finish(env_.store.Read([&](storage::Transaction& txn) {
       auto job = LoadJob(txn, caller.account_id, job_id);
       if (!job.ok()) return job.status();
@@ -188,17 +190,12 @@ grpc::ServerUnaryReactor* JobService::ListApplications(
         auto stage = LoadStage(txn, caller.account_id, job_id, stage_id);
         if (!stage.ok()) return stage.status();
       }
-      auto page = txn.applications().ListApplications(
-          caller.account_id, job_id, stage_id,
-          {*cursor, ClampPageSize(request->page_size())});
-      if (!page.ok()) return page.status();
-      for (const storage::ApplicationRow& row : page->rows) {
-        ApplicationToProto(row, response->add_applications());
-      }
-      if (!page->next.empty()) {
-        response->set_next_page_token(EncodePageToken(page->next, fingerprint));
-      }
-      return absl::OkStatus();
+      return paging->Fill(
+          txn.applications().ListApplications(caller.account_id, job_id,
+                                              stage_id, paging->request()),
+          response, [&](const storage::ApplicationRow& row) {
+            ApplicationToProto(row, response->add_applications());
+          });
     }));
   });
 }

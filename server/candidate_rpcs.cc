@@ -11,6 +11,7 @@
 #include "server/etag.h"
 #include "server/idempotency.h"
 #include "server/job_service.h"
+#include "server/list_page.h"
 #include "server/page_token.h"
 #include "server/pipeline_access.h"
 #include "server/pipeline_convert.h"
@@ -157,23 +158,18 @@ grpc::ServerUnaryReactor* JobService::ListCandidates(
     filter.tag = request->tag();
     filter.email = absl::AsciiStrToLower(request->email());
     filter.name_contains = request->name_contains();
-    const std::string fingerprint =
+    auto paging = ListPage::Start(
+        request->page_token(), request->page_size(),
         QueryFingerprint({kListCandidates, caller.account_id, filter.tag,
-                          filter.email, filter.name_contains});
-    auto cursor = DecodePageToken(request->page_token(), fingerprint);
-    if (!cursor.ok()) return finish(cursor.status());
+                          filter.email, filter.name_contains}));
+    if (!paging.ok()) return finish(paging.status());
     finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto page = txn.candidates().ListCandidates(
-          caller.account_id, filter,
-          {*cursor, ClampPageSize(request->page_size())});
-      if (!page.ok()) return page.status();
-      for (const storage::CandidateRow& row : page->rows) {
-        CandidateToProto(row, response->add_candidates());
-      }
-      if (!page->next.empty()) {
-        response->set_next_page_token(EncodePageToken(page->next, fingerprint));
-      }
-      return absl::OkStatus();
+      return paging->Fill(
+          txn.candidates().ListCandidates(caller.account_id, filter,
+                                          paging->request()),
+          response, [&](const storage::CandidateRow& row) {
+            CandidateToProto(row, response->add_candidates());
+          });
     }));
   });
 }

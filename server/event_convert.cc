@@ -1,5 +1,7 @@
 #include "server/event_convert.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "server/marketplace.h"
 #include "server/pipeline_convert.h"
@@ -20,19 +22,19 @@ std::string BulkOperationName(std::string_view bulk_operation_id) {
   return absl::StrCat("bulkOperations/", std::string(bulk_operation_id));
 }
 
-void EventToProto(const storage::EventRow& row, ats::v1::Event* event) {
+void EventToProto(storage::EventRow row, ats::v1::Event* event) {
   event->set_name(EventName(row.id));
   event->set_state(row.state);
-  event->set_state_reason(row.state_reason);
+  event->set_state_reason(std::move(row.state_reason));
   if (!row.integration_id.empty()) {
     event->set_integration(IntegrationName(row.integration_id));
   }
-  event->set_webhook_uri(row.webhook_uri);
+  event->set_webhook_uri(std::move(row.webhook_uri));
   event->set_candidate(CandidateName(row.candidate_id));
   if (!row.job_id.empty()) event->set_job(JobName(row.job_id));
   event->set_source(row.source);
   if (row.payload.has_stage_trigger()) {
-    *event->mutable_stage_trigger() = row.payload.stage_trigger();
+    event->mutable_stage_trigger()->Swap(row.payload.mutable_stage_trigger());
   }
   if (!row.bulk_operation_id.empty()) {
     event->set_bulk_operation(BulkOperationName(row.bulk_operation_id));
@@ -40,12 +42,12 @@ void EventToProto(const storage::EventRow& row, ats::v1::Event* event) {
   if (!row.triggered_by.empty()) {
     event->set_triggered_by(ApiKeyName(row.triggered_by));
   }
-  *event->mutable_option_values() = row.payload.option_values();
+  event->mutable_option_values()->swap(*row.payload.mutable_option_values());
   *event->mutable_create_time() = ToProtoTime(row.create_time);
   *event->mutable_due_time() = ToProtoTime(row.due_time);
   *event->mutable_update_time() = ToProtoTime(row.update_time);
   event->set_attempt_count(row.attempt_count);
-  if (row.result.has_value()) *event->mutable_result() = *row.result;
+  if (row.result.has_value()) event->mutable_result()->Swap(&*row.result);
 }
 
 void AttemptToProto(const storage::AttemptRow& row,

@@ -12,6 +12,7 @@
 #include "server/event_convert.h"
 #include "server/idempotency.h"
 #include "server/integration_service.h"
+#include "server/list_page.h"
 #include "server/marketplace.h"
 #include "server/page_token.h"
 #include "server/pipeline_convert.h"
@@ -148,7 +149,7 @@ grpc::ServerUnaryReactor* IntegrationService::GetEvent(
           if (!row.ok()) return row.status();
           auto attempts = txn.events().ListAttempts(caller.account_id, row->id);
           if (!attempts.ok()) return attempts.status();
-          EventToProto(*row, response);
+          EventToProto(*std::move(row), response);
           for (const storage::AttemptRow& attempt : *attempts) {
             AttemptToProto(attempt, response->add_attempts());
           }
@@ -189,24 +190,19 @@ grpc::ServerUnaryReactor* IntegrationService::ListEvents(
           filter.integration_id = integration_ids[0];
         filter.state = request->state();
         const std::string state = absl::StrCat(request->state());
-        const std::string fingerprint = QueryFingerprint(
-            {kListEvents, caller.account_id, filter.candidate_id, filter.job_id,
-             filter.integration_id, state});
-        auto cursor = DecodePageToken(request->page_token(), fingerprint);
-        if (!cursor.ok()) return finish(cursor.status());
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint({kListEvents, caller.account_id,
+                              filter.candidate_id, filter.job_id,
+                              filter.integration_id, state}));
+        if (!paging.ok()) return finish(paging.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto page = txn.events().ListEvents(
-              caller.account_id, filter,
-              {*cursor, ClampPageSize(request->page_size())});
-          if (!page.ok()) return page.status();
-          for (const storage::EventRow& row : page->rows) {
-            EventToProto(row, response->add_events());
-          }
-          if (!page->next.empty()) {
-            response->set_next_page_token(
-                EncodePageToken(page->next, fingerprint));
-          }
-          return absl::OkStatus();
+          return paging->Fill(
+              txn.events().ListEvents(caller.account_id, filter,
+                                      paging->request()),
+              response, [&](storage::EventRow& row) {
+                EventToProto(std::move(row), response->add_events());
+              });
         }));
       });
 }
@@ -306,7 +302,7 @@ grpc::ServerUnaryReactor* IntegrationService::ReportPartnerResult(
                     ApplyResult(request->result(), now, *event);
                     absl::Status status = txn.events().UpdateEvent(*event);
                     if (!status.ok()) return status;
-                    EventToProto(*event, response);
+                    EventToProto(*std::move(event), response);
                     return absl::OkStatus();
                   });
             },
@@ -334,7 +330,7 @@ grpc::ServerUnaryReactor* IntegrationService::ChangeEvent(
               if (!status.ok()) return status;
               status = txn.events().UpdateEvent(*event);
               if (!status.ok()) return status;
-              EventToProto(*event, response);
+              EventToProto(*std::move(event), response);
               return absl::OkStatus();
             },
             [this, finish, response](absl::Status status) {

@@ -9,6 +9,7 @@
 #include "server/errors.h"
 #include "server/etag.h"
 #include "server/idempotency.h"
+#include "server/list_page.h"
 #include "server/marketplace.h"
 #include "server/page_token.h"
 #include "server/pipeline_convert.h"
@@ -221,25 +222,19 @@ grpc::ServerUnaryReactor* IntegrationService::ListPartners(
         if (!v.ok()) return finish(v.status());
         // The Marketplace is shared, so the token does not depend on the
         // account; the account's integrations are looked up per page.
-        const std::string fingerprint = QueryFingerprint(
-            {kListPartners, absl::StrCat(request->category())});
-        auto cursor = DecodePageToken(request->page_token(), fingerprint);
-        if (!cursor.ok()) return finish(cursor.status());
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint(
+                {kListPartners, absl::StrCat(request->category())}));
+        if (!paging.ok()) return finish(paging.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto page = txn.integrations().ListPartners(
-              request->category(),
-              {*cursor, ClampPageSize(request->page_size())});
-          if (!page.ok()) return page.status();
-          for (const storage::PartnerRow& row : page->rows) {
-            absl::Status status =
-                PartnerForCaller(txn, caller, row, response->add_partners());
-            if (!status.ok()) return status;
-          }
-          if (!page->next.empty()) {
-            response->set_next_page_token(
-                EncodePageToken(page->next, fingerprint));
-          }
-          return absl::OkStatus();
+          return paging->Fill(
+              txn.integrations().ListPartners(request->category(),
+                                              paging->request()),
+              response, [&](const storage::PartnerRow& row) {
+                return PartnerForCaller(txn, caller, row,
+                                        response->add_partners());
+              });
         }));
       });
 }
@@ -361,34 +356,30 @@ grpc::ServerUnaryReactor* IntegrationService::ListIntegrations(
         if (request->state() != ats::v1::INTEGRATION_STATE_UNSPECIFIED) {
           active = request->state() == ats::v1::INTEGRATION_STATE_ACTIVE;
         }
-        const std::string fingerprint =
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
             QueryFingerprint({kListIntegrations, caller.account_id,
-                              absl::StrCat(request->state())});
-        auto cursor = DecodePageToken(request->page_token(), fingerprint);
-        if (!cursor.ok()) return finish(cursor.status());
+                              absl::StrCat(request->state())}));
+        if (!paging.ok()) return finish(paging.status());
         finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto page = txn.integrations().ListIntegrations(
-              caller.account_id, active,
-              {*cursor, ClampPageSize(request->page_size())});
-          if (!page.ok()) return page.status();
           // Which values are secret comes from each partner's listing.
           std::map<std::string, ats::v1::Partner> listings;
-          for (const storage::IntegrationRow& row : page->rows) {
-            auto listing = listings.find(row.partner_id);
-            if (listing == listings.end()) {
-              auto partner = LoadPartner(txn, row.partner_id);
-              if (!partner.ok()) return partner.status();
-              listing =
-                  listings.emplace(row.partner_id, partner->listing).first;
-            }
-            IntegrationToProto(row, listing->second,
-                               response->add_integrations());
-          }
-          if (!page->next.empty()) {
-            response->set_next_page_token(
-                EncodePageToken(page->next, fingerprint));
-          }
-          return absl::OkStatus();
+          return paging->Fill(
+              txn.integrations().ListIntegrations(caller.account_id, active,
+                                                  paging->request()),
+              response,
+              [&](const storage::IntegrationRow& row) -> absl::Status {
+                auto listing = listings.find(row.partner_id);
+                if (listing == listings.end()) {
+                  auto partner = LoadPartner(txn, row.partner_id);
+                  if (!partner.ok()) return partner.status();
+                  listing =
+                      listings.emplace(row.partner_id, partner->listing).first;
+                }
+                IntegrationToProto(row, listing->second,
+                                   response->add_integrations());
+                return absl::OkStatus();
+              });
         }));
       });
 }

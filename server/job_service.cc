@@ -13,6 +13,7 @@
 #include "server/errors.h"
 #include "server/etag.h"
 #include "server/idempotency.h"
+#include "server/list_page.h"
 #include "server/page_token.h"
 #include "server/pipeline_access.h"
 #include "server/pipeline_convert.h"
@@ -305,27 +306,21 @@ grpc::ServerUnaryReactor* JobService::ListJobs(
     v.PageSize("page_size", request->page_size());
     if (!v.ok()) return finish(v.status());
     const std::string state = absl::StrCat(static_cast<int>(request->state()));
-    const std::string fingerprint = QueryFingerprint(
-        {kListJobs, caller.account_id, state, request->title_contains()});
-    auto cursor = DecodePageToken(request->page_token(), fingerprint);
-    if (!cursor.ok()) return finish(cursor.status());
+    auto paging = ListPage::Start(
+        request->page_token(), request->page_size(),
+        QueryFingerprint(
+            {kListJobs, caller.account_id, state, request->title_contains()}));
+    if (!paging.ok()) return finish(paging.status());
     storage::JobFilter filter;
     filter.state = request->state();
     filter.title_contains = request->title_contains();
     finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto page = txn.jobs().ListJobs(
-          caller.account_id, filter,
-          {*cursor, ClampPageSize(request->page_size())});
-      if (!page.ok()) return page.status();
-      for (const storage::JobRow& row : page->rows) {
-        absl::Status status = JobToProtoWithPipeline(
-            txn, row, /*with_triggers=*/false, response->add_jobs());
-        if (!status.ok()) return status;
-      }
-      if (!page->next.empty()) {
-        response->set_next_page_token(EncodePageToken(page->next, fingerprint));
-      }
-      return absl::OkStatus();
+      return paging->Fill(
+          txn.jobs().ListJobs(caller.account_id, filter, paging->request()),
+          response, [&](const storage::JobRow& row) {
+            return JobToProtoWithPipeline(txn, row, /*with_triggers=*/false,
+                                          response->add_jobs());
+          });
     }));
   });
 }

@@ -52,14 +52,14 @@ class ListPage {
 
   // Converts each row of `page` (storage's answer to request()) with
   // `add_row`, which returns void or absl::Status (the first error stops
-  // the page), then sets `response`'s next_page_token, empty on the last
-  // page.
+  // the page) and may move from the row it is given, then sets
+  // `response`'s next_page_token, empty on the last page.
   template <typename Row, typename Response, typename AddRow>
-  absl::Status Fill(const absl::StatusOr<storage::Page<Row>>& page,
+  absl::Status Fill(absl::StatusOr<storage::Page<Row>> page,
                     Response* response, AddRow add_row) const {
     if (!page.ok()) return page.status();
-    for (const Row& row : page->rows) {
-      if constexpr (std::is_void_v<std::invoke_result_t<AddRow&, const Row&>>) {
+    for (Row& row : page->rows) {
+      if constexpr (std::is_void_v<std::invoke_result_t<AddRow&, Row&>>) {
         add_row(row);
       } else {
         absl::Status status = add_row(row);

@@ -134,7 +134,7 @@ grpc::ServerUnaryReactor* IntegrationService::TriggerIntegration(
                     absl::Status status =
                         InsertNewEvent(txn, event, env_.random);
                     if (!status.ok()) return status;
-                    EventToProto(event, response->mutable_event());
+                    EventToProto(std::move(event), response->mutable_event());
                     return absl::OkStatus();
                   });
             },

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/escaping.h"
 
@@ -20,9 +21,8 @@ namespace {
 constexpr size_t kSecretBytes = 32;
 constexpr size_t kResourceIdBytes = 10;  // 80 bits = 16 base32 characters
 
-}  // namespace
-
-void SecureRandom::Fill(uint8_t* out, size_t n) {
+// Fills `out[0, n)` from RAND_bytes, or aborts.
+void FillFromOpenSsl(uint8_t* out, size_t n) {
   while (n > 0) {
     const int chunk = static_cast<int>(n > INT_MAX ? INT_MAX : n);
     if (RAND_bytes(out, chunk) != 1) {
@@ -35,6 +35,26 @@ void SecureRandom::Fill(uint8_t* out, size_t n) {
     out += chunk;
     n -= static_cast<size_t>(chunk);
   }
+}
+
+}  // namespace
+
+void SecureRandom::Fill(uint8_t* out, size_t n) {
+  constexpr size_t kBufferBytes = 4096;
+  if (n > kBufferBytes / 8) {
+    FillFromOpenSsl(out, n);
+    return;
+  }
+  thread_local uint8_t buffer[kBufferBytes];
+  thread_local size_t used = kBufferBytes;
+  if (kBufferBytes - used < n) {
+    FillFromOpenSsl(buffer, kBufferBytes);
+    used = 0;
+  }
+  std::memcpy(out, buffer + used, n);
+  // Handed out bytes are not kept around.
+  OPENSSL_cleanse(buffer + used, n);
+  used += n;
 }
 
 void SeededRandom::Fill(uint8_t* out, size_t n) {

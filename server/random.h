@@ -29,9 +29,13 @@ class RandomSource {
 // Cryptographically secure bytes from OpenSSL's RAND_bytes. If OpenSSL cannot
 // provide them the process aborts with a message: handing out a guessable
 // API key is worse than stopping.
+//
+// Small requests (every id of every event) are served from a per-thread
+// buffer filled by one RAND_bytes call, whose fixed cost would otherwise
+// dominate; each byte is still handed out once.
 class SecureRandom final : public RandomSource {
  public:
-  // Fills `out[0, n)` from RAND_bytes, or aborts.
+  // Fills `out[0, n)` with RAND_bytes output, or aborts.
   void Fill(uint8_t* out, size_t n) override;
 };
 

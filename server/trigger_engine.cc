@@ -161,7 +161,9 @@ storage::EventRow StageTriggerEvent(const Firing& firing,
 absl::Status Record(Firing& firing, storage::EventRow& event) {
   absl::Status status = InsertNewEvent(firing.txn, event, firing.random);
   if (!status.ok()) return status;
-  if (firing.events != nullptr) EventToProto(event, firing.events->Add());
+  if (firing.events != nullptr) {
+    EventToProto(std::move(event), firing.events->Add());
+  }
   return absl::OkStatus();
 }
 

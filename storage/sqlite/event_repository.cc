@@ -75,8 +75,12 @@ absl::StatusOr<EventRow> ReadEvent(const Statement& stmt) {
   return event;
 }
 
-absl::StatusOr<std::vector<EventRow>> ReadEvents(Statement& stmt) {
+// Reads every row `stmt` yields; `expected_rows` (the query's LIMIT) sizes
+// the vector once.
+absl::StatusOr<std::vector<EventRow>> ReadEvents(Statement& stmt,
+                                                 int expected_rows) {
   std::vector<EventRow> rows;
+  rows.reserve(expected_rows);
   for (;;) {
     absl::StatusOr<bool> has_row = stmt.Step();
     if (!has_row.ok()) return has_row.status();
@@ -245,7 +249,7 @@ absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
                    " FROM events WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadEvents(stmt);
+  auto rows = ReadEvents(stmt, 1);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return EventNotFound(id);
   return std::move(rows->front());
@@ -271,7 +275,7 @@ absl::StatusOr<Page<EventRow>> SqliteEventRepository::ListEvents(
         .Bind(7, std::string_view(""));
   }
   stmt.Bind(8, page.limit + 1);
-  auto rows = ReadEvents(stmt);
+  auto rows = ReadEvents(stmt, page.limit + 1);
   if (!rows.ok()) return rows.status();
   return MakePage(*std::move(rows), page.limit, [](const EventRow& event) {
     return std::vector<std::string>{absl::StrCat(ToMicros(event.create_time)),
@@ -332,7 +336,7 @@ absl::StatusOr<std::vector<EventRow>> SqliteEventRepository::ListDue(
                    "ORDER BY due_time, rowid LIMIT ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, ToMicros(now)).Bind(2, limit);
-  return ReadEvents(stmt);
+  return ReadEvents(stmt, limit);
 }
 
 absl::StatusOr<int64_t> SqliteEventRepository::CancelOpenEvents(

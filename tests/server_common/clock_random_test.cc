@@ -71,6 +71,20 @@ TEST(RandomTest, SecureRandomFillsAndDiffers) {
   EXPECT_EQ(Bytes(random, 0), "");
 }
 
+TEST(RandomTest, SecureRandomNeverRepeatsAcrossItsBuffer) {
+  SecureRandom random;
+  // Small draws come from a refilled per-thread buffer: 100 KB of 10-byte
+  // draws crosses many refills, and no draw may come out twice.
+  std::set<std::string> seen;
+  for (int i = 0; i < 10000; ++i) {
+    EXPECT_TRUE(seen.insert(Bytes(random, 10)).second) << "draw " << i;
+  }
+  // Large draws go straight to OpenSSL.
+  const std::string large = Bytes(random, 5000);
+  EXPECT_EQ(large.size(), 5000u);
+  EXPECT_NE(large, Bytes(random, 5000));
+}
+
 TEST(NewResourceIdTest, ShapeAndUniqueness) {
   SecureRandom random;
   std::set<std::string> seen;

@@ -145,6 +145,42 @@ TEST_F(WriteQueueTest, WriteAndWaitReturnsTheOpsOutcome) {
   EXPECT_EQ(CountItems(), 1);
 }
 
+TEST_F(WriteQueueTest, OutcomesArriveInCommitOrderWithoutHoldingTheWriter) {
+  // The first op's outcome is held until a later op has run: possible only
+  // because outcomes are reported on their own thread, not the writer's.
+  absl::Notification later_op_ran;
+  bool writer_went_on = false;
+  std::vector<std::string> order;
+  absl::Mutex order_mu;
+  auto record = [&](std::string label) {
+    return [&, label](absl::Status status) {
+      EXPECT_TRUE(status.ok()) << label << ": " << status;
+      absl::MutexLock lock(&order_mu);
+      order.push_back(label);
+    };
+  };
+  database_->Write(InsertItemFn("first"), [&](absl::Status status) {
+    writer_went_on =
+        later_op_ran.WaitForNotificationWithTimeout(absl::Seconds(30));
+    record("first")(std::move(status));
+  });
+  for (int i = 0; i < 20; ++i) {
+    database_->Write(InsertItemFn("op" + std::to_string(i)),
+                     record("op" + std::to_string(i)));
+  }
+  ASSERT_TRUE(database_
+                  ->WriteAndWait([&](Connection& connection) {
+                    later_op_ran.Notify();
+                    return InsertItem(connection, "last");
+                  })
+                  .ok());
+  EXPECT_TRUE(writer_went_on);
+  absl::MutexLock lock(&order_mu);
+  ASSERT_EQ(order.size(), 21u);
+  EXPECT_EQ(order[0], "first");
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(order[i + 1], "op" + std::to_string(i));
+}
+
 TEST_F(WriteQueueTest, ConcurrentSubmitsShareTransactions) {
   constexpr int kThreads = 8;
   constexpr int kOpsPerThread = 125;
