@@ -1,7 +1,6 @@
 #include "server/bulk_operations.h"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -39,36 +38,6 @@ absl::Duration RetryDelay(int tries) {
   for (int i = 1; i < tries && delay < kMaxRetryDelay; ++i) delay *= 2;
   return std::min(delay, kMaxRetryDelay);
 }
-
-// Random bytes drawn from another source a few KiB at a time, so that a
-// batch of events asks the (system) source once rather than once per event
-// id.
-class BufferedRandom final : public RandomSource {
- public:
-  explicit BufferedRandom(RandomSource& source) : source_(source) {}
-
-  void Fill(uint8_t* out, size_t n) override {
-    absl::MutexLock lock(&mu_);
-    while (n > 0) {
-      if (used_ == sizeof(buffer_)) {
-        source_.Fill(buffer_, sizeof(buffer_));
-        used_ = 0;
-      }
-      const size_t take = std::min(n, sizeof(buffer_) - used_);
-      std::memcpy(out, buffer_ + used_, take);
-      used_ += take;
-      out += take;
-      n -= take;
-    }
-  }
-
- private:
-  RandomSource& source_;
-  absl::Mutex mu_;
-  uint8_t buffer_[4096] ABSL_GUARDED_BY(mu_);
-  // Bytes of buffer_ handed out; all of them until the first Fill.
-  size_t used_ ABSL_GUARDED_BY(mu_) = sizeof(buffer_);
-};
 
 // The candidates the selection of `spec` means, as storage takes them.
 storage::CandidateSelector SelectorOf(
@@ -164,7 +133,6 @@ absl::Status ProcessBatch(storage::Transaction& txn,
       account_id, operation.id, operation.process_cursor, batch_size,
       with_tags);
   if (!items.ok()) return items.status();
-  BufferedRandom event_ids(random);
   std::vector<storage::BulkItemRow> outcomes(items->size());
   for (size_t i = 0; i < items->size(); ++i) {
     const storage::PendingBulkItem& item = (*items)[i];
@@ -173,8 +141,8 @@ absl::Status ProcessBatch(storage::Transaction& txn,
     if (item.candidate.has_value()) {
       storage::EventRow event =
           ManualEvent(origin, target, *item.candidate,
-                      operation.spec.option_values(), event_ids);
-      absl::Status status = InsertNewEvent(txn, event, event_ids);
+                      operation.spec.option_values(), random);
+      absl::Status status = InsertNewEvent(txn, event, random);
       if (!status.ok()) return status;
       outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
       outcome.event_id = std::move(event.id);
