@@ -16,9 +16,28 @@
 namespace ats::server {
 namespace {
 
-// How long the worker waits before trying an operation again after a
-// storage error.
-constexpr absl::Duration kRetryAfterError = absl::Seconds(1);
+// Tries of one write before the worker stops waiting for its failure to
+// pass: a batch is then handled one candidate per write, and a lone
+// candidate fails.
+constexpr int kMaxTries = 6;
+// The wait after the first failed try; it doubles with each further one, up
+// to kMaxRetryDelay.
+constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(100);
+constexpr absl::Duration kMaxRetryDelay = absl::Seconds(10);
+
+// Whether the same write may succeed later as it is: lock contention, a
+// group commit rolled back for another write's sake, a full disk.
+bool MayPass(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsAborted(status) ||
+         absl::IsResourceExhausted(status);
+}
+
+// The wait before trying again after `tries` failed tries.
+absl::Duration RetryDelay(int tries) {
+  absl::Duration delay = kFirstRetryDelay;
+  for (int i = 1; i < tries && delay < kMaxRetryDelay; ++i) delay *= 2;
+  return std::min(delay, kMaxRetryDelay);
+}
 
 // The candidates the selection of `spec` means, as storage takes them.
 storage::CandidateSelector SelectorOf(
@@ -114,10 +133,10 @@ absl::Status ProcessBatch(storage::Transaction& txn,
       account_id, operation.id, operation.process_cursor, batch_size,
       with_tags);
   if (!items.ok()) return items.status();
-  storage::BulkItemRow outcome;
-  outcome.account_id = account_id;
-  outcome.operation_id = operation.id;
-  for (const storage::PendingBulkItem& item : *items) {
+  std::vector<storage::BulkItemRow> outcomes(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    const storage::PendingBulkItem& item = (*items)[i];
+    storage::BulkItemRow& outcome = outcomes[i];
     outcome.candidate_id = item.candidate_id;
     if (item.candidate.has_value()) {
       storage::EventRow event =
@@ -127,24 +146,45 @@ absl::Status ProcessBatch(storage::Transaction& txn,
       if (!status.ok()) return status;
       outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
       outcome.event_id = std::move(event.id);
-      outcome.reason.clear();
       ++operation.created_count;
       ++*created;
     } else {
       outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      outcome.event_id.clear();
       outcome.reason = absl::StrCat("candidate ",
                                     CandidateName(item.candidate_id),
                                     " not found");
       ++operation.skipped_count;
     }
-    absl::Status status = txn.bulk_operations().UpdateItem(outcome);
-    if (!status.ok()) return status;
   }
+  absl::Status status =
+      txn.bulk_operations().UpdateItems(account_id, operation.id, outcomes);
+  if (!status.ok()) return status;
   if (!items->empty()) operation.process_cursor = items->back().candidate_id;
   if (static_cast<int>(items->size()) < batch_size) {
     End(operation, ats::v1::BULK_OPERATION_STATE_SUCCEEDED, "", now);
   }
+  return absl::OkStatus();
+}
+
+// Records, in `txn`, that the event of the next PENDING item of `operation`
+// cannot be created, for `why`.
+absl::Status FailNextItem(storage::Transaction& txn,
+                          storage::BulkOperationRow& operation,
+                          const std::string& why) {
+  auto items = txn.bulk_operations().ListPendingItems(
+      operation.account_id, operation.id, operation.process_cursor, 1,
+      /*with_tags=*/false);
+  if (!items.ok()) return items.status();
+  if (items->empty()) return absl::OkStatus();
+  storage::BulkItemRow item;
+  item.candidate_id = items->front().candidate_id;
+  item.outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
+  item.reason = why;
+  absl::Status status = txn.bulk_operations().UpdateItems(
+      operation.account_id, operation.id, {item});
+  if (!status.ok()) return status;
+  ++operation.failed_count;
+  operation.process_cursor = item.candidate_id;
   return absl::OkStatus();
 }
 
@@ -270,8 +310,100 @@ void BulkRunner::Run() {
 }
 
 bool BulkRunner::RunBatch(const OperationKey& key) {
-  const auto& [account_id, id] = key;
+  auto recovery = recoveries_.find(key);
+  const int batch_size =
+      recovery != recoveries_.end() && recovery->second.one_by_one > 0
+          ? 1
+          : options_.batch_size;
+  bool resolving = false;
   storage::BulkOperationRow operation;
+  absl::Status status = RunStep(
+      key,
+      [&](storage::Transaction& txn, storage::BulkOperationRow& row,
+          absl::Time now, int64_t* created) {
+        resolving = !row.resolved;
+        return resolving ? ResolveBatch(txn, row, batch_size)
+                         : ProcessBatch(txn, row, now, batch_size, random_,
+                                        created);
+      },
+      &operation);
+  if (!status.ok() && !absl::IsNotFound(status)) {
+    return Recover(key, resolving, status);
+  }
+  const bool running =
+      status.ok() && operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+  recovery = recoveries_.find(key);
+  if (recovery != recoveries_.end()) {
+    recovery->second.tries = 0;
+    if (recovery->second.one_by_one > 0) --recovery->second.one_by_one;
+    if (!running || recovery->second.one_by_one == 0) {
+      recoveries_.erase(recovery);
+    }
+  }
+  return running;
+}
+
+bool BulkRunner::Recover(const OperationKey& key, bool resolving,
+                         const absl::Status& status) {
+  const std::string name = BulkOperationName(key.second);
+  Recovery& recovery = recoveries_[key];
+  ++recovery.tries;
+  if (MayPass(status) && recovery.tries < kMaxTries) {
+    spdlog::warn("bulk operation {}: a batch failed (try {}), trying again: {}",
+                 name, recovery.tries, status.ToString());
+    return !WaitUnlessStopping(RetryDelay(recovery.tries));
+  }
+  if (!resolving && recovery.one_by_one == 0 && options_.batch_size > 1) {
+    spdlog::warn(
+        "bulk operation {}: a batch failed ({}); handling its candidates one "
+        "per write",
+        name, status.ToString());
+    recovery = Recovery{0, options_.batch_size};
+    return true;
+  }
+  // Given up on the write: the operation cannot select its candidates, or
+  // the lone candidate of the write cannot have its event.
+  const std::string why(status.message());
+  storage::BulkOperationRow operation;
+  absl::Status recorded = RunStep(
+      key,
+      [&](storage::Transaction& txn, storage::BulkOperationRow& row,
+          absl::Time now, int64_t*) {
+        if (!resolving) {
+          return FailNextItem(
+              txn, row, absl::StrCat("its event could not be written: ", why));
+        }
+        End(row, ats::v1::BULK_OPERATION_STATE_INTERRUPTED,
+            absl::StrCat("selecting its candidates failed: ", why), now);
+        return absl::OkStatus();
+      },
+      &operation);
+  if (!recorded.ok() && !absl::IsNotFound(recorded)) {
+    spdlog::error("bulk operation {}: cannot record its failure ({}): {}", name,
+                  status.ToString(), recorded.ToString());
+    return !WaitUnlessStopping(RetryDelay(recovery.tries));
+  }
+  if (recorded.ok() && !resolving) {
+    spdlog::warn("bulk operation {}: a candidate failed: {}", name,
+                 status.ToString());
+  }
+  const bool running =
+      recorded.ok() && operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+  recovery.tries = 0;
+  if (recovery.one_by_one > 0) --recovery.one_by_one;
+  if (!running || recovery.one_by_one == 0) recoveries_.erase(key);
+  return running;
+}
+
+bool BulkRunner::WaitUnlessStopping(absl::Duration delay) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
+  return stopping_;
+}
+
+absl::Status BulkRunner::RunStep(const OperationKey& key, const StepFn& step,
+                                 storage::BulkOperationRow* operation) {
+  const auto& [account_id, id] = key;
   int64_t created = 0;
   bool ran = false;
   const absl::Time start = absl::Now();
@@ -279,45 +411,34 @@ bool BulkRunner::RunBatch(const OperationKey& key) {
     created = 0;
     auto row = txn.bulk_operations().GetOperation(account_id, id);
     if (!row.ok()) return row.status();
-    operation = *std::move(row);
-    ran = operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+    *operation = *std::move(row);
+    ran = operation->state == ats::v1::BULK_OPERATION_STATE_RUNNING;
     if (!ran) return absl::OkStatus();
     const absl::Time now = clock_.Now();
-    absl::Status done =
-        operation.resolved
-            ? ProcessBatch(txn, operation, now, options_.batch_size, random_,
-                           &created)
-            : ResolveBatch(txn, operation, options_.batch_size);
+    absl::Status done = step(txn, *operation, now, &created);
     if (!done.ok()) return done;
-    operation.update_time = now;
-    return txn.bulk_operations().UpdateOperation(operation);
+    operation->update_time = now;
+    return txn.bulk_operations().UpdateOperation(*operation);
   });
-  if (absl::IsNotFound(status)) return false;
-  if (!status.ok()) {
-    spdlog::error("bulk operation {}: batch failed, retrying: {}",
-                  BulkOperationName(id), status.ToString());
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&stopping_), kRetryAfterError);
-    return !stopping_;
-  }
+  if (!status.ok()) return status;
   if (created > 0 && events_created_) events_created_();
   spdlog::debug("bulk operation {}: {} events created in {}",
                 BulkOperationName(id), created,
                 absl::FormatDuration(absl::Now() - start));
-  if (ran && operation.state != ats::v1::BULK_OPERATION_STATE_RUNNING) {
+  if (ran && operation->state != ats::v1::BULK_OPERATION_STATE_RUNNING) {
     spdlog::info(
         "bulk operation {} {}: {} total, {} created, {} skipped, {} failed, "
         "{} since it started",
         BulkOperationName(id),
-        ats::v1::BulkOperationState_Name(operation.state),
-        operation.total_count, operation.created_count,
-        operation.skipped_count, operation.failed_count,
-        absl::FormatDuration(operation.update_time - operation.create_time));
+        ats::v1::BulkOperationState_Name(operation->state),
+        operation->total_count, operation->created_count,
+        operation->skipped_count, operation->failed_count,
+        absl::FormatDuration(operation->update_time - operation->create_time));
   }
   ats::v1::BulkOperation proto;
-  BulkOperationToProto(operation, &proto);
+  BulkOperationToProto(*operation, &proto);
   Publish(proto);
-  return operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+  return absl::OkStatus();
 }
 
 }  // namespace ats::server

@@ -9,6 +9,12 @@
 // and the item's outcome together, so a crash never leaves an event without
 // its item or the other way round). Operations take turns batch by batch.
 //
+// A batch whose write fails is tried again: after a wait growing from try to
+// try when the failure may pass (lock contention, a full disk), at once one
+// candidate per write when it fails for good or too often, so one candidate
+// whose event cannot be written fails alone (FAILED, with the error as its
+// reason) and the operation still finishes with counts that add up.
+//
 // Progress is published to watchers (the streaming RPC) after every batch.
 // After a restart Start resumes every RUNNING operation where it was.
 
@@ -101,9 +107,37 @@ class BulkRunner {
   };
   using OperationKey = std::pair<std::string, std::string>;
 
+  // How the worker goes on with an operation whose last write failed.
+  struct Recovery {
+    // Failed tries of the write about to be tried again.
+    int tries = 0;
+    // Candidates left to handle one per write, after a batch failed for
+    // good; 0 for whole batches.
+    int one_by_one = 0;
+  };
+  // Moves a RUNNING operation on inside a write, at `now`, adding the
+  // events it creates to *created.
+  using StepFn =
+      std::function<absl::Status(storage::Transaction&,
+                                 storage::BulkOperationRow&, absl::Time now,
+                                 int64_t* created)>;
+
   void Run();
   // Runs one batch of operation `key`; returns whether it is still running.
   bool RunBatch(const OperationKey& key);
+  // Runs `step` on operation `key` in one write (unless the operation is
+  // not RUNNING) and publishes the outcome; sets *operation to the
+  // operation as stored.
+  absl::Status RunStep(const OperationKey& key, const StepFn& step,
+                       storage::BulkOperationRow* operation);
+  // Handles the failure `status` of a batch of operation `key` that was
+  // `resolving` its selection (or creating events): waits and lets it try
+  // again, splits the batch, or records the failure. Returns whether the
+  // operation is still running.
+  bool Recover(const OperationKey& key, bool resolving,
+               const absl::Status& status);
+  // Waits `delay` unless the runner stops first; returns whether it stops.
+  bool WaitUnlessStopping(absl::Duration delay);
 
   const BulkRunnerOptions options_;
   storage::Store& store_;
@@ -118,6 +152,9 @@ class BulkRunner {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<int64_t, Watcher> watchers_ ABSL_GUARDED_BY(mu_);
   int64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
+
+  // Operations whose last write failed; the worker thread's alone.
+  std::map<OperationKey, Recovery> recoveries_;
 
   std::thread worker_;
 };

@@ -111,9 +111,12 @@ class BulkOperationRepository {
   virtual absl::StatusOr<std::vector<PendingBulkItem>> ListPendingItems(
       std::string_view account_id, std::string_view operation_id,
       std::string_view after_candidate_id, int limit, bool with_tags) = 0;
-  // Records the outcome, event and reason of item `item.candidate_id`;
-  // NOT_FOUND if the operation has no such item.
-  virtual absl::Status UpdateItem(const BulkItemRow& item) = 0;
+  // Records the outcome, event and reason of each of `items` (items of
+  // operation `operation_id` of `account_id`; their own account and
+  // operation ids are not read); NOT_FOUND if the operation lacks one.
+  virtual absl::Status UpdateItems(std::string_view account_id,
+                                   std::string_view operation_id,
+                                   const std::vector<BulkItemRow>& items) = 0;
   // Returns the operation's items in candidate id order, only those with
   // `outcome` unless it is unspecified.
   virtual absl::StatusOr<Page<BulkItemRow>> ListItems(

@@ -30,7 +30,9 @@ class SqliteBulkOperationRepository final : public BulkOperationRepository {
   absl::StatusOr<std::vector<PendingBulkItem>> ListPendingItems(
       std::string_view account_id, std::string_view operation_id,
       std::string_view after_candidate_id, int limit, bool with_tags) override;
-  absl::Status UpdateItem(const BulkItemRow& item) override;
+  absl::Status UpdateItems(std::string_view account_id,
+                           std::string_view operation_id,
+                           const std::vector<BulkItemRow>& items) override;
   absl::StatusOr<Page<BulkItemRow>> ListItems(
       std::string_view account_id, std::string_view operation_id,
       ats::v1::BulkItemOutcome outcome, const PageRequest& page) override;

@@ -25,6 +25,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/dispatch/sink_process.h"
+#include "tests/e2e/partner_setup.h"
 #include "tests/support/child_process.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/temp_dir.h"
@@ -42,14 +43,8 @@ constexpr int kCandidates = 400;
 // assertion.
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kFinishTimeout = absl::Seconds(90);
-
-std::unique_ptr<grpc::ClientContext> Context(const std::string& key) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("authorization", "Bearer " + key);
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::seconds(60));
-  return context;
-}
+// Deadline of each call, in seconds.
+constexpr int kCallSeconds = 60;
 
 class BulkRestartTest : public ::testing::Test {
  protected:
@@ -105,43 +100,30 @@ TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidat
   const std::string operator_key = ReadKey("operator.key");
   const std::string admin_key = ReadKey("admin.key");
 
-  ats::v1::CreatePartnerRequest create_partner;
-  ats::v1::Partner* listing = create_partner.mutable_partner();
-  listing->set_display_name("Assessly");
-  listing->set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-  listing->set_webhook_uri(partner.webhook_url());
-  listing->add_candidate_fields(ats::v1::CANDIDATE_FIELD_GIVEN_NAME);
-  ats::v1::Partner created_partner;
-  grpc::Status status = integrations_->CreatePartner(
-      Context(operator_key).get(), create_partner, &created_partner);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ats::v1::ActivateIntegrationRequest activate;
-  activate.set_partner(created_partner.name());
-  ats::v1::ActivateIntegrationResponse activated;
-  status = integrations_->ActivateIntegration(Context(admin_key).get(),
-                                              activate, &activated);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_TRUE(partner.AddSecret(activated.signing_secret()).ok());
+  const absl::StatusOr<std::string> integration =
+      ConnectSinkPartner(*integrations_, operator_key, admin_key, partner);
+  ASSERT_TRUE(integration.ok()) << integration.status();
+  grpc::Status status;
 
   std::set<std::string> candidates;
   for (int i = 0; i < kCandidates; ++i) {
     ats::v1::CreateCandidateRequest create;
     create.mutable_candidate()->set_given_name(absl::StrCat("Candidate ", i));
     ats::v1::Candidate candidate;
-    status = jobs_->CreateCandidate(Context(admin_key).get(), create,
-                                    &candidate);
+    status = jobs_->CreateCandidate(KeyContext(admin_key, kCallSeconds).get(),
+                                    create, &candidate);
     ASSERT_TRUE(status.ok()) << status.error_message();
     candidates.insert(candidate.name());
   }
 
   // Everyone, watched until events are being created; then the server dies.
   ats::v1::BulkTriggerIntegrationRequest bulk;
-  bulk.set_integration(activated.integration().name());
+  bulk.set_integration(*integration);
   bulk.mutable_selection()->set_all_candidates(true);
   bulk.set_request_id("everyone-1");
   ats::v1::BulkOperation progress;
   {
-    auto context = Context(admin_key);
+    auto context = KeyContext(admin_key, kCallSeconds);
     auto reader = integrations_->BulkTriggerIntegration(context.get(), bulk);
     while (reader->Read(&progress) && progress.created_count() == 0) {
     }
@@ -161,8 +143,8 @@ TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidat
   get.set_name(name);
   absl::Time deadline = absl::Now() + kFinishTimeout;
   while (absl::Now() < deadline) {
-    status = integrations_->GetBulkOperation(Context(admin_key).get(), get,
-                                             &polled);
+    status = integrations_->GetBulkOperation(
+        KeyContext(admin_key, kCallSeconds).get(), get, &polled);
     ASSERT_TRUE(status.ok()) << status.error_message();
     if (polled.state() != ats::v1::BULK_OPERATION_STATE_RUNNING) break;
     absl::SleepFor(absl::Milliseconds(50));
@@ -173,7 +155,7 @@ TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidat
   // ...and a retry of the call (same request_id) shows the same operation.
   ats::v1::BulkOperation done;
   {
-    auto context = Context(admin_key);
+    auto context = KeyContext(admin_key, kCallSeconds);
     auto reader = integrations_->BulkTriggerIntegration(context.get(), bulk);
     while (reader->Read(&done)) {
     }

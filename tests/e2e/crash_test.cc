@@ -24,6 +24,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/dispatch/sink_process.h"
+#include "tests/e2e/partner_setup.h"
 #include "tests/support/child_process.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/temp_dir.h"
@@ -41,20 +42,14 @@ constexpr int kCandidates = 50;
 // assertion.
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kDeliveryTimeout = absl::Seconds(60);
+// Deadline of each call, in seconds.
+constexpr int kCallSeconds = 30;
 
 std::string ReadKey(const std::string& path) {
   std::ifstream in(path);
   std::string key;
   std::getline(in, key);
   return key;
-}
-
-std::unique_ptr<grpc::ClientContext> Context(const std::string& key) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("authorization", "Bearer " + key);
-  context->set_deadline(std::chrono::system_clock::now() +
-                        std::chrono::seconds(30));
-  return context;
 }
 
 class CrashTest : public ::testing::Test {
@@ -100,8 +95,8 @@ class CrashTest : public ::testing::Test {
     request.set_page_size(1000);
     do {
       ats::v1::ListEventsResponse response;
-      grpc::Status status =
-          stub->ListEvents(Context(admin_key_).get(), request, &response);
+      grpc::Status status = stub->ListEvents(
+          KeyContext(admin_key_, kCallSeconds).get(), request, &response);
       if (!status.ok()) {
         ADD_FAILURE() << "ListEvents: " << status.error_message();
         return states;
@@ -137,24 +132,9 @@ TEST_F(CrashTest, EveryEventIsDeliveredAtLeastOnceAcrossASigkill) {
 
   // A partner, the account's integration with it, and a job whose second
   // stage notifies it.
-  ats::v1::CreatePartnerRequest create_partner;
-  ats::v1::Partner* listing = create_partner.mutable_partner();
-  listing->set_display_name("Assessly");
-  listing->set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-  listing->set_webhook_uri(partner.webhook_url());
-  listing->add_candidate_fields(ats::v1::CANDIDATE_FIELD_GIVEN_NAME);
-  ats::v1::Partner created_partner;
-  grpc::Status status = integrations->CreatePartner(
-      Context(operator_key).get(), create_partner, &created_partner);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-
-  ats::v1::ActivateIntegrationRequest activate;
-  activate.set_partner(created_partner.name());
-  ats::v1::ActivateIntegrationResponse activated;
-  status = integrations->ActivateIntegration(Context(admin_key_).get(),
-                                             activate, &activated);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_TRUE(partner.AddSecret(activated.signing_secret()).ok());
+  const absl::StatusOr<std::string> integration =
+      ConnectSinkPartner(*integrations, operator_key, admin_key_, partner);
+  ASSERT_TRUE(integration.ok()) << integration.status();
 
   ats::v1::CreateJobRequest create_job;
   create_job.set_skip_template(true);
@@ -163,18 +143,20 @@ TEST_F(CrashTest, EveryEventIsDeliveredAtLeastOnceAcrossASigkill) {
   create_job.mutable_job()->add_stages()->set_display_name("Inbox");
   create_job.mutable_job()->add_stages()->set_display_name("Assessment");
   ats::v1::Job job;
-  status = jobs->CreateJob(Context(admin_key_).get(), create_job, &job);
+  grpc::Status status = jobs->CreateJob(
+      KeyContext(admin_key_, kCallSeconds).get(), create_job, &job);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(job.stages_size(), 2);
   const std::string assessment = job.stages(1).name();
 
   ats::v1::CreateTriggerRequest create_trigger;
   create_trigger.set_parent(assessment);
-  create_trigger.mutable_trigger()->mutable_integration_event()->set_integration(
-      activated.integration().name());
+  create_trigger.mutable_trigger()
+      ->mutable_integration_event()
+      ->set_integration(*integration);
   ats::v1::Trigger trigger;
-  status = jobs->CreateTrigger(Context(admin_key_).get(), create_trigger,
-                               &trigger);
+  status = jobs->CreateTrigger(KeyContext(admin_key_, kCallSeconds).get(),
+                               create_trigger, &trigger);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
   ats::v1::BatchMoveCandidatesRequest move;
@@ -186,19 +168,21 @@ TEST_F(CrashTest, EveryEventIsDeliveredAtLeastOnceAcrossASigkill) {
     create_candidate.mutable_candidate()->set_given_name(
         absl::StrCat("Candidate ", i));
     ats::v1::Candidate candidate;
-    status = jobs->CreateCandidate(Context(admin_key_).get(), create_candidate,
-                                   &candidate);
+    status = jobs->CreateCandidate(KeyContext(admin_key_, kCallSeconds).get(),
+                                   create_candidate, &candidate);
     ASSERT_TRUE(status.ok()) << status.error_message();
     ats::v1::AddCandidateToJobRequest add;
     add.set_job(job.name());
     add.set_candidate(candidate.name());
     ats::v1::AddCandidateToJobResponse added;
-    status = jobs->AddCandidateToJob(Context(admin_key_).get(), add, &added);
+    status = jobs->AddCandidateToJob(KeyContext(admin_key_, kCallSeconds).get(),
+                                     add, &added);
     ASSERT_TRUE(status.ok()) << status.error_message();
     move.add_candidates(candidate.name());
   }
   ats::v1::BatchMoveCandidatesResponse moved;
-  status = jobs->BatchMoveCandidates(Context(admin_key_).get(), move, &moved);
+  status = jobs->BatchMoveCandidates(KeyContext(admin_key_, kCallSeconds).get(),
+                                     move, &moved);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(moved.events_size(), kCandidates);
 

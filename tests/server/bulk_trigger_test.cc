@@ -3,6 +3,7 @@
 // TestServer::kBulkBatchSize), and the RPCs that poll, list and cancel it.
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -10,8 +11,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "storage/sqlite/connection.h"
 #include "tests/server/event_fixture.h"
 
 namespace ats::testing {
@@ -178,6 +181,26 @@ class BulkTriggerTest : public EventFixture {
     return names;
   }
 
+  // Makes the server's database refuse every new event about the candidates
+  // `names`, with `message`: a trigger in the test's own database file, so
+  // the event insert itself fails inside the server's write.
+  void RefuseEventsAbout(const std::vector<std::string>& names,
+                         const std::string& message) {
+    std::vector<std::string> quoted;
+    for (const std::string& name : names) {
+      quoted.push_back(absl::StrCat("'", IdOf(name), "'"));
+    }
+    auto db = storage::sqlite::Connection::Open(
+        absl::StrCat(server_.dir(), "/ats.db"), {});
+    ASSERT_TRUE(db.ok()) << db.status();
+    const std::string sql = absl::StrCat(
+        "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
+        "WHEN NEW.candidate_id IN (",
+        absl::StrJoin(quoted, ", "), ") BEGIN SELECT RAISE(ABORT, '", message,
+        "'); END");
+    ASSERT_TRUE((*db)->Exec(sql.c_str()).ok());
+  }
+
   static void ExpectCountsAddUp(const BulkOperation& operation) {
     EXPECT_EQ(operation.created_count() + operation.skipped_count() +
                   operation.failed_count(),
@@ -240,6 +263,46 @@ TEST_F(BulkTriggerTest, AnExplicitListCountsDuplicatesOnceAndSkipsStrangers) {
   for (const BulkOperationItem& item : created) {
     EXPECT_TRUE(absl::StartsWith(item.event(), "events/"));
   }
+}
+
+TEST_F(BulkTriggerTest, ACandidateWhoseEventCannotBeWrittenFailsAlone) {
+  const std::vector<std::string> ours = InsertCandidates(20);
+  // Two candidates in different batches of 7; the first batch is clean.
+  const std::vector<std::string> refused = {ours[9], ours[15]};
+  RefuseEventsAbout(refused, "refused by the test");
+
+  const BulkOperation done = MustRun(ListRequest(ours));
+  EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
+      << done.state_reason();
+  EXPECT_EQ(done.total_count(), 20);
+  EXPECT_EQ(done.created_count(), 18);
+  EXPECT_EQ(done.skipped_count(), 0);
+  EXPECT_EQ(done.failed_count(), 2);
+  ExpectCountsAddUp(done);
+  EXPECT_TRUE(MessageDifferencer::Equals(MustGet(done.name()), done));
+
+  // Each refused candidate fails with the database's reason and no event;
+  // everyone else, batch mates included, has exactly one event.
+  std::vector<std::string> failed;
+  for (const BulkOperationItem& item :
+       Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_FAILED)) {
+    failed.push_back(item.candidate());
+    EXPECT_TRUE(absl::StrContains(item.reason(), "refused by the test"))
+        << item.reason();
+    EXPECT_EQ(item.event(), "");
+  }
+  EXPECT_EQ(failed, refused);
+  std::vector<std::string> reached;
+  for (const ats::v1::Event& event : EventsOf(done.name())) {
+    reached.push_back(event.candidate());
+  }
+  std::sort(reached.begin(), reached.end());
+  std::vector<std::string> expected;
+  std::set_difference(ours.begin(), ours.end(), refused.begin(), refused.end(),
+                      std::back_inserter(expected));
+  EXPECT_EQ(reached, expected);
+  EXPECT_EQ(Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_CREATED).size(),
+            18u);
 }
 
 TEST_F(BulkTriggerTest, ItemsAreListedInPagesByCandidate) {

@@ -295,17 +295,16 @@ TEST_F(BulkOperationRepositoryTest, ItemsAreUniquePerCandidateAndCarryTheirCandi
 
   // Outcomes: handled items leave the pending list and filter by outcome.
   ASSERT_OK(Write([](Transaction& t) -> absl::Status {
-    BulkItemRow item{kAccountA, "op1", "c1",
-                     ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev1", ""};
-    absl::Status status = t.bulk_operations().UpdateItem(item);
-    if (!status.ok()) return status;
-    item = {kAccountA, "op1", "gone", ats::v1::BULK_ITEM_OUTCOME_SKIPPED, "",
-            "candidate candidates/gone not found"};
-    return t.bulk_operations().UpdateItem(item);
+    return t.bulk_operations().UpdateItems(
+        kAccountA, "op1",
+        {{"", "", "c1", ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev1", ""},
+         {"", "", "gone", ats::v1::BULK_ITEM_OUTCOME_SKIPPED, "",
+          "candidate candidates/gone not found"}});
   }));
   EXPECT_TRUE(absl::IsNotFound(Write([](Transaction& t) {
-    return t.bulk_operations().UpdateItem(
-        {kAccountA, "op1", "c5", ats::v1::BULK_ITEM_OUTCOME_CREATED, "", ""});
+    return t.bulk_operations().UpdateItems(
+        kAccountA, "op1",
+        {{"", "", "c5", ats::v1::BULK_ITEM_OUTCOME_CREATED, "", ""}});
   })));
   ASSERT_OK(store_->Read([&](Transaction& t) -> absl::Status {
     auto list = [&](ats::v1::BulkItemOutcome outcome) {
@@ -339,6 +338,62 @@ TEST_F(BulkOperationRepositoryTest, ItemsAreUniquePerCandidateAndCarryTheirCandi
         kAccountB, "op1", ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED, {{}, 10});
     if (!theirs.ok()) return theirs.status();
     EXPECT_TRUE(theirs->rows.empty());
+    return absl::OkStatus();
+  }));
+}
+
+TEST_F(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
+  // More items than one statement takes, and a remainder.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 150; ++i) ids.push_back("m" + std::to_string(1000 + i));
+  std::vector<BulkItemRow> outcomes;
+  for (const std::string& id : ids) {
+    outcomes.push_back({"", "", id, ats::v1::BULK_ITEM_OUTCOME_CREATED,
+                        "ev-" + id, ""});
+  }
+  outcomes[70].outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
+  outcomes[70].event_id.clear();
+  outcomes[70].reason = "refused";
+  ASSERT_OK(Write([&](Transaction& t) -> absl::Status {
+    absl::Status status =
+        t.bulk_operations().InsertOperation(Operation("op1", At(10)));
+    if (!status.ok()) return status;
+    return t.bulk_operations().AddPendingItems(kAccountA, "op1", ids).status();
+  }));
+
+  // One item the operation lacks fails the whole write.
+  std::vector<BulkItemRow> with_stranger = outcomes;
+  with_stranger[5].candidate_id = "stranger";
+  EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& t) {
+    return t.bulk_operations().UpdateItems(kAccountA, "op1", with_stranger);
+  })));
+  // Another account's operation has none of them.
+  EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& t) {
+    return t.bulk_operations().UpdateItems(kAccountB, "op1", outcomes);
+  })));
+  ASSERT_OK(store_->Read([&](Transaction& t) -> absl::Status {
+    auto pending = t.bulk_operations().ListPendingItems(kAccountA, "op1", "",
+                                                        1000, false);
+    if (!pending.ok()) return pending.status();
+    EXPECT_EQ(pending->size(), ids.size());
+    return absl::OkStatus();
+  }));
+
+  ASSERT_OK(Write([&](Transaction& t) {
+    return t.bulk_operations().UpdateItems(kAccountA, "op1", outcomes);
+  }));
+  ASSERT_OK(store_->Read([&](Transaction& t) -> absl::Status {
+    auto items = t.bulk_operations().ListItems(
+        kAccountA, "op1", ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED, {{}, 1000});
+    if (!items.ok()) return items.status();
+    EXPECT_EQ(items->rows.size(), outcomes.size());
+    for (size_t i = 0; i < items->rows.size() && i < outcomes.size(); ++i) {
+      const BulkItemRow& item = items->rows[i];
+      EXPECT_EQ(item.candidate_id, outcomes[i].candidate_id);
+      EXPECT_EQ(item.outcome, outcomes[i].outcome) << item.candidate_id;
+      EXPECT_EQ(item.event_id, outcomes[i].event_id);
+      EXPECT_EQ(item.reason, outcomes[i].reason);
+    }
     return absl::OkStatus();
   }));
 }

@@ -1,0 +1,53 @@
+#include "tests/e2e/partner_setup.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+
+namespace ats::testing {
+namespace {
+
+absl::Status Failed(const std::string& call, const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(call, ": ", status.error_message()));
+}
+
+}  // namespace
+
+std::unique_ptr<grpc::ClientContext> KeyContext(const std::string& key,
+                                                int seconds) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("authorization", "Bearer " + key);
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(seconds));
+  return context;
+}
+
+absl::StatusOr<std::string> ConnectSinkPartner(
+    ats::v1::IntegrationService::Stub& integrations,
+    const std::string& operator_key, const std::string& admin_key,
+    SinkProcess& sink) {
+  constexpr int kCallSeconds = 30;
+  ats::v1::CreatePartnerRequest create;
+  ats::v1::Partner* listing = create.mutable_partner();
+  listing->set_display_name("Assessly");
+  listing->set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
+  listing->set_webhook_uri(sink.webhook_url());
+  listing->add_candidate_fields(ats::v1::CANDIDATE_FIELD_GIVEN_NAME);
+  ats::v1::Partner partner;
+  grpc::Status status = integrations.CreatePartner(
+      KeyContext(operator_key, kCallSeconds).get(), create, &partner);
+  if (!status.ok()) return Failed("CreatePartner", status);
+
+  ats::v1::ActivateIntegrationRequest activate;
+  activate.set_partner(partner.name());
+  ats::v1::ActivateIntegrationResponse activated;
+  status = integrations.ActivateIntegration(
+      KeyContext(admin_key, kCallSeconds).get(), activate, &activated);
+  if (!status.ok()) return Failed("ActivateIntegration", status);
+  absl::Status added = sink.AddSecret(activated.signing_secret());
+  if (!added.ok()) return added;
+  return activated.integration().name();
+}
+
+}  // namespace ats::testing

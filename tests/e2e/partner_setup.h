@@ -1,0 +1,33 @@
+// What the end-to-end tests against a real partner-sink share: a partner in
+// the Marketplace whose webhook is the sink, and an account's active
+// integration with it whose signing secret the sink knows.
+#ifndef ATS_TESTS_E2E_PARTNER_SETUP_H_
+#define ATS_TESTS_E2E_PARTNER_SETUP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ats/v1/integration_service.grpc.pb.h"
+#include "grpcpp/client_context.h"
+#include "tests/dispatch/sink_process.h"
+
+namespace ats::testing {
+
+// A client context authenticating with `key`, with a deadline `seconds`
+// from now.
+std::unique_ptr<grpc::ClientContext> KeyContext(const std::string& key,
+                                                int seconds);
+
+// Lists a partner "Assessly" (an assessment vendor asking for candidates'
+// given names) that posts to `sink`, with `operator_key`; activates the
+// integration with it of the account of `admin_key`; gives `sink` the
+// integration's signing secret. Returns the integration's name.
+absl::StatusOr<std::string> ConnectSinkPartner(
+    ats::v1::IntegrationService::Stub& integrations,
+    const std::string& operator_key, const std::string& admin_key,
+    SinkProcess& sink);
+
+}  // namespace ats::testing
+
+#endif  // ATS_TESTS_E2E_PARTNER_SETUP_H_
