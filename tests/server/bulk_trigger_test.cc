@@ -388,8 +388,10 @@ TEST_F(BulkTriggerTest, SelectsByTagOrTheWholeCandidateDatabase) {
 
   Streamed by_tag = Stream(Request(Tag("finalist")));
   ASSERT_TRUE(by_tag.status.ok()) << by_tag.status.error_message();
-  // 20 candidates in batches of 7: the stream shows the way there.
-  EXPECT_GT(by_tag.messages.size(), 2u);
+  // The operation as created, then as finished; the batches (of 7) in
+  // between show as far as the client keeps up, since a write under way
+  // makes newer progress replace older.
+  EXPECT_GE(by_tag.messages.size(), 2u);
   ExpectProgressOnlyGrows(by_tag.messages);
   const BulkOperation tagged = by_tag.messages.back();
   EXPECT_EQ(tagged.total_count(), 20);
