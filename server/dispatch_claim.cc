@@ -60,51 +60,43 @@ class Lookups {
 
   // Returns account `id`, or nullptr if it is gone.
   absl::StatusOr<const storage::AccountRow*> Account(const std::string& id) {
-    auto [it, inserted] = accounts_.try_emplace(id);
-    if (inserted) {
-      auto row = txn_.accounts().GetAccount(id);
-      if (row.ok()) {
-        it->second = *std::move(row);
-      } else if (!absl::IsNotFound(row.status())) {
-        accounts_.erase(it);
-        return row.status();
-      }
-    }
-    return it->second.has_value() ? &*it->second : nullptr;
+    return Once(accounts_, id, [&] { return txn_.accounts().GetAccount(id); });
   }
 
   // Returns integration `id` of `account_id`, or nullptr if it is gone.
   absl::StatusOr<const storage::IntegrationRow*> Integration(
       const std::string& account_id, const std::string& id) {
-    auto [it, inserted] = integrations_.try_emplace({account_id, id});
-    if (inserted) {
-      auto row = txn_.integrations().GetIntegration(account_id, id);
-      if (row.ok()) {
-        it->second = *std::move(row);
-      } else if (!absl::IsNotFound(row.status())) {
-        integrations_.erase(it);
-        return row.status();
-      }
-    }
-    return it->second.has_value() ? &*it->second : nullptr;
+    return Once(integrations_, {account_id, id}, [&] {
+      return txn_.integrations().GetIntegration(account_id, id);
+    });
   }
 
   // Returns listing `id`, or nullptr if it is gone.
   absl::StatusOr<const storage::PartnerRow*> Partner(const std::string& id) {
-    auto [it, inserted] = partners_.try_emplace(id);
+    return Once(partners_, id,
+                [&] { return txn_.integrations().GetPartner(id); });
+  }
+
+ private:
+  // Returns the row `cache` holds for `key`, loading it with `load` the
+  // first time; nullptr when `load` found nothing. Other errors are not
+  // kept, so a later call tries again.
+  template <typename Key, typename Row, typename Load>
+  static absl::StatusOr<const Row*> Once(
+      std::map<Key, std::optional<Row>>& cache, const Key& key, Load load) {
+    auto [it, inserted] = cache.try_emplace(key);
     if (inserted) {
-      auto row = txn_.integrations().GetPartner(id);
+      absl::StatusOr<Row> row = load();
       if (row.ok()) {
         it->second = *std::move(row);
       } else if (!absl::IsNotFound(row.status())) {
-        partners_.erase(it);
+        cache.erase(it);
         return row.status();
       }
     }
     return it->second.has_value() ? &*it->second : nullptr;
   }
 
- private:
   storage::Transaction& txn_;
   std::map<std::string, std::optional<storage::AccountRow>> accounts_;
   std::map<std::pair<std::string, std::string>,
