@@ -91,37 +91,32 @@ absl::StatusOr<absl::Duration> SqliteInsertBaseline(int rows,
 }  // namespace
 
 int RunBulk(const BulkOptions& options) {
-  auto target = Target::Open(options.target);
-  if (!target.ok()) {
-    std::fprintf(stderr, "ats-bench: %s\n", target.status().ToString().c_str());
-    return 1;
-  }
-  SinkClient sink((*target)->sink());
   SeedOptions seed;
   seed.jobs = 1;
   seed.candidates = options.candidates;
   seed.add_to_jobs = false;
   seed.in_flight = options.in_flight;
   seed.tag = absl::StrCat("bench-", absl::ToUnixMicros(absl::Now()));
-  const absl::Time seed_start = absl::Now();
-  absl::StatusOr<Seeded> seeded = Seed(**target, sink, seed);
-  if (!seeded.ok()) {
-    std::fprintf(stderr, "ats-bench: seeding failed: %s\n",
-                 seeded.status().ToString().c_str());
+  absl::StatusOr<SeededTarget> bench = OpenSeeded(options.target, seed);
+  if (!bench.ok()) {
+    std::fprintf(stderr, "ats-bench: %s\n", bench.status().ToString().c_str());
     return 1;
   }
+  const Target& target = *bench->target;
+  const SinkClient& sink = bench->sink;
+  const Seeded& seeded = bench->seeded;
   std::printf("seeded %d candidates tagged %s in %.1f s\n", options.candidates,
-              seed.tag.c_str(), absl::ToDoubleSeconds(absl::Now() - seed_start));
+              seed.tag.c_str(), absl::ToDoubleSeconds(bench->seed_time));
   absl::StatusOr<SinkStats> before = sink.Stats();
 
-  auto integrations = ats::v1::IntegrationService::NewStub((*target)->channel());
+  auto integrations = ats::v1::IntegrationService::NewStub(target.channel());
   ats::v1::BulkTriggerIntegrationRequest request;
-  request.set_integration(seeded->integrations[0]);
+  request.set_integration(seeded.integrations[0]);
   request.mutable_selection()->set_tag(seed.tag);
   (*request.mutable_option_values())["test_package"] = "java-senior";
   request.set_request_id(seed.tag);
   const absl::Time start = absl::Now();
-  auto context = Context(seeded->recruiter_key);
+  auto context = Context(seeded.recruiter_key);
   auto stream = integrations->BulkTriggerIntegration(context.get(), request);
   ats::v1::BulkOperation operation;
   while (stream->Read(&operation) &&
@@ -143,7 +138,7 @@ int RunBulk(const BulkOptions& options) {
   }
 
   const absl::StatusOr<absl::Duration> baseline = SqliteInsertBaseline(
-      options.candidates, EventPayloadBytes(**target),
+      options.candidates, EventPayloadBytes(target),
       options.target.sqlite_synchronous == "full");
   if (!baseline.ok()) {
     std::fprintf(stderr, "ats-bench: SQLite baseline: %s\n",

@@ -81,26 +81,21 @@ int RunEvents(const EventsOptions& options) {
   TargetOptions target_options = options.target;
   // Only storage is measured: the events stay PENDING.
   target_options.server_flags.push_back("--dispatch=false");
-  auto target = Target::Open(target_options);
-  if (!target.ok()) {
-    std::fprintf(stderr, "ats-bench: %s\n", target.status().ToString().c_str());
-    return 1;
-  }
-  SinkClient sink((*target)->sink());
   SeedOptions seed;
   seed.jobs = 1;
   seed.candidates = options.candidates;
-  absl::StatusOr<Seeded> seeded = Seed(**target, sink, seed);
-  if (!seeded.ok()) {
-    std::fprintf(stderr, "ats-bench: seeding failed: %s\n",
-                 seeded.status().ToString().c_str());
+  absl::StatusOr<SeededTarget> bench = OpenSeeded(target_options, seed);
+  if (!bench.ok()) {
+    std::fprintf(stderr, "ats-bench: %s\n", bench.status().ToString().c_str());
     return 1;
   }
+  const Target& target = *bench->target;
+  const Seeded& seeded = bench->seeded;
   std::printf("creating %lld events by moving %d candidates in batches "
               "(dispatch off)\n",
               static_cast<long long>(options.events), options.candidates);
   const absl::Time start = absl::Now();
-  absl::Status created = CreateEvents(**target, *seeded, options.events);
+  absl::Status created = CreateEvents(target, seeded, options.events);
   if (!created.ok()) {
     std::fprintf(stderr, "ats-bench: %s\n", created.ToString().c_str());
     return 1;
@@ -110,14 +105,14 @@ int RunEvents(const EventsOptions& options) {
               static_cast<long long>(options.events), seconds,
               options.events / seconds);
 
-  auto token = PageToken(**target, seeded->recruiter_key, options.page_size,
+  auto token = PageToken(target, seeded.recruiter_key, options.page_size,
                          options.deep_page);
   if (!token.ok()) {
     std::fprintf(stderr, "ats-bench: %s\n", token.status().ToString().c_str());
     return 1;
   }
   auto integrations =
-      ats::v1::IntegrationService::NewStub((*target)->channel());
+      ats::v1::IntegrationService::NewStub(target.channel());
   std::vector<double> first_us;
   std::vector<double> deep_us;
   for (int i = 0; i < options.samples; ++i) {
@@ -128,7 +123,7 @@ int RunEvents(const EventsOptions& options) {
       ats::v1::ListEventsResponse response;
       const absl::Time call_start = absl::Now();
       grpc::Status status = integrations->ListEvents(
-          Context(seeded->recruiter_key).get(), request, &response);
+          Context(seeded.recruiter_key).get(), request, &response);
       const double us = absl::ToDoubleMicroseconds(absl::Now() - call_start);
       if (!status.ok() || response.events_size() != options.page_size) {
         std::fprintf(stderr, "ats-bench: ListEvents page failed: %s\n",
@@ -149,11 +144,11 @@ int RunEvents(const EventsOptions& options) {
       SortedQuantile(deep_us, 0.5) / 1000, SortedQuantile(deep_us, 0.99) / 1000,
       options.deep_page,
       SortedQuantile(deep_us, 0.5) / SortedQuantile(first_us, 0.5));
-  if (auto pid = (*target)->server_pid(); pid.has_value()) {
+  if (auto pid = target.server_pid(); pid.has_value()) {
     absl::StatusOr<int64_t> peak = PeakRssBytes(*pid);
     std::error_code error;
     const auto db_bytes =
-        std::filesystem::file_size((*target)->database_path(), error);
+        std::filesystem::file_size(target.database_path(), error);
     std::printf("ats-server peak RSS (VmHWM): %.1f MiB; database file %.1f MiB\n",
                 peak.ok() ? *peak / 1048576.0 : 0.0,
                 error ? 0.0 : db_bytes / 1048576.0);

@@ -243,33 +243,27 @@ bool ReportDelivery(const Target& target, const Seeded& seeded,
 }  // namespace
 
 int RunMix(const MixOptions& options) {
-  auto target = Target::Open(options.target);
-  if (!target.ok()) {
-    std::fprintf(stderr, "ats-bench: %s\n", target.status().ToString().c_str());
-    return 1;
-  }
-  SinkClient sink((*target)->sink());
   SeedOptions seed;
   seed.jobs = options.jobs;
   seed.candidates = options.in_flight * options.applications_per_slot;
-  const absl::Time seed_start = absl::Now();
-  absl::StatusOr<Seeded> seeded = Seed(**target, sink, seed);
-  if (!seeded.ok()) {
-    std::fprintf(stderr, "ats-bench: seeding failed: %s\n",
-                 seeded.status().ToString().c_str());
+  absl::StatusOr<SeededTarget> bench = OpenSeeded(options.target, seed);
+  if (!bench.ok()) {
+    std::fprintf(stderr, "ats-bench: %s\n", bench.status().ToString().c_str());
     return 1;
   }
+  const Target& target = *bench->target;
+  const Seeded& seeded = bench->seeded;
   std::printf("seeded %d jobs, %zu candidates in them, in %.1f s\n",
-              options.jobs, seeded->applications.size(),
-              absl::ToDoubleSeconds(absl::Now() - seed_start));
+              options.jobs, seeded.applications.size(),
+              absl::ToDoubleSeconds(bench->seed_time));
 
   const int channels = std::max(1, options.target.channels);
   MoveTally tally;
   std::map<std::string, CallKind> kinds = {
-      {"move", Move(**target, channels, *seeded, options.in_flight, &tally)},
-      {"get_job", GetJob(**target, channels, *seeded)},
-      {"list_events", ListEvents(**target, channels, *seeded)},
-      {"health", HealthCheck(**target, channels)},
+      {"move", Move(target, channels, seeded, options.in_flight, &tally)},
+      {"get_job", GetJob(target, channels, seeded)},
+      {"list_events", ListEvents(target, channels, seeded)},
+      {"health", HealthCheck(target, channels)},
   };
   std::vector<CallKind> chosen;
   for (const std::string& entry : options.mix) {
@@ -315,8 +309,8 @@ int RunMix(const MixOptions& options) {
   }
 
   if (tally.moves.load() > 0) {
-    ok = ReportDelivery(**target, *seeded, options, tally) && ok;
-    ok = CheckHistories(**target, *seeded, tally.moves.load()) && ok;
+    ok = ReportDelivery(target, seeded, options, tally) && ok;
+    ok = CheckHistories(target, seeded, tally.moves.load()) && ok;
   }
   return ok ? 0 : 1;
 }

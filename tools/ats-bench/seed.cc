@@ -200,4 +200,20 @@ absl::StatusOr<Seeded> Seed(const Target& target, const SinkClient& sink,
   return seeded;
 }
 
+absl::StatusOr<SeededTarget> OpenSeeded(const TargetOptions& target_options,
+                                        const SeedOptions& seed_options) {
+  auto target = Target::Open(target_options);
+  if (!target.ok()) return target.status();
+  SinkClient sink((*target)->sink());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Seeded> seeded = Seed(**target, sink, seed_options);
+  if (!seeded.ok()) {
+    return absl::Status(seeded.status().code(),
+                        absl::StrCat("seeding failed: ",
+                                     seeded.status().message()));
+  }
+  return SeededTarget{*std::move(target), std::move(sink), *std::move(seeded),
+                      absl::Now() - start};
+}
+
 }  // namespace ats::bench

@@ -4,10 +4,12 @@
 #define ATS_TOOLS_ATS_BENCH_SEED_H_
 
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "tools/ats-bench/sink_client.h"
 #include "tools/ats-bench/target.h"
 
@@ -46,6 +48,20 @@ struct Seeded {
 // the integrations' signing secrets.
 absl::StatusOr<Seeded> Seed(const Target& target, const SinkClient& sink,
                             const SeedOptions& options);
+
+// Where every command starts: its target, opened and seeded, and the
+// client of the target's sink.
+struct SeededTarget {
+  std::unique_ptr<Target> target;
+  SinkClient sink;
+  Seeded seeded;
+  // How long Seed took.
+  absl::Duration seed_time;
+};
+
+// Opens the target of `target_options` and seeds it with `seed_options`.
+absl::StatusOr<SeededTarget> OpenSeeded(const TargetOptions& target_options,
+                                        const SeedOptions& seed_options);
 
 }  // namespace ats::bench
 
