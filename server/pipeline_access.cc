@@ -23,12 +23,6 @@ absl::StatusOr<T> NamedNotFound(absl::StatusOr<T> row,
   return row;
 }
 
-int64_t CountOf(const std::map<std::string, int64_t>& counts,
-                const std::string& stage_id) {
-  auto it = counts.find(stage_id);
-  return it == counts.end() ? 0 : it->second;
-}
-
 }  // namespace
 
 absl::StatusOr<storage::JobRow> LoadJob(storage::Transaction& txn,
@@ -133,8 +127,6 @@ absl::Status JobToProtoWithPipeline(storage::Transaction& txn,
   JobToProto(row, job);
   auto stages = txn.jobs().ListStages(row.account_id, row.id);
   if (!stages.ok()) return stages.status();
-  auto counts = txn.applications().CountByStage(row.account_id, row.id);
-  if (!counts.ok()) return counts.status();
   std::map<std::string, std::vector<storage::TriggerRow>> triggers_by_stage;
   if (with_triggers) {
     auto triggers = txn.jobs().ListJobTriggers(row.account_id, row.id);
@@ -145,7 +137,7 @@ absl::Status JobToProtoWithPipeline(storage::Transaction& txn,
   }
   for (const storage::StageRow& stage_row : *stages) {
     ats::v1::Stage* stage = job->add_stages();
-    StageToProto(stage_row, CountOf(*counts, stage_row.id), stage);
+    StageToProto(stage_row, stage_row.candidate_count, stage);
     for (const storage::TriggerRow& trigger : triggers_by_stage[stage_row.id]) {
       absl::Status status = TriggerToProtoWithReadiness(
           txn, trigger, row.id, stage->add_triggers());
@@ -158,9 +150,7 @@ absl::Status JobToProtoWithPipeline(storage::Transaction& txn,
 absl::Status StageToProtoWithTriggers(storage::Transaction& txn,
                                       const storage::StageRow& row,
                                       ats::v1::Stage* stage) {
-  auto counts = txn.applications().CountByStage(row.account_id, row.job_id);
-  if (!counts.ok()) return counts.status();
-  StageToProto(row, CountOf(*counts, row.id), stage);
+  StageToProto(row, row.candidate_count, stage);
   auto triggers = txn.jobs().ListTriggers(row.account_id, row.id);
   if (!triggers.ok()) return triggers.status();
   for (const storage::TriggerRow& trigger : *triggers) {

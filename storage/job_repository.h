@@ -35,6 +35,9 @@ struct StageRow {
   // 0-based, dense within the job.
   int position = 0;
   absl::Time create_time;
+  // How many candidates are in the stage. Kept by storage as applications
+  // come, move and go: read with the stage, ignored when it is written.
+  int64_t candidate_count = 0;
 };
 
 struct TriggerRow {

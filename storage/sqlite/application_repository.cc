@@ -224,12 +224,11 @@ SqliteApplicationRepository::ListCandidateApplications(
 absl::StatusOr<std::map<std::string, int64_t>>
 SqliteApplicationRepository::CountByStage(std::string_view account_id,
                                           std::string_view job_id) {
-  // Counted per stage on applications_by_stage (a covering index range per
-  // stage) rather than grouping the job's applications, which needs a sort.
+  // Read from the counts the database keeps (see migration 0007) rather
+  // than counted: a job's candidates may be many, its stages are few.
   Statement& stmt = db_.Prepare(
-      "SELECT id, n FROM (SELECT s.id, (SELECT count(*) FROM applications a "
-      "INDEXED BY applications_by_stage WHERE a.stage_id = s.id) AS n "
-      "FROM stages s WHERE s.account_id = ?1 AND s.job_id = ?2) WHERE n > 0");
+      "SELECT id, candidate_count FROM stages WHERE account_id = ?1 "
+      "AND job_id = ?2 AND candidate_count > 0");
   stmt.Bind(1, account_id).Bind(2, job_id);
   std::map<std::string, int64_t> counts;
   for (;;) {

@@ -16,6 +16,7 @@ namespace {
 constexpr char kJobColumns[] =
     "account_id, id, title, description, state, template_id, create_time, "
     "update_time, revision";
+// Written on insert; reads add candidate_count, which storage keeps.
 constexpr char kStageColumns[] =
     "account_id, id, job_id, display_name, position, create_time";
 // Qualified: trigger lists join stages.
@@ -45,6 +46,7 @@ StageRow ReadStage(const Statement& stmt) {
   stage.display_name = stmt.ColumnText(3);
   stage.position = static_cast<int>(stmt.ColumnInt64(4));
   stage.create_time = FromMicros(stmt.ColumnInt64(5));
+  stage.candidate_count = stmt.ColumnInt64(6);
   return stage;
 }
 
@@ -201,7 +203,8 @@ absl::StatusOr<StageRow> SqliteJobRepository::GetStage(
     std::string_view account_id, std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kStageColumns,
-                   " FROM stages WHERE account_id = ?1 AND id = ?2");
+                   ", candidate_count FROM stages WHERE account_id = ?1 "
+                   "AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
   return ReadOne<StageRow>(stmt, ReadStage, RowNotFound("stage", id));
@@ -211,7 +214,7 @@ absl::StatusOr<std::vector<StageRow>> SqliteJobRepository::ListStages(
     std::string_view account_id, std::string_view job_id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kStageColumns,
-      " FROM stages WHERE account_id = ?1 AND job_id = ?2 "
+      ", candidate_count FROM stages WHERE account_id = ?1 AND job_id = ?2 "
       "ORDER BY position, id");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, job_id);

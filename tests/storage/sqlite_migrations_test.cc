@@ -220,5 +220,50 @@ TEST(EmbeddedMigrationsTest, AreContiguousAndApplyToEmptyDatabase) {
   EXPECT_EQ(version.ColumnInt64(0), static_cast<int64_t>(migrations.size()));
 }
 
+TEST(EmbeddedMigrationsTest, StageCandidateCountsStartFromTheApplications) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  size_t counts = 0;
+  while (counts < migrations.size() &&
+         std::string(migrations[counts].name) != "stage_candidate_counts") {
+    ++counts;
+  }
+  ASSERT_LT(counts, migrations.size());
+
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(counts)).ok());
+  for (const char* insert : {
+           "INSERT INTO accounts (id, display_name, create_time) "
+           "VALUES ('a', 'A', 1)",
+           "INSERT INTO jobs (account_id, id, title, description, state, "
+           "template_id, create_time, update_time, revision) "
+           "VALUES ('a', 'j', 'Job', '', 1, '', 1, 1, 1)",
+           "INSERT INTO stages (account_id, id, job_id, display_name, "
+           "position, create_time) VALUES ('a', 's1', 'j', 'One', 0, 1), "
+           "('a', 's2', 'j', 'Two', 1, 1), ('a', 's3', 'j', 'Three', 2, 1)",
+           "INSERT INTO candidates (account_id, id, given_name, family_name, "
+           "email, email_key, phone, create_time, update_time, revision) "
+           "VALUES ('a', 'c1', '', '', '', '', '', 1, 1, 1), "
+           "('a', 'c2', '', '', '', '', '', 1, 1, 1), "
+           "('a', 'c3', '', '', '', '', '', 1, 1, 1)",
+           "INSERT INTO applications (account_id, job_id, candidate_id, "
+           "stage_id, stage_enter_time, entry_count, create_time) "
+           "VALUES ('a', 'j', 'c1', 's1', 1, 1, 1), "
+           "('a', 'j', 'c2', 's1', 1, 1, 1), ('a', 'j', 'c3', 's3', 1, 1, 1)",
+       }) {
+    ASSERT_TRUE(db.Exec(insert).ok()) << insert;
+  }
+
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(counts + 1)).ok());
+  Statement& read = db.Prepare(
+      "SELECT group_concat(id || '=' || candidate_count, ' ') "
+      "FROM (SELECT id, candidate_count FROM stages ORDER BY id)");
+  ASSERT_EQ(read.Step().value_or(false), true);
+  EXPECT_EQ(read.ColumnText(0), "s1=2 s2=0 s3=1");
+}
+
 }  // namespace
 }  // namespace ats::storage::sqlite
