@@ -48,8 +48,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -58,6 +60,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/webhook_signature.h"
@@ -184,77 +187,103 @@ void HandleWebhook(evhttp_request* request, const std::string& path,
                   new DelayedReply{request, answer.status}, &delay);
 }
 
-// Answers a control API request (loopback clients only); false if `path`
-// is none of its routes.
-bool HandleControl(evhttp_request* request, bool get, const std::string& path,
-                   Sink& sink) {
-  const bool post = !get;
-  constexpr char kEventPrefix[] = "/received/";
-  const bool event = get && absl::StartsWith(path, kEventPrefix) &&
-                     path.size() > sizeof(kEventPrefix) - 1;
-  if (!event && !(get && (path == "/received" || path == "/stats")) &&
-      !(post && (path == "/behaviour" || path == "/secrets" ||
-                 path == "/reset"))) {
-    return false;
+void HandleEvent(evhttp_request* request, const std::string& path,
+                 const Context& context) {
+  const std::optional<std::string> json =
+      context.sink->EventJson(path.substr(std::strlen("/received/")));
+  if (!json.has_value()) {
+    ReplyError(request, 404, "no event with that webhook-id");
+    return;
   }
-  if (!FromLoopback(Peer(request).first)) {
-    ReplyError(request, 403, "the control API is for loopback clients only");
-    return true;
+  ReplyJson(request, 200, *json);
+}
+
+void HandleBehaviour(evhttp_request* request, const std::string&,
+                     const Context& context) {
+  absl::StatusOr<Behaviour> behaviour = ParseBehaviour(RequestBody(request));
+  if (!behaviour.ok()) {
+    ReplyError(request, 400, std::string(behaviour.status().message()));
+    return;
   }
-  if (event) {
-    const std::optional<std::string> json =
-        sink.EventJson(path.substr(sizeof(kEventPrefix) - 1));
-    if (!json.has_value()) {
-      ReplyError(request, 404, "no event with that webhook-id");
-    } else {
-      ReplyJson(request, 200, *json);
-    }
-  } else if (path == "/received") {
-    ReplyJson(request, 200, sink.ReceivedJson());
-  } else if (path == "/stats") {
-    ReplyJson(request, 200, sink.StatsJson());
-  } else if (path == "/behaviour") {
-    absl::StatusOr<Behaviour> behaviour = ParseBehaviour(RequestBody(request));
-    if (!behaviour.ok()) {
-      ReplyError(request, 400, std::string(behaviour.status().message()));
-      return true;
-    }
-    sink.SetBehaviour(*std::move(behaviour));
-    ReplyJson(request, 200, "{}");
-  } else if (path == "/secrets") {
-    absl::StatusOr<std::string> secret = ParseSecret(RequestBody(request));
-    const absl::Status added =
-        secret.ok() ? sink.AddSecret(*secret) : secret.status();
-    if (!added.ok()) {
-      ReplyError(request, 400, std::string(added.message()));
-      return true;
-    }
-    ReplyJson(request, 200, "{}");
-  } else {  // POST /reset
-    sink.Reset();
-    ReplyJson(request, 200, "{}");
+  context.sink->SetBehaviour(*std::move(behaviour));
+  ReplyJson(request, 200, "{}");
+}
+
+void HandleSecrets(evhttp_request* request, const std::string&,
+                   const Context& context) {
+  absl::StatusOr<std::string> secret = ParseSecret(RequestBody(request));
+  const absl::Status added =
+      secret.ok() ? context.sink->AddSecret(*secret) : secret.status();
+  if (!added.ok()) {
+    ReplyError(request, 400, std::string(added.message()));
+    return;
   }
-  return true;
+  ReplyJson(request, 200, "{}");
+}
+
+struct Route {
+  evhttp_cmd_type method;  // GET routes answer HEAD too.
+  // The path; when it ends in '/', the prefix of the paths (with more after
+  // it) the route answers.
+  const char* path;
+  bool control;  // Part of the control API: loopback clients only.
+  void (*handle)(evhttp_request* request, const std::string& path,
+                 const Context& context);
+};
+
+const Route kRoutes[] = {
+    {EVHTTP_REQ_POST, "/webhooks", false, &HandleWebhook},
+    {EVHTTP_REQ_POST, "/webhooks/", false, &HandleWebhook},
+    {EVHTTP_REQ_GET, "/received", true,
+     [](evhttp_request* request, const std::string&, const Context& context) {
+       ReplyJson(request, 200, context.sink->ReceivedJson());
+     }},
+    {EVHTTP_REQ_GET, "/stats", true,
+     [](evhttp_request* request, const std::string&, const Context& context) {
+       ReplyJson(request, 200, context.sink->StatsJson());
+     }},
+    {EVHTTP_REQ_GET, "/received/", true, &HandleEvent},
+    {EVHTTP_REQ_POST, "/behaviour", true, &HandleBehaviour},
+    {EVHTTP_REQ_POST, "/secrets", true, &HandleSecrets},
+    {EVHTTP_REQ_POST, "/reset", true,
+     [](evhttp_request* request, const std::string&, const Context& context) {
+       context.sink->Reset();
+       ReplyJson(request, 200, "{}");
+     }},
+    {EVHTTP_REQ_GET, "/healthz", false,
+     [](evhttp_request* request, const std::string&, const Context&) {
+       Reply(request, 200, "ok\n", "text/plain");
+     }},
+};
+
+bool Matches(const Route& route, evhttp_cmd_type method,
+             const std::string& path) {
+  if (method != route.method) return false;
+  const absl::string_view route_path = route.path;
+  if (absl::EndsWith(route_path, "/")) {
+    return path.size() > route_path.size() &&
+           absl::StartsWith(path, route_path);
+  }
+  return path == route_path;
 }
 
 // evhttp's callback for every request.
 void HandleRequest(evhttp_request* request, void* argument) {
   const Context& context = *static_cast<const Context*>(argument);
-  const evhttp_cmd_type method = evhttp_request_get_command(request);
+  evhttp_cmd_type method = evhttp_request_get_command(request);
   // HEAD is answered like GET, without the body (evhttp drops it).
-  const bool get = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD;
-  if (!get && method != EVHTTP_REQ_POST) {
-    Reply(request, 404, "", "text/plain");
+  if (method == EVHTTP_REQ_HEAD) method = EVHTTP_REQ_GET;
+  const std::string path = RequestPath(request);
+  for (const Route& route : kRoutes) {
+    if (!Matches(route, method, path)) continue;
+    if (route.control && !FromLoopback(Peer(request).first)) {
+      ReplyError(request, 403, "the control API is for loopback clients only");
+    } else {
+      route.handle(request, path, context);
+    }
     return;
   }
-  const std::string path = RequestPath(request);
-  if (!get && (path == "/webhooks" || absl::StartsWith(path, "/webhooks/"))) {
-    HandleWebhook(request, path, context);
-  } else if (get && path == "/healthz") {
-    Reply(request, 200, "ok\n", "text/plain");
-  } else if (!HandleControl(request, get, path, *context.sink)) {
-    Reply(request, 404, "", "text/plain");
-  }
+  Reply(request, 404, "", "text/plain");
 }
 
 // Opens a non-blocking socket listening on host:port with the largest
