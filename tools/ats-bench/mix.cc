@@ -224,7 +224,7 @@ bool ReportDelivery(const Target& target, const Seeded& seeded,
         SortedQuantile(to_sent_ms, 0.99), SortedQuantile(to_sent_ms, 1.0),
         to_sent_ms.size(), span_s, span_s > 0 ? to_sent_ms.size() / span_s : 0);
   }
-  absl::StatusOr<SinkStats> sink = SinkClient(target.sink()).Stats();
+  absl::StatusOr<SinkStats> sink = SinkControl(target.sink()).Stats();
   if (sink.ok()) {
     std::printf(
         "sink: accepted %lld, duplicates %lld, rejected %lld, failed %lld; "
