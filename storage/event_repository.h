@@ -115,14 +115,16 @@ class EventRepository {
       std::string_view account_id, std::string_view event_id) = 0;
 
   // Returns up to `limit` events of any account that are due at `now`:
-  // SCHEDULED, PENDING or RETRYING with due_time <= now, or SENDING with
-  // lease_expire_time <= now (or no lease) and due_time <= now; oldest due
-  // first (ties in insertion order). Events of the integrations in
-  // `skip_integrations` ("" standing for webhook events) are left out
-  // without being read, so a dispatcher passes over the backlog of partners
-  // it cannot send more to at no cost. A claim must leave a SENDING event's
-  // due_time at or before its lease's expiry (keeping the due_time it was
-  // claimed at does). Final states never come back.
+  // SCHEDULED, PENDING or RETRYING with due_time <= now, or SENDING (which
+  // always has a lease) with lease_expire_time <= now and due_time <= now;
+  // oldest due first (ties by state, then in insertion order). Events of
+  // the integrations in `skip_integrations` ("" standing for webhook events)
+  // are left out without being read, so a dispatcher passes over the
+  // backlog of partners it cannot send more to at no cost; its cost grows
+  // with the number of integrations that have events to deliver, not with
+  // their backlogs. A claim must leave a SENDING event's due_time at or
+  // before its lease's expiry (keeping the due_time it was claimed at does).
+  // Final states never come back.
   virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_integrations) = 0;

@@ -67,6 +67,9 @@ struct SqliteStoreOptions {
   // fsynced at checkpoints: a power loss may drop the last commits, never
   // corrupt the file).
   bool synchronous_full = false;
+  // How long a connection waits for a lock another process holds on the
+  // file (a backup, another server) before its call fails UNAVAILABLE.
+  int busy_timeout_ms = 5000;
 };
 
 // Opens (creating and migrating when needed) the SQLite store at

@@ -10,7 +10,7 @@ debian_packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   grpc-proto golang-github-gogo-googleapis-dev
-  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libspdlog-dev
+  libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libevent-dev libspdlog-dev
   libcli11-dev librapidcheck-dev libjemalloc-dev sqlite3 jq curl
 )
 # node and npm may come from elsewhere than Debian; only ask apt for them when

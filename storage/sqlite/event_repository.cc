@@ -1,11 +1,14 @@
 #include "storage/sqlite/event_repository.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -347,25 +350,92 @@ absl::StatusOr<std::vector<AttemptRow>> SqliteEventRepository::ListAttempts(
 absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
     absl::Time now, int limit,
     const std::vector<std::string>& skip_integrations) {
-  // The partial index holds only deliverable events, so final ones cost
-  // nothing however many accumulate; its rowid breaks due_time ties in
-  // insertion order without a sort. The skipped integrations are one
-  // uncorrelated subquery, built once per run.
-  Statement& stmt = db_.Prepare(
-      "SELECT account_id, id, integration_id "
-      "FROM events INDEXED BY events_to_dispatch "
-      "WHERE state IN (1, 2, 3, 5) AND due_time <= ?1 "
-      "AND (state <> 3 OR lease_expire_time IS NULL "
-      "OR lease_expire_time <= ?1) "
-      "AND coalesce(integration_id, '') NOT IN "
-      "(SELECT value FROM json_each(?3)) "
-      "ORDER BY due_time, rowid LIMIT ?2");
-  stmt.Bind(1, ToMicros(now))
-      .Bind(2, limit)
-      .Bind(3, JsonStringArray(skip_integrations));
-  return ReadAll<DueEvent>(stmt, [](const Statement& row) {
-    return DueEvent{row.ColumnText(0), row.ColumnText(1), row.ColumnText(2)};
-  });
+  const std::set<std::string> skip(skip_integrations.begin(),
+                                   skip_integrations.end());
+  // Each integration's deliverable events are one range of
+  // events_to_dispatch (webhook events, with no integration, are the NULL
+  // range). The integrations that have any are found by jumping from one
+  // range to the next, so a skipped integration's backlog is never walked.
+  std::vector<std::optional<std::string>> queues;
+  if (skip.count("") == 0) queues.push_back(std::nullopt);
+  auto integrations = ReadAll<std::string>(
+      db_.Prepare(
+          "WITH RECURSIVE queue(id) AS ("
+          "SELECT (SELECT min(integration_id) "
+          "FROM events INDEXED BY events_to_dispatch WHERE state IN (1, 2, 5)) "
+          "UNION ALL SELECT (SELECT min(integration_id) "
+          "FROM events INDEXED BY events_to_dispatch "
+          "WHERE state IN (1, 2, 5) AND integration_id > queue.id) "
+          "FROM queue WHERE queue.id IS NOT NULL) "
+          "SELECT id FROM queue WHERE id IS NOT NULL"),
+      [](const Statement& row) { return row.ColumnText(0); });
+  if (!integrations.ok()) return integrations.status();
+  for (std::string& id : *integrations) {
+    if (skip.count(id) == 0) queues.push_back(std::move(id));
+  }
+
+  // The oldest due of every queue, read from the index alone, then merged.
+  struct Due {
+    int64_t due_time;
+    int64_t state;
+    int64_t rowid;
+    bool operator<(const Due& other) const {
+      return std::tie(due_time, state, rowid) <
+             std::tie(other.due_time, other.state, other.rowid);
+    }
+  };
+  const auto read_due = [](const Statement& row) {
+    return Due{row.ColumnInt64(0), row.ColumnInt64(1), row.ColumnInt64(2)};
+  };
+  std::vector<Due> due;
+  for (const std::optional<std::string>& queue : queues) {
+    auto rows = ReadAll<Due>(
+        db_.Prepare("SELECT due_time, state, rowid "
+                    "FROM events INDEXED BY events_to_dispatch "
+                    "WHERE integration_id IS ?1 AND state IN (1, 2, 5) "
+                    "AND due_time <= ?2 "
+                    "ORDER BY due_time, state, rowid LIMIT ?3")
+            .Bind(1, queue)
+            .Bind(2, ToMicros(now))
+            .Bind(3, limit),
+        read_due);
+    if (!rows.ok()) return rows.status();
+    due.insert(due.end(), rows->begin(), rows->end());
+  }
+  // Deliveries whose lease ran out (the dispatcher died mid-send): few, so
+  // the skipped integrations are filtered on the rows.
+  auto expired = ReadAll<Due>(
+      db_.Prepare("SELECT due_time, state, rowid "
+                  "FROM events INDEXED BY events_leased "
+                  "WHERE state = 3 AND lease_expire_time <= ?1 "
+                  "AND due_time <= ?1 "
+                  "AND coalesce(integration_id, '') NOT IN "
+                  "(SELECT value FROM json_each(?2)) "
+                  "ORDER BY lease_expire_time LIMIT ?3")
+          .Bind(1, ToMicros(now))
+          .Bind(2, JsonStringArray(skip_integrations))
+          .Bind(3, limit),
+      read_due);
+  if (!expired.ok()) return expired.status();
+  due.insert(due.end(), expired->begin(), expired->end());
+
+  std::sort(due.begin(), due.end());
+  if (static_cast<int>(due.size()) > limit) due.resize(limit);
+  std::vector<DueEvent> keys;
+  keys.reserve(due.size());
+  for (const Due& event : due) {
+    auto key = ReadOptional<DueEvent>(
+        db_.Prepare("SELECT account_id, id, integration_id FROM events "
+                    "WHERE rowid = ?1")
+            .Bind(1, event.rowid),
+        [](const Statement& row) {
+          return DueEvent{row.ColumnText(0), row.ColumnText(1),
+                          row.ColumnText(2)};
+        });
+    if (!key.ok()) return key.status();
+    if (key->has_value()) keys.push_back(**std::move(key));
+  }
+  return keys;
 }
 
 absl::StatusOr<int64_t> SqliteEventRepository::CancelOpenEvents(

@@ -92,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
   db_options.path = options.path;
   db_options.reader_connections = options.reader_count;
   db_options.synchronous_full = options.synchronous_full;
+  db_options.busy_timeout_ms = options.busy_timeout_ms;
   absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
       sqlite::Database::Open(db_options);
   if (!db.ok()) return db.status();

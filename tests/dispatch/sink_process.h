@@ -4,30 +4,16 @@
 #ifndef ATS_TESTS_DISPATCH_SINK_PROCESS_H_
 #define ATS_TESTS_DISPATCH_SINK_PROCESS_H_
 
-#include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/support/child_process.h"
+#include "tools/partner-sink/control_client.h"
 
 namespace ats::testing {
 
-// What the sink reports at GET /received.
-struct SinkReceived {
-  int64_t accepted = 0;
-  int64_t duplicates = 0;
-  int64_t rejected = 0;
-  int64_t failed = 0;
-  // Deliveries (1 + duplicates) of each event accepted, by webhook-id.
-  std::map<std::string, int64_t> deliveries;
-  // The body of each event accepted, by webhook-id.
-  std::map<std::string, std::string> bodies;
-  // Why recent webhooks were rejected.
-  std::vector<std::string> rejections;
-};
+using ::ats::sink::SinkReceived;
 
 class SinkProcess {
  public:
@@ -39,25 +25,24 @@ class SinkProcess {
   // The URL webhooks go to.
   std::string webhook_url() const;
 
-  // POST /secrets: verify with `secret` too.
-  absl::Status AddSecret(const std::string& secret);
-  // POST /behaviour with `json`, e.g. {"status": 503, "times": 1}.
-  absl::Status SetBehaviour(const std::string& json);
-  // GET /received.
-  absl::StatusOr<SinkReceived> Received();
+  // Its control API (see sink::SinkControl).
+  absl::Status AddSecret(const std::string& secret) const {
+    return control_.AddSecret(secret);
+  }
+  absl::Status SetBehaviour(const std::string& json) const {
+    return control_.SetBehaviour(json);
+  }
+  absl::StatusOr<SinkReceived> Received() const { return control_.Received(); }
 
   // Everything the sink printed.
   std::string Log() const { return process_.Log(); }
 
  private:
-  SinkProcess(ChildProcess process, int port)
-      : process_(std::move(process)), port_(port) {}
-
-  absl::StatusOr<std::string> Post(const std::string& path,
-                                   const std::string& json);
+  SinkProcess(ChildProcess process, int port);
 
   ChildProcess process_;
   int port_;
+  sink::SinkControl control_;
 };
 
 }  // namespace ats::testing

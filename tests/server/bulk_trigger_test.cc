@@ -6,12 +6,15 @@
 #include <iterator>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
@@ -303,6 +306,60 @@ TEST_F(BulkTriggerTest, ACandidateWhoseEventCannotBeWrittenFailsAlone) {
   EXPECT_EQ(reached, expected);
   EXPECT_EQ(Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_CREATED).size(),
             18u);
+}
+
+TEST_F(BulkTriggerTest, WritesRefusedWhileAnotherProcessHoldsTheLockAreRetried) {
+  const std::vector<std::string> ours = InsertCandidates(700);
+  auto db = storage::sqlite::Connection::Open(
+      absl::StrCat(server_.dir(), "/ats.db"), {});
+  ASSERT_TRUE(db.ok()) << db.status();
+
+  absl::Notification running;
+  Streamed streamed;
+  std::thread client([&] {
+    auto context = As(server_.recruiter_key());
+    auto reader =
+        integrations_->BulkTriggerIntegration(context.get(), ListRequest(ours));
+    BulkOperation operation;
+    while (reader->Read(&operation)) {
+      streamed.messages.push_back(operation);
+      if (!running.HasBeenNotified()) running.Notify();
+    }
+    streamed.status = reader->Finish();
+    if (!running.HasBeenNotified()) running.Notify();
+  });
+  running.WaitForNotification();
+  // Another process takes the write lock while the operation still has
+  // events to write, and keeps it for several of the server's busy
+  // timeouts: the worker's writes fail UNAVAILABLE until it lets go.
+  EXPECT_TRUE((*db)->Exec("BEGIN IMMEDIATE").ok());
+  storage::sqlite::Statement& progress = (*db)->Prepare(
+      "SELECT state, created_count FROM bulk_operations");
+  absl::StatusOr<bool> row = progress.Step();
+  EXPECT_TRUE(row.ok() && *row) << row.status();
+  if (row.ok() && *row) {
+    EXPECT_EQ(progress.ColumnInt64(0), ats::v1::BULK_OPERATION_STATE_RUNNING);
+    EXPECT_LT(progress.ColumnInt64(1), 700) << "finished before the lock";
+  }
+  (*db)->ResetStatements();
+  absl::SleepFor(absl::Milliseconds(5 * TestServer::kBusyTimeoutMs));
+  EXPECT_TRUE((*db)->Exec("COMMIT").ok());
+  client.join();
+
+  ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
+  ASSERT_FALSE(streamed.messages.empty());
+  ExpectProgressOnlyGrows(streamed.messages);
+  const BulkOperation& done = streamed.messages.back();
+  EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
+      << done.state_reason();
+  EXPECT_EQ(done.total_count(), 700);
+  EXPECT_EQ(done.created_count(), 700);
+  EXPECT_EQ(done.failed_count(), 0);
+  std::set<std::string> reached;
+  for (const ats::v1::Event& event : EventsOf(done.name())) {
+    EXPECT_TRUE(reached.insert(event.candidate()).second) << event.candidate();
+  }
+  EXPECT_EQ(reached, std::set<std::string>(ours.begin(), ours.end()));
 }
 
 TEST_F(BulkTriggerTest, ItemsAreListedInPagesByCandidate) {

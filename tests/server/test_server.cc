@@ -34,6 +34,9 @@ std::string ReadKey(const std::string& path) {
 TestServer::TestServer() {
   storage::SqliteStoreOptions options;
   options.path = dir_.File("ats.db");
+  // The server's own connections never wait on each other (WAL, one
+  // writer), so only a test holding a lock waits: its writes fail fast.
+  options.busy_timeout_ms = kBusyTimeoutMs;
   auto store = storage::OpenSqliteStore(options);
   Check(store.ok(), store.status().ToString());
   store_ = *std::move(store);

@@ -28,6 +28,9 @@ class TestServer {
  public:
   // Candidates per batch of the server's bulk worker.
   static constexpr int kBulkBatchSize = 7;
+  // How long the server's SQLite connections wait for a lock held by
+  // another connection (a test's) before failing UNAVAILABLE.
+  static constexpr int kBusyTimeoutMs = 200;
 
   TestServer();
   ~TestServer();

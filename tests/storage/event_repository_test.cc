@@ -417,6 +417,36 @@ TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
   EXPECT_TRUE(Due(At(500)).empty());
 }
 
+TEST_F(EventRepositoryTest, ListDueMergesTheQueuesOfEveryIntegration) {
+  const absl::Time now = At(1000);
+  std::vector<EventRow> events;
+  auto add = [&](const std::string& id, const std::string& account,
+                 const std::string& integration, absl::Time due) {
+    EventRow event = Event(id, "c1", "j1", due, account);
+    event.integration_id = integration;
+    if (integration.empty()) event.webhook_uri = "https://hooks.example/x";
+    events.push_back(event);
+  };
+  add("a1", kAccountA, "int-a", At(100));
+  add("a3", kAccountA, "int-a", At(500));
+  add("a2", kAccountA, "int-a", At(300));
+  add("b1", kAccountB, "int-b", At(200));
+  add("b2", kAccountB, "int-b", At(400));
+  add("webhook", kAccountA, "", At(250));
+  add("a-later", kAccountA, "int-a", At(2000));
+  ASSERT_OK(Insert(events));
+
+  EXPECT_EQ(Due(now), (std::vector<std::string>{"a1", "b1", "webhook", "a2",
+                                                "b2", "a3"}));
+  EXPECT_EQ(Due(now, 4),
+            (std::vector<std::string>{"a1", "b1", "webhook", "a2"}));
+  EXPECT_EQ(Due(now, 4, {"int-a"}),
+            (std::vector<std::string>{"b1", "webhook", "b2"}));
+  EXPECT_EQ(Due(now, 10, {"int-b", ""}),
+            (std::vector<std::string>{"a1", "a2", "a3"}));
+  EXPECT_TRUE(Due(now, 10, {"int-a", "int-b", ""}).empty());
+}
+
 TEST_F(EventRepositoryTest, SettleClaimOnlyWhileTheClaimHolds) {
   EventRow claimed = Event("e1", "c1", "j1", At(10));
   claimed.state = ats::v1::EVENT_STATE_SENDING;

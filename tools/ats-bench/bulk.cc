@@ -103,7 +103,7 @@ int RunBulk(const BulkOptions& options) {
     return 1;
   }
   const Target& target = *bench->target;
-  const SinkClient& sink = bench->sink;
+  const SinkControl& sink = bench->sink;
   const Seeded& seeded = bench->seeded;
   std::printf("seeded %d candidates tagged %s in %.1f s\n", options.candidates,
               seed.tag.c_str(), absl::ToDoubleSeconds(bench->seed_time));

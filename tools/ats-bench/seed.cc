@@ -23,7 +23,7 @@ constexpr std::array<const char*, 2> kOptionValues = {"java-senior",
                                                       "sql-basics"};
 
 absl::StatusOr<std::string> CreateIntegration(const Target& target,
-                                              const SinkClient& sink,
+                                              const SinkControl& sink,
                                               int index) {
   auto integrations = ats::v1::IntegrationService::NewStub(target.channel());
   ats::v1::CreatePartnerRequest create;
@@ -174,7 +174,7 @@ absl::Status CreateCandidates(const Target& target, const SeedOptions& options,
 
 }  // namespace
 
-absl::StatusOr<Seeded> Seed(const Target& target, const SinkClient& sink,
+absl::StatusOr<Seeded> Seed(const Target& target, const SinkControl& sink,
                             const SeedOptions& options) {
   Seeded seeded;
   for (int i = 0; i < kIntegrations; ++i) {
@@ -204,7 +204,7 @@ absl::StatusOr<SeededTarget> OpenSeeded(const TargetOptions& target_options,
                                         const SeedOptions& seed_options) {
   auto target = Target::Open(target_options);
   if (!target.ok()) return target.status();
-  SinkClient sink((*target)->sink());
+  SinkControl sink((*target)->sink());
   const absl::Time start = absl::Now();
   absl::StatusOr<Seeded> seeded = Seed(**target, sink, seed_options);
   if (!seeded.ok()) {

@@ -10,10 +10,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tools/ats-bench/sink_client.h"
+#include "tools/partner-sink/control_client.h"
 #include "tools/ats-bench/target.h"
 
 namespace ats::bench {
+
+using ::ats::sink::SinkControl;
+using ::ats::sink::SinkStats;
 
 // Every job's two trigger stages each carry one trigger per integration.
 constexpr int kIntegrations = 2;
@@ -46,14 +49,14 @@ struct Seeded {
 
 // Seeds the default account of `target` as described above; the sink learns
 // the integrations' signing secrets.
-absl::StatusOr<Seeded> Seed(const Target& target, const SinkClient& sink,
+absl::StatusOr<Seeded> Seed(const Target& target, const SinkControl& sink,
                             const SeedOptions& options);
 
 // Where every command starts: its target, opened and seeded, and the
 // client of the target's sink.
 struct SeededTarget {
   std::unique_ptr<Target> target;
-  SinkClient sink;
+  SinkControl sink;
   Seeded seeded;
   // How long Seed took.
   absl::Duration seed_time;
