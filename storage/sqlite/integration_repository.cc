@@ -157,6 +157,7 @@ absl::Status SqliteIntegrationRepository::InsertIntegration(
   static const std::string sql = absl::StrCat(
       "INSERT INTO integrations (", kIntegrationColumns,
       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+  known_.clear();
   Statement& stmt = db_.Prepare(sql.c_str());
   BindIntegration(stmt, integration);
   return stmt.Run();
@@ -164,6 +165,7 @@ absl::Status SqliteIntegrationRepository::InsertIntegration(
 
 absl::Status SqliteIntegrationRepository::UpdateIntegration(
     const IntegrationRow& integration) {
+  known_.clear();
   Statement& stmt = db_.Prepare(
       "UPDATE integrations SET partner_id = ?3, display_name = ?4, "
       "active = ?5, activation_values = ?6, signing_secret = ?7, "
@@ -181,13 +183,18 @@ SqliteIntegrationRepository::ReadIntegrations(Statement& stmt) {
 
 absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
     std::string_view account_id, std::string_view id) {
+  auto key = std::make_pair(std::string(account_id), std::string(id));
+  auto known = known_.find(key);
+  if (known != known_.end()) return known->second;
   static const std::string sql =
       absl::StrCat("SELECT ", kIntegrationColumns,
                    " FROM integrations WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  return ReadOne<IntegrationRow>(stmt, ReadIntegration,
-                                 RowNotFound("integration", id));
+  auto row = ReadOptional<IntegrationRow>(stmt, ReadIntegration);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return RowNotFound("integration", id);
+  return known_.emplace(std::move(key), **std::move(row)).first->second;
 }
 
 absl::StatusOr<std::optional<IntegrationRow>>

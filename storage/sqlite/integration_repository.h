@@ -1,12 +1,19 @@
 #ifndef ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_
 #define ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_
 
+#include <map>
+#include <string>
+#include <utility>
+
 #include "storage/integration_repository.h"
 #include "storage/sqlite/connection.h"
 
 namespace ats::storage::sqlite {
 
 // IntegrationRepository on one SQLite connection, inside its open transaction.
+// Lives as long as that transaction, so it remembers the integrations it has
+// read: a job's triggers often name the same one, and every write to the
+// table goes through this object, which forgets them.
 class SqliteIntegrationRepository final : public IntegrationRepository {
  public:
   explicit SqliteIntegrationRepository(Connection& db) : db_(db) {}
@@ -30,6 +37,8 @@ class SqliteIntegrationRepository final : public IntegrationRepository {
   absl::StatusOr<std::vector<IntegrationRow>> ReadIntegrations(Statement& stmt);
 
   Connection& db_;
+  // Integrations read so far, by (account, id).
+  std::map<std::pair<std::string, std::string>, IntegrationRow> known_;
 };
 
 }  // namespace ats::storage::sqlite
