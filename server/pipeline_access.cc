@@ -137,7 +137,7 @@ absl::Status JobToProtoWithPipeline(storage::Transaction& txn,
   }
   for (const storage::StageRow& stage_row : *stages) {
     ats::v1::Stage* stage = job->add_stages();
-    StageToProto(stage_row, stage_row.candidate_count, stage);
+    StageToProto(stage_row, stage);
     for (const storage::TriggerRow& trigger : triggers_by_stage[stage_row.id]) {
       absl::Status status = TriggerToProtoWithReadiness(
           txn, trigger, row.id, stage->add_triggers());
@@ -150,7 +150,7 @@ absl::Status JobToProtoWithPipeline(storage::Transaction& txn,
 absl::Status StageToProtoWithTriggers(storage::Transaction& txn,
                                       const storage::StageRow& row,
                                       ats::v1::Stage* stage) {
-  StageToProto(row, row.candidate_count, stage);
+  StageToProto(row, stage);
   auto triggers = txn.jobs().ListTriggers(row.account_id, row.id);
   if (!triggers.ok()) return triggers.status();
   for (const storage::TriggerRow& trigger : *triggers) {

@@ -85,12 +85,11 @@ void JobToProto(const storage::JobRow& row, ats::v1::Job* job) {
   job->set_etag(EtagOf(row.revision));
 }
 
-void StageToProto(const storage::StageRow& row, int64_t candidate_count,
-                  ats::v1::Stage* stage) {
+void StageToProto(const storage::StageRow& row, ats::v1::Stage* stage) {
   stage->set_name(StageName(row.job_id, row.id));
   stage->set_display_name(row.display_name);
   stage->set_position(row.position);
-  stage->set_candidate_count(static_cast<int32_t>(candidate_count));
+  stage->set_candidate_count(static_cast<int32_t>(row.candidate_count));
 }
 
 void TriggerToProto(const storage::TriggerRow& row, std::string_view job_id,

@@ -76,9 +76,8 @@ std::vector<std::string> NormalizedTags(
 // Fills the job's own fields from `row` (not its stages).
 void JobToProto(const storage::JobRow& row, ats::v1::Job* job);
 
-// Fills `stage` from `row` with `candidate_count` (not its triggers).
-void StageToProto(const storage::StageRow& row, int64_t candidate_count,
-                  ats::v1::Stage* stage);
+// Fills `stage` from `row` (not its triggers).
+void StageToProto(const storage::StageRow& row, ats::v1::Stage* stage);
 
 // Fills `trigger` from `row` of job `job_id` (not its readiness).
 void TriggerToProto(const storage::TriggerRow& row, std::string_view job_id,

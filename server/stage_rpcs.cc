@@ -271,19 +271,16 @@ grpc::ServerUnaryReactor* JobService::DeleteStage(
           auto stage = LoadStage(txn, caller.account_id, ids[0], ids[1]);
           if (!stage.ok()) return stage.status();
           const std::string name = StageName(ids[0], ids[1]);
-          auto counts = txn.applications().CountByStage(caller.account_id,
-                                                        ids[0]);
-          if (!counts.ok()) return counts.status();
-          auto count = counts->find(stage->id);
-          if (count != counts->end() && count->second > 0) {
+          const int64_t candidates = stage->candidate_count;
+          if (candidates > 0) {
             return WithErrorInfo(
                 absl::FailedPreconditionError(absl::StrCat(
                     "stage ", name, " (\"", stage->display_name,
-                    "\") still holds ", count->second,
-                    count->second == 1 ? " candidate" : " candidates",
+                    "\") still holds ", candidates,
+                    candidates == 1 ? " candidate" : " candidates",
                     "; move them to another stage first")),
                 "STAGE_NOT_EMPTY",
-                {{"stage", name}, {"candidates", absl::StrCat(count->second)}});
+                {{"stage", name}, {"candidates", absl::StrCat(candidates)}});
           }
           auto stages = txn.jobs().ListStages(caller.account_id, ids[0]);
           if (!stages.ok()) return stages.status();
