@@ -27,6 +27,17 @@ absl::Status ApplicationNotFound(std::string_view job_id,
                                           std::string(job_id), " not found"));
 }
 
+// Binds ?1 to ?6 to `row`'s key (account, job, candidate), stage,
+// stage_enter_time and entry_count, as insert and update both write them.
+Statement& BindApplication(Statement& stmt, const ApplicationRow& row) {
+  return stmt.Bind(1, row.account_id)
+      .Bind(2, row.job_id)
+      .Bind(3, row.candidate_id)
+      .Bind(4, row.stage_id)
+      .Bind(5, ToMicros(row.stage_enter_time))
+      .Bind(6, row.entry_count);
+}
+
 ApplicationRow ReadApplication(const Statement& stmt) {
   ApplicationRow row;
   row.account_id = stmt.ColumnText(0);
@@ -118,15 +129,12 @@ absl::Status SqliteApplicationRepository::InsertApplication(
   if (!found[1]) return RowNotFound("candidate", row.candidate_id);
   status = RequireStageOfJob(row.account_id, row.job_id, row.stage_id);
   if (!status.ok()) return status;
-  status = db_.Prepare("INSERT INTO applications (account_id, job_id, "
-                       "candidate_id, stage_id, stage_enter_time, entry_count, "
-                       "create_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-               .Bind(1, row.account_id)
-               .Bind(2, row.job_id)
-               .Bind(3, row.candidate_id)
-               .Bind(4, row.stage_id)
-               .Bind(5, ToMicros(row.stage_enter_time))
-               .Bind(6, row.entry_count)
+  status = BindApplication(
+               db_.Prepare("INSERT INTO applications (account_id, job_id, "
+                           "candidate_id, stage_id, stage_enter_time, "
+                           "entry_count, create_time) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+               row)
                .Bind(7, ToMicros(row.create_time))
                .Run();
   return RewordDuplicate(std::move(status),
@@ -140,17 +148,14 @@ absl::Status SqliteApplicationRepository::UpdateApplication(
   // Only when it changes nothing are the checks run apart, to say which
   // row is missing.
   absl::Status status =
-      db_.Prepare("UPDATE applications SET stage_id = ?4, stage_enter_time = "
-                  "?5, entry_count = ?6 "
-                  "WHERE account_id = ?1 AND job_id = ?2 AND candidate_id = ?3 "
-                  "AND EXISTS (SELECT 1 FROM stages WHERE account_id = ?1 "
-                  "AND job_id = ?2 AND id = ?4)")
-          .Bind(1, row.account_id)
-          .Bind(2, row.job_id)
-          .Bind(3, row.candidate_id)
-          .Bind(4, row.stage_id)
-          .Bind(5, ToMicros(row.stage_enter_time))
-          .Bind(6, row.entry_count)
+      BindApplication(
+          db_.Prepare(
+              "UPDATE applications SET stage_id = ?4, stage_enter_time = ?5, "
+              "entry_count = ?6 "
+              "WHERE account_id = ?1 AND job_id = ?2 AND candidate_id = ?3 "
+              "AND EXISTS (SELECT 1 FROM stages WHERE account_id = ?1 "
+              "AND job_id = ?2 AND id = ?4)"),
+          row)
           .Run();
   if (!status.ok() || db_.changes() > 0) return status;
   status =
