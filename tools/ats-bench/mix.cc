@@ -175,8 +175,9 @@ bool CheckHistories(const Target& target, const Seeded& seeded,
 
 // Reports how long events took from creation to SENT, and checks every
 // event the moves returned exists and was delivered.
-bool ReportDelivery(const Target& target, const Seeded& seeded,
-                    const MixOptions& options, const MoveTally& tally) {
+bool ReportDelivery(const Target& target, const SinkControl& sink_control,
+                    const Seeded& seeded, const MixOptions& options,
+                    const MoveTally& tally) {
   // A server started with --dispatch=false delivers nothing: the events
   // are only checked.
   const std::vector<std::string>& flags = options.target.server_flags;
@@ -224,7 +225,7 @@ bool ReportDelivery(const Target& target, const Seeded& seeded,
         SortedQuantile(to_sent_ms, 0.99), SortedQuantile(to_sent_ms, 1.0),
         to_sent_ms.size(), span_s, span_s > 0 ? to_sent_ms.size() / span_s : 0);
   }
-  absl::StatusOr<SinkStats> sink = SinkControl(target.sink()).Stats();
+  absl::StatusOr<SinkStats> sink = sink_control.Stats();
   if (sink.ok()) {
     std::printf(
         "sink: accepted %lld, duplicates %lld, rejected %lld, failed %lld; "
@@ -315,7 +316,7 @@ int RunMix(const MixOptions& options) {
   }
 
   if (tally.moves.load() > 0) {
-    ok = ReportDelivery(target, seeded, options, tally) && ok;
+    ok = ReportDelivery(target, bench->sink, seeded, options, tally) && ok;
     ok = CheckHistories(target, seeded, tally.moves.load()) && ok;
   }
   return ok ? 0 : 1;
