@@ -13,7 +13,7 @@
 
 namespace ats::testing {
 
-using ::ats::sink::SinkReceived;
+using ::ats::partner_sink::SinkReceived;
 
 class SinkProcess {
  public:
@@ -25,7 +25,7 @@ class SinkProcess {
   // The URL webhooks go to.
   std::string webhook_url() const;
 
-  // Its control API (see sink::SinkControl).
+  // Its control API (see partner_sink::SinkControl).
   absl::Status AddSecret(const std::string& secret) const {
     return control_.AddSecret(secret);
   }
@@ -42,7 +42,7 @@ class SinkProcess {
 
   ChildProcess process_;
   int port_;
-  sink::SinkControl control_;
+  partner_sink::SinkControl control_;
 };
 
 }  // namespace ats::testing

@@ -15,8 +15,8 @@
 
 namespace ats::bench {
 
-using ::ats::sink::SinkControl;
-using ::ats::sink::SinkStats;
+using ::ats::partner_sink::SinkControl;
+using ::ats::partner_sink::SinkStats;
 
 // Every job's two trigger stages each carry one trigger per integration.
 constexpr int kIntegrations = 2;

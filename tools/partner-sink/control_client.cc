@@ -9,7 +9,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
-namespace ats::sink {
+namespace ats::partner_sink {
 namespace {
 
 using google::protobuf::Struct;
@@ -131,4 +131,4 @@ absl::StatusOr<SinkReceived> SinkControl::Received() const {
   return received;
 }
 
-}  // namespace ats::sink
+}  // namespace ats::partner_sink

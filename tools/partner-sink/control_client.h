@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace ats::sink {
+namespace ats::partner_sink {
 
 // What the sink counted: webhooks verified and accepted once, accepted
 // again (same webhook-id), rejected (bad signature) and answered with a
@@ -67,6 +67,6 @@ class SinkControl {
   std::string address_;
 };
 
-}  // namespace ats::sink
+}  // namespace ats::partner_sink
 
 #endif  // ATS_TOOLS_PARTNER_SINK_CONTROL_CLIENT_H_
