@@ -212,7 +212,8 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
       // Filled up by this claim: the next look leaves it out.
       int& busy = requests.by_integration[key.integration_id];
       if (busy >= options_.max_in_flight_per_integration) continue;
-      auto event = txn.events().GetEvent(key.account_id, key.id);
+      auto event = txn.events().GetEvent(key.account_id, key.id,
+                                         storage::PayloadParts::kAll);
       if (!event.ok()) return event.status();
       Delivery delivery;
       auto settlement = Prepare(txn, lookups, *event, &delivery);

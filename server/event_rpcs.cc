@@ -39,13 +39,15 @@ absl::Status EventNotFound(const std::string& id) {
       absl::StrCat("event ", EventName(id), " not found"));
 }
 
-// Returns event `id` of the caller's account. A partner key sees the events
-// of its own integration only: any other is as absent to it as another
-// account's event is to everyone.
+// Returns event `id` of the caller's account, with the shown parts of its
+// payload: callers show the event and change only its mutable columns. A
+// partner key sees the events of its own integration only: any other is as
+// absent to it as another account's event is to everyone.
 absl::StatusOr<storage::EventRow> LoadEvent(storage::Transaction& txn,
                                             const Caller& caller,
                                             const std::string& id) {
-  auto row = txn.events().GetEvent(caller.account_id, id);
+  auto row = txn.events().GetEvent(caller.account_id, id,
+                                   storage::PayloadParts::kShown);
   if (absl::IsNotFound(row.status())) return EventNotFound(id);
   if (!row.ok()) return row.status();
   if (caller.role == ats::v1::ROLE_PARTNER &&
@@ -274,7 +276,8 @@ grpc::ServerUnaryReactor* IntegrationService::ReportPartnerResult(
                   txn, caller, kReportPartnerResultMethod,
                   request->request_id(), *request, response, now,
                   [&]() -> absl::Status {
-                    auto event = txn.events().GetEvent(caller.account_id, id);
+                    auto event = txn.events().GetEvent(
+                        caller.account_id, id, storage::PayloadParts::kShown);
                     if (absl::IsNotFound(event.status())) {
                       return EventNotFound(id);
                     }

@@ -31,7 +31,8 @@ struct EventRow {
   int64_t stage_entry = 0;
   std::string bulk_operation_id;
   std::string triggered_by;
-  // What is delivered, fixed at creation.
+  // What is delivered, fixed at creation. Reads that decode only
+  // PayloadParts::kShown fill stage_trigger and option_values alone.
   ats::v1::PartnerEvent payload;
   absl::Time create_time;
   absl::Time due_time;
@@ -39,6 +40,16 @@ struct EventRow {
   int attempt_count = 0;
   std::optional<absl::Time> lease_expire_time;
   std::optional<ats::v1::PartnerResult> result;
+};
+
+// How much of an event's stored payload a read decodes. The payload is most
+// of an event's bytes, and showing an event needs only two of its fields.
+enum class PayloadParts {
+  // Every field: what the dispatcher delivers.
+  kAll,
+  // stage_trigger and option_values, what an ats.v1.Event shows; the other
+  // fields are skipped undecoded and left empty.
+  kShown,
 };
 
 // A due event as ListDue finds it: enough to decide whether to claim it
@@ -97,10 +108,14 @@ class EventRepository {
   // no read: the dispatcher records many outcomes in one write.
   virtual absl::StatusOr<bool> SettleClaim(const EventRow& claimed,
                                            const EventRow& next) = 0;
-  // Returns event `id`, or NOT_FOUND.
+  // Returns event `id` with the `parts` of its payload, or NOT_FOUND;
+  // DATA_LOSS if the stored payload or result does not decode.
   virtual absl::StatusOr<EventRow> GetEvent(std::string_view account_id,
-                                            std::string_view id) = 0;
-  // Returns events newest first (create_time, then id, descending).
+                                            std::string_view id,
+                                            PayloadParts parts) = 0;
+  // Returns events newest first (create_time, then id, descending), with
+  // only the shown parts of their payloads (PayloadParts::kShown): a list
+  // is for looking at events, not delivering them.
   virtual absl::StatusOr<Page<EventRow>> ListEvents(
       std::string_view account_id, const EventFilter& filter,
       const PageRequest& page) = 0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "storage/sqlite/event_payload.h"
 #include "storage/sqlite/values.h"
 
 namespace ats::storage::sqlite {
@@ -40,7 +41,8 @@ absl::Status EventNotFound(std::string_view id) {
       absl::StrCat("event ", std::string(id), " not found"));
 }
 
-absl::StatusOr<EventRow> ReadEvent(const Statement& stmt) {
+// Reads the row `stmt` is at, decoding the `parts` of its payload.
+absl::StatusOr<EventRow> ReadEvent(const Statement& stmt, PayloadParts parts) {
   EventRow event;
   event.account_id = stmt.ColumnText(0);
   event.id = stmt.ColumnText(1);
@@ -56,7 +58,7 @@ absl::StatusOr<EventRow> ReadEvent(const Statement& stmt) {
   event.stage_entry = stmt.ColumnInt64(11);
   event.bulk_operation_id = stmt.ColumnText(12);
   event.triggered_by = stmt.ColumnText(13);
-  if (!event.payload.ParseFromString(stmt.ColumnBlob(14))) {
+  if (!DecodeEventPayload(stmt.ColumnBlob(14), parts, &event.payload)) {
     return absl::DataLossError(
         absl::StrCat("stored payload of event ", event.id, " is corrupt"));
   }
@@ -78,17 +80,18 @@ absl::StatusOr<EventRow> ReadEvent(const Statement& stmt) {
   return event;
 }
 
-// Reads every row `stmt` yields; `expected_rows` (the query's LIMIT) sizes
-// the vector once.
+// Reads every row `stmt` yields as ReadEvent does; `expected_rows` (the
+// query's LIMIT) sizes the vector once.
 absl::StatusOr<std::vector<EventRow>> ReadEvents(Statement& stmt,
-                                                 int expected_rows) {
+                                                 int expected_rows,
+                                                 PayloadParts parts) {
   std::vector<EventRow> rows;
   rows.reserve(expected_rows);
   for (;;) {
     absl::StatusOr<bool> has_row = stmt.Step();
     if (!has_row.ok()) return has_row.status();
     if (!*has_row) return rows;
-    absl::StatusOr<EventRow> event = ReadEvent(stmt);
+    absl::StatusOr<EventRow> event = ReadEvent(stmt, parts);
     if (!event.ok()) {
       (void)stmt.Run();  // Drops the cursor; the corruption is the news.
       return event.status();
@@ -268,13 +271,13 @@ absl::StatusOr<bool> SqliteEventRepository::SettleClaim(
 }
 
 absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
-    std::string_view account_id, std::string_view id) {
+    std::string_view account_id, std::string_view id, PayloadParts parts) {
   static const std::string sql =
       absl::StrCat("SELECT ", kEventColumns,
                    " FROM events WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadEvents(stmt, 1);
+  auto rows = ReadEvents(stmt, 1, parts);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return EventNotFound(id);
   return std::move(rows->front());
@@ -300,7 +303,7 @@ absl::StatusOr<Page<EventRow>> SqliteEventRepository::ListEvents(
         .Bind(7, std::string_view(""));
   }
   stmt.Bind(8, page.limit + 1);
-  auto rows = ReadEvents(stmt, page.limit + 1);
+  auto rows = ReadEvents(stmt, page.limit + 1, PayloadParts::kShown);
   if (!rows.ok()) return rows.status();
   return MakePage(*std::move(rows), page.limit, [](const EventRow& event) {
     return std::vector<std::string>{absl::StrCat(ToMicros(event.create_time)),

@@ -19,7 +19,8 @@ class SqliteEventRepository final : public EventRepository {
   absl::StatusOr<bool> SettleClaim(const EventRow& claimed,
                                    const EventRow& next) override;
   absl::StatusOr<EventRow> GetEvent(std::string_view account_id,
-                                    std::string_view id) override;
+                                    std::string_view id,
+                                    PayloadParts parts) override;
   absl::StatusOr<Page<EventRow>> ListEvents(std::string_view account_id,
                                             const EventFilter& filter,
                                             const PageRequest& page) override;

@@ -213,7 +213,8 @@ class DispatcherTest : public ::testing::Test {
   storage::EventRow Get(const std::string& id) {
     storage::EventRow row;
     absl::Status status = store_->Read([&](storage::Transaction& txn) {
-      auto event = txn.events().GetEvent(account_id_, id);
+      auto event =
+          txn.events().GetEvent(account_id_, id, storage::PayloadParts::kAll);
       if (!event.ok()) return event.status();
       row = *std::move(event);
       return absl::OkStatus();

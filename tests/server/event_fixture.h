@@ -290,7 +290,8 @@ class EventFixture : public ::testing::Test {
     const std::string account_id = IdOf(server_.account());
     absl::Status status =
         server_.store().WriteAndWait([&](storage::Transaction& txn) {
-          auto event = txn.events().GetEvent(account_id, IdOf(name));
+          auto event = txn.events().GetEvent(account_id, IdOf(name),
+                                             storage::PayloadParts::kAll);
           if (!event.ok()) return event.status();
           change(*event);
           return txn.events().UpdateEvent(*event);
@@ -308,7 +309,8 @@ class EventFixture : public ::testing::Test {
     ats::v1::PartnerEvent payload;
     const std::string account_id = IdOf(server_.account());
     absl::Status status = server_.store().Read([&](storage::Transaction& txn) {
-      auto event = txn.events().GetEvent(account_id, IdOf(name));
+      auto event = txn.events().GetEvent(account_id, IdOf(name),
+                                         storage::PayloadParts::kAll);
       if (!event.ok()) return event.status();
       payload = event->payload;
       return absl::OkStatus();

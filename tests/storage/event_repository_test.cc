@@ -11,8 +11,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "storage/sqlite/connection.h"
 #include "storage/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -108,10 +110,11 @@ class EventRepositoryTest : public ::testing::Test {
   }
 
   absl::StatusOr<EventRow> Get(const std::string& account,
-                               const std::string& id) {
+                               const std::string& id,
+                               PayloadParts parts = PayloadParts::kAll) {
     absl::StatusOr<EventRow> event = absl::UnknownError("not run");
     absl::Status status = store_->Read([&](Transaction& t) {
-      event = t.events().GetEvent(account, id);
+      event = t.events().GetEvent(account, id, parts);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
@@ -141,6 +144,31 @@ class EventRepositoryTest : public ::testing::Test {
       request.after = page->next;
     }
     return ids;
+  }
+
+  // The first page (up to 100 rows) of account A's events.
+  absl::StatusOr<std::vector<EventRow>> FirstPage() {
+    absl::StatusOr<Page<EventRow>> page = absl::UnknownError("not run");
+    absl::Status status = store_->Read([&](Transaction& t) {
+      page = t.events().ListEvents(kAccountA, {}, {{}, 100});
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    if (!page.ok()) return page.status();
+    return std::move(page->rows);
+  }
+
+  // Replaces the stored payload of event `id` with `bytes`, behind the
+  // repository's back (which only stores payloads it serialized itself).
+  void StorePayload(const std::string& id, const std::string& bytes) {
+    auto db = sqlite::Connection::Open(dir_.File("ats.sqlite"),
+                                       sqlite::ConnectionOptions());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_OK((*db)
+                  ->Prepare("UPDATE events SET payload = ?1 WHERE id = ?2")
+                  .BindBlob(1, bytes)
+                  .Bind(2, std::string_view(id))
+                  .Run());
   }
 
   std::vector<std::string> Due(absl::Time now, int limit = 100,
@@ -614,6 +642,208 @@ TEST_F(EventRepositoryTest, CancelOpenEventsOfCandidateOrJob) {
   // Cancelled events leave the dispatcher's view.
   EXPECT_EQ(Due(At(1000)),
             (std::vector<std::string>{"c2-j1-pending", "c1-j1-sending"}));
+}
+
+// What a list shows of `payload`: its stage trigger and option values.
+ats::v1::PartnerEvent ShownParts(const ats::v1::PartnerEvent& payload) {
+  ats::v1::PartnerEvent shown;
+  if (payload.has_stage_trigger()) {
+    *shown.mutable_stage_trigger() = payload.stage_trigger();
+  }
+  *shown.mutable_option_values() = payload.option_values();
+  return shown;
+}
+
+// A payload as the trigger engine stores it for a partner integration.
+ats::v1::PartnerEvent PartnerPayload(const EventRow& event) {
+  ats::v1::PartnerEvent payload = event.payload;
+  payload.set_account("accounts/acct-a");
+  payload.set_integration("integrations/int-a");
+  payload.set_partner("partners/p1");
+  payload.set_source(event.source);
+  if (!event.job_id.empty()) payload.set_job("jobs/" + event.job_id);
+  payload.set_triggered_by("apiKeys/key1");
+  ats::v1::CandidateSnapshot* candidate = payload.mutable_candidate();
+  candidate->set_name("candidates/c1");
+  candidate->set_given_name("Ada");
+  candidate->set_email("ada@example.com");
+  candidate->add_tags("backend");
+  payload.mutable_create_time()->set_seconds(100);
+  payload.mutable_result_reporting()->set_method(
+      "ats.v1.IntegrationService/ReportPartnerResult");
+  payload.mutable_result_reporting()->set_event("events/" + event.id);
+  return payload;
+}
+
+TEST_F(EventRepositoryTest, ListsOnlyTheShownPartsOfEveryKindOfPayload) {
+  EventRow staged = Event("staged", "c1", "j1", At(100));
+  staged.payload = PartnerPayload(staged);
+  ats::v1::StageTriggerRef* ref = staged.payload.mutable_stage_trigger();
+  ref->set_trigger("jobs/j1/stages/st1/triggers/tr1");
+  ref->set_stage("jobs/j1/stages/st1");
+  ref->set_stage_display_name("Screening");
+  (*staged.payload.mutable_option_values())["test_package"] = "java-senior";
+  (*staged.payload.mutable_option_values())["level"] = "";
+
+  EventRow manual = Event("manual", "c1", "", At(101));
+  manual.source = ats::v1::EVENT_SOURCE_MANUAL;
+  manual.trigger_id.clear();
+  manual.stage_id.clear();
+  manual.stage_entry = 0;
+  manual.payload = PartnerPayload(manual);
+  (*manual.payload.mutable_option_values())["test_package"] = "sql-basics";
+
+  EventRow webhook = Event("webhook", "c1", "j1", At(102));
+  webhook.integration_id.clear();
+  webhook.webhook_uri = "https://hooks.example/x";
+  webhook.payload.mutable_stage_trigger()->set_trigger(
+      "jobs/j1/stages/st1/triggers/tr2");
+  webhook.payload.mutable_candidate()->set_name("candidates/c1");
+  ASSERT_OK(Insert({staged, manual, webhook}));
+
+  absl::StatusOr<std::vector<EventRow>> listed = FirstPage();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 3u);
+  const std::vector<const EventRow*> newest_first = {&webhook, &manual,
+                                                     &staged};
+  for (size_t i = 0; i < newest_first.size(); ++i) {
+    const EventRow& stored = *newest_first[i];
+    SCOPED_TRACE(stored.id);
+    const ats::v1::PartnerEvent shown = ShownParts(stored.payload);
+    EXPECT_TRUE(MessageDifferencer::Equals((*listed)[i].payload, shown))
+        << (*listed)[i].payload.DebugString();
+    absl::StatusOr<EventRow> got =
+        Get(kAccountA, stored.id, PayloadParts::kShown);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_TRUE(MessageDifferencer::Equals(got->payload, shown));
+    // The dispatcher's read still gets everything it delivers.
+    got = Get(kAccountA, stored.id, PayloadParts::kAll);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_TRUE(MessageDifferencer::Equals(got->payload, stored.payload));
+  }
+  EXPECT_EQ((*listed)[2].payload.stage_trigger().stage_display_name(),
+            "Screening");
+  EXPECT_EQ((*listed)[2].payload.option_values().at("test_package"),
+            "java-senior");
+  EXPECT_FALSE((*listed)[1].payload.has_stage_trigger());
+  EXPECT_TRUE((*listed)[0].payload.option_values().empty());
+}
+
+TEST_F(EventRepositoryTest, ShownPartsAreFoundInAnyOrderAmongOtherFields) {
+  ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100))}));
+  // Encodings the generated serializer never writes but every parser
+  // accepts: fields out of order, a message field split in two, map entries
+  // with the value first, a missing key or value, unknown fields inside,
+  // and unknown fields of every wire type.
+  ats::v1::StageTriggerRef first_half;
+  first_half.set_trigger("jobs/j1/stages/st1/triggers/tr1");
+  ats::v1::StageTriggerRef second_half;
+  second_half.set_stage("jobs/j1/stages/st1");
+  second_half.set_stage_display_name("Screening");
+  const auto entry = [](const std::vector<std::pair<int, std::string>>& fields,
+                        bool unknown_inside = false) {
+    google::protobuf::UnknownFieldSet set;
+    if (unknown_inside) set.AddVarint(3, 1);
+    for (const auto& [number, value] : fields) {
+      set.AddLengthDelimited(number, value);
+    }
+    if (unknown_inside) set.AddFixed32(4, 7);
+    std::string bytes;
+    EXPECT_TRUE(set.SerializeToString(&bytes));
+    return bytes;
+  };
+  ats::v1::CandidateSnapshot candidate;
+  candidate.set_name("candidates/c1");
+  candidate.add_tags("backend");
+
+  google::protobuf::UnknownFieldSet payload;
+  payload.AddVarint(99, 12345);
+  payload.AddLengthDelimited(10, entry({{2, "java-senior"}, {1, "test"}}));
+  payload.AddLengthDelimited(11, candidate.SerializeAsString());
+  payload.AddFixed64(100, 1);
+  payload.AddLengthDelimited(6, first_half.SerializeAsString());
+  payload.AddGroup(101)->AddLengthDelimited(1, "in a group");
+  payload.AddLengthDelimited(10, entry({{1, "level"}, {2, "3"}}, true));
+  payload.AddFixed32(102, 2);
+  payload.AddLengthDelimited(8, "Engineer");
+  payload.AddLengthDelimited(6, second_half.SerializeAsString());
+  payload.AddLengthDelimited(10, entry({{1, "no_value"}}));
+  payload.AddLengthDelimited(10, entry({{2, "no key"}}));
+  payload.AddLengthDelimited(10, entry({{1, "test"}, {2, "sql-basics"}}));
+  payload.AddLengthDelimited(103, "unknown bytes");
+  payload.AddVarint(5, ats::v1::EVENT_SOURCE_STAGE_TRIGGER);
+  std::string bytes;
+  ASSERT_TRUE(payload.SerializeToString(&bytes));
+  StorePayload("e1", bytes);
+
+  // What the generated parser makes of it, which a list must match.
+  ats::v1::PartnerEvent parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  ats::v1::PartnerEvent expected;
+  expected.mutable_stage_trigger()->set_trigger(first_half.trigger());
+  expected.mutable_stage_trigger()->MergeFrom(second_half);
+  auto& options = *expected.mutable_option_values();
+  options["test"] = "sql-basics";
+  options["level"] = "3";
+  options["no_value"] = "";
+  options[""] = "no key";
+  ASSERT_TRUE(MessageDifferencer::Equals(ShownParts(parsed), expected))
+      << parsed.DebugString();
+
+  absl::StatusOr<std::vector<EventRow>> listed = FirstPage();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(listed->front().payload, expected))
+      << listed->front().payload.DebugString();
+  absl::StatusOr<EventRow> got = Get(kAccountA, "e1", PayloadParts::kShown);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(MessageDifferencer::Equals(got->payload, expected));
+  got = Get(kAccountA, "e1", PayloadParts::kAll);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(MessageDifferencer::Equals(got->payload, parsed));
+}
+
+TEST_F(EventRepositoryTest, CorruptPayloadIsDataLossWhateverIsDecoded) {
+  ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100))}));
+  struct Corrupt {
+    const char* what;
+    std::string bytes;
+  };
+  const std::vector<Corrupt> corrupt = {
+      {"a skipped field runs past the end", std::string("\x0a\x05\x61", 3)},
+      {"a skipped message runs past the end", std::string("\x5a\x05\x61", 3)},
+      {"stage_trigger runs past the end", std::string("\x32\x05\x61", 3)},
+      {"a field runs past its stage_trigger",
+       std::string("\x32\x02\x0a\x05", 4)},
+      {"an entry runs past the end", std::string("\x52\x03\x0a\x01", 4)},
+      {"a key runs past its entry", std::string("\x52\x03\x0a\x05\x61", 5)},
+      {"a value runs past its entry", std::string("\x52\x02\x12\x05", 4)},
+      {"a key is not UTF-8", std::string("\x52\x04\x0a\x02\xff\xfe", 6)},
+      {"tag 0", std::string("\x00", 1)},
+      {"tag 0 in an entry", std::string("\x52\x01\x00", 3)},
+      {"a tag cut short", std::string("\x80", 1)},
+      {"an end-group tag with no group", std::string("\x0c", 1)},
+      {"a group never closed", std::string("\x0b", 1)},
+      {"wire type 6", std::string("\x0e", 1)},
+      {"a varint of 11 bytes",
+       std::string(1, '\x08') + std::string(10, '\xff')},
+  };
+  for (const auto& [what, bytes] : corrupt) {
+    SCOPED_TRACE(what);
+    // Corrupt to the generated parser too.
+    ASSERT_FALSE(ats::v1::PartnerEvent().ParseFromString(bytes));
+    StorePayload("e1", bytes);
+    for (PayloadParts parts : {PayloadParts::kAll, PayloadParts::kShown}) {
+      absl::StatusOr<EventRow> got = Get(kAccountA, "e1", parts);
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+      EXPECT_EQ(got.status().message(),
+                "stored payload of event e1 is corrupt");
+    }
+    absl::StatusOr<std::vector<EventRow>> listed = FirstPage();
+    EXPECT_EQ(listed.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(listed.status().message(),
+              "stored payload of event e1 is corrupt");
+  }
 }
 
 }  // namespace
