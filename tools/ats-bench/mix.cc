@@ -350,7 +350,11 @@ bool Replay(const std::map<std::string, Sample>& samples, const Seeded& seeded,
   }
   std::printf(
       "replay: the same loads against a stand-in answering every call from "
-      "memory with the server's response (gRPC and the messages alone)\n");
+      "memory with the server's response (gRPC and the messages alone):");
+  for (const auto& [method, response] : responses) {
+    std::printf(" %s %zu bytes;", method.c_str(), response->ByteSizeLong());
+  }
+  std::printf("\n");
   MoveTally tally;
   std::map<std::string, Sample> replay_samples;
   return RunAndPrint(MakeKinds((*replay)->channels(), seeded, options.in_flight,
