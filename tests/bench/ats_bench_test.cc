@@ -17,7 +17,7 @@ TEST(AtsBenchTest, MixRecordsEveryMoveAndEveryEvent) {
       {ATS_BENCH_BIN, "mix", "--in_flight=8", "--max_calls=300",
        "--duration=60s", "--warmup=0s", "--jobs=2",
        "--applications_per_slot=4", "--drain_timeout=60s",
-       "--server_flag=--log_level=warn"},
+       "--server_flag=--log_level=warn", "--replay"},
       absl::Minutes(4));
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   // 300 moves of two triggers each.
@@ -29,6 +29,10 @@ TEST(AtsBenchTest, MixRecordsEveryMoveAndEveryEvent) {
       result.out, "check: 332 transitions recorded for 300 moves + 32 adds: ok"))
       << result.out;
   EXPECT_FALSE(absl::StrContains(result.out, "MISMATCH")) << result.out;
+  // The stand-in answered every replayed call (an error would fail the exit
+  // code) with the server's recorded responses, which pass the same checks.
+  EXPECT_TRUE(absl::StrContains(result.out, "replay: the same loads"))
+      << result.out;
 }
 
 TEST(AtsBenchTest, MixRejectsAnUnknownCall) {

@@ -22,6 +22,8 @@ struct MixOptions {
   std::vector<std::string> mix = {"move", "get_job", "list_events"};
   // Run the kinds together in one load instead of each alone.
   bool together = false;
+  // Then run the same loads against a stand-in answering from memory.
+  bool replay = false;
   int jobs = 4;
   int applications_per_slot = 16;
   absl::Duration drain_timeout = absl::Minutes(5);

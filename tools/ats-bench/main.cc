@@ -2,7 +2,7 @@
 // figure comes with a baseline measured in the same run: the health check at
 // the same concurrency, or SQLite doing the same writes bare.
 //
-//   ats-bench mix    [--in_flight 64] [--duration 10s] [--mix move,get_job,list_events]
+//   ats-bench mix    [--in_flight 64] [--duration 10s] [--mix move,get_job,list_events] [--replay]
 //   ats-bench bulk   [--candidates 100000]
 //   ats-bench events [--events 1000000] [--deep_page 1000]
 //
@@ -97,6 +97,12 @@ int main(int argc, char** argv) {
   mix_command->add_flag("--together", mix.together,
                         "one load mixing the calls by weight, instead of one "
                         "load per call");
+  mix_command->add_flag(
+      "--replay", mix.replay,
+      "then run the same loads against a stand-in server inside ats-bench "
+      "that answers every call from memory with the first response the "
+      "server gave: what gRPC and these messages cost alone, the most any "
+      "server could reach with them on this machine");
   mix_command->add_option("--jobs", mix.jobs, "jobs seeded")
       ->capture_default_str();
   mix_command

@@ -7,18 +7,22 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "ats/v1/job_service.grpc.pb.h"
-#include "grpc/health/v1/health.grpc.pb.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "tools/ats-bench/api.h"
 #include "tools/ats-bench/commands.h"
 #include "tools/ats-bench/event_walk.h"
 #include "tools/ats-bench/load.h"
+#include "tools/ats-bench/replay.h"
 #include "tools/ats-bench/report.h"
 #include "tools/ats-bench/seed.h"
 
@@ -34,40 +38,62 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
       google::protobuf::util::TimeUtil::TimestampToMicroseconds(t));
 }
 
+using Channels = std::vector<std::shared_ptr<grpc::Channel>>;
+
 // What the move load did in total (warm-up included), for the checks.
 struct MoveTally {
   std::atomic<int64_t> moves{0};
   std::atomic<int64_t> events{0};
 };
 
+// The first response one kind of call got: what the replay answers with.
+class Sample {
+ public:
+  void Keep(const google::protobuf::Message& response) {
+    std::call_once(kept_, [&] {
+      message_.reset(response.New());
+      message_->CopyFrom(response);
+    });
+  }
+  // Null until a call succeeded; read once the load is over.
+  const google::protobuf::Message* message() const { return message_.get(); }
+
+ private:
+  std::once_flag kept_;
+  std::unique_ptr<google::protobuf::Message> message_;
+};
+
 // The stubs of every channel, so slots spread over the connections.
 template <typename Service>
 std::vector<std::shared_ptr<typename Service::Stub>> Stubs(
-    const Target& target, int channels) {
+    const Channels& channels) {
   std::vector<std::shared_ptr<typename Service::Stub>> stubs;
-  for (int i = 0; i < channels; ++i) {
-    stubs.push_back(Service::NewStub(target.channel(i)));
+  for (const auto& channel : channels) {
+    stubs.push_back(Service::NewStub(channel));
   }
   return stubs;
 }
 
-CallKind HealthCheck(const Target& target, int channels) {
-  auto stubs = Stubs<Health>(target, channels);
-  return {"health.Check", 1, [stubs](int slot, CallDone done) {
+CallKind HealthCheck(const Channels& channels, Sample* sample) {
+  auto stubs = Stubs<Health>(channels);
+  return {"health.Check", 1, [stubs, sample](int slot, CallDone done) {
             auto stub = stubs[slot % stubs.size()];
             CallAsync<grpc::health::v1::HealthCheckRequest,
                       grpc::health::v1::HealthCheckResponse>(
-                [stub](auto... args) { stub->async()->Check(args...); }, "",
-                {}, [done](const grpc::Status& status, auto&) { done(status); });
+                [stub](auto... args) { stub->async()->Check(args...); }, "", {},
+                [done, sample](const grpc::Status& status, auto& response) {
+                  if (status.ok()) sample->Keep(response);
+                  done(status);
+                });
           }};
 }
 
 // Each slot moves its own applications in turn, each back and forth between
 // its job's two trigger stages, so every move enters a stage with two
 // partner triggers.
-CallKind Move(const Target& target, int channels, const Seeded& seeded,
-              int in_flight, MoveTally* tally) {
-  auto stubs = Stubs<JobService>(target, channels);
+CallKind Move(const Channels& channels, const Seeded& seeded, int in_flight,
+              MoveTally* tally, Sample* sample) {
+  auto stubs = Stubs<JobService>(channels);
   struct SlotState {
     std::vector<const Application*> apps;
     std::vector<int> next_stage;
@@ -80,82 +106,90 @@ CallKind Move(const Target& target, int channels, const Seeded& seeded,
     slot.next_stage.push_back(0);
   }
   const std::string key = seeded.recruiter_key;
-  return {"MoveCandidate", 1,
-          [stubs, slots, key, &seeded, tally](int slot_index, CallDone done) {
-            auto stub = stubs[slot_index % stubs.size()];
-            SlotState& slot = (*slots)[slot_index];
-            const size_t app = slot.next;
-            slot.next = (slot.next + 1) % slot.apps.size();
-            const int stage = slot.next_stage[app];
-            slot.next_stage[app] = 1 - stage;
-            ats::v1::MoveCandidateRequest request;
-            request.set_name(slot.apps[app]->name);
-            request.set_stage(
-                seeded.trigger_stages[slot.apps[app]->job][stage]);
-            CallAsync<ats::v1::MoveCandidateRequest,
-                      ats::v1::MoveCandidateResponse>(
-                [stub](auto... args) { stub->async()->MoveCandidate(args...); },
-                key, std::move(request),
-                [done, tally](const grpc::Status& status,
-                              ats::v1::MoveCandidateResponse& response) {
-                  if (!status.ok()) return done(status);
-                  if (!response.moved() ||
-                      response.events_size() != kIntegrations) {
-                    return done(grpc::Status(
-                        grpc::StatusCode::INTERNAL,
-                        "the move did not enter the stage with its triggers"));
-                  }
-                  tally->moves.fetch_add(1);
-                  tally->events.fetch_add(response.events_size());
-                  done(status);
-                });
-          }};
+  return {
+      "MoveCandidate", 1,
+      [stubs, slots, key, &seeded, tally, sample](int slot_index,
+                                                  CallDone done) {
+        auto stub = stubs[slot_index % stubs.size()];
+        SlotState& slot = (*slots)[slot_index];
+        const size_t app = slot.next;
+        slot.next = (slot.next + 1) % slot.apps.size();
+        const int stage = slot.next_stage[app];
+        slot.next_stage[app] = 1 - stage;
+        ats::v1::MoveCandidateRequest request;
+        request.set_name(slot.apps[app]->name);
+        request.set_stage(seeded.trigger_stages[slot.apps[app]->job][stage]);
+        CallAsync<ats::v1::MoveCandidateRequest,
+                  ats::v1::MoveCandidateResponse>(
+            [stub](auto... args) { stub->async()->MoveCandidate(args...); },
+            key, std::move(request),
+            [done, tally, sample](const grpc::Status& status,
+                                  ats::v1::MoveCandidateResponse& response) {
+              if (!status.ok()) return done(status);
+              if (!response.moved() ||
+                  response.events_size() != kIntegrations) {
+                return done(grpc::Status(
+                    grpc::StatusCode::INTERNAL,
+                    "the move did not enter the stage with its triggers"));
+              }
+              tally->moves.fetch_add(1);
+              tally->events.fetch_add(response.events_size());
+              sample->Keep(response);
+              done(status);
+            });
+      }};
 }
 
-CallKind GetJob(const Target& target, int channels, const Seeded& seeded) {
-  auto stubs = Stubs<JobService>(target, channels);
-  return {"GetJob", 1, [stubs, &seeded](int slot, CallDone done) {
+CallKind GetJob(const Channels& channels, const Seeded& seeded,
+                Sample* sample) {
+  auto stubs = Stubs<JobService>(channels);
+  return {"GetJob", 1, [stubs, &seeded, sample](int slot, CallDone done) {
             auto stub = stubs[slot % stubs.size()];
             ats::v1::GetJobRequest request;
             request.set_name(seeded.jobs[slot % seeded.jobs.size()]);
             CallAsync<ats::v1::GetJobRequest, ats::v1::Job>(
                 [stub](auto... args) { stub->async()->GetJob(args...); },
                 seeded.recruiter_key, std::move(request),
-                [done](const grpc::Status& status, auto&) { done(status); });
+                [done, sample](const grpc::Status& status, auto& response) {
+                  if (status.ok()) sample->Keep(response);
+                  done(status);
+                });
           }};
 }
 
-CallKind ListEvents(const Target& target, int channels, const Seeded& seeded) {
-  auto stubs = Stubs<IntegrationService>(target, channels);
-  return {"ListEvents(50)", 1, [stubs, &seeded](int slot, CallDone done) {
+CallKind ListEvents(const Channels& channels, const Seeded& seeded,
+                    Sample* sample) {
+  auto stubs = Stubs<IntegrationService>(channels);
+  return {"ListEvents(50)", 1,
+          [stubs, &seeded, sample](int slot, CallDone done) {
             auto stub = stubs[slot % stubs.size()];
             ats::v1::ListEventsRequest request;
             request.set_page_size(50);
             CallAsync<ats::v1::ListEventsRequest, ats::v1::ListEventsResponse>(
                 [stub](auto... args) { stub->async()->ListEvents(args...); },
                 seeded.recruiter_key, std::move(request),
-                [done](const grpc::Status& status,
-                       ats::v1::ListEventsResponse& response) {
+                [done, sample](const grpc::Status& status,
+                               ats::v1::ListEventsResponse& response) {
                   if (status.ok() && response.events_size() == 0) {
                     return done(grpc::Status(grpc::StatusCode::INTERNAL,
                                              "ListEvents returned no events"));
                   }
+                  if (status.ok()) sample->Keep(response);
                   done(status);
                 });
           }};
 }
 
 // Checks every move left one transition in its application's history.
-bool CheckHistories(const Target& target, const Seeded& seeded,
-                    int64_t moves) {
+bool CheckHistories(const Target& target, const Seeded& seeded, int64_t moves) {
   auto jobs = JobService::NewStub(target.channel());
   int64_t transitions = 0;
   for (const Application& app : seeded.applications) {
     ats::v1::GetApplicationRequest request;
     request.set_name(app.name);
     ats::v1::Application got;
-    grpc::Status status =
-        jobs->GetApplication(Context(seeded.recruiter_key).get(), request, &got);
+    grpc::Status status = jobs->GetApplication(
+        Context(seeded.recruiter_key).get(), request, &got);
     if (!status.ok()) {
       std::printf("CHECK FAILED: GetApplication: %s\n",
                   status.error_message().c_str());
@@ -166,10 +200,10 @@ bool CheckHistories(const Target& target, const Seeded& seeded,
   // Each application entered its first stage once when it was added.
   const int64_t expected =
       moves + static_cast<int64_t>(seeded.applications.size());
-  std::printf("check: %lld transitions recorded for %lld moves + %zu adds: %s\n",
-              static_cast<long long>(transitions),
-              static_cast<long long>(moves), seeded.applications.size(),
-              transitions == expected ? "ok" : "MISMATCH");
+  std::printf(
+      "check: %lld transitions recorded for %lld moves + %zu adds: %s\n",
+      static_cast<long long>(transitions), static_cast<long long>(moves),
+      seeded.applications.size(), transitions == expected ? "ok" : "MISMATCH");
   return transitions == expected;
 }
 
@@ -183,8 +217,8 @@ bool ReportDelivery(const Target& target, const SinkControl& sink_control,
   const std::vector<std::string>& flags = options.target.server_flags;
   if (std::find(flags.begin(), flags.end(), "--dispatch=false") ==
       flags.end()) {
-    absl::Status drained = WaitForDelivery(target, seeded.recruiter_key,
-                                           options.drain_timeout);
+    absl::Status drained =
+        WaitForDelivery(target, seeded.recruiter_key, options.drain_timeout);
     if (!drained.ok()) {
       std::printf("delivery: %s\n", std::string(drained.message()).c_str());
     }
@@ -247,9 +281,105 @@ bool ReportDelivery(const Target& target, const SinkControl& sink_control,
   return all_created;
 }
 
+// The full method name of each kind of call, for the replay.
+const std::map<std::string, std::string> kMethods = {
+    {"move", "/ats.v1.JobService/MoveCandidate"},
+    {"get_job", "/ats.v1.JobService/GetJob"},
+    {"list_events", "/ats.v1.IntegrationService/ListEvents"},
+    {"health", "/grpc.health.v1.Health/Check"},
+};
+
+// The kinds of call over `channels`, by their --mix names; each keeps its
+// first response in `samples`.
+std::map<std::string, CallKind> MakeKinds(
+    const Channels& channels, const Seeded& seeded, int in_flight,
+    MoveTally* tally, std::map<std::string, Sample>* samples) {
+  return {
+      {"move", Move(channels, seeded, in_flight, tally, &(*samples)["move"])},
+      {"get_job", GetJob(channels, seeded, &(*samples)["get_job"])},
+      {"list_events", ListEvents(channels, seeded, &(*samples)["list_events"])},
+      {"health", HealthCheck(channels, &(*samples)["health"])},
+  };
+}
+
+// Runs the health check baseline, then the chosen kinds (each alone, or
+// together), and prints each next to the baseline. Returns whether every
+// call succeeded.
+bool RunAndPrint(const std::map<std::string, CallKind>& kinds,
+                 const std::vector<std::pair<std::string, int>>& chosen,
+                 const LoadOptions& load, bool together) {
+  const KindResult baseline = RunLoad({kinds.at("health")}, load)[0];
+  PrintLoadHeader();
+  PrintLoadRow(baseline, baseline);
+  bool ok = baseline.errors == 0;
+  std::vector<CallKind> chosen_kinds;
+  for (const auto& [name, weight] : chosen) {
+    chosen_kinds.push_back(kinds.at(name));
+    chosen_kinds.back().weight = weight;
+  }
+  auto run = [&](const std::vector<CallKind>& load_kinds) {
+    for (const KindResult& result : RunLoad(load_kinds, load)) {
+      PrintLoadRow(result, baseline);
+      ok = ok && result.errors == 0;
+    }
+  };
+  if (together) {
+    run(chosen_kinds);
+  } else {
+    for (const CallKind& kind : chosen_kinds) run({kind});
+  }
+  return ok;
+}
+
+// Runs the same loads against a stand-in server that answers each call with
+// the first response the real server gave it (see replay.h): what gRPC and
+// these messages cost on this machine with no server work at all.
+bool Replay(const std::map<std::string, Sample>& samples, const Seeded& seeded,
+            const std::vector<std::pair<std::string, int>>& chosen,
+            const LoadOptions& load, const MixOptions& options) {
+  std::map<std::string, const google::protobuf::Message*> responses;
+  for (const auto& [name, sample] : samples) {
+    if (sample.message() != nullptr) {
+      responses[kMethods.at(name)] = sample.message();
+    }
+  }
+  auto replay = ReplayServer::Start(responses, options.target.channels);
+  if (!replay.ok()) {
+    std::printf("replay: %s\n", replay.status().ToString().c_str());
+    return false;
+  }
+  std::printf(
+      "replay: the same loads against a stand-in answering every call from "
+      "memory with the server's response (gRPC and the messages alone):");
+  for (const auto& [method, response] : responses) {
+    std::printf(" %s %zu bytes;", method.c_str(), response->ByteSizeLong());
+  }
+  std::printf("\n");
+  MoveTally tally;
+  std::map<std::string, Sample> replay_samples;
+  return RunAndPrint(MakeKinds((*replay)->channels(), seeded, options.in_flight,
+                               &tally, &replay_samples),
+                     chosen, load, options.together);
+}
+
 }  // namespace
 
 int RunMix(const MixOptions& options) {
+  std::vector<std::pair<std::string, int>> chosen;
+  for (const std::string& entry : options.mix) {
+    std::vector<std::string> parts = absl::StrSplit(entry, ':');
+    int weight = 1;
+    if (kMethods.count(parts[0]) == 0 ||
+        (parts.size() > 1 && !absl::SimpleAtoi(parts[1], &weight))) {
+      std::fprintf(stderr,
+                   "ats-bench: unknown mix entry '%s'; use move, get_job, "
+                   "list_events or health, each optionally :weight\n",
+                   entry.c_str());
+      return 2;
+    }
+    chosen.emplace_back(parts[0], weight);
+  }
+
   SeedOptions seed;
   seed.jobs = options.jobs;
   seed.candidates = options.in_flight * options.applications_per_slot;
@@ -264,61 +394,28 @@ int RunMix(const MixOptions& options) {
               options.jobs, seeded.applications.size(),
               absl::ToDoubleSeconds(bench->seed_time));
 
-  const int channels = std::max(1, options.target.channels);
-  MoveTally tally;
-  std::map<std::string, CallKind> kinds = {
-      {"move", Move(target, channels, seeded, options.in_flight, &tally)},
-      {"get_job", GetJob(target, channels, seeded)},
-      {"list_events", ListEvents(target, channels, seeded)},
-      {"health", HealthCheck(target, channels)},
-  };
-  std::vector<CallKind> chosen;
-  for (const std::string& entry : options.mix) {
-    std::vector<std::string> parts = absl::StrSplit(entry, ':');
-    auto kind = kinds.find(parts[0]);
-    int weight = 1;
-    if (kind == kinds.end() ||
-        (parts.size() > 1 && !absl::SimpleAtoi(parts[1], &weight))) {
-      std::fprintf(stderr,
-                   "ats-bench: unknown mix entry '%s'; use move, get_job, "
-                   "list_events or health, each optionally :weight\n",
-                   entry.c_str());
-      return 2;
-    }
-    chosen.push_back(kind->second);
-    chosen.back().weight = weight;
-  }
-
   LoadOptions load;
   load.in_flight = options.in_flight;
   load.duration = options.duration;
   load.warmup = options.warmup;
   load.max_calls = options.max_calls;
   std::printf(
-      "load: %d in flight over %d connection(s), %s each (first %s not "
+      "load: %d in flight over %zu connection(s), %s each (first %s not "
       "counted)\n",
-      options.in_flight, channels, absl::FormatDuration(load.duration).c_str(),
+      options.in_flight, target.channels().size(),
+      absl::FormatDuration(load.duration).c_str(),
       absl::FormatDuration(load.warmup).c_str());
-  const KindResult baseline = RunLoad({kinds.at("health")}, load)[0];
-  PrintLoadHeader();
-  PrintLoadRow(baseline, baseline);
-  bool ok = baseline.errors == 0;
-  auto run_and_print = [&](const std::vector<CallKind>& load_kinds) {
-    for (const KindResult& result : RunLoad(load_kinds, load)) {
-      PrintLoadRow(result, baseline);
-      ok = ok && result.errors == 0;
-    }
-  };
-  if (options.together) {
-    run_and_print(chosen);
-  } else {
-    for (const CallKind& kind : chosen) run_and_print({kind});
-  }
+  MoveTally tally;
+  std::map<std::string, Sample> samples;
+  bool ok = RunAndPrint(
+      MakeKinds(target.channels(), seeded, options.in_flight, &tally, &samples),
+      chosen, load, options.together);
 
   if (tally.moves.load() > 0) {
     ok = ReportDelivery(target, bench->sink, seeded, options, tally) && ok;
     ok = CheckHistories(target, seeded, tally.moves.load()) && ok;
   }
+  if (options.replay) ok = Replay(samples, seeded, chosen, load, options) && ok;
   return ok ? 0 : 1;
 }
 

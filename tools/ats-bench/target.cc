@@ -80,14 +80,21 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
   if (!admin_key.ok()) return admin_key.status();
   target->operator_key_ = *operator_key;
   target->admin_key_ = *admin_key;
-  for (int i = 0; i < std::max(1, options.channels); ++i) {
+  target->channels_ = OpenChannels(server, options.channels);
+  return target;
+}
+
+std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(
+    const std::string& address, int count) {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  for (int i = 0; i < std::max(1, count); ++i) {
     grpc::ChannelArguments arguments;
     // Its own TCP connection per channel, not one shared subchannel.
     arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    target->channels_.push_back(grpc::CreateCustomChannel(
-        server, grpc::InsecureChannelCredentials(), arguments));
+    channels.push_back(grpc::CreateCustomChannel(
+        address, grpc::InsecureChannelCredentials(), arguments));
   }
-  return target;
+  return channels;
 }
 
 Target::~Target() {

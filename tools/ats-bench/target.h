@@ -47,6 +47,10 @@ class Target {
   const std::shared_ptr<grpc::Channel>& channel(int slot = 0) const {
     return channels_[slot % channels_.size()];
   }
+  // Every connection to the server (TargetOptions.channels of them).
+  const std::vector<std::shared_ptr<grpc::Channel>>& channels() const {
+    return channels_;
+  }
   const std::string& operator_key() const { return operator_key_; }
   const std::string& admin_key() const { return admin_key_; }
   // host:port of the partner sink.
@@ -66,6 +70,11 @@ class Target {
   std::string admin_key_;
   std::string sink_;
 };
+
+// Opens `count` (at least one) connections to `address`, each its own TCP
+// connection.
+std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(
+    const std::string& address, int count);
 
 // Returns the peak resident set size (VmHWM) of process `pid` in bytes.
 absl::StatusOr<int64_t> PeakRssBytes(pid_t pid);
