@@ -33,7 +33,7 @@ ApiKeyRow ReadApiKey(const Statement& row) {
   key.role = static_cast<ats::v1::Role>(row.ColumnInt64(2));
   key.integration_id = row.ColumnText(3);
   key.display_name = row.ColumnText(4);
-  key.secret_hash = row.ColumnBlob(5);
+  key.secret_hash = std::string(row.ColumnBlob(5));
   key.secret_prefix = row.ColumnText(6);
   key.create_time = FromMicros(row.ColumnInt64(7));
   if (!row.ColumnIsNull(8)) key.revoke_time = FromMicros(row.ColumnInt64(8));

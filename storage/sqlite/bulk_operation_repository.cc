@@ -27,7 +27,7 @@ absl::StatusOr<BulkOperationRow> ReadOperation(const Statement& stmt) {
   row.account_id = stmt.ColumnText(0);
   row.id = stmt.ColumnText(1);
   row.integration_id = stmt.ColumnText(2);
-  if (!row.spec.ParseFromString(stmt.ColumnBlob(3))) {
+  if (!ParseColumn(stmt, 3, &row.spec)) {
     return absl::DataLossError(
         absl::StrCat("stored spec of bulk operation ", row.id, " is corrupt"));
   }

@@ -71,7 +71,7 @@ absl::StatusOr<EventRow> ReadEvent(const Statement& stmt, PayloadParts parts) {
   }
   if (!stmt.ColumnIsNull(20)) {
     ats::v1::PartnerResult result;
-    if (!result.ParseFromString(stmt.ColumnBlob(20))) {
+    if (!ParseColumn(stmt, 20, &result)) {
       return absl::DataLossError(
           absl::StrCat("stored result of event ", event.id, " is corrupt"));
     }

@@ -22,7 +22,7 @@ std::string SortName(const PartnerRow& partner) {
 absl::StatusOr<PartnerRow> ReadPartner(const Statement& row) {
   PartnerRow partner;
   partner.id = row.ColumnText(0);
-  if (!partner.listing.ParseFromString(row.ColumnBlob(1))) {
+  if (!ParseColumn(row, 1, &partner.listing)) {
     return absl::DataLossError(
         absl::StrCat("stored listing of partner ", partner.id, " is corrupt"));
   }
@@ -48,7 +48,7 @@ absl::StatusOr<IntegrationRow> ReadIntegration(const Statement& row) {
   integration.display_name = row.ColumnText(3);
   integration.active = row.ColumnInt64(4) != 0;
   google::protobuf::Struct values;
-  if (!values.ParseFromString(row.ColumnBlob(5))) {
+  if (!ParseColumn(row, 5, &values)) {
     return absl::DataLossError(absl::StrCat(
         "stored activation values of integration ", integration.id,
         " are corrupt"));

@@ -57,7 +57,7 @@ absl::StatusOr<TriggerRow> ReadTrigger(const Statement& stmt) {
   trigger.stage_id = stmt.ColumnText(2);
   trigger.position = static_cast<int>(stmt.ColumnInt64(3));
   trigger.integration_id = stmt.ColumnText(4);  // NULL reads as "".
-  if (!trigger.spec.ParseFromString(stmt.ColumnBlob(5))) {
+  if (!ParseColumn(stmt, 5, &trigger.spec)) {
     return absl::DataLossError(
         absl::StrCat("stored spec of trigger ", trigger.id, " is corrupt"));
   }

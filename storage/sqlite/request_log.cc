@@ -14,9 +14,12 @@ absl::StatusOr<std::optional<LoggedRequest>> SqliteRequestLog::Find(
   absl::StatusOr<bool> row = stmt.Step();
   if (!row.ok()) return row.status();
   if (!*row) return std::nullopt;
-  return LoggedRequest{std::string(account_id), std::string(method),
-                       std::string(request_id), stmt.ColumnBlob(0),
-                       stmt.ColumnBlob(1), FromMicros(stmt.ColumnInt64(2))};
+  return LoggedRequest{std::string(account_id),
+                       std::string(method),
+                       std::string(request_id),
+                       std::string(stmt.ColumnBlob(0)),
+                       std::string(stmt.ColumnBlob(1)),
+                       FromMicros(stmt.ColumnInt64(2))};
 }
 
 absl::Status SqliteRequestLog::Insert(const LoggedRequest& request) {

@@ -161,12 +161,13 @@ std::string Statement::ColumnText(int column) const {
                      static_cast<size_t>(size));
 }
 
-std::string Statement::ColumnBlob(int column) const {
-  if (stmt_ == nullptr) return std::string();
+std::string_view Statement::ColumnBlob(int column) const {
+  if (stmt_ == nullptr) return std::string_view();
   const void* data = sqlite3_column_blob(stmt_, column);
-  if (data == nullptr) return std::string();
+  if (data == nullptr) return std::string_view();
   const int size = sqlite3_column_bytes(stmt_, column);
-  return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
+  return std::string_view(static_cast<const char*>(data),
+                          static_cast<size_t>(size));
 }
 
 bool Statement::ColumnIsNull(int column) const {

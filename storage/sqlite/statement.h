@@ -64,7 +64,8 @@ class Statement {
   // Returns column `column` of the current row as text; NULL reads as "".
   std::string ColumnText(int column) const;
   // Returns the bytes of column `column` of the current row; NULL reads as "".
-  std::string ColumnBlob(int column) const;
+  // They are SQLite's own: valid until the statement steps or is reset.
+  std::string_view ColumnBlob(int column) const;
   // Returns whether column `column` of the current row is NULL.
   bool ColumnIsNull(int column) const;
 

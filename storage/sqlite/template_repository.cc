@@ -35,7 +35,7 @@ absl::StatusOr<TemplateRow> ReadTemplate(const Statement& stmt) {
   row.id = stmt.ColumnText(1);
   row.display_name = stmt.ColumnText(2);
   row.description = stmt.ColumnText(3);
-  if (!row.pipeline.ParseFromString(stmt.ColumnBlob(4))) {
+  if (!ParseColumn(stmt, 4, &row.pipeline)) {
     return absl::DataLossError(
         absl::StrCat("stored stages of job template ", row.id, " are corrupt"));
   }

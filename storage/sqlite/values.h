@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
 #include "storage/page.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/statement.h"
@@ -27,6 +28,15 @@ namespace ats::storage::sqlite {
 inline int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 inline absl::Time FromMicros(int64_t micros) {
   return absl::FromUnixMicros(micros);
+}
+
+// Parses column `column` of `stmt`'s current row, a serialized protobuf
+// message, into `message` straight from SQLite's buffer; returns false if
+// the bytes do not decode.
+inline bool ParseColumn(const Statement& stmt, int column,
+                        google::protobuf::MessageLite* message) {
+  const std::string_view bytes = stmt.ColumnBlob(column);
+  return message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
 }
 
 // --- Reading rows ----------------------------------------------------------
