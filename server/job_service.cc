@@ -378,10 +378,9 @@ grpc::ServerUnaryReactor* JobService::DeleteJob(
          job_id = ids[0]](storage::Transaction& txn) {
           auto job = LoadJob(txn, caller.account_id, job_id);
           if (!job.ok()) return job.status();
-          auto counts = txn.applications().CountByStage(caller.account_id,
-                                                        job_id);
-          if (!counts.ok()) return counts.status();
-          const int64_t candidates = TotalCandidates(*counts);
+          auto stages = txn.jobs().ListStages(caller.account_id, job_id);
+          if (!stages.ok()) return stages.status();
+          const int64_t candidates = TotalCandidates(*stages);
           if (candidates > 0 && !force) {
             return WithErrorInfo(
                 absl::FailedPreconditionError(absl::StrCat(

@@ -130,9 +130,9 @@ void TransitionToProto(const storage::TransitionRow& row,
   transition->set_moved_by(absl::StrCat("apiKeys/", row.moved_by));
 }
 
-int64_t TotalCandidates(const std::map<std::string, int64_t>& by_stage) {
+int64_t TotalCandidates(const std::vector<storage::StageRow>& stages) {
   int64_t total = 0;
-  for (const auto& [stage, count] : by_stage) total += count;
+  for (const storage::StageRow& stage : stages) total += stage.candidate_count;
   return total;
 }
 

@@ -5,7 +5,6 @@
 // triggers, candidates and applications, and conversions between storage
 // rows and their protos. Nothing here touches storage.
 
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,8 +94,8 @@ void ApplicationToProto(const storage::ApplicationRow& row,
 void TransitionToProto(const storage::TransitionRow& row,
                        ats::v1::StageTransition* transition);
 
-// Returns the number of candidates in a job from its CountByStage answer.
-int64_t TotalCandidates(const std::map<std::string, int64_t>& by_stage);
+// Returns the number of candidates in a job: the sum over its `stages`.
+int64_t TotalCandidates(const std::vector<storage::StageRow>& stages);
 
 }  // namespace ats::server
 

@@ -1,7 +1,6 @@
 #ifndef ATS_STORAGE_APPLICATION_REPOSITORY_H_
 #define ATS_STORAGE_APPLICATION_REPOSITORY_H_
 
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,10 +61,6 @@ class ApplicationRepository {
   // Returns every application of the candidate, in any job.
   virtual absl::StatusOr<std::vector<ApplicationRow>> ListCandidateApplications(
       std::string_view account_id, std::string_view candidate_id) = 0;
-  // Returns how many candidates are in each stage of the job (stages with
-  // none are absent).
-  virtual absl::StatusOr<std::map<std::string, int64_t>> CountByStage(
-      std::string_view account_id, std::string_view job_id) = 0;
   // Deletes the application and its history; NOT_FOUND if absent.
   virtual absl::Status DeleteApplication(std::string_view account_id,
                                          std::string_view job_id,

@@ -231,24 +231,6 @@ SqliteApplicationRepository::ListCandidateApplications(
   return ReadAll<ApplicationRow>(stmt, ReadApplication);
 }
 
-absl::StatusOr<std::map<std::string, int64_t>>
-SqliteApplicationRepository::CountByStage(std::string_view account_id,
-                                          std::string_view job_id) {
-  // Read from the counts the database keeps (see migration 0007) rather
-  // than counted: a job's candidates may be many, its stages are few.
-  Statement& stmt = db_.Prepare(
-      "SELECT id, candidate_count FROM stages WHERE account_id = ?1 "
-      "AND job_id = ?2 AND candidate_count > 0");
-  stmt.Bind(1, account_id).Bind(2, job_id);
-  std::map<std::string, int64_t> counts;
-  for (;;) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return counts;
-    counts[stmt.ColumnText(0)] = stmt.ColumnInt64(1);
-  }
-}
-
 absl::Status SqliteApplicationRepository::DeleteApplication(
     std::string_view account_id, std::string_view job_id,
     std::string_view candidate_id) {

@@ -28,8 +28,6 @@ class SqliteApplicationRepository final : public ApplicationRepository {
       std::string_view stage_id, const PageRequest& page) override;
   absl::StatusOr<std::vector<ApplicationRow>> ListCandidateApplications(
       std::string_view account_id, std::string_view candidate_id) override;
-  absl::StatusOr<std::map<std::string, int64_t>> CountByStage(
-      std::string_view account_id, std::string_view job_id) override;
   absl::Status DeleteApplication(std::string_view account_id,
                                  std::string_view job_id,
                                  std::string_view candidate_id) override;
