@@ -5,13 +5,15 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
 #include "tools/ats-bench/target.h"
 
 namespace ats::bench {
 
 class ReplayServer::Service : public grpc::CallbackGenericService {
  public:
-  explicit Service(std::map<std::string, std::string> responses)
+  explicit Service(std::map<std::string, grpc::ByteBuffer> responses)
       : responses_(std::move(responses)) {}
 
   grpc::ServerGenericBidiReactor* CreateReactor(
@@ -27,9 +29,8 @@ class ReplayServer::Service : public grpc::CallbackGenericService {
   // One unary call: read the request, answer with the recorded bytes.
   class Replay : public grpc::ServerGenericBidiReactor {
    public:
-    explicit Replay(const std::string& response) {
-      grpc::Slice slice(response);
-      response_ = grpc::ByteBuffer(&slice, 1);
+    // Copying a ByteBuffer shares its slices: the bytes are not copied.
+    explicit Replay(const grpc::ByteBuffer& response) : response_(response) {
       StartRead(&request_);
     }
 
@@ -47,16 +48,17 @@ class ReplayServer::Service : public grpc::CallbackGenericService {
     grpc::ByteBuffer response_;
   };
 
-  // Serialized once: a call only copies the bytes into its buffer.
-  const std::map<std::string, std::string> responses_;
+  // Serialized once, shared by every call.
+  const std::map<std::string, grpc::ByteBuffer> responses_;
 };
 
 absl::StatusOr<std::unique_ptr<ReplayServer>> ReplayServer::Start(
     const std::map<std::string, const google::protobuf::Message*>& responses,
     int channels) {
-  std::map<std::string, std::string> serialized;
+  std::map<std::string, grpc::ByteBuffer> serialized;
   for (const auto& [method, response] : responses) {
-    serialized[method] = response->SerializeAsString();
+    grpc::Slice slice(response->SerializeAsString());
+    serialized[method] = grpc::ByteBuffer(&slice, 1);
   }
   std::unique_ptr<ReplayServer> replay(new ReplayServer());
   replay->service_ = std::make_unique<Service>(std::move(serialized));
