@@ -19,7 +19,7 @@ namespace ats::server {
 namespace {
 
 // A claim looks at most this many times for due events when the first it
-// found were passed over (its own deliveries not yet recorded, integrations
+// found were passed over (its own deliveries not yet recorded, destinations
 // filled up by this claim).
 constexpr int kMaxScanBatches = 16;
 
@@ -182,25 +182,19 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
   std::vector<Claim>& claims = batch.claims;
   const absl::Time now = clock_.Now();
   // Read now, not when the claim was asked for: the requests that ended
-  // while it waited for the writer have freed their slots.
-  InFlight requests = RequestsUnderWay();
-  const int capacity = options_.max_in_flight - requests.total;
-  const int target = std::min(capacity, options_.claim_batch);
+  // while it waited for the writer have freed their slots. Counted on as
+  // this claim takes events, so that it keeps to the limits itself.
+  DestinationLimits requests = RequestsUnderWay();
+  const int target = options_.claim_batch;
   Lookups lookups(txn);
   std::set<std::string> seen;
   // Due rows passed over because they are our own deliveries whose lease
   // ran out before the outcome was recorded: they stay due, so each later
   // look asks for that many more.
   int deferred = 0;
-  for (int scan = 0; scan < kMaxScanBatches && target > 0; ++scan) {
-    std::vector<std::string> full;
-    for (const auto& [integration, busy] : requests.by_integration) {
-      if (busy >= options_.max_in_flight_per_integration) {
-        full.push_back(integration);
-      }
-    }
+  for (int scan = 0; scan < kMaxScanBatches; ++scan) {
     const int limit = deferred + target - static_cast<int>(claims.size());
-    auto due = txn.events().ListDue(now, limit, full);
+    auto due = txn.events().ListDue(now, limit, requests.Saturated());
     if (!due.ok()) return due.status();
     for (const storage::DueEvent& key : *due) {
       if (static_cast<int>(claims.size()) >= target) break;
@@ -210,8 +204,7 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
         continue;
       }
       // Filled up by this claim: the next look leaves it out.
-      int& busy = requests.by_integration[key.integration_id];
-      if (busy >= options_.max_in_flight_per_integration) continue;
+      if (!requests.MayStart(key.destination)) continue;
       auto event = txn.events().GetEvent(key.account_id, key.id,
                                          storage::PayloadParts::kAll);
       if (!event.ok()) return event.status();
@@ -225,7 +218,7 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
         if (!updated.ok()) return updated;
         continue;
       }
-      ++busy;
+      requests.Started(key.destination);
       // due_time stays: ListDue needs it at or before the lease's expiry.
       event->state = ats::v1::EVENT_STATE_SENDING;
       event->state_reason.clear();
@@ -234,14 +227,15 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
       event->update_time = now;
       absl::Status updated = txn.events().UpdateEvent(*event);
       if (!updated.ok()) return updated;
-      claims.push_back(Claim{*std::move(event), std::move(delivery)});
+      claims.push_back(
+          Claim{*std::move(event), key.destination, std::move(delivery)});
     }
     // Fewer rows than asked for: nothing else is due.
     if (static_cast<int>(due->size()) < limit) return absl::OkStatus();
     if (static_cast<int>(claims.size()) >= target) {
-      // A full batch with room left: claim again at once, after these are
-      // handed out, rather than at the next poll.
-      batch.more = target < capacity;
+      // A full batch: claim again at once, after these are handed out,
+      // rather than at the next poll.
+      batch.more = true;
       return absl::OkStatus();
     }
     // Otherwise rows were settled or passed over: look further.

@@ -55,9 +55,9 @@ absl::Status ValidateDispatcherOptions(const DispatcherOptions& options) {
   if (options.max_in_flight < 1) {
     return absl::InvalidArgumentError("max_in_flight must be at least 1");
   }
-  if (options.max_in_flight_per_integration < 1) {
+  if (options.max_in_flight_per_destination < 1) {
     return absl::InvalidArgumentError(
-        "max_in_flight_per_integration must be at least 1");
+        "max_in_flight_per_destination must be at least 1");
   }
   if (options.lease <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("the lease must be positive");
@@ -91,7 +91,9 @@ Dispatcher::Dispatcher(const DispatcherOptions& options, storage::Store& store,
       store_(store),
       connector_(connector),
       clock_(clock),
-      random_(random) {}
+      random_(random),
+      in_flight_(DestinationLimitOptions{
+          options.max_in_flight, options.max_in_flight_per_destination}) {}
 
 Dispatcher::~Dispatcher() { Stop(); }
 
@@ -196,7 +198,7 @@ void Dispatcher::SubmitClaim() {
           // the events are not ours.
           if (!batch->counted) return;
           for (const Claim& claim : batch->claims) {
-            FreeSlot(claim.event.integration_id);
+            in_flight_.requests.Abandoned(claim.destination);
             in_flight_.event_ids.erase(claim.event.id);
           }
           return;
@@ -210,26 +212,14 @@ void Dispatcher::SubmitClaim() {
 
 void Dispatcher::CountUnderWay(const std::vector<Claim>& claims) {
   for (const Claim& claim : claims) {
-    ++in_flight_.total;
-    ++in_flight_.by_integration[claim.event.integration_id];
+    in_flight_.requests.Started(claim.destination);
     in_flight_.event_ids.insert(claim.event.id);
   }
 }
 
-void Dispatcher::FreeSlot(const std::string& integration_id) {
-  --in_flight_.total;
-  auto it = in_flight_.by_integration.find(integration_id);
-  if (it != in_flight_.by_integration.end() && --it->second <= 0) {
-    in_flight_.by_integration.erase(it);
-  }
-}
-
-Dispatcher::InFlight Dispatcher::RequestsUnderWay() {
+DestinationLimits Dispatcher::RequestsUnderWay() {
   absl::MutexLock lock(&mu_);
-  InFlight requests;
-  requests.total = in_flight_.total;
-  requests.by_integration = in_flight_.by_integration;
-  return requests;
+  return in_flight_.requests;
 }
 
 bool Dispatcher::Unrecorded(const std::string& id) {
@@ -240,6 +230,7 @@ bool Dispatcher::Unrecorded(const std::string& id) {
 void Dispatcher::Send(Claim claim) {
   Attempt attempt;
   attempt.name = claim.delivery.webhook_id;
+  attempt.destination = std::move(claim.destination);
   attempt.time = clock_.Now();
   // Encoded here, on the claim loop's thread, rather than inside the claim's
   // write: the store's one writer is the busiest thread.
@@ -251,7 +242,14 @@ void Dispatcher::Send(Claim claim) {
   DeliveryDone done = [this, pending](DeliveryOutcome outcome) {
     absl::MutexLock lock(&mu_);
     // The answer frees the slot now; the event stays ours until recorded.
-    FreeSlot(pending->event.integration_id);
+    // Any HTTP status is an answer: only silence shrinks the window, and an
+    // attempt never made says nothing of the destination.
+    if (pending->unsendable) {
+      in_flight_.requests.Abandoned(pending->destination);
+    } else {
+      in_flight_.requests.Finished(pending->destination,
+                                   outcome.http_status != 0);
+    }
     woken_ = true;
     if (abandon_) return;  // Stop's grace ran out.
     pending->outcome = std::move(outcome);
@@ -271,7 +269,9 @@ void Dispatcher::Send(Claim claim) {
 
 bool Dispatcher::Drained() const { return in_flight_.event_ids.empty(); }
 
-bool Dispatcher::NothingSending() const { return in_flight_.total == 0; }
+bool Dispatcher::NothingSending() const {
+  return in_flight_.requests.total() == 0;
+}
 
 bool Dispatcher::RecorderShouldRun() const {
   return !finished_.empty() || exit_recorder_;

@@ -4,14 +4,13 @@
 // The delivery half of the transactional outbox: claims due events from the
 // store in batches with a lease, starts their deliveries on the Connector
 // (which runs them all at once), and records the attempts and outcomes in
-// batches, many per write. The limits count HTTP requests: a delivery's
-// slot is free again as soon as its answer arrives, while recording it
-// waits for the store's writer. Delivery is at-least-once: an event is only final
+// batches, many per write. The limits count HTTP requests, per destination
+// (see DestinationLimits): a delivery's slot is free again as soon as its
+// answer arrives, while recording it waits for the store's writer. Delivery is at-least-once: an event is only final
 // once its outcome is committed, and an event whose claimant died is
 // claimable again when its lease expires.
 
 #include <cstdint>
-#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -24,6 +23,7 @@
 #include "absl/time/time.h"
 #include "server/clock.h"
 #include "server/connector.h"
+#include "server/destination_limits.h"
 #include "server/random.h"
 #include "storage/event_repository.h"
 #include "storage/store.h"
@@ -41,16 +41,17 @@ absl::StatusOr<std::vector<absl::Duration>> ParseRetrySchedule(
     std::string_view text);
 
 struct DispatcherOptions {
-  // Deliveries under way (claimed, HTTP request not yet answered) at once,
-  // over all integrations. A delivery holds its slot from its claim, which
-  // waits for the store's commit (tens of milliseconds under a heavy write
-  // load), to its answer: to deliver N events/s, the limits must exceed N
-  // times that.
+  // Deliveries under way (claimed, HTTP request not yet answered) at once
+  // beyond each busy destination's first, over all destinations: a
+  // destination with nothing under way can always start one. A delivery
+  // holds its slot from its claim, which waits for the store's commit (tens
+  // of milliseconds under a heavy write load), to its answer: to deliver N
+  // events/s, the limits must exceed N times that.
   int max_in_flight = 256;
-  // Deliveries under way at once to one integration (concurrent requests
-  // to one partner), so a partner that hangs holds at most this many and
-  // never blocks the others.
-  int max_in_flight_per_integration = 128;
+  // Deliveries under way at once to one destination (concurrent requests
+  // to one partner, or to one account's webhook host). A destination earns
+  // them by answering: see DestinationLimits.
+  int max_in_flight_per_destination = 128;
   // How long a claim lasts: an event claimed but not finished by then (the
   // process died, say) is claimable again. Keep it above the connector's
   // total timeout, or a slow delivery may be sent twice.
@@ -117,12 +118,14 @@ class Dispatcher {
   // An event this dispatcher holds the lease on, and what to send.
   struct Claim {
     storage::EventRow event;
+    std::string destination;
     Delivery delivery;
   };
 
   // A delivery attempt made, to be recorded.
   struct Attempt {
     storage::EventRow event;  // As claimed.
+    std::string destination;
     std::string name;         // The webhook-id.
     absl::Time time;          // When it started.
     DeliveryOutcome outcome;
@@ -131,13 +134,13 @@ class Dispatcher {
   };
 
   // What is under way, as the claim loop sees it. A delivery holds its
-  // integration's slot while its HTTP request runs; its event stays claimed
+  // destination's slot while its HTTP request runs; its event stays claimed
   // (SENDING, leased) until the outcome is recorded.
   struct InFlight {
-    // Deliveries claimed whose HTTP request is not answered yet, in all
-    // and by integration ("" for webhooks).
-    int total = 0;
-    std::map<std::string, int> by_integration;
+    explicit InFlight(const DestinationLimitOptions& options)
+        : requests(options) {}
+    // Deliveries claimed whose HTTP request is not answered yet.
+    DestinationLimits requests;
     // Events claimed whose outcome is not recorded yet: should such an
     // event's lease run out meanwhile, it is still ours, not claimable.
     std::set<std::string> event_ids;
@@ -173,16 +176,12 @@ class Dispatcher {
   // skipped, dead). Defined in dispatch_claim.cc.
   absl::Status ClaimDue(storage::Transaction& txn, ClaimBatch& batch)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Counts `claims` as under way: each holds a slot of its integration and
+  // Counts `claims` as under way: each holds a slot of its destination and
   // its event is ours until recorded.
   void CountUnderWay(const std::vector<Claim>& claims)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Frees a slot of `integration_id`: its request was answered (or its
-  // claim rolled back).
-  void FreeSlot(const std::string& integration_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The deliveries under way, in all and by integration (no event ids).
-  InFlight RequestsUnderWay() ABSL_LOCKS_EXCLUDED(mu_);
+  // A copy of the deliveries under way and the destinations' windows.
+  DestinationLimits RequestsUnderWay() ABSL_LOCKS_EXCLUDED(mu_);
   // Whether event `id` is claimed by us and its outcome not yet recorded.
   bool Unrecorded(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -40,10 +40,13 @@ ABSL_FLAG(bool, dispatch, true,
           "(another server on the same database may deliver)");
 ABSL_FLAG(int, dispatch_in_flight, 256,
           "deliveries under way at once (claimed, not yet answered: "
-          "concurrent HTTP requests, all on one delivery thread)");
-ABSL_FLAG(int, dispatch_per_integration, 128,
-          "deliveries under way at once to one integration, so a slow "
-          "partner cannot hold them all");
+          "concurrent HTTP requests, all on one delivery thread) beyond each "
+          "destination's first: a destination with nothing under way can "
+          "always start one");
+ABSL_FLAG(int, dispatch_per_destination, 128,
+          "most deliveries under way at once to one destination (an "
+          "integration, or one account's webhook host); a destination earns "
+          "them by answering, starting from one");
 ABSL_FLAG(int, dispatch_claim_batch, 128,
           "most due events claimed (and leased) by one write");
 ABSL_FLAG(std::string, retry_schedule, "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h",
@@ -103,10 +106,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::GetFlag(FLAGS_dispatch_in_flight) < 1 ||
-      absl::GetFlag(FLAGS_dispatch_per_integration) < 1 ||
+      absl::GetFlag(FLAGS_dispatch_per_destination) < 1 ||
       absl::GetFlag(FLAGS_dispatch_claim_batch) < 1) {
     std::fprintf(stderr,
-                 "--dispatch_in_flight, --dispatch_per_integration and "
+                 "--dispatch_in_flight, --dispatch_per_destination and "
                  "--dispatch_claim_batch must be at least 1\n");
     return 2;
   }
@@ -173,8 +176,8 @@ int main(int argc, char** argv) {
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.dispatch = absl::GetFlag(FLAGS_dispatch);
   options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_in_flight);
-  options.dispatcher.max_in_flight_per_integration =
-      absl::GetFlag(FLAGS_dispatch_per_integration);
+  options.dispatcher.max_in_flight_per_destination =
+      absl::GetFlag(FLAGS_dispatch_per_destination);
   options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
   options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
   options.dispatcher.retry_schedule = *retry_schedule;
@@ -190,10 +193,11 @@ int main(int argc, char** argv) {
   spdlog::info("ats-server listening on {} (port {}), database {}",
                options.listen_address, (*server)->port(), store_options.path);
   if (options.dispatch) {
-    spdlog::info("delivering events: {} at once, {} per integration, "
+    spdlog::info("delivering events: {} at once beyond each destination's "
+                 "first, up to {} per destination, "
                  "{} attempts, lease {}",
                  options.dispatcher.max_in_flight,
-                 options.dispatcher.max_in_flight_per_integration,
+                 options.dispatcher.max_in_flight_per_destination,
                  options.dispatcher.retry_schedule.size(),
                  absl::FormatDuration(options.dispatcher.lease));
   } else {

@@ -57,8 +57,8 @@ enum class PayloadParts {
 struct DueEvent {
   std::string account_id;
   std::string id;
-  // Empty for webhook events.
-  std::string integration_id;
+  // Its DeliveryDestination (see storage/delivery_destination.h).
+  std::string destination;
 };
 
 struct AttemptRow {
@@ -92,7 +92,8 @@ class EventRepository {
  public:
   virtual ~EventRepository() = default;
 
-  // Stores a new event; ALREADY_EXISTS if its id is taken.
+  // Stores a new event, with its DeliveryDestination; ALREADY_EXISTS if its
+  // id is taken.
   virtual absl::Status InsertEvent(const EventRow& event) = 0;
   // Replaces the mutable columns of event `event.id` of `event.account_id`:
   // state, state_reason, due_time, update_time, attempt_count,
@@ -133,16 +134,16 @@ class EventRepository {
   // SCHEDULED, PENDING or RETRYING with due_time <= now, or SENDING (which
   // always has a lease) with lease_expire_time <= now and due_time <= now;
   // oldest due first (ties by state, then in insertion order). Events of
-  // the integrations in `skip_integrations` ("" standing for webhook events)
-  // are left out without being read, so a dispatcher passes over the
-  // backlog of partners it cannot send more to at no cost; its cost grows
-  // with the number of integrations that have events to deliver, not with
-  // their backlogs. A claim must leave a SENDING event's due_time at or
+  // the delivery destinations in `skip_destinations` (see
+  // storage/delivery_destination.h) are left out without being read, so a
+  // dispatcher passes over the backlog of destinations it cannot send more
+  // to at no cost; its cost grows with the number of destinations that have
+  // events to deliver, not with their backlogs. A claim must leave a SENDING event's due_time at or
   // before its lease's expiry (keeping the due_time it was claimed at does).
   // Final states never come back.
   virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
-      const std::vector<std::string>& skip_integrations) = 0;
+      const std::vector<std::string>& skip_destinations) = 0;
 
   // Cancels (state CANCELED, `reason`, update_time `now`, no lease) every
   // SCHEDULED, PENDING or RETRYING event of candidate `candidate_id`, only

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "storage/delivery_destination.h"
 #include "storage/sqlite/event_payload.h"
 #include "storage/sqlite/values.h"
 
@@ -190,8 +191,8 @@ std::string JsonStringArray(const std::vector<std::string>& values) {
 absl::Status SqliteEventRepository::InsertEvent(const EventRow& event) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO events (", kEventColumns,
-      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-      "?15, ?16, ?17, ?18, ?19, ?20, ?21)");
+      ", destination) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, event.account_id)
       .Bind(2, event.id)
@@ -220,6 +221,8 @@ absl::Status SqliteEventRepository::InsertEvent(const EventRow& event) {
       .Bind(19, event.attempt_count)
       .Bind(20, LeaseMicros(event));
   BindResult(stmt, 21, event);
+  stmt.Bind(22, DeliveryDestination(event.account_id, event.integration_id,
+                                    event.webhook_uri));
   absl::Status status = stmt.Run();
   if (absl::IsAlreadyExists(status)) {
     return absl::AlreadyExistsError(
@@ -352,28 +355,27 @@ absl::StatusOr<std::vector<AttemptRow>> SqliteEventRepository::ListAttempts(
 
 absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
     absl::Time now, int limit,
-    const std::vector<std::string>& skip_integrations) {
-  const std::set<std::string> skip(skip_integrations.begin(),
-                                   skip_integrations.end());
-  // Each integration's deliverable events are one range of
-  // events_to_dispatch (webhook events, with no integration, are the NULL
-  // range). The integrations that have any are found by jumping from one
-  // range to the next, so a skipped integration's backlog is never walked.
-  std::vector<std::optional<std::string>> queues;
-  if (skip.count("") == 0) queues.push_back(std::nullopt);
-  auto integrations = ReadAll<std::string>(
+    const std::vector<std::string>& skip_destinations) {
+  const std::set<std::string> skip(skip_destinations.begin(),
+                                   skip_destinations.end());
+  // Each destination's deliverable events are one range of
+  // events_to_dispatch. The destinations that have any are found by jumping
+  // from one range to the next, so a skipped destination's backlog is never
+  // walked.
+  auto destinations = ReadAll<std::string>(
       db_.Prepare(
           "WITH RECURSIVE queue(id) AS ("
-          "SELECT (SELECT min(integration_id) "
+          "SELECT (SELECT min(destination) "
           "FROM events INDEXED BY events_to_dispatch WHERE state IN (1, 2, 5)) "
-          "UNION ALL SELECT (SELECT min(integration_id) "
+          "UNION ALL SELECT (SELECT min(destination) "
           "FROM events INDEXED BY events_to_dispatch "
-          "WHERE state IN (1, 2, 5) AND integration_id > queue.id) "
+          "WHERE state IN (1, 2, 5) AND destination > queue.id) "
           "FROM queue WHERE queue.id IS NOT NULL) "
           "SELECT id FROM queue WHERE id IS NOT NULL"),
       [](const Statement& row) { return row.ColumnText(0); });
-  if (!integrations.ok()) return integrations.status();
-  for (std::string& id : *integrations) {
+  if (!destinations.ok()) return destinations.status();
+  std::vector<std::string> queues;
+  for (std::string& id : *destinations) {
     if (skip.count(id) == 0) queues.push_back(std::move(id));
   }
 
@@ -391,11 +393,11 @@ absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
     return Due{row.ColumnInt64(0), row.ColumnInt64(1), row.ColumnInt64(2)};
   };
   std::vector<Due> due;
-  for (const std::optional<std::string>& queue : queues) {
+  for (const std::string& queue : queues) {
     auto rows = ReadAll<Due>(
         db_.Prepare("SELECT due_time, state, rowid "
                     "FROM events INDEXED BY events_to_dispatch "
-                    "WHERE integration_id IS ?1 AND state IN (1, 2, 5) "
+                    "WHERE destination = ?1 AND state IN (1, 2, 5) "
                     "AND due_time <= ?2 "
                     "ORDER BY due_time, state, rowid LIMIT ?3")
             .Bind(1, queue)
@@ -406,17 +408,16 @@ absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
     due.insert(due.end(), rows->begin(), rows->end());
   }
   // Deliveries whose lease ran out (the dispatcher died mid-send): few, so
-  // the skipped integrations are filtered on the rows.
+  // the skipped destinations are filtered on the rows.
   auto expired = ReadAll<Due>(
       db_.Prepare("SELECT due_time, state, rowid "
                   "FROM events INDEXED BY events_leased "
                   "WHERE state = 3 AND lease_expire_time <= ?1 "
                   "AND due_time <= ?1 "
-                  "AND coalesce(integration_id, '') NOT IN "
-                  "(SELECT value FROM json_each(?2)) "
+                  "AND destination NOT IN (SELECT value FROM json_each(?2)) "
                   "ORDER BY lease_expire_time LIMIT ?3")
           .Bind(1, ToMicros(now))
-          .Bind(2, JsonStringArray(skip_integrations))
+          .Bind(2, JsonStringArray(skip_destinations))
           .Bind(3, limit),
       read_due);
   if (!expired.ok()) return expired.status();
@@ -428,7 +429,7 @@ absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
   keys.reserve(due.size());
   for (const Due& event : due) {
     auto key = ReadOptional<DueEvent>(
-        db_.Prepare("SELECT account_id, id, integration_id FROM events "
+        db_.Prepare("SELECT account_id, id, destination FROM events "
                     "WHERE rowid = ?1")
             .Bind(1, event.rowid),
         [](const Statement& row) {

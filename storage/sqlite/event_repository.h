@@ -29,7 +29,7 @@ class SqliteEventRepository final : public EventRepository {
       std::string_view account_id, std::string_view event_id) override;
   absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
-      const std::vector<std::string>& skip_integrations) override;
+      const std::vector<std::string>& skip_destinations) override;
   absl::StatusOr<int64_t> CancelOpenEvents(std::string_view account_id,
                                            std::string_view candidate_id,
                                            std::string_view job_id,

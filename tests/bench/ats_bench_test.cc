@@ -35,6 +35,20 @@ TEST(AtsBenchTest, MixRecordsEveryMoveAndEveryEvent) {
       << result.out;
 }
 
+// End to end through the real binaries: partners that never answer, with
+// backlogs, do not keep a healthy partner's events from being sent. The
+// bound is generous (half the hanging deliveries' timeout, against the
+// milliseconds the benchmark measures); the figures are not asserted.
+TEST(AtsBenchTest, NoisyHealthyEventsAreSentWhileOthersHang) {
+  CommandResult result = RunCommand(
+      {ATS_BENCH_BIN, "noisy", "--hanging=0,3", "--hanging_events=20",
+       "--healthy_events=10", "--delivery_timeout=20s",
+       "--server_flag=--log_level=warn"},
+      absl::Minutes(4));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_TRUE(absl::StrContains(result.out, "p99/quiet")) << result.out;
+}
+
 TEST(AtsBenchTest, MixRejectsAnUnknownCall) {
   CommandResult result =
       RunCommand({ATS_BENCH_BIN, "mix", "--mix=move,teleport"},

@@ -804,31 +804,139 @@ TEST_F(DispatcherTest, HangingPartnerDoesNotBlockOtherIntegrations) {
 
   DispatcherOptions options = TestOptions();
   options.max_in_flight = 4;
-  options.max_in_flight_per_integration = 2;
+  options.max_in_flight_per_destination = 2;
   options.claim_batch = 2;
   options.stop_grace = absl::ZeroDuration();
   StartDispatcher(options, nullptr, absl::Seconds(15));
   for (const storage::EventRow& event : fast_events) {
     ASSERT_TRUE(WaitForState(event.id, ats::v1::EVENT_STATE_SENT));
   }
-  // Meanwhile the slow partner holds two deliveries, no more.
+  // Meanwhile the slow partner, which has not answered yet, holds one
+  // delivery: concurrency is earned by answering.
   int sending = 0;
   for (const storage::EventRow& event : slow_events) {
     const EventState state = Get(event.id).state;
     EXPECT_NE(state, ats::v1::EVENT_STATE_SENT);
     if (state == ats::v1::EVENT_STATE_SENDING) ++sending;
   }
-  EXPECT_EQ(sending, 2);
+  EXPECT_EQ(sending, 1);
   auto received = slow_sink->Received();
   ASSERT_TRUE(received.ok());
-  EXPECT_LE(received->accepted, 2);
+  EXPECT_LE(received->accepted, 1);
+}
+
+TEST_F(DispatcherTest, AnIdleDestinationStartsWhateverHangingOnesHold) {
+  auto hanging_sink = StartSink();
+  auto fast_sink = StartSink();
+  ASSERT_NE(hanging_sink, nullptr);
+  ASSERT_NE(fast_sink, nullptr);
+  ASSERT_TRUE(hanging_sink->SetBehaviour(R"({"delay_ms": 10000})").ok());
+  // More hanging partners than the whole pool, each with a backlog that
+  // comes due first.
+  std::vector<storage::EventRow> hanging_events;
+  for (int partner = 0; partner < 3; ++partner) {
+    const std::string hanging = AddIntegration(*hanging_sink);
+    for (int i = 0; i < 4; ++i) {
+      hanging_events.push_back(NewEvent(hanging));
+      hanging_events.back().due_time -= absl::Seconds(10);
+      Insert(hanging_events.back());
+    }
+  }
+  DispatcherOptions options = TestOptions();
+  options.max_in_flight = 2;
+  options.max_in_flight_per_destination = 8;
+  options.stop_grace = absl::ZeroDuration();
+  StartDispatcher(options, nullptr, absl::Seconds(15));
+  // Every hanging partner gets its first delivery, and no more: none has
+  // answered.
+  for (int partner = 0; partner < 3; ++partner) {
+    ASSERT_TRUE(WaitForState(hanging_events[partner * 4].id,
+                             ats::v1::EVENT_STATE_SENDING));
+  }
+
+  const std::string fast = AddIntegration(*fast_sink);
+  std::vector<storage::EventRow> fast_events;
+  for (int i = 0; i < 6; ++i) {
+    fast_events.push_back(NewEvent(fast));
+    Insert(fast_events.back());
+  }
+  for (const storage::EventRow& event : fast_events) {
+    ASSERT_TRUE(WaitForState(event.id, ats::v1::EVENT_STATE_SENT))
+        << Get(event.id).state_reason;
+  }
+  int sending = 0;
+  for (const storage::EventRow& event : hanging_events) {
+    if (Get(event.id).state == ats::v1::EVENT_STATE_SENDING) ++sending;
+  }
+  EXPECT_EQ(sending, 3);
+}
+
+TEST_F(DispatcherTest, OneAccountsHangingWebhookHostHoldsNoOtherAccounts) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  // The same host for both accounts; only the first account's path hangs.
+  ASSERT_TRUE(sink->SetBehaviour(
+                      R"({"delay_ms": 10000, "path": "/webhooks/hanging"})")
+                  .ok());
+  const std::string other_account = server::NewResourceId(random_);
+  const std::string secret = server::NewWebhookSecret(random_);
+  const std::string other_secret = server::NewWebhookSecret(random_);
+  ASSERT_TRUE(store_
+                  ->WriteAndWait([&](storage::Transaction& txn) {
+                    storage::AccountRow account;
+                    account.id = other_account;
+                    account.display_name = "Globex";
+                    account.create_time = clock_.Now();
+                    absl::Status status = txn.accounts().InsertAccount(account);
+                    if (!status.ok()) return status;
+                    status = txn.accounts().SetWebhookSigningSecret(
+                        account_id_, secret, clock_.Now());
+                    if (!status.ok()) return status;
+                    return txn.accounts().SetWebhookSigningSecret(
+                        other_account, other_secret, clock_.Now());
+                  })
+                  .ok());
+  ASSERT_TRUE(sink->AddSecret(secret).ok());
+  ASSERT_TRUE(sink->AddSecret(other_secret).ok());
+  for (int i = 0; i < 4; ++i) {
+    storage::EventRow hanging = NewEvent("");
+    hanging.webhook_uri = sink->webhook_url() + "/hanging";
+    hanging.due_time -= absl::Seconds(10);
+    Insert(hanging);
+  }
+  storage::EventRow other = NewEvent("");
+  other.account_id = other_account;
+  other.webhook_uri = sink->webhook_url();
+  Insert(other);
+
+  DispatcherOptions options = TestOptions();
+  options.max_in_flight = 1;
+  options.max_in_flight_per_destination = 1;
+  options.stop_grace = absl::ZeroDuration();
+  StartDispatcher(options, nullptr, absl::Seconds(15));
+  const absl::Time deadline = absl::Now() + kWait;
+  EventState state = ats::v1::EVENT_STATE_PENDING;
+  while (state != ats::v1::EVENT_STATE_SENT && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_TRUE(store_
+                    ->Read([&](storage::Transaction& txn) {
+                      auto event = txn.events().GetEvent(
+                          other_account, other.id,
+                          storage::PayloadParts::kShown);
+                      if (!event.ok()) return event.status();
+                      state = event->state;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+  EXPECT_EQ(state, ats::v1::EVENT_STATE_SENT);
 }
 
 // Not a timing assertion: measures how fast events reach a local sink with
-// the default limits (4 integrations, so the per-integration limit does not
+// the default limits (4 integrations, so the per-destination limit does not
 // cap the overall one) and prints it. ATS_THROUGHPUT_EVENTS sets how many
 // (default 2000), ATS_THROUGHPUT_IN_FLIGHT the overall limit (the
-// per-integration one is a quarter of it), ATS_THROUGHPUT_CLAIM_BATCH the
+// per-destination one is a quarter of it), ATS_THROUGHPUT_CLAIM_BATCH the
 // claim batch. Run:
 //   build/tests/dispatch/dispatcher_test --gtest_filter='*Throughput*'
 TEST_F(DispatcherTest, ThroughputToLocalSink) {
@@ -858,7 +966,7 @@ TEST_F(DispatcherTest, ThroughputToLocalSink) {
   DispatcherOptions options;  // The defaults ats-server runs with.
   if (const char* env = std::getenv("ATS_THROUGHPUT_IN_FLIGHT")) {
     options.max_in_flight = std::max(4, std::atoi(env));
-    options.max_in_flight_per_integration = options.max_in_flight / 4;
+    options.max_in_flight_per_destination = options.max_in_flight / 4;
   }
   if (const char* env = std::getenv("ATS_THROUGHPUT_CLAIM_BATCH")) {
     options.claim_batch = std::max(1, std::atoi(env));

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -434,9 +435,8 @@ TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
                           "scheduled-due", "retrying-now"}));
   EXPECT_EQ(Due(now, 2),
             (std::vector<std::string>{"sending-expired", "pending"}));
-  // Skipping an integration (and webhooks, which have none) leaves out only
-  // its events.
-  EXPECT_EQ(Due(now, 2, {"int-a", ""}),
+  // Skipping a destination leaves out only its events.
+  EXPECT_EQ(Due(now, 2, {"int-a"}),
             (std::vector<std::string>{"pending-other-account"}));
   EXPECT_EQ(Due(At(1030)), (std::vector<std::string>{
                                "sending-leased", "sending-expired", "pending",
@@ -445,14 +445,15 @@ TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
   EXPECT_TRUE(Due(At(500)).empty());
 }
 
-TEST_F(EventRepositoryTest, ListDueMergesTheQueuesOfEveryIntegration) {
+TEST_F(EventRepositoryTest, ListDueMergesTheQueuesOfEveryDestination) {
   const absl::Time now = At(1000);
   std::vector<EventRow> events;
   auto add = [&](const std::string& id, const std::string& account,
-                 const std::string& integration, absl::Time due) {
+                 const std::string& integration, absl::Time due,
+                 const std::string& webhook_uri = "") {
     EventRow event = Event(id, "c1", "j1", due, account);
     event.integration_id = integration;
-    if (integration.empty()) event.webhook_uri = "https://hooks.example/x";
+    event.webhook_uri = webhook_uri;
     events.push_back(event);
   };
   add("a1", kAccountA, "int-a", At(100));
@@ -460,19 +461,50 @@ TEST_F(EventRepositoryTest, ListDueMergesTheQueuesOfEveryIntegration) {
   add("a2", kAccountA, "int-a", At(300));
   add("b1", kAccountB, "int-b", At(200));
   add("b2", kAccountB, "int-b", At(400));
-  add("webhook", kAccountA, "", At(250));
+  add("webhook-a", kAccountA, "", At(250), "https://Hooks.example/x");
+  add("webhook-a-other-path", kAccountA, "", At(260),
+      "https://hooks.example/y?z=1");
+  add("webhook-b", kAccountB, "", At(270), "https://hooks.example/x");
   add("a-later", kAccountA, "int-a", At(2000));
   ASSERT_OK(Insert(events));
 
-  EXPECT_EQ(Due(now), (std::vector<std::string>{"a1", "b1", "webhook", "a2",
-                                                "b2", "a3"}));
-  EXPECT_EQ(Due(now, 4),
-            (std::vector<std::string>{"a1", "b1", "webhook", "a2"}));
+  const std::string webhooks_a = absl::StrCat("webhook:", kAccountA,
+                                              "/hooks.example");
+  const std::string webhooks_b = absl::StrCat("webhook:", kAccountB,
+                                              "/hooks.example");
+  EXPECT_EQ(Due(now), (std::vector<std::string>{
+                          "a1", "b1", "webhook-a", "webhook-a-other-path",
+                          "webhook-b", "a2", "b2", "a3"}));
+  EXPECT_EQ(Due(now, 4), (std::vector<std::string>{"a1", "b1", "webhook-a",
+                                                   "webhook-a-other-path"}));
   EXPECT_EQ(Due(now, 4, {"int-a"}),
-            (std::vector<std::string>{"b1", "webhook", "b2"}));
-  EXPECT_EQ(Due(now, 10, {"int-b", ""}),
-            (std::vector<std::string>{"a1", "a2", "a3"}));
-  EXPECT_TRUE(Due(now, 10, {"int-a", "int-b", ""}).empty());
+            (std::vector<std::string>{"b1", "webhook-a",
+                                      "webhook-a-other-path", "webhook-b"}));
+  // One account's webhook host is its own destination, whatever the path,
+  // and not another account's.
+  EXPECT_EQ(Due(now, 10, {"int-b", webhooks_a}),
+            (std::vector<std::string>{"a1", "webhook-b", "a2", "a3"}));
+  EXPECT_TRUE(
+      Due(now, 10, {"int-a", "int-b", webhooks_a, webhooks_b}).empty());
+}
+
+TEST_F(EventRepositoryTest, ListDueNamesEachEventsDestination) {
+  EventRow partner = Event("partner", "c1", "j1", At(100));
+  partner.integration_id = "int-a";
+  EventRow webhook = Event("webhook", "c1", "j1", At(200));
+  webhook.integration_id.clear();
+  webhook.webhook_uri = "https://user:secret@HOOKS.example:8443/a#b";
+  ASSERT_OK(Insert({partner, webhook}));
+
+  absl::StatusOr<std::vector<DueEvent>> due = absl::UnknownError("not run");
+  ASSERT_OK(store_->Read([&](Transaction& t) {
+    due = t.events().ListDue(At(1000), 10, {});
+    return due.status();
+  }));
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].destination, "int-a");
+  EXPECT_EQ((*due)[1].destination,
+            absl::StrCat("webhook:", kAccountA, "/hooks.example:8443"));
 }
 
 TEST_F(EventRepositoryTest, SettleClaimOnlyWhileTheClaimHolds) {

@@ -48,6 +48,20 @@ struct EventsOptions {
 };
 int RunEvents(const EventsOptions& options);
 
+struct NoisyOptions {
+  TargetOptions target;
+  // Hanging integrations in each run; the run with 0 is the quiet baseline.
+  std::vector<int> hanging = {0, 2, 10, 100};
+  // Events each hanging integration holds.
+  int hanging_events = 200;
+  // Events each of the two healthy integrations gets, one every `spacing`.
+  int healthy_events = 100;
+  absl::Duration spacing = absl::Milliseconds(5);
+  // The server's --delivery_timeout: how long a hanging delivery holds on.
+  absl::Duration delivery_timeout = absl::Seconds(20);
+};
+int RunNoisy(const NoisyOptions& options);
+
 }  // namespace ats::bench
 
 #endif  // ATS_TOOLS_ATS_BENCH_COMMANDS_H_

@@ -5,6 +5,7 @@
 //   ats-bench mix    [--in_flight 64] [--duration 10s] [--mix move,get_job,list_events] [--replay]
 //   ats-bench bulk   [--candidates 100000]
 //   ats-bench events [--events 1000000] [--deep_page 1000]
+//   ats-bench noisy  [--hanging 0,2,10,100] [--hanging_events 200]
 //
 // By default each command starts its own ats-server (fresh database in a
 // temporary directory) and partner-sink on loopback ports; --server and
@@ -146,8 +147,32 @@ int main(int argc, char** argv) {
                              "ListEvents calls timed per page")
       ->capture_default_str();
 
+  ats::bench::NoisyOptions noisy;
+  CLI::App* noisy_command = app.add_subcommand(
+      "noisy",
+      "noisy neighbours: with 0, 2, 10 and 100 integrations whose partner "
+      "never answers, each holding a backlog, how long two healthy "
+      "integrations' events take from creation to the first attempt and to "
+      "SENT (a fresh server per run)");
+  AddTargetFlags(*noisy_command, noisy.target);
+  noisy_command->add_option("--hanging", noisy.hanging,
+                            "hanging integrations in each run")
+      ->delimiter(',')
+      ->capture_default_str();
+  noisy_command->add_option("--hanging_events", noisy.hanging_events,
+                            "events each hanging integration holds")
+      ->capture_default_str();
+  noisy_command->add_option("--healthy_events", noisy.healthy_events,
+                            "events each healthy integration gets")
+      ->capture_default_str();
+  AddDuration(*noisy_command, "--spacing", noisy.spacing,
+              "time between two healthy events");
+  AddDuration(*noisy_command, "--delivery_timeout", noisy.delivery_timeout,
+              "the server's --delivery_timeout");
+
   CLI11_PARSE(app, argc, argv);
   if (mix_command->parsed()) return ats::bench::RunMix(mix);
   if (bulk_command->parsed()) return ats::bench::RunBulk(bulk);
+  if (noisy_command->parsed()) return ats::bench::RunNoisy(noisy);
   return ats::bench::RunEvents(events);
 }

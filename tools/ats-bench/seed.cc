@@ -22,16 +22,19 @@ constexpr char kOption[] = "test_package";
 constexpr std::array<const char*, 2> kOptionValues = {"java-senior",
                                                       "sql-basics"};
 
+}  // namespace
+
 absl::StatusOr<std::string> CreateIntegration(const Target& target,
                                               const SinkControl& sink,
-                                              int index) {
+                                              int index,
+                                              const std::string& path) {
   auto integrations = ats::v1::IntegrationService::NewStub(target.channel());
   ats::v1::CreatePartnerRequest create;
   const std::string json = absl::StrCat(
       R"({"partner": {"displayName": "Bench assessments )", index,
       R"(", "category": "PARTNER_CATEGORY_ASSESSMENT",
           "description": "Plays a partner for ats-bench",
-          "webhookUri": "http://)", target.sink(), R"(/webhooks",
+          "webhookUri": "http://)", target.sink(), path, R"(",
           "triggerOptions": [{"key": ")", kOption, R"(",
             "displayName": "Test package", "required": true,
             "allowedValues": [")", kOptionValues[0], R"(", ")",
@@ -56,6 +59,8 @@ absl::StatusOr<std::string> CreateIntegration(const Target& target,
   if (!added.ok()) return added;
   return activated.integration().name();
 }
+
+namespace {
 
 absl::StatusOr<std::string> CreateRecruiterKey(const Target& target) {
   auto accounts = ats::v1::AccountService::NewStub(target.channel());
@@ -178,7 +183,7 @@ absl::StatusOr<Seeded> Seed(const Target& target, const SinkControl& sink,
                             const SeedOptions& options) {
   Seeded seeded;
   for (int i = 0; i < kIntegrations; ++i) {
-    auto integration = CreateIntegration(target, sink, i + 1);
+    auto integration = CreateIntegration(target, sink, i + 1, "/webhooks");
     if (!integration.ok()) return integration.status();
     seeded.integrations.push_back(*integration);
   }

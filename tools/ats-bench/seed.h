@@ -52,6 +52,15 @@ struct Seeded {
 absl::StatusOr<Seeded> Seed(const Target& target, const SinkControl& sink,
                             const SeedOptions& options);
 
+// Lists a partner whose webhooks go to `path` of the sink, with the
+// trigger option `test_package` (java-senior or sql-basics) required, and
+// activates it for the default account; the sink learns its signing secret.
+// Returns the integration's name.
+absl::StatusOr<std::string> CreateIntegration(const Target& target,
+                                              const SinkControl& sink,
+                                              int index,
+                                              const std::string& path);
+
 // Where every command starts: its target, opened and seeded, and the
 // client of the target's sink.
 struct SeededTarget {
