@@ -11,6 +11,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "server/auth.h"
 #include "server/clock.h"
+#include "server/destination_guard.h"
 #include "server/random.h"
 #include "storage/store.h"
 
@@ -23,6 +24,8 @@ struct ServiceEnv {
   Authenticator& auth;
   const Clock& clock;
   RandomSource& random;
+  // Where webhooks may go, checked when a URL is saved.
+  const DestinationPolicy& destinations;
   // Called after a committed write that created events (from the write's
   // done callback, so it must be quick and never block): wakes the
   // dispatcher so they go out at once instead of at its next poll. May be

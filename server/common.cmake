@@ -1,11 +1,12 @@
 # ats_server_common: what every RPC handler shares: rich errors, request
-# validation, page tokens, etags, the injectable clock and randomness, and
-# Standard Webhooks signing.
+# validation, page tokens, etags, the injectable clock and randomness,
+# Standard Webhooks signing, and the policy on webhook destinations.
 # Included from server/CMakeLists.txt; paths are relative to this file so the
 # include works from any directory.
 
 add_library(ats_server_common STATIC
   "${CMAKE_CURRENT_LIST_DIR}/clock.cc"
+  "${CMAKE_CURRENT_LIST_DIR}/destination_guard.cc"
   "${CMAKE_CURRENT_LIST_DIR}/errors.cc"
   "${CMAKE_CURRENT_LIST_DIR}/page_token.cc"
   "${CMAKE_CURRENT_LIST_DIR}/random.cc"

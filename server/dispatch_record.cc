@@ -1,5 +1,6 @@
 // The dispatcher's recorder: every attempt, and the event's next state
-// (SENT, RETRYING after a backoff, DEAD), for many outcomes in one write.
+// (SENT, RETRYING after a backoff, DEAD: at once for a destination the
+// connector refused), for many outcomes in one write.
 
 #include <algorithm>
 #include <cstdint>
@@ -98,7 +99,8 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
   const bool gone = outcome.http_status == 410;
   if (success) {
     Settle(next, ats::v1::EVENT_STATE_SENT, "", now);
-  } else if (attempt.unsendable) {
+  } else if (attempt.unsendable || outcome.refused_destination) {
+    // Retrying would fail the same way.
     Settle(next, ats::v1::EVENT_STATE_DEAD, outcome.error, now);
   } else if (gone) {
     Settle(next, ats::v1::EVENT_STATE_DEAD, kGone, now);

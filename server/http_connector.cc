@@ -1,6 +1,7 @@
 #include "server/http_connector.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "server/webhook_signature.h"
 
@@ -116,6 +118,51 @@ bool IsSafeHeaderValue(std::string_view value) {
   });
 }
 
+// What the socket callback needs and found, for one transfer.
+struct Gate {
+  const DestinationPolicy* destinations = nullptr;
+  // One line per address refused, e.g. "destination 10.0.0.1 is not
+  // allowed: private-use (10.0.0.0/8)".
+  std::vector<std::string> refusals;
+};
+
+// CURLOPT_OPENSOCKETFUNCTION: the one place where curl turns an address into
+// a socket, after resolving the host (each address it tries, IPv4 and IPv6,
+// goes through here) and before connecting to exactly that address. So the
+// address checked is the address connected to: DNS rebinding (a name that
+// answers differently the next time) has no later lookup to exploit, and no
+// spelling of the URL escapes the check, since curl has already turned it
+// into an address. Nothing else opens connections: no proxy (CURLOPT_PROXY
+// "", CURLOPT_NOPROXY "*", so http_proxy and the like are ignored), no
+// redirect is followed, and a reused connection was checked when opened.
+// Returning CURL_SOCKET_BAD makes curl try the host's next address, or fail
+// with CURLE_COULDNT_CONNECT.
+curl_socket_t OpenCheckedSocket(void* user, curlsocktype purpose,
+                                curl_sockaddr* address) {
+  auto* gate = static_cast<Gate*>(user);
+  try {
+    if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+    const std::optional<IpAddress> ip =
+        IpAddress::FromSockaddr(&address->addr, address->addrlen);
+    if (!ip.has_value()) {
+      gate->refusals.push_back(absl::StrCat(
+          "destination of address family ", address->family,
+          " is not allowed: only IPv4 and IPv6 are"));
+      return CURL_SOCKET_BAD;
+    }
+    const std::optional<std::string> refused =
+        gate->destinations->WhyRefused(*ip);
+    if (refused.has_value()) {
+      gate->refusals.push_back(absl::StrCat(
+          "destination ", ip->ToString(), " is not allowed: ", *refused));
+      return CURL_SOCKET_BAD;
+    }
+  } catch (...) {
+    return CURL_SOCKET_BAD;  // Out of memory: connect to nothing.
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
 // curl's timeouts in milliseconds, where 0 would mean "none": at least 1.
 long TimeoutMillis(absl::Duration timeout) {
   return static_cast<long>(
@@ -152,6 +199,7 @@ struct HttpConnector::Transfer {
   std::vector<std::string> header_lines;
   Slist headers;
   Captured response;
+  Gate gate;
   char error_buffer[CURL_ERROR_SIZE] = {};
   std::chrono::steady_clock::time_point start;
 };
@@ -284,13 +332,19 @@ void HttpConnector::Start(std::unique_ptr<Transfer> transfer) {
     Transfer& t = *transfer;
     t.response.max_body = options_.max_response_body_bytes;
     t.response.body.reserve(t.response.max_body);
+    t.gate.destinations = &options_.destinations;
     curl_easy_setopt(curl, CURLOPT_PRIVATE, transfer.get());
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t.error_buffer);
     curl_easy_setopt(curl, CURLOPT_URL, t.delivery.url.c_str());
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    // A redirect or a proxy would take the request to an address other than
+    // the one OpenCheckedSocket allowed.
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenCheckedSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &t.gate);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROXY, options_.proxy.c_str());
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      TimeoutMillis(options_.connect_timeout));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
@@ -335,7 +389,11 @@ void HttpConnector::Finish(void* handle, int code) {
   outcome.latency =
       absl::FromChrono(std::chrono::steady_clock::now() - transfer->start);
   try {
-    if (result != CURLE_OK) {
+    if (result != CURLE_OK && !transfer->gate.refusals.empty()) {
+      // Whatever else failed, the host leads where webhooks may not go.
+      outcome.refused_destination = true;
+      outcome.error = absl::StrJoin(transfer->gate.refusals, "; ");
+    } else if (result != CURLE_OK) {
       // Even when a status line came before the failure, the answer is
       // incomplete: no response, as far as the caller is concerned.
       outcome.error = absl::StrCat("curl error ", static_cast<int>(result),

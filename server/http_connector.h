@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "server/clock.h"
 #include "server/connector.h"
+#include "server/destination_guard.h"
 
 namespace ats::server {
 
@@ -31,9 +32,8 @@ struct HttpConnectorOptions {
   // How much of the body a non-2xx error message quotes.
   size_t max_error_body_bytes = 200;
   std::string user_agent = "ats-trigger-service/1";
-  // Proxy URL for every request; empty connects directly and ignores the
-  // http_proxy/https_proxy environment variables.
-  std::string proxy;
+  // The addresses it may connect to; by default public ones only.
+  DestinationPolicy destinations;
   // Idle keep-alive connections kept for reuse (over all partners); 0 closes
   // every connection after its attempt.
   long max_idle_connections = 512;
@@ -42,7 +42,9 @@ struct HttpConnectorOptions {
 // Delivers each event as one POST with the headers Content-Type:
 // application/json, webhook-id, webhook-timestamp (Unix seconds from the
 // clock) and webhook-signature. Only http and https URLs are fetched;
-// redirects are not followed (a 3xx is a failed attempt). All attempts run
+// redirects are not followed (a 3xx is a failed attempt), no proxy is used
+// (whatever http_proxy and the like say), and every connection goes to an
+// address options.destinations allows, or is not made. All attempts run
 // at once on one thread of the connector's (libcurl's multi interface), over
 // keep-alive connections reused across attempts. Thread-safe; never throws.
 class HttpConnector final : public Connector {
@@ -57,7 +59,10 @@ class HttpConnector final : public Connector {
 
   // Starts one signed POST of `delivery.body` to `delivery.url`; its outcome
   // is: http_status 0 and curl's error text when no response came
-  // (malformed URL or secret, refused, reset, timeout); "HTTP <status>:
+  // (malformed URL or secret, refused, reset, timeout); http_status 0,
+  // refused_destination and "destination <address> is not allowed: <why>"
+  // when the host led to an address the policy refuses (and no response
+  // came from another of its addresses); "HTTP <status>:
   // <start of the body>" as the error of a non-2xx answer; retry_after from
   // the answer's Retry-After when it has one (delta-seconds, or an HTTP-date
   // less the clock's now, at least zero). `done` runs on the connector's

@@ -164,7 +164,7 @@ grpc::ServerUnaryReactor* IntegrationService::CreatePartner(
       [this, request, response](const Caller& caller, const Finish& finish) {
         ats::v1::Partner listing = ListingOf(request->partner());
         Validator v;
-        ValidateListing(v, "partner", listing);
+        ValidateListing(v, "partner", listing, env_.destinations);
         v.RequestId("request_id", request->request_id());
         if (!v.ok()) return finish(v.status());
         env_.store.Write(
@@ -263,7 +263,8 @@ grpc::ServerUnaryReactor* IntegrationService::UpdatePartner(
               // Fields depend on each other (unique keys across the whole
               // list), so the result is checked as a whole.
               Validator listing_check;
-              ValidateListing(listing_check, "partner", row->listing);
+              ValidateListing(listing_check, "partner", row->listing,
+                              env_.destinations);
               if (!listing_check.ok()) return listing_check.status();
               row->revision += 1;
               row->update_time = env_.clock.Now();

@@ -45,7 +45,8 @@ struct PlannedStage {
 // Checks the stages given with skip_template: 1 to 30, names 1 to 100
 // characters and unique case-insensitively, at most 10 triggers each, every
 // trigger well-formed.
-void ValidateGivenStages(const ats::v1::Job& job, Validator& v) {
+void ValidateGivenStages(const ats::v1::Job& job,
+                         const DestinationPolicy& destinations, Validator& v) {
   if (!v.Require(job.stages_size() >= 1 &&
                      job.stages_size() <= kMaxStagesPerJob,
                  "job.stages",
@@ -73,7 +74,8 @@ void ValidateGivenStages(const ats::v1::Job& job, Validator& v) {
     }
     for (int j = 0; j < stage.triggers_size(); ++j) {
       CheckTriggerShape(stage.triggers(j),
-                        absl::StrCat(field, ".triggers[", j, "]"), v);
+                        absl::StrCat(field, ".triggers[", j, "]"), destinations,
+                        v);
     }
   }
 }
@@ -219,7 +221,7 @@ grpc::ServerUnaryReactor* JobService::CreateJob(
     if (request->skip_template()) {
       v.Require(request->template_().empty(), "template",
                 "must be empty with skip_template, which copies no template");
-      ValidateGivenStages(job, v);
+      ValidateGivenStages(job, env_.destinations, v);
     } else {
       v.Require(job.stages().empty(), "job.stages",
                 "must be empty unless skip_template is set: the stages are "

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "server/bootstrap.h"
 #include "server/dispatcher.h"
 #include "server/server.h"
@@ -61,6 +62,11 @@ ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, dispatch_lease, absl::Seconds(60),
           "how long a claimed delivery is reserved: one not finished by then "
           "(the server died) is sent again; must exceed --delivery_timeout");
+ABSL_FLAG(std::string, allowed_destination_networks, "",
+          "comma-separated CIDR blocks webhooks may go to besides public "
+          "addresses, e.g. 127.0.0.0/8,::1/128 for a partner on this host; "
+          "loopback, private, link-local and other special-purpose "
+          "addresses are refused unless listed");
 ABSL_FLAG(int, bulk_batch_size, 1000,
           "candidates a bulk manual trigger handles per write transaction "
           "(1 to 10000): larger batches finish sooner, smaller ones hold the "
@@ -125,6 +131,13 @@ int main(int argc, char** argv) {
                  "positive\n");
     return 2;
   }
+  auto destinations = ats::server::DestinationPolicy::Parse(
+      absl::GetFlag(FLAGS_allowed_destination_networks));
+  if (!destinations.ok()) {
+    std::fprintf(stderr, "--allowed_destination_networks: %s\n",
+                 std::string(destinations.status().message()).c_str());
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_dispatch_lease) <=
       absl::GetFlag(FLAGS_delivery_timeout)) {
     std::fprintf(stderr,
@@ -187,6 +200,7 @@ int main(int argc, char** argv) {
   options.delivery.total_timeout = absl::GetFlag(FLAGS_delivery_timeout);
   options.delivery.connect_timeout =
       absl::GetFlag(FLAGS_delivery_connect_timeout);
+  options.destinations = *std::move(destinations);
   auto server =
       ats::server::AtsServer::Start(options, **store, clock, random);
   if (!server.ok()) return Fail(server.status());
@@ -202,6 +216,16 @@ int main(int argc, char** argv) {
                  absl::FormatDuration(options.dispatcher.lease));
   } else {
     spdlog::info("not delivering events (--dispatch=false)");
+  }
+  if (!options.destinations.allowed().empty()) {
+    spdlog::info(
+        "webhooks may go to {} besides public addresses "
+        "(--allowed_destination_networks)",
+        absl::StrJoin(options.destinations.allowed(), ", ",
+                      [](std::string* out,
+                         const ats::server::IpNetwork& network) {
+                        out->append(network.ToString());
+                      }));
   }
 
   int signal_number = 0;

@@ -156,7 +156,8 @@ ats::v1::Partner ListingOf(const ats::v1::Partner& partner) {
 }
 
 void ValidateListing(Validator& v, std::string_view field,
-                     const ats::v1::Partner& listing) {
+                     const ats::v1::Partner& listing,
+                     const DestinationPolicy& destinations) {
   v.Length(Child(field, "display_name"), listing.display_name(), 1,
            kMaxLabelLength);
   v.EnumValue<ats::v1::PartnerCategory>(
@@ -164,7 +165,8 @@ void ValidateListing(Validator& v, std::string_view field,
       ats::v1::PartnerCategory_IsValid, /*allow_unspecified=*/false);
   v.MultilineLength(Child(field, "description"), listing.description(), 0,
                     kMaxDescriptionLength);
-  v.Uri(Child(field, "webhook_uri"), listing.webhook_uri(), /*required=*/true);
+  v.Destination(Child(field, "webhook_uri"), listing.webhook_uri(),
+                destinations);
   ValidateKeyedList(v, Child(field, "activation_fields"),
                     listing.activation_fields(),
                     [](const std::string&, const ats::v1::ActivationField&) {});

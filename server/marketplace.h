@@ -33,9 +33,11 @@ std::string IntegrationName(std::string_view id);
 ats::v1::Partner ListingOf(const ats::v1::Partner& partner);
 
 // Records in `v` every rule of the Marketplace that `listing` breaks, naming
-// fields below `field` (e.g. "partner.activation_fields[2].key").
+// fields below `field` (e.g. "partner.activation_fields[2].key"); its
+// webhook_uri must be a destination `destinations` allows.
 void ValidateListing(Validator& v, std::string_view field,
-                     const ats::v1::Partner& listing);
+                     const ats::v1::Partner& listing,
+                     const DestinationPolicy& destinations);
 
 // Records in `v` every path of `mask` that UpdatePartner may not change.
 void ValidatePartnerMask(Validator& v, std::string_view field,

@@ -46,7 +46,7 @@ AtsServer::AtsServer(ServerOptions options, storage::Store& store,
                      const Clock& clock, RandomSource& random)
     : options_(std::move(options)),
       auth_(store),
-      env_{store, auth_, clock, random,
+      env_{store, auth_, clock, random, options_.destinations,
            [this] {
              if (dispatcher_ != nullptr) dispatcher_->Wake();
            }},
@@ -60,8 +60,9 @@ AtsServer::AtsServer(ServerOptions options, storage::Store& store,
   if (!options_.dispatch) return;
   Connector* connector = options_.connector;
   if (connector == nullptr) {
-    owned_connector_ =
-        std::make_unique<HttpConnector>(clock, options_.delivery);
+    HttpConnectorOptions delivery = options_.delivery;
+    delivery.destinations = options_.destinations;
+    owned_connector_ = std::make_unique<HttpConnector>(clock, delivery);
     connector = owned_connector_.get();
   }
   dispatcher_ = std::make_unique<Dispatcher>(options_.dispatcher, store,

@@ -37,8 +37,13 @@ struct ServerOptions {
   bool dispatch = false;
   // How the dispatcher claims, limits and retries deliveries.
   DispatcherOptions dispatcher;
-  // Timeouts and limits of the HTTP deliveries.
+  // Timeouts and limits of the HTTP deliveries (their destinations are
+  // `destinations`, whatever `delivery.destinations` says).
   HttpConnectorOptions delivery;
+  // Where webhooks may go: public addresses, plus these networks. Checked
+  // when a partner or webhook URL is saved and again when the HttpConnector
+  // connects (--allowed_destination_networks).
+  DestinationPolicy destinations;
   // Delivers instead of an HttpConnector when set (a test's fake partner);
   // must outlive the server.
   Connector* connector = nullptr;

@@ -73,7 +73,8 @@ absl::Status NameTakenOr(absl::Status status) {
 // Records every rule of pipeline.proto the requested `stages` break that
 // needs no database; violations name fields below `field`.
 void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
-                 const std::string& field, Validator& v) {
+                 const std::string& field,
+                 const DestinationPolicy& destinations, Validator& v) {
   v.Require(!stages.empty(), field,
             "must have at least 1 stage: a pipeline needs somewhere to put "
             "candidates");
@@ -101,7 +102,8 @@ void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
                            stage.triggers_size()));
     for (int j = 0; j < stage.triggers_size(); ++j) {
       CheckTriggerShape(stage.triggers(j),
-                        absl::StrCat(triggers_field, "[", j, "]"), v);
+                        absl::StrCat(triggers_field, "[", j, "]"),
+                        destinations, v);
     }
   }
 }
@@ -109,7 +111,8 @@ void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
 // Records the violations of the template fields a request sets.
 void CheckTemplate(const ats::v1::JobTemplate& job_template,
                    const std::string& field, bool display_name,
-                   bool description, bool stages, Validator& v) {
+                   bool description, bool stages,
+                   const DestinationPolicy& destinations, Validator& v) {
   if (display_name) {
     v.Length(field + ".display_name", job_template.display_name(), 1,
              kMaxDisplayNameLength);
@@ -118,7 +121,9 @@ void CheckTemplate(const ats::v1::JobTemplate& job_template,
     v.MultilineLength(field + ".description", job_template.description(), 0,
                       kMaxDescriptionLength);
   }
-  if (stages) CheckStages(job_template.stages(), field + ".stages", v);
+  if (stages) {
+    CheckStages(job_template.stages(), field + ".stages", destinations, v);
+  }
 }
 
 // Returns the id a stage or trigger name ends with.
@@ -288,7 +293,7 @@ grpc::ServerUnaryReactor* TemplateService::CreateJobTemplate(
         Validator v;
         CheckTemplate(request->job_template(), "job_template",
                       /*display_name=*/true, /*description=*/true,
-                      /*stages=*/true, v);
+                      /*stages=*/true, env_.destinations, v);
         v.RequestId("request_id", request->request_id());
         if (!v.ok()) return finish(v.status());
         env_.store.Write(
@@ -395,7 +400,7 @@ grpc::ServerUnaryReactor* TemplateService::UpdateJobTemplate(
         const bool set_description = Masks(mask, "description");
         const bool set_stages = Masks(mask, "stages");
         CheckTemplate(asked, "job_template", set_display_name,
-                      set_description, set_stages, v);
+                      set_description, set_stages, env_.destinations, v);
         if (!v.ok()) return finish(v.status());
         env_.store.Write(
             [this, request, response, caller, id = ids[0], set_display_name,

@@ -61,7 +61,7 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
     Validator v;
     std::vector<std::string> ids;
     v.Name("parent", request->parent(), kStagePattern, &ids);
-    CheckTriggerShape(request->trigger(), "trigger", v);
+    CheckTriggerShape(request->trigger(), "trigger", env_.destinations, v);
     if (!v.ok()) return finish(v.status());
     env_.store.Write(
         [this, request, response, caller,
@@ -179,7 +179,7 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
           const ats::v1::Trigger updated = UpdatedSpec(
               trigger->spec, request->trigger(), request->update_mask());
           Validator shape;
-          CheckTriggerShape(updated, "trigger", shape);
+          CheckTriggerShape(updated, "trigger", env_.destinations, shape);
           if (!shape.ok()) return shape.status();
           auto integration_id =
               CheckTriggerTarget(txn, caller.account_id, updated, "trigger");

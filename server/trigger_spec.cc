@@ -70,7 +70,8 @@ std::string IntegrationIdOf(const ats::v1::Trigger& trigger) {
 }  // namespace
 
 void CheckTriggerShape(const ats::v1::Trigger& trigger,
-                       const std::string& field, Validator& v) {
+                       const std::string& field,
+                       const DestinationPolicy& destinations, Validator& v) {
   if (trigger.has_delay() &&
       v.Duration(Child(field, "delay"), trigger.delay(), kMaxTriggerDelay)) {
     // A delayed tag would need an event of its own to wait in the outbox;
@@ -85,8 +86,8 @@ void CheckTriggerShape(const ats::v1::Trigger& trigger,
       v.Tag(Child(field, "add_tag.tag"), trigger.add_tag().tag());
       break;
     case ats::v1::Trigger::kWebhook:
-      v.Uri(Child(field, "webhook.uri"), trigger.webhook().uri(),
-            /*required=*/true);
+      v.Destination(Child(field, "webhook.uri"), trigger.webhook().uri(),
+                    destinations);
       break;
     case ats::v1::Trigger::kIntegrationEvent: {
       const ats::v1::IntegrationEventAction& action =

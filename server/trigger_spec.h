@@ -31,12 +31,14 @@ inline constexpr size_t kMaxOptionValueLength = 256;
 
 // Checks what needs no database, recording violations under `field` (e.g.
 // "trigger" or "job_template.stages[1].triggers[0]"): delay 0 to 30 days
-// (and none on add_tag triggers, which run immediately), exactly one action, a valid add_tag.tag, a valid and present webhook.uri,
+// (and none on add_tag triggers, which run immediately), exactly one action, a valid add_tag.tag, a webhook.uri
+// that `destinations` allows (Validator::Destination),
 // a well-formed integration_event.integration name, at most 20 option values
 // with keys of 1 to 64 and values of up to 256 characters. Output-only fields
 // (name, readiness) are ignored.
 void CheckTriggerShape(const ats::v1::Trigger& trigger,
-                       const std::string& field, Validator& v);
+                       const std::string& field,
+                       const DestinationPolicy& destinations, Validator& v);
 
 // Checks, inside `txn`, what the trigger points at, assuming its shape passed
 // CheckTriggerShape: an integration-event trigger must name an integration of

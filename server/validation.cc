@@ -167,7 +167,9 @@ bool IsHostChar(char c) {
 
 enum class UrlProblem { kNone, kCharacters, kForm, kCredentials };
 
-UrlProblem CheckUrl(std::string_view url) {
+// Checks the form of `url`; on success stores its host (an IPv6 address
+// without its brackets) in `*host_out` when not null.
+UrlProblem CheckUrl(std::string_view url, std::string_view* host_out) {
   if (!AllOf(url, IsUrlChar)) return UrlProblem::kCharacters;
   std::string_view rest;
   if (absl::StartsWithIgnoreCase(AbslView(url), "https://")) {
@@ -216,7 +218,33 @@ UrlProblem CheckUrl(std::string_view url) {
       return UrlProblem::kForm;
     }
   }
+  if (host_out != nullptr) *host_out = host;
   return UrlProblem::kNone;
+}
+
+// Returns `host` with its %XX escapes decoded (curl may decode them before
+// resolving), or nullopt when an escape is malformed or decodes to a byte
+// no host has.
+std::optional<std::string> PercentDecodedHost(std::string_view host) {
+  const auto hex = [](char c) {
+    return absl::ascii_isdigit(c) ? c - '0' : absl::ascii_tolower(c) - 'a' + 10;
+  };
+  std::string out;
+  for (size_t i = 0; i < host.size(); ++i) {
+    if (host[i] != '%') {
+      out.push_back(host[i]);
+      continue;
+    }
+    if (i + 2 >= host.size() || !absl::ascii_isxdigit(host[i + 1]) ||
+        !absl::ascii_isxdigit(host[i + 2])) {
+      return std::nullopt;
+    }
+    const char c = static_cast<char>(hex(host[i + 1]) * 16 + hex(host[i + 2]));
+    if (!IsHostChar(c) || c == '%') return std::nullopt;
+    out.push_back(c);
+    i += 2;
+  }
+  return out;
 }
 
 bool IsEmailShaped(std::string_view email) {
@@ -322,7 +350,7 @@ bool Validator::Uri(std::string_view field, std::string_view value,
   if (value.size() > kMaxUriLength) {
     return Require(false, field, LengthRange(0, kMaxUriLength));
   }
-  switch (CheckUrl(value)) {
+  switch (CheckUrl(value, nullptr)) {
     case UrlProblem::kNone:
       return true;
     case UrlProblem::kCharacters:
@@ -337,6 +365,32 @@ bool Validator::Uri(std::string_view field, std::string_view value,
       break;
   }
   return Require(false, field, absl::StrCat("must be ", kForm));
+}
+
+bool Validator::Destination(std::string_view field, std::string_view value,
+                            const DestinationPolicy& destinations) {
+  if (!Uri(field, value, /*required=*/true)) return false;
+  std::string_view host;
+  CheckUrl(value, &host);
+  const std::optional<std::string> decoded = PercentDecodedHost(host);
+  if (!decoded.has_value()) {
+    return Require(false, field,
+                   "must have a host without malformed %-escapes");
+  }
+  const std::optional<IpAddress> address = ParseIpLiteral(*decoded);
+  if (!address.has_value()) return true;  // A name: checked on connect.
+  const std::optional<std::string> refused = destinations.WhyRefused(*address);
+  if (!refused.has_value()) return true;
+  const std::string shown = address->ToString();
+  return Require(
+      false, field,
+      absl::StrCat("must not point at ", shown,
+                   shown == host ? ""
+                                 : absl::StrCat(" (written \"",
+                                                AbslView(host), "\")"),
+                   ", which is ", *refused,
+                   ": webhooks go to public addresses only, unless the "
+                   "server's --allowed_destination_networks opens the range"));
 }
 
 bool Validator::RequestId(std::string_view field, std::string_view value) {

@@ -26,6 +26,7 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/generated_enum_reflection.h"
+#include "server/destination_guard.h"
 #include "server/errors.h"
 
 namespace ats::server {
@@ -84,6 +85,14 @@ class Validator {
   // user:password@ credentials (partners authenticate calls by signature, and
   // URLs end up in logs). Empty passes unless `required`.
   bool Uri(std::string_view field, std::string_view value, bool required);
+
+  // Checks a URL the service will send webhooks to: a required Uri whose
+  // host, when it is an IP address in any spelling a resolver accepts
+  // (2130706433, 0x7f000001, 127.1, [::ffff:7f00:1], %-escaped), must be one
+  // `destinations` allows. A host name passes: it is resolved, and each of
+  // its addresses checked, only when connecting (no DNS on the request path).
+  bool Destination(std::string_view field, std::string_view value,
+                   const DestinationPolicy& destinations);
 
   // Checks an optional idempotency key: at most 64 characters of
   // [A-Za-z0-9._:-], which admits UUIDs and ULIDs.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds, then runs ats-server on 127.0.0.1:50051 with its SQLite database in
-# var/ats.db. Extra arguments go to ats-server.
+# var/ats.db, webhooks allowed to loopback (where the README's partner-sink
+# listens) besides public addresses. Extra arguments go to ats-server.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 tools/build.sh
 mkdir -p var
-exec build/server/ats-server --listen=127.0.0.1:50051 --db=var/ats.db "$@"
+exec build/server/ats-server --listen=127.0.0.1:50051 --db=var/ats.db \
+  --allowed_destination_networks=127.0.0.0/8,::1/128 "$@"

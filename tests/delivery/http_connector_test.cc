@@ -8,6 +8,9 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -21,10 +24,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/clock.h"
+#include "server/destination_guard.h"
 #include "server/webhook_signature.h"
 #include "tests/support/child_process.h"
 #include "tests/support/loopback_port.h"
@@ -157,6 +162,95 @@ class PartnerSink {
   httplib::Client control_;
 };
 
+// Options whose destination policy opens loopback, where the sink listens
+// (the connector refuses loopback by default).
+HttpConnectorOptions LoopbackOptions() {
+  HttpConnectorOptions options;
+  options.destinations = *DestinationPolicy::Parse("127.0.0.0/8,::1/128");
+  return options;
+}
+
+// TCP sockets listening on one port of 127.0.0.1 and ::1 that never accept:
+// a connection made to them waits in their backlog, where Connections()
+// finds it. Nothing answers, so a request sent there hangs.
+class SilentListener {
+ public:
+  SilentListener() {
+    for (int tries = 0; tries < 20 && port_ == 0; ++tries) {
+      Close();
+      const int v6 = Listen(AF_INET6, 0);
+      if (v6 < 0) continue;
+      sockaddr_in6 bound = {};
+      socklen_t length = sizeof(bound);
+      getsockname(v6, reinterpret_cast<sockaddr*>(&bound), &length);
+      const int port = ntohs(bound.sin6_port);
+      const int v4 = Listen(AF_INET, port);
+      fds_ = {v6, v4};
+      if (v4 >= 0) port_ = port;
+    }
+    if (port_ == 0) ADD_FAILURE() << "cannot listen on 127.0.0.1 and ::1";
+  }
+  ~SilentListener() { Close(); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+
+  int port() const { return port_; }
+
+  // Returns how many connections reached either socket so far (and closes
+  // them).
+  int Connections() {
+    int count = 0;
+    for (const int fd : fds_) {
+      for (;;) {
+        const int accepted = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK);
+        if (accepted < 0) break;
+        close(accepted);
+        ++count;
+      }
+    }
+    return count;
+  }
+
+ private:
+  // Returns a non-blocking socket of `family` listening on `port` (0 picks
+  // one) of its loopback address, or -1.
+  static int Listen(int family, int port) {
+    const int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int ok = -1;
+    if (family == AF_INET6) {
+      const int only_v6 = 1;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only_v6, sizeof(only_v6));
+      sockaddr_in6 address = {};
+      address.sin6_family = AF_INET6;
+      address.sin6_addr = in6addr_loopback;
+      address.sin6_port = htons(port);
+      ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    } else {
+      sockaddr_in address = {};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      address.sin_port = htons(port);
+      ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    }
+    if (ok != 0 || listen(fd, 16) != 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  void Close() {
+    for (const int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+    fds_.clear();
+  }
+
+  std::vector<int> fds_;
+  int port_ = 0;
+};
+
 class HttpConnectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -176,7 +270,7 @@ class HttpConnectorTest : public ::testing::Test {
 TEST_F(HttpConnectorTest, SignedPostIsAcceptedAndVerifiedBySink) {
   // A fake clock set to a whole second near now: the timestamp is known.
   FakeClock clock(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())));
-  HttpConnector connector(clock);
+  HttpConnector connector(clock, LoopbackOptions());
   const DeliveryOutcome outcome =
       connector.Deliver(MakeDelivery("events/e1", "/webhooks/acme"));
   EXPECT_EQ(outcome.http_status, 200) << outcome.error << sink_->Log();
@@ -209,7 +303,7 @@ TEST_F(HttpConnectorTest, SignedPostIsAcceptedAndVerifiedBySink) {
 TEST_F(HttpConnectorTest, TimestampComesFromTheInjectedClock) {
   // 2024-01-01: more than five minutes off, so the sink refuses it.
   FakeClock clock;
-  HttpConnector connector(clock);
+  HttpConnector connector(clock, LoopbackOptions());
   const DeliveryOutcome outcome = connector.Deliver(MakeDelivery("events/old"));
   EXPECT_EQ(outcome.http_status, 401);
   EXPECT_TRUE(absl::StartsWith(outcome.error, "HTTP 401: webhook-timestamp 1704067200 "))
@@ -220,7 +314,7 @@ TEST_F(HttpConnectorTest, TimestampComesFromTheInjectedClock) {
 }
 
 TEST_F(HttpConnectorTest, RotatedSecretIsRejectedUntilThePartnerHasIt) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   Delivery delivery = MakeDelivery("events/rotated");
   delivery.signing_secret = kNewSecret;
   DeliveryOutcome outcome = connector.Deliver(delivery);
@@ -244,7 +338,7 @@ TEST_F(HttpConnectorTest, RotatedSecretIsRejectedUntilThePartnerHasIt) {
 }
 
 TEST_F(HttpConnectorTest, UnavailableReportsRetryAfterSeconds) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   ASSERT_EQ(sink_->Post("/behaviour",
                         R"({"status": 503, "retry_after": "2", "times": 1})"),
             200);
@@ -265,7 +359,7 @@ TEST_F(HttpConnectorTest, UnavailableReportsRetryAfterSeconds) {
 }
 
 TEST_F(HttpConnectorTest, TooManyRequestsReportsRetryAfterDate) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   const std::string date =
       absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT",
                        absl::Now() + absl::Seconds(120), absl::UTCTimeZone());
@@ -281,7 +375,7 @@ TEST_F(HttpConnectorTest, TooManyRequestsReportsRetryAfterDate) {
 }
 
 TEST_F(HttpConnectorTest, GoneIsReported) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   ASSERT_EQ(sink_->Post("/behaviour",
                         R"({"status": 410, "body": "integration removed\n"})"),
             200);
@@ -292,7 +386,7 @@ TEST_F(HttpConnectorTest, GoneIsReported) {
 }
 
 TEST_F(HttpConnectorTest, RedirectIsNotFollowed) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   const std::string target = sink_->Url("/webhooks/elsewhere");
   ASSERT_EQ(sink_->Post("/behaviour",
                         absl::StrCat(R"({"status": 307, "path": "/webhooks/old",)",
@@ -312,7 +406,7 @@ TEST_F(HttpConnectorTest, RedirectIsNotFollowed) {
 }
 
 TEST_F(HttpConnectorTest, HangingPartnerTimesOut) {
-  HttpConnectorOptions options;
+  HttpConnectorOptions options = LoopbackOptions();
   options.total_timeout = absl::Milliseconds(300);
   HttpConnector connector(clock_, options);
   ASSERT_EQ(sink_->Post("/behaviour", R"({"delay_ms": 5000, "times": 1})"), 200);
@@ -328,7 +422,7 @@ TEST_F(HttpConnectorTest, HangingPartnerTimesOut) {
 }
 
 TEST_F(HttpConnectorTest, RefusedConnectionIsReported) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   Delivery delivery = MakeDelivery("events/refused");
   delivery.url = absl::StrCat("http://127.0.0.1:",
                               ats::testing::PickFreeLoopbackPort(), "/webhooks");
@@ -340,7 +434,7 @@ TEST_F(HttpConnectorTest, RefusedConnectionIsReported) {
 }
 
 TEST_F(HttpConnectorTest, HugeResponseBodyIsReadButNotKept) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   ASSERT_EQ(sink_->Post("/behaviour",
                         R"({"status": 500, "body_bytes": 10000000, "times": 1})"),
             200);
@@ -363,7 +457,7 @@ TEST_F(HttpConnectorTest, HugeResponseBodyIsReadButNotKept) {
 }
 
 TEST_F(HttpConnectorTest, DuplicatesAreCountedBySink) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   for (int i = 0; i < 3; ++i) {
     const DeliveryOutcome outcome = connector.Deliver(MakeDelivery("events/dup"));
     EXPECT_EQ(outcome.http_status, 200) << outcome.error;
@@ -378,7 +472,7 @@ TEST_F(HttpConnectorTest, DuplicatesAreCountedBySink) {
 }
 
 TEST_F(HttpConnectorTest, SequentialDeliveriesReuseOneConnection) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   for (int i = 0; i < 10; ++i) {
     const DeliveryOutcome outcome =
         connector.Deliver(MakeDelivery(absl::StrCat("events/seq", i)));
@@ -391,7 +485,7 @@ TEST_F(HttpConnectorTest, SequentialDeliveriesReuseOneConnection) {
 
 TEST_F(HttpConnectorTest, WithoutIdleConnectionsEveryDeliveryConnectsAnew) {
   // The control for the test above: the sink does see new connections.
-  HttpConnectorOptions options;
+  HttpConnectorOptions options = LoopbackOptions();
   options.max_idle_connections = 0;
   HttpConnector connector(clock_, options);
   for (int i = 0; i < 5; ++i) {
@@ -403,7 +497,7 @@ TEST_F(HttpConnectorTest, WithoutIdleConnectionsEveryDeliveryConnectsAnew) {
 }
 
 TEST_F(HttpConnectorTest, ConcurrentCallersShareThePool) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   constexpr int kThreads = 4;
   constexpr int kPerThread = 15;
   std::atomic<int> succeeded{0};
@@ -437,7 +531,7 @@ TEST_F(HttpConnectorTest, ManyDeliveriesAtOnceAllArrive) {
   if (const char* env = std::getenv("ATS_CONNECTOR_IN_FLIGHT")) {
     window = std::max(1, std::atoi(env));
   }
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   absl::Mutex mu;
   int started = 0;
   int finished = 0;
@@ -486,7 +580,7 @@ TEST_F(HttpConnectorTest, DestroyingEndsAttemptsUnderWayWithAnError) {
   ASSERT_EQ(sink_->Post("/behaviour", R"({"delay_ms": 5000})"), 200);
   std::optional<DeliveryOutcome> outcome;
   {
-    HttpConnector connector(clock_);
+    HttpConnector connector(clock_, LoopbackOptions());
     connector.Send(MakeDelivery("events/late"),
                    [&](DeliveryOutcome reported) { outcome = reported; });
     absl::SleepFor(absl::Milliseconds(200));  // Let it reach the sink.
@@ -498,7 +592,7 @@ TEST_F(HttpConnectorTest, DestroyingEndsAttemptsUnderWayWithAnError) {
 }
 
 TEST_F(HttpConnectorTest, OnlyHttpAndHttpsUrlsAreFetched) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   for (const std::string& url :
        {std::string("file:///etc/passwd"),
         absl::StrCat("ftp://127.0.0.1:", sink_->port(), "/webhooks"),
@@ -520,7 +614,7 @@ TEST_F(HttpConnectorTest, OnlyHttpAndHttpsUrlsAreFetched) {
 }
 
 TEST_F(HttpConnectorTest, MalformedSecretOrIdIsNotSent) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   Delivery delivery = MakeDelivery("events/bad-secret");
   delivery.signing_secret = "nope";
   DeliveryOutcome outcome = connector.Deliver(delivery);
@@ -535,7 +629,7 @@ TEST_F(HttpConnectorTest, MalformedSecretOrIdIsNotSent) {
 }
 
 TEST_F(HttpConnectorTest, ErrorBodyIsSanitized) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   ASSERT_EQ(sink_->Post("/behaviour",
                         R"({"status": 400, "body": "bad\tinput\u0001\u00e9\n"})"),
             200);
@@ -568,7 +662,7 @@ TEST_F(HttpConnectorTest, SinkStatsCountWithoutBodies) {
   EXPECT_EQ(Number(stats, "last_accept_unix_ms"), 0);
 
   const int64_t before = absl::ToUnixMillis(absl::Now());
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   for (const char* id : {"events/s1", "events/s2", "events/s1"}) {
     EXPECT_EQ(connector.Deliver(MakeDelivery(id)).http_status, 200);
   }
@@ -592,7 +686,7 @@ TEST_F(HttpConnectorTest, SinkStatsCountWithoutBodies) {
 }
 
 TEST_F(HttpConnectorTest, SinkBehaviourCanTargetOnePath) {
-  HttpConnector connector(clock_);
+  HttpConnector connector(clock_, LoopbackOptions());
   ASSERT_EQ(sink_->Post("/behaviour", R"({"status": 503, "path": "/webhooks/b"})"),
             200);
   EXPECT_EQ(connector.Deliver(MakeDelivery("events/a", "/webhooks/a")).http_status,
@@ -617,6 +711,87 @@ TEST_F(HttpConnectorTest, SinkRefusesMalformedBehaviour) {
   EXPECT_EQ(sink_->Post("/behaviour", R"({"path": "/elsewhere"})"), 400);
   EXPECT_EQ(sink_->Post("/behaviour", "not json"), 400);
   EXPECT_FALSE(sink_->Event("events/none").has_value());
+}
+
+// Spellings of loopback (and of the unspecified address, which reaches the
+// local host) that resolvers and curl accept; PORT is the listener's.
+class RefusedDestinationTest : public ::testing::TestWithParam<const char*> {
+ protected:
+  SystemClock clock_;
+};
+
+TEST_P(RefusedDestinationTest, IsNeverConnectedTo) {
+  SilentListener listener;
+  ASSERT_NE(listener.port(), 0);
+  // The default policy: public addresses only.
+  HttpConnector connector(clock_);
+  const std::string url = absl::StrReplaceAll(
+      GetParam(), {{"PORT", absl::StrCat(listener.port())}});
+  const DeliveryOutcome outcome =
+      connector.Deliver(Delivery{url, "events/e1", kBody, kSecret});
+  EXPECT_EQ(outcome.http_status, 0);
+  EXPECT_TRUE(outcome.refused_destination) << outcome.error;
+  EXPECT_TRUE(absl::StartsWith(outcome.error, "destination ")) << outcome.error;
+  EXPECT_TRUE(absl::StrContains(outcome.error, " is not allowed: loopback (") ||
+              absl::StrContains(outcome.error, " is not allowed: unspecified"))
+      << outcome.error;
+  EXPECT_EQ(listener.Connections(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Spellings, RefusedDestinationTest,
+    ::testing::Values(
+        "http://127.0.0.1:PORT/webhooks", "https://127.0.0.1:PORT/webhooks",
+        "http://127.1:PORT/", "http://2130706433:PORT/",
+        "http://0x7f000001:PORT/", "http://0177.0.0.1:PORT/",
+        "http://0x7f.1:PORT/", "http://017700000001:PORT/",
+        "http://%31%32%37.0.0.1:PORT/", "http://localhost:PORT/",
+        "http://LocalHost:PORT/", "http://[::1]:PORT/",
+        "http://[::ffff:127.0.0.1]:PORT/", "http://[::ffff:7f00:1]:PORT/",
+        "http://0.0.0.0:PORT/", "http://0:PORT/"));
+
+TEST_F(HttpConnectorTest, RefusalNamesTheAddress) {
+  HttpConnector connector(clock_);
+  const DeliveryOutcome outcome = connector.Deliver(MakeDelivery("events/e1"));
+  EXPECT_EQ(outcome.http_status, 0);
+  EXPECT_TRUE(outcome.refused_destination);
+  EXPECT_EQ(outcome.error,
+            "destination 127.0.0.1 is not allowed: loopback (127.0.0.0/8)");
+  EXPECT_EQ(Number(sink_->Received(), "accepted"), 0);
+  EXPECT_EQ(Number(sink_->Received(), "connections"), 0);
+}
+
+TEST_F(HttpConnectorTest, AllowedNetworksAreConnectedTo) {
+  // The control for the refusals above: with loopback opened, the same
+  // listener does see the connection.
+  SilentListener listener;
+  ASSERT_NE(listener.port(), 0);
+  HttpConnectorOptions options = LoopbackOptions();
+  options.total_timeout = absl::Milliseconds(300);
+  HttpConnector connector(clock_, options);
+  const DeliveryOutcome outcome = connector.Deliver(Delivery{
+      absl::StrCat("http://2130706433:", listener.port(), "/"), "events/e1",
+      kBody, kSecret});
+  EXPECT_FALSE(outcome.refused_destination) << outcome.error;
+  EXPECT_EQ(listener.Connections(), 1);
+}
+
+TEST_F(HttpConnectorTest, ProxyEnvironmentIsIgnored) {
+  // A proxy would be connected to instead of the checked address.
+  SilentListener proxy;
+  ASSERT_NE(proxy.port(), 0);
+  const std::string proxy_url = absl::StrCat("http://127.0.0.1:", proxy.port());
+  const char* const kVariables[] = {"http_proxy", "https_proxy", "HTTPS_PROXY",
+                                    "ALL_PROXY", "all_proxy"};
+  for (const char* variable : kVariables) {
+    setenv(variable, proxy_url.c_str(), 1);
+  }
+  HttpConnector connector(clock_, LoopbackOptions());
+  const DeliveryOutcome outcome =
+      connector.Deliver(MakeDelivery("events/direct"));
+  for (const char* variable : kVariables) unsetenv(variable);
+  EXPECT_EQ(outcome.http_status, 200) << outcome.error;
+  EXPECT_EQ(proxy.Connections(), 0);
 }
 
 TEST(PartnerSinkTest, PortZeroPicksAFreePortAndPrintsIt) {

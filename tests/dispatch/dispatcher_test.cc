@@ -24,6 +24,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "server/clock.h"
+#include "server/destination_guard.h"
 #include "server/dispatcher.h"
 #include "server/http_connector.h"
 #include "server/random.h"
@@ -150,9 +151,11 @@ class DispatcherTest : public ::testing::Test {
     return sink.ok() ? *std::move(sink) : nullptr;
   }
 
-  // Lists a partner posting to `sink` and activates it for the account;
-  // returns the integration's id.
-  std::string AddIntegration(SinkProcess& sink, bool active = true) {
+  // Lists a partner posting to `sink` (at `url` when given, its
+  // webhook_url() otherwise) and activates it for the account; returns the
+  // integration's id.
+  std::string AddIntegration(SinkProcess& sink, bool active = true,
+                             const std::string& url = "") {
     const std::string partner_id = server::NewResourceId(random_);
     storage::IntegrationRow integration;
     integration.account_id = account_id_;
@@ -168,7 +171,7 @@ class DispatcherTest : public ::testing::Test {
       partner.id = partner_id;
       partner.listing.set_display_name(absl::StrCat("Partner ", partner_id));
       partner.listing.set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-      partner.listing.set_webhook_uri(sink.webhook_url());
+      partner.listing.set_webhook_uri(url.empty() ? sink.webhook_url() : url);
       partner.create_time = partner.update_time = clock_.Now();
       absl::Status inserted = txn.integrations().InsertPartner(partner);
       if (!inserted.ok()) return inserted;
@@ -258,7 +261,8 @@ class DispatcherTest : public ::testing::Test {
   }
 
   // Starts a dispatcher over the test's store and FakeClock; with an
-  // HttpConnector (timeout `timeout`) unless `connector` is given.
+  // HttpConnector (timeout `timeout`, destinations `destinations_`) unless
+  // `connector` is given.
   Dispatcher& StartDispatcher(const DispatcherOptions& options,
                               server::Connector* connector = nullptr,
                               absl::Duration timeout = absl::Seconds(10)) {
@@ -266,6 +270,7 @@ class DispatcherTest : public ::testing::Test {
       server::HttpConnectorOptions http;
       http.total_timeout = timeout;
       http.connect_timeout = absl::Seconds(2);
+      http.destinations = destinations_;
       connectors_.push_back(
           std::make_unique<server::HttpConnector>(system_clock_, http));
       connector = connectors_.back().get();
@@ -296,6 +301,9 @@ class DispatcherTest : public ::testing::Test {
   server::SecureRandom random_;
   std::unique_ptr<storage::Store> store_;
   std::string account_id_;
+  // Where HttpConnectors may connect: loopback, where the sinks listen.
+  server::DestinationPolicy destinations_ =
+      *server::DestinationPolicy::Parse("127.0.0.0/8,::1/128");
   std::vector<std::unique_ptr<server::HttpConnector>> connectors_;
   std::vector<std::unique_ptr<Dispatcher>> dispatchers_;
 };
@@ -715,6 +723,57 @@ TEST_F(DispatcherTest, WebhookSignedWithAnotherSecretIsRejectedBySink) {
   EXPECT_GE(received->rejected, 1);
 }
 
+TEST_F(DispatcherTest, RefusedDestinationIsDeadAtOnceAndNeverReached) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  // Public addresses only: the sink on loopback is out of bounds, however
+  // its address is written. The schedule has attempts to spare, so only the
+  // refusal can end the events after one.
+  destinations_ = server::DestinationPolicy();
+  const std::string port = absl::StrCat(sink->port());
+  std::vector<storage::EventRow> events;
+  for (const std::string& url :
+       {absl::StrCat("http://localhost:", port, "/webhooks"),
+        absl::StrCat("http://127.0.0.1:", port, "/webhooks"),
+        absl::StrCat("http://2130706433:", port, "/webhooks")}) {
+    events.push_back(NewEvent(AddIntegration(*sink, true, url)));
+  }
+  ASSERT_TRUE(store_
+                  ->WriteAndWait([&](storage::Transaction& txn) {
+                    return txn.accounts().SetWebhookSigningSecret(
+                        account_id_, server::NewWebhookSecret(random_),
+                        clock_.Now());
+                  })
+                  .ok());
+  storage::EventRow webhook = NewEvent("");
+  webhook.webhook_uri = absl::StrCat("http://localhost:", port, "/webhooks");
+  events.push_back(webhook);
+  for (const storage::EventRow& event : events) Insert(event);
+
+  StartDispatcher(TestOptions());
+  for (const storage::EventRow& event : events) {
+    ASSERT_TRUE(WaitForState(event.id, ats::v1::EVENT_STATE_DEAD))
+        << ats::v1::EventState_Name(Get(event.id).state) << ": "
+        << Get(event.id).state_reason;
+    const storage::EventRow dead = Get(event.id);
+    EXPECT_EQ(dead.attempt_count, 1);
+    std::vector<storage::AttemptRow> attempts = Attempts(event.id);
+    ASSERT_EQ(attempts.size(), 1u);
+    EXPECT_EQ(attempts[0].http_status, 0);
+    // localhost may resolve to ::1 as well as to 127.0.0.1.
+    EXPECT_TRUE(absl::StrContains(
+        attempts[0].error,
+        "destination 127.0.0.1 is not allowed: loopback (127.0.0.0/8)"))
+        << attempts[0].error;
+    EXPECT_EQ(dead.state_reason, attempts[0].error);
+  }
+  auto received = sink->Received();
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(received->accepted + received->duplicates + received->failed +
+                received->rejected,
+            0);
+}
+
 TEST_F(DispatcherTest, ExpiredLeaseIsDeliveredAgain) {
   auto sink = StartSink();
   ASSERT_NE(sink, nullptr);
@@ -960,7 +1019,9 @@ TEST_F(DispatcherTest, ThroughputToLocalSink) {
 
   // Watching the connector costs nothing; the store is read (and the sink
   // asked) only once every delivery has been answered.
-  server::HttpConnector http(system_clock_);
+  server::HttpConnectorOptions http_options;
+  http_options.destinations = destinations_;
+  server::HttpConnector http(system_clock_, http_options);
   CountingConnector counting(http);
   const absl::Time start = absl::Now();
   DispatcherOptions options;  // The defaults ats-server runs with.

@@ -87,7 +87,8 @@ class AdminTest : public ::testing::Test {
         {ATS_SERVER_BIN, absl::StrCat("--listen=127.0.0.1:", port_),
          "--db=" + dir_.File("ats.db"), "--key_dir=" + dir_.path(),
          "--log_level=warn", "--shutdown_grace=2s",
-         "--retry_schedule=0s,50ms,100ms"});
+         "--retry_schedule=0s,50ms,100ms",
+         "--allowed_destination_networks=127.0.0.0/8,::1/128"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_.emplace(*std::move(server));
     ASSERT_TRUE(server_->WaitForTcpPort(port_, kStartTimeout))
@@ -684,9 +685,12 @@ TEST(AdminReadmeTest, WalkthroughRunsAsWritten) {
   TempDir dir;
   const int port = PickFreeLoopbackPort();
   const int sink_port = PickFreeLoopbackPort();
+  // The README starts it with tools/serve.sh, which opens loopback to
+  // webhooks as this does.
   auto server = ChildProcess::Start({ATS_SERVER_BIN,
                                      absl::StrCat("--listen=127.0.0.1:", port),
-                                     "--db=" + dir.File("var/ats.db")});
+                                     "--db=" + dir.File("var/ats.db"),
+                                     "--allowed_destination_networks=127.0.0.0/8,::1/128"});
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(server->WaitForTcpPort(port, kStartTimeout)) << server->Log();
   // The walk-through runs from the checkout's root, where var/ and build/

@@ -61,7 +61,8 @@ class BulkRestartTest : public ::testing::Test {
          "--db=" + dir_.File("ats.db"), "--key_dir=" + dir_.path(),
          "--shutdown_grace=2s", "--log_level=warn", "--bulk_batch_size=3",
          "--retry_schedule=0s,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s",
-         "--dispatch_lease=2s", "--delivery_timeout=1s"});
+         "--dispatch_lease=2s", "--delivery_timeout=1s",
+         "--allowed_destination_networks=127.0.0.0/8,::1/128"});
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
       return std::nullopt;

@@ -71,7 +71,8 @@ class CrashTest : public ::testing::Test {
          "--retry_schedule=0s,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s",
          "--dispatch_lease=1s", "--delivery_timeout=800ms",
          "--delivery_connect_timeout=500ms", "--dispatch_in_flight=8",
-         "--dispatch_per_destination=4"});
+         "--dispatch_per_destination=4",
+         "--allowed_destination_networks=127.0.0.0/8,::1/128"});
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
       return std::nullopt;

@@ -26,13 +26,14 @@ std::unique_ptr<grpc::ClientContext> KeyContext(const std::string& key,
 absl::StatusOr<std::string> ConnectSinkPartner(
     ats::v1::IntegrationService::Stub& integrations,
     const std::string& operator_key, const std::string& admin_key,
-    SinkProcess& sink) {
+    SinkProcess& sink, const std::string& webhook_url) {
   constexpr int kCallSeconds = 30;
   ats::v1::CreatePartnerRequest create;
   ats::v1::Partner* listing = create.mutable_partner();
   listing->set_display_name("Assessly");
   listing->set_category(ats::v1::PARTNER_CATEGORY_ASSESSMENT);
-  listing->set_webhook_uri(sink.webhook_url());
+  listing->set_webhook_uri(webhook_url.empty() ? sink.webhook_url()
+                                              : webhook_url);
   listing->add_candidate_fields(ats::v1::CANDIDATE_FIELD_GIVEN_NAME);
   ats::v1::Partner partner;
   grpc::Status status = integrations.CreatePartner(

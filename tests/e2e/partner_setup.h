@@ -20,13 +20,14 @@ std::unique_ptr<grpc::ClientContext> KeyContext(const std::string& key,
                                                 int seconds);
 
 // Lists a partner "Assessly" (an assessment vendor asking for candidates'
-// given names) that posts to `sink`, with `operator_key`; activates the
-// integration with it of the account of `admin_key`; gives `sink` the
-// integration's signing secret. Returns the integration's name.
+// given names) that posts to `sink` (at `webhook_url` when given, its
+// webhook_url() otherwise), with `operator_key`; activates the integration
+// with it of the account of `admin_key`; gives `sink` the integration's
+// signing secret. Returns the integration's name.
 absl::StatusOr<std::string> ConnectSinkPartner(
     ats::v1::IntegrationService::Stub& integrations,
     const std::string& operator_key, const std::string& admin_key,
-    SinkProcess& sink);
+    SinkProcess& sink, const std::string& webhook_url = "");
 
 }  // namespace ats::testing
 

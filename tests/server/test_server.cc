@@ -31,7 +31,7 @@ std::string ReadKey(const std::string& path) {
 
 }  // namespace
 
-TestServer::TestServer() {
+TestServer::TestServer(const std::string& allowed_networks) {
   storage::SqliteStoreOptions options;
   options.path = dir_.File("ats.db");
   // The server's own connections never wait on each other (WAL, one
@@ -53,6 +53,9 @@ TestServer::TestServer() {
   // Small, so that bulk operations of a few dozen candidates already run in
   // several batches.
   server_options.bulk.batch_size = kBulkBatchSize;
+  auto destinations = server::DestinationPolicy::Parse(allowed_networks);
+  Check(destinations.ok(), destinations.status().ToString());
+  server_options.destinations = *std::move(destinations);
   auto server =
       server::AtsServer::Start(server_options, *store_, clock_, random_);
   Check(server.ok(), server.status().ToString());

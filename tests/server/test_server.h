@@ -31,8 +31,13 @@ class TestServer {
   // How long the server's SQLite connections wait for a lock held by
   // another connection (a test's) before failing UNAVAILABLE.
   static constexpr int kBusyTimeoutMs = 200;
+  // Where the tests' partners listen, opened to webhooks as
+  // --allowed_destination_networks opens networks.
+  static constexpr char kLoopbackNetworks[] = "127.0.0.0/8,::1/128";
 
-  TestServer();
+  // Opens `allowed_networks` (CIDRs, comma-separated) to webhooks besides
+  // public addresses.
+  explicit TestServer(const std::string& allowed_networks = kLoopbackNetworks);
   ~TestServer();
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }

@@ -175,6 +175,105 @@ TEST(UriTest, LengthLimit) {
             "must be at most 2048 characters");
 }
 
+class DestinationRefusedTest : public ::testing::TestWithParam<const char*> {
+};
+
+// Every spelling a resolver or curl reads as a loopback, private, link-local
+// or unspecified address is refused on save, naming the address it is.
+TEST_P(DestinationRefusedTest, RefusedNamingTheAddress) {
+  const char* const uri = GetParam();
+  const std::string description = Violation([uri](Validator& v) {
+    EXPECT_FALSE(v.Destination("f", uri, DestinationPolicy()));
+  });
+  EXPECT_NE(description.find("must not point at "), std::string::npos)
+      << description;
+  EXPECT_NE(description.find("--allowed_destination_networks"),
+            std::string::npos)
+      << description;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Spellings, DestinationRefusedTest,
+    ::testing::Values(
+        "http://127.0.0.1/hook", "https://127.0.0.1:8443/hook",
+        "http://127.1/", "http://2130706433/", "http://0x7f000001/",
+        "http://0X7F000001:80/x", "http://0177.0.0.1/", "http://0x7f.1/",
+        "http://017700000001/", "http://127.0.0.1./", "http://0/",
+        "http://0.0.0.0/", "http://[::1]/", "http://[::]/",
+        "http://[::ffff:127.0.0.1]/", "http://[::ffff:7f00:1]/",
+        "http://[0:0:0:0:0:ffff:7f00:1]/", "http://%31%32%37.0.0.1/",
+        "http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.0.1/",
+        "http://169.254.169.254/latest/meta-data/", "http://100.64.0.1/",
+        "http://224.0.0.1/", "http://255.255.255.255/", "http://240.0.0.1/",
+        "http://192.0.2.1/", "http://198.18.0.1/", "http://[fc00::1]/",
+        "http://[fe80::1]/", "http://[ff02::1]/", "http://[2001:db8::1]/",
+        "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:7f00:1::]/"));
+
+TEST(DestinationTest, MessageShowsTheSpellingAndTheAddress) {
+  EXPECT_EQ(
+      Violation([](Validator& v) {
+        v.Destination("f", "http://2130706433/hook", DestinationPolicy());
+      }),
+      "must not point at 127.0.0.1 (written \"2130706433\"), which is "
+      "loopback (127.0.0.0/8): webhooks go to public addresses only, unless "
+      "the server's --allowed_destination_networks opens the range");
+  EXPECT_EQ(
+      Violation([](Validator& v) {
+        v.Destination("f", "http://10.0.0.1/", DestinationPolicy());
+      }),
+      "must not point at 10.0.0.1, which is private-use (10.0.0.0/8): "
+      "webhooks go to public addresses only, unless the server's "
+      "--allowed_destination_networks opens the range");
+}
+
+TEST(DestinationTest, PublicAddressesAndHostNamesPass) {
+  // Names are not resolved on save: they are checked on connect.
+  for (const char* uri :
+       {"https://partner.example.com/hooks", "http://localhost:8080/",
+        "https://8.8.8.8/", "https://134744072/", "https://[2606:4700::1]/",
+        "https://[::ffff:8.8.8.8]/", "https://%70artner.example/x"}) {
+    EXPECT_EQ(Violation([&](Validator& v) {
+                EXPECT_TRUE(v.Destination("f", uri, DestinationPolicy()));
+              }),
+              "")
+        << uri;
+  }
+}
+
+TEST(DestinationTest, AllowedNetworksOpenLiterals) {
+  const DestinationPolicy loopback =
+      *DestinationPolicy::Parse("127.0.0.0/8,::1/128");
+  for (const char* uri : {"http://127.0.0.1:8090/webhooks", "http://127.1/",
+                          "http://2130706433/", "http://[::1]:80/",
+                          "http://[::ffff:127.0.0.1]/"}) {
+    EXPECT_EQ(Violation([&](Validator& v) {
+                EXPECT_TRUE(v.Destination("f", uri, loopback));
+              }),
+              "")
+        << uri;
+  }
+  EXPECT_NE(Violation([&](Validator& v) {
+              v.Destination("f", "http://10.0.0.1/", loopback);
+            }),
+            "");
+}
+
+TEST(DestinationTest, IsAUriFirst) {
+  EXPECT_EQ(Violation([](Validator& v) {
+              v.Destination("f", "", DestinationPolicy());
+            }),
+            "is required: an absolute http:// or https:// URL with a host, "
+            "e.g. https://partner.example.com/hooks");
+  EXPECT_EQ(Violation([](Validator& v) {
+              v.Destination("f", "http://%7/", DestinationPolicy());
+            }),
+            "must have a host without malformed %-escapes");
+  EXPECT_EQ(Violation([](Validator& v) {
+              v.Destination("f", "http://%2F%2F/", DestinationPolicy());
+            }),
+            "must have a host without malformed %-escapes");
+}
+
 TEST(RequestIdTest, Forms) {
   for (const char* ok : {"", "123e4567-e89b-12d3-a456-426614174000",
                          "01ARZ3NDEKTSV4RRFFQ69G5FAV", "job:create.1_x"}) {

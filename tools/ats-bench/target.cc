@@ -63,11 +63,12 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
     const int port = testing::PickFreeLoopbackPort();
     server = absl::StrCat("127.0.0.1:", port);
     key_dir = target->dir_->path();
-    std::vector<std::string> argv = {options.server_program,
-                                     "--listen=" + server,
-                                     "--db=" + target->dir_->File("ats.db"),
-                                     "--sqlite_synchronous=" +
-                                         options.sqlite_synchronous};
+    // Loopback is opened to webhooks: that is where the sink listens.
+    std::vector<std::string> argv = {
+        options.server_program, "--listen=" + server,
+        "--db=" + target->dir_->File("ats.db"),
+        "--sqlite_synchronous=" + options.sqlite_synchronous,
+        "--allowed_destination_networks=127.0.0.0/8,::1/128"};
     argv.insert(argv.end(), options.server_flags.begin(),
                 options.server_flags.end());
     auto process = StartAndWait(argv, port);
