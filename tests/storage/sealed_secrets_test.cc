@@ -234,7 +234,8 @@ class SealedSecretsTest : public ::testing::Test {
     ASSERT_TRUE(c.Exec("DELETE FROM integrations WHERE id = 'int-c'").ok());
   }
 
-  // Returns the stored (sealed) values of the secret columns.
+  // Returns the stored (sealed) values of the secret columns, but for empty
+  // ones ("none").
   std::vector<std::string> StoredValues() {
     std::vector<std::string> values;
     auto db = sqlite::Connection::Open(db_path(), sqlite::ConnectionOptions());
@@ -245,7 +246,9 @@ class SealedSecretsTest : public ::testing::Test {
           "SELECT signing_secret FROM integrations",
           "SELECT activation_values FROM integrations"}) {
       sqlite::Statement& stmt = (*db)->Prepare(sql);
-      while (*stmt.Step()) values.emplace_back(stmt.ColumnBlob(0));
+      while (*stmt.Step()) {
+        if (!stmt.ColumnBlob(0).empty()) values.emplace_back(stmt.ColumnBlob(0));
+      }
     }
     return values;
   }
