@@ -29,7 +29,7 @@ const std::vector<Column<ats::v1::ApiKey>> kKeyColumns = {
 void AddAccounts(CLI::App& app, Session& session) {
   CLI::App* accounts = AddGroup(
       app, "accounts",
-      "Accounts, the companies using the ATS (operator key, operator.key)",
+      "Accounts, the companies using the ATS (operator key, ats.operator.key)",
       "ats-admin accounts list");
 
   struct CreateArgs {

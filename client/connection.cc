@@ -23,7 +23,7 @@ std::string ResolveToken(const ConnectionOptions& options, KeyFile key_file) {
   if (!options.token.empty()) return options.token;
   const std::string path =
       options.key_dir +
-      (key_file == KeyFile::kOperator ? "/operator.key" : "/admin.key");
+      (key_file == KeyFile::kOperator ? "/ats.operator.key" : "/ats.admin.key");
   std::ifstream in(path);
   std::string key;
   if (!in || !std::getline(in, key) || key.empty()) {

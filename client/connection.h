@@ -13,8 +13,9 @@
 namespace ats::client {
 
 // Which of the server's first-start key files a command falls back to when
-// no key is given: operator.key for the platform's commands (accounts, the
-// Marketplace catalogue), admin.key for the rest.
+// no key is given: ats.operator.key for the platform's commands (accounts,
+// the Marketplace catalogue), ats.admin.key for the rest (the names the
+// server gives the key files of its default database, var/ats.db).
 enum class KeyFile { kAdmin, kOperator };
 
 // The global connection flags (see main.cc for their names and defaults).

@@ -11,8 +11,8 @@ void Session::AddGlobalFlags(CLI::App& app) {
       ->envname("ATS_SERVER")
       ->capture_default_str();
   app.add_option("--token", options_.token,
-                 "API key (default: operator.key or admin.key in --key-dir, "
-                 "as the command needs)")
+                 "API key (default: ats.operator.key or ats.admin.key in "
+                 "--key-dir, as the command needs)")
       ->envname("ATS_TOKEN");
   app.add_option("--key-dir", options_.key_dir,
                  "Where the server wrote its first-start keys")

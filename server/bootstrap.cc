@@ -10,11 +10,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/account_service.h"
+#include "storage/files.h"
 
 namespace ats::server {
 namespace {
 
-// Writes `secret` to `path` readable by the owner only, atomically.
+absl::Status KeyFileExists(const std::string& path) {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "key file ", path,
+      " already exists, but this database has no API key: it holds the key "
+      "of another database (or of a first start that did not finish). "
+      "Refusing to replace it; move it away, or pass --key_dir to keep this "
+      "database's keys elsewhere"));
+}
+
+// Writes `secret` to `path` readable by the owner only, atomically, unless
+// `path` exists: a key file is never replaced, since the key it holds would
+// be lost.
 absl::Status WriteKeyFile(const std::string& path, const std::string& secret) {
   const std::string temp = path + ".tmp";
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -29,32 +41,43 @@ absl::Status WriteKeyFile(const std::string& path, const std::string& secret) {
           static_cast<ssize_t>(contents.size()) &&
       ::fsync(fd) == 0;
   ::close(fd);
-  if (!written || ::rename(temp.c_str(), path.c_str()) != 0) {
+  // link(), unlike rename(), fails when `path` exists.
+  const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(temp.c_str());
+  if (!linked && link_errno == EEXIST) return KeyFileExists(path);
+  if (!linked) {
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+        absl::StrCat("cannot write ", path, ": ", std::strerror(link_errno)));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<BootstrapResult> BootstrapIfEmpty(storage::Store& store,
-                                                 const Clock& clock,
-                                                 RandomSource& random,
-                                                 const std::string& key_dir) {
-  BootstrapResult result;
-  std::error_code error;
-  std::filesystem::create_directories(key_dir, error);
-  if (error) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create ", key_dir, ": ", error.message()));
-  }
-  result.operator_key_path = (std::filesystem::path(key_dir) / "operator.key");
-  result.admin_key_path = (std::filesystem::path(key_dir) / "admin.key");
+KeyFiles KeyFilesOf(const std::string& db_path, const std::string& key_dir) {
+  return {storage::CompanionFile(db_path, key_dir, "operator.key"),
+          storage::CompanionFile(db_path, key_dir, "admin.key")};
+}
+
+absl::StatusOr<bool> BootstrapIfEmpty(storage::Store& store,
+                                      const Clock& clock, RandomSource& random,
+                                      const KeyFiles& files) {
+  bool created = false;
   absl::Status status = store.WriteAndWait([&](storage::Transaction& txn) {
     auto any_key = txn.accounts().AnyApiKeyExists();
     if (!any_key.ok()) return any_key.status();
     if (*any_key) return absl::OkStatus();
+    // Both checked before either is written, so a refusal leaves no file.
+    for (const std::string& path : {files.operator_key, files.admin_key}) {
+      if (std::filesystem::exists(path)) return KeyFileExists(path);
+    }
+    absl::Status directory = storage::CreatePrivateDirectories(
+        std::filesystem::path(files.operator_key).parent_path().string());
+    if (!directory.ok()) return directory;
+    directory = storage::CreatePrivateDirectories(
+        std::filesystem::path(files.admin_key).parent_path().string());
+    if (!directory.ok()) return directory;
     const absl::Time now = clock.Now();
 
     storage::ApiKeyRow operator_key;
@@ -73,15 +96,19 @@ absl::StatusOr<BootstrapResult> BootstrapIfEmpty(storage::Store& store,
     if (!admin_created.ok()) return admin_created.status();
 
     absl::Status written =
-        WriteKeyFile(result.operator_key_path, operator_created->secret);
+        WriteKeyFile(files.operator_key, operator_created->secret);
     if (!written.ok()) return written;
-    written = WriteKeyFile(result.admin_key_path, admin_created->secret);
-    if (!written.ok()) return written;
-    result.created = true;
+    written = WriteKeyFile(files.admin_key, admin_created->secret);
+    if (!written.ok()) {
+      // Nothing is committed, so the operator key it holds opens nothing.
+      ::unlink(files.operator_key.c_str());
+      return written;
+    }
+    created = true;
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
-  return result;
+  return created;
 }
 
 }  // namespace ats::server

@@ -2,10 +2,11 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -17,13 +18,25 @@
 #include "server/dispatcher.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
+#include "storage/files.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to serve gRPC on (port 0 picks a free port)");
 ABSL_FLAG(std::string, db, "var/ats.db", "SQLite database file");
 ABSL_FLAG(std::string, key_dir, "",
-          "where the first start writes operator.key and admin.key "
-          "(default: the database's directory)");
+          "where the first start writes the API key files, named after the "
+          "database (ats.operator.key and ats.admin.key for --db=var/ats.db); "
+          "an existing file is never replaced (default: the database's "
+          "directory)");
+ABSL_FLAG(std::string, secrets_key_file, "",
+          "32-byte master key that seals stored secrets (signing secrets, "
+          "activation values); created 0600 on first start. Keep it, and "
+          "back it up apart from the database (default: beside the "
+          "database, ats.secrets.key for --db=var/ats.db)");
+ABSL_FLAG(std::vector<std::string>, secrets_old_key_files, {},
+          "comma-separated earlier --secrets_key_file keys, to rotate: "
+          "values sealed under them are re-sealed under --secrets_key_file "
+          "at start");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain; enables TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
 ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024,
@@ -79,9 +92,21 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// Warns about the files only this service should read that others can.
+void WarnAboutOpenFiles(const std::vector<std::string>& paths) {
+  for (const std::string& open : ats::storage::OpenToOthers(paths)) {
+    spdlog::warn("{} is readable or writable by other users; it holds the "
+                 "service's data or keys: chmod 600 it",
+                 open);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything the server creates (database, WAL, key files, directories)
+  // is for its own user only.
+  ::umask(077);
   absl::SetProgramUsageMessage(
       "Serves the ATS Trigger Service (gRPC) until SIGINT or SIGTERM.");
   absl::ParseCommandLine(argc, argv);
@@ -162,24 +187,37 @@ int main(int argc, char** argv) {
   ats::storage::SqliteStoreOptions store_options;
   store_options.path = absl::GetFlag(FLAGS_db);
   store_options.synchronous_full = synchronous == "full";
+  store_options.secrets_key_file = absl::GetFlag(FLAGS_secrets_key_file);
+  if (store_options.secrets_key_file.empty()) {
+    store_options.secrets_key_file = ats::storage::CompanionFile(
+        store_options.path, "", "secrets.key");
+  }
+  store_options.secrets_old_key_files =
+      absl::GetFlag(FLAGS_secrets_old_key_files);
   auto store = ats::storage::OpenSqliteStore(store_options);
   if (!store.ok()) return Fail(store.status());
 
   ats::server::SystemClock clock;
   ats::server::SecureRandom random;
-  std::string key_dir = absl::GetFlag(FLAGS_key_dir);
-  if (key_dir.empty()) {
-    key_dir = std::filesystem::path(store_options.path).parent_path().string();
-    if (key_dir.empty()) key_dir = ".";
-  }
+  const ats::server::KeyFiles key_files = ats::server::KeyFilesOf(
+      store_options.path, absl::GetFlag(FLAGS_key_dir));
   auto bootstrap =
-      ats::server::BootstrapIfEmpty(**store, clock, random, key_dir);
+      ats::server::BootstrapIfEmpty(**store, clock, random, key_files);
   if (!bootstrap.ok()) return Fail(bootstrap.status());
-  if (bootstrap->created) {
+  if (*bootstrap) {
     spdlog::info("first start: operator key written to {}, admin key of the "
                  "default account written to {}",
-                 bootstrap->operator_key_path, bootstrap->admin_key_path);
+                 key_files.operator_key, key_files.admin_key);
   }
+  std::vector<std::string> private_files =
+      ats::storage::DatabaseFiles(store_options.path);
+  private_files.push_back(store_options.secrets_key_file);
+  for (const std::string& path : store_options.secrets_old_key_files) {
+    private_files.push_back(path);
+  }
+  private_files.push_back(key_files.operator_key);
+  private_files.push_back(key_files.admin_key);
+  WarnAboutOpenFiles(private_files);
 
   ats::server::ServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);

@@ -3,6 +3,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "storage/account_repository.h"
@@ -59,8 +61,18 @@ class Store {
 
 // Where and how the SQLite store keeps its data.
 struct SqliteStoreOptions {
-  // Database file; its directory is created when missing.
+  // Database file; it (mode 0600) and its directory (0700) are created when
+  // missing.
   std::string path;
+  // The master key (32 raw bytes) that seals stored secrets (see
+  // storage/sealer.h); empty means CompanionFile(path, "", "secrets.key"),
+  // e.g. var/ats.secrets.key beside var/ats.db. Created (0600) when missing,
+  // unless the database holds values sealed under a key that neither it nor
+  // `secrets_old_key_files` provide.
+  std::string secrets_key_file;
+  // Earlier master keys, to rotate: values sealed under them are re-sealed
+  // under `secrets_key_file` when the store opens. Each must exist.
+  std::vector<std::string> secrets_old_key_files;
   // Read connections; reads beyond this many wait for a free one.
   int reader_count = 4;
   // synchronous=FULL (every commit fsynced) instead of NORMAL (WAL is
@@ -73,8 +85,10 @@ struct SqliteStoreOptions {
 };
 
 // Opens (creating and migrating when needed) the SQLite store at
-// `options.path`. Fails with FAILED_PRECONDITION for a database written by a
-// newer server.
+// `options.path`, sealing any plaintext secret it holds and re-sealing those
+// under old keys. Fails with FAILED_PRECONDITION for a database written by a
+// newer server, and for a secrets key file that is unreadable, or missing or
+// wrong while the database holds secrets sealed under another key.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const SqliteStoreOptions& options);
 

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 tools/build.sh
+# The database and key files are for this user only (the server creates
+# them 0600 in a 0700 directory itself; this keeps var/ so too).
+umask 077
 mkdir -p var
 exec build/server/ats-server --listen=127.0.0.1:50051 --db=var/ats.db \
   --allowed_destination_networks=127.0.0.0/8,::1/128 "$@"

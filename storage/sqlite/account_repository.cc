@@ -1,6 +1,7 @@
 #include "storage/sqlite/account_repository.h"
 
 #include "absl/strings/str_cat.h"
+#include "storage/sqlite/secret_sealing.h"
 #include "storage/sqlite/values.h"
 
 namespace ats::storage::sqlite {
@@ -13,18 +14,6 @@ constexpr char kAccountColumns[] =
 constexpr char kApiKeyColumns[] =
     "id, account_id, role, integration_id, display_name, secret_hash, "
     "secret_prefix, create_time, revoke_time";
-
-AccountRow ReadAccount(const Statement& row) {
-  AccountRow account;
-  account.id = row.ColumnText(0);
-  account.display_name = row.ColumnText(1);
-  account.create_time = FromMicros(row.ColumnInt64(2));
-  account.webhook_signing_secret = row.ColumnText(3);
-  if (!row.ColumnIsNull(4)) {
-    account.webhook_signing_secret_create_time = FromMicros(row.ColumnInt64(4));
-  }
-  return account;
-}
 
 ApiKeyRow ReadApiKey(const Statement& row) {
   ApiKeyRow key;
@@ -42,7 +31,28 @@ ApiKeyRow ReadApiKey(const Statement& row) {
 
 }  // namespace
 
+absl::StatusOr<AccountRow> SqliteAccountRepository::ReadAccount(
+    const Statement& row) const {
+  AccountRow account;
+  account.id = row.ColumnText(0);
+  account.display_name = row.ColumnText(1);
+  account.create_time = FromMicros(row.ColumnInt64(2));
+  absl::StatusOr<std::string> secret =
+      OpenColumn(sealer_, kAccountWebhookSecret, account.id, account.id,
+                 row.ColumnBlob(3));
+  if (!secret.ok()) return secret.status();
+  account.webhook_signing_secret = *std::move(secret);
+  if (!row.ColumnIsNull(4)) {
+    account.webhook_signing_secret_create_time = FromMicros(row.ColumnInt64(4));
+  }
+  return account;
+}
+
 absl::Status SqliteAccountRepository::InsertAccount(const AccountRow& account) {
+  absl::StatusOr<std::string> secret =
+      SealColumn(sealer_, kAccountWebhookSecret, account.id, account.id,
+                 account.webhook_signing_secret);
+  if (!secret.ok()) return secret.status();
   Statement& stmt = db_.Prepare(
       "INSERT INTO accounts (id, display_name, create_time, "
       "webhook_signing_secret, webhook_signing_secret_create_time) "
@@ -50,7 +60,7 @@ absl::Status SqliteAccountRepository::InsertAccount(const AccountRow& account) {
   stmt.Bind(1, account.id)
       .Bind(2, account.display_name)
       .Bind(3, ToMicros(account.create_time))
-      .Bind(4, account.webhook_signing_secret);
+      .Bind(4, *secret);
   if (account.webhook_signing_secret_create_time.has_value()) {
     stmt.Bind(5, ToMicros(*account.webhook_signing_secret_create_time));
   } else {
@@ -65,7 +75,9 @@ absl::StatusOr<AccountRow> SqliteAccountRepository::GetAccount(
       absl::StrCat("SELECT ", kAccountColumns, " FROM accounts WHERE id = ?1");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, id);
-  return ReadOne<AccountRow>(stmt, ReadAccount, RowNotFound("account", id));
+  return ReadOne<AccountRow>(
+      stmt, [this](const Statement& row) { return ReadAccount(row); },
+      RowNotFound("account", id));
 }
 
 absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
@@ -79,7 +91,8 @@ absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
   Statement& stmt = db_.Prepare(sql.c_str());
   BindKeysetAfter(stmt, 1, *after);
   stmt.Bind(3, page.limit + 1);
-  auto rows = ReadAll<AccountRow>(stmt, ReadAccount);
+  auto rows = ReadAll<AccountRow>(
+      stmt, [this](const Statement& row) { return ReadAccount(row); });
   if (!rows.ok()) return rows.status();
   return MakePage(*std::move(rows), page.limit, [](const AccountRow& a) {
     return TimeCursor(a.create_time, a.id);
@@ -88,12 +101,16 @@ absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
 
 absl::Status SqliteAccountRepository::SetWebhookSigningSecret(
     std::string_view account_id, std::string_view secret, absl::Time when) {
+  absl::StatusOr<std::string> sealed =
+      SealColumn(sealer_, kAccountWebhookSecret, account_id, account_id,
+                 secret);
+  if (!sealed.ok()) return sealed.status();
   return RowChanged(
       db_,
       db_.Prepare("UPDATE accounts SET webhook_signing_secret = ?2, "
                   "webhook_signing_secret_create_time = ?3 WHERE id = ?1")
           .Bind(1, account_id)
-          .Bind(2, secret)
+          .Bind(2, *sealed)
           .Bind(3, ToMicros(when))
           .Run(),
       "account", account_id);

@@ -2,14 +2,18 @@
 #define ATS_STORAGE_SQLITE_ACCOUNT_REPOSITORY_H_
 
 #include "storage/account_repository.h"
+#include "storage/sealer.h"
 #include "storage/sqlite/connection.h"
 
 namespace ats::storage::sqlite {
 
 // AccountRepository on one SQLite connection, inside its open transaction.
+// Webhook signing secrets are sealed with `sealer` on write and opened on
+// read.
 class SqliteAccountRepository final : public AccountRepository {
  public:
-  explicit SqliteAccountRepository(Connection& db) : db_(db) {}
+  SqliteAccountRepository(Connection& db, const Sealer& sealer)
+      : db_(db), sealer_(sealer) {}
 
   absl::Status InsertAccount(const AccountRow& account) override;
   absl::StatusOr<AccountRow> GetAccount(std::string_view id) override;
@@ -30,7 +34,10 @@ class SqliteAccountRepository final : public AccountRepository {
   absl::StatusOr<bool> AnyApiKeyExists() override;
 
  private:
+  absl::StatusOr<AccountRow> ReadAccount(const Statement& row) const;
+
   Connection& db_;
+  const Sealer& sealer_;
 };
 
 }  // namespace ats::storage::sqlite

@@ -1,10 +1,10 @@
 #include "storage/sqlite/database.h"
 
 #include <filesystem>
-#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "storage/files.h"
 
 namespace ats::storage::sqlite {
 namespace {
@@ -13,21 +13,6 @@ namespace {
 constexpr int kWriterCacheKib = 64 * 1024;
 // Each reader keeps the hot index pages of a large events table.
 constexpr int kReaderCacheKib = 16 * 1024;
-
-absl::Status CreateParentDirectory(const std::string& path) {
-  const std::filesystem::path parent =
-      std::filesystem::path(path).parent_path();
-  if (parent.empty()) return absl::OkStatus();
-  std::error_code error;
-  std::filesystem::create_directories(parent, error);
-  if (error) {
-    // Permissions or a file in the way: an operator has to fix it.
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create database directory ", parent.string(), ": ",
-                     error.message()));
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -49,7 +34,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
         "database needs at least one reader connection, and a batch size and "
         "checkpoint threshold of at least one");
   }
-  absl::Status status = CreateParentDirectory(options.path);
+  // Only the service's user may read the data: a new directory is 0700 and
+  // a new database file 0600 (its -wal and -shm follow the file's mode).
+  absl::Status status = CreatePrivateDirectories(
+      std::filesystem::path(options.path).parent_path().string());
+  if (!status.ok()) return status;
+  status = CreatePrivateFileIfMissing(options.path);
   if (!status.ok()) return status;
 
   ConnectionOptions writer_options;
@@ -63,6 +53,10 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   // new file exists, in WAL mode, before a read-only open needs it).
   status = ApplyMigrations(**writer, migrations);
   if (!status.ok()) return status;
+  if (options.after_migrations) {
+    status = options.after_migrations(**writer);
+    if (!status.ok()) return status;
+  }
 
   ConnectionOptions checkpoint_options;
   checkpoint_options.synchronous_full = options.synchronous_full;

@@ -2,6 +2,7 @@
 #define ATS_STORAGE_SQLITE_DATABASE_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -18,7 +19,8 @@
 namespace ats::storage::sqlite {
 
 struct DatabaseOptions {
-  // The database file; its directory is created if missing.
+  // The database file; it (mode 0600) and its directory (0700) are created
+  // if missing.
   std::string path;
   // Reads that can run at once.
   int reader_connections = 4;
@@ -34,6 +36,10 @@ struct DatabaseOptions {
   // often-changed pages (index roots, table tails) once instead of many
   // times.
   int checkpoint_threshold_pages = 10000;
+  // Runs on the writer connection once the schema is current, before any
+  // other connection opens, for upgrades that need code rather than SQL
+  // (sealing stored secrets); its error fails Open.
+  std::function<absl::Status(Connection&)> after_migrations;
 };
 
 // A SQLite database in WAL mode: one writer thread with group commit, a

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
+#include "storage/sqlite/secret_sealing.h"
 #include "storage/sqlite/values.h"
 
 namespace ats::storage::sqlite {
@@ -40,15 +41,22 @@ std::string EncodeValues(const std::map<std::string, std::string>& values) {
   return encoded.SerializeAsString();
 }
 
-absl::StatusOr<IntegrationRow> ReadIntegration(const Statement& row) {
+}  // namespace
+
+absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::ReadIntegration(
+    const Statement& row) const {
   IntegrationRow integration;
   integration.account_id = row.ColumnText(0);
   integration.id = row.ColumnText(1);
   integration.partner_id = row.ColumnText(2);
   integration.display_name = row.ColumnText(3);
   integration.active = row.ColumnInt64(4) != 0;
+  absl::StatusOr<std::string> encoded =
+      OpenColumn(sealer_, kIntegrationActivationValues, integration.account_id,
+                 integration.id, row.ColumnBlob(5));
+  if (!encoded.ok()) return encoded.status();
   google::protobuf::Struct values;
-  if (!ParseColumn(row, 5, &values)) {
+  if (!values.ParseFromString(*encoded)) {
     return absl::DataLossError(absl::StrCat(
         "stored activation values of integration ", integration.id,
         " are corrupt"));
@@ -56,7 +64,11 @@ absl::StatusOr<IntegrationRow> ReadIntegration(const Statement& row) {
   for (const auto& [key, value] : values.fields()) {
     integration.activation_values[key] = value.string_value();
   }
-  integration.signing_secret = row.ColumnText(6);
+  absl::StatusOr<std::string> secret =
+      OpenColumn(sealer_, kIntegrationSigningSecret, integration.account_id,
+                 integration.id, row.ColumnBlob(6));
+  if (!secret.ok()) return secret.status();
+  integration.signing_secret = *std::move(secret);
   integration.signing_secret_create_time = FromMicros(row.ColumnInt64(7));
   integration.endpoint_disabled_reason = row.ColumnText(8);
   integration.create_time = FromMicros(row.ColumnInt64(9));
@@ -65,23 +77,30 @@ absl::StatusOr<IntegrationRow> ReadIntegration(const Statement& row) {
   return integration;
 }
 
-// Binds every column of `integration` in kIntegrationColumns order.
-void BindIntegration(Statement& stmt, const IntegrationRow& integration) {
+absl::Status SqliteIntegrationRepository::BindIntegration(
+    Statement& stmt, const IntegrationRow& integration) const {
+  absl::StatusOr<std::string> values = SealColumn(
+      sealer_, kIntegrationActivationValues, integration.account_id,
+      integration.id, EncodeValues(integration.activation_values));
+  if (!values.ok()) return values.status();
+  absl::StatusOr<std::string> secret =
+      SealColumn(sealer_, kIntegrationSigningSecret, integration.account_id,
+                 integration.id, integration.signing_secret);
+  if (!secret.ok()) return secret.status();
   stmt.Bind(1, integration.account_id)
       .Bind(2, integration.id)
       .Bind(3, integration.partner_id)
       .Bind(4, integration.display_name)
       .Bind(5, integration.active ? 1 : 0)
-      .BindBlob(6, EncodeValues(integration.activation_values))
-      .Bind(7, integration.signing_secret)
+      .BindBlob(6, *values)
+      .Bind(7, *secret)
       .Bind(8, ToMicros(integration.signing_secret_create_time))
       .Bind(9, integration.endpoint_disabled_reason)
       .Bind(10, ToMicros(integration.create_time))
       .Bind(11, ToMicros(integration.update_time))
       .Bind(12, integration.revision);
+  return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::Status SqliteIntegrationRepository::InsertPartner(
     const PartnerRow& partner) {
@@ -159,7 +178,8 @@ absl::Status SqliteIntegrationRepository::InsertIntegration(
       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
   known_.clear();
   Statement& stmt = db_.Prepare(sql.c_str());
-  BindIntegration(stmt, integration);
+  absl::Status bound = BindIntegration(stmt, integration);
+  if (!bound.ok()) return bound;
   return stmt.Run();
 }
 
@@ -172,13 +192,15 @@ absl::Status SqliteIntegrationRepository::UpdateIntegration(
       "signing_secret_create_time = ?8, endpoint_disabled_reason = ?9, "
       "create_time = ?10, update_time = ?11, revision = ?12 "
       "WHERE account_id = ?1 AND id = ?2");
-  BindIntegration(stmt, integration);
+  absl::Status bound = BindIntegration(stmt, integration);
+  if (!bound.ok()) return bound;
   return RowChanged(db_, stmt.Run(), "integration", integration.id);
 }
 
 absl::StatusOr<std::vector<IntegrationRow>>
 SqliteIntegrationRepository::ReadIntegrations(Statement& stmt) {
-  return ReadAll<IntegrationRow>(stmt, ReadIntegration);
+  return ReadAll<IntegrationRow>(
+      stmt, [this](const Statement& row) { return ReadIntegration(row); });
 }
 
 absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
@@ -191,7 +213,8 @@ absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
                    " FROM integrations WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto row = ReadOptional<IntegrationRow>(stmt, ReadIntegration);
+  auto row = ReadOptional<IntegrationRow>(
+      stmt, [this](const Statement& row) { return ReadIntegration(row); });
   if (!row.ok()) return row.status();
   if (!row->has_value()) return RowNotFound("integration", id);
   return known_.emplace(std::move(key), **std::move(row)).first->second;
@@ -205,7 +228,8 @@ SqliteIntegrationRepository::FindIntegrationByPartner(
       " FROM integrations WHERE account_id = ?1 AND partner_id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, partner_id);
-  return ReadOptional<IntegrationRow>(stmt, ReadIntegration);
+  return ReadOptional<IntegrationRow>(
+      stmt, [this](const Statement& row) { return ReadIntegration(row); });
 }
 
 absl::StatusOr<Page<IntegrationRow>>

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "storage/integration_repository.h"
+#include "storage/sealer.h"
 #include "storage/sqlite/connection.h"
 
 namespace ats::storage::sqlite {
@@ -13,10 +14,12 @@ namespace ats::storage::sqlite {
 // IntegrationRepository on one SQLite connection, inside its open transaction.
 // Lives as long as that transaction, so it remembers the integrations it has
 // read: a job's triggers often name the same one, and every write to the
-// table goes through this object, which forgets them.
+// table goes through this object, which forgets them. Signing secrets and
+// activation values are sealed with `sealer` on write and opened on read.
 class SqliteIntegrationRepository final : public IntegrationRepository {
  public:
-  explicit SqliteIntegrationRepository(Connection& db) : db_(db) {}
+  SqliteIntegrationRepository(Connection& db, const Sealer& sealer)
+      : db_(db), sealer_(sealer) {}
 
   absl::Status InsertPartner(const PartnerRow& partner) override;
   absl::Status UpdatePartner(const PartnerRow& partner) override;
@@ -35,8 +38,14 @@ class SqliteIntegrationRepository final : public IntegrationRepository {
 
  private:
   absl::StatusOr<std::vector<IntegrationRow>> ReadIntegrations(Statement& stmt);
+  absl::StatusOr<IntegrationRow> ReadIntegration(const Statement& row) const;
+  // Binds every column of `integration` in the order of the table's columns,
+  // its secrets sealed.
+  absl::Status BindIntegration(Statement& stmt,
+                               const IntegrationRow& integration) const;
 
   Connection& db_;
+  const Sealer& sealer_;
   // Integrations read so far, by (account, id).
   std::map<std::pair<std::string, std::string>, IntegrationRow> known_;
 };

@@ -1,5 +1,12 @@
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "storage/files.h"
+#include "storage/sealer.h"
 #include "storage/sqlite/account_repository.h"
 #include "storage/sqlite/application_repository.h"
 #include "storage/sqlite/bulk_operation_repository.h"
@@ -9,6 +16,7 @@
 #include "storage/sqlite/integration_repository.h"
 #include "storage/sqlite/job_repository.h"
 #include "storage/sqlite/request_log.h"
+#include "storage/sqlite/secret_sealing.h"
 #include "storage/sqlite/template_repository.h"
 #include "storage/store.h"
 
@@ -18,9 +26,9 @@ namespace {
 // The repositories of one SQLite transaction, all on its connection.
 class SqliteTransaction final : public Transaction {
  public:
-  explicit SqliteTransaction(sqlite::Connection& db)
-      : accounts_(db),
-        integrations_(db),
+  SqliteTransaction(sqlite::Connection& db, const Sealer& sealer)
+      : accounts_(db, sealer),
+        integrations_(db, sealer),
         requests_(db),
         templates_(db),
         jobs_(db),
@@ -53,17 +61,11 @@ class SqliteTransaction final : public Transaction {
   sqlite::SqliteBulkOperationRepository bulk_operations_;
 };
 
-sqlite::Database::WriteFn OnConnection(Store::WorkFn work) {
-  return [work = std::move(work)](sqlite::Connection& db) {
-    SqliteTransaction transaction(db);
-    return work(transaction);
-  };
-}
-
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(std::unique_ptr<sqlite::Database> db)
-      : db_(std::move(db)) {}
+  SqliteStore(std::unique_ptr<Sealer> sealer,
+              std::unique_ptr<sqlite::Database> db)
+      : sealer_(std::move(sealer)), db_(std::move(db)) {}
 
   void Write(WorkFn work, DoneFn done) override {
     db_->Write(OnConnection(std::move(work)), std::move(done));
@@ -74,29 +76,110 @@ class SqliteStore final : public Store {
   }
 
   absl::Status Read(const WorkFn& work) override {
-    return db_->Read([&work](sqlite::Connection& db) {
-      SqliteTransaction transaction(db);
+    return db_->Read([this, &work](sqlite::Connection& db) {
+      SqliteTransaction transaction(db, *sealer_);
       return work(transaction);
     });
   }
 
  private:
+  sqlite::Database::WriteFn OnConnection(WorkFn work) {
+    return [this, work = std::move(work)](sqlite::Connection& db) {
+      SqliteTransaction transaction(db, *sealer_);
+      return work(transaction);
+    };
+  }
+
+  // Declared first so it outlives the database's threads.
+  const std::unique_ptr<Sealer> sealer_;
   std::unique_ptr<sqlite::Database> db_;
 };
+
+// Returns the key file at `path`, or why it cannot be used.
+absl::StatusOr<SealingKey> ReadOldKey(const std::string& path) {
+  absl::StatusOr<SealingKey> key = ReadSealingKeyFile(path);
+  if (absl::IsNotFound(key.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--secrets_old_key_files: ", key.status().message()));
+  }
+  return key;
+}
+
+// Returns the sealer for the database on `db`: the current key from
+// `key_path` (created when missing, if nothing stored needs another key) and
+// the old keys of `options`. Fails when a value stored in `db` is sealed
+// under a key it does not hold: starting without it would leave integrations
+// unable to sign their deliveries.
+absl::StatusOr<std::unique_ptr<Sealer>> LoadSealer(
+    sqlite::Connection& db, const SqliteStoreOptions& options,
+    const std::string& key_path) {
+  std::vector<SealingKey> old_keys;
+  for (const std::string& path : options.secrets_old_key_files) {
+    absl::StatusOr<SealingKey> key = ReadOldKey(path);
+    if (!key.ok()) return key.status();
+    old_keys.push_back(*std::move(key));
+  }
+  absl::StatusOr<std::set<std::string>> sealed_under = sqlite::SealedKeyIds(db);
+  if (!sealed_under.ok()) return sealed_under.status();
+  absl::StatusOr<SealingKey> current = ReadSealingKeyFile(key_path);
+  if (absl::IsNotFound(current.status())) {
+    for (const std::string& key_id : *sealed_under) {
+      const bool old = std::any_of(
+          old_keys.begin(), old_keys.end(),
+          [&key_id](const SealingKey& key) { return key.id == key_id; });
+      if (old) continue;
+      return absl::FailedPreconditionError(absl::StrCat(
+          options.path, " holds secrets sealed under key ", key_id,
+          ", but the secrets key file ", key_path,
+          " does not exist: restore it, or pass the key file they were "
+          "sealed with as --secrets_key_file"));
+    }
+    current = CreateSealingKeyFile(key_path);
+    if (current.ok()) {
+      spdlog::info("storage: created secrets key file {} (key {}); keep it "
+                   "and back it up apart from the database",
+                   key_path, current->id);
+    }
+  }
+  if (!current.ok()) return current.status();
+  auto sealer = std::make_unique<Sealer>(*std::move(current), old_keys);
+  for (const std::string& key_id : *sealed_under) {
+    if (sealer->HasKey(key_id)) continue;
+    return absl::FailedPreconditionError(absl::StrCat(
+        options.path, " holds secrets sealed under key ", key_id,
+        ", which neither the secrets key file ", key_path, " (key ",
+        sealer->current_key_id(),
+        ") nor --secrets_old_key_files holds: start with the key file they "
+        "were sealed with"));
+  }
+  return sealer;
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const SqliteStoreOptions& options) {
+  const std::string key_path =
+      options.secrets_key_file.empty()
+          ? CompanionFile(options.path, "", "secrets.key")
+          : options.secrets_key_file;
+  std::unique_ptr<Sealer> sealer;
   sqlite::DatabaseOptions db_options;
   db_options.path = options.path;
   db_options.reader_connections = options.reader_count;
   db_options.synchronous_full = options.synchronous_full;
   db_options.busy_timeout_ms = options.busy_timeout_ms;
+  db_options.after_migrations = [&](sqlite::Connection& db) -> absl::Status {
+    absl::StatusOr<std::unique_ptr<Sealer>> loaded =
+        LoadSealer(db, options, key_path);
+    if (!loaded.ok()) return loaded.status();
+    sealer = *std::move(loaded);
+    return sqlite::SealStoredSecrets(db, *sealer).status();
+  };
   absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
       sqlite::Database::Open(db_options);
   if (!db.ok()) return db.status();
-  return std::make_unique<SqliteStore>(*std::move(db));
+  return std::make_unique<SqliteStore>(std::move(sealer), *std::move(db));
 }
 
 }  // namespace ats::storage

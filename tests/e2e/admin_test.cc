@@ -114,7 +114,7 @@ class AdminTest : public ::testing::Test {
   }
 
   std::string ReadAdminKey() {
-    std::ifstream in(dir_.File("admin.key"));
+    std::ifstream in(dir_.File("ats.admin.key"));
     std::string key;
     std::getline(in, key);
     return key;

@@ -98,8 +98,8 @@ TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidat
 
   std::optional<ChildProcess> server = StartServer();
   ASSERT_TRUE(server.has_value());
-  const std::string operator_key = ReadKey("operator.key");
-  const std::string admin_key = ReadKey("admin.key");
+  const std::string operator_key = ReadKey("ats.operator.key");
+  const std::string admin_key = ReadKey("ats.admin.key");
 
   const absl::StatusOr<std::string> integration =
       ConnectSinkPartner(*integrations_, operator_key, admin_key, partner);

@@ -124,8 +124,8 @@ TEST_F(CrashTest, EveryEventIsDeliveredAtLeastOnceAcrossASigkill) {
 
   std::optional<ChildProcess> server = StartServer();
   ASSERT_TRUE(server.has_value());
-  const std::string operator_key = ReadKey(dir_ + "/operator.key");
-  admin_key_ = ReadKey(dir_ + "/admin.key");
+  const std::string operator_key = ReadKey(dir_ + "/ats.operator.key");
+  admin_key_ = ReadKey(dir_ + "/ats.admin.key");
   ASSERT_FALSE(operator_key.empty());
   ASSERT_FALSE(admin_key_.empty());
   auto integrations = ats::v1::IntegrationService::NewStub(channel_);

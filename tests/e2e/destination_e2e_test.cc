@@ -104,8 +104,8 @@ class DestinationE2eTest : public ::testing::Test {
                                        grpc::InsecureChannelCredentials());
     integrations_ = ats::v1::IntegrationService::NewStub(channel);
     jobs_ = ats::v1::JobService::NewStub(channel);
-    operator_key_ = ReadKey(dir_ + "/operator.key");
-    admin_key_ = ReadKey(dir_ + "/admin.key");
+    operator_key_ = ReadKey(dir_ + "/ats.operator.key");
+    admin_key_ = ReadKey(dir_ + "/ats.admin.key");
     return *std::move(server);
   }
 

@@ -163,8 +163,8 @@ class ServerE2eTest : public ::testing::Test {
 
   void TearDown() override { RemoveTree(dir_); }
 
-  std::string operator_key_path() const { return key_dir_ + "/operator.key"; }
-  std::string admin_key_path() const { return key_dir_ + "/admin.key"; }
+  std::string operator_key_path() const { return key_dir_ + "/ats.operator.key"; }
+  std::string admin_key_path() const { return key_dir_ + "/ats.admin.key"; }
 
   // Starts ats-server on the test's database and a free port, and waits
   // until it accepts connections.
@@ -385,8 +385,8 @@ TEST_F(ServerE2eTest, RestartKeepsKeysAndData) {
         << server->Log();
     keys_before = Snapshot(key_dir_);
     ASSERT_EQ(keys_before.size(), 2u);
-    ASSERT_EQ(keys_before.count("operator.key"), 1u);
-    ASSERT_EQ(keys_before.count("admin.key"), 1u);
+    ASSERT_EQ(keys_before.count("ats.operator.key"), 1u);
+    ASSERT_EQ(keys_before.count("ats.admin.key"), 1u);
     EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
   }
   const std::string operator_key = ReadKey(operator_key_path());

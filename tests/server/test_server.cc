@@ -41,11 +41,13 @@ TestServer::TestServer(const std::string& allowed_networks) {
   Check(store.ok(), store.status().ToString());
   store_ = *std::move(store);
 
+  const server::KeyFiles key_files =
+      server::KeyFilesOf(options.path, dir_.path());
   auto bootstrap =
-      server::BootstrapIfEmpty(*store_, clock_, random_, dir_.path());
-  Check(bootstrap.ok() && bootstrap->created, "bootstrap failed");
-  operator_key_ = ReadKey(bootstrap->operator_key_path);
-  admin_key_ = ReadKey(bootstrap->admin_key_path);
+      server::BootstrapIfEmpty(*store_, clock_, random_, key_files);
+  Check(bootstrap.ok() && *bootstrap, "bootstrap failed");
+  operator_key_ = ReadKey(key_files.operator_key);
+  admin_key_ = ReadKey(key_files.admin_key);
 
   server::ServerOptions server_options;
   server_options.listen_address = "127.0.0.1:0";

@@ -27,7 +27,7 @@ void AddTargetFlags(CLI::App& command, ats::bench::TargetOptions& target) {
   command.add_option("--server", target.server,
                      "host:port of a running ats-server (default: start one)");
   command.add_option("--key_dir", target.key_dir,
-                     "where that server keeps operator.key and admin.key");
+                     "where that server keeps ats.operator.key and ats.admin.key");
   command.add_option("--sink", target.sink,
                      "host:port of a running partner-sink (default: start one)");
   command.add_option("--server_program", target.server_program,

@@ -75,9 +75,9 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
     if (!process.ok()) return process.status();
     target->server_process_ = *std::move(process);
   }
-  auto operator_key = ReadKey(key_dir + "/operator.key");
+  auto operator_key = ReadKey(key_dir + "/ats.operator.key");
   if (!operator_key.ok()) return operator_key.status();
-  auto admin_key = ReadKey(key_dir + "/admin.key");
+  auto admin_key = ReadKey(key_dir + "/ats.admin.key");
   if (!admin_key.ok()) return admin_key.status();
   target->operator_key_ = *operator_key;
   target->admin_key_ = *admin_key;

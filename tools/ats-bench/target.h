@@ -20,7 +20,8 @@ namespace ats::bench {
 struct TargetOptions {
   // host:port of a running ats-server; empty starts one.
   std::string server;
-  // Where that server keeps operator.key and admin.key.
+  // Where that server keeps ats.operator.key and ats.admin.key (the key
+  // files of a database named ats.db).
   std::string key_dir;
   // host:port of a running partner-sink; empty starts one.
   std::string sink;

@@ -1,0 +1,79 @@
+#include "storage/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace ats::storage {
+
+std::string CompanionFile(const std::string& db_path, const std::string& dir,
+                          std::string_view suffix) {
+  const std::filesystem::path db(db_path);
+  const std::filesystem::path parent =
+      dir.empty() ? db.parent_path() : std::filesystem::path(dir);
+  return (parent / (db.stem().string() + "." + std::string(suffix))).string();
+}
+
+absl::Status CreatePrivateDirectories(const std::string& dir) {
+  std::filesystem::path partial;
+  for (const std::filesystem::path& part : std::filesystem::path(dir)) {
+    partial /= part;
+    if (::mkdir(partial.c_str(), 0700) == 0 || errno == EEXIST) continue;
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create directory ", partial.string(), ": ",
+        std::strerror(errno)));
+  }
+  struct stat info;
+  if (!dir.empty() && (::stat(dir.c_str(), &info) != 0 ||
+                       !S_ISDIR(info.st_mode))) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create directory ", dir,
+                     ": a file of that name is in the way"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CreatePrivateFileIfMissing(const std::string& path) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  // The process umask may have taken owner bits; 0600 whatever it is.
+  const bool private_mode = ::fchmod(fd, 0600) == 0;
+  ::close(fd);
+  if (!private_mode) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot make ", path, " private: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> DatabaseFiles(const std::string& db_path) {
+  return {db_path, db_path + "-wal", db_path + "-shm"};
+}
+
+std::vector<std::string> OpenToOthers(const std::vector<std::string>& paths) {
+  std::vector<std::string> open;
+  for (const std::string& path : paths) {
+    struct stat info;
+    if (::stat(path.c_str(), &info) != 0) continue;
+    const unsigned mode = info.st_mode & 07777;
+    if ((mode & 077) == 0) continue;
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", mode);
+    open.push_back(absl::StrCat(path, " (", octal, ")"));
+  }
+  return open;
+}
+
+}  // namespace ats::storage

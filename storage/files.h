@@ -1,0 +1,41 @@
+#ifndef ATS_STORAGE_FILES_H_
+#define ATS_STORAGE_FILES_H_
+
+// The files a database keeps beside it, and keeping them private: only the
+// service's user may read the database, its WAL and its key files.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace ats::storage {
+
+// Returns the path of the database's companion file `suffix` in `dir` (the
+// database's own directory when `dir` is empty), named after the database:
+// "var/ats.db" and "secrets.key" give "var/ats.secrets.key". Two databases
+// in one directory so never share a key file.
+std::string CompanionFile(const std::string& db_path, const std::string& dir,
+                          std::string_view suffix);
+
+// Creates `dir` and its missing parents with mode 0700; directories that
+// already exist keep their mode. FAILED_PRECONDITION when one cannot be
+// created.
+absl::Status CreatePrivateDirectories(const std::string& dir);
+
+// Creates the empty file `path` with mode 0600 unless it exists. SQLite
+// gives a database's -wal and -shm files the database file's mode, so they
+// are private too.
+absl::Status CreatePrivateFileIfMissing(const std::string& path);
+
+// Returns the database's own files: the file itself, its -wal and -shm.
+std::vector<std::string> DatabaseFiles(const std::string& db_path);
+
+// Returns those of `paths` that exist and that the group or others may read,
+// write or execute, each with its mode, e.g. "var/ats.db (0644)".
+std::vector<std::string> OpenToOthers(const std::vector<std::string>& paths);
+
+}  // namespace ats::storage
+
+#endif  // ATS_STORAGE_FILES_H_
