@@ -9,9 +9,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/bootstrap.h"
 #include "server/dispatcher.h"
 #include "server/server.h"
@@ -58,6 +60,18 @@ ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, dispatch_lease, absl::Seconds(60),
           "how long a claimed delivery is reserved: one not finished by then "
           "(the server died) is sent again; must exceed --delivery_timeout");
+ABSL_FLAG(double, rate_limit, 500,
+          "calls per second each API key may make, sustained; a key over it "
+          "gets RESOURCE_EXHAUSTED with the time to wait (0 turns the limit "
+          "off)");
+ABSL_FLAG(int, rate_burst, 1000,
+          "calls an API key may make at once after being idle, above "
+          "--rate_limit");
+ABSL_FLAG(int, auth_failure_limit, 30,
+          "failed authentications a client address may make per minute; "
+          "past that its calls are refused (whatever key they carry) until "
+          "the next attempt is allowed, every 60/N seconds (0 turns the "
+          "limit off)");
 ABSL_FLAG(int, bulk_batch_size, 1000,
           "candidates a bulk manual trigger handles per write transaction "
           "(1 to 10000): larger batches finish sooner, smaller ones hold the "
@@ -70,11 +84,25 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// Whether `file` defines flags that --help lists: this file's. absl's
+// default looks for a file named after the program (ats-server.cc), which
+// does not exist, and then lists nothing. (absl hands over the path with
+// its leading slashes removed, so it is matched by its end.)
+bool IsServerFlagFile(absl::string_view file) {
+  return absl::EndsWith(file, "server/main.cc");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsServerFlagFile;
+  usage.contains_helpshort_flags = IsServerFlagFile;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "Serves the ATS Trigger Service (gRPC) until SIGINT or SIGTERM.");
+      "Serves the ATS Trigger Service (gRPC) until SIGINT or SIGTERM.\n\n"
+      "Every flag is checked before anything is written: bad flags exit with "
+      "code 2 and leave no file behind.");
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil is built with deadlock detection on, which records every
   // lock order in a global graph: a cost on each lock of the hot paths. Our
@@ -135,6 +163,36 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  ats::server::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.dispatch = absl::GetFlag(FLAGS_dispatch);
+  options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_in_flight);
+  options.dispatcher.max_in_flight_per_integration =
+      absl::GetFlag(FLAGS_dispatch_per_integration);
+  options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
+  options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
+  options.dispatcher.retry_schedule = *retry_schedule;
+  // Deliveries under way at shutdown get the same grace as calls.
+  options.dispatcher.stop_grace = options.shutdown_grace;
+  options.bulk.batch_size = absl::GetFlag(FLAGS_bulk_batch_size);
+  options.delivery.total_timeout = absl::GetFlag(FLAGS_delivery_timeout);
+  options.delivery.connect_timeout =
+      absl::GetFlag(FLAGS_delivery_connect_timeout);
+  options.limits.key_calls_per_second = absl::GetFlag(FLAGS_rate_limit);
+  options.limits.key_burst = absl::GetFlag(FLAGS_rate_burst);
+  options.limits.auth_failures_per_minute =
+      absl::GetFlag(FLAGS_auth_failure_limit);
+  // Checked before the database is opened: bad flags leave no file behind.
+  absl::Status valid = ats::server::ValidateServerOptions(options);
+  if (!valid.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(valid.message()).c_str());
+    return 2;
+  }
+
   // Signals are taken by one thread with sigwait, so block them everywhere
   // before any other thread starts.
   sigset_t stop_signals;
@@ -165,25 +223,6 @@ int main(int argc, char** argv) {
                  bootstrap->operator_key_path, bootstrap->admin_key_path);
   }
 
-  ats::server::ServerOptions options;
-  options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
-  options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
-  options.dispatch = absl::GetFlag(FLAGS_dispatch);
-  options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_in_flight);
-  options.dispatcher.max_in_flight_per_integration =
-      absl::GetFlag(FLAGS_dispatch_per_integration);
-  options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
-  options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
-  options.dispatcher.retry_schedule = *retry_schedule;
-  // Deliveries under way at shutdown get the same grace as calls.
-  options.dispatcher.stop_grace = options.shutdown_grace;
-  options.bulk.batch_size = absl::GetFlag(FLAGS_bulk_batch_size);
-  options.delivery.total_timeout = absl::GetFlag(FLAGS_delivery_timeout);
-  options.delivery.connect_timeout =
-      absl::GetFlag(FLAGS_delivery_connect_timeout);
   auto server =
       ats::server::AtsServer::Start(options, **store, clock, random);
   if (!server.ok()) return Fail(server.status());

@@ -31,7 +31,7 @@ std::string ReadKey(const std::string& path) {
 
 }  // namespace
 
-TestServer::TestServer() {
+TestServer::TestServer(const server::RateLimitOptions& limits) {
   storage::SqliteStoreOptions options;
   options.path = dir_.File("ats.db");
   // The server's own connections never wait on each other (WAL, one
@@ -53,6 +53,7 @@ TestServer::TestServer() {
   // Small, so that bulk operations of a few dozen candidates already run in
   // several batches.
   server_options.bulk.batch_size = kBulkBatchSize;
+  server_options.limits = limits;
   auto server =
       server::AtsServer::Start(server_options, *store_, clock_, random_);
   Check(server.ok(), server.status().ToString());

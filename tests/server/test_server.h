@@ -32,7 +32,8 @@ class TestServer {
   // another connection (a test's) before failing UNAVAILABLE.
   static constexpr int kBusyTimeoutMs = 200;
 
-  TestServer();
+  // Limits are off unless given: the fake clock never refills a bucket.
+  explicit TestServer(const server::RateLimitOptions& limits = {});
   ~TestServer();
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
