@@ -92,12 +92,19 @@ bool IsServerFlagFile(absl::string_view file) {
   return absl::EndsWith(file, "server/main.cc");
 }
 
+// Names this file in --help by its path in the repository, not the build
+// machine's.
+std::string FlagFileName(absl::string_view file) {
+  return IsServerFlagFile(file) ? "server/main.cc" : std::string(file);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
   usage.contains_help_flags = IsServerFlagFile;
   usage.contains_helpshort_flags = IsServerFlagFile;
+  usage.normalize_filename = FlagFileName;
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Serves the ATS Trigger Service (gRPC) until SIGINT or SIGTERM.\n\n"
