@@ -39,11 +39,10 @@ const char* StorageFailureMessage(absl::StatusCode code) {
     case absl::StatusCode::kUnavailable:
       return "storage is busy; retry later";
     case absl::StatusCode::kAlreadyExists:
-      return "the request clashes with a stored resource of the same "
-             "identity";
+      return "the change clashes with a stored resource of the same identity";
     case absl::StatusCode::kFailedPrecondition:
-      return "the request conflicts with the stored data; read the resource "
-             "again and retry";
+      return "the change conflicts with the stored data; the server's log "
+             "has the details";
     default:
       return "internal storage error; the server's log has the details";
   }
