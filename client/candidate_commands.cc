@@ -52,8 +52,10 @@ ats::v1::AddCandidateToJobResponse AddToJob(Session& session,
     request.set_stage(ResolveJobStage(session, placement.job, placement.stage));
   }
   ats::v1::AddCandidateToJobResponse response;
-  Check(session.Stub<JobService>()->AddCandidateToJob(session.Context().get(),
-                                                      request, &response));
+  auto stub = session.Stub<JobService>();
+  Check(WaitingOutRateLimits([&] {
+    return stub->AddCandidateToJob(session.Context().get(), request, &response);
+  }));
   return response;
 }
 
@@ -157,8 +159,11 @@ void AddImport(CLI::App& candidates, Session& session) {
       candidate->add_tags(std::string(tag));
     }
     Candidate added;
-    grpc::Status status =
-        stub->CreateCandidate(session.Context().get(), request, &added);
+    // An import may go faster than the key's rate limit: it then slows to
+    // the pace the server asks for rather than fail rows.
+    grpc::Status status = WaitingOutRateLimits([&] {
+      return stub->CreateCandidate(session.Context().get(), request, &added);
+    });
     try {
       Check(status);
       if (!args->placement.job.empty()) {

@@ -2,7 +2,10 @@
 
 #include <iostream>
 
+#include <optional>
+
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "server/errors.h"
 
 namespace ats::client {
@@ -15,6 +18,21 @@ const char kExitCodesHelp[] =
 
 void Check(const grpc::Status& status) {
   if (!status.ok()) throw RpcError(status);
+}
+
+grpc::Status WaitingOutRateLimits(const std::function<grpc::Status()>& call) {
+  constexpr int kMaxWaits = 20;
+  grpc::Status status = call();
+  for (int waits = 0; waits < kMaxWaits &&
+                      status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED;
+       ++waits) {
+    const std::optional<absl::Duration> delay =
+        server::RetryDelayOf(server::FromGrpcStatus(status));
+    if (!delay.has_value()) break;
+    absl::SleepFor(*delay);
+    status = call();
+  }
+  return status;
 }
 
 ExitCode ExitCodeFor(grpc::StatusCode code) {

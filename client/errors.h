@@ -2,6 +2,7 @@
 #ifndef ATS_CLIENT_ERRORS_H_
 #define ATS_CLIENT_ERRORS_H_
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 
@@ -53,6 +54,12 @@ class UsageError : public std::runtime_error {
 
 // Throws RpcError when `status` is not OK.
 void Check(const grpc::Status& status);
+
+// Returns the outcome of `call`, made again after the wait the server asks
+// for each time it answers RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
+// (a rate limit: the server ran nothing, so repeating is safe), up to 20
+// times. `call` must make a fresh ClientContext each time.
+grpc::Status WaitingOutRateLimits(const std::function<grpc::Status()>& call);
 
 // The exit code for a failed RPC's status code.
 ExitCode ExitCodeFor(grpc::StatusCode code);

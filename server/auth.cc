@@ -24,6 +24,36 @@ std::string BearerToken(std::string_view header) {
 
 absl::StatusOr<Caller> Authenticator::Authenticate(
     const grpc::ServerContextBase& context, const Roles& roles) const {
+  // An address that keeps failing is refused before its key is looked at,
+  // so guessing keys costs it time and the store nothing. The peer string
+  // is only built when some address is being watched.
+  std::string peer;
+  if (limiter_.TracksPeers()) {
+    peer = PeerAddress(context.peer());
+    absl::Status admitted = limiter_.AdmitPeer(peer);
+    if (!admitted.ok()) return admitted;
+  }
+  absl::StatusOr<storage::ApiKeyRow> found = Identify(context);
+  if (absl::IsUnauthenticated(found.status())) {
+    if (peer.empty()) peer = PeerAddress(context.peer());
+    limiter_.RecordAuthFailure(peer);
+  }
+  if (!found.ok()) return found.status();
+  const storage::ApiKeyRow& key = *found;
+  // Before the role check: a key calling what it may not still spends
+  // the server's time.
+  absl::Status admitted = limiter_.AdmitKey(absl::StrCat("apiKeys/", key.id));
+  if (!admitted.ok()) return admitted;
+  if (!roles.Admits(key.role)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "API key apiKeys/", key.id, " has role ",
+        ats::v1::Role_Name(key.role), ", which may not call this method"));
+  }
+  return Caller{key.id, key.role, key.account_id, key.integration_id};
+}
+
+absl::StatusOr<storage::ApiKeyRow> Authenticator::Identify(
+    const grpc::ServerContextBase& context) const {
   const auto& metadata = context.client_metadata();
   auto header = metadata.find("authorization");
   if (header == metadata.end()) {
@@ -42,17 +72,11 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
     return absl::UnauthenticatedError("unknown API key");
   }
   if (!found.ok()) return found.status();
-  const storage::ApiKeyRow& key = *found;
-  if (key.revoke_time.has_value()) {
+  if (found->revoke_time.has_value()) {
     return absl::UnauthenticatedError(
-        absl::StrCat("API key apiKeys/", key.id, " has been revoked"));
+        absl::StrCat("API key apiKeys/", found->id, " has been revoked"));
   }
-  if (!roles.Admits(key.role)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "API key apiKeys/", key.id, " has role ",
-        ats::v1::Role_Name(key.role), ", which may not call this method"));
-  }
-  return Caller{key.id, key.role, key.account_id, key.integration_id};
+  return found;
 }
 
 absl::StatusOr<storage::ApiKeyRow> Authenticator::FindKey(

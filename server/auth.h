@@ -10,6 +10,8 @@
 #include "absl/synchronization/mutex.h"
 #include "ats/v1/account_service.pb.h"
 #include "grpcpp/server_context.h"
+#include "server/clock.h"
+#include "server/rate_limiter.h"
 #include "storage/store.h"
 
 namespace ats::server {
@@ -43,14 +45,23 @@ class Roles {
 // read of the store for its key: a key never changes after it is created
 // except by revocation, and RevokeApiKey calls ForgetKeys once the
 // revocation is committed. This holds while this process is the only one
-// revoking keys in its store, as with SQLite. Thread-safe.
+// revoking keys in its store, as with SQLite.
+//
+// It also applies the RateLimitOptions: every call of a key counts against
+// the key's limit, and every failed authentication against the client
+// address's. Thread-safe.
 class Authenticator {
  public:
-  explicit Authenticator(storage::Store& store) : store_(store) {}
+  // `store` and `clock` must outlive the authenticator.
+  Authenticator(storage::Store& store, const RateLimitOptions& limits,
+                const Clock& clock)
+      : store_(store), limiter_(limits, clock) {}
 
-  // Returns the caller of `context` if its key is valid and its role is in
-  // `roles`; UNAUTHENTICATED for a missing, malformed, unknown or revoked key,
-  // PERMISSION_DENIED for a role not admitted.
+  // Returns the caller of `context` if its key is valid, within its rate
+  // limit, and its role is in `roles`; UNAUTHENTICATED for a missing,
+  // malformed, unknown or revoked key, RESOURCE_EXHAUSTED (with RetryInfo)
+  // for a key over its limit or a client address that failed too often
+  // lately, PERMISSION_DENIED for a role not admitted.
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context,
                                       const Roles& roles) const;
 
@@ -59,12 +70,18 @@ class Authenticator {
   void ForgetKeys();
 
  private:
+  // Returns the valid (not revoked) key that `context` carries, or
+  // UNAUTHENTICATED.
+  absl::StatusOr<storage::ApiKeyRow> Identify(
+      const grpc::ServerContextBase& context) const;
+
   // Returns the key whose secret hashes to `secret_hash`, from memory or
   // from the store (NOT_FOUND when unknown).
   absl::StatusOr<storage::ApiKeyRow> FindKey(
       const std::string& secret_hash) const;
 
   storage::Store& store_;
+  mutable RateLimiter limiter_;
   mutable absl::Mutex mu_;
   mutable absl::flat_hash_map<std::string, storage::ApiKeyRow> keys_
       ABSL_GUARDED_BY(mu_);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/errors.h"
 #include "server/event_convert.h"
 #include "server/manual_trigger.h"
 #include "server/marketplace.h"
@@ -362,8 +363,9 @@ bool BulkRunner::Recover(const OperationKey& key, bool resolving,
     return true;
   }
   // Given up on the write: the operation cannot select its candidates, or
-  // the lone candidate of the write cannot have its event.
-  const std::string why(status.message());
+  // the lone candidate of the write cannot have its event. Clients read the
+  // reason; the log above and below has the detail.
+  const std::string why(WithoutStorageDetail(status).message());
   storage::BulkOperationRow operation;
   absl::Status recorded = RunStep(
       key,

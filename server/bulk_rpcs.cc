@@ -261,9 +261,10 @@ class BulkStream final
     StartWrite(&response_);
   }
 
-  void FinishLocked(const absl::Status& status)
+  void FinishLocked(const absl::Status& outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
+    const absl::Status status = ForClient(outcome, kBulkTriggerIntegration);
     finished_ = true;
     const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
     spdlog::info("rpc {} code={} latency_ms={:.3f} account={} key={} "

@@ -2,8 +2,20 @@
 
 #include "server/errors.h"
 #include "spdlog/spdlog.h"
+#include "storage/failure.h"
 
 namespace ats::server {
+
+absl::Status ForClient(const absl::Status& status, std::string_view method) {
+  if (!storage::IsStorageFailure(status)) return status;
+  const std::string detail(status.message());
+  if (absl::IsUnavailable(status)) {
+    spdlog::warn("rpc {}: storage failure: {}", method, detail);
+  } else {
+    spdlog::error("rpc {}: storage failure: {}", method, detail);
+  }
+  return WithoutStorageDetail(status);
+}
 
 Finish::Finish(grpc::ServerUnaryReactor* reactor, std::string method,
                absl::Time start)
@@ -15,7 +27,8 @@ void Finish::set_caller(const Caller& caller) {
   state_->key_id = caller.key_id;
 }
 
-void Finish::operator()(const absl::Status& status) const {
+void Finish::operator()(const absl::Status& outcome) const {
+  const absl::Status status = ForClient(outcome, state_->method);
   const double latency_ms =
       absl::ToDoubleMilliseconds(absl::Now() - state_->start);
   // One line per call; messages are ours and never carry secrets.

@@ -62,6 +62,13 @@ class Finish {
   std::shared_ptr<State> state_;
 };
 
+// Returns what a client of `method` sees of `status`: `status` itself, or,
+// for a storage failure (whose message quotes SQL and engine codes), the same
+// code with a message that says what to do ("storage is full; retry later").
+// The failure is logged in full: at warn when retrying is likely to help
+// (lock contention), else at error.
+absl::Status ForClient(const absl::Status& status, std::string_view method);
+
 // Serves one unary call: authenticates the caller against `roles`, then runs
 // `handler`, which must eventually invoke the Finish it is given (directly
 // after a quick read, or as the `done` of a store write). `method` is the

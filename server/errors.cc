@@ -7,6 +7,7 @@
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "storage/failure.h"
 
 namespace ats::server {
 namespace {
@@ -27,6 +28,24 @@ absl::StatusCode ToAbslCode(grpc::StatusCode code) {
     return absl::StatusCode::kUnknown;
   }
   return static_cast<absl::StatusCode>(raw);
+}
+
+// What a client is told of a storage failure with `code`: what happened in
+// its terms, and what to do next.
+const char* StorageFailureMessage(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kResourceExhausted:
+      return "storage is full; retry later";
+    case absl::StatusCode::kUnavailable:
+      return "storage is busy; retry later";
+    case absl::StatusCode::kAlreadyExists:
+      return "the change clashes with a stored resource of the same identity";
+    case absl::StatusCode::kFailedPrecondition:
+      return "the change conflicts with the stored data; the server's log "
+             "has the details";
+    default:
+      return "internal storage error; the server's log has the details";
+  }
 }
 
 }  // namespace
@@ -60,6 +79,26 @@ absl::Status WithErrorInfo(absl::Status status, std::string reason,
   }
   status.SetPayload(kErrorInfoTypeUrl, absl::Cord(info.SerializeAsString()));
   return status;
+}
+
+absl::Status WithRetryInfo(absl::Status status, absl::Duration retry_delay) {
+  if (status.ok()) return status;
+  // A client that waits a little less than the delay only fails again.
+  const absl::Duration rounded = absl::Ceil(retry_delay, absl::Milliseconds(1));
+  google::rpc::RetryInfo info;
+  absl::Duration fraction;
+  info.mutable_retry_delay()->set_seconds(
+      absl::IDivDuration(rounded, absl::Seconds(1), &fraction));
+  info.mutable_retry_delay()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(fraction)));
+  status.SetPayload(kRetryInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return status;
+}
+
+absl::Status WithoutStorageDetail(const absl::Status& status) {
+  if (!storage::IsStorageFailure(status)) return status;
+  // A fresh status: the marker, and anything else attached, stay here.
+  return absl::Status(status.code(), StorageFailureMessage(status.code()));
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -118,6 +157,16 @@ std::optional<ErrorInfo> ErrorInfoOf(const absl::Status& status) {
     result.metadata[key] = value;
   }
   return result;
+}
+
+std::optional<absl::Duration> RetryDelayOf(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kRetryInfoTypeUrl);
+  google::rpc::RetryInfo info;
+  if (!payload.has_value() || !info.ParseFromString(std::string(*payload))) {
+    return std::nullopt;
+  }
+  return absl::Seconds(info.retry_delay().seconds()) +
+         absl::Nanoseconds(info.retry_delay().nanos());
 }
 
 }  // namespace ats::server

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "grpcpp/support/status.h"
 
 namespace ats::server {
@@ -27,6 +28,8 @@ inline constexpr char kBadRequestTypeUrl[] =
     "type.googleapis.com/google.rpc.BadRequest";
 inline constexpr char kErrorInfoTypeUrl[] =
     "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kRetryInfoTypeUrl[] =
+    "type.googleapis.com/google.rpc.RetryInfo";
 
 // One bad field of a request: `field` is its path in the request
 // ("job.title", "update_mask"), `description` says what a valid value is.
@@ -58,6 +61,17 @@ absl::Status InvalidArgument(std::vector<FieldViolation> violations);
 absl::Status WithErrorInfo(absl::Status status, std::string reason,
                            std::map<std::string, std::string> metadata = {});
 
+// Returns `status` with a google.rpc.RetryInfo payload telling the client to
+// wait `retry_delay` (rounded up to whole milliseconds) before calling
+// again; an OK status is returned unchanged.
+absl::Status WithRetryInfo(absl::Status status, absl::Duration retry_delay);
+
+// Returns `status`, or, when it is a storage failure (see
+// storage/failure.h), a fresh status with the same code and a message for
+// clients that says what to do ("storage is full; retry later") instead of
+// quoting SQL.
+absl::Status WithoutStorageDetail(const absl::Status& status);
+
 // Returns the gRPC status with the code and message of `status`; when
 // `status` has payloads, its binary error details are a serialized
 // google.rpc.Status listing each payload as a google.protobuf.Any.
@@ -74,6 +88,10 @@ std::vector<FieldViolation> FieldViolationsOf(const absl::Status& status);
 
 // Returns the ErrorInfo payload of `status`, or nullopt when it has none.
 std::optional<ErrorInfo> ErrorInfoOf(const absl::Status& status);
+
+// Returns the retry delay of the RetryInfo payload of `status`, or nullopt
+// when it has none.
+std::optional<absl::Duration> RetryDelayOf(const absl::Status& status);
 
 }  // namespace ats::server
 

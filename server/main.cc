@@ -10,10 +10,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "server/bootstrap.h"
 #include "server/dispatcher.h"
 #include "server/server.h"
@@ -80,6 +82,18 @@ ABSL_FLAG(std::string, allowed_destination_networks, "",
           "addresses, e.g. 127.0.0.0/8,::1/128 for a partner on this host; "
           "loopback, private, link-local and other special-purpose "
           "addresses are refused unless listed");
+ABSL_FLAG(double, rate_limit, 500,
+          "calls per second each API key may make, sustained; a key over it "
+          "gets RESOURCE_EXHAUSTED with the time to wait (0 turns the limit "
+          "off)");
+ABSL_FLAG(int, rate_burst, 1000,
+          "calls an API key may make at once after being idle, above "
+          "--rate_limit");
+ABSL_FLAG(int, auth_failure_limit, 30,
+          "failed authentications a client address may make per minute; "
+          "past that its calls are refused (whatever key they carry) until "
+          "the next attempt is allowed, every 60/N seconds (0 turns the "
+          "limit off)");
 ABSL_FLAG(int, bulk_batch_size, 1000,
           "candidates a bulk manual trigger handles per write transaction "
           "(1 to 10000): larger batches finish sooner, smaller ones hold the "
@@ -101,14 +115,35 @@ void WarnAboutOpenFiles(const std::vector<std::string>& paths) {
   }
 }
 
+// Whether `file` defines flags that --help lists: this file's. absl's
+// default looks for a file named after the program (ats-server.cc), which
+// does not exist, and then lists nothing. (absl hands over the path with
+// its leading slashes removed, so it is matched by its end.)
+bool IsServerFlagFile(absl::string_view file) {
+  return absl::EndsWith(file, "server/main.cc");
+}
+
+// Names this file in --help by its path in the repository, not the build
+// machine's.
+std::string FlagFileName(absl::string_view file) {
+  return IsServerFlagFile(file) ? "server/main.cc" : std::string(file);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Everything the server creates (database, WAL, key files, directories)
   // is for its own user only.
   ::umask(077);
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsServerFlagFile;
+  usage.contains_helpshort_flags = IsServerFlagFile;
+  usage.normalize_filename = FlagFileName;
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
-      "Serves the ATS Trigger Service (gRPC) until SIGINT or SIGTERM.");
+      "Serves the ATS Trigger Service (gRPC) until SIGINT or SIGTERM.\n\n"
+      "Every flag is checked before anything is written: bad flags exit with "
+      "code 2 and leave no file behind.");
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil is built with deadlock detection on, which records every
   // lock order in a global graph: a cost on each lock of the hot paths. Our
@@ -176,6 +211,37 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  ats::server::ServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.dispatch = absl::GetFlag(FLAGS_dispatch);
+  options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_in_flight);
+  options.dispatcher.max_in_flight_per_destination =
+      absl::GetFlag(FLAGS_dispatch_per_destination);
+  options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
+  options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
+  options.dispatcher.retry_schedule = *retry_schedule;
+  // Deliveries under way at shutdown get the same grace as calls.
+  options.dispatcher.stop_grace = options.shutdown_grace;
+  options.bulk.batch_size = absl::GetFlag(FLAGS_bulk_batch_size);
+  options.delivery.total_timeout = absl::GetFlag(FLAGS_delivery_timeout);
+  options.delivery.connect_timeout =
+      absl::GetFlag(FLAGS_delivery_connect_timeout);
+  options.destinations = *std::move(destinations);
+  options.limits.key_calls_per_second = absl::GetFlag(FLAGS_rate_limit);
+  options.limits.key_burst = absl::GetFlag(FLAGS_rate_burst);
+  options.limits.auth_failures_per_minute =
+      absl::GetFlag(FLAGS_auth_failure_limit);
+  // Checked before the database is opened: bad flags leave no file behind.
+  absl::Status valid = ats::server::ValidateServerOptions(options);
+  if (!valid.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(valid.message()).c_str());
+    return 2;
+  }
+
   // Signals are taken by one thread with sigwait, so block them everywhere
   // before any other thread starts.
   sigset_t stop_signals;
@@ -219,26 +285,6 @@ int main(int argc, char** argv) {
   private_files.push_back(key_files.admin_key);
   WarnAboutOpenFiles(private_files);
 
-  ats::server::ServerOptions options;
-  options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.tls_cert_path = absl::GetFlag(FLAGS_tls_cert);
-  options.tls_key_path = absl::GetFlag(FLAGS_tls_key);
-  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
-  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
-  options.dispatch = absl::GetFlag(FLAGS_dispatch);
-  options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_in_flight);
-  options.dispatcher.max_in_flight_per_destination =
-      absl::GetFlag(FLAGS_dispatch_per_destination);
-  options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
-  options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
-  options.dispatcher.retry_schedule = *retry_schedule;
-  // Deliveries under way at shutdown get the same grace as calls.
-  options.dispatcher.stop_grace = options.shutdown_grace;
-  options.bulk.batch_size = absl::GetFlag(FLAGS_bulk_batch_size);
-  options.delivery.total_timeout = absl::GetFlag(FLAGS_delivery_timeout);
-  options.delivery.connect_timeout =
-      absl::GetFlag(FLAGS_delivery_connect_timeout);
-  options.destinations = *std::move(destinations);
   auto server =
       ats::server::AtsServer::Start(options, **store, clock, random);
   if (!server.ok()) return Fail(server.status());

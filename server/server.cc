@@ -3,10 +3,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "server/malformed_request.h"
 
 namespace ats::server {
 namespace {
@@ -22,6 +25,36 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return contents.str();
 }
 
+// Returns OK for "host:port" (host a name, an IPv4 address or a bracketed
+// IPv6 one; port 0 to 65535) and "unix:path".
+absl::Status ValidateListenAddress(const std::string& address) {
+  const absl::Status invalid = absl::InvalidArgumentError(absl::StrCat(
+      "--listen must be host:port (e.g. 127.0.0.1:50051, [::1]:50051, "
+      "0.0.0.0:0) or unix:path, not \"", address, "\""));
+  if (absl::StartsWith(address, "unix:")) {
+    return address.size() > 5 ? absl::OkStatus() : invalid;
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return invalid;
+  const absl::string_view host = absl::string_view(address).substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return invalid;
+  }
+  const bool bracketed = absl::StartsWith(host, "[") &&
+                         absl::EndsWith(host, "]") && host.size() > 2;
+  // An unbracketed IPv6 address would leave a colon in the host.
+  if (!bracketed && (absl::StrContains(host, ":") ||
+                     absl::StrContains(host, "[") ||
+                     absl::StrContains(host, "]"))) {
+    return invalid;
+  }
+  if (absl::StrContains(host, " ")) return invalid;
+  return absl::OkStatus();
+}
+
+// Both or neither of the TLS files; the credentials built from them.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
     const ServerOptions& options) {
   if (options.tls_cert_path.empty() && options.tls_key_path.empty()) {
@@ -42,10 +75,28 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 
 }  // namespace
 
+absl::Status ValidateServerOptions(const ServerOptions& options) {
+  absl::Status status = ValidateListenAddress(options.listen_address);
+  if (!status.ok()) return status;
+  status = Credentials(options).status();
+  if (!status.ok()) return status;
+  if (options.max_message_bytes < 1) {
+    return absl::InvalidArgumentError("--max_message_bytes must be positive");
+  }
+  if (options.shutdown_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--shutdown_grace must not be negative");
+  }
+  status = ValidateRateLimitOptions(options.limits);
+  if (!status.ok()) return status;
+  if (options.dispatch) return ValidateDispatcherOptions(options.dispatcher);
+  return absl::OkStatus();
+}
+
 AtsServer::AtsServer(ServerOptions options, storage::Store& store,
                      const Clock& clock, RandomSource& random)
     : options_(std::move(options)),
-      auth_(store),
+      auth_(store, options_.limits, clock),
       env_{store, auth_, clock, random, options_.destinations,
            [this] {
              if (dispatcher_ != nullptr) dispatcher_->Wake();
@@ -72,12 +123,10 @@ AtsServer::AtsServer(ServerOptions options, storage::Store& store,
 absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
     const ServerOptions& options, storage::Store& store, const Clock& clock,
     RandomSource& random) {
+  absl::Status valid = ValidateServerOptions(options);
+  if (!valid.ok()) return valid;
   auto credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
-  if (options.dispatch) {
-    absl::Status valid = ValidateDispatcherOptions(options.dispatcher);
-    if (!valid.ok()) return valid;
-  }
   std::unique_ptr<AtsServer> server(
       new AtsServer(options, store, clock, random));
 
@@ -87,6 +136,11 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
                            &server->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&server->health_);
   builder.RegisterService(&server->accounts_);
   builder.RegisterService(&server->integrations_);

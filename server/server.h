@@ -15,6 +15,7 @@
 #include "server/http_connector.h"
 #include "server/integration_service.h"
 #include "server/job_service.h"
+#include "server/rate_limiter.h"
 #include "server/request_log_janitor.h"
 #include "server/template_service.h"
 #include "ats/v1/job_service.grpc.pb.h"
@@ -49,7 +50,18 @@ struct ServerOptions {
   Connector* connector = nullptr;
   // How the bulk worker batches bulk manual triggers.
   BulkRunnerOptions bulk;
+  // Limits per API key and per client address. Off by default, like
+  // `dispatch`: an in-process test's FakeClock would never refill a bucket,
+  // so the tests of limits turn them on; ats-server sets them from its
+  // flags.
+  RateLimitOptions limits;
 };
+
+// Returns OK when `options` can be served: a TLS certificate and key given
+// together and readable, a listen address of the form host:port (or
+// unix:path), positive sizes, valid limits and dispatcher options. Writes
+// nothing, so that a start with bad flags leaves no trace.
+absl::Status ValidateServerOptions(const ServerOptions& options);
 
 // The gRPC server: every ats.v1 service, the health service and server
 // reflection, on one async (callback API) server.

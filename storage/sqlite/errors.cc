@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "absl/strings/str_cat.h"
+#include "storage/failure.h"
 
 namespace ats::storage::sqlite {
 namespace {
@@ -45,8 +46,9 @@ absl::Status SqliteError(int rc, sqlite3* db, std::string_view context) {
       db_message_matches ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   // This Abseil build's string_view is not std::string_view.
   const absl::string_view context_view(context.data(), context.size());
-  return absl::Status(CodeFor(rc), absl::StrCat(context_view, ": ", message,
-                                                " (sqlite code ", rc, ")"));
+  return MarkStorageFailure(
+      absl::Status(CodeFor(rc), absl::StrCat(context_view, ": ", message,
+                                             " (sqlite code ", rc, ")")));
 }
 
 std::string AbbreviateSql(std::string_view sql) {

@@ -15,7 +15,9 @@ namespace ats::storage::sqlite {
 // message. Codes follow what the caller should do next: a duplicate key is
 // ALREADY_EXISTS, other broken constraints need state fixed first
 // (FAILED_PRECONDITION), lock contention is worth retrying (UNAVAILABLE), a
-// full disk is RESOURCE_EXHAUSTED, and anything else is INTERNAL.
+// full disk is RESOURCE_EXHAUSTED, and anything else is INTERNAL. The status
+// is marked as a storage failure (see storage/failure.h): its message is for
+// the log, not for clients.
 absl::Status SqliteError(int rc, sqlite3* db, std::string_view context);
 
 // Returns the start of `sql` on one line, short enough to quote in an error.

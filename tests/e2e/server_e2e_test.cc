@@ -18,11 +18,13 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -166,13 +168,16 @@ class ServerE2eTest : public ::testing::Test {
   std::string operator_key_path() const { return key_dir_ + "/ats.operator.key"; }
   std::string admin_key_path() const { return key_dir_ + "/ats.admin.key"; }
 
-  // Starts ats-server on the test's database and a free port, and waits
-  // until it accepts connections.
-  std::optional<ChildProcess> StartServer() {
+  // Starts ats-server on the test's database and a free port, with
+  // `extra_flags`, and waits until it accepts connections.
+  std::optional<ChildProcess> StartServer(
+      const std::vector<std::string>& extra_flags = {}) {
     port_ = PickFreeLoopbackPort();
-    auto server = ChildProcess::Start(
-        {kServerBin, absl::StrCat("--listen=127.0.0.1:", port_),
-         "--db=" + db_path_, "--key_dir=" + key_dir_, "--shutdown_grace=2s"});
+    std::vector<std::string> argv = {
+        kServerBin, absl::StrCat("--listen=127.0.0.1:", port_),
+        "--db=" + db_path_, "--key_dir=" + key_dir_, "--shutdown_grace=2s"};
+    argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+    auto server = ChildProcess::Start(argv);
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
       return std::nullopt;
@@ -496,8 +501,114 @@ TEST_F(ServerE2eTest, RefusesHalfATlsConfiguration) {
   ASSERT_TRUE(server.ok()) << server.status();
   std::optional<int> exit_code = server->WaitForExit(kStopTimeout);
   ASSERT_TRUE(exit_code.has_value()) << server->Log();
-  EXPECT_NE(*exit_code, 0);
+  EXPECT_EQ(*exit_code, 2);
   EXPECT_TRUE(Matches(server->Log(), "--tls_key")) << server->Log();
+  // Refused before anything was written.
+  EXPECT_FALSE(std::filesystem::exists(db_path_));
+  EXPECT_FALSE(std::filesystem::exists(key_dir_));
+}
+
+// Every flag is checked before anything is written: a start with a bad one
+// exits with code 2, says why, and leaves the directory as it was.
+TEST_F(ServerE2eTest, BadFlagsExitWithCode2AndWriteNothing) {
+  const std::string cert = dir_ + "/server.pem";
+  std::ofstream(cert) << "a readable file\n";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--tls_cert=" + cert}, "--tls_key"},
+      {{"--tls_key=" + cert}, "--tls_cert"},
+      {{"--tls_cert=" + cert, "--tls_key=" + dir_ + "/missing.key"},
+       "missing.key"},
+      {{"--listen=localhost"}, "--listen"},
+      {{"--listen=127.0.0.1:65536"}, "--listen"},
+      {{"--listen=::1:50051"}, "--listen"},
+      {{"--rate_limit=-1"}, "--rate_limit"},
+      {{"--rate_limit=10", "--rate_burst=0"}, "--rate_burst"},
+      {{"--auth_failure_limit=-5"}, "--auth_failure_limit"},
+      {{"--max_message_bytes=0"}, "--max_message_bytes"},
+      {{"--log_level=loud"}, "--log_level"},
+      {{"--dispatch_lease=1s"}, "--dispatch_lease"},
+  };
+  const std::map<std::string, std::string> before = Snapshot(dir_);
+  for (const auto& [flags, named] : cases) {
+    SCOPED_TRACE(absl::StrJoin(flags, " "));
+    // A free loopback port first, so that a case wrongly accepted serves
+    // nothing beyond this machine (a later --listen wins).
+    std::vector<std::string> argv = {kServerBin, "--listen=127.0.0.1:0",
+                                     "--db=" + db_path_,
+                                     "--key_dir=" + key_dir_};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    CommandResult result = RunCommand(argv, kCommandTimeout);
+    EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+    EXPECT_TRUE(absl::StrContains(result.err, named)) << result.err;
+    EXPECT_EQ(Snapshot(dir_), before);
+  }
+}
+
+TEST_F(ServerE2eTest, HelpListsTheFlags) {
+  CommandResult help = RunCommand({kServerBin, "--help"}, kCommandTimeout);
+  EXPECT_NE(help.exit_code, -1) << help.err;
+  const std::string text = help.out + help.err;
+  EXPECT_FALSE(absl::StrContains(text, "No flags matched")) << text;
+  for (const char* flag : {"--listen", "--db", "--tls_cert", "--rate_limit",
+                           "--rate_burst", "--auth_failure_limit"}) {
+    EXPECT_TRUE(absl::StrContains(text, flag)) << flag << " missing:\n"
+                                                << text;
+  }
+}
+
+// A key over --rate_limit is told to wait, with a google.rpc.RetryInfo.
+TEST_F(ServerE2eTest, KeysAreRateLimitedByTheFlags) {
+  std::optional<ChildProcess> server =
+      StartServer({"--rate_limit=0.01", "--rate_burst=2"});
+  ASSERT_TRUE(server.has_value());
+  const std::string operator_key = "Bearer " + ReadKey(operator_key_path());
+  for (int i = 0; i < 2; ++i) {
+    CommandResult listed =
+        Call("ats.v1.AccountService/ListAccounts", "{}", operator_key);
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  }
+  CommandResult over =
+      Call("ats.v1.AccountService/ListAccounts", "{}", operator_key);
+  ExpectCallFailed(over, "resource_exhausted");
+  EXPECT_TRUE(absl::StrContains(over.err + over.out, "google.rpc.RetryInfo"))
+      << over.err << over.out;
+  EXPECT_TRUE(absl::StrContains(over.err + over.out, "rate limit"))
+      << over.err << over.out;
+  EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+}
+
+// After --auth_failure_limit failures an address is refused, whatever key
+// it sends; the health service and reflection, which take no key, still
+// answer it.
+TEST_F(ServerE2eTest, ThrottlesFailedAuthenticationButNotHealthOrReflection) {
+  std::optional<ChildProcess> server =
+      StartServer({"--auth_failure_limit=2"});
+  ASSERT_TRUE(server.has_value());
+  for (int i = 0; i < 2; ++i) {
+    ExpectCallFailed(
+        Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer not-a-key"),
+        "unauthenticated");
+  }
+  CommandResult refused =
+      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer not-a-key");
+  ExpectCallFailed(refused, "resource_exhausted");
+  EXPECT_TRUE(
+      absl::StrContains(refused.err + refused.out, "google.rpc.RetryInfo"))
+      << refused.err << refused.out;
+  ExpectCallFailed(Call("ats.v1.AccountService/ListAccounts", "{}",
+                        "Bearer " + ReadKey(operator_key_path())),
+                   "resource_exhausted");
+
+  CommandResult health = Call("grpc.health.v1.Health/Check", "{}");
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  std::vector<std::string> argv = BufCurlArgs();
+  argv.push_back("--list-methods");
+  argv.push_back(Url());
+  CommandResult listed = RunCommand(argv, kCommandTimeout);
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(absl::StrContains(listed.out, "ats.v1.JobService/CreateJob"))
+      << listed.out;
+  EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "server/errors.h"
 #include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 
@@ -391,6 +392,182 @@ TEST(AuthOrderTest, HealthCheckNeedsNoKey) {
       health->Check(TestServer::Context("").get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+// --- Limits -----------------------------------------------------------------
+
+// A server whose limits are on, small enough to reach in a few calls. Its
+// clock only moves when a test moves it, so every figure is exact.
+class LimitsTest : public ::testing::Test {
+ protected:
+  static constexpr double kCallsPerSecond = 10;
+  static constexpr int kBurst = 5;
+  static constexpr int kAuthFailuresPerMinute = 3;
+
+  static server::RateLimitOptions Limits() {
+    server::RateLimitOptions limits;
+    limits.key_calls_per_second = kCallsPerSecond;
+    limits.key_burst = kBurst;
+    limits.auth_failures_per_minute = kAuthFailuresPerMinute;
+    return limits;
+  }
+
+  // GetAccount of account A with `key` (any role may call it).
+  grpc::Status GetAccount(const std::string& key) {
+    ats::v1::GetAccountRequest request;
+    request.set_name(server_.account());
+    ats::v1::Account account;
+    return server_.accounts()->GetAccount(TestServer::Context(key).get(),
+                                          request, &account);
+  }
+
+  // Expects RESOURCE_EXHAUSTED whose RetryInfo asks for `delay` and whose
+  // ErrorInfo has `reason`.
+  static void ExpectExhausted(const grpc::Status& status,
+                                      absl::Duration delay,
+                                      const std::string& reason) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+        << status.error_message();
+    const absl::Status detailed = server::FromGrpcStatus(status);
+    const std::optional<absl::Duration> retry = server::RetryDelayOf(detailed);
+    EXPECT_TRUE(retry.has_value()) << "no RetryInfo: " << status.error_message();
+    if (retry.has_value()) {
+      EXPECT_EQ(*retry, delay);
+    }
+    const std::optional<server::ErrorInfo> info = server::ErrorInfoOf(detailed);
+    EXPECT_TRUE(info.has_value() && info->reason == reason)
+        << status.error_message();
+  }
+
+  TestServer server_{Limits()};
+};
+
+TEST_F(LimitsTest, KeyGetsItsBurstThenResourceExhaustedWithRetryInfo) {
+  for (int i = 0; i < kBurst; ++i) {
+    grpc::Status status = GetAccount(server_.recruiter_key());
+    ASSERT_TRUE(status.ok()) << "call " << i << ": " << status.error_message();
+  }
+  grpc::Status over = GetAccount(server_.recruiter_key());
+  // The bucket is empty and gains 10 tokens/s: the next one is 100 ms away.
+  ExpectExhausted(over, absl::Milliseconds(100), "RATE_LIMITED");
+  // The message tells a person what happened and what to do.
+  EXPECT_TRUE(absl::StrContains(over.error_message(), "rate limit"))
+      << over.error_message();
+  EXPECT_TRUE(absl::StrContains(over.error_message(), "retry in 100ms"))
+      << over.error_message();
+  ExpectNoSecret(over, server_.recruiter_key());
+}
+
+TEST_F(LimitsTest, CallsThatMayNotRunStillCount) {
+  // The recruiter may not list accounts: PERMISSION_DENIED, but the call
+  // was made and spends the key's budget.
+  for (int i = 0; i < kBurst; ++i) {
+    ats::v1::ListAccountsResponse accounts;
+    grpc::Status status = server_.accounts()->ListAccounts(
+        TestServer::Context(server_.recruiter_key()).get(), {}, &accounts);
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+        << status.error_message();
+  }
+  ExpectExhausted(GetAccount(server_.recruiter_key()), absl::Milliseconds(100),
+                  "RATE_LIMITED");
+}
+
+TEST_F(LimitsTest, BucketRefillsAsTheClockAdvances) {
+  for (int i = 0; i < kBurst; ++i) {
+    ASSERT_TRUE(GetAccount(server_.recruiter_key()).ok());
+  }
+  ASSERT_EQ(GetAccount(server_.recruiter_key()).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // Waiting what RetryInfo said earns exactly one call.
+  server_.clock().Advance(absl::Milliseconds(100));
+  EXPECT_TRUE(GetAccount(server_.recruiter_key()).ok());
+  ExpectExhausted(GetAccount(server_.recruiter_key()), absl::Milliseconds(100),
+                  "RATE_LIMITED");
+
+  // Half of that earns nothing yet, and the wait shrinks accordingly.
+  server_.clock().Advance(absl::Milliseconds(50));
+  ExpectExhausted(GetAccount(server_.recruiter_key()), absl::Milliseconds(50),
+                  "RATE_LIMITED");
+
+  // A long idle time refills the bucket to its size, no further.
+  server_.clock().Advance(absl::Hours(1));
+  for (int i = 0; i < kBurst; ++i) {
+    grpc::Status status = GetAccount(server_.recruiter_key());
+    EXPECT_TRUE(status.ok()) << "call " << i << ": " << status.error_message();
+  }
+  EXPECT_EQ(GetAccount(server_.recruiter_key()).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(LimitsTest, KeysAreLimitedIndependently) {
+  for (int i = 0; i < kBurst; ++i) {
+    ASSERT_TRUE(GetAccount(server_.recruiter_key()).ok());
+  }
+  ASSERT_EQ(GetAccount(server_.recruiter_key()).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Another key of the same account, and a key of another account, keep
+  // their whole burst.
+  for (int i = 0; i < kBurst; ++i) {
+    grpc::Status status = GetAccount(server_.admin_key());
+    EXPECT_TRUE(status.ok()) << "call " << i << ": " << status.error_message();
+    ats::v1::GetAccountRequest request;
+    request.set_name(server_.other_account());
+    ats::v1::Account account;
+    status = server_.accounts()->GetAccount(
+        TestServer::Context(server_.other_admin_key()).get(), request,
+        &account);
+    EXPECT_TRUE(status.ok()) << "call " << i << ": " << status.error_message();
+  }
+}
+
+TEST_F(LimitsTest, FailedAuthenticationsAreThrottledPerClientAddress) {
+  const std::string wrong = "ats_not_a_key_at_all";
+  for (int i = 0; i < kAuthFailuresPerMinute; ++i) {
+    grpc::Status status = GetAccount(wrong);
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
+        << "attempt " << i << ": " << status.error_message();
+  }
+  // Three failures a minute: the next attempt is allowed in 20 s. Until
+  // then every call from this address is refused, a valid key's too, since
+  // keys are not even looked at.
+  grpc::Status refused = GetAccount(wrong);
+  ExpectExhausted(refused, absl::Seconds(20), "TOO_MANY_AUTH_FAILURES");
+  EXPECT_TRUE(absl::StrContains(refused.error_message(),
+                                "too many failed authentications from "
+                                "127.0.0.1"))
+      << refused.error_message();
+  ExpectNoSecret(refused, wrong);
+  ExpectExhausted(GetAccount(server_.admin_key()), absl::Seconds(20),
+                  "TOO_MANY_AUTH_FAILURES");
+  // A missing header is a failed authentication like any other.
+  ExpectExhausted(GetAccount(""), absl::Seconds(20), "TOO_MANY_AUTH_FAILURES");
+
+  server_.clock().Advance(absl::Seconds(20));
+  EXPECT_TRUE(GetAccount(server_.admin_key()).ok());
+  // One attempt was earned and the valid call did not spend it: a wrong key
+  // is judged once more, then the address waits again.
+  EXPECT_EQ(GetAccount(wrong).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  ExpectExhausted(GetAccount(server_.admin_key()), absl::Seconds(20),
+                  "TOO_MANY_AUTH_FAILURES");
+}
+
+// Probes and reflection hold no key and never pass through the
+// Authenticator: neither an address's failures nor a key's limit stops them.
+TEST_F(LimitsTest, HealthIsExempt) {
+  for (int i = 0; i < kAuthFailuresPerMinute; ++i) GetAccount("");
+  ASSERT_EQ(GetAccount(server_.admin_key()).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  auto health = grpc::health::v1::Health::NewStub(server_.channel());
+  for (int i = 0; i < 3 * kBurst; ++i) {
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status =
+        health->Check(TestServer::Context("").get(), {}, &response);
+    ASSERT_TRUE(status.ok()) << "check " << i << ": " << status.error_message();
+    EXPECT_EQ(response.status(),
+              grpc::health::v1::HealthCheckResponse::SERVING);
+  }
 }
 
 }  // namespace

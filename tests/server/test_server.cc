@@ -31,7 +31,8 @@ std::string ReadKey(const std::string& path) {
 
 }  // namespace
 
-TestServer::TestServer(const std::string& allowed_networks) {
+TestServer::TestServer(const std::string& allowed_networks,
+                       const server::RateLimitOptions& limits) {
   storage::SqliteStoreOptions options;
   options.path = dir_.File("ats.db");
   // The server's own connections never wait on each other (WAL, one
@@ -58,6 +59,7 @@ TestServer::TestServer(const std::string& allowed_networks) {
   auto destinations = server::DestinationPolicy::Parse(allowed_networks);
   Check(destinations.ok(), destinations.status().ToString());
   server_options.destinations = *std::move(destinations);
+  server_options.limits = limits;
   auto server =
       server::AtsServer::Start(server_options, *store_, clock_, random_);
   Check(server.ok(), server.status().ToString());

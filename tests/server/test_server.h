@@ -36,8 +36,13 @@ class TestServer {
   static constexpr char kLoopbackNetworks[] = "127.0.0.0/8,::1/128";
 
   // Opens `allowed_networks` (CIDRs, comma-separated) to webhooks besides
-  // public addresses.
-  explicit TestServer(const std::string& allowed_networks = kLoopbackNetworks);
+  // public addresses. Limits are off unless given: the fake clock never
+  // refills a bucket.
+  explicit TestServer(const std::string& allowed_networks = kLoopbackNetworks,
+                      const server::RateLimitOptions& limits = {});
+  // Loopback opened, with `limits`.
+  explicit TestServer(const server::RateLimitOptions& limits)
+      : TestServer(kLoopbackNetworks, limits) {}
   ~TestServer();
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }

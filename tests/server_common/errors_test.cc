@@ -3,9 +3,11 @@
 #include <string>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
+#include "storage/failure.h"
 
 namespace ats::server {
 namespace {
@@ -145,6 +147,53 @@ TEST(FromGrpcStatusTest, OkAndGarbageDetails) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(status.message(), "down");
   EXPECT_TRUE(FieldViolationsOf(status).empty());
+}
+
+TEST(WithRetryInfoTest, TravelsAsGoogleRpcRetryInfo) {
+  absl::Status status = WithRetryInfo(absl::ResourceExhaustedError("slow down"),
+                                      absl::Milliseconds(1500));
+  grpc::Status sent = ToGrpcStatus(status);
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(sent.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::RetryInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.retry_delay().seconds(), 1);
+  EXPECT_EQ(info.retry_delay().nanos(), 500000000);
+  EXPECT_EQ(RetryDelayOf(FromGrpcStatus(sent)), absl::Milliseconds(1500));
+}
+
+TEST(WithRetryInfoTest, RoundsUpToWholeMilliseconds) {
+  absl::Status status = WithRetryInfo(absl::ResourceExhaustedError("wait"),
+                                      absl::Microseconds(2001));
+  EXPECT_EQ(RetryDelayOf(status), absl::Milliseconds(3));
+  EXPECT_TRUE(WithRetryInfo(absl::OkStatus(), absl::Seconds(1)).ok());
+  EXPECT_EQ(RetryDelayOf(absl::ResourceExhaustedError("no detail")),
+            std::nullopt);
+}
+
+TEST(WithoutStorageDetailTest, ReplacesTheMessageOfStorageFailuresOnly) {
+  const absl::Status full = storage::MarkStorageFailure(
+      absl::ResourceExhaustedError("step `COMMIT`: database or disk is full "
+                                   "(sqlite code 13)"));
+  const absl::Status shown = WithoutStorageDetail(full);
+  EXPECT_EQ(shown.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(shown.message(), "storage is full; retry later");
+  // The marker stays in the server: the client gets no details at all.
+  EXPECT_TRUE(ToGrpcStatus(shown).error_details().empty());
+
+  EXPECT_EQ(WithoutStorageDetail(storage::MarkStorageFailure(
+                                     absl::UnavailableError("locked")))
+                .message(),
+            "storage is busy; retry later");
+  const absl::Status corrupt = WithoutStorageDetail(
+      storage::MarkStorageFailure(absl::InternalError("malformed page")));
+  EXPECT_EQ(corrupt.code(), absl::StatusCode::kInternal);
+  EXPECT_FALSE(absl::StrContains(corrupt.message(), "page"));
+
+  // Errors written for clients pass unchanged.
+  const absl::Status ours = absl::NotFoundError("job jobs/1 not found");
+  EXPECT_EQ(WithoutStorageDetail(ours), ours);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
+#include "storage/failure.h"
 #include "storage/sqlite/errors.h"
 #include "tests/support/temp_dir.h"
 
@@ -93,6 +94,31 @@ TEST_F(ErrorMappingTest, LockContentionIsUnavailable) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   ASSERT_TRUE(connection_->Exec("COMMIT").ok());
   EXPECT_TRUE((*other)->Exec("BEGIN IMMEDIATE; COMMIT").ok());
+}
+
+// A database that reached its size limit behaves as on a full disk.
+TEST_F(ErrorMappingTest, FullDatabaseIsResourceExhausted) {
+  ASSERT_TRUE(connection_->Exec("PRAGMA max_page_count = 8").ok());
+  absl::Status status;
+  for (int i = 0; i < 1000 && status.ok(); ++i) {
+    status = connection_->Prepare("INSERT INTO parent VALUES (?, ?)")
+                 .Bind(1, i + 10)
+                 .Bind(2, std::string(500, 'a' + i % 26) + std::to_string(i))
+                 .Run();
+  }
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_NE(status.message().find("full"), absl::string_view::npos) << status;
+  // The detail is for the log: the server replaces it for clients.
+  EXPECT_TRUE(IsStorageFailure(status));
+}
+
+TEST(SqliteErrorTest, EveryErrorIsAStorageFailure) {
+  for (int rc : {SQLITE_CONSTRAINT_UNIQUE, SQLITE_BUSY, SQLITE_FULL,
+                 SQLITE_CORRUPT, SQLITE_CANTOPEN}) {
+    EXPECT_TRUE(IsStorageFailure(SqliteError(rc, nullptr, "x"))) << rc;
+  }
+  EXPECT_FALSE(IsStorageFailure(absl::NotFoundError("job 1 not found")));
+  EXPECT_FALSE(IsStorageFailure(MarkStorageFailure(absl::OkStatus())));
 }
 
 TEST(SqliteErrorTest, MapsResultCodes) {
