@@ -1,7 +1,9 @@
 #include "client/pipeline.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "ats/v1/job_service.grpc.pb.h"
 #include "client/args.h"
 #include "client/errors.h"
@@ -48,6 +50,18 @@ std::string TriggerSummary(const ats::v1::Trigger& trigger) {
       break;
     case ats::v1::Trigger::kWebhook:
       summary = "webhook " + trigger.webhook().uri();
+      if (!trigger.webhook().candidate_fields().empty()) {
+        absl::StrAppend(
+            &summary, " (",
+            absl::StrJoin(
+                trigger.webhook().candidate_fields(), ", ",
+                [](std::string* out, int field) {
+                  absl::StrAppend(
+                      out, absl::AsciiStrToLower(Label(
+                               static_cast<ats::v1::CandidateField>(field))));
+                }),
+            ")");
+      }
       break;
     case ats::v1::Trigger::ACTION_NOT_SET:
       summary = "nothing";

@@ -23,6 +23,12 @@ void TriggerFlags::AddTo(CLI::App* command) {
   CLI::Option* webhook =
       command->add_option("--webhook", webhook_,
                           "POST a signed event to this URL of the account's");
+  command
+      ->add_option("--field", fields_,
+                   "A candidate field the webhook receives (repeatable): " +
+                       EnumChoices<ats::v1::CandidateField>() +
+                       "; without any, only the candidate's name")
+      ->needs(webhook);
   integration->excludes(tag)->excludes(webhook);
   tag->excludes(webhook);
   command->add_option("--delay", delay_,
@@ -43,6 +49,10 @@ ats::v1::Trigger TriggerFlags::Build() const {
     trigger.mutable_add_tag()->set_tag(tag_);
   } else if (!webhook_.empty()) {
     trigger.mutable_webhook()->set_uri(webhook_);
+    for (const std::string& field : fields_) {
+      trigger.mutable_webhook()->add_candidate_fields(
+          ParseEnum<ats::v1::CandidateField>(field, "--field"));
+    }
   } else {
     throw UsageError("a trigger needs --integration, --tag or --webhook");
   }

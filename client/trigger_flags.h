@@ -13,8 +13,8 @@ namespace ats::client {
 
 class TriggerFlags {
  public:
-  // Adds --integration, --option, --tag, --webhook and --delay to `command`;
-  // the three actions exclude one another.
+  // Adds --integration, --option, --tag, --webhook, --field and --delay to
+  // `command`; the three actions exclude one another.
   void AddTo(CLI::App* command);
 
   // Whether any action flag was given.
@@ -28,6 +28,7 @@ class TriggerFlags {
   std::vector<std::string> options_;
   std::string tag_;
   std::string webhook_;
+  std::vector<std::string> fields_;
   std::string delay_;
 };
 

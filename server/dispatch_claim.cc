@@ -14,6 +14,7 @@
 #include "server/dispatch_settle.h"
 #include "server/dispatcher.h"
 #include "server/marketplace.h"
+#include "server/webhook_signature.h"
 
 namespace ats::server {
 namespace {
@@ -26,9 +27,6 @@ constexpr int kMaxScanBatches = 16;
 constexpr char kLeftStage[] =
     "candidate left the stage before the delay elapsed";
 constexpr char kDeactivated[] = "integration deactivated before delivery";
-constexpr char kNoWebhookSecret[] =
-    "the account has no webhook signing secret; create one with "
-    "AccountService.RotateWebhookSigningSecret";
 
 // Whether the stage entry a delayed event fired for is still the candidate's
 // current one.

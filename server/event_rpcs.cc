@@ -57,16 +57,23 @@ absl::StatusOr<storage::EventRow> LoadEvent(storage::Transaction& txn,
   return row;
 }
 
+// FAILED_PRECONDITION for an event whose state does not allow what was
+// asked: "event events/x is <STATE>; <why>".
+absl::Status StateMismatch(const storage::EventRow& event,
+                           const std::string& why) {
+  const std::string state = ats::v1::EventState_Name(event.state);
+  return WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat("event ", EventName(event.id),
+                                                 " is ", state, "; ", why)),
+      "EVENT_STATE_MISMATCH",
+      {{"event", EventName(event.id)}, {"state", state}});
+}
+
 // FAILED_PRECONDITION for an event whose state does not allow `what`;
 // `allowed` lists the states that do, for the message.
 absl::Status WrongState(const storage::EventRow& event, const std::string& what,
                         const std::string& allowed) {
-  const std::string state = ats::v1::EventState_Name(event.state);
-  return WithErrorInfo(absl::FailedPreconditionError(absl::StrCat(
-                           "event ", EventName(event.id), " is ", state, "; ",
-                           what, " only in state ", allowed)),
-                       "EVENT_STATE_MISMATCH",
-                       {{"event", EventName(event.id)}, {"state", state}});
+  return StateMismatch(event, absl::StrCat(what, " only in state ", allowed));
 }
 
 // Records in `v` what is wrong with the partner's `result`.
@@ -108,29 +115,64 @@ void ValidateResult(Validator& v, const ats::v1::PartnerResult& result) {
   }
 }
 
-// Records `result` for `event`, reported at `now`: a COMPLETED or FAILED
-// result ends the event in that state; SENT and PENDING keep its state.
-void ApplyResult(const ats::v1::PartnerResult& result, absl::Time now,
-                 storage::EventRow& event) {
+// The event state a result with `status` puts its event in. The event's
+// state and its result's status never disagree: SENT and PENDING (the
+// partner has the event and is at work) go with SENT, COMPLETED and FAILED
+// with themselves.
+ats::v1::EventState StateOfResult(ats::v1::PartnerResultStatus status) {
+  switch (status) {
+    case ats::v1::PARTNER_RESULT_STATUS_COMPLETED:
+      return ats::v1::EVENT_STATE_COMPLETED;
+    case ats::v1::PARTNER_RESULT_STATUS_FAILED:
+      return ats::v1::EVENT_STATE_FAILED;
+    default:
+      return ats::v1::EVENT_STATE_SENT;
+  }
+}
+
+// Records `result` for `event`, reported at `now`, if the event's state
+// allows it (see ReportPartnerResult in integration_service.proto):
+// FAILED_PRECONDITION naming the state otherwise.
+absl::Status ApplyResult(const ats::v1::PartnerResult& result, absl::Time now,
+                         storage::EventRow& event) {
+  switch (event.state) {
+    case ats::v1::EVENT_STATE_SENDING:
+    case ats::v1::EVENT_STATE_SENT:
+    case ats::v1::EVENT_STATE_RETRYING:
+      break;
+    case ats::v1::EVENT_STATE_COMPLETED:
+    case ats::v1::EVENT_STATE_FAILED:
+      // A final result may be amended, never overturned.
+      if (StateOfResult(result.status()) != event.state) {
+        return StateMismatch(
+            event,
+            absl::StrCat("its result is final and may only be amended with "
+                         "the same status, not ",
+                         ats::v1::PartnerResultStatus_Name(result.status())));
+      }
+      break;
+    default:
+      return WrongState(event, "results are accepted",
+                        "SENDING, SENT, RETRYING, COMPLETED or FAILED");
+  }
+  const ats::v1::EventState state = StateOfResult(result.status());
   event.result = result;
   *event.result->mutable_report_time() = ToProtoTime(now);
-  ats::v1::EventState state = event.state;
-  std::string reason = event.state_reason;
-  if (result.status() == ats::v1::PARTNER_RESULT_STATUS_COMPLETED) {
-    state = ats::v1::EVENT_STATE_COMPLETED;
-    reason.clear();
-  } else if (result.status() == ats::v1::PARTNER_RESULT_STATUS_FAILED) {
-    state = ats::v1::EVENT_STATE_FAILED;
-    reason = result.summary().empty() ? "the partner reported a failure"
-                                      : result.summary();
+  if (state == ats::v1::EVENT_STATE_FAILED) {
+    event.state_reason = result.summary().empty()
+                             ? "the partner reported a failure"
+                             : result.summary();
+  } else {
+    event.state_reason.clear();
   }
   if (state != event.state) {
     event.state = state;
     event.update_time = now;
-    // A delivery still under way must not resurrect a finished event.
+    // The partner has the event: a delivery still under way must not settle
+    // it again, nor a scheduled retry send it again.
     event.lease_expire_time.reset();
   }
-  event.state_reason = std::move(reason);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -228,6 +270,9 @@ grpc::ServerUnaryReactor* IntegrationService::RetryEvent(
         event.attempt_count = 0;
         event.lease_expire_time.reset();
         event.update_time = now;
+        // A FAILED event's result was about the delivery being replaced; kept,
+        // it would contradict the new state. The partner reports afresh.
+        event.result.reset();
         return absl::OkStatus();
       },
       response);
@@ -290,20 +335,10 @@ grpc::ServerUnaryReactor* IntegrationService::ReportPartnerResult(
                           "; a partner key reports results for its own "
                           "integration's events only"));
                     }
-                    switch (event->state) {
-                      case ats::v1::EVENT_STATE_SENDING:
-                      case ats::v1::EVENT_STATE_SENT:
-                      case ats::v1::EVENT_STATE_RETRYING:
-                      case ats::v1::EVENT_STATE_COMPLETED:
-                      case ats::v1::EVENT_STATE_FAILED:
-                        break;
-                      default:
-                        return WrongState(
-                            *event, "results are accepted",
-                            "SENDING, SENT, RETRYING, COMPLETED or FAILED");
-                    }
-                    ApplyResult(request->result(), now, *event);
-                    absl::Status status = txn.events().UpdateEvent(*event);
+                    absl::Status status =
+                        ApplyResult(request->result(), now, *event);
+                    if (!status.ok()) return status;
+                    status = txn.events().UpdateEvent(*event);
                     if (!status.ok()) return status;
                     EventToProto(*std::move(event), response);
                     return absl::OkStatus();

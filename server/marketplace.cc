@@ -94,27 +94,6 @@ void ValidateAllowedValues(Validator& v, std::string_view field,
   }
 }
 
-void ValidateCandidateFields(Validator& v, std::string_view field,
-                             const RepeatedField<int>& fields) {
-  // Each known field at most once.
-  if (!CheckCount(v, field, fields.size(),
-                  ats::v1::CandidateField_ARRAYSIZE - 1)) {
-    return;
-  }
-  std::set<int> seen;
-  for (int i = 0; i < fields.size(); ++i) {
-    const std::string path = Indexed(field, i);
-    if (v.EnumValue<ats::v1::CandidateField>(path, fields[i],
-                                             ats::v1::CandidateField_IsValid,
-                                             /*allow_unspecified=*/false)) {
-      v.Require(seen.insert(fields[i]).second, path,
-                absl::StrCat("repeats ",
-                             ats::v1::CandidateField_Name(fields[i]),
-                             "; list each candidate field once"));
-    }
-  }
-}
-
 const ats::v1::ActivationField* FindActivationField(
     const ats::v1::Partner& listing, std::string_view key) {
   for (const ats::v1::ActivationField& field : listing.activation_fields()) {
@@ -135,6 +114,27 @@ std::string ActivationKeysOf(const ats::v1::Partner& listing) {
 }
 
 }  // namespace
+
+void ValidateCandidateFields(Validator& v, std::string_view field,
+                             const RepeatedField<int>& fields) {
+  // Each known field at most once.
+  if (!CheckCount(v, field, fields.size(),
+                  ats::v1::CandidateField_ARRAYSIZE - 1)) {
+    return;
+  }
+  std::set<int> seen;
+  for (int i = 0; i < fields.size(); ++i) {
+    const std::string path = Indexed(field, i);
+    if (v.EnumValue<ats::v1::CandidateField>(path, fields[i],
+                                             ats::v1::CandidateField_IsValid,
+                                             /*allow_unspecified=*/false)) {
+      v.Require(
+          seen.insert(fields[i]).second, path,
+          absl::StrCat("repeats ", ats::v1::CandidateField_Name(fields[i]),
+                       "; list each candidate field once"));
+    }
+  }
+}
 
 std::string PartnerName(std::string_view id) {
   return absl::StrCat("partners/", AbslView(id));

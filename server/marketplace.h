@@ -13,6 +13,7 @@
 #include "ats/v1/integration_service.pb.h"
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/map.h"
+#include "google/protobuf/repeated_field.h"
 #include "server/validation.h"
 #include "storage/integration_repository.h"
 
@@ -38,6 +39,13 @@ ats::v1::Partner ListingOf(const ats::v1::Partner& partner);
 void ValidateListing(Validator& v, std::string_view field,
                      const ats::v1::Partner& listing,
                      const DestinationPolicy& destinations);
+
+// Records in `v` what is wrong with `fields`, a list of candidate fields (a
+// listing's or a webhook trigger's) named `field`: an unknown or
+// unspecified value, or one listed twice.
+void ValidateCandidateFields(
+    Validator& v, std::string_view field,
+    const google::protobuf::RepeatedField<int>& fields);
 
 // Records in `v` every path of `mask` that UpdatePartner may not change.
 void ValidatePartnerMask(Validator& v, std::string_view field,

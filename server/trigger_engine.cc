@@ -12,6 +12,7 @@
 #include "server/pipeline_access.h"
 #include "server/pipeline_convert.h"
 #include "server/timestamps.h"
+#include "server/webhook_signature.h"
 
 namespace ats::server {
 namespace {
@@ -44,10 +45,9 @@ class TriggerAction {
 
 ats::v1::CandidateSnapshot Snapshot(
     const storage::CandidateRow& candidate,
-    const google::protobuf::RepeatedField<int>* fields) {
-  auto wants = [fields](ats::v1::CandidateField field) {
-    return fields == nullptr ||
-           std::find(fields->begin(), fields->end(), field) != fields->end();
+    const google::protobuf::RepeatedField<int>& fields) {
+  auto wants = [&fields](ats::v1::CandidateField field) {
+    return std::find(fields.begin(), fields.end(), field) != fields.end();
   };
   ats::v1::CandidateSnapshot snapshot;
   snapshot.set_name(CandidateName(candidate.id));
@@ -104,7 +104,7 @@ void TargetIntegration(storage::EventRow& event,
   event.payload.set_integration(IntegrationName(integration.id));
   event.payload.set_partner(PartnerName(integration.partner_id));
   *event.payload.mutable_candidate() =
-      Snapshot(candidate, &listing.candidate_fields());
+      Snapshot(candidate, listing.candidate_fields());
   ats::v1::ResultReporting* reporting =
       event.payload.mutable_result_reporting();
   reporting->set_method(kReportPartnerResultMethod);
@@ -167,6 +167,16 @@ absl::Status Record(Firing& firing, storage::EventRow& event) {
   return absl::OkStatus();
 }
 
+// Records `event` as SKIPPED for `reason`: nothing is sent, ever. Deciding
+// it here, when already known, makes the stored event and the move's
+// response agree from the start.
+absl::Status Skip(Firing& firing, storage::EventRow event, std::string reason) {
+  event.state = ats::v1::EVENT_STATE_SKIPPED;
+  event.state_reason = std::move(reason);
+  event.due_time = firing.now;
+  return Record(firing, event);
+}
+
 class AddTagAction final : public TriggerAction {
  public:
   // Runs at once whatever the stored delay: add_tag triggers cannot carry
@@ -202,9 +212,8 @@ class IntegrationEventAction final : public TriggerAction {
       // The event cannot reference a missing integration; its reason names
       // the one the trigger asked for. Which fields the partner would get is
       // unknown, so it gets none.
-      const google::protobuf::RepeatedField<int> no_fields;
       *event.payload.mutable_candidate() =
-          Snapshot(firing.candidate, &no_fields);
+          Snapshot(firing.candidate, google::protobuf::RepeatedField<int>());
       return Skip(firing, std::move(event),
                   absl::StrCat("integration ", name, " no longer exists"));
     }
@@ -226,16 +235,6 @@ class IntegrationEventAction final : public TriggerAction {
     }
     return Record(firing, event);
   }
-
- private:
-  // Records `event` as SKIPPED for `reason`: nothing is sent, ever.
-  static absl::Status Skip(Firing& firing, storage::EventRow event,
-                           std::string reason) {
-    event.state = ats::v1::EVENT_STATE_SKIPPED;
-    event.state_reason = std::move(reason);
-    event.due_time = firing.now;
-    return Record(firing, event);
-  }
 };
 
 class WebhookAction final : public TriggerAction {
@@ -244,10 +243,17 @@ class WebhookAction final : public TriggerAction {
                    const storage::TriggerRow& trigger) const override {
     storage::EventRow event = StageTriggerEvent(firing, trigger);
     event.webhook_uri = trigger.spec.webhook().uri();
-    // The URL is the account's own: it gets every candidate field. Nobody
-    // can report a result for it (there is no integration to hold a partner
-    // key), so the payload offers no result_reporting.
-    *event.payload.mutable_candidate() = Snapshot(firing.candidate, nullptr);
+    // Like a partner, the webhook gets the candidate fields its trigger
+    // declares and no other. Nobody can report a result for it (there is no
+    // integration to hold a partner key), so the payload offers no
+    // result_reporting.
+    *event.payload.mutable_candidate() =
+        Snapshot(firing.candidate, trigger.spec.webhook().candidate_fields());
+    auto account = firing.txn.accounts().GetAccount(firing.app.account_id);
+    if (!account.ok()) return account.status();
+    if (account->webhook_signing_secret.empty()) {
+      return Skip(firing, std::move(event), kNoWebhookSecret);
+    }
     return Record(firing, event);
   }
 };

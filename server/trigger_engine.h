@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ats/v1/event.pb.h"
+#include "google/protobuf/repeated_field.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "server/auth.h"
 #include "server/random.h"
@@ -36,11 +37,11 @@ struct EventOrigin {
   absl::Time now;
 };
 
-// Returns the candidate's data as a partner sees it: the name always, the
-// other fields only when `fields` lists them (every field when null).
+// Returns the candidate's data as a partner or webhook sees it: the name
+// always, the other fields only when `fields` lists them.
 ats::v1::CandidateSnapshot Snapshot(
     const storage::CandidateRow& candidate,
-    const google::protobuf::RepeatedField<int>* fields);
+    const google::protobuf::RepeatedField<int>& fields);
 
 // Returns a new event from `origin` about candidate `candidate_id` with a
 // fresh id from `random`, PENDING and due at `origin.now`, and the parts of
@@ -71,10 +72,12 @@ absl::Status InsertNewEvent(storage::Transaction& txn,
 //   - integration_event creates one event for the integration: SKIPPED with
 //     the reason when the integration is missing, inactive or its endpoint
 //     disabled; otherwise PENDING due `now`, or SCHEDULED due `now` + delay;
-//   - webhook creates one event for its URL, PENDING or SCHEDULED likewise.
+//   - webhook creates one event for its URL: SKIPPED with the reason when
+//     the account has no webhook signing secret; otherwise PENDING or
+//     SCHEDULED likewise.
 // Every event carries its ats.v1.PartnerEvent payload, built now: candidate
-// data limited to the fields the partner listing asks for (a webhook gets
-// every field), including tags added by earlier triggers of the same entry.
+// data limited to the fields the partner listing (or the webhook trigger)
+// declares, including tags added by earlier triggers of the same entry.
 // The created events are appended to `events` (when not null). Fails only
 // when storage does, or when the application's job or candidate is missing.
 absl::Status FireStageTriggers(

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "server/errors.h"
 #include "server/marketplace.h"
+#include "server/webhook_signature.h"
 
 namespace ats::server {
 namespace {
@@ -88,6 +89,8 @@ void CheckTriggerShape(const ats::v1::Trigger& trigger,
     case ats::v1::Trigger::kWebhook:
       v.Destination(Child(field, "webhook.uri"), trigger.webhook().uri(),
                     destinations);
+      ValidateCandidateFields(v, Child(field, "webhook.candidate_fields"),
+                              trigger.webhook().candidate_fields());
       break;
     case ats::v1::Trigger::kIntegrationEvent: {
       const ats::v1::IntegrationEventAction& action =
@@ -219,15 +222,11 @@ absl::Status FillTriggerReadiness(storage::Transaction& txn,
     return absl::OkStatus();
   };
   if (trigger->has_webhook()) {
-    // Webhooks are signed with the account's secret; without one the
-    // dispatcher skips their events.
+    // Webhooks are signed with the account's secret; without one their
+    // events are SKIPPED.
     auto account = txn.accounts().GetAccount(account_id);
     if (!account.ok()) return account.status();
-    if (account->webhook_signing_secret.empty()) {
-      return skip(
-          "the account has no webhook signing secret; create one with "
-          "AccountService.RotateWebhookSigningSecret");
-    }
+    if (account->webhook_signing_secret.empty()) return skip(kNoWebhookSecret);
     return absl::OkStatus();
   }
   if (!trigger->has_integration_event()) return absl::OkStatus();

@@ -31,9 +31,11 @@ inline constexpr size_t kMaxOptionValueLength = 256;
 
 // Checks what needs no database, recording violations under `field` (e.g.
 // "trigger" or "job_template.stages[1].triggers[0]"): delay 0 to 30 days
-// (and none on add_tag triggers, which run immediately), exactly one action, a valid add_tag.tag, a webhook.uri
-// that `destinations` allows (Validator::Destination),
-// a well-formed integration_event.integration name, at most 20 option values
+// (and none on add_tag triggers, which run immediately), exactly one
+// action, a valid add_tag.tag, a webhook.uri that `destinations` allows
+// (Validator::Destination), known webhook.candidate_fields each listed
+// once, a well-formed integration_event.integration name, at most 20 option
+// values
 // with keys of 1 to 64 and values of up to 256 characters. Output-only fields
 // (name, readiness) are ignored.
 void CheckTriggerShape(const ats::v1::Trigger& trigger,

@@ -23,6 +23,11 @@ inline constexpr char kWebhookTimestampHeader[] = "webhook-timestamp";
 inline constexpr char kWebhookSignatureHeader[] = "webhook-signature";
 // What a signing secret starts with.
 inline constexpr char kWebhookSecretPrefix[] = "whsec_";
+// Why a webhook trigger's event is SKIPPED when its account has no signing
+// secret to sign it with: at creation, or at delivery should it lose it.
+inline constexpr char kNoWebhookSecret[] =
+    "the account has no webhook signing secret; create one with "
+    "AccountService.RotateWebhookSigningSecret";
 
 // Returns the HMAC key of `secret`: the base64 (standard alphabet, padding
 // optional) after "whsec_". INVALID_ARGUMENT when the prefix is missing, the

@@ -35,6 +35,34 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
   return connection;
 }
 
+namespace {
+
+// The body of every function DefineBlobFunction defines; its user data is
+// the BlobRewrite.
+void CallBlobRewrite(sqlite3_context* context, int argc, sqlite3_value** argv) {
+  if (argc != 1 || sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+    sqlite3_result_null(context);
+    return;
+  }
+  const auto rewrite =
+      reinterpret_cast<Connection::BlobRewrite>(sqlite3_user_data(context));
+  const void* bytes = sqlite3_value_blob(argv[0]);
+  const int size = sqlite3_value_bytes(argv[0]);
+  absl::StatusOr<std::string> rewritten = rewrite(
+      std::string_view(bytes == nullptr ? "" : static_cast<const char*>(bytes),
+                       static_cast<size_t>(size)));
+  if (!rewritten.ok()) {
+    const std::string message = rewritten.status().ToString();
+    sqlite3_result_error(context, message.data(),
+                         static_cast<int>(message.size()));
+    return;
+  }
+  sqlite3_result_blob64(context, rewritten->data(), rewritten->size(),
+                        SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
 Connection::Connection(sqlite3* db, bool read_only)
     : db_(db), read_only_(read_only) {}
 
@@ -43,6 +71,20 @@ Connection::~Connection() {
   handed_out_.clear();
   statements_.clear();
   sqlite3_close_v2(db_);
+}
+
+absl::Status Connection::DefineBlobFunction(const char* name,
+                                            BlobRewrite rewrite) {
+  // A function pointer travels as user data through a data pointer, which
+  // POSIX (dlsym) guarantees is wide enough.
+  const int rc = sqlite3_create_function_v2(
+      db_, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+      reinterpret_cast<void*>(rewrite), CallBlobRewrite, nullptr, nullptr,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(rc, db_, absl::StrCat("define function ", name));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Connection::Configure(const ConnectionOptions& options) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -87,6 +88,15 @@ class Connection {
   // Copies into the database file the WAL frames no reader needs any more,
   // without waiting for the writer or readers.
   absl::Status CheckpointPassive();
+
+  // Rewrites a BLOB: the new value, or an error that fails the statement.
+  using BlobRewrite = absl::StatusOr<std::string> (*)(std::string_view blob);
+
+  // Makes the one-argument SQL function `name` available on this
+  // connection: it returns `rewrite` of its argument (a BLOB; NULL stays
+  // NULL). For migrations that change what serialized protos hold, which SQL
+  // alone cannot.
+  absl::Status DefineBlobFunction(const char* name, BlobRewrite rewrite);
 
   // Returns whether this connection was opened read-only.
   bool read_only() const { return read_only_; }

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "storage/sqlite/migration_functions.h"
 
 namespace ats::storage::sqlite {
 namespace {
@@ -103,6 +104,8 @@ absl::Status ApplyMigrations(Connection& connection) {
 absl::Status ApplyMigrations(Connection& connection,
                              absl::Span<const Migration> migrations) {
   absl::Status status = ValidateMigrations(migrations);
+  if (!status.ok()) return status;
+  status = DefineMigrationFunctions(connection);
   if (!status.ok()) return status;
   absl::StatusOr<int64_t> current = ReadUserVersion(connection);
   if (!current.ok()) return current.status();

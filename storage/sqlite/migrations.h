@@ -31,7 +31,8 @@ absl::Status ValidateMigrations(absl::Span<const Migration> migrations);
 // the newest embedded migration.
 absl::Status ApplyMigrations(Connection& connection);
 
-// Applies each of `migrations` newer than the database's user_version, each
+// Applies each of `migrations` newer than the database's user_version (with
+// the SQL functions of migration_functions.h defined on `connection`), each
 // in its own transaction that also records its version, stopping at the
 // first failure (whose transaction leaves no trace). Returns
 // FAILED_PRECONDITION if the database is newer than every migration, since a

@@ -272,6 +272,22 @@ TEST_F(AdminTest, JobStagesAndTriggersAreAddedAndRemoved) {
       AdminOk({"jobs", "triggers", "add", job.name(), stage.name(), "--tag",
                "take-home", "-o", "json"}));
   EXPECT_EQ(tagging.add_tag().tag(), "take-home");
+  // A webhook trigger declares the candidate fields it receives.
+  const auto hook = Parse<ats::v1::Trigger>(
+      AdminOk({"jobs", "triggers", "add", job.name(), "Hired", "--webhook",
+               "https://hooks.example/hired", "--field", "email", "--field",
+               "GIVEN_NAME", "-o", "json"}));
+  ASSERT_EQ(hook.webhook().candidate_fields_size(), 2);
+  EXPECT_EQ(hook.webhook().candidate_fields(0), ats::v1::CANDIDATE_FIELD_EMAIL);
+  EXPECT_EQ(hook.webhook().candidate_fields(1),
+            ats::v1::CANDIDATE_FIELD_GIVEN_NAME);
+  EXPECT_TRUE(absl::StrContains(AdminOk({"jobs", "show", job.name()}).out,
+                                "webhook https://hooks.example/hired "
+                                "(email, given_name)"));
+  EXPECT_EQ(Admin({"jobs", "triggers", "add", job.name(), "Hired", "--webhook",
+                   "https://hooks.example/x", "--field", "age"})
+                .exit_code,
+            kExitUsage);
 
   // A move into Take-home tags the candidate and schedules the delayed
   // event, which can be cancelled.

@@ -107,6 +107,17 @@ class EventFixture : public ::testing::Test {
     return response.integration();
   }
 
+  // Gives account A a webhook signing secret, without which its webhook
+  // triggers' events are SKIPPED.
+  void RotateWebhookSecret() {
+    ats::v1::RotateWebhookSigningSecretRequest request;
+    request.set_name(server_.account());
+    ats::v1::RotateWebhookSigningSecretResponse response;
+    grpc::Status status = server_.accounts()->RotateWebhookSigningSecret(
+        As(server_.admin_key()).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+
   void Deactivate(const std::string& integration) {
     ats::v1::DeactivateIntegrationRequest request;
     request.set_name(integration);

@@ -34,9 +34,10 @@ int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 class EventTest : public EventFixture {
  protected:
   // A job Inbox → Screening whose Screening fires the integration (now) and
-  // a webhook (in an hour).
+  // a webhook (in an hour), in an account with a webhook signing secret.
   void SetUp() override {
     EventFixture::SetUp();
+    RotateWebhookSecret();
     job_ = CreateJob("Data engineer", {"Inbox", "Screening"});
     screening_ = job_.stages(1).name();
     AddTrigger(screening_, IntegrationTrigger(integration_.name(), "basic"));
@@ -98,6 +99,37 @@ class EventTest : public EventFixture {
     result.set_status(status);
     result.set_summary(summary);
     return result;
+  }
+
+  // The stored row of event `name` of account A.
+  storage::EventRow StoredEvent(const std::string& name) {
+    storage::EventRow row;
+    const std::string account_id = IdOf(server_.account());
+    absl::Status status = server_.store().Read([&](storage::Transaction& txn) {
+      auto event = txn.events().GetEvent(account_id, IdOf(name),
+                                         storage::PayloadParts::kShown);
+      if (!event.ok()) return event.status();
+      row = *std::move(event);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    return row;
+  }
+
+  // Ends the dispatcher's claim `claimed` with `next`, as its recorder does;
+  // whether the claim still held.
+  bool SettleClaim(const storage::EventRow& claimed,
+                   const storage::EventRow& next) {
+    bool held = false;
+    absl::Status status =
+        server_.store().WriteAndWait([&](storage::Transaction& txn) {
+          auto settled = txn.events().SettleClaim(claimed, next);
+          if (!settled.ok()) return settled.status();
+          held = *settled;
+          return absl::OkStatus();
+        });
+    EXPECT_TRUE(status.ok()) << status;
+    return held;
   }
 
   grpc::Status Report(const std::string& event,
@@ -478,27 +510,43 @@ TEST_F(EventTest, ReportPartnerResultMovesTheEventsState) {
         << status.error_message();
   }
 
-  // A partner may answer before the delivery is recorded as SENT: SENT and
-  // PENDING results keep the state.
+  // A partner may answer before the delivery is recorded as SENT: it has the
+  // event, so a SENT result makes the event SENT and ends the claim of the
+  // attempt under way, whose outcome can no longer settle it.
   ChangeStoredEvent(event.name(), [this](storage::EventRow& row) {
     row.state = ats::v1::EVENT_STATE_SENDING;
+    row.attempt_count = 1;
     row.lease_expire_time = server_.clock().Now() + absl::Minutes(1);
   });
-  server_.clock().Advance(absl::Minutes(2));
+  const storage::EventRow claimed = StoredEvent(event.name());
+  server_.clock().Advance(absl::Seconds(10));
   const absl::Time report_time = server_.clock().Now();
   ASSERT_TRUE(Report(event.name(), sent, &response).ok());
-  EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_SENDING);
+  EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_SENT);
+  EXPECT_EQ(response.result().status(), ats::v1::PARTNER_RESULT_STATUS_SENT);
   EXPECT_EQ(response.result().summary(), "Test sent");
   EXPECT_EQ(Micros(response.result().report_time()), Micros(report_time));
-  SetState(event.name(), ats::v1::EVENT_STATE_SENT);
+  EXPECT_EQ(Micros(response.update_time()), Micros(report_time));
+  EXPECT_FALSE(StoredEvent(event.name()).lease_expire_time.has_value());
+  storage::EventRow timed_out = claimed;
+  timed_out.state = ats::v1::EVENT_STATE_RETRYING;
+  EXPECT_FALSE(SettleClaim(claimed, timed_out));
+  EXPECT_EQ(MustGetEvent(event.name()).state(), ats::v1::EVENT_STATE_SENT);
+
+  // From RETRYING too: the retry is no longer needed.
+  SetState(event.name(), ats::v1::EVENT_STATE_RETRYING);
   ASSERT_TRUE(Report(event.name(),
                      Result(ats::v1::PARTNER_RESULT_STATUS_PENDING, "Started"),
                      &response)
                   .ok());
   EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_SENT);
   EXPECT_EQ(response.result().status(), ats::v1::PARTNER_RESULT_STATUS_PENDING);
+  // And while SENT, non-final results follow each other.
+  ASSERT_TRUE(Report(event.name(), sent, &response).ok());
+  EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_SENT);
+  EXPECT_EQ(response.result().status(), ats::v1::PARTNER_RESULT_STATUS_SENT);
 
-  // COMPLETED ends it COMPLETED...
+  // COMPLETED ends it COMPLETED.
   server_.clock().Advance(absl::Minutes(1));
   ats::v1::PartnerResult done =
       Result(ats::v1::PARTNER_RESULT_STATUS_COMPLETED, "Scored 87.5");
@@ -510,24 +558,131 @@ TEST_F(EventTest, ReportPartnerResultMovesTheEventsState) {
   EXPECT_EQ(response.result().score(), 87.5);
   EXPECT_TRUE(MessageDifferencer::Equals(MustGetEvent(event.name()), response));
 
-  // ... and FAILED ends it FAILED with the summary as the reason, even after
-  // a COMPLETED (the partner corrects itself), or from RETRYING.
-  ASSERT_TRUE(Report(event.name(),
-                     Result(ats::v1::PARTNER_RESULT_STATUS_FAILED,
-                            "Candidate did not show up"),
-                     &response)
-                  .ok());
-  EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_FAILED);
-  EXPECT_EQ(response.state_reason(), "Candidate did not show up");
-  SetState(event.name(), ats::v1::EVENT_STATE_RETRYING);
+  // FAILED ends it FAILED with the summary as the reason, from SENDING, SENT
+  // or RETRYING.
+  for (EventState state :
+       {ats::v1::EVENT_STATE_SENDING, ats::v1::EVENT_STATE_SENT,
+        ats::v1::EVENT_STATE_RETRYING}) {
+    ChangeStoredEvent(event.name(), [state](storage::EventRow& row) {
+      row.state = state;
+      row.result.reset();
+    });
+    ASSERT_TRUE(Report(event.name(),
+                       Result(ats::v1::PARTNER_RESULT_STATUS_FAILED,
+                              "Candidate did not show up"),
+                       &response)
+                    .ok());
+    EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_FAILED)
+        << ats::v1::EventState_Name(state);
+    EXPECT_EQ(response.state_reason(), "Candidate did not show up");
+  }
+  // Without a summary, the reason still says what happened.
+  ChangeStoredEvent(event.name(), [](storage::EventRow& row) {
+    row.state = ats::v1::EVENT_STATE_SENT;
+  });
   ASSERT_TRUE(Report(event.name(),
                      Result(ats::v1::PARTNER_RESULT_STATUS_FAILED), &response)
                   .ok());
-  EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_FAILED);
-  EXPECT_FALSE(response.state_reason().empty());
-  // From FAILED, a COMPLETED result still lands.
+  EXPECT_EQ(response.state_reason(), "the partner reported a failure");
+}
+
+// The repro of the contradiction: COMPLETED, then FAILED, COMPLETED again and
+// SENT used to flip the event and leave it COMPLETED with a SENT result.
+TEST_F(EventTest, FinalResultsAreAmendedNeverOverturned) {
+  const auto [event, webhook] = Fire();
+  SetState(event.name(), ats::v1::EVENT_STATE_SENT);
+  Event response;
+  ats::v1::PartnerResult done =
+      Result(ats::v1::PARTNER_RESULT_STATUS_COMPLETED, "Scored 80");
+  done.set_score(80);
   ASSERT_TRUE(Report(event.name(), done, &response).ok());
+  ASSERT_EQ(response.state(), ats::v1::EVENT_STATE_COMPLETED);
+  const Event completed = response;
+
+  server_.clock().Advance(absl::Minutes(1));
+  for (ats::v1::PartnerResultStatus status :
+       {ats::v1::PARTNER_RESULT_STATUS_FAILED,
+        ats::v1::PARTNER_RESULT_STATUS_SENT,
+        ats::v1::PARTNER_RESULT_STATUS_PENDING}) {
+    grpc::Status refused =
+        Report(event.name(), Result(status, "changed my mind"), &response);
+    EXPECT_TRUE(HasCode(refused, Code::FAILED_PRECONDITION))
+        << ats::v1::PartnerResultStatus_Name(status);
+    EXPECT_TRUE(
+        absl::StrContains(refused.error_message(), "is EVENT_STATE_COMPLETED"))
+        << refused.error_message();
+    EXPECT_TRUE(absl::StrContains(refused.error_message(),
+                                  ats::v1::PartnerResultStatus_Name(status)))
+        << refused.error_message();
+    const auto info = server::ErrorInfoOf(server::FromGrpcStatus(refused));
+    ASSERT_TRUE(info.has_value());
+    EXPECT_EQ(info->reason, "EVENT_STATE_MISMATCH");
+  }
+  // Nothing changed.
+  EXPECT_TRUE(
+      MessageDifferencer::Equals(MustGetEvent(event.name()), completed));
+
+  // The same status amends every other part of the result, and the state
+  // (and when it last changed) stays.
+  ats::v1::PartnerResult amended =
+      Result(ats::v1::PARTNER_RESULT_STATUS_COMPLETED, "Scored 92 on review");
+  amended.set_score(92);
+  amended.set_link("https://partner.example/reports/7");
+  ats::v1::Attachment* attachment = amended.add_attachments();
+  attachment->set_display_name("report.pdf");
+  attachment->set_uri("https://partner.example/reports/7.pdf");
+  (*amended.mutable_details()->mutable_fields())["reviewer"].set_string_value(
+      "grace");
+  ASSERT_TRUE(Report(event.name(), amended, &response).ok());
   EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_COMPLETED);
+  EXPECT_EQ(Micros(response.update_time()), Micros(completed.update_time()));
+  ats::v1::PartnerResult shown = response.result();
+  EXPECT_EQ(Micros(shown.report_time()), Micros(server_.clock().Now()));
+  shown.clear_report_time();
+  EXPECT_TRUE(MessageDifferencer::Equals(shown, amended))
+      << shown.DebugString();
+
+  // FAILED is final the same way; amending it updates the reason.
+  const auto [failing, unused] = Fire("bob");
+  SetState(failing.name(), ats::v1::EVENT_STATE_SENT);
+  ASSERT_TRUE(Report(failing.name(),
+                     Result(ats::v1::PARTNER_RESULT_STATUS_FAILED, "No show"),
+                     &response)
+                  .ok());
+  ASSERT_EQ(response.state(), ats::v1::EVENT_STATE_FAILED);
+  grpc::Status refused = Report(failing.name(), done, &response);
+  EXPECT_TRUE(HasCode(refused, Code::FAILED_PRECONDITION));
+  EXPECT_TRUE(
+      absl::StrContains(refused.error_message(), "is EVENT_STATE_FAILED"))
+      << refused.error_message();
+  ASSERT_TRUE(Report(failing.name(),
+                     Result(ats::v1::PARTNER_RESULT_STATUS_FAILED,
+                            "No show; link expired"),
+                     &response)
+                  .ok());
+  EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_FAILED);
+  EXPECT_EQ(response.state_reason(), "No show; link expired");
+  EXPECT_EQ(response.result().summary(), "No show; link expired");
+}
+
+TEST_F(EventTest, RetryingAFailedEventClearsItsResult) {
+  const auto [event, webhook] = Fire();
+  SetState(event.name(), ats::v1::EVENT_STATE_SENT);
+  Event response;
+  ASSERT_TRUE(Report(event.name(),
+                     Result(ats::v1::PARTNER_RESULT_STATUS_FAILED, "No show"),
+                     &response)
+                  .ok());
+  Event retried;
+  ASSERT_TRUE(Retry(event.name(), &retried).ok());
+  EXPECT_EQ(retried.state(), ats::v1::EVENT_STATE_PENDING);
+  EXPECT_FALSE(retried.has_result());
+  EXPECT_FALSE(MustGetEvent(event.name()).has_result());
+  // Until it is delivered again, the partner cannot report for it.
+  EXPECT_TRUE(
+      HasCode(Report(event.name(),
+                     Result(ats::v1::PARTNER_RESULT_STATUS_FAILED), &response),
+              Code::FAILED_PRECONDITION));
 }
 
 TEST_F(EventTest, ReportPartnerResultIsIdempotentWithRequestId) {

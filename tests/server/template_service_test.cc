@@ -549,6 +549,10 @@ TEST_F(TemplateServiceTest, CreateValidatesTriggerShapes) {
   Trigger values = IntegrationTrigger(
       "integrations/abc", {{"", "v"}, {"ok", std::string(257, 'v')}});
   *stage->add_triggers() = values;
+  Trigger twice = WebhookTrigger("https://hooks.example/twice");
+  twice.mutable_webhook()->add_candidate_fields(ats::v1::CANDIDATE_FIELD_TAGS);
+  twice.mutable_webhook()->add_candidate_fields(ats::v1::CANDIDATE_FIELD_TAGS);
+  *stage->add_triggers() = twice;
   JobTemplate created;
   const std::string t = "job_template.stages[0].triggers";
   ExpectInvalid(Create(server_.admin_key(), asked, &created),
@@ -556,14 +560,21 @@ TEST_F(TemplateServiceTest, CreateValidatesTriggerShapes) {
                  t + "[3].webhook.uri", t + "[4].delay", t + "[5].delay",
                  t + "[6].integration_event.integration",
                  t + "[7].integration_event.option_values[]",
-                 t + "[7].integration_event.option_values[ok]"});
+                 t + "[7].integration_event.option_values[ok]",
+                 t + "[8].webhook.candidate_fields[1]"});
 
   // Thirty days exactly is the longest delay (add_tag triggers take none).
+  // A webhook's candidate fields are kept as declared.
   Trigger month = WebhookTrigger("https://hooks.example/month");
   month.mutable_delay()->set_seconds(30 * 24 * 3600);
+  month.mutable_webhook()->add_candidate_fields(ats::v1::CANDIDATE_FIELD_EMAIL);
   JobTemplate ok = Template("Month", {"Only"});
   *ok.mutable_stages(0)->add_triggers() = month;
-  EXPECT_TRUE(Create(server_.admin_key(), ok, &created).ok());
+  ASSERT_TRUE(Create(server_.admin_key(), ok, &created).ok());
+  ASSERT_EQ(created.stages(0).triggers_size(), 1);
+  const ats::v1::WebhookAction& kept = created.stages(0).triggers(0).webhook();
+  ASSERT_EQ(kept.candidate_fields_size(), 1);
+  EXPECT_EQ(kept.candidate_fields(0), ats::v1::CANDIDATE_FIELD_EMAIL);
 }
 
 // ------------------------------------------------- Integration triggers

@@ -44,9 +44,11 @@ std::set<std::string> NamesOf(const std::vector<Event>& events) {
 class TriggerEngineTest : public EventFixture {
  protected:
   // A job Inbox → Screening → Interview; Screening carries, in order, an
-  // integration event, a tag and a webhook.
+  // integration event, a tag and a webhook that declares the candidate's
+  // email and tags. The account has a webhook signing secret.
   void SetUp() override {
     EventFixture::SetUp();
+    RotateWebhookSecret();
     job_ = CreateJob("Data engineer", {"Inbox", "Screening", "Interview"});
     inbox_ = job_.stages(0).name();
     screening_ = job_.stages(1).name();
@@ -54,8 +56,12 @@ class TriggerEngineTest : public EventFixture {
     integration_trigger_ = AddTrigger(
         screening_, IntegrationTrigger(integration_.name(), "basic"));
     tag_trigger_ = AddTrigger(screening_, TagTrigger("screened"));
-    webhook_trigger_ =
-        AddTrigger(screening_, WebhookTrigger("https://hooks.example/ats"));
+    ats::v1::Trigger webhook = WebhookTrigger("https://hooks.example/ats");
+    webhook.mutable_webhook()->add_candidate_fields(
+        ats::v1::CANDIDATE_FIELD_EMAIL);
+    webhook.mutable_webhook()->add_candidate_fields(
+        ats::v1::CANDIDATE_FIELD_TAGS);
+    webhook_trigger_ = AddTrigger(screening_, webhook);
   }
 
   const Event* FindByTrigger(
@@ -172,24 +178,109 @@ TEST_F(TriggerEngineTest, PayloadCarriesOnlyTheFieldsThePartnerAsksFor) {
   EXPECT_TRUE(MessageDifferencer::Equals(payload.candidate(), expected))
       << payload.candidate().DebugString();
 
-  // A webhook gets every field, tags included: also the one the tag trigger
-  // before it added in the same entry.
+  // A webhook gets the fields its trigger declares, like a partner: email
+  // and tags, also the tag the tag trigger before it added in the same entry.
   const Event* webhook = FindByTrigger(moved.events(), webhook_trigger_.name());
   ASSERT_NE(webhook, nullptr);
   const ats::v1::PartnerEvent hook = PayloadOf(webhook->name());
   EXPECT_EQ(hook.integration(), "");
   EXPECT_EQ(hook.partner(), "");
   EXPECT_FALSE(hook.has_result_reporting());
-  EXPECT_EQ(hook.candidate().name(), ada.name());
-  EXPECT_EQ(hook.candidate().given_name(), "ada");
-  EXPECT_EQ(hook.candidate().family_name(), "Lovelace");
-  EXPECT_EQ(hook.candidate().email(), ada.email());
-  EXPECT_EQ(hook.candidate().phone(), "+44 20 7946 0000");
-  EXPECT_EQ(std::vector<std::string>(hook.candidate().tags().begin(),
-                                     hook.candidate().tags().end()),
-            (std::vector<std::string>{"imported", "screened"}));
+  ats::v1::CandidateSnapshot declared;
+  declared.set_name(ada.name());
+  declared.set_email(ada.email());
+  declared.add_tags("imported");
+  declared.add_tags("screened");
+  EXPECT_TRUE(MessageDifferencer::Equals(hook.candidate(), declared))
+      << hook.candidate().DebugString();
   EXPECT_EQ(hook.stage_trigger().trigger(), webhook_trigger_.name());
   EXPECT_EQ(hook.job_title(), "Data engineer");
+}
+
+TEST_F(TriggerEngineTest, WebhookWithoutFieldsGetsTheCandidatesNameOnly) {
+  const ats::v1::Trigger bare =
+      AddTrigger(interview_, WebhookTrigger("https://hooks.example/bare"));
+  EXPECT_EQ(bare.webhook().candidate_fields_size(), 0);
+  ats::v1::Trigger every = WebhookTrigger("https://hooks.example/every");
+  for (int field = ats::v1::CANDIDATE_FIELD_GIVEN_NAME;
+       field <= ats::v1::CANDIDATE_FIELD_TAGS; ++field) {
+    every.mutable_webhook()->add_candidate_fields(
+        static_cast<ats::v1::CandidateField>(field));
+  }
+  const ats::v1::Trigger all = AddTrigger(interview_, every);
+  EXPECT_EQ(all.webhook().candidate_fields_size(), 5);
+
+  const ats::v1::Candidate ada = CreateCandidate("ada");
+  MustAdd(job_, ada);
+  const ats::v1::MoveCandidateResponse moved =
+      MustMove(ApplicationOf(job_, ada), interview_);
+  const Event* bare_event = FindByTrigger(moved.events(), bare.name());
+  ASSERT_NE(bare_event, nullptr);
+  ats::v1::CandidateSnapshot name_only;
+  name_only.set_name(ada.name());
+  EXPECT_TRUE(MessageDifferencer::Equals(
+      PayloadOf(bare_event->name()).candidate(), name_only))
+      << PayloadOf(bare_event->name()).candidate().DebugString();
+
+  const Event* all_event = FindByTrigger(moved.events(), all.name());
+  ASSERT_NE(all_event, nullptr);
+  const ats::v1::CandidateSnapshot everything =
+      PayloadOf(all_event->name()).candidate();
+  EXPECT_EQ(everything.given_name(), "ada");
+  EXPECT_EQ(everything.family_name(), "Lovelace");
+  EXPECT_EQ(everything.email(), ada.email());
+  EXPECT_EQ(everything.phone(), "+44 20 7946 0000");
+  EXPECT_EQ(everything.tags_size(), 1);
+}
+
+TEST_F(TriggerEngineTest, WebhookCandidateFieldsAreValidated) {
+  struct Case {
+    std::vector<int> fields;
+    std::string violation;
+  };
+  const std::vector<Case> cases = {
+      {{ats::v1::CANDIDATE_FIELD_UNSPECIFIED},
+       "trigger.webhook.candidate_fields[0]"},
+      {{ats::v1::CANDIDATE_FIELD_EMAIL, 42},
+       "trigger.webhook.candidate_fields[1]"},
+      {{ats::v1::CANDIDATE_FIELD_EMAIL, ats::v1::CANDIDATE_FIELD_PHONE,
+        ats::v1::CANDIDATE_FIELD_EMAIL},
+       "trigger.webhook.candidate_fields[2]"},
+  };
+  for (const Case& c : cases) {
+    ats::v1::CreateTriggerRequest request;
+    request.set_parent(interview_);
+    *request.mutable_trigger() = WebhookTrigger("https://hooks.example/x");
+    for (int field : c.fields) {
+      request.mutable_trigger()->mutable_webhook()->add_candidate_fields(
+          static_cast<ats::v1::CandidateField>(field));
+    }
+    ats::v1::Trigger created;
+    EXPECT_TRUE(IsInvalid(
+        jobs_->CreateTrigger(As(server_.admin_key()).get(), request, &created),
+        c.violation));
+  }
+
+  // Updating the webhook replaces its list, validated the same way.
+  ats::v1::UpdateTriggerRequest update;
+  update.mutable_trigger()->set_name(webhook_trigger_.name());
+  *update.mutable_trigger()->mutable_webhook() =
+      WebhookTrigger("https://hooks.example/ats").webhook();
+  update.mutable_trigger()->mutable_webhook()->add_candidate_fields(
+      ats::v1::CANDIDATE_FIELD_UNSPECIFIED);
+  update.mutable_update_mask()->add_paths("webhook");
+  ats::v1::Trigger updated;
+  EXPECT_TRUE(IsInvalid(
+      jobs_->UpdateTrigger(As(server_.admin_key()).get(), update, &updated),
+      "trigger.webhook.candidate_fields[0]"));
+  update.mutable_trigger()->mutable_webhook()->set_candidate_fields(
+      0, ats::v1::CANDIDATE_FIELD_PHONE);
+  ASSERT_TRUE(
+      jobs_->UpdateTrigger(As(server_.admin_key()).get(), update, &updated)
+          .ok());
+  ASSERT_EQ(updated.webhook().candidate_fields_size(), 1);
+  EXPECT_EQ(updated.webhook().candidate_fields(0),
+            ats::v1::CANDIDATE_FIELD_PHONE);
 }
 
 TEST_F(TriggerEngineTest, AddTagRunsInTheMovesTransaction) {
@@ -442,6 +533,63 @@ TEST_F(TriggerEngineTest, TenantsNeverSeeEachOthersEvents) {
   ats::v1::ListEventsResponse response;
   ASSERT_TRUE(ListEvents(request, &response, server_.other_admin_key()).ok());
   EXPECT_EQ(response.events_size(), 0);
+}
+
+// Without a signing secret a webhook event can never be sent: it is SKIPPED
+// when its trigger fires, so what AddCandidateToJob and MoveCandidate answer
+// is what is stored, and what happens to it.
+class WebhookWithoutSecretTest : public EventFixture {};
+
+TEST_F(WebhookWithoutSecretTest, EventsAreSkippedAtCreationWithTheReason) {
+  const ats::v1::Job job = CreateJob("Hooks", {"Inbox", "Screening"});
+  AddTrigger(job.stages(0).name(), WebhookTrigger("https://hooks.example/new"));
+  AddTrigger(job.stages(1).name(),
+             WebhookTrigger("https://hooks.example/late", absl::Hours(1)));
+  AddTrigger(job.stages(1).name(),
+             IntegrationTrigger(integration_.name(), "basic"));
+  const ats::v1::Candidate ada = CreateCandidate("ada");
+
+  const ats::v1::AddCandidateToJobResponse added = MustAdd(job, ada);
+  ASSERT_EQ(added.events_size(), 1);
+  const ats::v1::MoveCandidateResponse moved =
+      MustMove(ApplicationOf(job, ada), job.stages(1).name());
+  ASSERT_EQ(moved.events_size(), 2);
+  std::vector<Event> answered = {added.events(0)};
+  for (const Event& event : moved.events()) answered.push_back(event);
+  int skipped = 0;
+  for (const Event& event : answered) {
+    if (!event.integration().empty()) {
+      // The integration needs no account secret: it goes out.
+      EXPECT_EQ(event.state(), ats::v1::EVENT_STATE_PENDING);
+      continue;
+    }
+    ++skipped;
+    // Delayed or not: the trigger fired without a secret.
+    EXPECT_EQ(event.state(), ats::v1::EVENT_STATE_SKIPPED) << event.name();
+    EXPECT_EQ(event.state_reason(),
+              "the account has no webhook signing secret; create one with "
+              "AccountService.RotateWebhookSigningSecret");
+    EXPECT_EQ(Micros(event.due_time()), Micros(event.create_time()));
+    EXPECT_TRUE(MessageDifferencer::Equals(MustGetEvent(event.name()), event))
+        << MustGetEvent(event.name()).DebugString() << " vs "
+        << event.DebugString();
+  }
+  EXPECT_EQ(skipped, 2);
+
+  // With a secret, the next entry's webhook events are sent.
+  RotateWebhookSecret();
+  const ats::v1::Candidate bob = CreateCandidate("bob");
+  const ats::v1::AddCandidateToJobResponse bob_added = MustAdd(job, bob);
+  ASSERT_EQ(bob_added.events_size(), 1);
+  EXPECT_EQ(bob_added.events(0).state(), ats::v1::EVENT_STATE_PENDING);
+  const ats::v1::MoveCandidateResponse bob_moved =
+      MustMove(ApplicationOf(job, bob), job.stages(1).name());
+  ASSERT_EQ(bob_moved.events_size(), 2);
+  for (const Event& event : bob_moved.events()) {
+    EXPECT_EQ(event.state(), event.integration().empty()
+                                 ? ats::v1::EVENT_STATE_SCHEDULED
+                                 : ats::v1::EVENT_STATE_PENDING);
+  }
 }
 
 }  // namespace

@@ -1,11 +1,16 @@
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "ats/v1/pipeline.pb.h"
+#include "ats/v1/template_service.pb.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
+#include "storage/sqlite/values.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::storage::sqlite {
@@ -263,6 +268,162 @@ TEST(EmbeddedMigrationsTest, StageCandidateCountsStartFromTheApplications) {
       "FROM (SELECT id, candidate_count FROM stages ORDER BY id)");
   ASSERT_EQ(read.Step().value_or(false), true);
   EXPECT_EQ(read.ColumnText(0), "s1=2 s2=0 s3=1");
+}
+
+// The index of the embedded migration named `name`, or their count if none.
+size_t IndexOfMigration(absl::Span<const Migration> migrations,
+                        const std::string& name) {
+  size_t index = 0;
+  while (index < migrations.size() &&
+         std::string(migrations[index].name) != name) {
+    ++index;
+  }
+  return index;
+}
+
+TEST(EmbeddedMigrationsTest, WebhookTriggersKeepTheFieldsTheyWereSent) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  const size_t declared =
+      IndexOfMigration(migrations, "webhook_candidate_fields");
+  ASSERT_LT(declared, migrations.size());
+
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(declared)).ok());
+
+  // Triggers as they were stored before: a webhook (one with a delay too),
+  // a tag, and a template holding both kinds.
+  ats::v1::Trigger webhook;
+  webhook.mutable_webhook()->set_uri("https://hooks.example/a");
+  ats::v1::Trigger delayed = webhook;
+  delayed.mutable_delay()->set_seconds(60);
+  ats::v1::Trigger tag;
+  tag.mutable_add_tag()->set_tag("screened");
+  ats::v1::JobTemplate with_webhook;
+  ats::v1::Stage* stage = with_webhook.add_stages();
+  stage->set_display_name("Inbox");
+  *stage->add_triggers() = tag;
+  *stage->add_triggers() = webhook;
+  with_webhook.add_stages()->set_display_name("Offer");
+  ats::v1::JobTemplate without_webhook;
+  *without_webhook.add_stages()->add_triggers() = tag;
+  for (const char* insert : {
+           "INSERT INTO accounts (id, display_name, create_time) "
+           "VALUES ('a', 'A', 1)",
+           "INSERT INTO jobs (account_id, id, title, description, state, "
+           "template_id, create_time, update_time, revision) "
+           "VALUES ('a', 'j', 'Job', '', 1, '', 1, 1, 1)",
+           "INSERT INTO stages (account_id, id, job_id, display_name, "
+           "position, create_time) VALUES ('a', 's', 'j', 'One', 0, 1)",
+       }) {
+    ASSERT_TRUE(db.Exec(insert).ok()) << insert;
+  }
+  int position = 0;
+  for (const auto& [id, trigger] :
+       std::vector<std::pair<std::string, ats::v1::Trigger>>{
+           {"hook", webhook}, {"late", delayed}, {"tag", tag}}) {
+    Statement& insert = db.Prepare(
+        "INSERT INTO stage_triggers (account_id, id, stage_id, position, "
+        "integration_id, spec, create_time) VALUES ('a', ?1, 's', ?2, NULL, "
+        "?3, 1)");
+    ASSERT_TRUE(insert.Bind(1, id)
+                    .Bind(2, position++)
+                    .BindBlob(3, trigger.SerializeAsString())
+                    .Run()
+                    .ok());
+  }
+  for (const auto& [id, stages] :
+       std::vector<std::pair<std::string, ats::v1::JobTemplate>>{
+           {"t1", with_webhook}, {"t2", without_webhook}}) {
+    Statement& insert = db.Prepare(
+        "INSERT INTO job_templates (account_id, id, display_name, sort_name, "
+        "description, stages, is_default, create_time, update_time, "
+        "revision) VALUES ('a', ?1, ?1, ?1, '', ?2, 0, 1, 1, 3)");
+    ASSERT_TRUE(
+        insert.Bind(1, id).BindBlob(2, stages.SerializeAsString()).Run().ok());
+  }
+
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(declared + 1)).ok());
+  const std::vector<int> every_field = {
+      ats::v1::CANDIDATE_FIELD_GIVEN_NAME, ats::v1::CANDIDATE_FIELD_FAMILY_NAME,
+      ats::v1::CANDIDATE_FIELD_EMAIL, ats::v1::CANDIDATE_FIELD_PHONE,
+      ats::v1::CANDIDATE_FIELD_TAGS};
+  const auto fields_of = [](const ats::v1::Trigger& trigger) {
+    return std::vector<int>(trigger.webhook().candidate_fields().begin(),
+                            trigger.webhook().candidate_fields().end());
+  };
+  std::map<std::string, ats::v1::Trigger> triggers;
+  Statement& read_triggers =
+      db.Prepare("SELECT id, spec FROM stage_triggers ORDER BY id");
+  while (read_triggers.Step().value_or(false)) {
+    ASSERT_TRUE(
+        ParseColumn(read_triggers, 1, &triggers[read_triggers.ColumnText(0)]));
+  }
+  ASSERT_EQ(triggers.size(), 3u);
+  EXPECT_EQ(fields_of(triggers["hook"]), every_field);
+  EXPECT_EQ(triggers["hook"].webhook().uri(), "https://hooks.example/a");
+  EXPECT_EQ(fields_of(triggers["late"]), every_field);
+  EXPECT_EQ(triggers["late"].delay().seconds(), 60);
+  EXPECT_EQ(triggers["tag"].SerializeAsString(), tag.SerializeAsString());
+
+  std::map<std::string, std::pair<ats::v1::JobTemplate, int64_t>> templates;
+  Statement& read_templates =
+      db.Prepare("SELECT id, stages, revision FROM job_templates");
+  while (read_templates.Step().value_or(false)) {
+    auto& [stages, revision] = templates[read_templates.ColumnText(0)];
+    ASSERT_TRUE(ParseColumn(read_templates, 1, &stages));
+    revision = read_templates.ColumnInt64(2);
+  }
+  ASSERT_EQ(templates.size(), 2u);
+  const ats::v1::JobTemplate& migrated = templates["t1"].first;
+  ASSERT_EQ(migrated.stages_size(), 2);
+  ASSERT_EQ(migrated.stages(0).triggers_size(), 2);
+  EXPECT_FALSE(migrated.stages(0).triggers(0).has_webhook());
+  EXPECT_EQ(fields_of(migrated.stages(0).triggers(1)), every_field);
+  EXPECT_EQ(migrated.stages(1).display_name(), "Offer");
+  // Changed, so a new revision; the other is untouched.
+  EXPECT_EQ(templates["t1"].second, 4);
+  EXPECT_EQ(templates["t2"].second, 3);
+  EXPECT_EQ(templates["t2"].first.SerializeAsString(),
+            without_webhook.SerializeAsString());
+}
+
+TEST(EmbeddedMigrationsTest, AStoredTriggerThatDoesNotParseStopsTheMigration) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  const size_t declared =
+      IndexOfMigration(migrations, "webhook_candidate_fields");
+  ASSERT_LT(declared, migrations.size());
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(declared)).ok());
+  for (const char* insert : {
+           "INSERT INTO accounts (id, display_name, create_time) "
+           "VALUES ('a', 'A', 1)",
+           "INSERT INTO jobs (account_id, id, title, description, state, "
+           "template_id, create_time, update_time, revision) "
+           "VALUES ('a', 'j', 'Job', '', 1, '', 1, 1, 1)",
+           "INSERT INTO stages (account_id, id, job_id, display_name, "
+           "position, create_time) VALUES ('a', 's', 'j', 'One', 0, 1)",
+           "INSERT INTO stage_triggers (account_id, id, stage_id, position, "
+           "integration_id, spec, create_time) "
+           "VALUES ('a', 'x', 's', 0, NULL, X'2AFF', 1)",
+       }) {
+    ASSERT_TRUE(db.Exec(insert).ok()) << insert;
+  }
+  absl::Status status = ApplyMigrations(db, migrations.first(declared + 1));
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("does not parse"), std::string::npos)
+      << status;
+  // Nothing was changed, and the version stays.
+  Statement& version = db.Prepare("PRAGMA user_version");
+  ASSERT_TRUE(version.Step().value_or(false));
+  EXPECT_EQ(version.ColumnInt64(0), static_cast<int64_t>(declared));
 }
 
 }  // namespace
