@@ -56,20 +56,16 @@ class BulkRestartTest : public ::testing::Test {
   // operation takes many transactions) and quick delivery retries.
   std::optional<ChildProcess> StartServer() {
     const int port = PickFreeLoopbackPort();
-    auto server = ChildProcess::Start(
+    auto server = ChildProcess::StartListening(
         {kServerBin, absl::StrCat("--listen=127.0.0.1:", port),
          "--db=" + dir_.File("ats.db"), "--key_dir=" + dir_.path(),
          "--shutdown_grace=2s", "--log_level=warn", "--bulk_batch_size=3",
          "--retry_schedule=0s,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s",
          "--dispatch_lease=2s", "--delivery_timeout=1s",
-         "--allowed_destination_networks=127.0.0.0/8,::1/128"});
+         "--allowed_destination_networks=127.0.0.0/8,::1/128"},
+        port, kStartTimeout);
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
-      return std::nullopt;
-    }
-    if (!server->WaitForTcpPort(port, kStartTimeout)) {
-      ADD_FAILURE() << "ats-server does not listen; its log:\n"
-                    << server->Log();
       return std::nullopt;
     }
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),

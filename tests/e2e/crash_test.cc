@@ -64,7 +64,7 @@ class CrashTest : public ::testing::Test {
   // schedule and a 1 s lease; waits until it listens.
   std::optional<ChildProcess> StartServer() {
     port_ = PickFreeLoopbackPort();
-    auto server = ChildProcess::Start(
+    auto server = ChildProcess::StartListening(
         {kServerBin, absl::StrCat("--listen=127.0.0.1:", port_),
          "--db=" + dir_ + "/ats.db", "--key_dir=" + dir_,
          "--shutdown_grace=2s", "--log_level=warn",
@@ -72,14 +72,10 @@ class CrashTest : public ::testing::Test {
          "--dispatch_lease=1s", "--delivery_timeout=800ms",
          "--delivery_connect_timeout=500ms", "--dispatch_in_flight=8",
          "--dispatch_per_destination=4",
-         "--allowed_destination_networks=127.0.0.0/8,::1/128"});
+         "--allowed_destination_networks=127.0.0.0/8,::1/128"},
+        port_, kStartTimeout);
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
-      return std::nullopt;
-    }
-    if (!server->WaitForTcpPort(port_, kStartTimeout)) {
-      ADD_FAILURE() << "ats-server does not listen; its log:\n"
-                    << server->Log();
       return std::nullopt;
     }
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),

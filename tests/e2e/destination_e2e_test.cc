@@ -90,14 +90,9 @@ class DestinationE2eTest : public ::testing::Test {
         "--db=" + dir_ + "/ats.db", "--key_dir=" + dir_, "--shutdown_grace=2s",
         "--retry_schedule=0s,1h,1h", "--delivery_connect_timeout=2s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    auto server = ChildProcess::Start(argv);
+    auto server = ChildProcess::StartListening(argv, port, kStartTimeout);
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
-      return std::nullopt;
-    }
-    if (!server->WaitForTcpPort(port, kStartTimeout)) {
-      ADD_FAILURE() << "ats-server does not listen; its log:\n"
-                    << server->Log();
       return std::nullopt;
     }
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),

@@ -74,14 +74,9 @@ class FilesE2eTest : public ::testing::Test {
         kServerBin, absl::StrCat("--listen=127.0.0.1:", port_),
         "--shutdown_grace=1s"};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    auto server = ChildProcess::Start(argv);
+    auto server = ChildProcess::StartListening(argv, port_, kStartTimeout);
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
-      return std::nullopt;
-    }
-    if (!server->WaitForTcpPort(port_, kStartTimeout)) {
-      ADD_FAILURE() << "ats-server does not listen; its log:\n"
-                    << server->Log();
       return std::nullopt;
     }
     return *std::move(server);

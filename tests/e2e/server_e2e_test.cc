@@ -177,15 +177,9 @@ class ServerE2eTest : public ::testing::Test {
         kServerBin, absl::StrCat("--listen=127.0.0.1:", port_),
         "--db=" + db_path_, "--key_dir=" + key_dir_, "--shutdown_grace=2s"};
     argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-    auto server = ChildProcess::Start(argv);
+    auto server = ChildProcess::StartListening(argv, port_, kStartTimeout);
     if (!server.ok()) {
       ADD_FAILURE() << "cannot start ats-server: " << server.status();
-      return std::nullopt;
-    }
-    if (!server->WaitForTcpPort(port_, kStartTimeout)) {
-      ADD_FAILURE() << "ats-server does not listen on port " << port_
-                    << "; its log:\n"
-                    << server->Log();
       return std::nullopt;
     }
     return *std::move(server);

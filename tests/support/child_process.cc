@@ -120,6 +120,18 @@ bool ChildProcess::Running() {
   return !exit_code_.has_value();
 }
 
+absl::StatusOr<ChildProcess> ChildProcess::StartListening(
+    const std::vector<std::string>& argv, int port, absl::Duration timeout) {
+  absl::StatusOr<ChildProcess> process = Start(argv);
+  if (!process.ok()) return process.status();
+  if (!process->WaitForTcpPort(port, timeout)) {
+    return absl::UnavailableError(absl::StrCat(
+        argv[0], " did not start listening on port ", port, "; its log:\n",
+        process->Log()));
+  }
+  return process;
+}
+
 bool ChildProcess::WaitForTcpPort(int port, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   while (Running()) {

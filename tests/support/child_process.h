@@ -28,6 +28,12 @@ class ChildProcess {
       const std::vector<std::string>& argv,
       const std::map<std::string, std::string>& env_additions = {});
 
+  // Starts `argv` as Start does, then waits up to `timeout` for it to accept
+  // TCP connections on 127.0.0.1:`port`; UNAVAILABLE with the program's log
+  // if it does not.
+  static absl::StatusOr<ChildProcess> StartListening(
+      const std::vector<std::string>& argv, int port, absl::Duration timeout);
+
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;

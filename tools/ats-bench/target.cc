@@ -26,18 +26,6 @@ absl::StatusOr<std::string> ReadKey(const std::string& path) {
   return key;
 }
 
-absl::StatusOr<testing::ChildProcess> StartAndWait(
-    const std::vector<std::string>& argv, int port) {
-  auto process = testing::ChildProcess::Start(argv);
-  if (!process.ok()) return process.status();
-  if (!process->WaitForTcpPort(port, kStartTimeout)) {
-    return absl::UnavailableError(absl::StrCat(
-        argv[0], " did not start listening on port ", port, "; its log:\n",
-        process->Log()));
-  }
-  return process;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Target>> Target::Open(
@@ -50,9 +38,9 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
   }
   if (options.sink.empty()) {
     const int port = testing::PickFreeLoopbackPort();
-    auto sink = StartAndWait(
+    auto sink = testing::ChildProcess::StartListening(
         {options.sink_program, "--listen", absl::StrCat("127.0.0.1:", port)},
-        port);
+        port, kStartTimeout);
     if (!sink.ok()) return sink.status();
     target->sink_process_ = *std::move(sink);
     target->sink_ = absl::StrCat("127.0.0.1:", port);
@@ -76,7 +64,8 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
         "--rate_limit=1000000", "--rate_burst=1000000"};
     argv.insert(argv.end(), options.server_flags.begin(),
                 options.server_flags.end());
-    auto process = StartAndWait(argv, port);
+    auto process = testing::ChildProcess::StartListening(argv, port,
+                                                              kStartTimeout);
     if (!process.ok()) return process.status();
     target->server_process_ = *std::move(process);
   }
