@@ -103,6 +103,16 @@ class Lookups {
   std::map<std::string, std::optional<storage::PartnerRow>> partners_;
 };
 
+// How an event settles when the row holding its signing secret does not
+// open (DATA_LOSS: altered behind the server's back): that event is DEAD,
+// and the claim goes on with the others.
+Settlement Unreadable(const std::string& row, const absl::Status& status) {
+  return Settlement{
+      ats::v1::EVENT_STATE_DEAD,
+      absl::StrCat("the signing secret of ", row, " cannot be read (",
+                   status.message(), "); rotate it, then retry the event")};
+}
+
 // Addresses `delivery` of `event` to `url`, to be signed with `secret`. The
 // body is encoded later, outside the claim's write (see Dispatcher::Send).
 std::optional<Settlement> Address(const storage::EventRow& event,
@@ -134,6 +144,10 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
     // A webhook trigger's event: to the URL of the trigger, signed with the
     // account's secret.
     auto account = lookups.Account(event.account_id);
+    if (absl::IsDataLoss(account.status())) {
+      return Unreadable(absl::StrCat("accounts/", event.account_id),
+                        account.status());
+    }
     if (!account.ok()) return account.status();
     if (*account == nullptr || (*account)->webhook_signing_secret.empty()) {
       return Settlement{ats::v1::EVENT_STATE_SKIPPED, kNoWebhookSecret};
@@ -144,6 +158,9 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
   const std::string integration_name = IntegrationName(event.integration_id);
   auto integration =
       lookups.Integration(event.account_id, event.integration_id);
+  if (absl::IsDataLoss(integration.status())) {
+    return Unreadable(integration_name, integration.status());
+  }
   if (!integration.ok()) return integration.status();
   if (*integration == nullptr) {
     return Settlement{

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -28,6 +29,7 @@
 #include "server/dispatcher.h"
 #include "server/http_connector.h"
 #include "server/random.h"
+#include "storage/sqlite/connection.h"
 #include "storage/store.h"
 #include "tests/dispatch/sink_process.h"
 #include "tests/support/temp_dir.h"
@@ -989,6 +991,36 @@ TEST_F(DispatcherTest, OneAccountsHangingWebhookHostHoldsNoOtherAccounts) {
                     .ok());
   }
   EXPECT_EQ(state, ats::v1::EVENT_STATE_SENT);
+}
+
+TEST_F(DispatcherTest, AnUnreadableSigningSecretKillsOnlyItsOwnEvents) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string broken = AddIntegration(*sink);
+  const std::string healthy = AddIntegration(*sink);
+  // The sealed secret is altered behind the server's back.
+  {
+    auto db = storage::sqlite::Connection::Open(
+        dir_ + "/ats.db", storage::sqlite::ConnectionOptions());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)
+                    ->Prepare("UPDATE integrations SET signing_secret = "
+                              "'sealed:v1:0000000000000000:AAAA' WHERE id = ?1")
+                    .Bind(1, std::string_view(broken))
+                    .Run()
+                    .ok());
+  }
+  storage::EventRow lost = NewEvent(broken);
+  storage::EventRow fine = NewEvent(healthy);
+  Insert(lost);
+  Insert(fine);
+
+  StartDispatcher(TestOptions());
+  ASSERT_TRUE(WaitForState(fine.id, ats::v1::EVENT_STATE_SENT));
+  ASSERT_TRUE(WaitForState(lost.id, ats::v1::EVENT_STATE_DEAD));
+  EXPECT_TRUE(absl::StrContains(Get(lost.id).state_reason,
+                                "cannot be read"))
+      << Get(lost.id).state_reason;
 }
 
 // Not a timing assertion: measures how fast events reach a local sink with
