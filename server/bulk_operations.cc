@@ -293,7 +293,7 @@ void BulkRunner::Run() {
     return absl::OkStatus();
   });
   if (!resumed.ok()) {
-    spdlog::error("cannot resume bulk operations: {}", resumed.ToString());
+    spdlog::error("cannot resume bulk operations: {}", LogText(resumed));
   }
   for (;;) {
     OperationKey key;
@@ -351,14 +351,14 @@ bool BulkRunner::Recover(const OperationKey& key, bool resolving,
   ++recovery.tries;
   if (MayPass(status) && recovery.tries < kMaxTries) {
     spdlog::warn("bulk operation {}: a batch failed (try {}), trying again: {}",
-                 name, recovery.tries, status.ToString());
+                 name, recovery.tries, LogText(status));
     return !WaitUnlessStopping(RetryDelay(recovery.tries));
   }
   if (!resolving && recovery.one_by_one == 0 && options_.batch_size > 1) {
     spdlog::warn(
         "bulk operation {}: a batch failed ({}); handling its candidates one "
         "per write",
-        name, status.ToString());
+        name, LogText(status));
     recovery = Recovery{0, options_.batch_size};
     return true;
   }
@@ -382,12 +382,12 @@ bool BulkRunner::Recover(const OperationKey& key, bool resolving,
       &operation);
   if (!recorded.ok() && !absl::IsNotFound(recorded)) {
     spdlog::error("bulk operation {}: cannot record its failure ({}): {}", name,
-                  status.ToString(), recorded.ToString());
+                  LogText(status), LogText(recorded));
     return !WaitUnlessStopping(RetryDelay(recovery.tries));
   }
   if (recorded.ok() && !resolving) {
     spdlog::warn("bulk operation {}: a candidate failed: {}", name,
-                 status.ToString());
+                 LogText(status));
   }
   const bool running =
       recorded.ok() && operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;

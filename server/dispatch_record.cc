@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/dispatch_settle.h"
 #include "server/dispatcher.h"
+#include "server/errors.h"
 #include "spdlog/spdlog.h"
 
 namespace ats::server {
@@ -59,7 +60,7 @@ void Dispatcher::Record(const std::vector<Attempt>& attempts) {
   if (!status.ok()) {
     spdlog::warn("dispatcher: cannot record {} attempts (first: {}): {}; they "
                  "will be sent again when their lease expires",
-                 attempts.size(), attempts.front().name, status.ToString());
+                 attempts.size(), attempts.front().name, LogText(status));
     return;
   }
   if (!spdlog::should_log(spdlog::level::debug)) return;

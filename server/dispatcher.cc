@@ -3,6 +3,7 @@
 // recording in dispatch_record.cc.
 
 #include "server/dispatcher.h"
+#include "server/errors.h"
 
 #include <memory>
 #include <utility>
@@ -189,7 +190,7 @@ void Dispatcher::SubmitClaim() {
       [this, batch](absl::Status status) {
         if (!status.ok()) {
           spdlog::warn("dispatcher: cannot claim due events: {}",
-                       status.ToString());
+                       LogText(status));
         }
         absl::MutexLock lock(&mu_);
         --claims_pending_;

@@ -72,6 +72,12 @@ absl::Status WithRetryInfo(absl::Status status, absl::Duration retry_delay);
 // quoting SQL.
 absl::Status WithoutStorageDetail(const absl::Status& status);
 
+// Returns `status` as a log line shows it: code and message, without its
+// payloads (markers and error details meant for clients, not operators).
+inline std::string LogText(const absl::Status& status) {
+  return status.ToString(absl::StatusToStringMode::kWithNoExtraData);
+}
+
 // Returns the gRPC status with the code and message of `status`; when
 // `status` has payloads, its binary error details are a serialized
 // google.rpc.Status listing each payload as a google.protobuf.Any.

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/bootstrap.h"
 #include "server/dispatcher.h"
+#include "server/errors.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
 #include "storage/files.h"
@@ -102,7 +103,7 @@ ABSL_FLAG(int, bulk_batch_size, 1000,
 namespace {
 
 int Fail(const absl::Status& status) {
-  spdlog::critical("{}", status.ToString());
+  spdlog::critical("{}", ats::server::LogText(status));
   return 1;
 }
 

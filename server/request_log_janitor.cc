@@ -1,3 +1,4 @@
+#include "server/errors.h"
 #include "server/request_log_janitor.h"
 
 #include "server/idempotency.h"
@@ -27,7 +28,7 @@ void RequestLogJanitor::Run() {
       return absl::OkStatus();
     });
     if (!status.ok()) {
-      spdlog::warn("request log purge failed: {}", status.ToString());
+      spdlog::warn("request log purge failed: {}", LogText(status));
     } else if (purged > 0) {
       spdlog::info("forgot {} request ids older than the retention window",
                    purged);
