@@ -248,9 +248,10 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
     // Fewer rows than asked for: nothing else is due.
     if (static_cast<int>(due->size()) < limit) return absl::OkStatus();
     if (static_cast<int>(claims.size()) >= target) {
-      // A full batch: claim again at once, after these are handed out,
-      // rather than at the next poll.
-      batch.more = true;
+      // A full batch with room left in the pool: claim again at once, after
+      // these are handed out, rather than at the next poll. Without room,
+      // the answers that free slots wake the loop.
+      batch.more = requests.pooled() < options_.max_in_flight;
       return absl::OkStatus();
     }
     // Otherwise rows were settled or passed over: look further.
