@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -130,6 +131,23 @@ std::string FlagFileName(absl::string_view file) {
   return IsServerFlagFile(file) ? "server/main.cc" : std::string(file);
 }
 
+// Raises the limit on open files to the most the system allows: every
+// destination with work may hold a connection (its first delivery is
+// outside the pool), beside the clients' connections and the database's
+// files.
+void RaiseOpenFileLimit() {
+  struct rlimit limit;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur >= limit.rlim_max) {
+    return;
+  }
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the open file limit from {}", before);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -242,6 +260,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(valid.message()).c_str());
     return 2;
   }
+
+  RaiseOpenFileLimit();
 
   // Signals are taken by one thread with sigwait, so block them everywhere
   // before any other thread starts.

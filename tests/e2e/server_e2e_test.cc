@@ -5,6 +5,7 @@
 // a database from a newer version.
 
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -330,6 +331,34 @@ TEST_F(ServerE2eTest, ServesHealthAuthenticatedCallsAndRichErrors) {
   EXPECT_FALSE(bad_request->field_violations(0).description().empty());
 
   EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+}
+
+TEST_F(ServerE2eTest, RaisesItsOpenFileLimitToTheSystemsMost) {
+  struct rlimit ours;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &ours), 0);
+  if (ours.rlim_max != RLIM_INFINITY && ours.rlim_max <= 256) {
+    GTEST_SKIP() << "the hard limit leaves nothing to raise";
+  }
+  // The server inherits a low soft limit from us.
+  struct rlimit low = ours;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::optional<ChildProcess> server = StartServer();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &ours), 0);
+  ASSERT_TRUE(server.has_value());
+
+  std::ifstream limits(absl::StrCat("/proc/", server->pid(), "/limits"));
+  std::string line;
+  std::string open_files;
+  while (std::getline(limits, line)) {
+    if (absl::StartsWith(line, "Max open files")) open_files = line;
+  }
+  const std::string hard = ours.rlim_max == RLIM_INFINITY
+                               ? "unlimited"
+                               : absl::StrCat(ours.rlim_max);
+  EXPECT_TRUE(Matches(open_files, absl::StrCat("Max open files\\s+", hard,
+                                               "\\s+", hard)))
+      << open_files;
 }
 
 TEST_F(ServerE2eTest, SigtermDrainsWithinGraceAndLogsNoSecret) {
