@@ -26,6 +26,7 @@
 #include "tests/dispatch/sink_process.h"
 #include "tests/e2e/partner_setup.h"
 #include "tests/support/child_process.h"
+#include "tests/support/files.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/temp_dir.h"
 
@@ -44,13 +45,6 @@ constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kDeliveryTimeout = absl::Seconds(60);
 // Deadline of each call, in seconds.
 constexpr int kCallSeconds = 30;
-
-std::string ReadKey(const std::string& path) {
-  std::ifstream in(path);
-  std::string key;
-  std::getline(in, key);
-  return key;
-}
 
 class CrashTest : public ::testing::Test {
  protected:

@@ -28,6 +28,7 @@
 #include "tests/dispatch/sink_process.h"
 #include "tests/e2e/partner_setup.h"
 #include "tests/support/child_process.h"
+#include "tests/support/files.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
 #include "tests/support/temp_dir.h"
@@ -46,13 +47,6 @@ constexpr char kLoopback[] = "--allowed_destination_networks=127.0.0.0/8,::1/128
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kDeliveryTimeout = absl::Seconds(60);
 constexpr int kCallSeconds = 30;
-
-std::string ReadKey(const std::string& path) {
-  std::ifstream in(path);
-  std::string key;
-  std::getline(in, key);
-  return key;
-}
 
 // The fields the BadRequest detail of `status` names.
 std::vector<std::string> ViolatedFields(const grpc::Status& status) {

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
+#include "tests/support/files.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
 #include "tests/support/temp_dir.h"
@@ -40,23 +41,6 @@ constexpr char kBufBin[] = ATS_BUF_BIN;
 // Bounds that only keep a broken server from hanging the test.
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kCommandTimeout = absl::Seconds(60);
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string ReadKey(const std::string& path) {
-  const std::string contents = ReadFile(path);
-  return contents.substr(0, contents.find('\n'));
-}
-
-// Permission bits of `path`, or -1 if it cannot be stat'ed.
-int FileMode(const std::string& path) {
-  struct stat info;
-  if (::stat(path.c_str(), &info) != 0) return -1;
-  return static_cast<int>(info.st_mode & 07777);
-}
 
 class FilesE2eTest : public ::testing::Test {
  protected:

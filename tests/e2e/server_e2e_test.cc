@@ -37,6 +37,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "tests/support/child_process.h"
+#include "tests/support/files.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
 #include "tests/support/temp_dir.h"
@@ -61,26 +62,6 @@ constexpr absl::Duration kCommandTimeout = absl::Seconds(60);
 // The server gets --shutdown_grace=2s; it must exit by itself well within
 // this bound (Stop SIGKILLs it after, which reads as exit code 137).
 constexpr absl::Duration kStopTimeout = absl::Seconds(15);
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-// The key in a key file: its first line.
-std::string ReadKey(const std::string& path) {
-  std::string contents = ReadFile(path);
-  return std::string(contents.substr(0, contents.find('\n')));
-}
-
-// Permission bits of `path`, or -1 if it cannot be stat'ed.
-int FileMode(const std::string& path) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) return -1;
-  return static_cast<int>(info.st_mode & 07777);
-}
 
 // Names and contents of the regular files in `dir`.
 std::map<std::string, std::string> Snapshot(const std::string& dir) {
