@@ -275,10 +275,6 @@ int main(int argc, char** argv) {
   store_options.path = absl::GetFlag(FLAGS_db);
   store_options.synchronous_full = synchronous == "full";
   store_options.secrets_key_file = absl::GetFlag(FLAGS_secrets_key_file);
-  if (store_options.secrets_key_file.empty()) {
-    store_options.secrets_key_file = ats::storage::CompanionFile(
-        store_options.path, "", "secrets.key");
-  }
   store_options.secrets_old_key_files =
       absl::GetFlag(FLAGS_secrets_old_key_files);
   auto store = ats::storage::OpenSqliteStore(store_options);
@@ -298,7 +294,7 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> private_files =
       ats::storage::DatabaseFiles(store_options.path);
-  private_files.push_back(store_options.secrets_key_file);
+  private_files.push_back(ats::storage::SecretsKeyFileOf(store_options));
   for (const std::string& path : store_options.secrets_old_key_files) {
     private_files.push_back(path);
   }

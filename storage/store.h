@@ -84,6 +84,11 @@ struct SqliteStoreOptions {
   int busy_timeout_ms = 5000;
 };
 
+// Returns the master key file the store at `options.path` seals with:
+// `options.secrets_key_file`, or when it is empty the file named after the
+// database beside it.
+std::string SecretsKeyFileOf(const SqliteStoreOptions& options);
+
 // Opens (creating and migrating when needed) the SQLite store at
 // `options.path`, sealing any plaintext secret it holds and re-sealing those
 // under old keys. Fails with FAILED_PRECONDITION for a database written by a

@@ -157,12 +157,15 @@ absl::StatusOr<std::unique_ptr<Sealer>> LoadSealer(
 
 }  // namespace
 
+std::string SecretsKeyFileOf(const SqliteStoreOptions& options) {
+  return options.secrets_key_file.empty()
+             ? CompanionFile(options.path, "", "secrets.key")
+             : options.secrets_key_file;
+}
+
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const SqliteStoreOptions& options) {
-  const std::string key_path =
-      options.secrets_key_file.empty()
-          ? CompanionFile(options.path, "", "secrets.key")
-          : options.secrets_key_file;
+  const std::string key_path = SecretsKeyFileOf(options);
   std::unique_ptr<Sealer> sealer;
   sqlite::DatabaseOptions db_options;
   db_options.path = options.path;
