@@ -113,7 +113,7 @@ int RunBulk(const BulkOptions& options) {
   ats::v1::BulkTriggerIntegrationRequest request;
   request.set_integration(seeded.integrations[0]);
   request.mutable_selection()->set_tag(seed.tag);
-  (*request.mutable_option_values())["test_package"] = "java-senior";
+  (*request.mutable_option_values())[kTestPackageOption] = kTestPackages[0];
   request.set_request_id(seed.tag);
   const absl::Time start = absl::Now();
   auto context = Context(seeded.recruiter_key);

@@ -24,8 +24,6 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 constexpr char kHangingPath[] = "/webhooks/hanging";
-constexpr char kOption[] = "test_package";
-constexpr char kOptionValue[] = "sql-basics";
 
 // Healthy events' latencies in one run, in milliseconds, sorted.
 struct NoisyRun {
@@ -54,7 +52,7 @@ absl::Status Backlog(const Target& target, const std::string& key,
     request.mutable_selection()->mutable_candidates()->add_candidates(
         candidate);
   }
-  (*request.mutable_option_values())[kOption] = kOptionValue;
+  (*request.mutable_option_values())[kTestPackageOption] = kTestPackages[1];
   auto context = Context(key);
   auto reader = integrations->BulkTriggerIntegration(context.get(), request);
   ats::v1::BulkOperation progress;
@@ -80,7 +78,7 @@ absl::StatusOr<std::vector<std::string>> TriggerHealthy(
       ats::v1::TriggerIntegrationRequest request;
       request.set_integration(integration);
       request.set_candidate(seeded.candidates[i % seeded.candidates.size()]);
-      (*request.mutable_option_values())[kOption] = kOptionValue;
+      (*request.mutable_option_values())[kTestPackageOption] = kTestPackages[1];
       ats::v1::TriggerIntegrationResponse response;
       grpc::Status status = integrations->TriggerIntegration(
           Context(seeded.recruiter_key).get(), request, &response);

@@ -18,9 +18,6 @@ namespace {
 // The stages of the default job template that get the triggers.
 constexpr std::array<const char*, 2> kTriggerStageNames = {"Screening",
                                                            "Interview"};
-constexpr char kOption[] = "test_package";
-constexpr std::array<const char*, 2> kOptionValues = {"java-senior",
-                                                      "sql-basics"};
 
 }  // namespace
 
@@ -35,10 +32,10 @@ absl::StatusOr<std::string> CreateIntegration(const Target& target,
       R"(", "category": "PARTNER_CATEGORY_ASSESSMENT",
           "description": "Plays a partner for ats-bench",
           "webhookUri": "http://)", target.sink(), path, R"(",
-          "triggerOptions": [{"key": ")", kOption, R"(",
+          "triggerOptions": [{"key": ")", kTestPackageOption, R"(",
             "displayName": "Test package", "required": true,
-            "allowedValues": [")", kOptionValues[0], R"(", ")",
-      kOptionValues[1], R"("]}],
+            "allowedValues": [")", kTestPackages[0], R"(", ")",
+      kTestPackages[1], R"("]}],
           "candidateFields": ["CANDIDATE_FIELD_GIVEN_NAME",
                               "CANDIDATE_FIELD_EMAIL"]}})");
   if (!google::protobuf::util::JsonStringToMessage(json, &create).ok()) {
@@ -104,7 +101,8 @@ absl::Status CreateJob(const Target& target, const Seeded& seeded, int index,
       trigger.set_parent((*trigger_stages)[s]);
       auto* action = trigger.mutable_trigger()->mutable_integration_event();
       action->set_integration(seeded.integrations[i]);
-      (*action->mutable_option_values())[kOption] = kOptionValues[i % 2];
+      (*action->mutable_option_values())[kTestPackageOption] =
+          kTestPackages[i % 2];
       ats::v1::Trigger created;
       status = jobs->CreateTrigger(Context(seeded.recruiter_key).get(),
                                    trigger, &created);

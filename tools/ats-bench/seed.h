@@ -21,6 +21,12 @@ using ::ats::partner_sink::SinkStats;
 // Every job's two trigger stages each carry one trigger per integration.
 constexpr int kIntegrations = 2;
 
+// The trigger option every bench partner requires, and the values it
+// allows.
+constexpr char kTestPackageOption[] = "test_package";
+constexpr std::array<const char*, 2> kTestPackages = {"java-senior",
+                                                      "sql-basics"};
+
 struct SeedOptions {
   int jobs = 4;
   // Candidates created, each with `tag`; with `add_to_jobs`, each is also
