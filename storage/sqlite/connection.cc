@@ -61,6 +61,25 @@ void CallBlobRewrite(sqlite3_context* context, int argc, sqlite3_value** argv) {
                         SQLITE_TRANSIENT);
 }
 
+// The body of every function DefineTextFunction defines; its user data is
+// the TextFunction3.
+void CallTextFunction(sqlite3_context* context, int argc,
+                      sqlite3_value** argv) {
+  std::string_view args[3];
+  for (int i = 0; i < argc && i < 3; ++i) {
+    const unsigned char* text = sqlite3_value_text(argv[i]);
+    if (text == nullptr) continue;
+    const int size = sqlite3_value_bytes(argv[i]);
+    args[i] = std::string_view(reinterpret_cast<const char*>(text),
+                               static_cast<size_t>(size));
+  }
+  const auto function = reinterpret_cast<Connection::TextFunction3>(
+      sqlite3_user_data(context));
+  const std::string result = function(args[0], args[1], args[2]);
+  sqlite3_result_text64(context, result.data(), result.size(),
+                        SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
 }  // namespace
 
 Connection::Connection(sqlite3* db, bool read_only)
@@ -80,6 +99,18 @@ absl::Status Connection::DefineBlobFunction(const char* name,
   const int rc = sqlite3_create_function_v2(
       db_, name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
       reinterpret_cast<void*>(rewrite), CallBlobRewrite, nullptr, nullptr,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(rc, db_, absl::StrCat("define function ", name));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::DefineTextFunction(const char* name,
+                                            TextFunction3 function) {
+  const int rc = sqlite3_create_function_v2(
+      db_, name, 3, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+      reinterpret_cast<void*>(function), CallTextFunction, nullptr, nullptr,
       nullptr);
   if (rc != SQLITE_OK) {
     return SqliteError(rc, db_, absl::StrCat("define function ", name));

@@ -98,6 +98,16 @@ class Connection {
   // alone cannot.
   absl::Status DefineBlobFunction(const char* name, BlobRewrite rewrite);
 
+  // Computes a TEXT value from three TEXT arguments (NULL reads as "").
+  using TextFunction3 = std::string (*)(std::string_view, std::string_view,
+                                        std::string_view);
+
+  // Makes the three-argument SQL function `name` available on this
+  // connection: it returns `function` of its arguments. For migrations that
+  // fill a column with what the code computes, so that SQL does not restate
+  // it.
+  absl::Status DefineTextFunction(const char* name, TextFunction3 function);
+
   // Returns whether this connection was opened read-only.
   bool read_only() const { return read_only_; }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "ats/v1/pipeline.pb.h"
 #include "ats/v1/template_service.pb.h"
+#include "storage/delivery_destination.h"
 
 namespace ats::storage::sqlite {
 namespace {
@@ -68,8 +69,11 @@ absl::Status DefineMigrationFunctions(Connection& connection) {
   absl::Status status = connection.DefineBlobFunction(
       "webhook_trigger_all_fields", TriggerWithAllFields);
   if (!status.ok()) return status;
-  return connection.DefineBlobFunction("template_webhooks_all_fields",
-                                       TemplateWithAllFields);
+  status = connection.DefineBlobFunction("template_webhooks_all_fields",
+                                         TemplateWithAllFields);
+  if (!status.ok()) return status;
+  return connection.DefineTextFunction("delivery_destination",
+                                       DeliveryDestination);
 }
 
 }  // namespace ats::storage::sqlite

@@ -1,6 +1,8 @@
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +10,7 @@
 #include "ats/v1/pipeline.pb.h"
 #include "ats/v1/template_service.pb.h"
 #include "gtest/gtest.h"
+#include "storage/delivery_destination.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/values.h"
@@ -225,13 +228,20 @@ TEST(EmbeddedMigrationsTest, AreContiguousAndApplyToEmptyDatabase) {
   EXPECT_EQ(version.ColumnInt64(0), static_cast<int64_t>(migrations.size()));
 }
 
+// The index of the embedded migration named `name`, or their count if none.
+size_t IndexOfMigration(absl::Span<const Migration> migrations,
+                        const std::string& name) {
+  size_t index = 0;
+  while (index < migrations.size() &&
+         std::string(migrations[index].name) != name) {
+    ++index;
+  }
+  return index;
+}
+
 TEST(EmbeddedMigrationsTest, StageCandidateCountsStartFromTheApplications) {
   absl::Span<const Migration> migrations = EmbeddedMigrations();
-  size_t counts = 0;
-  while (counts < migrations.size() &&
-         std::string(migrations[counts].name) != "stage_candidate_counts") {
-    ++counts;
-  }
+  const size_t counts = IndexOfMigration(migrations, "stage_candidate_counts");
   ASSERT_LT(counts, migrations.size());
 
   TempDir dir;
@@ -270,15 +280,70 @@ TEST(EmbeddedMigrationsTest, StageCandidateCountsStartFromTheApplications) {
   EXPECT_EQ(read.ColumnText(0), "s1=2 s2=0 s3=1");
 }
 
-// The index of the embedded migration named `name`, or their count if none.
-size_t IndexOfMigration(absl::Span<const Migration> migrations,
-                        const std::string& name) {
-  size_t index = 0;
-  while (index < migrations.size() &&
-         std::string(migrations[index].name) != name) {
-    ++index;
+TEST(EmbeddedMigrationsTest, EventsGetTheDestinationTheCodeComputes) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  const size_t destinations =
+      IndexOfMigration(migrations, "delivery_destinations");
+  ASSERT_LT(destinations, migrations.size());
+
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(destinations)).ok());
+  // Webhook events of two accounts, one URL with user info, port, path,
+  // query and upper case; and an event with an integration.
+  const std::vector<std::array<const char*, 4>> events = {
+      {"a", "e1", nullptr, "https://user:pw@Hooks.Example:8443/x?y#z"},
+      {"b", "e2", nullptr, "http://hooks.example/other"},
+      {"a", "e3", "int-1", ""},
+  };
+  ASSERT_TRUE(db.Exec("INSERT INTO accounts (id, display_name, create_time) "
+                      "VALUES ('a', 'A', 1), ('b', 'B', 1); "
+                      "INSERT INTO partners (id, sort_name, category, listing, "
+                      "create_time, update_time, revision) "
+                      "VALUES ('p', 'p', 1, X'', 1, 1, 1); "
+                      "INSERT INTO integrations (account_id, id, partner_id, "
+                      "display_name, active, activation_values, "
+                      "signing_secret, signing_secret_create_time, "
+                      "endpoint_disabled_reason, create_time, update_time, "
+                      "revision) VALUES ('a', 'int-1', 'p', 'P', 1, X'', "
+                      "'s', 1, '', 1, 1, 1)")
+                  .ok());
+  for (const auto& [account, id, integration, uri] : events) {
+    ASSERT_TRUE(
+        db.Prepare("INSERT INTO events (account_id, id, state, state_reason, "
+                   "integration_id, webhook_uri, candidate_id, job_id, "
+                   "source, trigger_id, stage_id, stage_entry, "
+                   "bulk_operation_id, triggered_by, payload, create_time, "
+                   "due_time, update_time, attempt_count) VALUES (?1, ?2, 2, "
+                   "'', ?3, ?4, 'c', '', 2, '', '', 0, '', 'k', X'', 1, 1, "
+                   "1, 0)")
+            .Bind(1, std::string(account))
+            .Bind(2, std::string(id))
+            .Bind(3, integration == nullptr
+                         ? std::optional<std::string>()
+                         : std::optional<std::string>(integration))
+            .Bind(4, std::string(uri))
+            .Run()
+            .ok())
+        << id;
   }
-  return index;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(destinations + 1)).ok());
+
+  for (const auto& [account, id, integration, uri] : events) {
+    Statement& read =
+        db.Prepare("SELECT destination FROM events WHERE id = ?1");
+    read.Bind(1, std::string(id));
+    ASSERT_TRUE(read.Step().value_or(false)) << id;
+    EXPECT_EQ(read.ColumnText(0),
+              DeliveryDestination(account,
+                                  integration == nullptr ? "" : integration,
+                                  uri))
+        << id;
+    db.ResetStatements();
+  }
 }
 
 TEST(EmbeddedMigrationsTest, WebhookTriggersKeepTheFieldsTheyWereSent) {
