@@ -1,11 +1,7 @@
 #include "server/bootstrap.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -24,33 +20,12 @@ absl::Status KeyFileExists(const std::string& path) {
       "database's keys elsewhere"));
 }
 
-// Writes `secret` to `path` readable by the owner only, atomically, unless
-// `path` exists: a key file is never replaced, since the key it holds would
-// be lost.
+// Writes `secret` to the new key file `path` (see WritePrivateFileOnce): a
+// key file is never replaced, since the key it holds would be lost.
 absl::Status WriteKeyFile(const std::string& path, const std::string& secret) {
-  const std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot create ", temp, ": ", std::strerror(errno)));
-  }
-  const std::string contents = secret + "\n";
-  const bool written =
-      ::fchmod(fd, 0600) == 0 &&
-      ::write(fd, contents.data(), contents.size()) ==
-          static_cast<ssize_t>(contents.size()) &&
-      ::fsync(fd) == 0;
-  ::close(fd);
-  // link(), unlike rename(), fails when `path` exists.
-  const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
-  const int link_errno = errno;
-  ::unlink(temp.c_str());
-  if (!linked && link_errno == EEXIST) return KeyFileExists(path);
-  if (!linked) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot write ", path, ": ", std::strerror(link_errno)));
-  }
-  return absl::OkStatus();
+  absl::Status written = storage::WritePrivateFileOnce(path, secret + "\n");
+  if (absl::IsAlreadyExists(written)) return KeyFileExists(path);
+  return written;
 }
 
 }  // namespace

@@ -58,6 +58,35 @@ absl::Status CreatePrivateFileIfMissing(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::Status WritePrivateFileOnce(const std::string& path,
+                                  std::string_view contents) {
+  const std::string temp = path + ".tmp";
+  const int fd =
+      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create ", temp, ": ", std::strerror(errno)));
+  }
+  // The process umask may have taken owner bits; 0600 whatever it is.
+  const bool written = ::fchmod(fd, 0600) == 0 &&
+                       ::write(fd, contents.data(), contents.size()) ==
+                           static_cast<ssize_t>(contents.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  // link(), unlike rename(), fails when `path` exists.
+  const bool linked = written && ::link(temp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(temp.c_str());
+  if (!linked && link_errno == EEXIST) {
+    return absl::AlreadyExistsError(absl::StrCat(path, " already exists"));
+  }
+  if (!linked) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(link_errno)));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> DatabaseFiles(const std::string& db_path) {
   return {db_path, db_path + "-wal", db_path + "-shm"};
 }

@@ -29,6 +29,13 @@ absl::Status CreatePrivateDirectories(const std::string& dir);
 // are private too.
 absl::Status CreatePrivateFileIfMissing(const std::string& path);
 
+// Writes `contents` to the new file `path` with mode 0600, durably, and
+// never replaces an existing file: the file appears whole or not at all.
+// ALREADY_EXISTS when `path` exists; FAILED_PRECONDITION when it cannot be
+// written.
+absl::Status WritePrivateFileOnce(const std::string& path,
+                                  std::string_view contents);
+
 // Returns the database's own files: the file itself, its -wal and -shm.
 std::vector<std::string> DatabaseFiles(const std::string& db_path);
 

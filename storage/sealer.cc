@@ -15,6 +15,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "storage/files.h"
 
 namespace ats::storage {
 namespace {
@@ -104,25 +105,12 @@ absl::StatusOr<SealingKey> CreateSealingKeyFile(const std::string& path) {
   if (RAND_bytes(Bytes(bytes), static_cast<int>(bytes.size())) != 1) {
     return absl::InternalError("OpenSSL could not make a random key");
   }
-  // O_EXCL: a key file is never replaced, since values sealed under the old
-  // key would be lost with it.
-  const int fd =
-      ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
+  // Never replaced, since values sealed under the old key would be lost
+  // with it.
+  absl::Status written = WritePrivateFileOnce(path, bytes);
+  if (!written.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create secrets key file ", path, ": ", std::strerror(errno)));
-  }
-  const bool written = ::fchmod(fd, 0600) == 0 &&
-                       ::write(fd, bytes.data(), bytes.size()) ==
-                           static_cast<ssize_t>(bytes.size()) &&
-                       ::fsync(fd) == 0;
-  const int write_errno = errno;
-  ::close(fd);
-  if (!written) {
-    ::unlink(path.c_str());
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot write secrets key file ", path, ": ",
-        std::strerror(write_errno)));
+        "cannot create secrets key file ", path, ": ", written.message()));
   }
   return MakeSealingKey(std::move(bytes));
 }
