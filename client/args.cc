@@ -5,7 +5,7 @@
 
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
-#include "server/timestamps.h"
+#include "server/contract/timestamps.h"
 
 namespace ats::client {
 

@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
-#include "server/errors.h"
+#include "server/contract/errors.h"
 
 namespace ats::client {
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "server/account_service.h"
+#include "server/api/account_service.h"
 #include "storage/files.h"
 
 namespace ats::server {

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "server/clock.h"
-#include "server/random.h"
+#include "server/common/clock.h"
+#include "server/common/random.h"
 #include "storage/store.h"
 
 namespace ats::server {

@@ -1,7 +1,7 @@
-#include "server/errors.h"
+#include "server/contract/errors.h"
 #include "server/request_log_janitor.h"
 
-#include "server/idempotency.h"
+#include "server/api/idempotency.h"
 #include "spdlog/spdlog.h"
 
 namespace ats::server {

@@ -5,7 +5,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "server/clock.h"
+#include "server/common/clock.h"
 #include "storage/store.h"
 
 namespace ats::server {

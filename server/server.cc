@@ -9,7 +9,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "server/malformed_request.h"
+#include "server/api/malformed_request.h"
 
 namespace ats::server {
 namespace {

@@ -26,6 +26,11 @@ inline bool IsStorageFailure(const absl::Status& status) {
   return status.GetPayload(kStorageFailurePayload).has_value();
 }
 
+// Returns `status`, or, when it is a storage failure, a fresh status with the
+// same code and a message for clients that says what to do ("storage is
+// full; retry later") instead of quoting SQL.
+absl::Status WithoutStorageDetail(const absl::Status& status);
+
 }  // namespace ats::storage
 
 #endif  // ATS_STORAGE_FAILURE_H_

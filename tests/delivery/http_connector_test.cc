@@ -1,9 +1,9 @@
-// HttpConnector (server/http_connector.h) against the real partner-sink
+// HttpConnector (server/delivery/http_connector.h) against the real partner-sink
 // program (tools/partner-sink), started on a loopback port for each test:
 // what the partner receives, how its answers are reported, and how the
 // connector bounds time, memory and connections.
 
-#include "server/http_connector.h"
+#include "server/delivery/http_connector.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -28,9 +28,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/clock.h"
-#include "server/destination_guard.h"
-#include "server/webhook_signature.h"
+#include "server/common/clock.h"
+#include "server/common/destination_guard.h"
+#include "server/contract/webhook_signature.h"
 #include "tests/support/child_process.h"
 #include "tests/support/loopback_port.h"
 

@@ -1,7 +1,7 @@
-// Standard Webhooks signing (server/webhook_signature.h), checked against the
+// Standard Webhooks signing (server/contract/webhook_signature.h), checked against the
 // specification's published example and against OpenSSL used directly.
 
-#include "server/webhook_signature.h"
+#include "server/contract/webhook_signature.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -13,7 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "server/random.h"
+#include "server/common/random.h"
 
 namespace ats::server {
 namespace {

@@ -1,6 +1,6 @@
 // The delivery limits per destination: pure bookkeeping, no I/O.
 
-#include "server/destination_limits.h"
+#include "server/delivery/destination_limits.h"
 
 #include <string>
 #include <vector>

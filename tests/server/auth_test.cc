@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "server/contract/errors.h"
 #include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 

@@ -17,8 +17,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
-#include "server/validation.h"
+#include "server/common/validation.h"
+#include "server/contract/errors.h"
 #include "storage/store.h"
 #include "tests/server/test_server.h"
 

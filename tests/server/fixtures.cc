@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_join.h"
-#include "server/errors.h"
+#include "server/contract/errors.h"
 
 namespace ats::testing {
 

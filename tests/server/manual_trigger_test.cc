@@ -4,7 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "server/contract/errors.h"
 #include "tests/server/event_fixture.h"
 
 namespace ats::testing {

@@ -1,15 +1,15 @@
 // The limiter alone, on a fake clock: bucket arithmetic, independence of
 // keys and of client addresses, and the bound on what it remembers.
 
-#include "server/rate_limiter.h"
+#include "server/api/rate_limiter.h"
 
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/clock.h"
-#include "server/errors.h"
+#include "server/common/clock.h"
+#include "server/contract/errors.h"
 
 namespace ats::server {
 namespace {

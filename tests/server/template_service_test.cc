@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "server/validation.h"
+#include "server/common/validation.h"
 #include "tests/server/fixtures.h"
 #include "tests/server/test_server.h"
 

@@ -7,9 +7,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/clock.h"
-#include "server/random.h"
-#include "server/validation.h"
+#include "server/common/clock.h"
+#include "server/common/random.h"
+#include "server/contract/digests.h"
+#include "server/common/validation.h"
 
 namespace ats::server {
 namespace {

@@ -1,8 +1,8 @@
-// The destination policy (server/destination_guard.h): how hosts are read
+// The destination policy (server/common/destination_guard.h): how hosts are read
 // as addresses, which addresses are special-purpose, and how the operator's
 // allowed networks open them. Pure functions: nothing here connects.
 
-#include "server/destination_guard.h"
+#include "server/common/destination_guard.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "server/errors.h"
+#include "server/contract/errors.h"
 
 #include <string>
 
@@ -176,24 +176,24 @@ TEST(WithoutStorageDetailTest, ReplacesTheMessageOfStorageFailuresOnly) {
   const absl::Status full = storage::MarkStorageFailure(
       absl::ResourceExhaustedError("step `COMMIT`: database or disk is full "
                                    "(sqlite code 13)"));
-  const absl::Status shown = WithoutStorageDetail(full);
+  const absl::Status shown = storage::WithoutStorageDetail(full);
   EXPECT_EQ(shown.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(shown.message(), "storage is full; retry later");
   // The marker stays in the server: the client gets no details at all.
   EXPECT_TRUE(ToGrpcStatus(shown).error_details().empty());
 
-  EXPECT_EQ(WithoutStorageDetail(storage::MarkStorageFailure(
+  EXPECT_EQ(storage::WithoutStorageDetail(storage::MarkStorageFailure(
                                      absl::UnavailableError("locked")))
                 .message(),
             "storage is busy; retry later");
-  const absl::Status corrupt = WithoutStorageDetail(
+  const absl::Status corrupt = storage::WithoutStorageDetail(
       storage::MarkStorageFailure(absl::InternalError("malformed page")));
   EXPECT_EQ(corrupt.code(), absl::StatusCode::kInternal);
   EXPECT_FALSE(absl::StrContains(corrupt.message(), "page"));
 
   // Errors written for clients pass unchanged.
   const absl::Status ours = absl::NotFoundError("job jobs/1 not found");
-  EXPECT_EQ(WithoutStorageDetail(ours), ours);
+  EXPECT_EQ(storage::WithoutStorageDetail(ours), ours);
 }
 
 }  // namespace

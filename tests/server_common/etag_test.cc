@@ -1,4 +1,4 @@
-#include "server/etag.h"
+#include "server/common/etag.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "server/page_token.h"
+#include "server/common/page_token.h"
 
 #include <random>
 #include <string>
@@ -6,7 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "server/contract/errors.h"
 
 namespace ats::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/validation.h"
+#include "server/common/validation.h"
 
 #include <string>
 #include <vector>
@@ -7,7 +7,7 @@
 #include "absl/time/time.h"
 #include "ats/v1/job_service.pb.h"
 #include "gtest/gtest.h"
-#include "server/errors.h"
+#include "server/contract/errors.h"
 
 namespace ats::server {
 namespace {

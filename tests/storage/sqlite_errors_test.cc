@@ -4,8 +4,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "storage/sqlite/connection.h"
 #include "storage/failure.h"
+#include "storage/sqlite/connection.h"
 #include "storage/sqlite/errors.h"
 #include "tests/support/temp_dir.h"
 

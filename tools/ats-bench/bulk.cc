@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "ats/v1/integration_service.grpc.pb.h"
-#include "server/random.h"
+#include "server/common/random.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
 #include "tests/support/temp_dir.h"

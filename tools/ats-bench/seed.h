@@ -10,8 +10,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "tools/partner-sink/control_client.h"
 #include "tools/ats-bench/target.h"
+#include "tools/partner-sink/control_client.h"
 
 namespace ats::bench {
 

@@ -63,7 +63,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "server/webhook_signature.h"
+#include "server/contract/webhook_signature.h"
 #include "tools/partner-sink/sink.h"
 
 namespace ats::partner_sink {

@@ -11,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/webhook_signature.h"
+#include "server/contract/webhook_signature.h"
 
 namespace ats::partner_sink {
 namespace {

@@ -1,0 +1,389 @@
+#include "server/api/account_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/api/idempotency.h"
+#include "server/api/list_page.h"
+#include "server/api/template_service.h"
+#include "server/common/page_token.h"
+#include "server/common/validation.h"
+#include "server/contract/digests.h"
+#include "server/contract/errors.h"
+#include "server/contract/timestamps.h"
+
+namespace ats::server {
+namespace {
+
+using ats::v1::Role;
+
+constexpr char kCreateAccount[] = "ats.v1.AccountService/CreateAccount";
+constexpr char kGetAccount[] = "ats.v1.AccountService/GetAccount";
+constexpr char kListAccounts[] = "ats.v1.AccountService/ListAccounts";
+constexpr char kCreateApiKey[] = "ats.v1.AccountService/CreateApiKey";
+constexpr char kListApiKeys[] = "ats.v1.AccountService/ListApiKeys";
+constexpr char kRevokeApiKey[] = "ats.v1.AccountService/RevokeApiKey";
+constexpr char kRotateWebhookSigningSecret[] =
+    "ats.v1.AccountService/RotateWebhookSigningSecret";
+
+// Characters of a key's secret kept to recognise it ("ats_" + 8).
+constexpr size_t kSecretPrefixLength = 12;
+
+void ToProto(const storage::AccountRow& row, ats::v1::Account* account) {
+  account->set_name(absl::StrCat("accounts/", row.id));
+  account->set_display_name(row.display_name);
+  *account->mutable_create_time() = ToProtoTime(row.create_time);
+  // Never the secret itself: it is shown once, by RotateWebhookSigningSecret.
+  if (row.webhook_signing_secret_create_time.has_value()) {
+    *account->mutable_webhook_signing_secret_create_time() =
+        ToProtoTime(*row.webhook_signing_secret_create_time);
+  }
+}
+
+void ToProto(const storage::ApiKeyRow& row, ats::v1::ApiKey* key) {
+  key->set_name(absl::StrCat("apiKeys/", row.id));
+  key->set_display_name(row.display_name);
+  key->set_role(row.role);
+  if (!row.account_id.empty()) {
+    key->set_account(absl::StrCat("accounts/", row.account_id));
+  }
+  if (!row.integration_id.empty()) {
+    key->set_integration(absl::StrCat("integrations/", row.integration_id));
+  }
+  key->set_secret_prefix(row.secret_prefix);
+  *key->mutable_create_time() = ToProtoTime(row.create_time);
+  if (row.revoke_time.has_value()) {
+    *key->mutable_revoke_time() = ToProtoTime(*row.revoke_time);
+  }
+}
+
+// Operators see every account; everyone else only their own, and another
+// account is indistinguishable from a missing one.
+bool CanSeeAccount(const Caller& caller, std::string_view account_id) {
+  return caller.role == ats::v1::ROLE_OPERATOR ||
+         caller.account_id == account_id;
+}
+
+absl::Status AccountNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat("account accounts/", std::string(id), " not found"));
+}
+
+absl::Status IntegrationNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat(
+      "integration integrations/", std::string(id), " not found"));
+}
+
+absl::Status ApiKeyNotFound(std::string_view id) {
+  return absl::NotFoundError(absl::StrCat("API key apiKeys/", std::string(id), " not found"));
+}
+
+}  // namespace
+
+absl::StatusOr<storage::AccountRow> CreateAccountIn(storage::Transaction& txn,
+                                                    std::string display_name,
+                                                    absl::Time now,
+                                                    RandomSource& random) {
+  storage::AccountRow account;
+  account.id = NewResourceId(random);
+  account.display_name = std::move(display_name);
+  account.create_time = now;
+  absl::Status status = txn.accounts().InsertAccount(account);
+  if (!status.ok()) return status;
+  status = CreateStarterTemplate(txn, account.id, now, random);
+  if (!status.ok()) return status;
+  return account;
+}
+
+absl::StatusOr<NewApiKey> CreateApiKeyIn(storage::Transaction& txn,
+                                         storage::ApiKeyRow key,
+                                         absl::Time now, RandomSource& random) {
+  NewApiKey created;
+  created.secret = NewSecret(random, "ats_");
+  key.id = NewResourceId(random);
+  key.secret_hash = Sha256(created.secret);
+  key.secret_prefix = created.secret.substr(0, kSecretPrefixLength);
+  key.create_time = now;
+  key.revoke_time.reset();
+  absl::Status status = txn.accounts().InsertApiKey(key);
+  if (!status.ok()) return status;
+  created.row = std::move(key);
+  return created;
+}
+
+grpc::ServerUnaryReactor* AccountService::CreateAccount(
+    grpc::CallbackServerContext* context,
+    const ats::v1::CreateAccountRequest* request, ats::v1::Account* response) {
+  return ServeUnary(
+      env_, context, kCreateAccount, {ats::v1::ROLE_OPERATOR},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        v.Length("account.display_name", request->account().display_name(), 1,
+                 200);
+        v.RequestId("request_id", request->request_id());
+        if (!v.ok()) return finish(v.status());
+        env_.store.Write(
+            [this, request, response, caller](storage::Transaction& txn) {
+              const absl::Time now = env_.clock.Now();
+              return RunOnce(
+                  txn, caller, kCreateAccount, request->request_id(), *request,
+                  response, now, [&]() -> absl::Status {
+                    auto account = CreateAccountIn(
+                        txn, request->account().display_name(), now,
+                        env_.random);
+                    if (!account.ok()) return account.status();
+                    ToProto(*account, response);
+                    return absl::OkStatus();
+                  });
+            },
+            finish);
+      });
+}
+
+grpc::ServerUnaryReactor* AccountService::GetAccount(
+    grpc::CallbackServerContext* context,
+    const ats::v1::GetAccountRequest* request, ats::v1::Account* response) {
+  return ServeUnary(
+      env_, context, kGetAccount,
+      {ats::v1::ROLE_OPERATOR, ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER,
+       ats::v1::ROLE_PARTNER},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), "accounts/{account}", &ids);
+        if (!v.ok()) return finish(v.status());
+        if (!CanSeeAccount(caller, ids[0])) {
+          return finish(AccountNotFound(ids[0]));
+        }
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          auto account = txn.accounts().GetAccount(ids[0]);
+          if (absl::IsNotFound(account.status())) {
+            return AccountNotFound(ids[0]);
+          }
+          if (!account.ok()) return account.status();
+          ToProto(*account, response);
+          return absl::OkStatus();
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* AccountService::ListAccounts(
+    grpc::CallbackServerContext* context,
+    const ats::v1::ListAccountsRequest* request,
+    ats::v1::ListAccountsResponse* response) {
+  return ServeUnary(
+      env_, context, kListAccounts, {ats::v1::ROLE_OPERATOR},
+      [this, request, response](const Caller&, const Finish& finish) {
+        Validator v;
+        v.PageSize("page_size", request->page_size());
+        if (!v.ok()) return finish(v.status());
+        auto paging =
+            ListPage::Start(request->page_token(), request->page_size(),
+                            QueryFingerprint({kListAccounts}));
+        if (!paging.ok()) return finish(paging.status());
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          return paging->Fill(txn.accounts().ListAccounts(paging->request()),
+                              response, [&](const storage::AccountRow& row) {
+                                ToProto(row, response->add_accounts());
+                              });
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* AccountService::CreateApiKey(
+    grpc::CallbackServerContext* context,
+    const ats::v1::CreateApiKeyRequest* request,
+    ats::v1::CreateApiKeyResponse* response) {
+  return ServeUnary(
+      env_, context, kCreateApiKey,
+      {ats::v1::ROLE_OPERATOR, ats::v1::ROLE_ADMIN},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        const ats::v1::ApiKey& key = request->api_key();
+        Validator v;
+        v.Length("api_key.display_name", key.display_name(), 1, 200);
+        v.EnumValue<Role>("api_key.role", key.role(), ats::v1::Role_IsValid,
+                          /*allow_unspecified=*/false);
+        std::vector<std::string> account_ids;
+        v.Name("api_key.account", key.account(), "accounts/{account}",
+               &account_ids, /*required=*/false);
+        std::vector<std::string> integration_ids;
+        v.Name("api_key.integration", key.integration(),
+               "integrations/{integration}", &integration_ids,
+               /*required=*/false);
+        v.RequestId("request_id", request->request_id());
+        if (!v.ok()) return finish(v.status());
+
+        storage::ApiKeyRow row;
+        row.display_name = key.display_name();
+        row.role = key.role();
+        row.account_id = account_ids.empty() ? "" : account_ids[0];
+        row.integration_id = integration_ids.empty() ? "" : integration_ids[0];
+        if (caller.role == ats::v1::ROLE_ADMIN) {
+          if (row.role == ats::v1::ROLE_OPERATOR) {
+            return finish(absl::PermissionDeniedError(
+                "only operator keys may create operator keys"));
+          }
+          if (row.account_id.empty()) row.account_id = caller.account_id;
+          if (row.account_id != caller.account_id) {
+            return finish(AccountNotFound(row.account_id));
+          }
+        }
+        if (row.role == ats::v1::ROLE_OPERATOR && !row.account_id.empty()) {
+          v.Require(false, "api_key.account",
+                    "must be empty for operator keys, which belong to no "
+                    "account");
+        }
+        if (row.role != ats::v1::ROLE_OPERATOR && row.account_id.empty()) {
+          v.Require(false, "api_key.account",
+                    "is required for admin, recruiter and partner keys");
+        }
+        if (row.role == ats::v1::ROLE_PARTNER && row.integration_id.empty()) {
+          v.Require(false, "api_key.integration",
+                    "is required for partner keys");
+        }
+        if (row.role != ats::v1::ROLE_PARTNER && !row.integration_id.empty()) {
+          v.Require(false, "api_key.integration",
+                    "must be empty except for partner keys");
+        }
+        if (!v.ok()) return finish(v.status());
+
+        env_.store.Write(
+            [this, request, response, caller,
+             row = std::move(row)](storage::Transaction& txn) {
+              const absl::Time now = env_.clock.Now();
+              return RunOnce(
+                  txn, caller, kCreateApiKey, request->request_id(), *request,
+                  response, now,
+                  [&]() -> absl::Status {
+                    if (!row.account_id.empty()) {
+                      auto account = txn.accounts().GetAccount(row.account_id);
+                      if (absl::IsNotFound(account.status())) {
+                        return AccountNotFound(row.account_id);
+                      }
+                      if (!account.ok()) return account.status();
+                    }
+                    if (!row.integration_id.empty()) {
+                      auto integration = txn.integrations().GetIntegration(
+                          row.account_id, row.integration_id);
+                      if (absl::IsNotFound(integration.status())) {
+                        return IntegrationNotFound(row.integration_id);
+                      }
+                      if (!integration.ok()) return integration.status();
+                    }
+                    auto created = CreateApiKeyIn(txn, row, now, env_.random);
+                    if (!created.ok()) return created.status();
+                    ToProto(created->row, response->mutable_api_key());
+                    response->set_secret(created->secret);
+                    return absl::OkStatus();
+                  },
+                  [](google::protobuf::Message* logged) {
+                    static_cast<ats::v1::CreateApiKeyResponse*>(logged)
+                        ->clear_secret();
+                  });
+            },
+            finish);
+      });
+}
+
+grpc::ServerUnaryReactor* AccountService::ListApiKeys(
+    grpc::CallbackServerContext* context,
+    const ats::v1::ListApiKeysRequest* request,
+    ats::v1::ListApiKeysResponse* response) {
+  return ServeUnary(
+      env_, context, kListApiKeys,
+      {ats::v1::ROLE_OPERATOR, ats::v1::ROLE_ADMIN},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("account", request->account(), "accounts/{account}", &ids,
+               /*required=*/false);
+        v.PageSize("page_size", request->page_size());
+        if (!v.ok()) return finish(v.status());
+        std::string account_id = ids.empty() ? "" : ids[0];
+        if (caller.role != ats::v1::ROLE_OPERATOR) {
+          if (!account_id.empty() && account_id != caller.account_id) {
+            return finish(AccountNotFound(account_id));
+          }
+          account_id = caller.account_id;
+        }
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint({kListApiKeys, account_id,
+                              request->show_revoked() ? "1" : "0"}));
+        if (!paging.ok()) return finish(paging.status());
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          return paging->Fill(
+              txn.accounts().ListApiKeys(account_id, request->show_revoked(),
+                                         paging->request()),
+              response, [&](const storage::ApiKeyRow& row) {
+                ToProto(row, response->add_api_keys());
+              });
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* AccountService::RevokeApiKey(
+    grpc::CallbackServerContext* context,
+    const ats::v1::RevokeApiKeyRequest* request, ats::v1::ApiKey* response) {
+  return ServeUnary(
+      env_, context, kRevokeApiKey,
+      {ats::v1::ROLE_OPERATOR, ats::v1::ROLE_ADMIN},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), "apiKeys/{api_key}", &ids);
+        if (!v.ok()) return finish(v.status());
+        const std::string scope =
+            caller.role == ats::v1::ROLE_OPERATOR ? "" : caller.account_id;
+        env_.store.Write(
+            [this, response, scope, id = ids[0]](storage::Transaction& txn) {
+              auto key = txn.accounts().GetApiKey(scope, id);
+              if (absl::IsNotFound(key.status())) return ApiKeyNotFound(id);
+              if (!key.ok()) return key.status();
+              absl::Status status =
+                  txn.accounts().RevokeApiKey(id, env_.clock.Now());
+              if (!status.ok()) return status;
+              key = txn.accounts().GetApiKey(scope, id);
+              if (!key.ok()) return key.status();
+              ToProto(*key, response);
+              return absl::OkStatus();
+            },
+            [this, finish](absl::Status status) {
+              // The authenticator remembers keys: it must not accept this
+              // one any more.
+              if (status.ok()) env_.auth.ForgetKeys();
+              finish(status);
+            });
+      });
+}
+
+grpc::ServerUnaryReactor* AccountService::RotateWebhookSigningSecret(
+    grpc::CallbackServerContext* context,
+    const ats::v1::RotateWebhookSigningSecretRequest* request,
+    ats::v1::RotateWebhookSigningSecretResponse* response) {
+  return ServeUnary(
+      env_, context, kRotateWebhookSigningSecret,
+      {ats::v1::ROLE_OPERATOR, ats::v1::ROLE_ADMIN},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), "accounts/{account}", &ids);
+        if (!v.ok()) return finish(v.status());
+        if (!CanSeeAccount(caller, ids[0])) {
+          return finish(AccountNotFound(ids[0]));
+        }
+        env_.store.Write(
+            [this, response, id = ids[0]](storage::Transaction& txn) {
+              const std::string secret = NewWebhookSecret(env_.random);
+              absl::Status status = txn.accounts().SetWebhookSigningSecret(
+                  id, secret, env_.clock.Now());
+              if (absl::IsNotFound(status)) return AccountNotFound(id);
+              if (!status.ok()) return status;
+              auto account = txn.accounts().GetAccount(id);
+              if (!account.ok()) return account.status();
+              ToProto(*account, response->mutable_account());
+              response->set_signing_secret(secret);
+              return absl::OkStatus();
+            },
+            finish);
+      });
+}
+
+}  // namespace ats::server

@@ -1,0 +1,385 @@
+// IntegrationService: events (what operators look at, retry and cancel) and
+// the partner results reported for them.
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/api/idempotency.h"
+#include "server/api/integration_service.h"
+#include "server/api/list_page.h"
+#include "server/common/page_token.h"
+#include "server/common/validation.h"
+#include "server/contract/errors.h"
+#include "server/contract/timestamps.h"
+#include "server/domain/event_convert.h"
+#include "server/domain/marketplace.h"
+#include "server/domain/pipeline_convert.h"
+
+namespace ats::server {
+namespace {
+
+constexpr char kGetEvent[] = "ats.v1.IntegrationService/GetEvent";
+constexpr char kListEvents[] = "ats.v1.IntegrationService/ListEvents";
+constexpr char kRetryEvent[] = "ats.v1.IntegrationService/RetryEvent";
+constexpr char kCancelEvent[] = "ats.v1.IntegrationService/CancelEvent";
+
+// Limits of a partner result, documented in partner_event.proto.
+constexpr size_t kMaxSummaryLength = 2000;
+constexpr int kMaxAttachments = 20;
+constexpr size_t kMaxAttachmentNameLength = 200;
+constexpr size_t kMaxContentTypeLength = 100;
+constexpr size_t kMaxDetailsJsonBytes = 64 * 1024;
+
+absl::Status EventNotFound(const std::string& id) {
+  return absl::NotFoundError(
+      absl::StrCat("event ", EventName(id), " not found"));
+}
+
+// Returns event `id` of the caller's account, with the shown parts of its
+// payload: callers show the event and change only its mutable columns. A
+// partner key sees the events of its own integration only: any other is as
+// absent to it as another account's event is to everyone.
+absl::StatusOr<storage::EventRow> LoadEvent(storage::Transaction& txn,
+                                            const Caller& caller,
+                                            const std::string& id) {
+  auto row = txn.events().GetEvent(caller.account_id, id,
+                                   storage::PayloadParts::kShown);
+  if (absl::IsNotFound(row.status())) return EventNotFound(id);
+  if (!row.ok()) return row.status();
+  if (caller.role == ats::v1::ROLE_PARTNER &&
+      row->integration_id != caller.integration_id) {
+    return EventNotFound(id);
+  }
+  return row;
+}
+
+// FAILED_PRECONDITION for an event whose state does not allow what was
+// asked: "event events/x is <STATE>; <why>".
+absl::Status StateMismatch(const storage::EventRow& event,
+                           const std::string& why) {
+  const std::string state = ats::v1::EventState_Name(event.state);
+  return WithErrorInfo(
+      absl::FailedPreconditionError(absl::StrCat("event ", EventName(event.id),
+                                                 " is ", state, "; ", why)),
+      "EVENT_STATE_MISMATCH",
+      {{"event", EventName(event.id)}, {"state", state}});
+}
+
+// FAILED_PRECONDITION for an event whose state does not allow `what`;
+// `allowed` lists the states that do, for the message.
+absl::Status WrongState(const storage::EventRow& event, const std::string& what,
+                        const std::string& allowed) {
+  return StateMismatch(event, absl::StrCat(what, " only in state ", allowed));
+}
+
+// Records in `v` what is wrong with the partner's `result`.
+void ValidateResult(Validator& v, const ats::v1::PartnerResult& result) {
+  v.EnumValue<ats::v1::PartnerResultStatus>(
+      "result.status", result.status(), ats::v1::PartnerResultStatus_IsValid,
+      /*allow_unspecified=*/false);
+  if (result.has_score()) {
+    v.Require(std::isfinite(result.score()), "result.score",
+              "must be a finite number");
+  }
+  v.MultilineLength("result.summary", result.summary(), 0, kMaxSummaryLength);
+  v.Uri("result.link", result.link(), /*required=*/false);
+  if (v.Require(
+          result.attachments_size() <= kMaxAttachments, "result.attachments",
+          absl::StrCat("must have at most ", kMaxAttachments, " entries (got ",
+                       result.attachments_size(), ")"))) {
+    for (int i = 0; i < result.attachments_size(); ++i) {
+      const ats::v1::Attachment& attachment = result.attachments(i);
+      const std::string field = absl::StrCat("result.attachments[", i, "]");
+      v.Length(field + ".display_name", attachment.display_name(), 1,
+               kMaxAttachmentNameLength);
+      v.Uri(field + ".uri", attachment.uri(), /*required=*/true);
+      v.Length(field + ".content_type", attachment.content_type(), 0,
+               kMaxContentTypeLength);
+    }
+  }
+  if (result.has_details()) {
+    std::string json;
+    const bool encoded =
+        google::protobuf::util::MessageToJsonString(result.details(), &json)
+            .ok();
+    v.Require(encoded, "result.details", "must be encodable as JSON");
+    if (encoded) {
+      v.Require(json.size() <= kMaxDetailsJsonBytes, "result.details",
+                absl::StrCat("must be at most 64 KiB in JSON form (got ",
+                             json.size(), " bytes)"));
+    }
+  }
+}
+
+// The event state a result with `status` puts its event in. The event's
+// state and its result's status never disagree: SENT and PENDING (the
+// partner has the event and is at work) go with SENT, COMPLETED and FAILED
+// with themselves.
+ats::v1::EventState StateOfResult(ats::v1::PartnerResultStatus status) {
+  switch (status) {
+    case ats::v1::PARTNER_RESULT_STATUS_COMPLETED:
+      return ats::v1::EVENT_STATE_COMPLETED;
+    case ats::v1::PARTNER_RESULT_STATUS_FAILED:
+      return ats::v1::EVENT_STATE_FAILED;
+    default:
+      return ats::v1::EVENT_STATE_SENT;
+  }
+}
+
+// Records `result` for `event`, reported at `now`, if the event's state
+// allows it (see ReportPartnerResult in integration_service.proto):
+// FAILED_PRECONDITION naming the state otherwise.
+absl::Status ApplyResult(const ats::v1::PartnerResult& result, absl::Time now,
+                         storage::EventRow& event) {
+  switch (event.state) {
+    case ats::v1::EVENT_STATE_SENDING:
+    case ats::v1::EVENT_STATE_SENT:
+    case ats::v1::EVENT_STATE_RETRYING:
+      break;
+    case ats::v1::EVENT_STATE_COMPLETED:
+    case ats::v1::EVENT_STATE_FAILED:
+      // A final result may be amended, never overturned.
+      if (StateOfResult(result.status()) != event.state) {
+        return StateMismatch(
+            event,
+            absl::StrCat("its result is final and may only be amended with "
+                         "the same status, not ",
+                         ats::v1::PartnerResultStatus_Name(result.status())));
+      }
+      break;
+    default:
+      return WrongState(event, "results are accepted",
+                        "SENDING, SENT, RETRYING, COMPLETED or FAILED");
+  }
+  const ats::v1::EventState state = StateOfResult(result.status());
+  event.result = result;
+  *event.result->mutable_report_time() = ToProtoTime(now);
+  if (state == ats::v1::EVENT_STATE_FAILED) {
+    event.state_reason = result.summary().empty()
+                             ? "the partner reported a failure"
+                             : result.summary();
+  } else {
+    event.state_reason.clear();
+  }
+  if (state != event.state) {
+    event.state = state;
+    event.update_time = now;
+    // The partner has the event: a delivery still under way must not settle
+    // it again, nor a scheduled retry send it again.
+    event.lease_expire_time.reset();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* IntegrationService::GetEvent(
+    grpc::CallbackServerContext* context,
+    const ats::v1::GetEventRequest* request, ats::v1::Event* response) {
+  return ServeUnary(
+      env_, context, kGetEvent,
+      {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER, ats::v1::ROLE_PARTNER},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), kEventPattern, &ids);
+        if (!v.ok()) return finish(v.status());
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          auto row = LoadEvent(txn, caller, ids[0]);
+          if (!row.ok()) return row.status();
+          auto attempts = txn.events().ListAttempts(caller.account_id, row->id);
+          if (!attempts.ok()) return attempts.status();
+          EventToProto(*std::move(row), response);
+          for (const storage::AttemptRow& attempt : *attempts) {
+            AttemptToProto(attempt, response->add_attempts());
+          }
+          return absl::OkStatus();
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* IntegrationService::ListEvents(
+    grpc::CallbackServerContext* context,
+    const ats::v1::ListEventsRequest* request,
+    ats::v1::ListEventsResponse* response) {
+  return ServeUnary(
+      env_, context, kListEvents,
+      {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> candidate_ids;
+        v.Name("candidate", request->candidate(), kCandidatePattern,
+               &candidate_ids, /*required=*/false);
+        std::vector<std::string> job_ids;
+        v.Name("job", request->job(), kJobPattern, &job_ids,
+               /*required=*/false);
+        std::vector<std::string> integration_ids;
+        v.Name("integration", request->integration(), kIntegrationPattern,
+               &integration_ids, /*required=*/false);
+        v.EnumValue<ats::v1::EventState>("state", request->state(),
+                                         ats::v1::EventState_IsValid,
+                                         /*allow_unspecified=*/true);
+        v.PageSize("page_size", request->page_size());
+        if (!v.ok()) return finish(v.status());
+        // Filters name resources that may be gone (a deleted candidate's
+        // events stay), so they are not looked up: they only filter.
+        storage::EventFilter filter;
+        if (!candidate_ids.empty()) filter.candidate_id = candidate_ids[0];
+        if (!job_ids.empty()) filter.job_id = job_ids[0];
+        if (!integration_ids.empty())
+          filter.integration_id = integration_ids[0];
+        filter.state = request->state();
+        const std::string state = absl::StrCat(request->state());
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint({kListEvents, caller.account_id,
+                              filter.candidate_id, filter.job_id,
+                              filter.integration_id, state}));
+        if (!paging.ok()) return finish(paging.status());
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          return paging->Fill(
+              txn.events().ListEvents(caller.account_id, filter,
+                                      paging->request()),
+              response, [&](storage::EventRow& row) {
+                EventToProto(std::move(row), response->add_events());
+              });
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* IntegrationService::RetryEvent(
+    grpc::CallbackServerContext* context,
+    const ats::v1::RetryEventRequest* request, ats::v1::Event* response) {
+  return ChangeEvent(
+      context, kRetryEvent, request->name(),
+      [](const Caller&, absl::Time now,
+         storage::EventRow& event) -> absl::Status {
+        if (event.state != ats::v1::EVENT_STATE_DEAD &&
+            event.state != ats::v1::EVENT_STATE_FAILED) {
+          return WrongState(event, "events can be retried", "DEAD or FAILED");
+        }
+        // A fresh retry schedule: attempt_count restarts, while the attempts
+        // so far stay in the history and numbering continues after them.
+        event.state = ats::v1::EVENT_STATE_PENDING;
+        event.state_reason.clear();
+        event.due_time = now;
+        event.attempt_count = 0;
+        event.lease_expire_time.reset();
+        event.update_time = now;
+        // A FAILED event's result was about the delivery being replaced; kept,
+        // it would contradict the new state. The partner reports afresh.
+        event.result.reset();
+        return absl::OkStatus();
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* IntegrationService::CancelEvent(
+    grpc::CallbackServerContext* context,
+    const ats::v1::CancelEventRequest* request, ats::v1::Event* response) {
+  return ChangeEvent(
+      context, kCancelEvent, request->name(),
+      [](const Caller& caller, absl::Time now,
+         storage::EventRow& event) -> absl::Status {
+        if (event.state != ats::v1::EVENT_STATE_SCHEDULED &&
+            event.state != ats::v1::EVENT_STATE_PENDING &&
+            event.state != ats::v1::EVENT_STATE_RETRYING) {
+          return WrongState(event, "events can be cancelled",
+                            "SCHEDULED, PENDING or RETRYING");
+        }
+        event.state = ats::v1::EVENT_STATE_CANCELED;
+        event.state_reason = absl::StrCat("cancelled by ", caller.key_name());
+        event.lease_expire_time.reset();
+        event.update_time = now;
+        return absl::OkStatus();
+      },
+      response);
+}
+
+grpc::ServerUnaryReactor* IntegrationService::ReportPartnerResult(
+    grpc::CallbackServerContext* context,
+    const ats::v1::ReportPartnerResultRequest* request,
+    ats::v1::Event* response) {
+  return ServeUnary(
+      env_, context, kReportPartnerResultMethod, {ats::v1::ROLE_PARTNER},
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("event", request->event(), kEventPattern, &ids);
+        ValidateResult(v, request->result());
+        v.RequestId("request_id", request->request_id());
+        if (!v.ok()) return finish(v.status());
+        env_.store.Write(
+            [this, request, response, caller,
+             id = ids[0]](storage::Transaction& txn) {
+              const absl::Time now = env_.clock.Now();
+              return RunOnce(
+                  txn, caller, kReportPartnerResultMethod,
+                  request->request_id(), *request, response, now,
+                  [&]() -> absl::Status {
+                    auto event = txn.events().GetEvent(
+                        caller.account_id, id, storage::PayloadParts::kShown);
+                    if (absl::IsNotFound(event.status())) {
+                      return EventNotFound(id);
+                    }
+                    if (!event.ok()) return event.status();
+                    if (event->integration_id != caller.integration_id) {
+                      return absl::PermissionDeniedError(absl::StrCat(
+                          "event ", EventName(id),
+                          " was not sent to integration ",
+                          IntegrationName(caller.integration_id),
+                          "; a partner key reports results for its own "
+                          "integration's events only"));
+                    }
+                    absl::Status status =
+                        ApplyResult(request->result(), now, *event);
+                    if (!status.ok()) return status;
+                    status = txn.events().UpdateEvent(*event);
+                    if (!status.ok()) return status;
+                    EventToProto(*std::move(event), response);
+                    return absl::OkStatus();
+                  });
+            },
+            finish);
+      });
+}
+
+grpc::ServerUnaryReactor* IntegrationService::ChangeEvent(
+    grpc::CallbackServerContext* context, std::string_view method,
+    const std::string& name, EventChange change, ats::v1::Event* response) {
+  return ServeUnary(
+      env_, context, method, {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER},
+      [this, &name, &change, response](const Caller& caller,
+                                       const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", name, kEventPattern, &ids);
+        if (!v.ok()) return finish(v.status());
+        env_.store.Write(
+            [this, caller, id = ids[0], change = std::move(change),
+             response](storage::Transaction& txn) -> absl::Status {
+              auto event = LoadEvent(txn, caller, id);
+              if (!event.ok()) return event.status();
+              absl::Status status = change(caller, env_.clock.Now(), *event);
+              if (!status.ok()) return status;
+              status = txn.events().UpdateEvent(*event);
+              if (!status.ok()) return status;
+              EventToProto(*std::move(event), response);
+              return absl::OkStatus();
+            },
+            [this, finish, response](absl::Status status) {
+              // A retried event is due now: no need to wait for a poll.
+              if (status.ok() &&
+                  response->state() == ats::v1::EVENT_STATE_PENDING) {
+                env_.NotifyEventsCreated();
+              }
+              finish(status);
+            });
+      });
+}
+
+}  // namespace ats::server

@@ -1,0 +1,505 @@
+#include "server/api/template_service.h"
+
+#include <map>
+#include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "server/api/idempotency.h"
+#include "server/api/list_page.h"
+#include "server/common/etag.h"
+#include "server/common/page_token.h"
+#include "server/common/validation.h"
+#include "server/contract/errors.h"
+#include "server/contract/timestamps.h"
+#include "server/domain/pipeline_convert.h"
+#include "server/domain/trigger_spec.h"
+
+namespace ats::server {
+namespace {
+
+using google::protobuf::RepeatedPtrField;
+
+constexpr char kCreateJobTemplate[] =
+    "ats.v1.TemplateService/CreateJobTemplate";
+constexpr char kGetJobTemplate[] = "ats.v1.TemplateService/GetJobTemplate";
+constexpr char kListJobTemplates[] = "ats.v1.TemplateService/ListJobTemplates";
+constexpr char kUpdateJobTemplate[] =
+    "ats.v1.TemplateService/UpdateJobTemplate";
+constexpr char kDeleteJobTemplate[] =
+    "ats.v1.TemplateService/DeleteJobTemplate";
+constexpr char kGetDefaultJobTemplate[] =
+    "ats.v1.TemplateService/GetDefaultJobTemplate";
+constexpr char kSetDefaultJobTemplate[] =
+    "ats.v1.TemplateService/SetDefaultJobTemplate";
+
+// Below kJobTemplatePattern: a template's stages and triggers.
+constexpr char kTemplateStagePattern[] =
+    "jobTemplates/{template}/stages/{stage}";
+constexpr char kTemplateTriggerPattern[] =
+    "jobTemplates/{template}/stages/{stage}/triggers/{trigger}";
+
+// Limits documented in template_service.proto and pipeline.proto.
+constexpr size_t kMaxDisplayNameLength = 200;
+constexpr size_t kMaxDescriptionLength = 2000;
+constexpr size_t kMaxStageNameLength = 100;
+constexpr int kMaxStages = 30;
+constexpr int kMaxTriggersPerStage = 10;
+
+Roles Readers() { return {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER}; }
+Roles Writers() { return {ats::v1::ROLE_ADMIN}; }
+
+absl::Status TemplateNotFound(std::string_view id) {
+  return absl::NotFoundError(
+      absl::StrCat("job template ", JobTemplateName(id), " not found"));
+}
+
+// Storage names a missing template by its bare id; clients know names.
+absl::Status NamedNotFound(absl::Status status, std::string_view id) {
+  if (absl::IsNotFound(status)) return TemplateNotFound(id);
+  return status;
+}
+
+// Adds what to do about a display name clash to storage's message.
+absl::Status NameTakenOr(absl::Status status) {
+  if (!absl::IsAlreadyExists(status)) return status;
+  return absl::AlreadyExistsError(
+      absl::StrCat(status.message(), "; choose another display_name"));
+}
+
+// Records every rule of pipeline.proto the requested `stages` break that
+// needs no database; violations name fields below `field`.
+void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
+                 const std::string& field,
+                 const DestinationPolicy& destinations, Validator& v) {
+  v.Require(!stages.empty(), field,
+            "must have at least 1 stage: a pipeline needs somewhere to put "
+            "candidates");
+  v.Require(stages.size() <= kMaxStages, field,
+            absl::StrCat("must have at most ", kMaxStages,
+                         " stages (the limit per pipeline); it has ",
+                         stages.size()));
+  std::map<std::string, int> seen;  // DisplayNameKey -> index.
+  for (int i = 0; i < stages.size(); ++i) {
+    const ats::v1::Stage& stage = stages[i];
+    const std::string stage_field = absl::StrCat(field, "[", i, "]");
+    const std::string name_field = stage_field + ".display_name";
+    if (v.Length(name_field, stage.display_name(), 1, kMaxStageNameLength)) {
+      auto [it, inserted] =
+          seen.emplace(DisplayNameKey(stage.display_name()), i);
+      v.Require(inserted, name_field,
+                absl::StrCat("duplicates the name of ", field, "[", it->second,
+                             "]; stage names are unique in a pipeline "
+                             "(case-insensitive)"));
+    }
+    const std::string triggers_field = stage_field + ".triggers";
+    v.Require(stage.triggers_size() <= kMaxTriggersPerStage, triggers_field,
+              absl::StrCat("must have at most ", kMaxTriggersPerStage,
+                           " triggers (the limit per stage); it has ",
+                           stage.triggers_size()));
+    for (int j = 0; j < stage.triggers_size(); ++j) {
+      CheckTriggerShape(stage.triggers(j),
+                        absl::StrCat(triggers_field, "[", j, "]"),
+                        destinations, v);
+    }
+  }
+}
+
+// Records the violations of the template fields a request sets.
+void CheckTemplate(const ats::v1::JobTemplate& job_template,
+                   const std::string& field, bool display_name,
+                   bool description, bool stages,
+                   const DestinationPolicy& destinations, Validator& v) {
+  if (display_name) {
+    v.Length(field + ".display_name", job_template.display_name(), 1,
+             kMaxDisplayNameLength);
+  }
+  if (description) {
+    v.MultilineLength(field + ".description", job_template.description(), 0,
+                      kMaxDescriptionLength);
+  }
+  if (stages) {
+    CheckStages(job_template.stages(), field + ".stages", destinations, v);
+  }
+}
+
+// Returns the id a stage or trigger name ends with.
+std::string LastId(const std::string& name) {
+  return name.substr(name.rfind('/') + 1);
+}
+
+// Turns the requested `stages` of template `template_id` into the stored
+// pipeline, inside `txn`: every stage and trigger gets its resource name and
+// output-only fields are dropped. On update (`stored` set), a stage or
+// trigger whose name is one of `stored`'s keeps its id; any other given name
+// is INVALID_ARGUMENT. On create names are ignored. Triggers that are new, or
+// whose integration event changed, are checked with CheckTriggerTarget; an
+// unchanged one is not, since an integration only needs to be active when a
+// trigger is added.
+absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& template_id,
+    const RepeatedPtrField<ats::v1::Stage>& stages,
+    const ats::v1::JobTemplate* stored, const std::string& field,
+    RandomSource& random) {
+  std::map<std::string, const ats::v1::Trigger*> stored_triggers;
+  std::set<std::string> stored_stages;
+  if (stored != nullptr) {
+    for (const ats::v1::Stage& stage : stored->stages()) {
+      stored_stages.insert(stage.name());
+      for (const ats::v1::Trigger& trigger : stage.triggers()) {
+        stored_triggers.emplace(trigger.name(), &trigger);
+      }
+    }
+  }
+  Validator v;
+  std::set<std::string> used;
+  // Triggers to check against their integration, with their field.
+  std::vector<std::pair<const ats::v1::Trigger*, std::string>> to_check;
+  ats::v1::JobTemplate pipeline;
+  for (int i = 0; i < stages.size(); ++i) {
+    const ats::v1::Stage& requested = stages[i];
+    const std::string stage_field = absl::StrCat(field, "[", i, "]");
+    ats::v1::Stage* stage = pipeline.add_stages();
+    stage->set_display_name(requested.display_name());
+    std::string stage_id;
+    if (stored != nullptr && !requested.name().empty()) {
+      const bool known = stored_stages.count(requested.name()) > 0;
+      v.Require(known, stage_field + ".name",
+                absl::StrCat("\"", requested.name(), "\" is not a stage of ",
+                             JobTemplateName(template_id),
+                             "; leave the name empty for a new stage"));
+      v.Require(!known || used.insert(requested.name()).second,
+                stage_field + ".name",
+                "names a stage that an earlier stage of the request already "
+                "names; each stage may appear once");
+      if (known) stage_id = LastId(requested.name());
+    }
+    if (stage_id.empty()) stage_id = NewResourceId(random);
+    stage->set_name(FormatName(kTemplateStagePattern, {template_id, stage_id}));
+
+    for (int j = 0; j < requested.triggers_size(); ++j) {
+      const ats::v1::Trigger& asked = requested.triggers(j);
+      const std::string trigger_field =
+          absl::StrCat(stage_field, ".triggers[", j, "]");
+      ats::v1::Trigger* trigger = stage->add_triggers();
+      *trigger = asked;
+      trigger->clear_readiness();
+      trigger->clear_readiness_reason();
+      std::string trigger_id;
+      const ats::v1::Trigger* before = nullptr;
+      if (stored != nullptr && !asked.name().empty()) {
+        auto found = stored_triggers.find(asked.name());
+        const bool known = found != stored_triggers.end();
+        v.Require(known, trigger_field + ".name",
+                  absl::StrCat("\"", asked.name(), "\" is not a trigger of ",
+                               JobTemplateName(template_id),
+                               "; leave the name empty for a new trigger"));
+        v.Require(!known || used.insert(asked.name()).second,
+                  trigger_field + ".name",
+                  "names a trigger that an earlier trigger of the request "
+                  "already names; each trigger may appear once");
+        if (known) {
+          trigger_id = LastId(asked.name());
+          before = found->second;
+        }
+      }
+      if (trigger_id.empty()) trigger_id = NewResourceId(random);
+      trigger->set_name(FormatName(kTemplateTriggerPattern,
+                                   {template_id, stage_id, trigger_id}));
+      const bool unchanged =
+          before != nullptr && before->has_integration_event() &&
+          asked.has_integration_event() &&
+          google::protobuf::util::MessageDifferencer::Equals(
+              before->integration_event(), asked.integration_event());
+      if (!unchanged) to_check.emplace_back(trigger, trigger_field);
+    }
+  }
+  if (!v.ok()) return v.status();
+  for (const auto& [trigger, trigger_field] : to_check) {
+    auto target = CheckTriggerTarget(txn, account_id, *trigger, trigger_field);
+    if (!target.ok()) return target.status();
+  }
+  return pipeline;
+}
+
+// Fills `job_template` from `row`, with each trigger's readiness as of now.
+absl::Status ToProto(storage::Transaction& txn, const storage::TemplateRow& row,
+                     ats::v1::JobTemplate* job_template) {
+  job_template->set_name(JobTemplateName(row.id));
+  job_template->set_display_name(row.display_name);
+  job_template->set_description(row.description);
+  *job_template->mutable_stages() = row.pipeline.stages();
+  for (int i = 0; i < job_template->stages_size(); ++i) {
+    ats::v1::Stage* stage = job_template->mutable_stages(i);
+    stage->set_position(i);
+    for (ats::v1::Trigger& trigger : *stage->mutable_triggers()) {
+      absl::Status status =
+          FillTriggerReadiness(txn, row.account_id, &trigger);
+      if (!status.ok()) return status;
+    }
+  }
+  job_template->set_default_(row.is_default);
+  *job_template->mutable_create_time() = ToProtoTime(row.create_time);
+  *job_template->mutable_update_time() = ToProtoTime(row.update_time);
+  job_template->set_etag(EtagOf(row.revision));
+  return absl::OkStatus();
+}
+
+// Loads template `id` of `account_id` and fills `response` from it.
+absl::Status GetInto(storage::Transaction& txn, const std::string& account_id,
+                     const std::string& id, ats::v1::JobTemplate* response) {
+  auto row = txn.templates().GetTemplate(account_id, id);
+  if (!row.ok()) return NamedNotFound(row.status(), id);
+  return ToProto(txn, *row, response);
+}
+
+}  // namespace
+
+absl::Status CreateStarterTemplate(storage::Transaction& txn,
+                                   const std::string& account_id,
+                                   absl::Time now, RandomSource& random) {
+  storage::TemplateRow row;
+  row.account_id = account_id;
+  row.id = NewResourceId(random);
+  row.display_name = "Standard pipeline";
+  row.description =
+      "The pipeline every account starts with. Edit it, or create another "
+      "template and make it the default.";
+  for (const char* stage_name :
+       {"Inbox", "Screening", "Interview", "Offer", "Hired"}) {
+    ats::v1::Stage* stage = row.pipeline.add_stages();
+    stage->set_name(
+        FormatName(kTemplateStagePattern, {row.id, NewResourceId(random)}));
+    stage->set_display_name(stage_name);
+  }
+  row.is_default = true;
+  row.create_time = now;
+  row.update_time = now;
+  row.revision = 1;
+  return txn.templates().InsertTemplate(row);
+}
+
+grpc::ServerUnaryReactor* TemplateService::CreateJobTemplate(
+    grpc::CallbackServerContext* context,
+    const ats::v1::CreateJobTemplateRequest* request,
+    ats::v1::JobTemplate* response) {
+  return ServeUnary(
+      env_, context, kCreateJobTemplate, Writers(),
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        CheckTemplate(request->job_template(), "job_template",
+                      /*display_name=*/true, /*description=*/true,
+                      /*stages=*/true, env_.destinations, v);
+        v.RequestId("request_id", request->request_id());
+        if (!v.ok()) return finish(v.status());
+        env_.store.Write(
+            [this, request, response, caller](storage::Transaction& txn) {
+              const absl::Time now = env_.clock.Now();
+              return RunOnce(
+                  txn, caller, kCreateJobTemplate, request->request_id(),
+                  *request, response, now, [&]() -> absl::Status {
+                    const ats::v1::JobTemplate& asked =
+                        request->job_template();
+                    storage::TemplateRow row;
+                    row.account_id = caller.account_id;
+                    row.id = NewResourceId(env_.random);
+                    row.display_name = asked.display_name();
+                    row.description = asked.description();
+                    auto pipeline = BuildPipeline(
+                        txn, caller.account_id, row.id, asked.stages(),
+                        /*stored=*/nullptr, "job_template.stages",
+                        env_.random);
+                    if (!pipeline.ok()) return pipeline.status();
+                    row.pipeline = *std::move(pipeline);
+                    // An account without a default (one older than
+                    // templates) gets its first template as the default.
+                    auto current =
+                        txn.templates().GetDefaultTemplate(caller.account_id);
+                    if (absl::IsNotFound(current.status())) {
+                      row.is_default = true;
+                    } else if (!current.ok()) {
+                      return current.status();
+                    }
+                    row.create_time = now;
+                    row.update_time = now;
+                    row.revision = 1;
+                    absl::Status status =
+                        NameTakenOr(txn.templates().InsertTemplate(row));
+                    if (!status.ok()) return status;
+                    return ToProto(txn, row, response);
+                  });
+            },
+            finish);
+      });
+}
+
+grpc::ServerUnaryReactor* TemplateService::GetJobTemplate(
+    grpc::CallbackServerContext* context,
+    const ats::v1::GetJobTemplateRequest* request,
+    ats::v1::JobTemplate* response) {
+  return ServeUnary(
+      env_, context, kGetJobTemplate, Readers(),
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), kJobTemplatePattern, &ids);
+        if (!v.ok()) return finish(v.status());
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          return GetInto(txn, caller.account_id, ids[0], response);
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* TemplateService::ListJobTemplates(
+    grpc::CallbackServerContext* context,
+    const ats::v1::ListJobTemplatesRequest* request,
+    ats::v1::ListJobTemplatesResponse* response) {
+  return ServeUnary(
+      env_, context, kListJobTemplates, Readers(),
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        v.PageSize("page_size", request->page_size());
+        if (!v.ok()) return finish(v.status());
+        auto paging = ListPage::Start(
+            request->page_token(), request->page_size(),
+            QueryFingerprint({kListJobTemplates, caller.account_id}));
+        if (!paging.ok()) return finish(paging.status());
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          return paging->Fill(txn.templates().ListTemplates(caller.account_id,
+                                                            paging->request()),
+                              response, [&](const storage::TemplateRow& row) {
+                                return ToProto(txn, row,
+                                               response->add_job_templates());
+                              });
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* TemplateService::UpdateJobTemplate(
+    grpc::CallbackServerContext* context,
+    const ats::v1::UpdateJobTemplateRequest* request,
+    ats::v1::JobTemplate* response) {
+  return ServeUnary(
+      env_, context, kUpdateJobTemplate, Writers(),
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        const ats::v1::JobTemplate& asked = request->job_template();
+        const google::protobuf::FieldMask& mask = request->update_mask();
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("job_template.name", asked.name(), kJobTemplatePattern, &ids);
+        v.UpdateMask("update_mask", mask,
+                     {"display_name", "description", "stages"});
+        v.Require(!request->etag().empty(), "etag",
+                  "is required: pass the etag of the template as last read; "
+                  "template edits are never blind");
+        const bool set_display_name = Masks(mask, "display_name");
+        const bool set_description = Masks(mask, "description");
+        const bool set_stages = Masks(mask, "stages");
+        CheckTemplate(asked, "job_template", set_display_name,
+                      set_description, set_stages, env_.destinations, v);
+        if (!v.ok()) return finish(v.status());
+        env_.store.Write(
+            [this, request, response, caller, id = ids[0], set_display_name,
+             set_description, set_stages](storage::Transaction& txn) {
+              const ats::v1::JobTemplate& asked = request->job_template();
+              auto row = txn.templates().GetTemplate(caller.account_id, id);
+              if (!row.ok()) return NamedNotFound(row.status(), id);
+              absl::Status status = CheckEtag(request->etag(), row->revision);
+              if (!status.ok()) return status;
+              if (set_display_name) row->display_name = asked.display_name();
+              if (set_description) row->description = asked.description();
+              if (set_stages) {
+                auto pipeline = BuildPipeline(
+                    txn, caller.account_id, id, asked.stages(),
+                    &row->pipeline, "job_template.stages", env_.random);
+                if (!pipeline.ok()) return pipeline.status();
+                row->pipeline = *std::move(pipeline);
+              }
+              row->update_time = env_.clock.Now();
+              row->revision += 1;
+              status = NameTakenOr(txn.templates().UpdateTemplate(*row));
+              if (!status.ok()) return NamedNotFound(status, id);
+              return ToProto(txn, *row, response);
+            },
+            finish);
+      });
+}
+
+grpc::ServerUnaryReactor* TemplateService::DeleteJobTemplate(
+    grpc::CallbackServerContext* context,
+    const ats::v1::DeleteJobTemplateRequest* request,
+    google::protobuf::Empty*) {
+  return ServeUnary(
+      env_, context, kDeleteJobTemplate, Writers(),
+      [this, request](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), kJobTemplatePattern, &ids);
+        if (!v.ok()) return finish(v.status());
+        env_.store.Write(
+            [caller, id = ids[0]](storage::Transaction& txn) {
+              auto row = txn.templates().GetTemplate(caller.account_id, id);
+              if (!row.ok()) return NamedNotFound(row.status(), id);
+              if (row->is_default) {
+                return WithErrorInfo(
+                    absl::FailedPreconditionError(absl::StrCat(
+                        "job template ", JobTemplateName(id),
+                        " is the account's default and cannot be deleted; "
+                        "make another template the default first "
+                        "(SetDefaultJobTemplate)")),
+                    "DEFAULT_TEMPLATE", {{"jobTemplate", JobTemplateName(id)}});
+              }
+              return NamedNotFound(
+                  txn.templates().DeleteTemplate(caller.account_id, id), id);
+            },
+            finish);
+      });
+}
+
+grpc::ServerUnaryReactor* TemplateService::GetDefaultJobTemplate(
+    grpc::CallbackServerContext* context,
+    const ats::v1::GetDefaultJobTemplateRequest*,
+    ats::v1::JobTemplate* response) {
+  return ServeUnary(
+      env_, context, kGetDefaultJobTemplate, Readers(),
+      [this, response](const Caller& caller, const Finish& finish) {
+        finish(env_.store.Read([&](storage::Transaction& txn) {
+          auto row = txn.templates().GetDefaultTemplate(caller.account_id);
+          if (absl::IsNotFound(row.status())) {
+            return absl::NotFoundError(
+                "the account has no default job template; make one the "
+                "default with SetDefaultJobTemplate");
+          }
+          if (!row.ok()) return row.status();
+          return ToProto(txn, *row, response);
+        }));
+      });
+}
+
+grpc::ServerUnaryReactor* TemplateService::SetDefaultJobTemplate(
+    grpc::CallbackServerContext* context,
+    const ats::v1::SetDefaultJobTemplateRequest* request,
+    ats::v1::JobTemplate* response) {
+  return ServeUnary(
+      env_, context, kSetDefaultJobTemplate, Writers(),
+      [this, request, response](const Caller& caller, const Finish& finish) {
+        Validator v;
+        std::vector<std::string> ids;
+        v.Name("name", request->name(), kJobTemplatePattern, &ids);
+        if (!v.ok()) return finish(v.status());
+        env_.store.Write(
+            [this, response, caller, id = ids[0]](storage::Transaction& txn) {
+              absl::Status status = txn.templates().SetDefaultTemplate(
+                  caller.account_id, id, env_.clock.Now());
+              if (!status.ok()) return NamedNotFound(status, id);
+              return GetInto(txn, caller.account_id, id, response);
+            },
+            finish);
+      });
+}
+
+}  // namespace ats::server

@@ -1,0 +1,257 @@
+#include "server/domain/trigger_spec.h"
+
+#include <map>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/contract/errors.h"
+#include "server/contract/webhook_signature.h"
+#include "server/domain/marketplace.h"
+
+namespace ats::server {
+namespace {
+
+// Returns the path of `child` below `field` ("a.b" + "c" = "a.b.c"); a
+// request-level field has no parent.
+std::string Child(const std::string& field, std::string_view child) {
+  if (field.empty()) return std::string(child);
+  return absl::StrCat(field, ".", std::string(child));
+}
+
+// Returns the path of map entry `key` of the map field `field`. The key is
+// escaped so that whatever a client sent stays printable in the error.
+std::string Entry(const std::string& field, const std::string& key) {
+  return absl::StrCat(field, "[", absl::CHexEscape(key), "]");
+}
+
+const ats::v1::TriggerOption* FindOption(const ats::v1::Partner& listing,
+                                         const std::string& key) {
+  for (const ats::v1::TriggerOption& option : listing.trigger_options()) {
+    if (option.key() == key) return &option;
+  }
+  return nullptr;
+}
+
+// Says which keys the listing does accept, so the client can fix the call.
+std::string KnownOptions(const ats::v1::Partner& listing) {
+  if (listing.trigger_options().empty()) {
+    return absl::StrCat("partner \"", listing.display_name(),
+                        "\" has no trigger options");
+  }
+  std::vector<std::string> keys;
+  for (const ats::v1::TriggerOption& option : listing.trigger_options()) {
+    keys.push_back(option.key());
+  }
+  return absl::StrCat("the options of partner \"", listing.display_name(),
+                      "\" are: ", absl::StrJoin(keys, ", "));
+}
+
+bool IsAllowed(const ats::v1::TriggerOption& option, const std::string& value) {
+  if (option.allowed_values().empty()) return true;
+  for (const std::string& allowed : option.allowed_values()) {
+    if (allowed == value) return true;
+  }
+  return false;
+}
+
+// Returns the integration id an integration-event trigger names, or "" when
+// the name does not parse.
+std::string IntegrationIdOf(const ats::v1::Trigger& trigger) {
+  std::vector<std::string> ids;
+  if (!ParseResourceName(trigger.integration_event().integration(),
+                         kIntegrationPattern, &ids)) {
+    return "";
+  }
+  return ids[0];
+}
+
+}  // namespace
+
+void CheckTriggerShape(const ats::v1::Trigger& trigger,
+                       const std::string& field,
+                       const DestinationPolicy& destinations, Validator& v) {
+  if (trigger.has_delay() &&
+      v.Duration(Child(field, "delay"), trigger.delay(), kMaxTriggerDelay)) {
+    // A delayed tag would need an event of its own to wait in the outbox;
+    // tagging is immediate instead, and delays stay with deliveries.
+    v.Require(!trigger.has_add_tag() || (trigger.delay().seconds() == 0 &&
+                                         trigger.delay().nanos() == 0),
+              Child(field, "delay"),
+              "add_tag triggers run immediately; remove the delay");
+  }
+  switch (trigger.action_case()) {
+    case ats::v1::Trigger::kAddTag:
+      v.Tag(Child(field, "add_tag.tag"), trigger.add_tag().tag());
+      break;
+    case ats::v1::Trigger::kWebhook:
+      v.Destination(Child(field, "webhook.uri"), trigger.webhook().uri(),
+                    destinations);
+      ValidateCandidateFields(v, Child(field, "webhook.candidate_fields"),
+                              trigger.webhook().candidate_fields());
+      break;
+    case ats::v1::Trigger::kIntegrationEvent: {
+      const ats::v1::IntegrationEventAction& action =
+          trigger.integration_event();
+      v.Name(Child(field, "integration_event.integration"),
+             action.integration(), kIntegrationPattern, nullptr);
+      const std::string values_field =
+          Child(field, "integration_event.option_values");
+      v.Require(action.option_values_size() <= kMaxTriggerOptionValues,
+                values_field,
+                absl::StrCat("must have at most ", kMaxTriggerOptionValues,
+                             " entries"));
+      for (const auto& [key, value] : SortedValues(action.option_values())) {
+        const std::string entry = Entry(values_field, key);
+        // Checked apart so that the violation says it is the key that is bad.
+        Validator key_check;
+        if (key_check.Length(entry, key, 1, kMaxOptionKeyLength)) {
+          v.Length(entry, value, 0, kMaxOptionValueLength);
+        } else {
+          v.Require(false, entry,
+                    absl::StrCat("key ",
+                                 key_check.violations()[0].description));
+        }
+      }
+      break;
+    }
+    case ats::v1::Trigger::ACTION_NOT_SET:
+      v.Require(false, field.empty() ? "action" : field,
+                "needs exactly one action: integration_event, add_tag or "
+                "webhook");
+      break;
+  }
+}
+
+absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id,
+    const google::protobuf::Map<std::string, std::string>& option_values,
+    const std::string& field, const std::string& purpose) {
+  const std::string name = IntegrationName(integration_id);
+  auto integration =
+      txn.integrations().GetIntegration(account_id, integration_id);
+  if (absl::IsNotFound(integration.status())) {
+    return absl::NotFoundError(absl::StrCat("integration ", name, " not found"));
+  }
+  if (!integration.ok()) return integration.status();
+  if (!integration->active) {
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat(
+            "integration ", name, " (\"", integration->display_name,
+            "\") is inactive; reactivate it with ReactivateIntegration "
+            "before ",
+            purpose)),
+        "INTEGRATION_INACTIVE", {{"integration", name}});
+  }
+  auto partner = txn.integrations().GetPartner(integration->partner_id);
+  if (!partner.ok()) return partner.status();
+  absl::Status fits = CheckOptionValues(partner->listing, option_values, field);
+  if (!fits.ok()) return fits;
+  return IntegrationTarget{*std::move(integration), *std::move(partner)};
+}
+
+absl::StatusOr<std::string> CheckTriggerTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const ats::v1::Trigger& trigger, const std::string& field) {
+  if (!trigger.has_integration_event()) return std::string();
+  const std::string id = IntegrationIdOf(trigger);
+  if (id.empty()) {
+    return InvalidArgument(
+        {{Child(field, "integration_event.integration"),
+          "must be a resource name of the form integrations/{integration}"}});
+  }
+  auto target = CheckIntegrationTarget(
+      txn, account_id, id, trigger.integration_event().option_values(),
+      Child(field, "integration_event"), "adding a trigger that uses it");
+  if (!target.ok()) return target.status();
+  return id;
+}
+
+absl::Status CheckOptionValues(
+    const ats::v1::Partner& listing,
+    const google::protobuf::Map<std::string, std::string>& values,
+    const std::string& field) {
+  const std::string values_field = Child(field, "option_values");
+  Validator v;
+  for (const auto& [key, value] : SortedValues(values)) {
+    const std::string entry = Entry(values_field, key);
+    const ats::v1::TriggerOption* option = FindOption(listing, key);
+    if (option == nullptr) {
+      v.Require(false, entry,
+                absl::StrCat("is not a trigger option; ",
+                             KnownOptions(listing)));
+      continue;
+    }
+    if (!v.Length(entry, value, 0, kMaxOptionValueLength)) continue;
+    if (option->required() && value.empty()) {
+      v.Require(false, entry,
+                absl::StrCat("is required by partner \"",
+                             listing.display_name(), "\" and must not be empty"));
+      continue;
+    }
+    v.Require(IsAllowed(*option, value), entry,
+              absl::StrCat("must be one of: ",
+                           absl::StrJoin(option->allowed_values(), ", ")));
+  }
+  for (const ats::v1::TriggerOption& option : listing.trigger_options()) {
+    if (option.required() && values.find(option.key()) == values.end()) {
+      std::string description =
+          absl::StrCat("is required by partner \"", listing.display_name(),
+                       "\" (", option.display_name(), ")");
+      if (!option.allowed_values().empty()) {
+        absl::StrAppend(&description, "; one of: ",
+                        absl::StrJoin(option.allowed_values(), ", "));
+      }
+      v.Require(false, Entry(values_field, option.key()), description);
+    }
+  }
+  return v.status();
+}
+
+absl::Status FillTriggerReadiness(storage::Transaction& txn,
+                                  const std::string& account_id,
+                                  ats::v1::Trigger* trigger) {
+  trigger->set_readiness(ats::v1::TRIGGER_READINESS_READY);
+  trigger->clear_readiness_reason();
+  auto skip = [trigger](std::string reason) {
+    trigger->set_readiness(ats::v1::TRIGGER_READINESS_WILL_SKIP);
+    trigger->set_readiness_reason(std::move(reason));
+    return absl::OkStatus();
+  };
+  if (trigger->has_webhook()) {
+    // Webhooks are signed with the account's secret; without one their
+    // events are SKIPPED.
+    auto account = txn.accounts().GetAccount(account_id);
+    if (!account.ok()) return account.status();
+    if (account->webhook_signing_secret.empty()) return skip(kNoWebhookSecret);
+    return absl::OkStatus();
+  }
+  if (!trigger->has_integration_event()) return absl::OkStatus();
+  const std::string id = IntegrationIdOf(*trigger);
+  const std::string name = trigger->integration_event().integration();
+  if (id.empty()) {
+    return skip(absl::StrCat("integration ", name, " is not a valid name"));
+  }
+  auto integration = txn.integrations().GetIntegration(account_id, id);
+  if (absl::IsNotFound(integration.status())) {
+    return skip(absl::StrCat("integration ", name, " no longer exists"));
+  }
+  if (!integration.ok()) return integration.status();
+  if (!integration->active) {
+    return skip(absl::StrCat("integration ", name,
+                             " is inactive; reactivate it to run this "
+                             "trigger"));
+  }
+  if (!integration->endpoint_disabled_reason.empty()) {
+    return skip(absl::StrCat(
+        "the endpoint of integration ", name, " is disabled (",
+        integration->endpoint_disabled_reason,
+        "); reactivate the integration to resume deliveries"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ats::server

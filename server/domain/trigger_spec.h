@@ -1,0 +1,96 @@
+#ifndef ATS_SERVER_DOMAIN_TRIGGER_SPEC_H_
+#define ATS_SERVER_DOMAIN_TRIGGER_SPEC_H_
+
+// The rules a stage trigger must follow, shared by job templates and job
+// stages (and, for option values, manual triggers). Validation comes in two
+// halves: the shape of the trigger, which needs no database and runs before
+// any write is queued, and its target, which must be checked inside the write
+// transaction that stores the trigger so that the integration cannot change
+// in between.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ats/v1/integration_service.pb.h"
+#include "ats/v1/pipeline.pb.h"
+#include "google/protobuf/map.h"
+#include "server/common/validation.h"
+#include "storage/store.h"
+
+namespace ats::server {
+
+// Longest delay a trigger may carry.
+inline constexpr absl::Duration kMaxTriggerDelay = absl::Hours(30 * 24);
+// Most option values an integration-event trigger may carry.
+inline constexpr int kMaxTriggerOptionValues = 20;
+// Longest option key and value, in characters.
+inline constexpr size_t kMaxOptionKeyLength = 64;
+inline constexpr size_t kMaxOptionValueLength = 256;
+
+// Checks what needs no database, recording violations under `field` (e.g.
+// "trigger" or "job_template.stages[1].triggers[0]"): delay 0 to 30 days
+// (and none on add_tag triggers, which run immediately), exactly one
+// action, a valid add_tag.tag, a webhook.uri that `destinations` allows
+// (Validator::Destination), known webhook.candidate_fields each listed
+// once, a well-formed integration_event.integration name, at most 20 option
+// values
+// with keys of 1 to 64 and values of up to 256 characters. Output-only fields
+// (name, readiness) are ignored.
+void CheckTriggerShape(const ats::v1::Trigger& trigger,
+                       const std::string& field,
+                       const DestinationPolicy& destinations, Validator& v);
+
+// Checks, inside `txn`, what the trigger points at, assuming its shape passed
+// CheckTriggerShape: an integration-event trigger must name an integration of
+// `account_id` (NOT_FOUND otherwise) that is active (FAILED_PRECONDITION
+// otherwise, with ErrorInfo reason INTEGRATION_INACTIVE), and its option
+// values must fit the partner's trigger options (see CheckOptionValues, with
+// violations under `<field>.integration_event.option_values[<key>]`). Returns
+// the integration id, or "" for other kinds of trigger.
+absl::StatusOr<std::string> CheckTriggerTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const ats::v1::Trigger& trigger, const std::string& field);
+
+// The integration a trigger or a manual trigger sends to, and its partner.
+struct IntegrationTarget {
+  storage::IntegrationRow integration;
+  storage::PartnerRow partner;
+};
+
+// Checks, inside `txn`, integration `integration_id` of `account_id` for a
+// trigger or manual trigger with `option_values`: NOT_FOUND when the account
+// has no such integration, FAILED_PRECONDITION (ErrorInfo reason
+// INTEGRATION_INACTIVE, a message asking to reactivate it before `purpose`,
+// e.g. "triggering it") when it is inactive, INVALID_ARGUMENT when the
+// values do not fit the partner's options (CheckOptionValues under `field`).
+// Returns the integration with its partner.
+absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id,
+    const google::protobuf::Map<std::string, std::string>& option_values,
+    const std::string& field, const std::string& purpose);
+
+// Returns OK when `values` fit the trigger options of `listing`; otherwise
+// INVALID_ARGUMENT with every violation under `<field>.option_values[<key>]`
+// (`option_values[<key>]` when `field` is empty): a key that is not an option
+// of the listing, a required option absent or empty, a value not among the
+// option's allowed_values when it lists any, a value over 256 characters.
+absl::Status CheckOptionValues(
+    const ats::v1::Partner& listing,
+    const google::protobuf::Map<std::string, std::string>& values,
+    const std::string& field);
+
+// Sets `trigger->readiness` and `readiness_reason` for a stored trigger of
+// `account_id`: TRIGGER_READINESS_WILL_SKIP with the reason when its
+// integration is inactive, has an endpoint disabled by a 410 answer, or no
+// longer exists; TRIGGER_READINESS_READY otherwise (and for every trigger
+// that is not an integration event). Fails only when storage does.
+absl::Status FillTriggerReadiness(storage::Transaction& txn,
+                                  const std::string& account_id,
+                                  ats::v1::Trigger* trigger);
+
+}  // namespace ats::server
+
+#endif  // ATS_SERVER_DOMAIN_TRIGGER_SPEC_H_

@@ -1,0 +1,447 @@
+#include "server/engine/bulk_operations.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/contract/errors.h"
+#include "server/contract/timestamps.h"
+#include "server/domain/event_convert.h"
+#include "server/domain/marketplace.h"
+#include "server/domain/pipeline_convert.h"
+#include "server/engine/manual_trigger.h"
+#include "server/engine/pipeline_access.h"
+#include "spdlog/spdlog.h"
+#include "storage/failure.h"
+
+namespace ats::server {
+namespace {
+
+// Tries of one write before the worker stops waiting for its failure to
+// pass: a batch is then handled one candidate per write, and a lone
+// candidate fails.
+constexpr int kMaxTries = 6;
+// The wait after the first failed try; it doubles with each further one, up
+// to kMaxRetryDelay.
+constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(100);
+constexpr absl::Duration kMaxRetryDelay = absl::Seconds(10);
+
+// Whether the same write may succeed later as it is: lock contention, a
+// group commit rolled back for another write's sake, a full disk.
+bool MayPass(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsAborted(status) ||
+         absl::IsResourceExhausted(status);
+}
+
+// The wait before trying again after `tries` failed tries.
+absl::Duration RetryDelay(int tries) {
+  absl::Duration delay = kFirstRetryDelay;
+  for (int i = 1; i < tries && delay < kMaxRetryDelay; ++i) delay *= 2;
+  return std::min(delay, kMaxRetryDelay);
+}
+
+// The candidates the selection of `spec` means, as storage takes them.
+storage::CandidateSelector SelectorOf(
+    const ats::v1::BulkTriggerIntegrationRequest& spec) {
+  storage::CandidateSelector selector;
+  const ats::v1::CandidateSelection& selection = spec.selection();
+  if (selection.has_job()) {
+    std::vector<std::string> ids;
+    ParseResourceName(selection.job().job(), kJobPattern, &ids);
+    if (!ids.empty()) selector.job_id = ids[0];
+    if (ParseResourceName(selection.job().stage(), kStagePattern, &ids)) {
+      selector.stage_id = ids[1];
+    }
+  } else if (selection.kind_case() == ats::v1::CandidateSelection::kTag) {
+    selector.tag = selection.tag();
+  }
+  return selector;
+}
+
+// Ends `operation` at `now` in `state` for `reason`.
+void End(storage::BulkOperationRow& operation,
+         ats::v1::BulkOperationState state, std::string reason,
+         absl::Time now) {
+  operation.state = state;
+  operation.state_reason = std::move(reason);
+  operation.end_time = now;
+}
+
+// Resolves the next `batch_size` candidates of the selection of
+// `operation` into PENDING items, in `txn`.
+absl::Status ResolveBatch(storage::Transaction& txn,
+                          storage::BulkOperationRow& operation,
+                          int batch_size) {
+  auto ids = txn.bulk_operations().ListSelectedCandidates(
+      operation.account_id, SelectorOf(operation.spec),
+      operation.resolve_cursor, batch_size);
+  if (!ids.ok()) return ids.status();
+  auto added = txn.bulk_operations().AddPendingItems(operation.account_id,
+                                                     operation.id, *ids);
+  if (!added.ok()) return added.status();
+  operation.total_count += *added;
+  if (static_cast<int>(ids->size()) < batch_size) {
+    operation.resolved = true;
+  } else {
+    operation.resolve_cursor = ids->back();
+  }
+  return absl::OkStatus();
+}
+
+// Handles the next `batch_size` PENDING items of `operation` at `now`, in
+// `txn`: an event for each candidate that still exists, a skip for each
+// that does not. Sets *created to the number of events created.
+absl::Status ProcessBatch(storage::Transaction& txn,
+                          storage::BulkOperationRow& operation, absl::Time now,
+                          int batch_size, RandomSource& random,
+                          int64_t* created) {
+  const std::string& account_id = operation.account_id;
+  auto integration =
+      txn.integrations().GetIntegration(account_id, operation.integration_id);
+  if (!integration.ok()) return integration.status();
+  const std::string why = WhyNotTriggerable(*integration);
+  if (!why.empty()) {
+    End(operation, ats::v1::BULK_OPERATION_STATE_INTERRUPTED, why, now);
+    return absl::OkStatus();
+  }
+  auto partner = txn.integrations().GetPartner(integration->partner_id);
+  if (!partner.ok()) return partner.status();
+  const IntegrationTarget target{*std::move(integration), *std::move(partner)};
+
+  EventOrigin origin{account_id,
+                     operation.created_by,
+                     ats::v1::EVENT_SOURCE_BULK,
+                     SelectorOf(operation.spec).job_id,
+                     "",
+                     operation.id,
+                     now};
+  if (!origin.job_id.empty()) {
+    auto job = txn.jobs().GetJob(account_id, origin.job_id);
+    if (absl::IsNotFound(job.status())) {
+      End(operation, ats::v1::BULK_OPERATION_STATE_INTERRUPTED,
+          absl::StrCat("job ", JobName(origin.job_id), " was deleted"), now);
+      return absl::OkStatus();
+    }
+    if (!job.ok()) return job.status();
+    origin.job_title = job->title;
+  }
+
+  const auto& fields = target.partner.listing.candidate_fields();
+  const bool with_tags =
+      std::find(fields.begin(), fields.end(), ats::v1::CANDIDATE_FIELD_TAGS) !=
+      fields.end();
+  auto items = txn.bulk_operations().ListPendingItems(
+      account_id, operation.id, operation.process_cursor, batch_size,
+      with_tags);
+  if (!items.ok()) return items.status();
+  std::vector<storage::BulkItemRow> outcomes(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    const storage::PendingBulkItem& item = (*items)[i];
+    storage::BulkItemRow& outcome = outcomes[i];
+    outcome.candidate_id = item.candidate_id;
+    if (item.candidate.has_value()) {
+      storage::EventRow event =
+          ManualEvent(origin, target, *item.candidate,
+                      operation.spec.option_values(), random);
+      absl::Status status = InsertNewEvent(txn, event, random);
+      if (!status.ok()) return status;
+      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
+      outcome.event_id = std::move(event.id);
+      ++operation.created_count;
+      ++*created;
+    } else {
+      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
+      outcome.reason = absl::StrCat("candidate ",
+                                    CandidateName(item.candidate_id),
+                                    " not found");
+      ++operation.skipped_count;
+    }
+  }
+  absl::Status status =
+      txn.bulk_operations().UpdateItems(account_id, operation.id, outcomes);
+  if (!status.ok()) return status;
+  if (!items->empty()) operation.process_cursor = items->back().candidate_id;
+  if (static_cast<int>(items->size()) < batch_size) {
+    End(operation, ats::v1::BULK_OPERATION_STATE_SUCCEEDED, "", now);
+  }
+  return absl::OkStatus();
+}
+
+// Records, in `txn`, that the event of the next PENDING item of `operation`
+// cannot be created, for `why`.
+absl::Status FailNextItem(storage::Transaction& txn,
+                          storage::BulkOperationRow& operation,
+                          const std::string& why) {
+  auto items = txn.bulk_operations().ListPendingItems(
+      operation.account_id, operation.id, operation.process_cursor, 1,
+      /*with_tags=*/false);
+  if (!items.ok()) return items.status();
+  if (items->empty()) return absl::OkStatus();
+  storage::BulkItemRow item;
+  item.candidate_id = items->front().candidate_id;
+  item.outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
+  item.reason = why;
+  absl::Status status = txn.bulk_operations().UpdateItems(
+      operation.account_id, operation.id, {item});
+  if (!status.ok()) return status;
+  ++operation.failed_count;
+  operation.process_cursor = item.candidate_id;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void BulkOperationToProto(const storage::BulkOperationRow& row,
+                          ats::v1::BulkOperation* operation) {
+  operation->set_name(BulkOperationName(row.id));
+  operation->set_integration(IntegrationName(row.integration_id));
+  *operation->mutable_selection() = row.spec.selection();
+  *operation->mutable_option_values() = row.spec.option_values();
+  operation->set_state(row.state);
+  operation->set_total_count(row.total_count);
+  operation->set_created_count(row.created_count);
+  operation->set_skipped_count(row.skipped_count);
+  operation->set_failed_count(row.failed_count);
+  operation->set_created_by(ApiKeyName(row.created_by));
+  *operation->mutable_create_time() = ToProtoTime(row.create_time);
+  if (row.end_time.has_value()) {
+    *operation->mutable_end_time() = ToProtoTime(*row.end_time);
+  }
+  operation->set_state_reason(row.state_reason);
+  if (row.spec.selection().has_job()) {
+    operation->set_job(row.spec.selection().job().job());
+  }
+}
+
+void BulkItemToProto(const storage::BulkItemRow& row,
+                     ats::v1::BulkOperationItem* item) {
+  item->set_candidate(CandidateName(row.candidate_id));
+  item->set_outcome(row.outcome);
+  if (!row.event_id.empty()) item->set_event(EventName(row.event_id));
+  item->set_reason(row.reason);
+}
+
+BulkRunner::BulkRunner(const BulkRunnerOptions& options, storage::Store& store,
+                       const Clock& clock, RandomSource& random,
+                       std::function<void()> events_created)
+    : options_(options),
+      store_(store),
+      clock_(clock),
+      random_(random),
+      events_created_(std::move(events_created)) {}
+
+BulkRunner::~BulkRunner() { Stop(); }
+
+void BulkRunner::Start() {
+  worker_ = std::thread([this] { Run(); });
+}
+
+void BulkRunner::Enqueue(const std::string& account_id, const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  OperationKey key{account_id, id};
+  if (!queued_.insert(key).second) return;
+  queue_.push_back(std::move(key));
+  work_ready_.Signal();
+}
+
+int64_t BulkRunner::Watch(const std::string& id, Listener listener,
+                          std::function<void()> on_stop) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return 0;
+  const int64_t handle = next_handle_++;
+  watchers_[handle] = Watcher{id, std::move(listener), std::move(on_stop)};
+  return handle;
+}
+
+void BulkRunner::Unwatch(int64_t handle) {
+  absl::MutexLock lock(&mu_);
+  watchers_.erase(handle);
+}
+
+void BulkRunner::Publish(const ats::v1::BulkOperation& operation) {
+  const std::string id = operation.name().substr(operation.name().find('/') + 1);
+  absl::MutexLock lock(&mu_);
+  for (auto& [handle, watcher] : watchers_) {
+    if (watcher.operation_id == id) watcher.listener(operation);
+  }
+}
+
+void BulkRunner::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !worker_.joinable()) return;
+    stopping_ = true;
+    work_ready_.Signal();
+  }
+  if (worker_.joinable()) worker_.join();
+  absl::MutexLock lock(&mu_);
+  for (auto& [handle, watcher] : watchers_) watcher.on_stop();
+  watchers_.clear();
+}
+
+void BulkRunner::Run() {
+  absl::Status resumed = store_.Read([this](storage::Transaction& txn) {
+    auto running = txn.bulk_operations().ListRunningOperations();
+    if (!running.ok()) return running.status();
+    for (const storage::BulkOperationRow& row : *running) {
+      spdlog::info("resuming bulk operation {} ({} of {} handled)",
+                   BulkOperationName(row.id),
+                   row.created_count + row.skipped_count + row.failed_count,
+                   row.total_count);
+      Enqueue(row.account_id, row.id);
+    }
+    return absl::OkStatus();
+  });
+  if (!resumed.ok()) {
+    spdlog::error("cannot resume bulk operations: {}", LogText(resumed));
+  }
+  for (;;) {
+    OperationKey key;
+    {
+      absl::MutexLock lock(&mu_);
+      while (queue_.empty() && !stopping_) work_ready_.Wait(&mu_);
+      if (stopping_) return;
+      key = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(key);
+    }
+    // Operations take turns: one still running goes to the back.
+    if (RunBatch(key)) Enqueue(key.first, key.second);
+  }
+}
+
+bool BulkRunner::RunBatch(const OperationKey& key) {
+  auto recovery = recoveries_.find(key);
+  const int batch_size =
+      recovery != recoveries_.end() && recovery->second.one_by_one > 0
+          ? 1
+          : options_.batch_size;
+  bool resolving = false;
+  storage::BulkOperationRow operation;
+  absl::Status status = RunStep(
+      key,
+      [&](storage::Transaction& txn, storage::BulkOperationRow& row,
+          absl::Time now, int64_t* created) {
+        resolving = !row.resolved;
+        return resolving ? ResolveBatch(txn, row, batch_size)
+                         : ProcessBatch(txn, row, now, batch_size, random_,
+                                        created);
+      },
+      &operation);
+  if (!status.ok() && !absl::IsNotFound(status)) {
+    return Recover(key, resolving, status);
+  }
+  const bool running =
+      status.ok() && operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+  recovery = recoveries_.find(key);
+  if (recovery != recoveries_.end()) {
+    recovery->second.tries = 0;
+    if (recovery->second.one_by_one > 0) --recovery->second.one_by_one;
+    if (!running || recovery->second.one_by_one == 0) {
+      recoveries_.erase(recovery);
+    }
+  }
+  return running;
+}
+
+bool BulkRunner::Recover(const OperationKey& key, bool resolving,
+                         const absl::Status& status) {
+  const std::string name = BulkOperationName(key.second);
+  Recovery& recovery = recoveries_[key];
+  ++recovery.tries;
+  if (MayPass(status) && recovery.tries < kMaxTries) {
+    spdlog::warn("bulk operation {}: a batch failed (try {}), trying again: {}",
+                 name, recovery.tries, LogText(status));
+    return !WaitUnlessStopping(RetryDelay(recovery.tries));
+  }
+  if (!resolving && recovery.one_by_one == 0 && options_.batch_size > 1) {
+    spdlog::warn(
+        "bulk operation {}: a batch failed ({}); handling its candidates one "
+        "per write",
+        name, LogText(status));
+    recovery = Recovery{0, options_.batch_size};
+    return true;
+  }
+  // Given up on the write: the operation cannot select its candidates, or
+  // the lone candidate of the write cannot have its event. Clients read the
+  // reason; the log above and below has the detail.
+  const std::string why(storage::WithoutStorageDetail(status).message());
+  storage::BulkOperationRow operation;
+  absl::Status recorded = RunStep(
+      key,
+      [&](storage::Transaction& txn, storage::BulkOperationRow& row,
+          absl::Time now, int64_t*) {
+        if (!resolving) {
+          return FailNextItem(
+              txn, row, absl::StrCat("its event could not be written: ", why));
+        }
+        End(row, ats::v1::BULK_OPERATION_STATE_INTERRUPTED,
+            absl::StrCat("selecting its candidates failed: ", why), now);
+        return absl::OkStatus();
+      },
+      &operation);
+  if (!recorded.ok() && !absl::IsNotFound(recorded)) {
+    spdlog::error("bulk operation {}: cannot record its failure ({}): {}", name,
+                  LogText(status), LogText(recorded));
+    return !WaitUnlessStopping(RetryDelay(recovery.tries));
+  }
+  if (recorded.ok() && !resolving) {
+    spdlog::warn("bulk operation {}: a candidate failed: {}", name,
+                 LogText(status));
+  }
+  const bool running =
+      recorded.ok() && operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+  recovery.tries = 0;
+  if (recovery.one_by_one > 0) --recovery.one_by_one;
+  if (!running || recovery.one_by_one == 0) recoveries_.erase(key);
+  return running;
+}
+
+bool BulkRunner::WaitUnlessStopping(absl::Duration delay) {
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
+  return stopping_;
+}
+
+absl::Status BulkRunner::RunStep(const OperationKey& key, const StepFn& step,
+                                 storage::BulkOperationRow* operation) {
+  const auto& [account_id, id] = key;
+  int64_t created = 0;
+  bool ran = false;
+  const absl::Time start = absl::Now();
+  absl::Status status = store_.WriteAndWait([&](storage::Transaction& txn) {
+    created = 0;
+    auto row = txn.bulk_operations().GetOperation(account_id, id);
+    if (!row.ok()) return row.status();
+    *operation = *std::move(row);
+    ran = operation->state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+    if (!ran) return absl::OkStatus();
+    const absl::Time now = clock_.Now();
+    absl::Status done = step(txn, *operation, now, &created);
+    if (!done.ok()) return done;
+    operation->update_time = now;
+    return txn.bulk_operations().UpdateOperation(*operation);
+  });
+  if (!status.ok()) return status;
+  if (created > 0 && events_created_) events_created_();
+  spdlog::debug("bulk operation {}: {} events created in {}",
+                BulkOperationName(id), created,
+                absl::FormatDuration(absl::Now() - start));
+  if (ran && operation->state != ats::v1::BULK_OPERATION_STATE_RUNNING) {
+    spdlog::info(
+        "bulk operation {} {}: {} total, {} created, {} skipped, {} failed, "
+        "{} since it started",
+        BulkOperationName(id),
+        ats::v1::BulkOperationState_Name(operation->state),
+        operation->total_count, operation->created_count,
+        operation->skipped_count, operation->failed_count,
+        absl::FormatDuration(operation->update_time - operation->create_time));
+  }
+  ats::v1::BulkOperation proto;
+  BulkOperationToProto(*operation, &proto);
+  Publish(proto);
+  return absl::OkStatus();
+}
+
+}  // namespace ats::server

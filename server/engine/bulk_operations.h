@@ -1,0 +1,164 @@
+#ifndef ATS_SERVER_ENGINE_BULK_OPERATIONS_H_
+#define ATS_SERVER_ENGINE_BULK_OPERATIONS_H_
+
+// The bulk worker: runs bulk manual triggers (BulkTriggerIntegration) on its
+// own thread, in bounded batches, so that a 100,000-candidate operation
+// neither occupies a gRPC thread nor holds the write lock for long. Each
+// batch is one write transaction that either resolves the next part of the
+// selection into PENDING items or handles the next PENDING items (an event
+// and the item's outcome together, so a crash never leaves an event without
+// its item or the other way round). Operations take turns batch by batch.
+//
+// A batch whose write fails is tried again: after a wait growing from try to
+// try when the failure may pass (lock contention, a full disk), at once one
+// candidate per write when it fails for good or too often, so one candidate
+// whose event cannot be written fails alone (FAILED, with the error as its
+// reason) and the operation still finishes with counts that add up.
+//
+// Progress is published to watchers (the streaming RPC) after every batch.
+// After a restart Start resumes every RUNNING operation where it was.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "ats/v1/integration_service.pb.h"
+#include "server/common/clock.h"
+#include "server/common/random.h"
+#include "storage/store.h"
+
+namespace ats::server {
+
+// Resource name pattern of bulk operations, as Validator::Name takes it.
+inline constexpr char kBulkOperationPattern[] =
+    "bulkOperations/{bulk_operation}";
+
+// Most candidates an explicit list may name; documented in the proto.
+inline constexpr int kMaxBulkCandidates = 10000;
+
+struct BulkRunnerOptions {
+  // Candidates resolved or handled per write transaction.
+  int batch_size = 1000;
+};
+
+// Fills `operation` from `row`.
+void BulkOperationToProto(const storage::BulkOperationRow& row,
+                          ats::v1::BulkOperation* operation);
+
+// Fills `item` from `row`.
+void BulkItemToProto(const storage::BulkItemRow& row,
+                     ats::v1::BulkOperationItem* item);
+
+// Thread-safe.
+class BulkRunner {
+ public:
+  // Learns an operation's progress; must be quick and must not block.
+  using Listener = std::function<void(const ats::v1::BulkOperation&)>;
+
+  // `store`, `clock` and `random` must outlive the runner;
+  // `events_created` (may be empty) is called after each batch that created
+  // events.
+  BulkRunner(const BulkRunnerOptions& options, storage::Store& store,
+             const Clock& clock, RandomSource& random,
+             std::function<void()> events_created);
+  BulkRunner(const BulkRunner&) = delete;
+  BulkRunner& operator=(const BulkRunner&) = delete;
+  // Stops (see Stop).
+  ~BulkRunner();
+
+  // Starts the worker thread, which first queues every RUNNING operation
+  // (those a stopped server left unfinished).
+  void Start();
+
+  // Queues a batch of operation `id` of `account_id` (once, however often
+  // it is asked): a running operation goes on; one that ended is just
+  // published again, so a new watcher learns its state.
+  void Enqueue(const std::string& account_id, const std::string& id);
+
+  // Calls `listener` with each published state of operation `id` until
+  // Unwatch; returns a handle for Unwatch, or 0 when the runner is stopped.
+  // `on_stop` is called instead if the runner stops first.
+  int64_t Watch(const std::string& id, Listener listener,
+                std::function<void()> on_stop);
+  // Stops calling the listener of `handle`; once it returns, neither it nor
+  // its on_stop is called again.
+  void Unwatch(int64_t handle);
+
+  // Tells the watchers of `operation` its new state (e.g. after a cancel).
+  void Publish(const ats::v1::BulkOperation& operation);
+
+  // Finishes the batch under way, stops the worker and tells every watcher
+  // (on_stop). Operations left RUNNING resume at the next Start. Idempotent.
+  void Stop();
+
+ private:
+  struct Watcher {
+    std::string operation_id;
+    Listener listener;
+    std::function<void()> on_stop;
+  };
+  using OperationKey = std::pair<std::string, std::string>;
+
+  // How the worker goes on with an operation whose last write failed.
+  struct Recovery {
+    // Failed tries of the write about to be tried again.
+    int tries = 0;
+    // Candidates left to handle one per write, after a batch failed for
+    // good; 0 for whole batches.
+    int one_by_one = 0;
+  };
+  // Moves a RUNNING operation on inside a write, at `now`, adding the
+  // events it creates to *created.
+  using StepFn =
+      std::function<absl::Status(storage::Transaction&,
+                                 storage::BulkOperationRow&, absl::Time now,
+                                 int64_t* created)>;
+
+  void Run();
+  // Runs one batch of operation `key`; returns whether it is still running.
+  bool RunBatch(const OperationKey& key);
+  // Runs `step` on operation `key` in one write (unless the operation is
+  // not RUNNING) and publishes the outcome; sets *operation to the
+  // operation as stored.
+  absl::Status RunStep(const OperationKey& key, const StepFn& step,
+                       storage::BulkOperationRow* operation);
+  // Handles the failure `status` of a batch of operation `key` that was
+  // `resolving` its selection (or creating events): waits and lets it try
+  // again, splits the batch, or records the failure. Returns whether the
+  // operation is still running.
+  bool Recover(const OperationKey& key, bool resolving,
+               const absl::Status& status);
+  // Waits `delay` unless the runner stops first; returns whether it stops.
+  bool WaitUnlessStopping(absl::Duration delay);
+
+  const BulkRunnerOptions options_;
+  storage::Store& store_;
+  const Clock& clock_;
+  RandomSource& random_;
+  const std::function<void()> events_created_;
+
+  absl::Mutex mu_;
+  absl::CondVar work_ready_;
+  std::deque<OperationKey> queue_ ABSL_GUARDED_BY(mu_);
+  std::set<OperationKey> queued_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<int64_t, Watcher> watchers_ ABSL_GUARDED_BY(mu_);
+  int64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
+
+  // Operations whose last write failed; the worker thread's alone.
+  std::map<OperationKey, Recovery> recoveries_;
+
+  std::thread worker_;
+};
+
+}  // namespace ats::server
+
+#endif  // ATS_SERVER_ENGINE_BULK_OPERATIONS_H_
