@@ -226,9 +226,8 @@ SqliteApplicationRepository::ListCandidateApplications(
       "SELECT ", kApplicationColumns,
       " FROM applications a WHERE a.account_id = ?1 AND a.candidate_id = ?2 "
       "ORDER BY a.create_time, a.job_id");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, candidate_id);
-  return ReadAll<ApplicationRow>(stmt, ReadApplication);
+  return SelectRows<ApplicationRow>(db_, sql.c_str(), account_id, candidate_id,
+                                    ReadApplication);
 }
 
 absl::Status SqliteApplicationRepository::DeleteApplication(

@@ -123,10 +123,8 @@ absl::StatusOr<BulkOperationRow> SqliteBulkOperationRepository::GetOperation(
   static const std::string sql =
       absl::StrCat("SELECT ", kOperationColumns,
                    " FROM bulk_operations WHERE account_id = ?1 AND id = ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, id);
-  return ReadOne<BulkOperationRow>(stmt, ReadOperation,
-                                   RowNotFound("bulk operation", id));
+  return SelectRow<BulkOperationRow>(db_, sql.c_str(), "bulk operation",
+                                     account_id, id, ReadOperation);
 }
 
 absl::StatusOr<Page<BulkOperationRow>>

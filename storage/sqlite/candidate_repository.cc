@@ -150,10 +150,8 @@ absl::StatusOr<CandidateRow> SqliteCandidateRepository::GetCandidate(
   static const std::string sql =
       absl::StrCat("SELECT ", kCandidateColumns,
                    " FROM candidates WHERE account_id = ?1 AND id = ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, id);
-  auto candidate =
-      ReadOne<CandidateRow>(stmt, ReadCandidate, RowNotFound("candidate", id));
+  auto candidate = SelectRow<CandidateRow>(db_, sql.c_str(), "candidate",
+                                           account_id, id, ReadCandidate);
   if (!candidate.ok()) return candidate.status();
   absl::Status status = ReadTags(*candidate);
   if (!status.ok()) return status;

@@ -126,9 +126,7 @@ absl::StatusOr<JobRow> SqliteJobRepository::GetJob(std::string_view account_id,
                                                    std::string_view id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kJobColumns, " FROM jobs WHERE account_id = ?1 AND id = ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, id);
-  return ReadOne<JobRow>(stmt, ReadJob, RowNotFound("job", id));
+  return SelectRow<JobRow>(db_, sql.c_str(), "job", account_id, id, ReadJob);
 }
 
 absl::StatusOr<Page<JobRow>> SqliteJobRepository::ListJobs(
@@ -205,9 +203,8 @@ absl::StatusOr<StageRow> SqliteJobRepository::GetStage(
       absl::StrCat("SELECT ", kStageColumns,
                    ", candidate_count FROM stages WHERE account_id = ?1 "
                    "AND id = ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, id);
-  return ReadOne<StageRow>(stmt, ReadStage, RowNotFound("stage", id));
+  return SelectRow<StageRow>(db_, sql.c_str(), "stage", account_id, id,
+                             ReadStage);
 }
 
 absl::StatusOr<std::vector<StageRow>> SqliteJobRepository::ListStages(
@@ -216,9 +213,7 @@ absl::StatusOr<std::vector<StageRow>> SqliteJobRepository::ListStages(
       "SELECT ", kStageColumns,
       ", candidate_count FROM stages WHERE account_id = ?1 AND job_id = ?2 "
       "ORDER BY position, id");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, job_id);
-  return ReadAll<StageRow>(stmt, ReadStage);
+  return SelectRows<StageRow>(db_, sql.c_str(), account_id, job_id, ReadStage);
 }
 
 absl::Status SqliteJobRepository::DeleteStage(std::string_view account_id,
@@ -289,9 +284,8 @@ absl::StatusOr<TriggerRow> SqliteJobRepository::GetTrigger(
       absl::StrCat("SELECT ", kTriggerColumns,
                    " FROM stage_triggers t WHERE t.account_id = ?1 "
                    "AND t.id = ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, id);
-  return ReadOne<TriggerRow>(stmt, ReadTrigger, RowNotFound("trigger", id));
+  return SelectRow<TriggerRow>(db_, sql.c_str(), "trigger", account_id, id,
+                               ReadTrigger);
 }
 
 absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListTriggers(
@@ -300,9 +294,8 @@ absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListTriggers(
       absl::StrCat("SELECT ", kTriggerColumns,
                    " FROM stage_triggers t WHERE t.account_id = ?1 "
                    "AND t.stage_id = ?2 ORDER BY t.position, t.id");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, stage_id);
-  return ReadAll<TriggerRow>(stmt, ReadTrigger);
+  return SelectRows<TriggerRow>(db_, sql.c_str(), account_id, stage_id,
+                                ReadTrigger);
 }
 
 absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListJobTriggers(
@@ -312,9 +305,8 @@ absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListJobTriggers(
       " FROM stages s JOIN stage_triggers t ON t.stage_id = s.id "
       "WHERE s.account_id = ?1 AND s.job_id = ?2 AND t.account_id = ?1 "
       "ORDER BY s.position, s.id, t.position, t.id");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, job_id);
-  return ReadAll<TriggerRow>(stmt, ReadTrigger);
+  return SelectRows<TriggerRow>(db_, sql.c_str(), account_id, job_id,
+                                ReadTrigger);
 }
 
 absl::Status SqliteJobRepository::DeleteTrigger(std::string_view account_id,

@@ -132,10 +132,8 @@ absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetTemplate(
   static const std::string sql =
       absl::StrCat("SELECT ", kTemplateColumns,
                    " FROM job_templates WHERE account_id = ?1 AND id = ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, account_id).Bind(2, id);
-  return ReadOne<TemplateRow>(stmt, ReadTemplate,
-                              RowNotFound("job template", id));
+  return SelectRow<TemplateRow>(db_, sql.c_str(), "job template", account_id,
+                                id, ReadTemplate);
 }
 
 absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetDefaultTemplate(

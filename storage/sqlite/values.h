@@ -152,6 +152,31 @@ inline absl::Status DeleteRow(Connection& db, const char* delete_sql,
       id);
 }
 
+// Runs `select_sql`, a SELECT of the row `what` `id` with ?1 = account and
+// ?2 = id, and reads it with `read` (as ReadOne); NOT_FOUND when it finds
+// nothing.
+template <typename Row, typename ReadFn>
+absl::StatusOr<Row> SelectRow(Connection& db, const char* select_sql,
+                              std::string_view what,
+                              std::string_view account_id, std::string_view id,
+                              ReadFn read) {
+  Statement& stmt = db.Prepare(select_sql);
+  stmt.Bind(1, account_id).Bind(2, id);
+  return ReadOne<Row>(stmt, read, RowNotFound(what, id));
+}
+
+// Runs `select_sql`, a SELECT with ?1 = account and ?2 = `key`, and reads
+// every row it finds with `read` (as ReadAll).
+template <typename Row, typename ReadFn>
+absl::StatusOr<std::vector<Row>> SelectRows(Connection& db,
+                                            const char* select_sql,
+                                            std::string_view account_id,
+                                            std::string_view key, ReadFn read) {
+  Statement& stmt = db.Prepare(select_sql);
+  stmt.Bind(1, account_id).Bind(2, key);
+  return ReadAll<Row>(stmt, read);
+}
+
 // Returns `status`, except that a duplicate key (ALREADY_EXISTS, which
 // SQLite words in terms of its constraint) becomes ALREADY_EXISTS with
 // `message`, naming the row for the caller.

@@ -8,9 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "ats/v1/integration_service.grpc.pb.h"
-#include "server/common/random.h"
-#include "storage/sqlite/connection.h"
-#include "storage/sqlite/migrations.h"
+#include "storage/sqlite/event_insert_baseline.h"
 #include "tests/support/temp_dir.h"
 #include "tools/ats-bench/api.h"
 #include "tools/ats-bench/commands.h"
@@ -19,73 +17,24 @@
 namespace ats::bench {
 namespace {
 
-using storage::sqlite::Connection;
-
 // The size of the payload of the events the server wrote, or a typical one
 // when its database is not ours to read.
 int64_t EventPayloadBytes(const Target& target) {
   constexpr int64_t kTypical = 400;
   if (target.database_path().empty()) return kTypical;
-  storage::sqlite::ConnectionOptions options;
-  options.read_only = true;
-  auto db = Connection::Open(target.database_path(), options);
-  if (!db.ok()) return kTypical;
-  storage::sqlite::Statement& average =
-      (*db)->Prepare("SELECT CAST(avg(length(payload)) AS INTEGER) FROM events");
-  absl::StatusOr<bool> row = average.Step();
-  const int64_t bytes = row.ok() && *row ? average.ColumnInt64(0) : 0;
-  (*db)->ResetStatements();
-  return bytes > 0 ? bytes : kTypical;
+  const absl::StatusOr<int64_t> bytes =
+      storage::sqlite::AverageEventPayloadBytes(target.database_path());
+  return bytes.ok() && *bytes > 0 ? *bytes : kTypical;
 }
 
-// Inserts `rows` rows shaped like the server's events (same table, indexes
-// and payload size) into a new SQLite file in one transaction with one
-// prepared statement; returns the time it took, commit included.
+// The time SQLite takes to insert `rows` event rows of `payload_bytes` bytes
+// into a scratch database.
 absl::StatusOr<absl::Duration> SqliteInsertBaseline(int rows,
                                                     int64_t payload_bytes,
                                                     bool synchronous_full) {
   testing::TempDir dir;
-  storage::sqlite::ConnectionOptions options;
-  options.synchronous_full = synchronous_full;
-  auto db = Connection::Open(dir.File("baseline.db"), options);
-  if (!db.ok()) return db.status();
-  absl::Status status = storage::sqlite::ApplyMigrations(**db);
-  // The rows reference no account or integration rows.
-  if (status.ok()) status = (*db)->Exec("PRAGMA foreign_keys = OFF");
-  if (!status.ok()) return status;
-  server::SecureRandom random;
-  const std::string account = server::NewResourceId(random);
-  const std::string integration = server::NewResourceId(random);
-  const std::string candidate = server::NewResourceId(random);
-  const std::string payload(payload_bytes, 'x');
-
-  const absl::Time start = absl::Now();
-  status = (*db)->Exec("BEGIN IMMEDIATE");
-  for (int i = 0; i < rows && status.ok(); ++i) {
-    const int64_t now = absl::ToUnixMicros(absl::Now());
-    status =
-        (*db)
-            ->Prepare(
-                "INSERT INTO events (account_id, id, state, state_reason, "
-                "integration_id, webhook_uri, candidate_id, job_id, source, "
-                "trigger_id, stage_id, stage_entry, bulk_operation_id, "
-                "triggered_by, payload, create_time, due_time, update_time, "
-                "attempt_count) VALUES (?1, ?2, 2, '', ?3, "
-                "'http://127.0.0.1:8090/webhooks', ?4, '', 2, '', '', 0, ?5, "
-                "?6, ?7, ?8, ?8, ?8, 0)")
-            .Bind(1, account)
-            .Bind(2, server::NewResourceId(random))
-            .Bind(3, integration)
-            .Bind(4, candidate)
-            .Bind(5, integration)
-            .Bind(6, account)
-            .BindBlob(7, payload)
-            .Bind(8, now)
-            .Run();
-  }
-  if (status.ok()) status = (*db)->Exec("COMMIT");
-  if (!status.ok()) return status;
-  return absl::Now() - start;
+  return storage::sqlite::TimeEventInserts(dir.File("baseline.db"), rows,
+                                           payload_bytes, synchronous_full);
 }
 
 }  // namespace
