@@ -27,7 +27,7 @@
 #include "ats/v1/template_service.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-#include "tests/dispatch/sink_process.h"
+#include "tests/delivery/sink_process.h"
 #include "tests/support/child_process.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"

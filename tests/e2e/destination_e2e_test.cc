@@ -25,7 +25,7 @@
 #include "google/rpc/status.pb.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
-#include "tests/dispatch/sink_process.h"
+#include "tests/delivery/sink_process.h"
 #include "tests/e2e/partner_setup.h"
 #include "tests/support/child_process.h"
 #include "tests/support/files.h"

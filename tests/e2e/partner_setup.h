@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "grpcpp/client_context.h"
-#include "tests/dispatch/sink_process.h"
+#include "tests/delivery/sink_process.h"
 
 namespace ats::testing {
 

@@ -12,8 +12,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "server/common/validation.h"
-#include "tests/server/fixtures.h"
-#include "tests/server/test_server.h"
+#include "tests/api/fixtures.h"
+#include "tests/api/test_server.h"
 
 namespace ats::testing {
 namespace {

@@ -2,7 +2,7 @@
 // partner in the Marketplace, account A's active integration with it and a
 // partner key of that integration, and helpers for jobs with triggers,
 // candidates, moves and events. Everything is a member of EventFixture, so
-// nothing clashes with the helpers of tests/server/fixtures.h.
+// nothing clashes with the helpers of tests/api/fixtures.h.
 #ifndef ATS_TESTS_SERVER_EVENT_FIXTURE_H_
 #define ATS_TESTS_SERVER_EVENT_FIXTURE_H_
 
@@ -20,7 +20,7 @@
 #include "server/common/validation.h"
 #include "server/contract/errors.h"
 #include "storage/store.h"
-#include "tests/server/test_server.h"
+#include "tests/api/test_server.h"
 
 namespace ats::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/server/fixtures.h"
+#include "tests/api/fixtures.h"
 
 #include <algorithm>
 

@@ -13,8 +13,8 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "server/contract/errors.h"
-#include "tests/server/fixtures.h"
-#include "tests/server/test_server.h"
+#include "tests/api/fixtures.h"
+#include "tests/api/test_server.h"
 
 namespace ats::testing {
 namespace {

@@ -31,7 +31,7 @@
 #include "server/delivery/http_connector.h"
 #include "storage/sqlite/connection.h"
 #include "storage/store.h"
-#include "tests/dispatch/sink_process.h"
+#include "tests/delivery/sink_process.h"
 #include "tests/support/temp_dir.h"
 
 #ifndef ATS_PARTNER_SINK_BIN
@@ -1029,7 +1029,7 @@ TEST_F(DispatcherTest, AnUnreadableSigningSecretKillsOnlyItsOwnEvents) {
 // (default 2000), ATS_THROUGHPUT_IN_FLIGHT the overall limit (the
 // per-destination one is a quarter of it), ATS_THROUGHPUT_CLAIM_BATCH the
 // claim batch. Run:
-//   build/tests/dispatch/dispatcher_test --gtest_filter='*Throughput*'
+//   build/tests/delivery/dispatcher_test --gtest_filter='*Throughput*'
 TEST_F(DispatcherTest, ThroughputToLocalSink) {
   int count = 2000;
   if (const char* env = std::getenv("ATS_THROUGHPUT_EVENTS"); env != nullptr) {

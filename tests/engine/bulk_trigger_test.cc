@@ -18,7 +18,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
-#include "tests/server/event_fixture.h"
+#include "tests/api/event_fixture.h"
 
 namespace ats::testing {
 namespace {

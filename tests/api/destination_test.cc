@@ -12,8 +12,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "tests/server/fixtures.h"
-#include "tests/server/test_server.h"
+#include "tests/api/fixtures.h"
+#include "tests/api/test_server.h"
 
 namespace ats::testing {
 namespace {

@@ -15,7 +15,7 @@
 #include "ats/v1/pipeline.pb.h"
 #include "grpcpp/support/status.h"
 #include "gtest/gtest.h"
-#include "tests/server/test_server.h"
+#include "tests/api/test_server.h"
 
 namespace ats::testing {
 

@@ -13,7 +13,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "tests/server/event_fixture.h"
+#include "tests/api/event_fixture.h"
 
 namespace ats::testing {
 namespace {

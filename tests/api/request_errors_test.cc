@@ -15,8 +15,8 @@
 #include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
-#include "tests/server/fixtures.h"
-#include "tests/server/test_server.h"
+#include "tests/api/fixtures.h"
+#include "tests/api/test_server.h"
 
 namespace ats::testing {
 namespace {

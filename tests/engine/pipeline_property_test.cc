@@ -18,8 +18,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
-#include "tests/server/fixtures.h"
-#include "tests/server/test_server.h"
+#include "tests/api/fixtures.h"
+#include "tests/api/test_server.h"
 
 namespace ats::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/server/test_server.h"
+#include "tests/api/test_server.h"
 
 #include <cstdio>
 #include <cstdlib>

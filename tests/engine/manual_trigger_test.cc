@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "server/contract/errors.h"
-#include "tests/server/event_fixture.h"
+#include "tests/api/event_fixture.h"
 
 namespace ats::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/dispatch/sink_process.h"
+#include "tests/delivery/sink_process.h"
 
 #include <regex>
 #include <utility>
