@@ -93,11 +93,13 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   return absl::OkStatus();
 }
 
-AtsServer::AtsServer(ServerOptions options, storage::Store& store,
-                     const Clock& clock, RandomSource& random)
+AtsServer::AtsServer(ServerOptions options, MethodPolicies methods,
+                     storage::Store& store, const Clock& clock,
+                     RandomSource& random)
     : options_(std::move(options)),
       auth_(store, options_.limits, clock),
-      env_{store, auth_, clock, random, options_.destinations,
+      methods_(std::move(methods)),
+      env_{store, auth_, methods_, clock, random, options_.destinations,
            [this] {
              if (dispatcher_ != nullptr) dispatcher_->Wake();
            }},
@@ -127,8 +129,12 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
   if (!valid.ok()) return valid;
   auto credentials = Credentials(options);
   if (!credentials.ok()) return credentials.status();
-  std::unique_ptr<AtsServer> server(
-      new AtsServer(options, store, clock, random));
+  // Who may call what is read from the protos once, here: a served RPC
+  // without a valid declaration stops the start.
+  absl::StatusOr<MethodPolicies> methods = MethodPolicies::FromGeneratedPool();
+  if (!methods.ok()) return methods.status();
+  std::unique_ptr<AtsServer> server(new AtsServer(
+      options, *std::move(methods), store, clock, random));
 
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

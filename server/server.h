@@ -86,8 +86,8 @@ class AtsServer {
   void Shutdown();
 
  private:
-  AtsServer(ServerOptions options, storage::Store& store, const Clock& clock,
-            RandomSource& random);
+  AtsServer(ServerOptions options, MethodPolicies methods,
+            storage::Store& store, const Clock& clock, RandomSource& random);
 
   const ServerOptions options_;
   // Declared before the services, whose ServiceEnv wakes the dispatcher, and
@@ -95,6 +95,7 @@ class AtsServer {
   std::unique_ptr<Connector> owned_connector_;
   std::unique_ptr<Dispatcher> dispatcher_;
   Authenticator auth_;
+  const MethodPolicies methods_;
   ServiceEnv env_;
   BulkRunner bulk_;
   HealthService health_;

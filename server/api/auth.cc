@@ -8,7 +8,7 @@
 namespace ats::server {
 
 Roles::Roles(std::initializer_list<ats::v1::Role> roles) {
-  for (ats::v1::Role role : roles) mask_ |= 1u << role;
+  for (ats::v1::Role role : roles) Add(role);
 }
 
 std::string BearerToken(std::string_view header) {
@@ -23,7 +23,7 @@ std::string BearerToken(std::string_view header) {
 }
 
 absl::StatusOr<Caller> Authenticator::Authenticate(
-    const grpc::ServerContextBase& context, const Roles& roles) const {
+    const grpc::ServerContextBase& context, const RoleSet& roles) const {
   // An address that keeps failing is refused before its key is looked at,
   // so guessing keys costs it time and the store nothing. The peer string
   // is only built when some address is being watched.

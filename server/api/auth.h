@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "ats/v1/account_service.pb.h"
 #include "grpcpp/server_context.h"
+#include "server/api/method_policy.h"
 #include "server/api/rate_limiter.h"
 #include "server/common/clock.h"
 #include "server/domain/caller.h"
@@ -17,14 +18,10 @@
 
 namespace ats::server {
 
-// The roles an RPC admits.
-class Roles {
+// Being replaced by the roles the protos declare (MethodPolicy::roles).
+class Roles : public RoleSet {
  public:
   Roles(std::initializer_list<ats::v1::Role> roles);
-  bool Admits(ats::v1::Role role) const { return (mask_ >> role) & 1u; }
-
- private:
-  unsigned mask_ = 0;
 };
 
 // Resolves the `authorization: Bearer <key>` metadata of a call to its Caller.
@@ -51,7 +48,7 @@ class Authenticator {
   // for a key over its limit or a client address that failed too often
   // lately, PERMISSION_DENIED for a role not admitted.
   absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context,
-                                      const Roles& roles) const;
+                                      const RoleSet& roles) const;
 
   // Forgets the keys remembered so far; call after a key changed in the
   // store.

@@ -1,10 +1,33 @@
 #include "server/api/call.h"
 
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/api/idempotency.h"
 #include "server/contract/errors.h"
 #include "spdlog/spdlog.h"
 #include "storage/failure.h"
 
 namespace ats::server {
+namespace {
+
+// Writes the one log line of a call; messages are ours and never carry
+// secrets.
+void LogCall(std::string_view method, const absl::Status& status,
+             absl::Time start, const Caller& caller) {
+  const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  if (status.ok()) {
+    spdlog::info("rpc {} code=OK latency_ms={:.3f} account={} key={}", method,
+                 latency_ms, caller.account_id, caller.key_id);
+  } else {
+    spdlog::info(
+        "rpc {} code={} latency_ms={:.3f} account={} key={} error=\"{}\"",
+        method, absl::StatusCodeToString(status.code()), latency_ms,
+        caller.account_id, caller.key_id, std::string(status.message()));
+  }
+}
+
+}  // namespace
 
 absl::Status ForClient(const absl::Status& status, std::string_view method) {
   if (!storage::IsStorageFailure(status)) return status;
@@ -17,6 +40,85 @@ absl::Status ForClient(const absl::Status& status, std::string_view method) {
   return storage::WithoutStorageDetail(status);
 }
 
+absl::StatusOr<Caller> Admit(const ServiceEnv& env,
+                             const grpc::ServerContextBase& context,
+                             const google::protobuf::Message& request) {
+  const MethodPolicy* policy = env.methods.ForRequest(*request.GetDescriptor());
+  // The policies are checked at start for every served RPC, so this is a
+  // handler serving a request type no RPC takes.
+  if (policy == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("no RPC takes ", request.GetDescriptor()->full_name()));
+  }
+  return env.auth.Authenticate(context, policy->roles);
+}
+
+UnaryCall::UnaryCall(const ServiceEnv& env,
+                     grpc::CallbackServerContext* context,
+                     const google::protobuf::Message& request,
+                     google::protobuf::Message* response) {
+  const MethodPolicy* policy = env.methods.ForRequest(*request.GetDescriptor());
+  state_ = std::make_shared<State>(State{
+      env, context->DefaultReactor(), policy,
+      policy == nullptr ? request.GetDescriptor()->full_name() : policy->name,
+      request, response, absl::Now(), absl::OkStatus(), Caller()});
+  absl::StatusOr<Caller> caller = Admit(env, *context, request);
+  if (caller.ok()) {
+    state_->caller = *std::move(caller);
+  } else {
+    state_->admission = caller.status();
+  }
+}
+
+grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& outcome) const {
+  const absl::Status status = ForClient(outcome, state_->method);
+  LogCall(state_->method, status, state_->start, state_->caller);
+  state_->reactor->Finish(ToGrpcStatus(status));
+  return state_->reactor;
+}
+
+grpc::ServerUnaryReactor* UnaryCall::Read(
+    const std::function<absl::Status(storage::Transaction& txn)>& read) const {
+  return Finish(state_->env.store.Read(read));
+}
+
+grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write, AfterCommit after,
+                                           RedactFn redact) const {
+  if (state_->policy->read_only) {
+    return Finish(absl::InternalError(absl::StrCat(
+        state_->method, " is declared NO_SIDE_EFFECTS but writes")));
+  }
+  UnaryCall call = *this;
+  const std::string request_id = RequestId();
+  grpc::ServerUnaryReactor* reactor = state_->reactor;
+  state_->env.store.Write(
+      [call, request_id, write = std::move(write),
+       redact = std::move(redact)](storage::Transaction& txn) {
+        const State& state = *call.state_;
+        const absl::Time now = state.env.clock.Now();
+        if (!state.policy->idempotent_by_request_id) return write(txn, now);
+        return RunOnce(
+            txn, state.caller, state.method, request_id, state.request,
+            state.response, now, [&] { return write(txn, now); }, redact);
+      },
+      [call, after](absl::Status status) {
+        if (status.ok() && after == AfterCommit::kWakeDispatcher) {
+          call.state_->env.NotifyEventsCreated();
+        }
+        call.Finish(status);
+      });
+  return reactor;
+}
+
+std::string UnaryCall::RequestId() const {
+  if (!state_->policy->idempotent_by_request_id) return "";
+  const google::protobuf::Message& request = state_->request;
+  const google::protobuf::FieldDescriptor* field =
+      request.GetDescriptor()->FindFieldByName("request_id");
+  return request.GetReflection()->GetString(request, field);
+}
+
+// Being replaced by UnaryCall, service by service.
 Finish::Finish(grpc::ServerUnaryReactor* reactor, std::string method,
                absl::Time start)
     : state_(std::make_shared<State>(
@@ -29,19 +131,10 @@ void Finish::set_caller(const Caller& caller) {
 
 void Finish::operator()(const absl::Status& outcome) const {
   const absl::Status status = ForClient(outcome, state_->method);
-  const double latency_ms =
-      absl::ToDoubleMilliseconds(absl::Now() - state_->start);
-  // One line per call; messages are ours and never carry secrets.
-  if (status.ok()) {
-    spdlog::info("rpc {} code=OK latency_ms={:.3f} account={} key={}",
-                 state_->method, latency_ms, state_->account_id,
-                 state_->key_id);
-  } else {
-    spdlog::info("rpc {} code={} latency_ms={:.3f} account={} key={} error=\"{}\"",
-                 state_->method, absl::StatusCodeToString(status.code()),
-                 latency_ms, state_->account_id, state_->key_id,
-                 std::string(status.message()));
-  }
+  Caller caller;
+  caller.account_id = state_->account_id;
+  caller.key_id = state_->key_id;
+  LogCall(state_->method, status, state_->start, caller);
   state_->reactor->Finish(ToGrpcStatus(status));
 }
 

@@ -4,12 +4,16 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/message.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/api/auth.h"
+#include "server/api/method_policy.h"
 #include "server/common/clock.h"
 #include "server/common/destination_guard.h"
 #include "server/common/random.h"
@@ -22,6 +26,8 @@ namespace ats::server {
 struct ServiceEnv {
   storage::Store& store;
   Authenticator& auth;
+  // Who may call each RPC, and whether it reads, as the protos declare.
+  const MethodPolicies& methods;
   const Clock& clock;
   RandomSource& random;
   // Where webhooks may go, checked when a URL is saved.
@@ -38,17 +44,109 @@ struct ServiceEnv {
   }
 };
 
-// Finishes one unary call: converts the outcome to a gRPC status with rich
-// error details and writes the call's log line. Copyable; must be invoked
-// exactly once, from any thread.
+// Returns what a client of `method` sees of `status`: `status` itself, or,
+// for a storage failure (whose message quotes SQL and engine codes), the same
+// code with a message that says what to do ("storage is full; retry later").
+// The failure is logged in full: at warn when retrying is likely to help
+// (lock contention), else at error.
+absl::Status ForClient(const absl::Status& status, std::string_view method);
+
+// Returns the caller of the RPC that takes `request`, if its key is valid,
+// within its rate limit, and of a role the RPC's (ats.v1.access) option
+// admits (see Authenticator::Authenticate for the errors otherwise).
+absl::StatusOr<Caller> Admit(const ServiceEnv& env,
+                             const grpc::ServerContextBase& context,
+                             const google::protobuf::Message& request);
+
+// One unary call being served, from admitting its caller to its single
+// Finish. Handlers read top to bottom, like gRPC's route_guide:
+//
+//   grpc::ServerUnaryReactor* JobService::GetJob(
+//       grpc::CallbackServerContext* context,
+//       const ats::v1::GetJobRequest* request, ats::v1::Job* response) {
+//     UnaryCall call(env_, context, *request, response);
+//     if (!call.admitted()) return call.Finish(call.admission());
+//     ... validate `request`; on violations return call.Finish(...) ...
+//     return call.Read([&](storage::Transaction& txn) { ... });
+//   }
+//
+// The RPC is the one whose request type `request` has, so no handler names
+// its method or its roles: both come from the protos (MethodPolicies).
+// Copies share the call.
+class UnaryCall {
+ public:
+  // Work inside one write transaction, at the clock's time when it runs.
+  using WriteFn =
+      std::function<absl::Status(storage::Transaction& txn, absl::Time now)>;
+  // Removes from a response what a replay must not show again (a secret
+  // shown once).
+  using RedactFn = std::function<void(google::protobuf::Message* response)>;
+  // What a committed write asks of the rest of the server.
+  enum class AfterCommit {
+    kNothing,
+    // The write may have created events that are due now: the dispatcher
+    // looks at once instead of at its next poll.
+    kWakeDispatcher,
+  };
+
+  // Starts serving `request`, whose answer goes to `response`: admits the
+  // caller (see Admit) and starts the clock for the call's log line.
+  UnaryCall(const ServiceEnv& env, grpc::CallbackServerContext* context,
+            const google::protobuf::Message& request,
+            google::protobuf::Message* response);
+
+  // OK when the caller is admitted, else why not.
+  const absl::Status& admission() const { return state_->admission; }
+  bool admitted() const { return state_->admission.ok(); }
+
+  // The admitted caller.
+  const Caller& caller() const { return state_->caller; }
+
+  // The RPC, e.g. "ats.v1.JobService/GetJob".
+  const std::string& method() const { return state_->method; }
+
+  // Finishes the call with `status` (storage details replaced, see
+  // ForClient), writes its log line, and returns its reactor.
+  grpc::ServerUnaryReactor* Finish(const absl::Status& status) const;
+
+  // Runs `read` on a consistent snapshot and finishes with its outcome.
+  grpc::ServerUnaryReactor* Read(
+      const std::function<absl::Status(storage::Transaction& txn)>& read) const;
+
+  // Runs `write` as one store write and finishes once it is durable or
+  // rolled back, then does what `after` asks. For an RPC declared
+  // IDEMPOTENT, `write` runs at most once per request_id: a retry gets the
+  // first response back, minus what `redact` removed before it was logged
+  // (RunOnce). An RPC declared NO_SIDE_EFFECTS may not write: INTERNAL.
+  grpc::ServerUnaryReactor* Write(WriteFn write,
+                                  AfterCommit after = AfterCommit::kNothing,
+                                  RedactFn redact = nullptr) const;
+
+ private:
+  struct State {
+    const ServiceEnv& env;
+    grpc::ServerUnaryReactor* reactor;
+    const MethodPolicy* policy;
+    std::string method;
+    const google::protobuf::Message& request;
+    google::protobuf::Message* response;
+    absl::Time start;
+    absl::Status admission;
+    Caller caller;
+  };
+
+  // The request_id of the call's request, or "" when its RPC has none.
+  std::string RequestId() const;
+
+  std::shared_ptr<State> state_;
+};
+
+// Being replaced by UnaryCall, service by service.
 class Finish {
  public:
   Finish(grpc::ServerUnaryReactor* reactor, std::string method,
          absl::Time start);
-
-  // Records the caller for the log line.
   void set_caller(const Caller& caller);
-
   void operator()(const absl::Status& status) const;
 
  private:
@@ -62,17 +160,7 @@ class Finish {
   std::shared_ptr<State> state_;
 };
 
-// Returns what a client of `method` sees of `status`: `status` itself, or,
-// for a storage failure (whose message quotes SQL and engine codes), the same
-// code with a message that says what to do ("storage is full; retry later").
-// The failure is logged in full: at warn when retrying is likely to help
-// (lock contention), else at error.
-absl::Status ForClient(const absl::Status& status, std::string_view method);
-
-// Serves one unary call: authenticates the caller against `roles`, then runs
-// `handler`, which must eventually invoke the Finish it is given (directly
-// after a quick read, or as the `done` of a store write). `method` is the
-// full method name, e.g. "ats.v1.JobService/CreateJob".
+// Being replaced by UnaryCall, service by service.
 grpc::ServerUnaryReactor* ServeUnary(
     ServiceEnv& env, grpc::CallbackServerContext* context,
     std::string_view method, const Roles& roles,

@@ -303,8 +303,7 @@ IntegrationService::BulkTriggerIntegration(
     grpc::CallbackServerContext* context,
     const ats::v1::BulkTriggerIntegrationRequest* request) {
   auto* stream = new BulkStream(bulk_);
-  absl::StatusOr<Caller> caller = env_.auth.Authenticate(
-      *context, {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER});
+  absl::StatusOr<Caller> caller = Admit(env_, *context, *request);
   if (!caller.ok()) {
     stream->Fail(caller.status());
     return stream;

@@ -3,15 +3,13 @@
 // job_service_candidates.cc and applications in
 // job_service_applications.cc.
 
-#include "server/api/job_service.h"
-
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/api/idempotency.h"
+#include "server/api/job_service.h"
 #include "server/api/list_page.h"
 #include "server/common/etag.h"
 #include "server/common/page_token.h"
@@ -23,12 +21,6 @@
 
 namespace ats::server {
 namespace {
-
-constexpr char kCreateJob[] = "ats.v1.JobService/CreateJob";
-constexpr char kGetJob[] = "ats.v1.JobService/GetJob";
-constexpr char kListJobs[] = "ats.v1.JobService/ListJobs";
-constexpr char kUpdateJob[] = "ats.v1.JobService/UpdateJob";
-constexpr char kDeleteJob[] = "ats.v1.JobService/DeleteJob";
 
 // A trigger to create: its stored spec and, for integration events, the
 // integration it uses.
@@ -48,11 +40,11 @@ struct PlannedStage {
 // trigger well-formed.
 void ValidateGivenStages(const ats::v1::Job& job,
                          const DestinationPolicy& destinations, Validator& v) {
-  if (!v.Require(job.stages_size() >= 1 &&
-                     job.stages_size() <= kMaxStagesPerJob,
-                 "job.stages",
-                 absl::StrCat("must list 1 to ", kMaxStagesPerJob,
-                              " stages with skip_template"))) {
+  if (!v.Require(
+          job.stages_size() >= 1 && job.stages_size() <= kMaxStagesPerJob,
+          "job.stages",
+          absl::StrCat("must list 1 to ", kMaxStagesPerJob,
+                       " stages with skip_template"))) {
     return;
   }
   std::map<std::string, int> first_with_name;
@@ -63,9 +55,10 @@ void ValidateGivenStages(const ats::v1::Job& job,
     if (v.Length(name_field, stage.display_name(), 1, kMaxStageNameLength)) {
       auto [it, inserted] =
           first_with_name.emplace(DisplayNameKey(stage.display_name()), i);
-      v.Require(inserted, name_field,
-                absl::StrCat("repeats the name of job.stages[", it->second,
-                             "] (stage names are compared case-insensitively)"));
+      v.Require(
+          inserted, name_field,
+          absl::StrCat("repeats the name of job.stages[", it->second,
+                       "] (stage names are compared case-insensitively)"));
     }
     if (!v.Require(stage.triggers_size() <= kMaxTriggersPerStage,
                    absl::StrCat(field, ".triggers"),
@@ -172,8 +165,7 @@ absl::Status InsertPipeline(storage::Transaction& txn,
 }
 
 // Checks the masked fields of an UpdateJob request.
-void ValidateJobUpdate(const ats::v1::UpdateJobRequest& request,
-                       Validator& v) {
+void ValidateJobUpdate(const ats::v1::UpdateJobRequest& request, Validator& v) {
   const ats::v1::Job& job = request.job();
   const google::protobuf::FieldMask& mask = request.update_mask();
   if (!v.UpdateMask("update_mask", mask, {"title", "description", "state"})) {
@@ -195,6 +187,7 @@ void ValidateJobUpdate(const ats::v1::UpdateJobRequest& request,
 
 }  // namespace
 
+// Being replaced by UnaryCall, file by file.
 grpc::ServerUnaryReactor* JobService::Serve(
     grpc::CallbackServerContext* context, std::string_view method,
     const std::function<void(const Caller&, const Finish&)>& handler) {
@@ -205,91 +198,75 @@ grpc::ServerUnaryReactor* JobService::Serve(
 grpc::ServerUnaryReactor* JobService::CreateJob(
     grpc::CallbackServerContext* context,
     const ats::v1::CreateJobRequest* request, ats::v1::Job* response) {
-  return Serve(context, kCreateJob, [this, request, response](
-                                        const Caller& caller,
-                                        const Finish& finish) {
-    const ats::v1::Job& job = request->job();
-    Validator v;
-    v.Length("job.title", job.title(), 1, kMaxJobTitleLength);
-    v.MultilineLength("job.description", job.description(), 0,
-                      kMaxJobDescriptionLength);
-    v.EnumValue<ats::v1::JobState>("job.state", job.state(),
-                                   ats::v1::JobState_IsValid,
-                                   /*allow_unspecified=*/true);
-    std::vector<std::string> template_ids;
-    v.Name("template", request->template_(), kJobTemplatePattern,
-           &template_ids, /*required=*/false);
-    if (request->skip_template()) {
-      v.Require(request->template_().empty(), "template",
-                "must be empty with skip_template, which copies no template");
-      ValidateGivenStages(job, env_.destinations, v);
-    } else {
-      v.Require(job.stages().empty(), "job.stages",
-                "must be empty unless skip_template is set: the stages are "
-                "copied from the template");
-    }
-    v.RequestId("request_id", request->request_id());
-    if (!v.ok()) return finish(v.status());
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  const ats::v1::Job& job = request->job();
+  Validator v;
+  v.Length("job.title", job.title(), 1, kMaxJobTitleLength);
+  v.MultilineLength("job.description", job.description(), 0,
+                    kMaxJobDescriptionLength);
+  v.EnumValue<ats::v1::JobState>("job.state", job.state(),
+                                 ats::v1::JobState_IsValid,
+                                 /*allow_unspecified=*/true);
+  std::vector<std::string> template_ids;
+  v.Name("template", request->template_(), kJobTemplatePattern, &template_ids,
+         /*required=*/false);
+  if (request->skip_template()) {
+    v.Require(request->template_().empty(), "template",
+              "must be empty with skip_template, which copies no template");
+    ValidateGivenStages(job, env_.destinations, v);
+  } else {
+    v.Require(job.stages().empty(), "job.stages",
+              "must be empty unless skip_template is set: the stages are "
+              "copied from the template");
+  }
+  v.RequestId("request_id", request->request_id());
+  if (!v.ok()) return call.Finish(v.status());
 
-    env_.store.Write(
-        [this, request, response, caller,
-         template_id = template_ids.empty() ? std::string()
-                                            : template_ids[0]](
-            storage::Transaction& txn) mutable {
-          const absl::Time now = env_.clock.Now();
-          return RunOnce(
-              txn, caller, kCreateJob, request->request_id(), *request,
-              response, now, [&]() -> absl::Status {
-                const ats::v1::Job& job = request->job();
-                absl::StatusOr<std::vector<PlannedStage>> stages;
-                if (request->skip_template()) {
-                  stages = PlanGivenStages(txn, caller.account_id, job);
-                } else {
-                  stages = PlanTemplateStages(txn, caller.account_id,
-                                              &template_id);
-                }
-                if (!stages.ok()) return stages.status();
-                storage::JobRow row;
-                row.account_id = caller.account_id;
-                row.id = NewResourceId(env_.random);
-                row.title = job.title();
-                row.description = job.description();
-                row.state = job.state() == ats::v1::JOB_STATE_UNSPECIFIED
-                                ? ats::v1::JOB_STATE_DRAFT
-                                : job.state();
-                row.template_id = request->skip_template() ? "" : template_id;
-                row.create_time = now;
-                row.update_time = now;
-                row.revision = 1;
-                absl::Status status = txn.jobs().InsertJob(row);
-                if (!status.ok()) return status;
-                status = InsertPipeline(txn, row, *stages, env_.random);
-                if (!status.ok()) return status;
-                return JobToProtoWithPipeline(txn, row,
-                                              /*with_triggers=*/true,
-                                              response);
-              });
-        },
-        finish);
+  return call.Write([this, request, response,
+                     account_id = call.caller().account_id,
+                     template_ids = std::move(template_ids)](
+                        storage::Transaction& txn, absl::Time now) {
+    const ats::v1::Job& job = request->job();
+    std::string template_id = template_ids.empty() ? "" : template_ids[0];
+    absl::StatusOr<std::vector<PlannedStage>> stages =
+        request->skip_template()
+            ? PlanGivenStages(txn, account_id, job)
+            : PlanTemplateStages(txn, account_id, &template_id);
+    if (!stages.ok()) return stages.status();
+    storage::JobRow row;
+    row.account_id = account_id;
+    row.id = NewResourceId(env_.random);
+    row.title = job.title();
+    row.description = job.description();
+    row.state = job.state() == ats::v1::JOB_STATE_UNSPECIFIED
+                    ? ats::v1::JOB_STATE_DRAFT
+                    : job.state();
+    row.template_id = request->skip_template() ? "" : template_id;
+    row.create_time = now;
+    row.update_time = now;
+    row.revision = 1;
+    absl::Status status = txn.jobs().InsertJob(row);
+    if (!status.ok()) return status;
+    status = InsertPipeline(txn, row, *stages, env_.random);
+    if (!status.ok()) return status;
+    return JobToProtoWithPipeline(txn, row, /*with_triggers=*/true, response);
   });
 }
 
 grpc::ServerUnaryReactor* JobService::GetJob(
     grpc::CallbackServerContext* context, const ats::v1::GetJobRequest* request,
     ats::v1::Job* response) {
-  return Serve(context, kGetJob, [this, request, response](
-                                     const Caller& caller,
-                                     const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kJobPattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto job = LoadJob(txn, caller.account_id, ids[0]);
-      if (!job.ok()) return job.status();
-      return JobToProtoWithPipeline(txn, *job, /*with_triggers=*/true,
-                                    response);
-    }));
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kJobPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Read([&](storage::Transaction& txn) {
+    auto job = LoadJob(txn, call.caller().account_id, ids[0]);
+    if (!job.ok()) return job.status();
+    return JobToProtoWithPipeline(txn, *job, /*with_triggers=*/true, response);
   });
 }
 
@@ -297,110 +274,99 @@ grpc::ServerUnaryReactor* JobService::ListJobs(
     grpc::CallbackServerContext* context,
     const ats::v1::ListJobsRequest* request,
     ats::v1::ListJobsResponse* response) {
-  return Serve(context, kListJobs, [this, request, response](
-                                       const Caller& caller,
-                                       const Finish& finish) {
-    Validator v;
-    v.EnumValue<ats::v1::JobState>("state", request->state(),
-                                   ats::v1::JobState_IsValid,
-                                   /*allow_unspecified=*/true);
-    v.Length("title_contains", request->title_contains(), 0,
-             kMaxJobTitleLength);
-    v.PageSize("page_size", request->page_size());
-    if (!v.ok()) return finish(v.status());
-    const std::string state = absl::StrCat(static_cast<int>(request->state()));
-    auto paging = ListPage::Start(
-        request->page_token(), request->page_size(),
-        QueryFingerprint(
-            {kListJobs, caller.account_id, state, request->title_contains()}));
-    if (!paging.ok()) return finish(paging.status());
-    storage::JobFilter filter;
-    filter.state = request->state();
-    filter.title_contains = request->title_contains();
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      return paging->Fill(
-          txn.jobs().ListJobs(caller.account_id, filter, paging->request()),
-          response, [&](const storage::JobRow& row) {
-            return JobToProtoWithPipeline(txn, row, /*with_triggers=*/false,
-                                          response->add_jobs());
-          });
-    }));
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  v.EnumValue<ats::v1::JobState>("state", request->state(),
+                                 ats::v1::JobState_IsValid,
+                                 /*allow_unspecified=*/true);
+  v.Length("title_contains", request->title_contains(), 0, kMaxJobTitleLength);
+  v.PageSize("page_size", request->page_size());
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  const std::string state = absl::StrCat(static_cast<int>(request->state()));
+  auto paging =
+      ListPage::Start(request->page_token(), request->page_size(),
+                      QueryFingerprint({call.method(), account_id, state,
+                                        request->title_contains()}));
+  if (!paging.ok()) return call.Finish(paging.status());
+  storage::JobFilter filter;
+  filter.state = request->state();
+  filter.title_contains = request->title_contains();
+  return call.Read([&](storage::Transaction& txn) {
+    return paging->Fill(
+        txn.jobs().ListJobs(account_id, filter, paging->request()), response,
+        [&](const storage::JobRow& row) {
+          return JobToProtoWithPipeline(txn, row, /*with_triggers=*/false,
+                                        response->add_jobs());
+        });
   });
 }
 
 grpc::ServerUnaryReactor* JobService::UpdateJob(
     grpc::CallbackServerContext* context,
     const ats::v1::UpdateJobRequest* request, ats::v1::Job* response) {
-  return Serve(context, kUpdateJob, [this, request, response](
-                                        const Caller& caller,
-                                        const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("job.name", request->job().name(), kJobPattern, &ids);
-    ValidateJobUpdate(*request, v);
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller,
-         job_id = ids[0]](storage::Transaction& txn) {
-          auto row = LoadJob(txn, caller.account_id, job_id);
-          if (!row.ok()) return row.status();
-          absl::Status status = CheckEtag(request->etag(), row->revision);
-          if (!status.ok()) return status;
-          const ats::v1::Job& update = request->job();
-          const google::protobuf::FieldMask& mask = request->update_mask();
-          const storage::JobRow before = *row;
-          if (Masks(mask, "title")) row->title = update.title();
-          if (Masks(mask, "description")) {
-            row->description = update.description();
-          }
-          if (Masks(mask, "state")) row->state = update.state();
-          if (row->title != before.title ||
-              row->description != before.description ||
-              row->state != before.state) {
-            status = TouchJob(txn, *row, env_.clock.Now());
-            if (!status.ok()) return status;
-          }
-          return JobToProtoWithPipeline(txn, *row, /*with_triggers=*/true,
-                                        response);
-        },
-        finish);
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("job.name", request->job().name(), kJobPattern, &ids);
+  ValidateJobUpdate(*request, v);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([request, response, account_id = call.caller().account_id,
+                     job_id = ids[0]](storage::Transaction& txn,
+                                      absl::Time now) {
+    auto row = LoadJob(txn, account_id, job_id);
+    if (!row.ok()) return row.status();
+    absl::Status status = CheckEtag(request->etag(), row->revision);
+    if (!status.ok()) return status;
+    const ats::v1::Job& update = request->job();
+    const google::protobuf::FieldMask& mask = request->update_mask();
+    const storage::JobRow before = *row;
+    if (Masks(mask, "title")) row->title = update.title();
+    if (Masks(mask, "description")) row->description = update.description();
+    if (Masks(mask, "state")) row->state = update.state();
+    if (row->title != before.title || row->description != before.description ||
+        row->state != before.state) {
+      status = TouchJob(txn, *row, now);
+      if (!status.ok()) return status;
+    }
+    return JobToProtoWithPipeline(txn, *row, /*with_triggers=*/true, response);
   });
 }
 
 grpc::ServerUnaryReactor* JobService::DeleteJob(
     grpc::CallbackServerContext* context,
-    const ats::v1::DeleteJobRequest* request, google::protobuf::Empty*) {
-  return Serve(context, kDeleteJob, [this, request](const Caller& caller,
-                                                    const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kJobPattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, caller, force = request->force(),
-         job_id = ids[0]](storage::Transaction& txn) {
-          auto job = LoadJob(txn, caller.account_id, job_id);
-          if (!job.ok()) return job.status();
-          auto stages = txn.jobs().ListStages(caller.account_id, job_id);
-          if (!stages.ok()) return stages.status();
-          const int64_t candidates = TotalCandidates(*stages);
-          if (candidates > 0 && !force) {
-            return WithErrorInfo(
-                absl::FailedPreconditionError(absl::StrCat(
-                    "job ", JobName(job_id), " still has ", candidates,
-                    candidates == 1 ? " candidate" : " candidates",
-                    "; remove them from the job first, or pass force to "
-                    "delete their applications with the job")),
-                "JOB_HAS_CANDIDATES",
-                {{"job", JobName(job_id)},
-                 {"candidates", absl::StrCat(candidates)}});
-          }
-          auto cancelled = txn.events().CancelOpenEvents(
-              caller.account_id, "", job_id, "job deleted", env_.clock.Now());
-          if (!cancelled.ok()) return cancelled.status();
-          return txn.jobs().DeleteJob(caller.account_id, job_id);
-        },
-        finish);
+    const ats::v1::DeleteJobRequest* request,
+    google::protobuf::Empty* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kJobPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([account_id = call.caller().account_id,
+                     force = request->force(), job_id = ids[0]](
+                        storage::Transaction& txn, absl::Time now) {
+    auto job = LoadJob(txn, account_id, job_id);
+    if (!job.ok()) return job.status();
+    auto stages = txn.jobs().ListStages(account_id, job_id);
+    if (!stages.ok()) return stages.status();
+    const int64_t candidates = TotalCandidates(*stages);
+    if (candidates > 0 && !force) {
+      return WithErrorInfo(
+          absl::FailedPreconditionError(absl::StrCat(
+              "job ", JobName(job_id), " still has ", candidates,
+              candidates == 1 ? " candidate" : " candidates",
+              "; remove them from the job first, or pass force to delete "
+              "their applications with the job")),
+          "JOB_HAS_CANDIDATES",
+          {{"job", JobName(job_id)}, {"candidates", absl::StrCat(candidates)}});
+    }
+    auto cancelled = txn.events().CancelOpenEvents(account_id, "", job_id,
+                                                   "job deleted", now);
+    if (!cancelled.ok()) return cancelled.status();
+    return txn.jobs().DeleteJob(account_id, job_id);
   });
 }
 
