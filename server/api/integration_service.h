@@ -1,11 +1,6 @@
 #ifndef ATS_SERVER_API_INTEGRATION_SERVICE_H_
 #define ATS_SERVER_API_INTEGRATION_SERVICE_H_
 
-#include <functional>
-#include <string>
-
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "server/api/call.h"
 #include "server/engine/bulk_operations.h"
@@ -118,40 +113,6 @@ class IntegrationService final
       ats::v1::Event* response) override;
 
  private:
-  // Changes `row` (whose partner has `listing`) at time `now`; returns
-  // whether anything changed, or the error that rolls the write back.
-  using IntegrationChange = std::function<absl::StatusOr<bool>(
-      const ats::v1::Partner& listing, absl::Time now,
-      storage::IntegrationRow& row)>;
-
-  // Serves an admin RPC whose request names an integration in `name` and
-  // which applies `change` to it.
-  grpc::ServerUnaryReactor* ServeChange(grpc::CallbackServerContext* context,
-                                        std::string_view method,
-                                        const std::string& name,
-                                        IntegrationChange change,
-                                        ats::v1::Integration* response);
-
-  // Applies `change` to integration `id` of the caller's account in one
-  // write, bumping revision and update_time when it changed anything, then
-  // finishes the call with the integration as stored in `response`.
-  void ChangeIntegration(const Caller& caller, std::string id,
-                         IntegrationChange change,
-                         ats::v1::Integration* response, const Finish& finish);
-
-  // Changes `event` on behalf of `caller` at `now`, or returns the error
-  // (e.g. a state that does not allow the change) that rolls the write back.
-  using EventChange = std::function<absl::Status(
-      const Caller& caller, absl::Time now, storage::EventRow& event)>;
-
-  // Serves an admin or recruiter RPC whose request names an event in `name`:
-  // applies `change` to it in one write and answers the event as stored.
-  grpc::ServerUnaryReactor* ChangeEvent(grpc::CallbackServerContext* context,
-                                        std::string_view method,
-                                        const std::string& name,
-                                        EventChange change,
-                                        ats::v1::Event* response);
-
   ServiceEnv env_;
   BulkRunner& bulk_;
 };

@@ -25,17 +25,6 @@
 namespace ats::server {
 namespace {
 
-constexpr char kBulkTriggerIntegration[] =
-    "ats.v1.IntegrationService/BulkTriggerIntegration";
-constexpr char kGetBulkOperation[] =
-    "ats.v1.IntegrationService/GetBulkOperation";
-constexpr char kListBulkOperations[] =
-    "ats.v1.IntegrationService/ListBulkOperations";
-constexpr char kListBulkOperationItems[] =
-    "ats.v1.IntegrationService/ListBulkOperationItems";
-constexpr char kCancelBulkOperation[] =
-    "ats.v1.IntegrationService/CancelBulkOperation";
-
 // Bad names of an explicit list reported in one error: enough to see the
 // pattern without an error the size of the request.
 constexpr int kMaxReportedBadNames = 10;
@@ -63,12 +52,11 @@ struct BulkTarget {
 
 // Checks `request`'s fields, recording violations in `v`, and returns the
 // ids it names.
-BulkTarget ValidateBulkRequest(const ats::v1::BulkTriggerIntegrationRequest& request,
-                               Validator& v) {
+BulkTarget ValidateBulkRequest(
+    const ats::v1::BulkTriggerIntegrationRequest& request, Validator& v) {
   BulkTarget target;
   std::vector<std::string> ids;
-  if (v.Name("integration", request.integration(), kIntegrationPattern,
-             &ids)) {
+  if (v.Name("integration", request.integration(), kIntegrationPattern, &ids)) {
     target.integration_id = ids[0];
   }
   const ats::v1::CandidateSelection& selection = request.selection();
@@ -93,9 +81,9 @@ BulkTarget ValidateBulkRequest(const ats::v1::BulkTriggerIntegrationRequest& req
         }
       }
       std::sort(target.candidate_ids.begin(), target.candidate_ids.end());
-      target.candidate_ids.erase(std::unique(target.candidate_ids.begin(),
-                                             target.candidate_ids.end()),
-                                 target.candidate_ids.end());
+      target.candidate_ids.erase(
+          std::unique(target.candidate_ids.begin(), target.candidate_ids.end()),
+          target.candidate_ids.end());
       break;
     }
     case ats::v1::CandidateSelection::kJob:
@@ -103,11 +91,12 @@ BulkTarget ValidateBulkRequest(const ats::v1::BulkTriggerIntegrationRequest& req
                  &ids)) {
         target.job_id = ids[0];
       }
-      if (v.Name("selection.job.stage", selection.job().stage(),
-                 kStagePattern, &ids, /*required=*/false) &&
+      if (v.Name("selection.job.stage", selection.job().stage(), kStagePattern,
+                 &ids, /*required=*/false) &&
           !ids.empty()) {
         v.Require(target.job_id.empty() || ids[0] == target.job_id,
-                  "selection.job.stage", "must be a stage of selection.job.job");
+                  "selection.job.stage",
+                  "must be a stage of selection.job.job");
         target.stage_id = ids[1];
       }
       break;
@@ -134,7 +123,9 @@ BulkTarget ValidateBulkRequest(const ats::v1::BulkTriggerIntegrationRequest& req
 class BulkStream final
     : public grpc::ServerWriteReactor<ats::v1::BulkOperation> {
  public:
-  explicit BulkStream(BulkRunner& runner) : runner_(runner) {}
+  // `method` names the RPC in the call's log line.
+  BulkStream(BulkRunner& runner, std::string method)
+      : runner_(runner), method_(std::move(method)) {}
 
   void set_caller(const Caller& caller) {
     account_id_ = caller.account_id;
@@ -168,9 +159,11 @@ class BulkStream final
  private:
   // Streams the progress of the operation in created() until it ends.
   void Watch() {
-    const std::string id = created_.name().substr(created_.name().find('/') + 1);
+    const std::string id =
+        created_.name().substr(created_.name().find('/') + 1);
     const int64_t handle = runner_.Watch(
-        id, [this](const ats::v1::BulkOperation& operation) { Offer(operation); },
+        id,
+        [this](const ats::v1::BulkOperation& operation) { Offer(operation); },
         [this] {
           Fail(absl::UnavailableError(absl::StrCat(
               "the server is stopping; bulk operation ", created_.name(),
@@ -189,7 +182,6 @@ class BulkStream final
     // at once if it has ended.
     runner_.Enqueue(account_id_, id);
   }
-
 
  public:
   // Ends the call with `status`.
@@ -264,19 +256,20 @@ class BulkStream final
   void FinishLocked(const absl::Status& outcome)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_) return;
-    const absl::Status status = ForClient(outcome, kBulkTriggerIntegration);
+    const absl::Status status = ForClient(outcome, method_);
     finished_ = true;
     const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
-    spdlog::info("rpc {} code={} latency_ms={:.3f} account={} key={} "
-                 "operation={}{}{}",
-                 kBulkTriggerIntegration,
-                 absl::StatusCodeToString(status.code()), latency_ms,
-                 account_id_, key_id_, created_.name(),
-                 status.ok() ? "" : " error=", std::string(status.message()));
+    spdlog::info(
+        "rpc {} code={} latency_ms={:.3f} account={} key={} "
+        "operation={}{}{}",
+        method_, absl::StatusCodeToString(status.code()), latency_ms,
+        account_id_, key_id_, created_.name(),
+        status.ok() ? "" : " error=", std::string(status.message()));
     Finish(ToGrpcStatus(status));
   }
 
   BulkRunner& runner_;
+  const std::string method_;
   const absl::Time start_ = absl::Now();
   std::string account_id_;
   std::string key_id_;
@@ -296,13 +289,92 @@ class BulkStream final
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// Creates the operation `request` asks for, by `caller` at `now`, whose
+// targets `target` names, and fills `created` with it. An explicit list is
+// stored as its items, already resolved; a selection is resolved by the
+// worker.
+absl::Status CreateOperation(
+    storage::Transaction& txn, const Caller& caller, const BulkTarget& target,
+    const ats::v1::BulkTriggerIntegrationRequest& request, absl::Time now,
+    RandomSource& random, ats::v1::BulkOperation* created) {
+  auto integration = CheckManualTarget(
+      txn, caller.account_id, target.integration_id, request.option_values());
+  if (!integration.ok()) return integration.status();
+  if (!target.job_id.empty()) {
+    auto job = LoadJob(txn, caller.account_id, target.job_id);
+    if (!job.ok()) return job.status();
+  }
+  if (!target.stage_id.empty()) {
+    auto stage =
+        LoadStage(txn, caller.account_id, target.job_id, target.stage_id);
+    if (!stage.ok()) return stage.status();
+  }
+  storage::BulkOperationRow row;
+  row.account_id = caller.account_id;
+  row.id = NewResourceId(random);
+  row.integration_id = target.integration_id;
+  row.spec = request;
+  row.spec.clear_request_id();
+  row.created_by = caller.key_id;
+  row.create_time = now;
+  row.update_time = now;
+  const bool listed = request.selection().has_candidates();
+  if (listed) {
+    row.spec.mutable_selection()->mutable_candidates()->clear_candidates();
+    row.resolved = true;
+    row.total_count = static_cast<int64_t>(target.candidate_ids.size());
+  }
+  absl::Status status = txn.bulk_operations().InsertOperation(row);
+  if (!status.ok()) return status;
+  if (listed) {
+    auto added = txn.bulk_operations().AddPendingItems(row.account_id, row.id,
+                                                       target.candidate_ids);
+    if (!added.ok()) return added.status();
+  }
+  BulkOperationToProto(row, created);
+  return absl::OkStatus();
+}
+
+// Ends the RUNNING operation `id` as cancelled by `caller` at `now`, and
+// fills `response` with it; an operation that ended already is
+// FAILED_PRECONDITION.
+absl::Status CancelOperation(storage::Transaction& txn, const Caller& caller,
+                             const std::string& id, absl::Time now,
+                             ats::v1::BulkOperation* response) {
+  auto row = LoadOperation(txn, caller.account_id, id);
+  if (!row.ok()) return row.status();
+  if (row->state != ats::v1::BULK_OPERATION_STATE_RUNNING) {
+    const std::string state = ats::v1::BulkOperationState_Name(row->state);
+    return WithErrorInfo(
+        absl::FailedPreconditionError(absl::StrCat(
+            "bulk operation ", BulkOperationName(id), " has ended (", state,
+            "); only a RUNNING one can be cancelled")),
+        "BULK_OPERATION_ENDED",
+        {{"bulk_operation", BulkOperationName(id)}, {"state", state}});
+  }
+  row->state = ats::v1::BULK_OPERATION_STATE_CANCELED;
+  row->state_reason = absl::StrCat("cancelled by ", caller.key_name());
+  row->end_time = now;
+  row->update_time = now;
+  absl::Status status = txn.bulk_operations().UpdateOperation(*row);
+  if (!status.ok()) return status;
+  BulkOperationToProto(*row, response);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 grpc::ServerWriteReactor<ats::v1::BulkOperation>*
 IntegrationService::BulkTriggerIntegration(
     grpc::CallbackServerContext* context,
     const ats::v1::BulkTriggerIntegrationRequest* request) {
-  auto* stream = new BulkStream(bulk_);
+  // Admit refuses a request that no RPC takes, so past it the policy exists;
+  // before, the request type names the call in its log line.
+  const MethodPolicy* policy =
+      env_.methods.ForRequest(*request->GetDescriptor());
+  auto* stream = new BulkStream(
+      bulk_,
+      policy == nullptr ? request->GetDescriptor()->full_name() : policy->name);
   absl::StatusOr<Caller> caller = Admit(env_, *context, *request);
   if (!caller.ok()) {
     stream->Fail(caller.status());
@@ -317,55 +389,15 @@ IntegrationService::BulkTriggerIntegration(
   }
   stream->set_creating();
   env_.store.Write(
-      [this, request, stream, caller = *caller,
+      [this, request, stream, method = policy->name, caller = *caller,
        target = std::move(target)](storage::Transaction& txn) {
         const absl::Time now = env_.clock.Now();
-        return RunOnce(
-            txn, caller, kBulkTriggerIntegration, request->request_id(),
-            *request, stream->created(), now, [&]() -> absl::Status {
-              auto integration =
-                  CheckManualTarget(txn, caller.account_id,
-                                    target.integration_id,
-                                    request->option_values());
-              if (!integration.ok()) return integration.status();
-              if (!target.job_id.empty()) {
-                auto job = LoadJob(txn, caller.account_id, target.job_id);
-                if (!job.ok()) return job.status();
-              }
-              if (!target.stage_id.empty()) {
-                auto stage = LoadStage(txn, caller.account_id, target.job_id,
-                                       target.stage_id);
-                if (!stage.ok()) return stage.status();
-              }
-              storage::BulkOperationRow row;
-              row.account_id = caller.account_id;
-              row.id = NewResourceId(env_.random);
-              row.integration_id = target.integration_id;
-              row.spec = *request;
-              row.spec.clear_request_id();
-              row.created_by = caller.key_id;
-              row.create_time = now;
-              row.update_time = now;
-              const bool listed = request->selection().has_candidates();
-              if (listed) {
-                row.spec.mutable_selection()
-                    ->mutable_candidates()
-                    ->clear_candidates();
-                row.resolved = true;
-                row.total_count =
-                    static_cast<int64_t>(target.candidate_ids.size());
-              }
-              absl::Status status =
-                  txn.bulk_operations().InsertOperation(row);
-              if (!status.ok()) return status;
-              if (listed) {
-                auto added = txn.bulk_operations().AddPendingItems(
-                    row.account_id, row.id, target.candidate_ids);
-                if (!added.ok()) return added.status();
-              }
-              BulkOperationToProto(row, stream->created());
-              return absl::OkStatus();
-            });
+        return RunOnce(txn, caller, method, request->request_id(), *request,
+                       stream->created(), now, [&] {
+                         return CreateOperation(txn, caller, target, *request,
+                                                now, env_.random,
+                                                stream->created());
+                       });
       },
       [stream](absl::Status status) { stream->Created(status); });
   return stream;
@@ -375,131 +407,91 @@ grpc::ServerUnaryReactor* IntegrationService::GetBulkOperation(
     grpc::CallbackServerContext* context,
     const ats::v1::GetBulkOperationRequest* request,
     ats::v1::BulkOperation* response) {
-  return ServeUnary(
-      env_, context, kGetBulkOperation,
-      {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER},
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        std::vector<std::string> ids;
-        v.Name("name", request->name(), kBulkOperationPattern, &ids);
-        if (!v.ok()) return finish(v.status());
-        finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto row = LoadOperation(txn, caller.account_id, ids[0]);
-          if (!row.ok()) return row.status();
-          BulkOperationToProto(*row, response);
-          return absl::OkStatus();
-        }));
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kBulkOperationPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Read([&](storage::Transaction& txn) {
+    auto row = LoadOperation(txn, call.caller().account_id, ids[0]);
+    if (!row.ok()) return row.status();
+    BulkOperationToProto(*row, response);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* IntegrationService::ListBulkOperations(
     grpc::CallbackServerContext* context,
     const ats::v1::ListBulkOperationsRequest* request,
     ats::v1::ListBulkOperationsResponse* response) {
-  return ServeUnary(
-      env_, context, kListBulkOperations,
-      {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER},
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        v.PageSize("page_size", request->page_size());
-        if (!v.ok()) return finish(v.status());
-        auto paging = ListPage::Start(
-            request->page_token(), request->page_size(),
-            QueryFingerprint({kListBulkOperations, caller.account_id}));
-        if (!paging.ok()) return finish(paging.status());
-        finish(env_.store.Read([&](storage::Transaction& txn) {
-          return paging->Fill(
-              txn.bulk_operations().ListOperations(caller.account_id,
-                                                   paging->request()),
-              response, [&](const storage::BulkOperationRow& row) {
-                BulkOperationToProto(row, response->add_bulk_operations());
-              });
-        }));
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  v.PageSize("page_size", request->page_size());
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  auto paging = ListPage::Start(request->page_token(), request->page_size(),
+                                QueryFingerprint({call.method(), account_id}));
+  if (!paging.ok()) return call.Finish(paging.status());
+  return call.Read([&](storage::Transaction& txn) {
+    return paging->Fill(
+        txn.bulk_operations().ListOperations(account_id, paging->request()),
+        response, [&](const storage::BulkOperationRow& row) {
+          BulkOperationToProto(row, response->add_bulk_operations());
+        });
+  });
 }
 
 grpc::ServerUnaryReactor* IntegrationService::ListBulkOperationItems(
     grpc::CallbackServerContext* context,
     const ats::v1::ListBulkOperationItemsRequest* request,
     ats::v1::ListBulkOperationItemsResponse* response) {
-  return ServeUnary(
-      env_, context, kListBulkOperationItems,
-      {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER},
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        std::vector<std::string> ids;
-        v.Name("parent", request->parent(), kBulkOperationPattern, &ids);
-        v.EnumValue<ats::v1::BulkItemOutcome>(
-            "outcome", request->outcome(), ats::v1::BulkItemOutcome_IsValid,
-            /*allow_unspecified=*/true);
-        v.PageSize("page_size", request->page_size());
-        if (!v.ok()) return finish(v.status());
-        const std::string outcome = absl::StrCat(request->outcome());
-        auto paging = ListPage::Start(
-            request->page_token(), request->page_size(),
-            QueryFingerprint(
-                {kListBulkOperationItems, caller.account_id, ids[0], outcome}));
-        if (!paging.ok()) return finish(paging.status());
-        finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto operation = LoadOperation(txn, caller.account_id, ids[0]);
-          if (!operation.ok()) return operation.status();
-          return paging->Fill(
-              txn.bulk_operations().ListItems(caller.account_id, ids[0],
-                                              request->outcome(),
-                                              paging->request()),
-              response, [&](const storage::BulkItemRow& row) {
-                BulkItemToProto(row, response->add_items());
-              });
-        }));
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("parent", request->parent(), kBulkOperationPattern, &ids);
+  v.EnumValue<ats::v1::BulkItemOutcome>("outcome", request->outcome(),
+                                        ats::v1::BulkItemOutcome_IsValid,
+                                        /*allow_unspecified=*/true);
+  v.PageSize("page_size", request->page_size());
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  const std::string outcome = absl::StrCat(request->outcome());
+  auto paging = ListPage::Start(
+      request->page_token(), request->page_size(),
+      QueryFingerprint({call.method(), account_id, ids[0], outcome}));
+  if (!paging.ok()) return call.Finish(paging.status());
+  return call.Read([&](storage::Transaction& txn) {
+    auto operation = LoadOperation(txn, account_id, ids[0]);
+    if (!operation.ok()) return operation.status();
+    return paging->Fill(
+        txn.bulk_operations().ListItems(account_id, ids[0], request->outcome(),
+                                        paging->request()),
+        response, [&](const storage::BulkItemRow& row) {
+          BulkItemToProto(row, response->add_items());
+        });
+  });
 }
 
 grpc::ServerUnaryReactor* IntegrationService::CancelBulkOperation(
     grpc::CallbackServerContext* context,
     const ats::v1::CancelBulkOperationRequest* request,
     ats::v1::BulkOperation* response) {
-  return ServeUnary(
-      env_, context, kCancelBulkOperation,
-      {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER},
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        std::vector<std::string> ids;
-        v.Name("name", request->name(), kBulkOperationPattern, &ids);
-        if (!v.ok()) return finish(v.status());
-        env_.store.Write(
-            [this, caller, response,
-             id = ids[0]](storage::Transaction& txn) -> absl::Status {
-              auto row = LoadOperation(txn, caller.account_id, id);
-              if (!row.ok()) return row.status();
-              if (row->state != ats::v1::BULK_OPERATION_STATE_RUNNING) {
-                const std::string state =
-                    ats::v1::BulkOperationState_Name(row->state);
-                return WithErrorInfo(
-                    absl::FailedPreconditionError(absl::StrCat(
-                        "bulk operation ", BulkOperationName(id),
-                        " has ended (", state, "); only a RUNNING one can be "
-                        "cancelled")),
-                    "BULK_OPERATION_ENDED",
-                    {{"bulk_operation", BulkOperationName(id)},
-                     {"state", state}});
-              }
-              const absl::Time now = env_.clock.Now();
-              row->state = ats::v1::BULK_OPERATION_STATE_CANCELED;
-              row->state_reason =
-                  absl::StrCat("cancelled by ", caller.key_name());
-              row->end_time = now;
-              row->update_time = now;
-              absl::Status status =
-                  txn.bulk_operations().UpdateOperation(*row);
-              if (!status.ok()) return status;
-              BulkOperationToProto(*row, response);
-              return absl::OkStatus();
-            },
-            [this, finish, response](absl::Status status) {
-              if (status.ok()) bulk_.Publish(*response);
-              finish(status);
-            });
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kBulkOperationPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  // The operation's watchers learn of the cancel from the worker: a RUNNING
+  // operation is always queued for its next batch, and the worker publishes
+  // an operation it finds ended (BulkRunner::Enqueue).
+  return call.Write([response, caller = call.caller(), id = ids[0]](
+                        storage::Transaction& txn, absl::Time now) {
+    return CancelOperation(txn, caller, id, now, response);
+  });
 }
 
 }  // namespace ats::server
