@@ -25,10 +25,14 @@ absl::StatusOr<storage::AccountRow> CreateAccountIn(storage::Transaction& txn,
 // Creates an API key inside `txn`; `key` carries role, account, integration
 // and display name.
 absl::StatusOr<NewApiKey> CreateApiKeyIn(storage::Transaction& txn,
-                                         storage::ApiKeyRow key,
-                                         absl::Time now, RandomSource& random);
+                                         storage::ApiKeyRow key, absl::Time now,
+                                         RandomSource& random);
 
-// ats.v1.AccountService: accounts, API keys and webhook signing secrets.
+// ats.v1.AccountService: accounts, API keys and webhook signing secrets. The
+// roles each RPC admits are declared in account_service.proto; within them,
+// an account's keys see and change that account only (another account is
+// NOT_FOUND), while operator keys reach every account and alone create
+// operator keys.
 class AccountService final : public ats::v1::AccountService::CallbackService {
  public:
   explicit AccountService(ServiceEnv env) : env_(env) {}

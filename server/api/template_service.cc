@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "server/api/idempotency.h"
 #include "server/api/list_page.h"
 #include "server/common/etag.h"
 #include "server/common/page_token.h"
@@ -23,19 +22,6 @@ namespace {
 
 using google::protobuf::RepeatedPtrField;
 
-constexpr char kCreateJobTemplate[] =
-    "ats.v1.TemplateService/CreateJobTemplate";
-constexpr char kGetJobTemplate[] = "ats.v1.TemplateService/GetJobTemplate";
-constexpr char kListJobTemplates[] = "ats.v1.TemplateService/ListJobTemplates";
-constexpr char kUpdateJobTemplate[] =
-    "ats.v1.TemplateService/UpdateJobTemplate";
-constexpr char kDeleteJobTemplate[] =
-    "ats.v1.TemplateService/DeleteJobTemplate";
-constexpr char kGetDefaultJobTemplate[] =
-    "ats.v1.TemplateService/GetDefaultJobTemplate";
-constexpr char kSetDefaultJobTemplate[] =
-    "ats.v1.TemplateService/SetDefaultJobTemplate";
-
 // Below kJobTemplatePattern: a template's stages and triggers.
 constexpr char kTemplateStagePattern[] =
     "jobTemplates/{template}/stages/{stage}";
@@ -48,9 +34,6 @@ constexpr size_t kMaxDescriptionLength = 2000;
 constexpr size_t kMaxStageNameLength = 100;
 constexpr int kMaxStages = 30;
 constexpr int kMaxTriggersPerStage = 10;
-
-Roles Readers() { return {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER}; }
-Roles Writers() { return {ats::v1::ROLE_ADMIN}; }
 
 absl::Status TemplateNotFound(std::string_view id) {
   return absl::NotFoundError(
@@ -78,10 +61,10 @@ void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
   v.Require(!stages.empty(), field,
             "must have at least 1 stage: a pipeline needs somewhere to put "
             "candidates");
-  v.Require(stages.size() <= kMaxStages, field,
-            absl::StrCat("must have at most ", kMaxStages,
-                         " stages (the limit per pipeline); it has ",
-                         stages.size()));
+  v.Require(
+      stages.size() <= kMaxStages, field,
+      absl::StrCat("must have at most ", kMaxStages,
+                   " stages (the limit per pipeline); it has ", stages.size()));
   std::map<std::string, int> seen;  // DisplayNameKey -> index.
   for (int i = 0; i < stages.size(); ++i) {
     const ats::v1::Stage& stage = stages[i];
@@ -102,8 +85,8 @@ void CheckStages(const RepeatedPtrField<ats::v1::Stage>& stages,
                            stage.triggers_size()));
     for (int j = 0; j < stage.triggers_size(); ++j) {
       CheckTriggerShape(stage.triggers(j),
-                        absl::StrCat(triggers_field, "[", j, "]"),
-                        destinations, v);
+                        absl::StrCat(triggers_field, "[", j, "]"), destinations,
+                        v);
     }
   }
 }
@@ -237,8 +220,7 @@ absl::Status ToProto(storage::Transaction& txn, const storage::TemplateRow& row,
     ats::v1::Stage* stage = job_template->mutable_stages(i);
     stage->set_position(i);
     for (ats::v1::Trigger& trigger : *stage->mutable_triggers()) {
-      absl::Status status =
-          FillTriggerReadiness(txn, row.account_id, &trigger);
+      absl::Status status = FillTriggerReadiness(txn, row.account_id, &trigger);
       if (!status.ok()) return status;
     }
   }
@@ -287,219 +269,190 @@ grpc::ServerUnaryReactor* TemplateService::CreateJobTemplate(
     grpc::CallbackServerContext* context,
     const ats::v1::CreateJobTemplateRequest* request,
     ats::v1::JobTemplate* response) {
-  return ServeUnary(
-      env_, context, kCreateJobTemplate, Writers(),
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        CheckTemplate(request->job_template(), "job_template",
-                      /*display_name=*/true, /*description=*/true,
-                      /*stages=*/true, env_.destinations, v);
-        v.RequestId("request_id", request->request_id());
-        if (!v.ok()) return finish(v.status());
-        env_.store.Write(
-            [this, request, response, caller](storage::Transaction& txn) {
-              const absl::Time now = env_.clock.Now();
-              return RunOnce(
-                  txn, caller, kCreateJobTemplate, request->request_id(),
-                  *request, response, now, [&]() -> absl::Status {
-                    const ats::v1::JobTemplate& asked =
-                        request->job_template();
-                    storage::TemplateRow row;
-                    row.account_id = caller.account_id;
-                    row.id = NewResourceId(env_.random);
-                    row.display_name = asked.display_name();
-                    row.description = asked.description();
-                    auto pipeline = BuildPipeline(
-                        txn, caller.account_id, row.id, asked.stages(),
-                        /*stored=*/nullptr, "job_template.stages",
-                        env_.random);
-                    if (!pipeline.ok()) return pipeline.status();
-                    row.pipeline = *std::move(pipeline);
-                    // An account without a default (one older than
-                    // templates) gets its first template as the default.
-                    auto current =
-                        txn.templates().GetDefaultTemplate(caller.account_id);
-                    if (absl::IsNotFound(current.status())) {
-                      row.is_default = true;
-                    } else if (!current.ok()) {
-                      return current.status();
-                    }
-                    row.create_time = now;
-                    row.update_time = now;
-                    row.revision = 1;
-                    absl::Status status =
-                        NameTakenOr(txn.templates().InsertTemplate(row));
-                    if (!status.ok()) return status;
-                    return ToProto(txn, row, response);
-                  });
-            },
-            finish);
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  CheckTemplate(request->job_template(), "job_template",
+                /*display_name=*/true, /*description=*/true,
+                /*stages=*/true, env_.destinations, v);
+  v.RequestId("request_id", request->request_id());
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([this, request, response,
+                     account_id = call.caller().account_id](
+                        storage::Transaction& txn, absl::Time now) {
+    const ats::v1::JobTemplate& asked = request->job_template();
+    storage::TemplateRow row;
+    row.account_id = account_id;
+    row.id = NewResourceId(env_.random);
+    row.display_name = asked.display_name();
+    row.description = asked.description();
+    auto pipeline =
+        BuildPipeline(txn, account_id, row.id, asked.stages(),
+                      /*stored=*/nullptr, "job_template.stages", env_.random);
+    if (!pipeline.ok()) return pipeline.status();
+    row.pipeline = *std::move(pipeline);
+    // An account without a default (one older than templates) gets its
+    // first template as the default.
+    auto current = txn.templates().GetDefaultTemplate(account_id);
+    if (absl::IsNotFound(current.status())) {
+      row.is_default = true;
+    } else if (!current.ok()) {
+      return current.status();
+    }
+    row.create_time = now;
+    row.update_time = now;
+    row.revision = 1;
+    absl::Status status = NameTakenOr(txn.templates().InsertTemplate(row));
+    if (!status.ok()) return status;
+    return ToProto(txn, row, response);
+  });
 }
 
 grpc::ServerUnaryReactor* TemplateService::GetJobTemplate(
     grpc::CallbackServerContext* context,
     const ats::v1::GetJobTemplateRequest* request,
     ats::v1::JobTemplate* response) {
-  return ServeUnary(
-      env_, context, kGetJobTemplate, Readers(),
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        std::vector<std::string> ids;
-        v.Name("name", request->name(), kJobTemplatePattern, &ids);
-        if (!v.ok()) return finish(v.status());
-        finish(env_.store.Read([&](storage::Transaction& txn) {
-          return GetInto(txn, caller.account_id, ids[0], response);
-        }));
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kJobTemplatePattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Read([&](storage::Transaction& txn) {
+    return GetInto(txn, call.caller().account_id, ids[0], response);
+  });
 }
 
 grpc::ServerUnaryReactor* TemplateService::ListJobTemplates(
     grpc::CallbackServerContext* context,
     const ats::v1::ListJobTemplatesRequest* request,
     ats::v1::ListJobTemplatesResponse* response) {
-  return ServeUnary(
-      env_, context, kListJobTemplates, Readers(),
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        v.PageSize("page_size", request->page_size());
-        if (!v.ok()) return finish(v.status());
-        auto paging = ListPage::Start(
-            request->page_token(), request->page_size(),
-            QueryFingerprint({kListJobTemplates, caller.account_id}));
-        if (!paging.ok()) return finish(paging.status());
-        finish(env_.store.Read([&](storage::Transaction& txn) {
-          return paging->Fill(txn.templates().ListTemplates(caller.account_id,
-                                                            paging->request()),
-                              response, [&](const storage::TemplateRow& row) {
-                                return ToProto(txn, row,
-                                               response->add_job_templates());
-                              });
-        }));
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  v.PageSize("page_size", request->page_size());
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  auto paging = ListPage::Start(request->page_token(), request->page_size(),
+                                QueryFingerprint({call.method(), account_id}));
+  if (!paging.ok()) return call.Finish(paging.status());
+  return call.Read([&](storage::Transaction& txn) {
+    return paging->Fill(
+        txn.templates().ListTemplates(account_id, paging->request()), response,
+        [&](const storage::TemplateRow& row) {
+          return ToProto(txn, row, response->add_job_templates());
+        });
+  });
 }
 
 grpc::ServerUnaryReactor* TemplateService::UpdateJobTemplate(
     grpc::CallbackServerContext* context,
     const ats::v1::UpdateJobTemplateRequest* request,
     ats::v1::JobTemplate* response) {
-  return ServeUnary(
-      env_, context, kUpdateJobTemplate, Writers(),
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        const ats::v1::JobTemplate& asked = request->job_template();
-        const google::protobuf::FieldMask& mask = request->update_mask();
-        Validator v;
-        std::vector<std::string> ids;
-        v.Name("job_template.name", asked.name(), kJobTemplatePattern, &ids);
-        v.UpdateMask("update_mask", mask,
-                     {"display_name", "description", "stages"});
-        v.Require(!request->etag().empty(), "etag",
-                  "is required: pass the etag of the template as last read; "
-                  "template edits are never blind");
-        const bool set_display_name = Masks(mask, "display_name");
-        const bool set_description = Masks(mask, "description");
-        const bool set_stages = Masks(mask, "stages");
-        CheckTemplate(asked, "job_template", set_display_name,
-                      set_description, set_stages, env_.destinations, v);
-        if (!v.ok()) return finish(v.status());
-        env_.store.Write(
-            [this, request, response, caller, id = ids[0], set_display_name,
-             set_description, set_stages](storage::Transaction& txn) {
-              const ats::v1::JobTemplate& asked = request->job_template();
-              auto row = txn.templates().GetTemplate(caller.account_id, id);
-              if (!row.ok()) return NamedNotFound(row.status(), id);
-              absl::Status status = CheckEtag(request->etag(), row->revision);
-              if (!status.ok()) return status;
-              if (set_display_name) row->display_name = asked.display_name();
-              if (set_description) row->description = asked.description();
-              if (set_stages) {
-                auto pipeline = BuildPipeline(
-                    txn, caller.account_id, id, asked.stages(),
-                    &row->pipeline, "job_template.stages", env_.random);
-                if (!pipeline.ok()) return pipeline.status();
-                row->pipeline = *std::move(pipeline);
-              }
-              row->update_time = env_.clock.Now();
-              row->revision += 1;
-              status = NameTakenOr(txn.templates().UpdateTemplate(*row));
-              if (!status.ok()) return NamedNotFound(status, id);
-              return ToProto(txn, *row, response);
-            },
-            finish);
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  const ats::v1::JobTemplate& asked = request->job_template();
+  const google::protobuf::FieldMask& mask = request->update_mask();
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("job_template.name", asked.name(), kJobTemplatePattern, &ids);
+  v.UpdateMask("update_mask", mask, {"display_name", "description", "stages"});
+  v.Require(!request->etag().empty(), "etag",
+            "is required: pass the etag of the template as last read; "
+            "template edits are never blind");
+  const bool set_display_name = Masks(mask, "display_name");
+  const bool set_description = Masks(mask, "description");
+  const bool set_stages = Masks(mask, "stages");
+  CheckTemplate(asked, "job_template", set_display_name, set_description,
+                set_stages, env_.destinations, v);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([this, request, response,
+                     account_id = call.caller().account_id, id = ids[0],
+                     set_display_name, set_description,
+                     set_stages](storage::Transaction& txn, absl::Time now) {
+    const ats::v1::JobTemplate& asked = request->job_template();
+    auto row = txn.templates().GetTemplate(account_id, id);
+    if (!row.ok()) return NamedNotFound(row.status(), id);
+    absl::Status status = CheckEtag(request->etag(), row->revision);
+    if (!status.ok()) return status;
+    if (set_display_name) row->display_name = asked.display_name();
+    if (set_description) row->description = asked.description();
+    if (set_stages) {
+      auto pipeline =
+          BuildPipeline(txn, account_id, id, asked.stages(), &row->pipeline,
+                        "job_template.stages", env_.random);
+      if (!pipeline.ok()) return pipeline.status();
+      row->pipeline = *std::move(pipeline);
+    }
+    row->update_time = now;
+    row->revision += 1;
+    status = NameTakenOr(txn.templates().UpdateTemplate(*row));
+    if (!status.ok()) return NamedNotFound(status, id);
+    return ToProto(txn, *row, response);
+  });
 }
 
 grpc::ServerUnaryReactor* TemplateService::DeleteJobTemplate(
     grpc::CallbackServerContext* context,
     const ats::v1::DeleteJobTemplateRequest* request,
-    google::protobuf::Empty*) {
-  return ServeUnary(
-      env_, context, kDeleteJobTemplate, Writers(),
-      [this, request](const Caller& caller, const Finish& finish) {
-        Validator v;
-        std::vector<std::string> ids;
-        v.Name("name", request->name(), kJobTemplatePattern, &ids);
-        if (!v.ok()) return finish(v.status());
-        env_.store.Write(
-            [caller, id = ids[0]](storage::Transaction& txn) {
-              auto row = txn.templates().GetTemplate(caller.account_id, id);
-              if (!row.ok()) return NamedNotFound(row.status(), id);
-              if (row->is_default) {
-                return WithErrorInfo(
-                    absl::FailedPreconditionError(absl::StrCat(
-                        "job template ", JobTemplateName(id),
-                        " is the account's default and cannot be deleted; "
-                        "make another template the default first "
-                        "(SetDefaultJobTemplate)")),
-                    "DEFAULT_TEMPLATE", {{"jobTemplate", JobTemplateName(id)}});
-              }
-              return NamedNotFound(
-                  txn.templates().DeleteTemplate(caller.account_id, id), id);
-            },
-            finish);
-      });
+    google::protobuf::Empty* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kJobTemplatePattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([account_id = call.caller().account_id, id = ids[0]](
+                        storage::Transaction& txn, absl::Time) {
+    auto row = txn.templates().GetTemplate(account_id, id);
+    if (!row.ok()) return NamedNotFound(row.status(), id);
+    if (row->is_default) {
+      return WithErrorInfo(
+          absl::FailedPreconditionError(absl::StrCat(
+              "job template ", JobTemplateName(id),
+              " is the account's default and cannot be deleted; make another "
+              "template the default first (SetDefaultJobTemplate)")),
+          "DEFAULT_TEMPLATE", {{"jobTemplate", JobTemplateName(id)}});
+    }
+    return NamedNotFound(txn.templates().DeleteTemplate(account_id, id), id);
+  });
 }
 
 grpc::ServerUnaryReactor* TemplateService::GetDefaultJobTemplate(
     grpc::CallbackServerContext* context,
-    const ats::v1::GetDefaultJobTemplateRequest*,
+    const ats::v1::GetDefaultJobTemplateRequest* request,
     ats::v1::JobTemplate* response) {
-  return ServeUnary(
-      env_, context, kGetDefaultJobTemplate, Readers(),
-      [this, response](const Caller& caller, const Finish& finish) {
-        finish(env_.store.Read([&](storage::Transaction& txn) {
-          auto row = txn.templates().GetDefaultTemplate(caller.account_id);
-          if (absl::IsNotFound(row.status())) {
-            return absl::NotFoundError(
-                "the account has no default job template; make one the "
-                "default with SetDefaultJobTemplate");
-          }
-          if (!row.ok()) return row.status();
-          return ToProto(txn, *row, response);
-        }));
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  return call.Read([&](storage::Transaction& txn) {
+    auto row = txn.templates().GetDefaultTemplate(call.caller().account_id);
+    if (absl::IsNotFound(row.status())) {
+      return absl::NotFoundError(
+          "the account has no default job template; make one the default "
+          "with SetDefaultJobTemplate");
+    }
+    if (!row.ok()) return row.status();
+    return ToProto(txn, *row, response);
+  });
 }
 
 grpc::ServerUnaryReactor* TemplateService::SetDefaultJobTemplate(
     grpc::CallbackServerContext* context,
     const ats::v1::SetDefaultJobTemplateRequest* request,
     ats::v1::JobTemplate* response) {
-  return ServeUnary(
-      env_, context, kSetDefaultJobTemplate, Writers(),
-      [this, request, response](const Caller& caller, const Finish& finish) {
-        Validator v;
-        std::vector<std::string> ids;
-        v.Name("name", request->name(), kJobTemplatePattern, &ids);
-        if (!v.ok()) return finish(v.status());
-        env_.store.Write(
-            [this, response, caller, id = ids[0]](storage::Transaction& txn) {
-              absl::Status status = txn.templates().SetDefaultTemplate(
-                  caller.account_id, id, env_.clock.Now());
-              if (!status.ok()) return NamedNotFound(status, id);
-              return GetInto(txn, caller.account_id, id, response);
-            },
-            finish);
-      });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kJobTemplatePattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([response, account_id = call.caller().account_id,
+                     id = ids[0]](storage::Transaction& txn, absl::Time now) {
+    absl::Status status =
+        txn.templates().SetDefaultTemplate(account_id, id, now);
+    if (!status.ok()) return NamedNotFound(status, id);
+    return GetInto(txn, account_id, id, response);
+  });
 }
 
 }  // namespace ats::server

@@ -20,8 +20,8 @@ absl::Status CreateStarterTemplate(storage::Transaction& txn,
                                    absl::Time now, RandomSource& random);
 
 // ats.v1.TemplateService: the job templates of each account. Reads need an
-// admin or recruiter key, changes an admin key; another account's template is
-// NOT_FOUND.
+// admin or recruiter key, changes an admin key, as template_service.proto
+// declares; another account's template is NOT_FOUND.
 class TemplateService final : public ats::v1::TemplateService::CallbackService {
  public:
   explicit TemplateService(ServiceEnv env) : env_(env) {}
