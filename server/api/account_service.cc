@@ -289,7 +289,7 @@ grpc::ServerUnaryReactor* AccountService::CreateApiKey(
         response->set_secret(created->secret);
         return absl::OkStatus();
       },
-      UnaryCall::AfterCommit::kNothing, RedactSecret);
+      nullptr, RedactSecret);
 }
 
 grpc::ServerUnaryReactor* AccountService::ListApiKeys(
@@ -338,18 +338,16 @@ grpc::ServerUnaryReactor* AccountService::RevokeApiKey(
   const std::string scope = call.caller().role == ats::v1::ROLE_OPERATOR
                                 ? ""
                                 : call.caller().account_id;
-  // Not call.Write: the authenticator remembers keys, so it must forget them
-  // once the revocation is committed and before the caller hears of it,
-  // which no AfterCommit does. Forgetting inside the write would be too
-  // early: a call authenticated before the commit would read the key
-  // unrevoked and remember it again. Revocations are rare, so waiting for
-  // the commit here costs little.
-  const absl::Status status =
-      env_.store.WriteAndWait([&](storage::Transaction& txn) {
-        return RevokeKeyIn(txn, scope, ids[0], env_.clock.Now(), response);
-      });
-  if (status.ok()) env_.auth.ForgetKeys();
-  return call.Finish(status);
+  // The authenticator remembers keys, so it forgets them once the
+  // revocation is committed and before the caller hears of it. Inside the
+  // write would be too early: a call authenticated before the commit would
+  // read the key unrevoked and remember it again.
+  return call.Write(
+      [response, scope, id = ids[0]](storage::Transaction& txn,
+                                     absl::Time now) {
+        return RevokeKeyIn(txn, scope, id, now, response);
+      },
+      [this] { env_.auth.ForgetKeys(); });
 }
 
 grpc::ServerUnaryReactor* AccountService::RotateWebhookSigningSecret(

@@ -82,7 +82,8 @@ grpc::ServerUnaryReactor* UnaryCall::Read(
   return Finish(state_->env.store.Read(read));
 }
 
-grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write, AfterCommit after,
+grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write,
+                                           AfterCommitFn after_commit,
                                            RedactFn redact) const {
   if (state_->policy->read_only) {
     return Finish(absl::InternalError(absl::StrCat(
@@ -101,10 +102,8 @@ grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write, AfterCommit after,
             txn, state.caller, state.method, request_id, state.request,
             state.response, now, [&] { return write(txn, now); }, redact);
       },
-      [call, after](absl::Status status) {
-        if (status.ok() && after == AfterCommit::kWakeDispatcher) {
-          call.state_->env.NotifyEventsCreated();
-        }
+      [call, after_commit = std::move(after_commit)](absl::Status status) {
+        if (status.ok() && after_commit) after_commit();
         call.Finish(status);
       });
   return reactor;

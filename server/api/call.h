@@ -81,13 +81,9 @@ class UnaryCall {
   // Removes from a response what a replay must not show again (a secret
   // shown once).
   using RedactFn = std::function<void(google::protobuf::Message* response)>;
-  // What a committed write asks of the rest of the server.
-  enum class AfterCommit {
-    kNothing,
-    // The write may have created events that are due now: the dispatcher
-    // looks at once instead of at its next poll.
-    kWakeDispatcher,
-  };
+  // Runs once a write has committed, on the store's reporting thread and
+  // before the caller hears back: must be quick and must not block.
+  using AfterCommitFn = std::function<void()>;
 
   // Starts serving `request`, whose answer goes to `response`: admits the
   // caller (see Admit) and starts the clock for the call's log line.
@@ -114,12 +110,13 @@ class UnaryCall {
       const std::function<absl::Status(storage::Transaction& txn)>& read) const;
 
   // Runs `write` as one store write and finishes once it is durable or
-  // rolled back, then does what `after` asks. For an RPC declared
-  // IDEMPOTENT, `write` runs at most once per request_id: a retry gets the
-  // first response back, minus what `redact` removed before it was logged
-  // (RunOnce). An RPC declared NO_SIDE_EFFECTS may not write: INTERNAL.
+  // rolled back, calling `after_commit` (when set) first if it committed.
+  // For an RPC declared IDEMPOTENT, `write` runs at most once per
+  // request_id: a retry gets the first response back, minus what `redact`
+  // removed before it was logged (RunOnce). An RPC declared NO_SIDE_EFFECTS
+  // may not write: INTERNAL.
   grpc::ServerUnaryReactor* Write(WriteFn write,
-                                  AfterCommit after = AfterCommit::kNothing,
+                                  AfterCommitFn after_commit = nullptr,
                                   RedactFn redact = nullptr) const;
 
  private:

@@ -485,13 +485,14 @@ grpc::ServerUnaryReactor* IntegrationService::CancelBulkOperation(
   std::vector<std::string> ids;
   v.Name("name", request->name(), kBulkOperationPattern, &ids);
   if (!v.ok()) return call.Finish(v.status());
-  // The operation's watchers learn of the cancel from the worker: a RUNNING
-  // operation is always queued for its next batch, and the worker publishes
-  // an operation it finds ended (BulkRunner::Enqueue).
-  return call.Write([response, caller = call.caller(), id = ids[0]](
-                        storage::Transaction& txn, absl::Time now) {
-    return CancelOperation(txn, caller, id, now, response);
-  });
+  // The operation's watchers learn of the cancel as soon as it is
+  // committed, not at the worker's next turn with it.
+  return call.Write(
+      [response, caller = call.caller(), id = ids[0]](storage::Transaction& txn,
+                                                      absl::Time now) {
+        return CancelOperation(txn, caller, id, now, response);
+      },
+      [this, response] { bulk_.Publish(*response); });
 }
 
 }  // namespace ats::server

@@ -256,12 +256,11 @@ absl::Status RecordResult(storage::Transaction& txn, const Caller& caller,
 }
 
 // Serves `call`, whose request names an event in `name`: applies `change` to
-// it in one write, answers the event as stored, then does what `after` asks.
-grpc::ServerUnaryReactor* ChangeNamedEvent(const UnaryCall& call,
-                                           const std::string& name,
-                                           EventChange change,
-                                           ats::v1::Event* response,
-                                           UnaryCall::AfterCommit after) {
+// it in one write, answers the event as stored, and calls `after_commit`
+// (when set) once the write has committed.
+grpc::ServerUnaryReactor* ChangeNamedEvent(
+    const UnaryCall& call, const std::string& name, EventChange change,
+    ats::v1::Event* response, UnaryCall::AfterCommitFn after_commit) {
   Validator v;
   std::vector<std::string> ids;
   v.Name("name", name, kEventPattern, &ids);
@@ -271,7 +270,7 @@ grpc::ServerUnaryReactor* ChangeNamedEvent(const UnaryCall& call,
        change = std::move(change)](storage::Transaction& txn, absl::Time now) {
         return ChangeEvent(txn, caller, id, now, change, response);
       },
-      after);
+      after_commit);
 }
 
 }  // namespace
@@ -349,7 +348,7 @@ grpc::ServerUnaryReactor* IntegrationService::RetryEvent(
   if (!call.admitted()) return call.Finish(call.admission());
   // A retried event is due now: no need to wait for a poll.
   return ChangeNamedEvent(call, request->name(), Retry, response,
-                          UnaryCall::AfterCommit::kWakeDispatcher);
+                          env_.events_created);
 }
 
 grpc::ServerUnaryReactor* IntegrationService::CancelEvent(
@@ -357,8 +356,7 @@ grpc::ServerUnaryReactor* IntegrationService::CancelEvent(
     const ats::v1::CancelEventRequest* request, ats::v1::Event* response) {
   UnaryCall call(env_, context, *request, response);
   if (!call.admitted()) return call.Finish(call.admission());
-  return ChangeNamedEvent(call, request->name(), Cancel, response,
-                          UnaryCall::AfterCommit::kNothing);
+  return ChangeNamedEvent(call, request->name(), Cancel, response, nullptr);
 }
 
 grpc::ServerUnaryReactor* IntegrationService::ReportPartnerResult(

@@ -337,7 +337,7 @@ grpc::ServerUnaryReactor* IntegrationService::ActivateIntegration(
         return ActivateIn(txn, caller, partner_id, *request, now, env_.random,
                           response);
       },
-      UnaryCall::AfterCommit::kNothing,
+      nullptr,
       // The secret is shown once: a replay does not show it again.
       [](google::protobuf::Message* logged) {
         static_cast<ats::v1::ActivateIntegrationResponse*>(logged)

@@ -90,7 +90,7 @@ grpc::ServerUnaryReactor* IntegrationService::TriggerIntegration(
         return TriggerIn(txn, caller, integration_id, candidate_id, job_id,
                          *request, now, env_.random, response);
       },
-      UnaryCall::AfterCommit::kWakeDispatcher);
+      env_.events_created);
 }
 
 }  // namespace ats::server
