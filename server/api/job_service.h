@@ -1,9 +1,6 @@
 #ifndef ATS_SERVER_API_JOB_SERVICE_H_
 #define ATS_SERVER_API_JOB_SERVICE_H_
 
-#include <functional>
-#include <string_view>
-
 #include "ats/v1/job_service.grpc.pb.h"
 #include "google/protobuf/empty.pb.h"
 #include "server/api/call.h"
@@ -12,30 +9,28 @@ namespace ats::server {
 
 // ats.v1.JobService: jobs and their pipelines (stages, stage triggers), the
 // candidate database, and applications (candidates moving through a job's
-// stages). Every RPC admits admin and recruiter keys and sees the caller's
-// account only; each change is one store write, so nothing is half-written.
+// stages). Every RPC admits admin and recruiter keys (as job_service.proto
+// declares) and sees the caller's account only; each change is one store
+// write, so nothing is half-written.
 class JobService final : public ats::v1::JobService::CallbackService {
  public:
   explicit JobService(ServiceEnv env) : env_(env) {}
 
   // Jobs: job_service_jobs.cc; stages: job_service_stages.cc; triggers:
   // job_service_triggers.cc.
-  grpc::ServerUnaryReactor* CreateJob(
-      grpc::CallbackServerContext* context,
-      const ats::v1::CreateJobRequest* request,
-      ats::v1::Job* response) override;
-  grpc::ServerUnaryReactor* GetJob(
-      grpc::CallbackServerContext* context,
-      const ats::v1::GetJobRequest* request,
-      ats::v1::Job* response) override;
+  grpc::ServerUnaryReactor* CreateJob(grpc::CallbackServerContext* context,
+                                      const ats::v1::CreateJobRequest* request,
+                                      ats::v1::Job* response) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* context,
+                                   const ats::v1::GetJobRequest* request,
+                                   ats::v1::Job* response) override;
   grpc::ServerUnaryReactor* ListJobs(
       grpc::CallbackServerContext* context,
       const ats::v1::ListJobsRequest* request,
       ats::v1::ListJobsResponse* response) override;
-  grpc::ServerUnaryReactor* UpdateJob(
-      grpc::CallbackServerContext* context,
-      const ats::v1::UpdateJobRequest* request,
-      ats::v1::Job* response) override;
+  grpc::ServerUnaryReactor* UpdateJob(grpc::CallbackServerContext* context,
+                                      const ats::v1::UpdateJobRequest* request,
+                                      ats::v1::Job* response) override;
   grpc::ServerUnaryReactor* DeleteJob(
       grpc::CallbackServerContext* context,
       const ats::v1::DeleteJobRequest* request,
@@ -44,10 +39,9 @@ class JobService final : public ats::v1::JobService::CallbackService {
       grpc::CallbackServerContext* context,
       const ats::v1::CreateStageRequest* request,
       ats::v1::Stage* response) override;
-  grpc::ServerUnaryReactor* GetStage(
-      grpc::CallbackServerContext* context,
-      const ats::v1::GetStageRequest* request,
-      ats::v1::Stage* response) override;
+  grpc::ServerUnaryReactor* GetStage(grpc::CallbackServerContext* context,
+                                     const ats::v1::GetStageRequest* request,
+                                     ats::v1::Stage* response) override;
   grpc::ServerUnaryReactor* UpdateStage(
       grpc::CallbackServerContext* context,
       const ats::v1::UpdateStageRequest* request,
@@ -130,11 +124,6 @@ class JobService final : public ats::v1::JobService::CallbackService {
       google::protobuf::Empty* response) override;
 
  private:
-  // Serves `method` for admin and recruiter keys (see ServeUnary).
-  grpc::ServerUnaryReactor* Serve(
-      grpc::CallbackServerContext* context, std::string_view method,
-      const std::function<void(const Caller&, const Finish&)>& handler);
-
   ServiceEnv env_;
 };
 

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/api/idempotency.h"
 #include "server/api/job_service.h"
 #include "server/api/list_page.h"
 #include "server/common/page_token.h"
@@ -22,22 +21,13 @@
 namespace ats::server {
 namespace {
 
-constexpr char kAddCandidateToJob[] = "ats.v1.JobService/AddCandidateToJob";
-constexpr char kGetApplication[] = "ats.v1.JobService/GetApplication";
-constexpr char kListApplications[] = "ats.v1.JobService/ListApplications";
-constexpr char kMoveCandidate[] = "ats.v1.JobService/MoveCandidate";
-constexpr char kBatchMoveCandidates[] =
-    "ats.v1.JobService/BatchMoveCandidates";
-constexpr char kDeleteApplication[] = "ats.v1.JobService/DeleteApplication";
-
 // Returns the stage a candidate added to `job_id` starts in: the one named
 // by `stage_ids` ({job, stage}) or, when empty, the job's first stage.
 absl::StatusOr<storage::StageRow> StartStage(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& job_id, const std::vector<std::string>& stage_ids) {
   if (!stage_ids.empty()) {
-    return LoadTargetStage(txn, account_id, job_id, stage_ids[0],
-                           stage_ids[1]);
+    return LoadTargetStage(txn, account_id, job_id, stage_ids[0], stage_ids[1]);
   }
   auto stages = txn.jobs().ListStages(account_id, job_id);
   if (!stages.ok()) return stages.status();
@@ -60,34 +50,33 @@ absl::Status AlreadyInJob(const storage::ApplicationRow& existing) {
       "APPLICATION_EXISTS", {{"application", name}});
 }
 
-// Enters `app` into `stage` (EnterStage) and adds the events that creates to
-// the call's response `events`.
-absl::Status EnterStageAndReport(
+// Enters `app` into `stage` (EnterStage) unless it is there already, and
+// adds the events that creates to the call's response `events`; returns
+// whether it entered. A new application is in no stage, so it always enters.
+absl::StatusOr<bool> MoveToStage(
     storage::Transaction& txn, const Caller& caller,
     storage::ApplicationRow& app, const storage::StageRow& stage,
     absl::Time now, RandomSource& random,
     google::protobuf::RepeatedPtrField<ats::v1::Event>* events) {
+  if (app.stage_id == stage.id) return false;
   std::vector<storage::EventRow> created;
   absl::Status status =
       EnterStage(txn, caller, app, stage, now, random, &created);
   for (storage::EventRow& event : created) {
     EventToProto(std::move(event), events->Add());
   }
-  return status;
+  if (!status.ok()) return status;
+  return true;
 }
 
-// Returns the `done` of a move's write: once the move is durable, wakes the
-// dispatcher if it created events, so they go out now rather than at its next
-// poll, then finishes the call. (A replayed request wakes it needlessly, which
-// is harmless.)
-template <typename Response>
-storage::Store::DoneFn FinishWakingDispatcher(const ServiceEnv& env,
-                                              const Finish& finish,
-                                              const Response* response) {
-  return [&env, finish, response](absl::Status status) {
-    if (status.ok() && response->events_size() > 0) env.NotifyEventsCreated();
-    finish(status);
-  };
+// Returns the stage named by `stage_ids` ({job, stage}) that candidates of
+// the job `job_id` move to, once the job is found (LoadTargetStage).
+absl::StatusOr<storage::StageRow> LoadMoveTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& job_id, const std::vector<std::string>& stage_ids) {
+  auto job = LoadJob(txn, account_id, job_id);
+  if (!job.ok()) return job.status();
+  return LoadTargetStage(txn, account_id, job_id, stage_ids[0], stage_ids[1]);
 }
 
 }  // namespace
@@ -96,82 +85,68 @@ grpc::ServerUnaryReactor* JobService::AddCandidateToJob(
     grpc::CallbackServerContext* context,
     const ats::v1::AddCandidateToJobRequest* request,
     ats::v1::AddCandidateToJobResponse* response) {
-  return Serve(context, kAddCandidateToJob, [this, request, response](
-                                                const Caller& caller,
-                                                const Finish& finish) {
-    Validator v;
-    std::vector<std::string> job_ids;
-    v.Name("job", request->job(), kJobPattern, &job_ids);
-    std::vector<std::string> candidate_ids;
-    v.Name("candidate", request->candidate(), kCandidatePattern,
-           &candidate_ids);
-    std::vector<std::string> stage_ids;
-    v.Name("stage", request->stage(), kStagePattern, &stage_ids,
-           /*required=*/false);
-    v.RequestId("request_id", request->request_id());
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller, job_id = job_ids[0],
-         candidate_id = candidate_ids[0],
-         stage_ids = std::move(stage_ids)](storage::Transaction& txn) {
-          const absl::Time now = env_.clock.Now();
-          return RunOnce(
-              txn, caller, kAddCandidateToJob, request->request_id(), *request,
-              response, now, [&]() -> absl::Status {
-                auto job = LoadJob(txn, caller.account_id, job_id);
-                if (!job.ok()) return job.status();
-                auto candidate =
-                    LoadCandidate(txn, caller.account_id, candidate_id);
-                if (!candidate.ok()) return candidate.status();
-                auto stage =
-                    StartStage(txn, caller.account_id, job_id, stage_ids);
-                if (!stage.ok()) return stage.status();
-                auto existing = txn.applications().GetApplication(
-                    caller.account_id, job_id, candidate_id);
-                if (existing.ok()) return AlreadyInJob(*existing);
-                if (!absl::IsNotFound(existing.status())) {
-                  return existing.status();
-                }
-                storage::ApplicationRow app;
-                app.account_id = caller.account_id;
-                app.job_id = job_id;
-                app.candidate_id = candidate_id;
-                app.entry_count = 0;
-                absl::Status status =
-                    EnterStageAndReport(txn, caller, app, *stage, now, env_.random,
-                               response->mutable_events());
-                if (!status.ok()) return status;
-                ApplicationToProto(app, response->mutable_application());
-                return absl::OkStatus();
-              });
-        },
-        FinishWakingDispatcher(env_, finish, response));
-  });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> job_ids;
+  v.Name("job", request->job(), kJobPattern, &job_ids);
+  std::vector<std::string> candidate_ids;
+  v.Name("candidate", request->candidate(), kCandidatePattern, &candidate_ids);
+  std::vector<std::string> stage_ids;
+  v.Name("stage", request->stage(), kStagePattern, &stage_ids,
+         /*required=*/false);
+  v.RequestId("request_id", request->request_id());
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [this, response, caller = call.caller(), job_id = job_ids[0],
+       candidate_id = candidate_ids[0], stage_ids = std::move(stage_ids)](
+          storage::Transaction& txn, absl::Time now) {
+        auto job = LoadJob(txn, caller.account_id, job_id);
+        if (!job.ok()) return job.status();
+        auto candidate = LoadCandidate(txn, caller.account_id, candidate_id);
+        if (!candidate.ok()) return candidate.status();
+        auto stage = StartStage(txn, caller.account_id, job_id, stage_ids);
+        if (!stage.ok()) return stage.status();
+        auto existing = txn.applications().GetApplication(caller.account_id,
+                                                          job_id, candidate_id);
+        if (existing.ok()) return AlreadyInJob(*existing);
+        if (!absl::IsNotFound(existing.status())) return existing.status();
+        storage::ApplicationRow app;
+        app.account_id = caller.account_id;
+        app.job_id = job_id;
+        app.candidate_id = candidate_id;
+        app.entry_count = 0;
+        auto entered = MoveToStage(txn, caller, app, *stage, now, env_.random,
+                                   response->mutable_events());
+        if (!entered.ok()) return entered.status();
+        ApplicationToProto(app, response->mutable_application());
+        return absl::OkStatus();
+      },
+      UnaryCall::AfterCommit::kWakeDispatcher);
 }
 
 grpc::ServerUnaryReactor* JobService::GetApplication(
     grpc::CallbackServerContext* context,
     const ats::v1::GetApplicationRequest* request,
     ats::v1::Application* response) {
-  return Serve(context, kGetApplication, [this, request, response](
-                                             const Caller& caller,
-                                             const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kApplicationPattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto app = LoadApplication(txn, caller.account_id, ids[0], ids[1]);
-      if (!app.ok()) return app.status();
-      auto history =
-          txn.applications().ListTransitions(caller.account_id, ids[0], ids[1]);
-      if (!history.ok()) return history.status();
-      ApplicationToProto(*app, response);
-      for (const storage::TransitionRow& transition : *history) {
-        TransitionToProto(transition, response->add_history());
-      }
-      return absl::OkStatus();
-    }));
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kApplicationPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  return call.Read([&](storage::Transaction& txn) {
+    auto app = LoadApplication(txn, account_id, ids[0], ids[1]);
+    if (!app.ok()) return app.status();
+    auto history =
+        txn.applications().ListTransitions(account_id, ids[0], ids[1]);
+    if (!history.ok()) return history.status();
+    ApplicationToProto(*app, response);
+    for (const storage::TransitionRow& transition : *history) {
+      TransitionToProto(transition, response->add_history());
+    }
+    return absl::OkStatus();
   });
 }
 
@@ -179,42 +154,39 @@ grpc::ServerUnaryReactor* JobService::ListApplications(
     grpc::CallbackServerContext* context,
     const ats::v1::ListApplicationsRequest* request,
     ats::v1::ListApplicationsResponse* response) {
-  return Serve(context, kListApplications, [this, request, response](
-                                               const Caller& caller,
-                                               const Finish& finish) {
-    Validator v;
-    std::vector<std::string> job_ids;
-    v.Name("parent", request->parent(), kJobPattern, &job_ids);
-    std::vector<std::string> stage_ids;
-    if (v.Name("stage", request->stage(), kStagePattern, &stage_ids,
-               /*required=*/false) &&
-        !stage_ids.empty() && !job_ids.empty()) {
-      v.Require(stage_ids[0] == job_ids[0], "stage",
-                absl::StrCat("must be a stage of ", request->parent()));
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> job_ids;
+  v.Name("parent", request->parent(), kJobPattern, &job_ids);
+  std::vector<std::string> stage_ids;
+  if (v.Name("stage", request->stage(), kStagePattern, &stage_ids,
+             /*required=*/false) &&
+      !stage_ids.empty() && !job_ids.empty()) {
+    v.Require(stage_ids[0] == job_ids[0], "stage",
+              absl::StrCat("must be a stage of ", request->parent()));
+  }
+  v.PageSize("page_size", request->page_size());
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  const std::string job_id = job_ids[0];
+  const std::string stage_id = stage_ids.empty() ? "" : stage_ids[1];
+  auto paging = ListPage::Start(
+      request->page_token(), request->page_size(),
+      QueryFingerprint({call.method(), account_id, job_id, stage_id}));
+  if (!paging.ok()) return call.Finish(paging.status());
+  return call.Read([&](storage::Transaction& txn) {
+    auto job = LoadJob(txn, account_id, job_id);
+    if (!job.ok()) return job.status();
+    if (!stage_id.empty()) {
+      auto stage = LoadStage(txn, account_id, job_id, stage_id);
+      if (!stage.ok()) return stage.status();
     }
-    v.PageSize("page_size", request->page_size());
-    if (!v.ok()) return finish(v.status());
-    const std::string job_id = job_ids[0];
-    const std::string stage_id = stage_ids.empty() ? "" : stage_ids[1];
-    auto paging = ListPage::Start(
-        request->page_token(), request->page_size(),
-        QueryFingerprint(
-            {kListApplications, caller.account_id, job_id, stage_id}));
-    if (!paging.ok()) return finish(paging.status());
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto job = LoadJob(txn, caller.account_id, job_id);
-      if (!job.ok()) return job.status();
-      if (!stage_id.empty()) {
-        auto stage = LoadStage(txn, caller.account_id, job_id, stage_id);
-        if (!stage.ok()) return stage.status();
-      }
-      return paging->Fill(
-          txn.applications().ListApplications(caller.account_id, job_id,
-                                              stage_id, paging->request()),
-          response, [&](const storage::ApplicationRow& row) {
-            ApplicationToProto(row, response->add_applications());
-          });
-    }));
+    return paging->Fill(txn.applications().ListApplications(
+                            account_id, job_id, stage_id, paging->request()),
+                        response, [&](const storage::ApplicationRow& row) {
+                          ApplicationToProto(row, response->add_applications());
+                        });
   });
 }
 
@@ -222,147 +194,116 @@ grpc::ServerUnaryReactor* JobService::MoveCandidate(
     grpc::CallbackServerContext* context,
     const ats::v1::MoveCandidateRequest* request,
     ats::v1::MoveCandidateResponse* response) {
-  return Serve(context, kMoveCandidate, [this, request, response](
-                                            const Caller& caller,
-                                            const Finish& finish) {
-    Validator v;
-    std::vector<std::string> app_ids;
-    v.Name("name", request->name(), kApplicationPattern, &app_ids);
-    std::vector<std::string> stage_ids;
-    v.Name("stage", request->stage(), kStagePattern, &stage_ids);
-    v.RequestId("request_id", request->request_id());
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller, app_ids = std::move(app_ids),
-         stage_ids = std::move(stage_ids)](storage::Transaction& txn) {
-          const absl::Time now = env_.clock.Now();
-          return RunOnce(
-              txn, caller, kMoveCandidate, request->request_id(), *request,
-              response, now, [&]() -> absl::Status {
-                const std::string& job_id = app_ids[0];
-                auto job = LoadJob(txn, caller.account_id, job_id);
-                if (!job.ok()) return job.status();
-                auto stage = LoadTargetStage(txn, caller.account_id, job_id,
-                                             stage_ids[0], stage_ids[1]);
-                if (!stage.ok()) return stage.status();
-                auto app =
-                    LoadApplication(txn, caller.account_id, job_id, app_ids[1]);
-                if (!app.ok()) return app.status();
-                const bool moved = app->stage_id != stage->id;
-                if (moved) {
-                  absl::Status status =
-                      EnterStageAndReport(txn, caller, *app, *stage, now, env_.random,
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> app_ids;
+  v.Name("name", request->name(), kApplicationPattern, &app_ids);
+  std::vector<std::string> stage_ids;
+  v.Name("stage", request->stage(), kStagePattern, &stage_ids);
+  v.RequestId("request_id", request->request_id());
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [this, response, caller = call.caller(), app_ids = std::move(app_ids),
+       stage_ids = std::move(stage_ids)](storage::Transaction& txn,
+                                         absl::Time now) {
+        const std::string& job_id = app_ids[0];
+        auto stage = LoadMoveTarget(txn, caller.account_id, job_id, stage_ids);
+        if (!stage.ok()) return stage.status();
+        auto app = LoadApplication(txn, caller.account_id, job_id, app_ids[1]);
+        if (!app.ok()) return app.status();
+        auto moved = MoveToStage(txn, caller, *app, *stage, now, env_.random,
                                  response->mutable_events());
-                  if (!status.ok()) return status;
-                }
-                response->set_moved(moved);
-                ApplicationToProto(*app, response->mutable_application());
-                return absl::OkStatus();
-              });
-        },
-        FinishWakingDispatcher(env_, finish, response));
-  });
+        if (!moved.ok()) return moved.status();
+        response->set_moved(*moved);
+        ApplicationToProto(*app, response->mutable_application());
+        return absl::OkStatus();
+      },
+      UnaryCall::AfterCommit::kWakeDispatcher);
 }
 
 grpc::ServerUnaryReactor* JobService::BatchMoveCandidates(
     grpc::CallbackServerContext* context,
     const ats::v1::BatchMoveCandidatesRequest* request,
     ats::v1::BatchMoveCandidatesResponse* response) {
-  return Serve(context, kBatchMoveCandidates, [this, request, response](
-                                                  const Caller& caller,
-                                                  const Finish& finish) {
-    Validator v;
-    std::vector<std::string> job_ids;
-    v.Name("parent", request->parent(), kJobPattern, &job_ids);
-    std::vector<std::string> stage_ids;
-    v.Name("stage", request->stage(), kStagePattern, &stage_ids);
-    std::vector<std::string> candidate_ids;
-    if (v.Require(request->candidates_size() >= 1 &&
-                      request->candidates_size() <= kMaxBatchMoveCandidates,
-                  "candidates",
-                  absl::StrCat("must list 1 to ", kMaxBatchMoveCandidates,
-                               " candidates (got ",
-                               request->candidates_size(),
-                               "); split larger moves into several calls"))) {
-      std::map<std::string, int> first_index;
-      for (int i = 0; i < request->candidates_size(); ++i) {
-        const std::string field = absl::StrCat("candidates[", i, "]");
-        std::vector<std::string> ids;
-        if (!v.Name(field, request->candidates(i), kCandidatePattern, &ids)) {
-          continue;
-        }
-        auto [it, inserted] = first_index.emplace(ids[0], i);
-        if (v.Require(inserted, field,
-                      absl::StrCat("repeats candidates[", it->second, "]"))) {
-          candidate_ids.push_back(ids[0]);
-        }
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> job_ids;
+  v.Name("parent", request->parent(), kJobPattern, &job_ids);
+  std::vector<std::string> stage_ids;
+  v.Name("stage", request->stage(), kStagePattern, &stage_ids);
+  std::vector<std::string> candidate_ids;
+  if (v.Require(request->candidates_size() >= 1 &&
+                    request->candidates_size() <= kMaxBatchMoveCandidates,
+                "candidates",
+                absl::StrCat("must list 1 to ", kMaxBatchMoveCandidates,
+                             " candidates (got ", request->candidates_size(),
+                             "); split larger moves into several calls"))) {
+    std::map<std::string, int> first_index;
+    for (int i = 0; i < request->candidates_size(); ++i) {
+      const std::string field = absl::StrCat("candidates[", i, "]");
+      std::vector<std::string> ids;
+      if (!v.Name(field, request->candidates(i), kCandidatePattern, &ids)) {
+        continue;
+      }
+      auto [it, inserted] = first_index.emplace(ids[0], i);
+      if (v.Require(inserted, field,
+                    absl::StrCat("repeats candidates[", it->second, "]"))) {
+        candidate_ids.push_back(ids[0]);
       }
     }
-    v.RequestId("request_id", request->request_id());
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller, job_id = job_ids[0],
-         stage_ids = std::move(stage_ids),
-         candidate_ids = std::move(candidate_ids)](storage::Transaction& txn) {
-          const absl::Time now = env_.clock.Now();
-          return RunOnce(
-              txn, caller, kBatchMoveCandidates, request->request_id(),
-              *request, response, now, [&]() -> absl::Status {
-                auto job = LoadJob(txn, caller.account_id, job_id);
-                if (!job.ok()) return job.status();
-                auto stage = LoadTargetStage(txn, caller.account_id, job_id,
-                                             stage_ids[0], stage_ids[1]);
-                if (!stage.ok()) return stage.status();
-                // Every application is loaded before any moves, so a missing
-                // one fails the call before anything is written.
-                std::vector<storage::ApplicationRow> apps;
-                apps.reserve(candidate_ids.size());
-                for (const std::string& candidate_id : candidate_ids) {
-                  auto app = LoadApplication(txn, caller.account_id, job_id,
-                                             candidate_id);
-                  if (!app.ok()) return app.status();
-                  apps.push_back(*std::move(app));
-                }
-                for (storage::ApplicationRow& app : apps) {
-                  if (app.stage_id != stage->id) {
-                    absl::Status status =
-                        EnterStageAndReport(txn, caller, app, *stage, now, env_.random,
+  }
+  v.RequestId("request_id", request->request_id());
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [this, response, caller = call.caller(), job_id = job_ids[0],
+       stage_ids = std::move(stage_ids),
+       candidate_ids = std::move(candidate_ids)](storage::Transaction& txn,
+                                                 absl::Time now) {
+        auto stage = LoadMoveTarget(txn, caller.account_id, job_id, stage_ids);
+        if (!stage.ok()) return stage.status();
+        // Every application is loaded before any moves, so a missing one
+        // fails the call before anything is written.
+        std::vector<storage::ApplicationRow> apps;
+        apps.reserve(candidate_ids.size());
+        for (const std::string& candidate_id : candidate_ids) {
+          auto app =
+              LoadApplication(txn, caller.account_id, job_id, candidate_id);
+          if (!app.ok()) return app.status();
+          apps.push_back(*std::move(app));
+        }
+        for (storage::ApplicationRow& app : apps) {
+          auto moved = MoveToStage(txn, caller, app, *stage, now, env_.random,
                                    response->mutable_events());
-                    if (!status.ok()) return status;
-                  }
-                  ApplicationToProto(app, response->add_applications());
-                }
-                return absl::OkStatus();
-              });
-        },
-        FinishWakingDispatcher(env_, finish, response));
-  });
+          if (!moved.ok()) return moved.status();
+          ApplicationToProto(app, response->add_applications());
+        }
+        return absl::OkStatus();
+      },
+      UnaryCall::AfterCommit::kWakeDispatcher);
 }
 
 grpc::ServerUnaryReactor* JobService::DeleteApplication(
     grpc::CallbackServerContext* context,
     const ats::v1::DeleteApplicationRequest* request,
-    google::protobuf::Empty*) {
-  return Serve(context, kDeleteApplication, [this, request](
-                                                const Caller& caller,
-                                                const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kApplicationPattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, caller, ids = std::move(ids)](storage::Transaction& txn) {
-          auto app = LoadApplication(txn, caller.account_id, ids[0], ids[1]);
-          if (!app.ok()) return app.status();
-          auto cancelled = txn.events().CancelOpenEvents(
-              caller.account_id, ids[1], ids[0], "candidate removed from job",
-              env_.clock.Now());
-          if (!cancelled.ok()) return cancelled.status();
-          return txn.applications().DeleteApplication(caller.account_id,
-                                                      ids[0], ids[1]);
-        },
-        finish);
-  });
+    google::protobuf::Empty* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kApplicationPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [account_id = call.caller().account_id, ids = std::move(ids)](
+          storage::Transaction& txn, absl::Time now) {
+        auto app = LoadApplication(txn, account_id, ids[0], ids[1]);
+        if (!app.ok()) return app.status();
+        auto cancelled = txn.events().CancelOpenEvents(
+            account_id, ids[1], ids[0], "candidate removed from job", now);
+        if (!cancelled.ok()) return cancelled.status();
+        return txn.applications().DeleteApplication(account_id, ids[0], ids[1]);
+      });
 }
 
 }  // namespace ats::server

@@ -7,7 +7,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "server/api/idempotency.h"
 #include "server/api/job_service.h"
 #include "server/api/list_page.h"
 #include "server/common/etag.h"
@@ -19,12 +18,6 @@
 
 namespace ats::server {
 namespace {
-
-constexpr char kCreateCandidate[] = "ats.v1.JobService/CreateCandidate";
-constexpr char kGetCandidate[] = "ats.v1.JobService/GetCandidate";
-constexpr char kListCandidates[] = "ats.v1.JobService/ListCandidates";
-constexpr char kUpdateCandidate[] = "ats.v1.JobService/UpdateCandidate";
-constexpr char kDeleteCandidate[] = "ats.v1.JobService/DeleteCandidate";
 
 // Checks the fields of `candidate` that `mask` names (every field when
 // `mask` is null), as of a request field named "candidate".
@@ -46,9 +39,9 @@ void ValidateCandidate(const ats::v1::Candidate& candidate,
   }
   if (checks("phone")) v.Phone("candidate.phone", candidate.phone());
   if (checks("tags") &&
-      v.Require(candidate.tags_size() <= kMaxCandidateTags, "candidate.tags",
-                absl::StrCat("must have at most ", kMaxCandidateTags,
-                             " tags"))) {
+      v.Require(
+          candidate.tags_size() <= kMaxCandidateTags, "candidate.tags",
+          absl::StrCat("must have at most ", kMaxCandidateTags, " tags"))) {
     for (int i = 0; i < candidate.tags_size(); ++i) {
       v.Tag(absl::StrCat("candidate.tags[", i, "]"), candidate.tags(i));
     }
@@ -84,59 +77,49 @@ grpc::ServerUnaryReactor* JobService::CreateCandidate(
     grpc::CallbackServerContext* context,
     const ats::v1::CreateCandidateRequest* request,
     ats::v1::Candidate* response) {
-  return Serve(context, kCreateCandidate, [this, request, response](
-                                              const Caller& caller,
-                                              const Finish& finish) {
-    Validator v;
-    ValidateCandidate(request->candidate(), nullptr, v);
-    v.RequestId("request_id", request->request_id());
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller](storage::Transaction& txn) {
-          const absl::Time now = env_.clock.Now();
-          return RunOnce(
-              txn, caller, kCreateCandidate, request->request_id(), *request,
-              response, now, [&]() -> absl::Status {
-                const ats::v1::Candidate& candidate = request->candidate();
-                storage::CandidateRow row;
-                row.account_id = caller.account_id;
-                row.id = NewResourceId(env_.random);
-                row.given_name = candidate.given_name();
-                row.family_name = candidate.family_name();
-                row.email = candidate.email();
-                row.phone = candidate.phone();
-                row.tags = NormalizedTags(candidate.tags());
-                row.create_time = now;
-                row.update_time = now;
-                row.revision = 1;
-                absl::Status status = EmailTakenOr(
-                    txn, txn.candidates().InsertCandidate(row), row);
-                if (!status.ok()) return status;
-                CandidateToProto(row, response);
-                return absl::OkStatus();
-              });
-        },
-        finish);
-  });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  ValidateCandidate(request->candidate(), nullptr, v);
+  v.RequestId("request_id", request->request_id());
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [this, request, response, account_id = call.caller().account_id](
+          storage::Transaction& txn, absl::Time now) {
+        const ats::v1::Candidate& candidate = request->candidate();
+        storage::CandidateRow row;
+        row.account_id = account_id;
+        row.id = NewResourceId(env_.random);
+        row.given_name = candidate.given_name();
+        row.family_name = candidate.family_name();
+        row.email = candidate.email();
+        row.phone = candidate.phone();
+        row.tags = NormalizedTags(candidate.tags());
+        row.create_time = now;
+        row.update_time = now;
+        row.revision = 1;
+        absl::Status status =
+            EmailTakenOr(txn, txn.candidates().InsertCandidate(row), row);
+        if (!status.ok()) return status;
+        CandidateToProto(row, response);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* JobService::GetCandidate(
     grpc::CallbackServerContext* context,
-    const ats::v1::GetCandidateRequest* request,
-    ats::v1::Candidate* response) {
-  return Serve(context, kGetCandidate, [this, request, response](
-                                           const Caller& caller,
-                                           const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kCandidatePattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto row = LoadCandidate(txn, caller.account_id, ids[0]);
-      if (!row.ok()) return row.status();
-      CandidateToProto(*row, response);
-      return absl::OkStatus();
-    }));
+    const ats::v1::GetCandidateRequest* request, ats::v1::Candidate* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kCandidatePattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Read([&](storage::Transaction& txn) {
+    auto row = LoadCandidate(txn, call.caller().account_id, ids[0]);
+    if (!row.ok()) return row.status();
+    CandidateToProto(*row, response);
+    return absl::OkStatus();
   });
 }
 
@@ -144,33 +127,30 @@ grpc::ServerUnaryReactor* JobService::ListCandidates(
     grpc::CallbackServerContext* context,
     const ats::v1::ListCandidatesRequest* request,
     ats::v1::ListCandidatesResponse* response) {
-  return Serve(context, kListCandidates, [this, request, response](
-                                             const Caller& caller,
-                                             const Finish& finish) {
-    Validator v;
-    if (!request->tag().empty()) v.Tag("tag", request->tag());
-    v.Email("email", request->email(), /*required=*/false);
-    v.Length("name_contains", request->name_contains(), 0,
-             kMaxPersonNameLength);
-    v.PageSize("page_size", request->page_size());
-    if (!v.ok()) return finish(v.status());
-    storage::CandidateFilter filter;
-    filter.tag = request->tag();
-    filter.email = absl::AsciiStrToLower(request->email());
-    filter.name_contains = request->name_contains();
-    auto paging = ListPage::Start(
-        request->page_token(), request->page_size(),
-        QueryFingerprint({kListCandidates, caller.account_id, filter.tag,
-                          filter.email, filter.name_contains}));
-    if (!paging.ok()) return finish(paging.status());
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      return paging->Fill(
-          txn.candidates().ListCandidates(caller.account_id, filter,
-                                          paging->request()),
-          response, [&](const storage::CandidateRow& row) {
-            CandidateToProto(row, response->add_candidates());
-          });
-    }));
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  if (!request->tag().empty()) v.Tag("tag", request->tag());
+  v.Email("email", request->email(), /*required=*/false);
+  v.Length("name_contains", request->name_contains(), 0, kMaxPersonNameLength);
+  v.PageSize("page_size", request->page_size());
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  storage::CandidateFilter filter;
+  filter.tag = request->tag();
+  filter.email = absl::AsciiStrToLower(request->email());
+  filter.name_contains = request->name_contains();
+  auto paging =
+      ListPage::Start(request->page_token(), request->page_size(),
+                      QueryFingerprint({call.method(), account_id, filter.tag,
+                                        filter.email, filter.name_contains}));
+  if (!paging.ok()) return call.Finish(paging.status());
+  return call.Read([&](storage::Transaction& txn) {
+    return paging->Fill(
+        txn.candidates().ListCandidates(account_id, filter, paging->request()),
+        response, [&](const storage::CandidateRow& row) {
+          CandidateToProto(row, response->add_candidates());
+        });
   });
 }
 
@@ -178,75 +158,64 @@ grpc::ServerUnaryReactor* JobService::UpdateCandidate(
     grpc::CallbackServerContext* context,
     const ats::v1::UpdateCandidateRequest* request,
     ats::v1::Candidate* response) {
-  return Serve(context, kUpdateCandidate, [this, request, response](
-                                              const Caller& caller,
-                                              const Finish& finish) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  const google::protobuf::FieldMask& mask = request->update_mask();
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("candidate.name", request->candidate().name(), kCandidatePattern,
+         &ids);
+  if (v.UpdateMask("update_mask", mask,
+                   {"given_name", "family_name", "email", "phone", "tags"})) {
+    ValidateCandidate(request->candidate(), &mask, v);
+  }
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([request, response, account_id = call.caller().account_id,
+                     id = ids[0]](storage::Transaction& txn, absl::Time now) {
+    auto row = LoadCandidate(txn, account_id, id);
+    if (!row.ok()) return row.status();
+    absl::Status status = CheckEtag(request->etag(), row->revision);
+    if (!status.ok()) return status;
+    const ats::v1::Candidate& update = request->candidate();
     const google::protobuf::FieldMask& mask = request->update_mask();
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("candidate.name", request->candidate().name(), kCandidatePattern,
-           &ids);
-    if (v.UpdateMask("update_mask", mask,
-                     {"given_name", "family_name", "email", "phone", "tags"})) {
-      ValidateCandidate(request->candidate(), &mask, v);
+    const storage::CandidateRow before = *row;
+    if (Masks(mask, "given_name")) row->given_name = update.given_name();
+    if (Masks(mask, "family_name")) row->family_name = update.family_name();
+    if (Masks(mask, "email")) row->email = update.email();
+    if (Masks(mask, "phone")) row->phone = update.phone();
+    if (Masks(mask, "tags")) row->tags = NormalizedTags(update.tags());
+    if (row->given_name != before.given_name ||
+        row->family_name != before.family_name || row->email != before.email ||
+        row->phone != before.phone || row->tags != before.tags) {
+      ++row->revision;
+      row->update_time = now;
+      status = EmailTakenOr(txn, txn.candidates().UpdateCandidate(*row), *row);
+      if (!status.ok()) return status;
     }
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller,
-         id = ids[0]](storage::Transaction& txn) {
-          auto row = LoadCandidate(txn, caller.account_id, id);
-          if (!row.ok()) return row.status();
-          absl::Status status = CheckEtag(request->etag(), row->revision);
-          if (!status.ok()) return status;
-          const ats::v1::Candidate& update = request->candidate();
-          const google::protobuf::FieldMask& mask = request->update_mask();
-          const storage::CandidateRow before = *row;
-          if (Masks(mask, "given_name")) row->given_name = update.given_name();
-          if (Masks(mask, "family_name")) {
-            row->family_name = update.family_name();
-          }
-          if (Masks(mask, "email")) row->email = update.email();
-          if (Masks(mask, "phone")) row->phone = update.phone();
-          if (Masks(mask, "tags")) row->tags = NormalizedTags(update.tags());
-          if (row->given_name != before.given_name ||
-              row->family_name != before.family_name ||
-              row->email != before.email || row->phone != before.phone ||
-              row->tags != before.tags) {
-            ++row->revision;
-            row->update_time = env_.clock.Now();
-            status = EmailTakenOr(txn, txn.candidates().UpdateCandidate(*row),
-                                  *row);
-            if (!status.ok()) return status;
-          }
-          CandidateToProto(*row, response);
-          return absl::OkStatus();
-        },
-        finish);
+    CandidateToProto(*row, response);
+    return absl::OkStatus();
   });
 }
 
 grpc::ServerUnaryReactor* JobService::DeleteCandidate(
     grpc::CallbackServerContext* context,
-    const ats::v1::DeleteCandidateRequest* request, google::protobuf::Empty*) {
-  return Serve(context, kDeleteCandidate, [this, request](
-                                              const Caller& caller,
-                                              const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kCandidatePattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, caller, id = ids[0]](storage::Transaction& txn) {
-          auto row = LoadCandidate(txn, caller.account_id, id);
-          if (!row.ok()) return row.status();
-          // The events stay, for the record; none is sent any more.
-          auto cancelled = txn.events().CancelOpenEvents(
-              caller.account_id, id, "", "candidate deleted",
-              env_.clock.Now());
-          if (!cancelled.ok()) return cancelled.status();
-          return txn.candidates().DeleteCandidate(caller.account_id, id);
-        },
-        finish);
+    const ats::v1::DeleteCandidateRequest* request,
+    google::protobuf::Empty* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kCandidatePattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write([account_id = call.caller().account_id, id = ids[0]](
+                        storage::Transaction& txn, absl::Time now) {
+    auto row = LoadCandidate(txn, account_id, id);
+    if (!row.ok()) return row.status();
+    // The events stay, for the record; none is sent any more.
+    auto cancelled = txn.events().CancelOpenEvents(account_id, id, "",
+                                                   "candidate deleted", now);
+    if (!cancelled.ok()) return cancelled.status();
+    return txn.candidates().DeleteCandidate(account_id, id);
   });
 }
 

@@ -1,7 +1,6 @@
-// JobService: the job RPCs and what the whole service shares. Stages are in
-// job_service_stages.cc, triggers in job_service_triggers.cc, candidates in
-// job_service_candidates.cc and applications in
-// job_service_applications.cc.
+// JobService: the job RPCs. Stages are in job_service_stages.cc, triggers in
+// job_service_triggers.cc, candidates in job_service_candidates.cc and
+// applications in job_service_applications.cc.
 
 #include <map>
 #include <string>
@@ -186,14 +185,6 @@ void ValidateJobUpdate(const ats::v1::UpdateJobRequest& request, Validator& v) {
 }
 
 }  // namespace
-
-// Being replaced by UnaryCall, file by file.
-grpc::ServerUnaryReactor* JobService::Serve(
-    grpc::CallbackServerContext* context, std::string_view method,
-    const std::function<void(const Caller&, const Finish&)>& handler) {
-  return ServeUnary(env_, context, method,
-                    {ats::v1::ROLE_ADMIN, ats::v1::ROLE_RECRUITER}, handler);
-}
 
 grpc::ServerUnaryReactor* JobService::CreateJob(
     grpc::CallbackServerContext* context,

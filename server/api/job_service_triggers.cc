@@ -19,12 +19,6 @@
 namespace ats::server {
 namespace {
 
-constexpr char kCreateTrigger[] = "ats.v1.JobService/CreateTrigger";
-constexpr char kGetTrigger[] = "ats.v1.JobService/GetTrigger";
-constexpr char kListTriggers[] = "ats.v1.JobService/ListTriggers";
-constexpr char kUpdateTrigger[] = "ats.v1.JobService/UpdateTrigger";
-constexpr char kDeleteTrigger[] = "ats.v1.JobService/DeleteTrigger";
-
 // The trigger fields UpdateTrigger may name that choose the action.
 constexpr const char* kActionPaths[] = {"integration_event", "add_tag",
                                         "webhook"};
@@ -55,70 +49,63 @@ ats::v1::Trigger UpdatedSpec(const ats::v1::Trigger& spec,
 grpc::ServerUnaryReactor* JobService::CreateTrigger(
     grpc::CallbackServerContext* context,
     const ats::v1::CreateTriggerRequest* request, ats::v1::Trigger* response) {
-  return Serve(context, kCreateTrigger, [this, request, response](
-                                            const Caller& caller,
-                                            const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("parent", request->parent(), kStagePattern, &ids);
-    CheckTriggerShape(request->trigger(), "trigger", env_.destinations, v);
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller,
-         ids = std::move(ids)](storage::Transaction& txn) {
-          const absl::Time now = env_.clock.Now();
-          auto job = LoadJob(txn, caller.account_id, ids[0]);
-          if (!job.ok()) return job.status();
-          auto stage = LoadStage(txn, caller.account_id, ids[0], ids[1]);
-          if (!stage.ok()) return stage.status();
-          auto triggers = txn.jobs().ListTriggers(caller.account_id, ids[1]);
-          if (!triggers.ok()) return triggers.status();
-          if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
-            return WithErrorInfo(
-                absl::ResourceExhaustedError(absl::StrCat(
-                    "a stage has at most ", kMaxTriggersPerStage,
-                    " triggers, and ", request->parent(),
-                    " has them; delete one first")),
-                "TRIGGER_LIMIT_REACHED",
-                {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
-          }
-          auto integration_id = CheckTriggerTarget(
-              txn, caller.account_id, request->trigger(), "trigger");
-          if (!integration_id.ok()) return integration_id.status();
-          storage::TriggerRow trigger;
-          trigger.account_id = caller.account_id;
-          trigger.id = NewResourceId(env_.random);
-          trigger.stage_id = stage->id;
-          trigger.position = static_cast<int>(triggers->size());
-          trigger.integration_id = *integration_id;
-          trigger.spec = TriggerSpecOf(request->trigger());
-          trigger.create_time = now;
-          absl::Status status = txn.jobs().InsertTrigger(trigger);
-          if (!status.ok()) return status;
-          status = TouchJob(txn, *job, now);
-          if (!status.ok()) return status;
-          return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
-        },
-        finish);
-  });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("parent", request->parent(), kStagePattern, &ids);
+  CheckTriggerShape(request->trigger(), "trigger", env_.destinations, v);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [this, request, response, account_id = call.caller().account_id,
+       ids = std::move(ids)](storage::Transaction& txn, absl::Time now) {
+        auto job = LoadJob(txn, account_id, ids[0]);
+        if (!job.ok()) return job.status();
+        auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
+        if (!stage.ok()) return stage.status();
+        auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
+        if (!triggers.ok()) return triggers.status();
+        if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
+          return WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
+                                   "a stage has at most ", kMaxTriggersPerStage,
+                                   " triggers, and ", request->parent(),
+                                   " has them; delete one first")),
+                               "TRIGGER_LIMIT_REACHED",
+                               {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
+        }
+        auto integration_id =
+            CheckTriggerTarget(txn, account_id, request->trigger(), "trigger");
+        if (!integration_id.ok()) return integration_id.status();
+        storage::TriggerRow trigger;
+        trigger.account_id = account_id;
+        trigger.id = NewResourceId(env_.random);
+        trigger.stage_id = stage->id;
+        trigger.position = static_cast<int>(triggers->size());
+        trigger.integration_id = *integration_id;
+        trigger.spec = TriggerSpecOf(request->trigger());
+        trigger.create_time = now;
+        absl::Status status = txn.jobs().InsertTrigger(trigger);
+        if (!status.ok()) return status;
+        status = TouchJob(txn, *job, now);
+        if (!status.ok()) return status;
+        return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
+      });
 }
 
 grpc::ServerUnaryReactor* JobService::GetTrigger(
     grpc::CallbackServerContext* context,
     const ats::v1::GetTriggerRequest* request, ats::v1::Trigger* response) {
-  return Serve(context, kGetTrigger, [this, request, response](
-                                         const Caller& caller,
-                                         const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kTriggerPattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto trigger =
-          LoadTrigger(txn, caller.account_id, ids[0], ids[1], ids[2]);
-      if (!trigger.ok()) return trigger.status();
-      return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
-    }));
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kTriggerPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Read([&](storage::Transaction& txn) {
+    auto trigger =
+        LoadTrigger(txn, call.caller().account_id, ids[0], ids[1], ids[2]);
+    if (!trigger.ok()) return trigger.status();
+    return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
   });
 }
 
@@ -126,106 +113,99 @@ grpc::ServerUnaryReactor* JobService::ListTriggers(
     grpc::CallbackServerContext* context,
     const ats::v1::ListTriggersRequest* request,
     ats::v1::ListTriggersResponse* response) {
-  return Serve(context, kListTriggers, [this, request, response](
-                                           const Caller& caller,
-                                           const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("parent", request->parent(), kStagePattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    finish(env_.store.Read([&](storage::Transaction& txn) {
-      auto stage = LoadStage(txn, caller.account_id, ids[0], ids[1]);
-      if (!stage.ok()) return stage.status();
-      auto triggers = txn.jobs().ListTriggers(caller.account_id, ids[1]);
-      if (!triggers.ok()) return triggers.status();
-      for (const storage::TriggerRow& trigger : *triggers) {
-        absl::Status status = TriggerToProtoWithReadiness(
-            txn, trigger, ids[0], response->add_triggers());
-        if (!status.ok()) return status;
-      }
-      return absl::OkStatus();
-    }));
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("parent", request->parent(), kStagePattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string& account_id = call.caller().account_id;
+  return call.Read([&](storage::Transaction& txn) {
+    auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
+    if (!stage.ok()) return stage.status();
+    auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
+    if (!triggers.ok()) return triggers.status();
+    for (const storage::TriggerRow& trigger : *triggers) {
+      absl::Status status = TriggerToProtoWithReadiness(
+          txn, trigger, ids[0], response->add_triggers());
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
   });
 }
 
 grpc::ServerUnaryReactor* JobService::UpdateTrigger(
     grpc::CallbackServerContext* context,
     const ats::v1::UpdateTriggerRequest* request, ats::v1::Trigger* response) {
-  return Serve(context, kUpdateTrigger, [this, request, response](
-                                            const Caller& caller,
-                                            const Finish& finish) {
-    const google::protobuf::FieldMask& mask = request->update_mask();
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("trigger.name", request->trigger().name(), kTriggerPattern, &ids);
-    if (v.UpdateMask("update_mask", mask,
-                     {"delay", "integration_event", "add_tag", "webhook"})) {
-      const auto actions = std::count_if(
-          std::begin(kActionPaths), std::end(kActionPaths),
-          [&](const char* path) { return Masks(mask, path); });
-      v.Require(actions <= 1, "update_mask",
-                "may name only one of integration_event, add_tag and webhook: "
-                "a trigger has one action");
-    }
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, request, response, caller,
-         ids = std::move(ids)](storage::Transaction& txn) {
-          auto job = LoadJob(txn, caller.account_id, ids[0]);
-          if (!job.ok()) return job.status();
-          auto trigger =
-              LoadTrigger(txn, caller.account_id, ids[0], ids[1], ids[2]);
-          if (!trigger.ok()) return trigger.status();
-          const ats::v1::Trigger updated = UpdatedSpec(
-              trigger->spec, request->trigger(), request->update_mask());
-          Validator shape;
-          CheckTriggerShape(updated, "trigger", env_.destinations, shape);
-          if (!shape.ok()) return shape.status();
-          auto integration_id =
-              CheckTriggerTarget(txn, caller.account_id, updated, "trigger");
-          if (!integration_id.ok()) return integration_id.status();
-          if (!google::protobuf::util::MessageDifferencer::Equals(
-                  updated, trigger->spec)) {
-            trigger->spec = updated;
-            trigger->integration_id = *integration_id;
-            absl::Status status = txn.jobs().UpdateTrigger(*trigger);
-            if (!status.ok()) return status;
-            status = TouchJob(txn, *job, env_.clock.Now());
-            if (!status.ok()) return status;
-          }
-          return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
-        },
-        finish);
-  });
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  const google::protobuf::FieldMask& mask = request->update_mask();
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("trigger.name", request->trigger().name(), kTriggerPattern, &ids);
+  if (v.UpdateMask("update_mask", mask,
+                   {"delay", "integration_event", "add_tag", "webhook"})) {
+    const auto actions =
+        std::count_if(std::begin(kActionPaths), std::end(kActionPaths),
+                      [&](const char* path) { return Masks(mask, path); });
+    v.Require(actions <= 1, "update_mask",
+              "may name only one of integration_event, add_tag and webhook: "
+              "a trigger has one action");
+  }
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [this, request, response, account_id = call.caller().account_id,
+       ids = std::move(ids)](storage::Transaction& txn, absl::Time now) {
+        auto job = LoadJob(txn, account_id, ids[0]);
+        if (!job.ok()) return job.status();
+        auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
+        if (!trigger.ok()) return trigger.status();
+        const ats::v1::Trigger updated = UpdatedSpec(
+            trigger->spec, request->trigger(), request->update_mask());
+        Validator shape;
+        CheckTriggerShape(updated, "trigger", env_.destinations, shape);
+        if (!shape.ok()) return shape.status();
+        auto integration_id =
+            CheckTriggerTarget(txn, account_id, updated, "trigger");
+        if (!integration_id.ok()) return integration_id.status();
+        if (!google::protobuf::util::MessageDifferencer::Equals(
+                updated, trigger->spec)) {
+          trigger->spec = updated;
+          trigger->integration_id = *integration_id;
+          absl::Status status = txn.jobs().UpdateTrigger(*trigger);
+          if (!status.ok()) return status;
+          status = TouchJob(txn, *job, now);
+          if (!status.ok()) return status;
+        }
+        return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
+      });
 }
 
 grpc::ServerUnaryReactor* JobService::DeleteTrigger(
     grpc::CallbackServerContext* context,
-    const ats::v1::DeleteTriggerRequest* request, google::protobuf::Empty*) {
-  return Serve(context, kDeleteTrigger, [this, request](const Caller& caller,
-                                                        const Finish& finish) {
-    Validator v;
-    std::vector<std::string> ids;
-    v.Name("name", request->name(), kTriggerPattern, &ids);
-    if (!v.ok()) return finish(v.status());
-    env_.store.Write(
-        [this, caller, ids = std::move(ids)](storage::Transaction& txn) {
-          auto job = LoadJob(txn, caller.account_id, ids[0]);
-          if (!job.ok()) return job.status();
-          auto trigger =
-              LoadTrigger(txn, caller.account_id, ids[0], ids[1], ids[2]);
-          if (!trigger.ok()) return trigger.status();
-          absl::Status status =
-              txn.jobs().DeleteTrigger(caller.account_id, trigger->id);
-          if (!status.ok()) return status;
-          auto remaining = txn.jobs().ListTriggers(caller.account_id, ids[1]);
-          if (!remaining.ok()) return remaining.status();
-          status = Renumber(txn, *remaining);
-          if (!status.ok()) return status;
-          return TouchJob(txn, *job, env_.clock.Now());
-        },
-        finish);
-  });
+    const ats::v1::DeleteTriggerRequest* request,
+    google::protobuf::Empty* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("name", request->name(), kTriggerPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  return call.Write(
+      [account_id = call.caller().account_id, ids = std::move(ids)](
+          storage::Transaction& txn, absl::Time now) {
+        auto job = LoadJob(txn, account_id, ids[0]);
+        if (!job.ok()) return job.status();
+        auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
+        if (!trigger.ok()) return trigger.status();
+        absl::Status status = txn.jobs().DeleteTrigger(account_id, trigger->id);
+        if (!status.ok()) return status;
+        auto remaining = txn.jobs().ListTriggers(account_id, ids[1]);
+        if (!remaining.ok()) return remaining.status();
+        status = Renumber(txn, *remaining);
+        if (!status.ok()) return status;
+        return TouchJob(txn, *job, now);
+      });
 }
 
 }  // namespace ats::server
