@@ -7,10 +7,6 @@
 
 namespace ats::server {
 
-Roles::Roles(std::initializer_list<ats::v1::Role> roles) {
-  for (ats::v1::Role role : roles) Add(role);
-}
-
 std::string BearerToken(std::string_view header) {
   // Debian's Abseil has its own string_view type, distinct from std's.
   const absl::string_view value(header.data(), header.size());

@@ -1,7 +1,6 @@
 #ifndef ATS_SERVER_API_AUTH_H_
 #define ATS_SERVER_API_AUTH_H_
 
-#include <initializer_list>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -17,12 +16,6 @@
 #include "storage/store.h"
 
 namespace ats::server {
-
-// Being replaced by the roles the protos declare (MethodPolicy::roles).
-class Roles : public RoleSet {
- public:
-  Roles(std::initializer_list<ats::v1::Role> roles);
-};
 
 // Resolves the `authorization: Bearer <key>` metadata of a call to its Caller.
 //

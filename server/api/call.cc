@@ -117,40 +117,4 @@ std::string UnaryCall::RequestId() const {
   return request.GetReflection()->GetString(request, field);
 }
 
-// Being replaced by UnaryCall, service by service.
-Finish::Finish(grpc::ServerUnaryReactor* reactor, std::string method,
-               absl::Time start)
-    : state_(std::make_shared<State>(
-          State{reactor, std::move(method), start, "", ""})) {}
-
-void Finish::set_caller(const Caller& caller) {
-  state_->account_id = caller.account_id;
-  state_->key_id = caller.key_id;
-}
-
-void Finish::operator()(const absl::Status& outcome) const {
-  const absl::Status status = ForClient(outcome, state_->method);
-  Caller caller;
-  caller.account_id = state_->account_id;
-  caller.key_id = state_->key_id;
-  LogCall(state_->method, status, state_->start, caller);
-  state_->reactor->Finish(ToGrpcStatus(status));
-}
-
-grpc::ServerUnaryReactor* ServeUnary(
-    ServiceEnv& env, grpc::CallbackServerContext* context,
-    std::string_view method, const Roles& roles,
-    const std::function<void(const Caller&, const Finish&)>& handler) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Finish finish(reactor, std::string(method), absl::Now());
-  absl::StatusOr<Caller> caller = env.auth.Authenticate(*context, roles);
-  if (!caller.ok()) {
-    finish(caller.status());
-    return reactor;
-  }
-  finish.set_caller(*caller);
-  handler(*caller, finish);
-  return reactor;
-}
-
 }  // namespace ats::server

@@ -138,31 +138,6 @@ class UnaryCall {
   std::shared_ptr<State> state_;
 };
 
-// Being replaced by UnaryCall, service by service.
-class Finish {
- public:
-  Finish(grpc::ServerUnaryReactor* reactor, std::string method,
-         absl::Time start);
-  void set_caller(const Caller& caller);
-  void operator()(const absl::Status& status) const;
-
- private:
-  struct State {
-    grpc::ServerUnaryReactor* reactor;
-    std::string method;
-    absl::Time start;
-    std::string account_id;
-    std::string key_id;
-  };
-  std::shared_ptr<State> state_;
-};
-
-// Being replaced by UnaryCall, service by service.
-grpc::ServerUnaryReactor* ServeUnary(
-    ServiceEnv& env, grpc::CallbackServerContext* context,
-    std::string_view method, const Roles& roles,
-    const std::function<void(const Caller&, const Finish&)>& handler);
-
 }  // namespace ats::server
 
 #endif  // ATS_SERVER_API_CALL_H_

@@ -79,6 +79,17 @@ absl::StatusOr<storage::StageRow> LoadMoveTarget(
   return LoadTargetStage(txn, account_id, job_id, stage_ids[0], stage_ids[1]);
 }
 
+// Returns a move's after-commit step: when the move created events, wakes
+// the dispatcher so they go out now rather than at its next poll. (A
+// replayed request wakes it needlessly, which is harmless.)
+template <typename Response>
+UnaryCall::AfterCommitFn WakeDispatcherIfEvents(const ServiceEnv& env,
+                                                const Response* response) {
+  return [&env, response] {
+    if (response->events_size() > 0) env.NotifyEventsCreated();
+  };
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* JobService::AddCandidateToJob(
@@ -122,7 +133,7 @@ grpc::ServerUnaryReactor* JobService::AddCandidateToJob(
         ApplicationToProto(app, response->mutable_application());
         return absl::OkStatus();
       },
-      UnaryCall::AfterCommit::kWakeDispatcher);
+      WakeDispatcherIfEvents(env_, response));
 }
 
 grpc::ServerUnaryReactor* JobService::GetApplication(
@@ -219,7 +230,7 @@ grpc::ServerUnaryReactor* JobService::MoveCandidate(
         ApplicationToProto(*app, response->mutable_application());
         return absl::OkStatus();
       },
-      UnaryCall::AfterCommit::kWakeDispatcher);
+      WakeDispatcherIfEvents(env_, response));
 }
 
 grpc::ServerUnaryReactor* JobService::BatchMoveCandidates(
@@ -281,7 +292,7 @@ grpc::ServerUnaryReactor* JobService::BatchMoveCandidates(
         }
         return absl::OkStatus();
       },
-      UnaryCall::AfterCommit::kWakeDispatcher);
+      WakeDispatcherIfEvents(env_, response));
 }
 
 grpc::ServerUnaryReactor* JobService::DeleteApplication(

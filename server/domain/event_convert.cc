@@ -3,12 +3,35 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ats/v1/integration_service.pb.h"
+#include "google/protobuf/descriptor.h"
 #include "server/common/validation.h"
 #include "server/contract/timestamps.h"
 #include "server/domain/marketplace.h"
 #include "server/domain/pipeline_convert.h"
 
 namespace ats::server {
+
+const std::string& ReportPartnerResultMethod() {
+  // Found by its request type, so the name partners are told follows the
+  // proto rather than a copy of it.
+  static const std::string* const method = [] {
+    const google::protobuf::Descriptor* request =
+        ats::v1::ReportPartnerResultRequest::descriptor();
+    const google::protobuf::FileDescriptor* file = request->file();
+    for (int s = 0; s < file->service_count(); ++s) {
+      const google::protobuf::ServiceDescriptor* service = file->service(s);
+      for (int m = 0; m < service->method_count(); ++m) {
+        if (service->method(m)->input_type() == request) {
+          return new std::string(absl::StrCat(service->full_name(), "/",
+                                              service->method(m)->name()));
+        }
+      }
+    }
+    return new std::string();
+  }();
+  return *method;
+}
 
 std::string EventName(std::string_view event_id) {
   return FormatName(kEventPattern, {event_id});

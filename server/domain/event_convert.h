@@ -16,10 +16,10 @@ namespace ats::server {
 // Resource name pattern of events, as Validator::Name takes it.
 inline constexpr char kEventPattern[] = "events/{event}";
 
-// The method a partner calls to report a result, as PartnerEvent's
-// result_reporting names it.
-inline constexpr char kReportPartnerResultMethod[] =
-    "ats.v1.IntegrationService/ReportPartnerResult";
+// Returns the method a partner calls to report a result, as PartnerEvent's
+// result_reporting names it: the RPC that takes ReportPartnerResultRequest,
+// "ats.v1.IntegrationService/ReportPartnerResult".
+const std::string& ReportPartnerResultMethod();
 
 // Returns `events/{event_id}`.
 std::string EventName(std::string_view event_id);

@@ -107,7 +107,7 @@ void TargetIntegration(storage::EventRow& event,
       Snapshot(candidate, listing.candidate_fields());
   ats::v1::ResultReporting* reporting =
       event.payload.mutable_result_reporting();
-  reporting->set_method(kReportPartnerResultMethod);
+  reporting->set_method(ReportPartnerResultMethod());
   reporting->set_event(EventName(event.id));
 }
 
