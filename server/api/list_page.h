@@ -8,14 +8,14 @@
 //
 //   auto paging = ListPage::Start(request->page_token(),
 //                                 request->page_size(),
-//                                 QueryFingerprint({kListThings, account}));
-//   if (!paging.ok()) return finish(paging.status());
-//   finish(env_.store.Read([&](storage::Transaction& txn) {
+//                                 QueryFingerprint({call.method(), account}));
+//   if (!paging.ok()) return call.Finish(paging.status());
+//   return call.Read([&](storage::Transaction& txn) {
 //     return paging->Fill(txn.things().ListThings(account, paging->request()),
 //                         response, [&](const storage::ThingRow& row) {
 //                           ToProto(row, response->add_things());
 //                         });
-//   }));
+//   });
 
 #include <cstdint>
 #include <string>
