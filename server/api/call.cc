@@ -60,7 +60,7 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
   const MethodPolicy* policy = env.methods.ForRequest(*request.GetDescriptor());
   state_ = std::make_shared<State>(State{
       env, context->DefaultReactor(), policy,
-      policy == nullptr ? request.GetDescriptor()->full_name() : policy->name,
+      policy == nullptr ? &request.GetDescriptor()->full_name() : &policy->name,
       request, response, absl::Now(), absl::OkStatus(), Caller()});
   absl::StatusOr<Caller> caller = Admit(env, *context, request);
   if (caller.ok()) {
@@ -71,8 +71,8 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
 }
 
 grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& outcome) const {
-  const absl::Status status = ForClient(outcome, state_->method);
-  LogCall(state_->method, status, state_->start, state_->caller);
+  const absl::Status status = ForClient(outcome, *state_->method);
+  LogCall(*state_->method, status, state_->start, state_->caller);
   state_->reactor->Finish(ToGrpcStatus(status));
   return state_->reactor;
 }
@@ -87,7 +87,7 @@ grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write,
                                            RedactFn redact) const {
   if (state_->policy->read_only) {
     return Finish(absl::InternalError(absl::StrCat(
-        state_->method, " is declared NO_SIDE_EFFECTS but writes")));
+        *state_->method, " is declared NO_SIDE_EFFECTS but writes")));
   }
   UnaryCall call = *this;
   const std::string request_id = RequestId();
@@ -99,7 +99,7 @@ grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write,
         const absl::Time now = state.env.clock.Now();
         if (!state.policy->idempotent_by_request_id) return write(txn, now);
         return RunOnce(
-            txn, state.caller, state.method, request_id, state.request,
+            txn, state.caller, *state.method, request_id, state.request,
             state.response, now, [&] { return write(txn, now); }, redact);
       },
       [call, after_commit = std::move(after_commit)](absl::Status status) {

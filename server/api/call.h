@@ -99,7 +99,7 @@ class UnaryCall {
   const Caller& caller() const { return state_->caller; }
 
   // The RPC, e.g. "ats.v1.JobService/GetJob".
-  const std::string& method() const { return state_->method; }
+  const std::string& method() const { return *state_->method; }
 
   // Finishes the call with `status` (storage details replaced, see
   // ForClient), writes its log line, and returns its reactor.
@@ -124,7 +124,9 @@ class UnaryCall {
     const ServiceEnv& env;
     grpc::ServerUnaryReactor* reactor;
     const MethodPolicy* policy;
-    std::string method;
+    // The policy's name, or the request type's when no RPC takes it; both
+    // outlive the call.
+    const std::string* method;
     const google::protobuf::Message& request;
     google::protobuf::Message* response;
     absl::Time start;
