@@ -54,10 +54,14 @@ pg_bin=/usr/lib/postgresql/15/bin
 work="$(mktemp -d -t peer-bench.XXXXXX)"
 pg_dir=""
 sink_pid=""
+node_pid=""
 
 cleanup() {
   local status=$?
   set +e
+  if [[ -n "${node_pid}" ]]; then
+    kill "${node_pid}" 2>/dev/null && wait "${node_pid}" 2>/dev/null
+  fi
   if [[ -n "${sink_pid}" ]]; then
     kill "${sink_pid}" 2>/dev/null && wait "${sink_pid}" 2>/dev/null
   fi
@@ -177,9 +181,17 @@ ln -s "${install_dir}/node_modules" "${work}/node_modules"
 echo "peer-bench: ${jobs} jobs; graphile-worker 0.18.0 on PostgreSQL" \
   "$("${pg_bin}/postgres" --version | awk '{print $3}') at 127.0.0.1:${pg_port};" \
   "node ${node_version}; sink ${sink}"
-status=0
+# In the background and waited for, so that a signal to this script runs
+# the cleanup at once rather than after node has finished.
 node "${work}/peer.mjs" --pg "${pg_url}" --sink "${sink}" --secret "${secret}" \
-  --jobs "${jobs}" | tee "${work}/peer.out" || status=$?
+  --jobs "${jobs}" >"${work}/peer.out" 2>&1 &
+node_pid=$!
+tail -n +1 --pid="${node_pid}" -f "${work}/peer.out" &
+tail_pid=$!
+status=0
+wait "${node_pid}" || status=$?
+node_pid=""
+wait "${tail_pid}"
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 elapsed="$(awk -v a="${started}" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')"
 
