@@ -7,9 +7,9 @@
 //                [--local_queue 500] [--poll_ms 100] [--timeout_s 900]
 //
 // It is an ES module (graphile-worker 0.18 ships only ESM) and imports
-// graphile-worker from the node_modules beside it: run.sh copies it into the
-// throwaway install directory and runs it there, so the repository has no
-// node dependency of its own. Its last line is "result: key=value ...",
+// graphile-worker from the node_modules beside it: run.sh copies it, as
+// peer.mjs, into a temporary directory next to a link to the throwaway
+// install, so the repository has no node dependency of its own. Its last line is "result: key=value ...",
 // which run.sh turns into the table and the machine-readable line.
 
 import crypto from "node:crypto";
