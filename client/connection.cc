@@ -27,7 +27,7 @@ std::string ResolveToken(const ConnectionOptions& options, KeyFile key_file) {
   std::ifstream in(path);
   std::string key;
   if (!in || !std::getline(in, key) || key.empty()) {
-    throw UsageError(
+    throw NoKeyError(
         "no API key: pass --token, set ATS_TOKEN, or run from "
         "where the server wrote " +
         path);

@@ -12,8 +12,8 @@ namespace ats::client {
 
 const char kExitCodesHelp[] =
     "Exit codes: 0 ok; 1 other error; 2 usage (bad command line, or input "
-    "the server rejected as invalid); 3 not found; 4 unauthenticated or "
-    "permission denied; 5 conflict (already exists, stale etag, wrong "
+    "the server rejected as invalid); 3 not found; 4 no key, unauthenticated "
+    "or permission denied; 5 conflict (already exists, stale etag, wrong "
     "state); 6 server unavailable or too slow.";
 
 void Check(const grpc::Status& status) {

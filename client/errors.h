@@ -20,7 +20,8 @@ enum ExitCode : int {
   kExitUsage = 2,
   // NOT_FOUND: no such resource in the caller's account.
   kExitNotFound = 3,
-  // UNAUTHENTICATED or PERMISSION_DENIED: no valid key, or the wrong role.
+  // UNAUTHENTICATED or PERMISSION_DENIED: no key, no valid key, or the
+  // wrong role.
   kExitPermission = 4,
   // ALREADY_EXISTS, ABORTED (stale etag) or FAILED_PRECONDITION (wrong
   // state): fix the state, or read again, before retrying.
@@ -48,6 +49,14 @@ class RpcError : public std::runtime_error {
 // Thrown by a command whose arguments are wrong in a way CLI11 cannot check
 // (e.g. two selections at once); main prints it and exits with kExitUsage.
 class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown when no API key can be found to call with; exits as the server's
+// UNAUTHENTICATED would (kExitPermission), since what is missing is the
+// key, not a word of the command line.
+class NoKeyError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };

@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& error) {
     std::cerr << "error: " << error.what() << "\n";
     return kExitUsage;
+  } catch (const NoKeyError& error) {
+    std::cerr << "error: " << error.what() << "\n";
+    return kExitPermission;
   }
   return kExitOk;
 }

@@ -458,12 +458,15 @@ TEST_F(AdminTest, ExitCodesSayWhatWentWrong) {
              absl::StrCat("127.0.0.1:", closed_port), "--timeout", "2"});
   EXPECT_EQ(unreachable.exit_code, kExitUnavailable) << Describe(unreachable);
 
-  // No key anywhere.
+  // No key anywhere: unauthenticated, and the message says where keys come
+  // from.
   const CommandResult keyless = RunCommand(
       {"/usr/bin/env", "ATS_KEY_DIR=" + dir_.File("nowhere"), ATS_ADMIN_BIN,
        "jobs", "list", "--server", absl::StrCat("127.0.0.1:", port_)},
       kCommandTimeout);
-  EXPECT_EQ(keyless.exit_code, kExitUsage) << Describe(keyless);
+  EXPECT_EQ(keyless.exit_code, kExitPermission) << Describe(keyless);
+  EXPECT_TRUE(absl::StrContains(keyless.err, "no API key: pass --token"))
+      << keyless.err;
 }
 
 TEST_F(AdminTest, EveryCommandHasHelpWithAnExample) {
