@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
                          "  ATS_SERVER=10.0.0.5:50051 ATS_TOKEN=... ats-admin "
                          "events list --state dead\n\n") +
              kExitCodesHelp);
+  app.set_version_flag("--version", std::string("ats-admin ") + ATS_VERSION);
   app.require_subcommand(1);
   // Global flags are accepted after the subcommand as well.
   app.fallthrough();

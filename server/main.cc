@@ -158,6 +158,9 @@ int main(int argc, char** argv) {
   usage.contains_help_flags = IsServerFlagFile;
   usage.contains_helpshort_flags = IsServerFlagFile;
   usage.normalize_filename = FlagFileName;
+  usage.version_string = [] {
+    return std::string("ats-server ") + ATS_VERSION + "\n";
+  };
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(
       "Serves the ATS Trigger Service (gRPC) until SIGINT or SIGTERM.\n\n"

@@ -537,6 +537,13 @@ TEST_F(AdminTest, EveryCommandHasHelpWithAnExample) {
   }
 }
 
+TEST_F(AdminTest, VersionPrintsTheVersion) {
+  const CommandResult version =
+      RunCommand({ATS_ADMIN_BIN, "--version"}, kCommandTimeout);
+  EXPECT_EQ(version.exit_code, 0) << Describe(version);
+  EXPECT_EQ(version.out, std::string("ats-admin ") + ATS_VERSION + "\n");
+}
+
 TEST_F(AdminTest, OneCandidateAndManyAreTriggeredByHand) {
   const ats::v1::Integration integration = ActivatePartner();
   const ats::v1::Job job = CreateJob("QA engineer");

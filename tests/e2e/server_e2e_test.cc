@@ -560,6 +560,14 @@ TEST_F(ServerE2eTest, HelpListsTheFlags) {
   }
 }
 
+TEST_F(ServerE2eTest, VersionPrintsTheVersionAndExits) {
+  CommandResult version =
+      RunCommand({kServerBin, "--version"}, kCommandTimeout);
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_TRUE(absl::StartsWith(version.out, "ats-server ")) << version.out;
+  EXPECT_TRUE(absl::StrContains(version.out, ATS_VERSION)) << version.out;
+}
+
 // A key over --rate_limit is told to wait, with a google.rpc.RetryInfo.
 TEST_F(ServerE2eTest, KeysAreRateLimitedByTheFlags) {
   std::optional<ChildProcess> server =
