@@ -85,7 +85,9 @@ void AddStageCommands(CLI::App& jobs, Session& session) {
     ats::v1::CreateStageRequest request;
     request.set_parent(Qualified("jobs", args->job));
     request.mutable_stage()->set_display_name(args->display_name);
-    if (args->position >= 0) request.set_position(args->position);
+    if (args->position >= 0) {
+      request.mutable_position()->set_value(args->position);
+    }
     ats::v1::Stage stage;
     Check(session.Stub<JobService>()->CreateStage(session.Context().get(),
                                                   request, &stage));

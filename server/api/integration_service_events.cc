@@ -77,7 +77,7 @@ void ValidateResult(Validator& v, const ats::v1::PartnerResult& result) {
       "result.status", result.status(), ats::v1::PartnerResultStatus_IsValid,
       /*allow_unspecified=*/false);
   if (result.has_score()) {
-    v.Require(std::isfinite(result.score()), "result.score",
+    v.Require(std::isfinite(result.score().value()), "result.score",
               "must be a finite number");
   }
   v.MultilineLength("result.summary", result.summary(), 0, kMaxSummaryLength);

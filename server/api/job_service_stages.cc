@@ -89,7 +89,7 @@ grpc::ServerUnaryReactor* JobService::CreateStage(
   v.Length("stage.display_name", request->stage().display_name(), 1,
            kMaxStageNameLength);
   if (request->has_position()) {
-    v.Require(request->position() >= 0, "position", "must not be negative");
+    v.Require(request->position().value() >= 0, "position", "must not be negative");
   }
   if (!v.ok()) return call.Finish(v.status());
   return call.Write([this, request, response,
@@ -115,7 +115,7 @@ grpc::ServerUnaryReactor* JobService::CreateStage(
     stage.job_id = job_id;
     stage.display_name = display_name;
     stage.position = request->has_position()
-                         ? std::min(request->position(),
+                         ? std::min(request->position().value(),
                                     static_cast<int32_t>(stages->size()))
                          : static_cast<int>(stages->size());
     stage.create_time = now;

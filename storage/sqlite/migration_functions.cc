@@ -5,7 +5,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/base/casts.h"
+#include "ats/v1/partner_event.pb.h"
 #include "ats/v1/pipeline.pb.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "ats/v1/template_service.pb.h"
 #include "storage/delivery_destination.h"
 
@@ -63,6 +66,37 @@ absl::StatusOr<std::string> TemplateWithAllFields(std::string_view stages) {
       });
 }
 
+// Moves a score stored before PartnerResult.score became a
+// google.protobuf.DoubleValue (field 2 was a bare double, which a parse now
+// keeps as an unknown fixed64 field) into the wrapper; returns whether it
+// changed `result`.
+bool WrapBareScore(ats::v1::PartnerResult& result) {
+  constexpr int kScoreField = 2;
+  google::protobuf::UnknownFieldSet& unknown =
+      *result.GetReflection()->MutableUnknownFields(&result);
+  bool changed = false;
+  for (int i = unknown.field_count() - 1; i >= 0; --i) {
+    const google::protobuf::UnknownField& field = unknown.field(i);
+    if (field.number() != kScoreField ||
+        field.type() != google::protobuf::UnknownField::TYPE_FIXED64) {
+      continue;
+    }
+    // Of repeated occurrences the last wins, as it did for the double.
+    if (!changed) {
+      result.mutable_score()->set_value(
+          absl::bit_cast<double>(field.fixed64()));
+    }
+    unknown.DeleteSubrange(i, 1);
+    changed = true;
+  }
+  return changed;
+}
+
+absl::StatusOr<std::string> ResultWithWrappedScore(std::string_view result) {
+  return Rewrite<ats::v1::PartnerResult>(result, "partner result",
+                                         WrapBareScore);
+}
+
 }  // namespace
 
 absl::Status DefineMigrationFunctions(Connection& connection) {
@@ -71,6 +105,9 @@ absl::Status DefineMigrationFunctions(Connection& connection) {
   if (!status.ok()) return status;
   status = connection.DefineBlobFunction("template_webhooks_all_fields",
                                          TemplateWithAllFields);
+  if (!status.ok()) return status;
+  status = connection.DefineBlobFunction("partner_result_wrapped_score",
+                                         ResultWithWrappedScore);
   if (!status.ok()) return status;
   return connection.DefineTextFunction("delivery_destination",
                                        DeliveryDestination);

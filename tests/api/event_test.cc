@@ -431,7 +431,9 @@ TEST_F(EventTest, ReportPartnerResultValidatesTheResult) {
          r.set_status(static_cast<ats::v1::PartnerResultStatus>(42));
        }},
       {"result.score",
-       [](auto& r) { r.set_score(std::numeric_limits<double>::quiet_NaN()); }},
+       [](auto& r) {
+         r.mutable_score()->set_value(std::numeric_limits<double>::quiet_NaN());
+       }},
       {"result.summary",
        [](auto& r) { r.set_summary(std::string(2001, 's')); }},
       {"result.link", [](auto& r) { r.set_link("javascript:alert(1)"); }},
@@ -473,7 +475,7 @@ TEST_F(EventTest, ReportPartnerResultValidatesTheResult) {
 
   // Everything at its limit passes.
   ats::v1::PartnerResult full = ok;
-  full.set_score(87.5);
+  full.mutable_score()->set_value(87.5);
   full.set_summary(std::string(2000, 's'));
   full.set_link("https://partner.example/reports/1");
   for (int i = 0; i < 20; ++i) {
@@ -487,7 +489,7 @@ TEST_F(EventTest, ReportPartnerResultValidatesTheResult) {
   grpc::Status status = Report(event.name(), full, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.result().attachments_size(), 20);
-  EXPECT_EQ(response.result().score(), 87.5);
+  EXPECT_EQ(response.result().score().value(), 87.5);
 }
 
 TEST_F(EventTest, ReportPartnerResultMovesTheEventsState) {
@@ -550,12 +552,12 @@ TEST_F(EventTest, ReportPartnerResultMovesTheEventsState) {
   server_.clock().Advance(absl::Minutes(1));
   ats::v1::PartnerResult done =
       Result(ats::v1::PARTNER_RESULT_STATUS_COMPLETED, "Scored 87.5");
-  done.set_score(87.5);
+  done.mutable_score()->set_value(87.5);
   ASSERT_TRUE(Report(event.name(), done, &response).ok());
   EXPECT_EQ(response.state(), ats::v1::EVENT_STATE_COMPLETED);
   EXPECT_EQ(response.state_reason(), "");
   EXPECT_EQ(Micros(response.update_time()), Micros(server_.clock().Now()));
-  EXPECT_EQ(response.result().score(), 87.5);
+  EXPECT_EQ(response.result().score().value(), 87.5);
   EXPECT_TRUE(MessageDifferencer::Equals(MustGetEvent(event.name()), response));
 
   // FAILED ends it FAILED with the summary as the reason, from SENDING, SENT
@@ -594,7 +596,7 @@ TEST_F(EventTest, FinalResultsAreAmendedNeverOverturned) {
   Event response;
   ats::v1::PartnerResult done =
       Result(ats::v1::PARTNER_RESULT_STATUS_COMPLETED, "Scored 80");
-  done.set_score(80);
+  done.mutable_score()->set_value(80);
   ASSERT_TRUE(Report(event.name(), done, &response).ok());
   ASSERT_EQ(response.state(), ats::v1::EVENT_STATE_COMPLETED);
   const Event completed = response;
@@ -626,7 +628,7 @@ TEST_F(EventTest, FinalResultsAreAmendedNeverOverturned) {
   // (and when it last changed) stays.
   ats::v1::PartnerResult amended =
       Result(ats::v1::PARTNER_RESULT_STATUS_COMPLETED, "Scored 92 on review");
-  amended.set_score(92);
+  amended.mutable_score()->set_value(92);
   amended.set_link("https://partner.example/reports/7");
   ats::v1::Attachment* attachment = amended.add_attachments();
   attachment->set_display_name("report.pdf");

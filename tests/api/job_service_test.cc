@@ -30,7 +30,7 @@ class JobServiceTest : public JobServiceFixture {
     ats::v1::CreateStageRequest request;
     request.set_parent(job);
     request.mutable_stage()->set_display_name(name);
-    if (position.has_value()) request.set_position(*position);
+    if (position.has_value()) request.mutable_position()->set_value(*position);
     return Call(&Stub::CreateStage, request, stage);
   }
 

@@ -67,7 +67,7 @@ PartnerResult AnyResult() {
   const std::vector<std::string> summaries = {"", "Test sent", "Scored 80",
                                               "No show"};
   result.set_summary(summaries[Pick(0, static_cast<int>(summaries.size()))]);
-  if (Pick(0, 2) == 1) result.set_score(Pick(0, 101));
+  if (Pick(0, 2) == 1) result.mutable_score()->set_value(Pick(0, 101));
   if (Pick(0, 2) == 1) {
     result.set_link(absl::StrCat("https://partner.example/r/", Pick(0, 9)));
   }

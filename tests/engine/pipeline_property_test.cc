@@ -111,7 +111,7 @@ class Pipeline {
     ats::v1::CreateStageRequest request;
     request.set_parent(job_);
     request.mutable_stage()->set_display_name(display_name);
-    request.set_position(position);
+    request.mutable_position()->set_value(position);
     ats::v1::Stage stage;
     const grpc::Status status = Call(&Stub::CreateStage, request, &stage);
     if (model_.stages.size() >= 30) {

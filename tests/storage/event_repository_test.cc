@@ -247,7 +247,7 @@ TEST_F(EventRepositoryTest, RoundTripKeepsEveryColumn) {
   update.lease_expire_time = At(230);
   ats::v1::PartnerResult result;
   result.set_status(ats::v1::PARTNER_RESULT_STATUS_FAILED);
-  result.set_score(12.5);
+  result.mutable_score()->set_value(12.5);
   result.set_summary("no show");
   (*result.mutable_details()->mutable_fields())["k"].set_string_value("v");
   update.result = result;

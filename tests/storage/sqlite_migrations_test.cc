@@ -7,7 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/casts.h"
+#include "ats/v1/partner_event.pb.h"
 #include "ats/v1/pipeline.pb.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "ats/v1/template_service.pb.h"
 #include "gtest/gtest.h"
 #include "storage/delivery_destination.h"
@@ -344,6 +347,76 @@ TEST(EmbeddedMigrationsTest, EventsGetTheDestinationTheCodeComputes) {
         << id;
     db.ResetStatements();
   }
+}
+
+TEST(EmbeddedMigrationsTest, StoredResultsKeepTheirScoreInTheWrapper) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  const size_t wrapper =
+      IndexOfMigration(migrations, "partner_result_score_wrapper");
+  ASSERT_LT(wrapper, migrations.size());
+
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(wrapper)).ok());
+  // A result as the server stored it while score was a proto3 optional
+  // double: field 2 as a bare fixed64, which today's message does not know.
+  ats::v1::PartnerResult legacy;
+  legacy.set_status(ats::v1::PARTNER_RESULT_STATUS_COMPLETED);
+  legacy.set_summary("passed");
+  legacy.GetReflection()->MutableUnknownFields(&legacy)->AddFixed64(
+      2, absl::bit_cast<uint64_t>(87.5));
+  ats::v1::PartnerResult unscored;
+  unscored.set_status(ats::v1::PARTNER_RESULT_STATUS_PENDING);
+  const std::vector<std::pair<const char*, std::optional<std::string>>>
+      events = {{"scored", legacy.SerializeAsString()},
+                {"unscored", unscored.SerializeAsString()},
+                {"none", std::nullopt}};
+  ASSERT_TRUE(db.Exec("INSERT INTO accounts (id, display_name, create_time) "
+                      "VALUES ('a', 'A', 1)")
+                  .ok());
+  for (const auto& [id, result] : events) {
+    Statement& insert = db.Prepare(
+        "INSERT INTO events (account_id, id, state, state_reason, "
+        "integration_id, webhook_uri, candidate_id, job_id, source, "
+        "trigger_id, stage_id, stage_entry, bulk_operation_id, triggered_by, "
+        "payload, create_time, due_time, update_time, attempt_count, result) "
+        "VALUES ('a', ?1, 3, '', NULL, 'https://h.example/x', 'c', '', 2, '', "
+        "'', 0, '', 'k', X'', 1, 1, 1, 1, ?2)");
+    insert.Bind(1, std::string(id));
+    if (result.has_value()) insert.BindBlob(2, *result);
+    ASSERT_TRUE(insert.Run().ok()) << id;
+    db.ResetStatements();
+  }
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(wrapper + 1)).ok());
+
+  auto read = [&db](const char* id) -> std::optional<ats::v1::PartnerResult> {
+    Statement& select = db.Prepare("SELECT result FROM events WHERE id = ?1");
+    select.Bind(1, std::string(id));
+    EXPECT_TRUE(select.Step().value_or(false)) << id;
+    std::optional<ats::v1::PartnerResult> result;
+    if (!select.ColumnIsNull(0)) {
+      const std::string_view blob = select.ColumnBlob(0);
+      result.emplace();
+      EXPECT_TRUE(
+          result->ParseFromArray(blob.data(), static_cast<int>(blob.size())));
+    }
+    db.ResetStatements();
+    return result;
+  };
+  const std::optional<ats::v1::PartnerResult> scored = read("scored");
+  ASSERT_TRUE(scored.has_value());
+  ASSERT_TRUE(scored->has_score());
+  EXPECT_EQ(scored->score().value(), 87.5);
+  EXPECT_EQ(scored->summary(), "passed");
+  EXPECT_TRUE(scored->GetReflection()->GetUnknownFields(*scored).empty());
+  const std::optional<ats::v1::PartnerResult> plain = read("unscored");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->has_score());
+  EXPECT_EQ(plain->status(), ats::v1::PARTNER_RESULT_STATUS_PENDING);
+  EXPECT_FALSE(read("none").has_value());
 }
 
 TEST(EmbeddedMigrationsTest, WebhookTriggersKeepTheFieldsTheyWereSent) {
