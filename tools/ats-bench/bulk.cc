@@ -46,7 +46,6 @@ absl::StatusOr<BulkCreation> CreateBulkEvents(const BulkOptions& options) {
   std::printf("seeded %d candidates tagged %s in %.1f s\n", options.candidates,
               seed.tag.c_str(), absl::ToDoubleSeconds(bench->seed_time));
   BulkCreation creation(*std::move(bench));
-  creation.tag = seed.tag;
   const Target& target = *creation.bench.target;
   const Seeded& seeded = creation.bench.seeded;
   creation.sink_before = creation.bench.sink.Stats();

@@ -6,7 +6,6 @@
 #define ATS_TOOLS_ATS_BENCH_STEPS_H_
 
 #include <cstdint>
-#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -23,7 +22,6 @@ struct BulkCreation {
   explicit BulkCreation(SeededTarget seeded) : bench(std::move(seeded)) {}
 
   SeededTarget bench;
-  std::string tag;
   // When the call started, and how long until its operation succeeded.
   absl::Time start;
   absl::Duration create_time;
