@@ -62,6 +62,27 @@ struct NoisyOptions {
 };
 int RunNoisy(const NoisyOptions& options);
 
+struct CompareOptions {
+  TargetOptions target;
+  // Jobs the peer enqueues and delivers, and events our bulk trigger
+  // creates.
+  int jobs = 100000;
+  // Times each step runs, the steps alternating.
+  int rounds = 2;
+  // Length of the move load.
+  absl::Duration duration = absl::Seconds(10);
+  // How long deliveries may take, ours and the peer's all told.
+  absl::Duration delivery_timeout = absl::Minutes(5);
+  // Leave out the peer (it needs PostgreSQL and graphile-worker from npm).
+  bool skip_peer = false;
+  // tools/peer-bench/run.sh, and its --node_modules (empty: its default).
+  std::string peer_script;
+  std::string peer_node_modules;
+  // How long the peer's run.sh may take, installing what it needs included.
+  absl::Duration peer_timeout = absl::Minutes(30);
+};
+int RunCompare(const CompareOptions& options);
+
 }  // namespace ats::bench
 
 #endif  // ATS_TOOLS_ATS_BENCH_COMMANDS_H_

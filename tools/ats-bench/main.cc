@@ -2,10 +2,11 @@
 // figure comes with a baseline measured in the same run: the health check at
 // the same concurrency, or SQLite doing the same writes bare.
 //
-//   ats-bench mix    [--in_flight 64] [--duration 10s] [--mix move,get_job,list_events] [--replay]
-//   ats-bench bulk   [--candidates 100000]
+//   ats-bench mix    [--in_flight 64] [--duration 10s] [--mix
+//   move,get_job,list_events] [--replay] ats-bench bulk   [--candidates 100000]
 //   ats-bench events [--events 1000000] [--deep_page 1000]
 //   ats-bench noisy  [--hanging 0,2,10,100] [--hanging_events 200]
+//   ats-bench compare [--jobs 100000] [--rounds 2] [--skip_peer]
 //
 // By default each command starts its own ats-server (fresh database in a
 // temporary directory) and partner-sink on loopback ports; --server and
@@ -26,15 +27,19 @@ void AddTargetFlags(CLI::App& command, ats::bench::TargetOptions& target) {
   target.sink_program = ATS_BENCH_SINK_PROGRAM;
   command.add_option("--server", target.server,
                      "host:port of a running ats-server (default: start one)");
-  command.add_option("--key_dir", target.key_dir,
-                     "where that server keeps ats.operator.key and ats.admin.key");
-  command.add_option("--sink", target.sink,
-                     "host:port of a running partner-sink (default: start one)");
-  command.add_option("--server_program", target.server_program,
-                     "the ats-server to start")
+  command.add_option(
+      "--key_dir", target.key_dir,
+      "where that server keeps ats.operator.key and ats.admin.key");
+  command.add_option(
+      "--sink", target.sink,
+      "host:port of a running partner-sink (default: start one)");
+  command
+      .add_option("--server_program", target.server_program,
+                  "the ats-server to start")
       ->capture_default_str();
-  command.add_option("--sink_program", target.sink_program,
-                     "the partner-sink to start")
+  command
+      .add_option("--sink_program", target.sink_program,
+                  "the partner-sink to start")
       ->capture_default_str();
   command
       .add_option("--sqlite_synchronous", target.sqlite_synchronous,
@@ -120,8 +125,8 @@ int main(int argc, char** argv) {
       "event exists and the partner sink's delivery rate, next to SQLite "
       "inserting as many event rows in one transaction");
   AddTargetFlags(*bulk_command, bulk.target);
-  bulk_command->add_option("--candidates", bulk.candidates,
-                           "candidates triggered")
+  bulk_command
+      ->add_option("--candidates", bulk.candidates, "candidates triggered")
       ->capture_default_str();
   AddDuration(*bulk_command, "--delivery_timeout", bulk.delivery_timeout,
               "how long to wait for the sink to receive every event");
@@ -140,11 +145,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   events_command->add_option("--page_size", events.page_size)
       ->capture_default_str();
-  events_command->add_option("--deep_page", events.deep_page,
-                             "the page compared with page 1")
+  events_command
+      ->add_option("--deep_page", events.deep_page,
+                   "the page compared with page 1")
       ->capture_default_str();
-  events_command->add_option("--samples", events.samples,
-                             "ListEvents calls timed per page")
+  events_command
+      ->add_option("--samples", events.samples,
+                   "ListEvents calls timed per page")
       ->capture_default_str();
 
   ats::bench::NoisyOptions noisy;
@@ -155,22 +162,61 @@ int main(int argc, char** argv) {
       "integrations' events take from creation to the first attempt and to "
       "SENT (a fresh server per run)");
   AddTargetFlags(*noisy_command, noisy.target);
-  noisy_command->add_option("--hanging", noisy.hanging,
-                            "hanging integrations in each run")
+  noisy_command
+      ->add_option("--hanging", noisy.hanging,
+                   "hanging integrations in each run")
       ->delimiter(',')
       ->capture_default_str();
-  noisy_command->add_option("--hanging_events", noisy.hanging_events,
-                            "events each hanging integration holds")
+  noisy_command
+      ->add_option("--hanging_events", noisy.hanging_events,
+                   "events each hanging integration holds")
       ->capture_default_str();
-  noisy_command->add_option("--healthy_events", noisy.healthy_events,
-                            "events each healthy integration gets")
+  noisy_command
+      ->add_option("--healthy_events", noisy.healthy_events,
+                   "events each healthy integration gets")
       ->capture_default_str();
   AddDuration(*noisy_command, "--spacing", noisy.spacing,
               "time between two healthy events");
   AddDuration(*noisy_command, "--delivery_timeout", noisy.delivery_timeout,
               "the server's --delivery_timeout");
 
+  ats::bench::CompareOptions compare;
+  compare.peer_script = ATS_BENCH_REPO_ROOT "/tools/peer-bench/run.sh";
+  CLI::App* compare_command = app.add_subcommand(
+      "compare",
+      "rounds of: the peer (graphile-worker on PostgreSQL, "
+      "tools/peer-bench/run.sh) enqueuing and delivering --jobs jobs; ours "
+      "bulk-creating and delivering as many events; ours moving candidates "
+      "into stages with two partner triggers (64 in flight); SQLite writing "
+      "a move's rows bare (the move ceiling); then one table of their rates "
+      "and ratios with the load average at each step");
+  AddTargetFlags(*compare_command, compare.target);
+  compare_command
+      ->add_option("--jobs", compare.jobs,
+                   "jobs the peer runs and events ours creates")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  compare_command->add_option("--rounds", compare.rounds, "rounds of steps")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  AddDuration(*compare_command, "--duration", compare.duration,
+              "length of the move load");
+  AddDuration(*compare_command, "--delivery_timeout", compare.delivery_timeout,
+              "how long our deliveries may take");
+  compare_command->add_flag("--skip_peer", compare.skip_peer,
+                            "leave out the peer (it needs PostgreSQL and npm)");
+  compare_command
+      ->add_option("--peer_script", compare.peer_script, "the peer's run.sh")
+      ->capture_default_str();
+  compare_command->add_option(
+      "--peer_node_modules", compare.peer_node_modules,
+      "passed to the peer as --node_modules: where graphile-worker is, or is "
+      "installed");
+  AddDuration(*compare_command, "--peer_timeout", compare.peer_timeout,
+              "how long one run of the peer may take");
+
   CLI11_PARSE(app, argc, argv);
+  if (compare_command->parsed()) return ats::bench::RunCompare(compare);
   if (mix_command->parsed()) return ats::bench::RunMix(mix);
   if (bulk_command->parsed()) return ats::bench::RunBulk(bulk);
   if (noisy_command->parsed()) return ats::bench::RunNoisy(noisy);

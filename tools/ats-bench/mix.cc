@@ -25,6 +25,7 @@
 #include "tools/ats-bench/replay.h"
 #include "tools/ats-bench/report.h"
 #include "tools/ats-bench/seed.h"
+#include "tools/ats-bench/steps.h"
 
 namespace ats::bench {
 namespace {
@@ -362,7 +363,51 @@ bool Replay(const std::map<std::string, Sample>& samples, const Seeded& seeded,
                      chosen, load, options.together);
 }
 
+// Opens the target and seeds it for the loads of `options`: its jobs, with
+// in_flight * applications_per_slot candidates in them.
+absl::StatusOr<SeededTarget> OpenMixTarget(const MixOptions& options) {
+  SeedOptions seed;
+  seed.jobs = options.jobs;
+  seed.candidates = options.in_flight * options.applications_per_slot;
+  absl::StatusOr<SeededTarget> bench = OpenSeeded(options.target, seed);
+  if (!bench.ok()) {
+    std::fprintf(stderr, "ats-bench: %s\n", bench.status().ToString().c_str());
+    return bench.status();
+  }
+  std::printf("seeded %d jobs, %zu candidates in them, in %.1f s\n",
+              options.jobs, bench->seeded.applications.size(),
+              absl::ToDoubleSeconds(bench->seed_time));
+  return bench;
+}
+
+LoadOptions MixLoad(const MixOptions& options) {
+  LoadOptions load;
+  load.in_flight = options.in_flight;
+  load.duration = options.duration;
+  load.warmup = options.warmup;
+  load.max_calls = options.max_calls;
+  return load;
+}
+
 }  // namespace
+
+absl::StatusOr<MoveLoad> RunMoveLoad(const MixOptions& options) {
+  absl::StatusOr<SeededTarget> bench = OpenMixTarget(options);
+  if (!bench.ok()) return bench.status();
+  const Target& target = *bench->target;
+  const Seeded& seeded = bench->seeded;
+  MoveTally tally;
+  Sample sample;
+  MoveLoad load;
+  load.moves = RunLoad(
+      {Move(target.channels(), seeded, options.in_flight, &tally, &sample)},
+      MixLoad(options))[0];
+  load.applications = static_cast<int>(seeded.applications.size());
+  load.delivered =
+      WaitForDelivery(target, seeded.recruiter_key, options.drain_timeout);
+  load.payload_bytes = EventPayloadBytes(target);
+  return load;
+}
 
 int RunMix(const MixOptions& options) {
   std::vector<std::pair<std::string, int>> chosen;
@@ -380,25 +425,12 @@ int RunMix(const MixOptions& options) {
     chosen.emplace_back(parts[0], weight);
   }
 
-  SeedOptions seed;
-  seed.jobs = options.jobs;
-  seed.candidates = options.in_flight * options.applications_per_slot;
-  absl::StatusOr<SeededTarget> bench = OpenSeeded(options.target, seed);
-  if (!bench.ok()) {
-    std::fprintf(stderr, "ats-bench: %s\n", bench.status().ToString().c_str());
-    return 1;
-  }
+  absl::StatusOr<SeededTarget> bench = OpenMixTarget(options);
+  if (!bench.ok()) return 1;
   const Target& target = *bench->target;
   const Seeded& seeded = bench->seeded;
-  std::printf("seeded %d jobs, %zu candidates in them, in %.1f s\n",
-              options.jobs, seeded.applications.size(),
-              absl::ToDoubleSeconds(bench->seed_time));
 
-  LoadOptions load;
-  load.in_flight = options.in_flight;
-  load.duration = options.duration;
-  load.warmup = options.warmup;
-  load.max_calls = options.max_calls;
+  const LoadOptions load = MixLoad(options);
   std::printf(
       "load: %d in flight over %zu connection(s), %s each (first %s not "
       "counted)\n",

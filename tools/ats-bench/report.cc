@@ -2,6 +2,9 @@
 
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
 namespace ats::bench {
 namespace {
 
@@ -27,8 +30,33 @@ void PrintLoadRow(const KindResult& result, const KindResult& baseline) {
                 Ratio(result.LatencyMs(q), baseline.LatencyMs(q)));
   }
   std::printf("| %lld%s%s\n", static_cast<long long>(result.errors),
-              result.errors > 0 ? ", first: " : "",
-              result.first_error.c_str());
+              result.errors > 0 ? ", first: " : "", result.first_error.c_str());
+  std::fflush(stdout);
+}
+
+void PrintCompareTable(const std::vector<CompareRow>& rows) {
+  std::printf("%-22s %5s %10s %8s  %-22s %6s\n", "step", "round", "per s",
+              "p99 ms", "ratio", "load1");
+  for (const CompareRow& row : rows) {
+    std::printf("%-22s %5d ", row.step.c_str(), row.round);
+    if (!row.failure.empty()) {
+      std::printf("FAILED: %s\n", row.failure.c_str());
+      continue;
+    }
+    std::printf("%10.0f ", row.rate);
+    if (row.p99_ms >= 0) {
+      std::printf("%8.1f  ", row.p99_ms);
+    } else {
+      std::printf("%8s  ", "");
+    }
+    const std::string ratio =
+        row.versus.empty()
+            ? ""
+            : (row.ratio > 0
+                   ? absl::StrFormat("%.2fx %s", row.ratio, row.versus)
+                   : absl::StrCat("- (no ", row.versus, ")"));
+    std::printf("%-22s %6.2f\n", ratio.c_str(), row.load1);
+  }
   std::fflush(stdout);
 }
 

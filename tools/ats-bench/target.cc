@@ -9,6 +9,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "storage/sqlite/event_insert_baseline.h"
 #include "tests/support/loopback_port.h"
 
 namespace ats::bench {
@@ -57,15 +58,17 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
     // without refusing calls. A --server_flag overrides it, since the last
     // value of a flag wins.
     std::vector<std::string> argv = {
-        options.server_program, "--listen=" + server,
+        options.server_program,
+        "--listen=" + server,
         "--db=" + target->dir_->File("ats.db"),
         "--sqlite_synchronous=" + options.sqlite_synchronous,
         "--allowed_destination_networks=127.0.0.0/8,::1/128",
-        "--rate_limit=1000000", "--rate_burst=1000000"};
+        "--rate_limit=1000000",
+        "--rate_burst=1000000"};
     argv.insert(argv.end(), options.server_flags.begin(),
                 options.server_flags.end());
-    auto process = testing::ChildProcess::StartListening(argv, port,
-                                                              kStartTimeout);
+    auto process =
+        testing::ChildProcess::StartListening(argv, port, kStartTimeout);
     if (!process.ok()) return process.status();
     target->server_process_ = *std::move(process);
   }
@@ -105,6 +108,14 @@ std::optional<pid_t> Target::server_pid() const {
 std::string Target::database_path() const {
   if (!server_process_.has_value()) return "";
   return dir_->File("ats.db");
+}
+
+int64_t EventPayloadBytes(const Target& target) {
+  constexpr int64_t kTypical = 400;
+  if (target.database_path().empty()) return kTypical;
+  const absl::StatusOr<int64_t> bytes =
+      storage::sqlite::AverageEventPayloadBytes(target.database_path());
+  return bytes.ok() && *bytes > 0 ? *bytes : kTypical;
 }
 
 absl::StatusOr<int64_t> PeakRssBytes(pid_t pid) {

@@ -77,6 +77,10 @@ class Target {
 std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(
     const std::string& address, int count);
 
+// Returns the average size of the payloads of the events `target`'s server
+// wrote, or a typical one when its database is not ours to read.
+int64_t EventPayloadBytes(const Target& target);
+
 // Returns the peak resident set size (VmHWM) of process `pid` in bytes.
 absl::StatusOr<int64_t> PeakRssBytes(pid_t pid);
 
