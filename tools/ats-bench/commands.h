@@ -78,6 +78,10 @@ struct CompareOptions {
   // tools/peer-bench/run.sh, and its --node_modules (empty: its default).
   std::string peer_script;
   std::string peer_node_modules;
+  // Passed to the peer as --complete_batch_ms: graphile-worker commits job
+  // completions that come this close together in one transaction, its own
+  // advice for throughput (-1: each alone).
+  int peer_complete_batch_ms = 250;
   // How long the peer's run.sh may take, installing what it needs included.
   absl::Duration peer_timeout = absl::Minutes(30);
 };

@@ -83,7 +83,8 @@ class Comparison {
   void RunPeer(int round) {
     std::vector<std::string> argv = {
         options_.peer_script, "--jobs", absl::StrCat(options_.jobs),
-        "--sink_program", options_.target.sink_program};
+        "--sink_program", options_.target.sink_program, "--complete_batch_ms",
+        absl::StrCat(options_.peer_complete_batch_ms)};
     if (!options_.peer_node_modules.empty()) {
       argv.insert(argv.end(), {"--node_modules", options_.peer_node_modules});
     }

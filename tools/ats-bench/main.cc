@@ -212,6 +212,12 @@ int main(int argc, char** argv) {
       "--peer_node_modules", compare.peer_node_modules,
       "passed to the peer as --node_modules: where graphile-worker is, or is "
       "installed");
+  compare_command
+      ->add_option("--peer_complete_batch_ms", compare.peer_complete_batch_ms,
+                   "passed to the peer as --complete_batch_ms: its job "
+                   "completions within this many ms share a transaction "
+                   "(-1: each alone)")
+      ->capture_default_str();
   AddDuration(*compare_command, "--peer_timeout", compare.peer_timeout,
               "how long one run of the peer may take");
 

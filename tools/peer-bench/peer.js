@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "24" },
     local_queue: { type: "string", default: "500" },
     poll_ms: { type: "string", default: "100" },
+    complete_batch_ms: { type: "string", default: "-1" },
     timeout_s: { type: "string", default: "900" },
   },
 });
@@ -203,6 +204,11 @@ async function main() {
         // Fetch (and lock) up to this many jobs per query instead of one per
         // job: 0.18's documented throughput setting.
         localQueue: { size: Number(args.local_queue) },
+        // Completions within this many ms share one transaction; -1 (the
+        // default) commits each job's completion alone. Batching is
+        // graphile-worker's own advice for throughput, at the price of jobs
+        // a crash can run twice.
+        completeJobBatchDelay: Number(args.complete_batch_ms),
         // A client per concurrent job plus the local queue's fetches, so
         // that the pool is never what the jobs wait for (graphile-worker
         // warns when it is smaller than the concurrency).

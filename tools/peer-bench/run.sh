@@ -4,6 +4,7 @@
 #
 #   tools/peer-bench/run.sh [--jobs N] [--sink 127.0.0.1:PORT] [--keep]
 #                           [--node_modules DIR] [--sink_program PATH]
+#                           [--complete_batch_ms MS]
 #
 # It enqueues N jobs (default 100,000) in batches of 1,000 with
 # graphile-worker's addJobs (one graphile_worker.add_jobs call, so one
@@ -20,7 +21,9 @@
 # run's secret through its control API) and stopped and removed at the end,
 # on failure too (--keep keeps the directories). The last line is
 #   peer: jobs=N enqueue_per_s=X deliver_per_s=Y duplicates=D ...
-# for tools to parse.
+# for tools to parse. --complete_batch_ms MS batches job completions that
+# come within MS of each other into one transaction (graphile-worker's
+# completeJobBatchDelay; default -1, each completion alone).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,6 +32,7 @@ sink=""
 keep=0
 node_modules=""
 sink_program="${repo}/build/tools/partner-sink/partner-sink"
+complete_batch_ms=-1
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
@@ -38,12 +42,17 @@ while [[ $# -gt 0 ]]; do
     --keep) keep=1; shift ;;
     --node_modules) node_modules="$2"; shift 2 ;;
     --sink_program) sink_program="$2"; shift 2 ;;
+    --complete_batch_ms) complete_batch_ms="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "peer-bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 if ! [[ "${jobs}" =~ ^[1-9][0-9]*$ ]]; then
   echo "peer-bench: --jobs must be a positive integer" >&2; exit 2
+fi
+if ! [[ "${complete_batch_ms}" =~ ^(-1|[0-9]+)$ ]]; then
+  echo "peer-bench: --complete_batch_ms must be -1 or a whole number" >&2
+  exit 2
 fi
 if [[ -n "${sink}" && ! "${sink}" =~ ^127\.0\.0\.1:[0-9]+$ ]]; then
   echo "peer-bench: --sink must be 127.0.0.1:PORT (loopback only)" >&2; exit 2
@@ -184,7 +193,8 @@ echo "peer-bench: ${jobs} jobs; graphile-worker 0.18.0 on PostgreSQL" \
 # In the background and waited for, so that a signal to this script runs
 # the cleanup at once rather than after node has finished.
 node "${work}/peer.mjs" --pg "${pg_url}" --sink "${sink}" --secret "${secret}" \
-  --jobs "${jobs}" >"${work}/peer.out" 2>&1 &
+  --jobs "${jobs}" --complete_batch_ms "${complete_batch_ms}" \
+  >"${work}/peer.out" 2>&1 &
 node_pid=$!
 tail -n +1 --pid="${node_pid}" -f "${work}/peer.out" &
 tail_pid=$!
