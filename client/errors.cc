@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
@@ -62,10 +64,15 @@ ExitCode ExitCodeFor(grpc::StatusCode code) {
 ExitCode ReportRpcError(const grpc::Status& status) {
   // The server's rich details come back as an absl::Status with payloads.
   const absl::Status detailed = server::FromGrpcStatus(status);
+  const std::vector<server::FieldViolation> violations =
+      server::FieldViolationsOf(detailed);
+  // The message of a request with bad fields already lists them all, on one
+  // line; each is printed once, on a line of its own, instead.
   std::cerr << "error: " << absl::StatusCodeToString(detailed.code()) << ": "
-            << status.error_message() << "\n";
-  for (const server::FieldViolation& violation :
-       server::FieldViolationsOf(detailed)) {
+            << (violations.empty() ? status.error_message()
+                                   : std::string("invalid request"))
+            << "\n";
+  for (const server::FieldViolation& violation : violations) {
     std::cerr << "  " << violation.field << ": " << violation.description
               << "\n";
   }

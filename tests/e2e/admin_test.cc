@@ -432,6 +432,10 @@ TEST_F(AdminTest, ExitCodesSayWhatWentWrong) {
   EXPECT_EQ(invalid.exit_code, kExitUsage) << Describe(invalid);
   EXPECT_TRUE(absl::StrContains(invalid.err, "  candidate.email: "))
       << invalid.err;
+  // Each violation is printed once.
+  EXPECT_EQ(invalid.err.find("candidate.email"),
+            invalid.err.rfind("candidate.email"))
+      << invalid.err;
 
   const CommandResult missing = Admin({"jobs", "show", "jobs/nope"});
   EXPECT_EQ(missing.exit_code, kExitNotFound) << Describe(missing);
