@@ -138,7 +138,8 @@ void PrintFieldsIndented(const Message& message, const std::string& indent) {
 }  // namespace
 
 void PrintTable(const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows) {
+                const std::vector<std::vector<std::string>>& rows,
+                bool with_headers) {
   std::vector<size_t> widths;
   for (const std::string& header : headers) widths.push_back(header.size());
   for (const auto& row : rows) {
@@ -158,7 +159,7 @@ void PrintTable(const std::vector<std::string>& headers,
     line.erase(line.find_last_not_of(' ') + 1);
     std::cout << line << "\n";
   };
-  print_row(headers);
+  if (with_headers) print_row(headers);
   for (const auto& row : rows) print_row(row);
 }
 

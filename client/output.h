@@ -24,13 +24,15 @@ struct Column {
 };
 
 // Writes `rows` under `headers` to stdout, each column as wide as its widest
-// cell, two spaces apart.
+// cell, two spaces apart; the header line itself only when `with_headers`.
 void PrintTable(const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows);
+                const std::vector<std::vector<std::string>>& rows,
+                bool with_headers = true);
 
 template <typename T>
 void PrintTable(const google::protobuf::RepeatedPtrField<T>& items,
-                const std::vector<Column<T>>& columns) {
+                const std::vector<Column<T>>& columns,
+                bool with_headers = true) {
   std::vector<std::string> headers;
   for (const Column<T>& column : columns) headers.push_back(column.header);
   std::vector<std::vector<std::string>> rows;
@@ -38,7 +40,7 @@ void PrintTable(const google::protobuf::RepeatedPtrField<T>& items,
     std::vector<std::string>& row = rows.emplace_back();
     for (const Column<T>& column : columns) row.push_back(column.value(item));
   }
-  PrintTable(headers, rows);
+  PrintTable(headers, rows, with_headers);
 }
 
 // Writes `message` to stdout as indented proto3 JSON.
@@ -53,6 +55,9 @@ class Output {
  public:
   explicit Output(Format format) : format_(format) {}
   bool json() const { return format_ == Format::kJson; }
+  void set_format(Format format) { format_ = format; }
+  // Whether list tables start with their header line (--no-headers: not).
+  void set_headers(bool headers) { headers_ = headers; }
 
   // One resource (or response): its JSON, or its fields.
   void Show(const google::protobuf::Message& message) const {
@@ -64,11 +69,12 @@ class Output {
   void List(const google::protobuf::Message& response,
             const google::protobuf::RepeatedPtrField<T>& items,
             const std::vector<Column<T>>& columns) const {
-    json() ? PrintJson(response) : PrintTable(items, columns);
+    json() ? PrintJson(response) : PrintTable(items, columns, headers_);
   }
 
  private:
   Format format_;
+  bool headers_ = true;
 };
 
 // An enum value's name without its type's prefix: JOB_STATE_OPEN is "OPEN".

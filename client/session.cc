@@ -30,10 +30,13 @@ void Session::AddGlobalFlags(CLI::App& app) {
   app.add_option_function<std::string>(
          "-o,--output",
          [this](const std::string& name) {
-           output_ = Output(kFormats.at(name));
+           output_.set_format(kFormats.at(name));
          },
          "table (default) or json (proto3 JSON, for scripts)")
       ->check(CLI::IsMember({"table", "json"}));
+  app.add_flag_function(
+      "--no-headers", [this](int64_t) { output_.set_headers(false); },
+      "List tables without their header line, for scripts");
 }
 
 const Connection& Session::connection(KeyFile key_file) {

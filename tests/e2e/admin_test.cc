@@ -215,8 +215,12 @@ TEST_F(AdminTest, TheWholeStoryFromTheMarketplaceToADeliveredEvent) {
       {"jobs", "create", "Backend engineer", "--state", "open", "-o", "json"}));
   ASSERT_GE(job.stages_size(), 2);
   EXPECT_EQ(job.stages(1).triggers_size(), 1) << "the job copies the template";
-  EXPECT_TRUE(
-      absl::StrContains(recruiter({"jobs", "list"}).out, "Backend engineer"));
+  const std::string jobs = recruiter({"jobs", "list"}).out;
+  EXPECT_TRUE(absl::StrContains(jobs, "Backend engineer")) << jobs;
+  // --no-headers leaves out just the header line, for scripts.
+  const std::string bare = recruiter({"jobs", "list", "--no-headers"}).out;
+  EXPECT_EQ(bare, jobs.substr(jobs.find('\n') + 1)) << jobs << bare;
+  EXPECT_FALSE(bare.empty());
   const auto ada = Parse<ats::v1::Candidate>(
       recruiter({"candidates", "add", "--given-name", "Ada", "--family-name",
                  "Lovelace", "--email", "ada@example.com", "--tag", "backend",
