@@ -42,8 +42,8 @@ absl::Status ForClient(const absl::Status& status, std::string_view method) {
 
 absl::StatusOr<Caller> Admit(const ServiceEnv& env,
                              const grpc::ServerContextBase& context,
-                             const google::protobuf::Message& request) {
-  const MethodPolicy* policy = env.methods.ForRequest(*request.GetDescriptor());
+                             const google::protobuf::Message& request,
+                             const MethodPolicy* policy) {
   // The policies are checked at start for every served RPC, so this is a
   // handler serving a request type no RPC takes.
   if (policy == nullptr) {
@@ -62,7 +62,7 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
       env, context->DefaultReactor(), policy,
       policy == nullptr ? &request.GetDescriptor()->full_name() : &policy->name,
       request, response, absl::Now(), absl::OkStatus(), Caller()});
-  absl::StatusOr<Caller> caller = Admit(env, *context, request);
+  absl::StatusOr<Caller> caller = Admit(env, *context, request, policy);
   if (caller.ok()) {
     state_->caller = *std::move(caller);
   } else {

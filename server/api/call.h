@@ -51,12 +51,14 @@ struct ServiceEnv {
 // (lock contention), else at error.
 absl::Status ForClient(const absl::Status& status, std::string_view method);
 
-// Returns the caller of the RPC that takes `request`, if its key is valid,
+// Returns the caller of the RPC whose policy is `policy` (as
+// env.methods.ForRequest found it for `request`), if its key is valid,
 // within its rate limit, and of a role the RPC's (ats.v1.access) option
 // admits (see Authenticator::Authenticate for the errors otherwise).
 absl::StatusOr<Caller> Admit(const ServiceEnv& env,
                              const grpc::ServerContextBase& context,
-                             const google::protobuf::Message& request);
+                             const google::protobuf::Message& request,
+                             const MethodPolicy* policy);
 
 // One unary call being served, from admitting its caller to its single
 // Finish. Handlers read top to bottom, like gRPC's route_guide:

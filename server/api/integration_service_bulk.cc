@@ -375,7 +375,7 @@ IntegrationService::BulkTriggerIntegration(
   auto* stream = new BulkStream(
       bulk_,
       policy == nullptr ? request->GetDescriptor()->full_name() : policy->name);
-  absl::StatusOr<Caller> caller = Admit(env_, *context, *request);
+  absl::StatusOr<Caller> caller = Admit(env_, *context, *request, policy);
   if (!caller.ok()) {
     stream->Fail(caller.status());
     return stream;
