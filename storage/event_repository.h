@@ -114,9 +114,10 @@ class EventRepository {
   virtual absl::StatusOr<EventRow> GetEvent(std::string_view account_id,
                                             std::string_view id,
                                             PayloadParts parts) = 0;
-  // Returns events newest first (create_time, then id, descending), with
-  // only the shown parts of their payloads (PayloadParts::kShown): a list
-  // is for looking at events, not delivering them.
+  // Returns events newest first, in reverse order of insertion (which a
+  // clock step cannot reorder, unlike create_time), with only the shown
+  // parts of their payloads (PayloadParts::kShown): a list is for looking at
+  // events, not delivering them.
   virtual absl::StatusOr<Page<EventRow>> ListEvents(
       std::string_view account_id, const EventFilter& filter,
       const PageRequest& page) = 0;

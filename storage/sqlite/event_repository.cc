@@ -81,23 +81,24 @@ absl::StatusOr<EventRow> ReadEvent(const Statement& stmt, PayloadParts parts) {
   return event;
 }
 
-// Reads every row `stmt` yields as ReadEvent does; `expected_rows` (the
-// query's LIMIT) sizes the vector once.
-absl::StatusOr<std::vector<EventRow>> ReadEvents(Statement& stmt,
-                                                 int expected_rows,
-                                                 PayloadParts parts) {
-  std::vector<EventRow> rows;
+// Reads every row `stmt` yields with `read`, a function of the statement
+// returning StatusOr<Row>; `expected_rows` (the query's LIMIT) sizes the
+// vector once.
+template <typename Row, typename ReadFn>
+absl::StatusOr<std::vector<Row>> ReadEventRows(Statement& stmt,
+                                               int expected_rows, ReadFn read) {
+  std::vector<Row> rows;
   rows.reserve(expected_rows);
   for (;;) {
     absl::StatusOr<bool> has_row = stmt.Step();
     if (!has_row.ok()) return has_row.status();
     if (!*has_row) return rows;
-    absl::StatusOr<EventRow> event = ReadEvent(stmt, parts);
-    if (!event.ok()) {
+    absl::StatusOr<Row> row = read(stmt);
+    if (!row.ok()) {
       (void)stmt.Run();  // Drops the cursor; the corruption is the news.
-      return event.status();
+      return row.status();
     }
-    rows.push_back(*std::move(event));
+    rows.push_back(*std::move(row));
   }
 }
 
@@ -129,10 +130,12 @@ void BindResult(Statement& stmt, int index, const EventRow& event) {
 
 // The ListEvents queries, one per index: the first filter set (candidate,
 // job, integration, state, in that order) picks the index whose prefix it is;
-// the other filters are checked on the rows that index yields. Parameters:
-// ?1 account, ?2 candidate, ?3 job, ?4 integration, ?5 state (0 = any),
-// ?6 ?7 the (create_time, id) the page starts below, ?8 the row limit.
-enum class ListIndex { kNewestFirst, kCandidate, kJob, kIntegration, kState };
+// the other filters are checked on the rows that index yields. Each index
+// ends in the table's key, seq, so walking its range backwards from the
+// cursor lists newest first. Parameters: ?1 account, ?2 candidate, ?3 job,
+// ?4 integration, ?5 state (0 = any), ?6 the seq the page starts below, ?7
+// the row limit. seq is the last column read.
+enum class ListIndex { kAccount, kCandidate, kJob, kIntegration, kState };
 
 ListIndex IndexFor(const EventFilter& filter) {
   if (!filter.candidate_id.empty()) return ListIndex::kCandidate;
@@ -140,22 +143,23 @@ ListIndex IndexFor(const EventFilter& filter) {
   if (!filter.integration_id.empty()) return ListIndex::kIntegration;
   if (filter.state != ats::v1::EVENT_STATE_UNSPECIFIED)
     return ListIndex::kState;
-  return ListIndex::kNewestFirst;
+  return ListIndex::kAccount;
 }
+
+constexpr int kSeqColumn = 21;
 
 std::string ListSql(const char* index, const char* leading) {
   return absl::StrCat(
-      "SELECT ", kEventColumns, " FROM events INDEXED BY ", index,
+      "SELECT ", kEventColumns, ", seq FROM events INDEXED BY ", index,
       " WHERE account_id = ?1", leading,
       " AND (?2 = '' OR candidate_id = ?2) AND (?3 = '' OR job_id = ?3) "
       "AND (?4 = '' OR integration_id = ?4) AND (?5 = 0 OR state = ?5) "
-      "AND (create_time, id) < (?6, ?7) "
-      "ORDER BY create_time DESC, id DESC LIMIT ?8");
+      "AND seq < ?6 ORDER BY seq DESC LIMIT ?7");
 }
 
 const char* ListEventsSql(ListIndex index) {
   static const std::array<std::string, 5> sql = {
-      ListSql("events_newest_first", ""),
+      ListSql("events_by_account", ""),
       ListSql("events_by_candidate", " AND candidate_id = ?2"),
       ListSql("events_by_job", " AND job_id = ?3"),
       ListSql("events_by_integration", " AND integration_id = ?4"),
@@ -280,7 +284,8 @@ absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
                    " FROM events WHERE account_id = ?1 AND id = ?2");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id).Bind(2, id);
-  auto rows = ReadEvents(stmt, 1, parts);
+  auto rows = ReadEventRows<EventRow>(
+      stmt, 1, [parts](const Statement& row) { return ReadEvent(row, parts); });
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return EventNotFound(id);
   return std::move(rows->front());
@@ -289,29 +294,27 @@ absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
 absl::StatusOr<Page<EventRow>> SqliteEventRepository::ListEvents(
     std::string_view account_id, const EventFilter& filter,
     const PageRequest& page) {
-  auto after = TimeKeysetAfter(page);
+  auto after = SequenceAfter(page);
   if (!after.ok()) return after.status();
   Statement& stmt = db_.Prepare(ListEventsSql(IndexFor(filter)));
   stmt.Bind(1, account_id)
       .Bind(2, filter.candidate_id)
       .Bind(3, filter.job_id)
       .Bind(4, filter.integration_id)
-      .Bind(5, static_cast<int>(filter.state));
-  // Newest first: the page starts below the cursor; the first page below
-  // the largest time (see candidate_repository.cc: the index seeks to it).
-  if (after->has_value()) {
-    stmt.Bind(6, (*after)->first).Bind(7, (*after)->second);
-  } else {
-    stmt.Bind(6, std::numeric_limits<int64_t>::max())
-        .Bind(7, std::string_view(""));
-  }
-  stmt.Bind(8, page.limit + 1);
-  auto rows = ReadEvents(stmt, page.limit + 1, PayloadParts::kShown);
+      .Bind(5, static_cast<int>(filter.state))
+      .Bind(6, after->value_or(std::numeric_limits<int64_t>::max()))
+      .Bind(7, page.limit + 1);
+  using Keyed = std::pair<EventRow, int64_t>;
+  auto rows = ReadEventRows<Keyed>(
+      stmt, page.limit + 1, [](const Statement& row) -> absl::StatusOr<Keyed> {
+        absl::StatusOr<EventRow> event = ReadEvent(row, PayloadParts::kShown);
+        if (!event.ok()) return event.status();
+        return Keyed{*std::move(event), row.ColumnInt64(kSeqColumn)};
+      });
   if (!rows.ok()) return rows.status();
-  return MakePage(*std::move(rows), page.limit, [](const EventRow& event) {
-    return std::vector<std::string>{absl::StrCat(ToMicros(event.create_time)),
-                                    event.id};
-  });
+  return WithoutSortKeys(
+      MakePage(*std::move(rows), page.limit,
+               [](const Keyed& row) { return SequenceCursor(row.second); }));
 }
 
 absl::Status SqliteEventRepository::InsertAttempt(const AttemptRow& attempt) {

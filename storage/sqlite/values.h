@@ -218,6 +218,25 @@ TimeKeysetAfter(const PageRequest& page) {
   return std::make_pair(micros, std::move((*keyset)->id));
 }
 
+// Returns the sequence number a page of a list ordered by a unique integer
+// key starts after, or nullopt for the first page; INVALID_ARGUMENT for a
+// cursor this list did not produce.
+inline absl::StatusOr<std::optional<int64_t>> SequenceAfter(
+    const PageRequest& page) {
+  if (page.after.empty()) return std::nullopt;
+  int64_t sequence = 0;
+  if (page.after.size() != 1 || !absl::SimpleAtoi(page.after[0], &sequence)) {
+    return absl::InvalidArgumentError("page_token is not valid for this list");
+  }
+  return sequence;
+}
+
+// The cursor of a row of a list ordered by a unique integer key, as
+// SequenceAfter reads it back.
+inline std::vector<std::string> SequenceCursor(int64_t sequence) {
+  return {absl::StrCat(sequence)};
+}
+
 // The cursor of a row of a list ordered by (time, id), as TimeKeysetAfter
 // reads it back.
 inline std::vector<std::string> TimeCursor(absl::Time time,

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -374,8 +375,9 @@ TEST_F(EventRepositoryTest, ListsNewestFirstWithFilters) {
   EXPECT_EQ(List(integration_and_candidate), std::vector<std::string>{"e2"});
 }
 
-TEST_F(EventRepositoryTest, PagesThroughEqualCreateTimesByIdDescending) {
-  // Events of one move share their create_time: the id breaks the tie.
+TEST_F(EventRepositoryTest, PagesThroughInReverseInsertionOrder) {
+  // Insertion order, not create_time or id: events of one move share their
+  // create_time, and a clock stepped back must not reorder the list.
   std::vector<EventRow> events;
   for (const char* id : {"b", "d", "a", "e", "c"}) {
     events.push_back(Event(id, "c1", "j1", At(100)));
@@ -383,7 +385,7 @@ TEST_F(EventRepositoryTest, PagesThroughEqualCreateTimesByIdDescending) {
   events.push_back(Event("z", "c1", "j1", At(99)));
   events.push_back(Event("0", "c1", "j1", At(101)));
   ASSERT_OK(Insert(events));
-  const std::vector<std::string> expected = {"0", "e", "d", "c", "b", "a", "z"};
+  const std::vector<std::string> expected = {"0", "z", "c", "e", "a", "d", "b"};
   for (int limit : {1, 2, 3, 100}) {
     EXPECT_EQ(List({}, limit), expected) << "limit " << limit;
     EventFilter by_candidate;
@@ -391,14 +393,19 @@ TEST_F(EventRepositoryTest, PagesThroughEqualCreateTimesByIdDescending) {
     EXPECT_EQ(List(by_candidate, limit), expected) << "limit " << limit;
   }
 
-  PageRequest bad;
-  bad.after = {"not a number", "x"};
-  EXPECT_EQ(store_
-                ->Read([&](Transaction& t) {
-                  return t.events().ListEvents(kAccountA, {}, bad).status();
-                })
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  // Not numbers, and the two-part cursors events were paged by before.
+  for (std::vector<std::string> after : std::vector<std::vector<std::string>>{
+           {"not a number"}, {""}, {"100", "x"}}) {
+    PageRequest bad;
+    bad.after = after;
+    EXPECT_EQ(store_
+                  ->Read([&](Transaction& t) {
+                    return t.events().ListEvents(kAccountA, {}, bad).status();
+                  })
+                  .code(),
+              absl::StatusCode::kInvalidArgument)
+        << absl::StrJoin(bad.after, ",");
+  }
 }
 
 TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {

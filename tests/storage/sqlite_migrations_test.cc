@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/base/casts.h"
+#include "absl/strings/str_cat.h"
 #include "ats/v1/partner_event.pb.h"
 #include "ats/v1/pipeline.pb.h"
 #include "google/protobuf/unknown_field_set.h"
@@ -37,6 +38,16 @@ constexpr Migration kThreeMigrations[] = {
      "CREATE TABLE tags (note_id INTEGER REFERENCES notes (id));"},
 };
 
+// Returns the integer the first row of `sql` starts with.
+int64_t QueryInt(Connection& connection, const char* sql) {
+  Statement& statement = connection.Prepare(sql);
+  absl::StatusOr<bool> row = statement.Step();
+  EXPECT_TRUE(row.ok() && *row) << sql << ": " << row.status();
+  int64_t value = statement.ColumnInt64(0);
+  connection.ResetStatements();
+  return value;
+}
+
 class MigrationsTest : public ::testing::Test {
  protected:
   std::unique_ptr<Connection> Open() {
@@ -44,15 +55,6 @@ class MigrationsTest : public ::testing::Test {
         Connection::Open(dir_.File("db.sqlite"), ConnectionOptions());
     EXPECT_TRUE(connection.ok()) << connection.status();
     return connection.ok() ? *std::move(connection) : nullptr;
-  }
-
-  int64_t QueryInt(Connection& connection, const char* sql) {
-    Statement& statement = connection.Prepare(sql);
-    absl::StatusOr<bool> row = statement.Step();
-    EXPECT_TRUE(row.ok() && *row) << sql << ": " << row.status();
-    int64_t value = statement.ColumnInt64(0);
-    connection.ResetStatements();
-    return value;
   }
 
   int64_t UserVersion(Connection& connection) {
@@ -417,6 +419,87 @@ TEST(EmbeddedMigrationsTest, StoredResultsKeepTheirScoreInTheWrapper) {
   EXPECT_FALSE(plain->has_score());
   EXPECT_EQ(plain->status(), ats::v1::PARTNER_RESULT_STATUS_PENDING);
   EXPECT_FALSE(read("none").has_value());
+}
+
+TEST(EmbeddedMigrationsTest, EventsKeepEveryColumnAndTheirListOrder) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  const size_t in_order =
+      IndexOfMigration(migrations, "events_in_insertion_order");
+  ASSERT_LT(in_order, migrations.size());
+
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(in_order)).ok());
+  // Inserted out of list order: (create_time, id) decided the order then.
+  ASSERT_TRUE(
+      db.Exec("INSERT INTO accounts (id, display_name, create_time) "
+              "VALUES ('a', 'A', 1); "
+              "INSERT INTO events (account_id, id, state, state_reason, "
+              "integration_id, webhook_uri, candidate_id, job_id, source, "
+              "trigger_id, stage_id, stage_entry, bulk_operation_id, "
+              "triggered_by, payload, create_time, due_time, update_time, "
+              "attempt_count, lease_expire_time, result, destination) VALUES "
+              "('a', 'e-b', 3, 'r', NULL, 'https://h.example/x', 'c1', 'j1', "
+              "1, 't1', 's1', 2, 'op', 'k', X'0102', 20, 25, 26, 1, 90, X'03', "
+              "'d1'), "
+              "('a', 'e-a', 4, '', NULL, 'https://h.example/y', 'c2', '', 2, "
+              "'', '', 0, '', 'k', X'', 20, 21, 22, 0, NULL, NULL, 'd2'), "
+              "('a', 'e-c', 2, '', NULL, 'https://h.example/z', 'c1', 'j1', 1, "
+              "'t1', 's1', 1, '', 'k', X'04', 10, 11, 12, 0, NULL, NULL, "
+              "'d1'); "
+              "INSERT INTO delivery_attempts (account_id, event_id, number, "
+              "attempt_time, http_status, latency_micros, error) VALUES "
+              "('a', 'e-b', 1, 24, 500, 7, 'HTTP 500')")
+          .ok());
+  const std::string columns =
+      "account_id, id, state, state_reason, integration_id, webhook_uri, "
+      "candidate_id, job_id, source, trigger_id, stage_id, stage_entry, "
+      "bulk_operation_id, triggered_by, hex(payload), create_time, due_time, "
+      "update_time, attempt_count, lease_expire_time, hex(result), destination";
+  // Every column of every row as one text, in list order (oldest first).
+  auto dump = [&](const std::string& order) {
+    std::vector<std::string> rows;
+    Statement& select = db.Prepare(
+        absl::StrCat("SELECT ", columns, " FROM events ORDER BY ", order)
+            .c_str());
+    while (select.Step().value_or(false)) {
+      std::string row;
+      for (int i = 0; i < 22; ++i) {
+        absl::StrAppend(&row, select.ColumnIsNull(i) ? "NULL"
+                                                     : select.ColumnText(i),
+                        "|");
+      }
+      rows.push_back(row);
+    }
+    db.ResetStatements();
+    return rows;
+  };
+  const std::vector<std::string> before = dump("create_time, id");
+  ASSERT_EQ(before.size(), 3u);
+
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(in_order + 1)).ok());
+  EXPECT_EQ(dump("seq"), before);
+  // Attempts still belong to their event, and go with it.
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM delivery_attempts "
+                         "JOIN events ON events.id = event_id"),
+            1);
+  ASSERT_TRUE(db.Exec("DELETE FROM events WHERE id = 'e-b'").ok());
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM delivery_attempts"), 0);
+  // New events come after the copied ones.
+  ASSERT_TRUE(
+      db.Exec("INSERT INTO events (account_id, id, state, state_reason, "
+              "webhook_uri, candidate_id, job_id, source, trigger_id, "
+              "stage_id, stage_entry, bulk_operation_id, triggered_by, "
+              "payload, create_time, due_time, update_time, attempt_count, "
+              "destination) VALUES ('a', 'e-0', 2, '', 'https://h.example/x', "
+              "'c1', '', 2, '', '', 0, '', 'k', X'', 1, 1, 1, 0, 'd1')")
+          .ok());
+  EXPECT_EQ(QueryInt(db, "SELECT seq > (SELECT max(seq) FROM events "
+                         "WHERE id <> 'e-0') FROM events WHERE id = 'e-0'"),
+            1);
 }
 
 TEST(EmbeddedMigrationsTest, WebhookTriggersKeepTheFieldsTheyWereSent) {
