@@ -1,0 +1,133 @@
+#include "storage/postgres/pool.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "storage/failure.h"
+
+namespace ats::storage::postgres {
+namespace {
+
+const char* BeginSql(Isolation isolation) {
+  switch (isolation) {
+    case Isolation::kSerializable:
+      return "BEGIN ISOLATION LEVEL SERIALIZABLE";
+    case Isolation::kRepeatableReadReadOnly:
+      return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    case Isolation::kReadCommitted:
+      return "BEGIN ISOLATION LEVEL READ COMMITTED";
+  }
+  return "BEGIN";
+}
+
+// A random wait before run `attempt` (2, 3, ...) of a transaction that met
+// a conflict: spread out, so the transactions that collided do not collide
+// again.
+absl::Duration ConflictBackoff(int attempt) {
+  thread_local absl::BitGen random;
+  const int64_t ceiling_micros = 1000 * (int64_t{1} << std::min(attempt, 8));
+  return absl::Microseconds(absl::Uniform<int64_t>(random, 0, ceiling_micros));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Open(
+    const PoolOptions& options) {
+  auto first = Connection::Open(options.uri, options.connect_timeout);
+  if (!first.ok()) return first.status();
+  auto pool = std::unique_ptr<ConnectionPool>(new ConnectionPool(options));
+  pool->Release(*std::move(first));
+  absl::MutexLock lock(&pool->mu_);
+  pool->open_ = 1;
+  return pool;
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
+  const absl::Time deadline = absl::Now() + options_.acquire_timeout;
+  absl::Duration backoff = absl::Milliseconds(50);
+  absl::Status last_error = absl::UnavailableError("every connection is busy");
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto available = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !idle_.empty() || open_ < options_.size;
+      };
+      if (!mu_.AwaitWithDeadline(absl::Condition(&available), deadline)) break;
+      if (!idle_.empty()) {
+        std::unique_ptr<Connection> connection = std::move(idle_.back());
+        idle_.pop_back();
+        return connection;
+      }
+      ++open_;
+    }
+    auto opened = Connection::Open(options_.uri, options_.connect_timeout);
+    if (opened.ok()) return opened;
+    last_error = opened.status();
+    {
+      absl::MutexLock lock(&mu_);
+      --open_;
+    }
+    // The database is unreachable: wait, then try again until the deadline.
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    absl::SleepFor(std::min(backoff, left));
+    backoff = std::min(backoff * 2, absl::Seconds(1));
+  }
+  return MarkStorageFailure(absl::UnavailableError(absl::StrCat(
+      "no database connection within ",
+      absl::FormatDuration(options_.acquire_timeout), ": ",
+      last_error.message())));
+}
+
+void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
+  absl::MutexLock lock(&mu_);
+  if (connection->healthy()) {
+    idle_.push_back(std::move(connection));
+  } else {
+    --open_;
+  }
+}
+
+absl::Status ConnectionPool::RunOnce(
+    Connection& connection, Isolation isolation,
+    const std::function<absl::Status(Connection&)>& work, bool* commit_sent) {
+  absl::Status status = connection.Exec(BeginSql(isolation));
+  if (status.ok()) status = work(connection);
+  if (!status.ok()) {
+    if (connection.healthy()) connection.Exec("ROLLBACK").IgnoreError();
+    return status;
+  }
+  *commit_sent = true;
+  return connection.Exec("COMMIT");
+}
+
+absl::Status ConnectionPool::RunTransaction(
+    Isolation isolation, const std::function<absl::Status(Connection&)>& work) {
+  absl::Status status;
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    if (attempt > 1) absl::SleepFor(ConflictBackoff(attempt));
+    auto connection = Acquire();
+    if (!connection.ok()) return connection.status();
+    bool commit_sent = false;
+    status = RunOnce(**connection, isolation, work, &commit_sent);
+    const bool lost = !(*connection)->healthy();
+    Release(*std::move(connection));
+    if (status.ok()) return status;
+    // A conflict reported by COMMIT itself also means nothing committed.
+    if (IsRetryableConflict(status)) continue;
+    if (lost && !commit_sent) continue;
+    if (lost) {
+      return MarkStorageFailure(absl::UnavailableError(absl::StrCat(
+          "the database connection was lost while committing, so whether "
+          "the write took effect is unknown: ",
+          status.message())));
+    }
+    return status;
+  }
+  return status;
+}
+
+}  // namespace ats::storage::postgres

@@ -1,0 +1,91 @@
+#ifndef ATS_STORAGE_POSTGRES_POOL_H_
+#define ATS_STORAGE_POSTGRES_POOL_H_
+
+// Connections to one PostgreSQL database shared by a server's threads, and
+// the transaction loop every store call runs in: conflicts between replicas
+// and lost connections are retried here, so callers see a result or
+// UNAVAILABLE, never a half-applied write.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "storage/postgres/connection.h"
+
+namespace ats::storage::postgres {
+
+struct PoolOptions {
+  // libpq URI of the database.
+  std::string uri;
+  // Connections opened at most; a call beyond that waits for a free one.
+  int size = 16;
+  // How long one connection attempt may take.
+  absl::Duration connect_timeout = absl::Seconds(5);
+  // How long a call waits for a connection, reconnecting with backoff while
+  // the database is unreachable, before it fails UNAVAILABLE.
+  absl::Duration acquire_timeout = absl::Seconds(10);
+  // Runs of a transaction that keeps meeting conflicts before the caller
+  // gets ABORTED.
+  int max_attempts = 8;
+};
+
+enum class Isolation {
+  // Every write transaction: equivalent to running alone, as the SQLite
+  // store's single writer is, so read-then-write code needs no locks.
+  kSerializable,
+  // Reads: one consistent snapshot, never blocking writers.
+  kRepeatableReadReadOnly,
+  // Dispatcher claims, which lock the rows they take with FOR UPDATE SKIP
+  // LOCKED and must not conflict with each other for reading the same queue.
+  kReadCommitted,
+};
+
+class ConnectionPool {
+ public:
+  // Connects once to check `options.uri` (UNAVAILABLE when it cannot) and
+  // keeps that connection.
+  static absl::StatusOr<std::unique_ptr<ConnectionPool>> Open(
+      const PoolOptions& options);
+
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // Runs `work` in one transaction at `isolation` and commits it if `work`
+  // returns OK, else rolls it back and returns its status. Runs it again
+  // from the start, after a short random backoff, when it fails with a
+  // serialization failure or deadlock, or when the connection is lost
+  // before COMMIT is sent; `work` must therefore have no effects outside
+  // the transaction. A connection lost while COMMIT is under way leaves the
+  // outcome unknown: UNAVAILABLE, which a caller retries with its
+  // request_id. Thread-safe.
+  absl::Status RunTransaction(Isolation isolation,
+                              const std::function<absl::Status(Connection&)>& work);
+
+ private:
+  explicit ConnectionPool(const PoolOptions& options) : options_(options) {}
+
+  // Returns a connection, opening one if none is idle and fewer than
+  // options_.size exist; UNAVAILABLE after options_.acquire_timeout.
+  absl::StatusOr<std::unique_ptr<Connection>> Acquire();
+  // Returns `connection` to the idle list, or drops it when it is broken.
+  void Release(std::unique_ptr<Connection> connection);
+  // One run of the loop RunTransaction repeats.
+  absl::Status RunOnce(Connection& connection, Isolation isolation,
+                       const std::function<absl::Status(Connection&)>& work,
+                       bool* commit_sent);
+
+  const PoolOptions options_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  // Connections handed out or idle.
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace ats::storage::postgres
+
+#endif  // ATS_STORAGE_POSTGRES_POOL_H_
