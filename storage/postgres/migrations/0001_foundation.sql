@@ -3,9 +3,14 @@
 -- serialized messages are bytea, and enums are the integers of their
 -- ats.v1 enums. See storage/sqlite/migrations/ for why each part is as it
 -- is; comments here say only where PostgreSQL differs.
+--
+-- Text keys compare byte by byte (COLLATE "C"), as in SQLite, whatever the
+-- database's locale: lists page by them, so their order must not depend on
+-- how the cluster was created. Flags are integers 0 and 1, as in SQLite, so
+-- that both backends run the same statements.
 
 CREATE TABLE accounts (
-  id                                 text PRIMARY KEY,
+  id                                 text COLLATE "C" PRIMARY KEY,
   display_name                       text NOT NULL,
   create_time                        bigint NOT NULL,
   webhook_signing_secret             text NOT NULL DEFAULT '',
@@ -14,8 +19,8 @@ CREATE TABLE accounts (
 CREATE INDEX accounts_by_age ON accounts (create_time, id);
 
 CREATE TABLE partners (
-  id          text PRIMARY KEY,
-  sort_name   text NOT NULL UNIQUE,
+  id          text COLLATE "C" PRIMARY KEY,
+  sort_name   text COLLATE "C" NOT NULL UNIQUE,
   category    integer NOT NULL,
   listing     bytea NOT NULL,
   create_time bigint NOT NULL,
@@ -24,11 +29,11 @@ CREATE TABLE partners (
 );
 
 CREATE TABLE integrations (
-  account_id                 text NOT NULL REFERENCES accounts (id),
-  id                         text PRIMARY KEY,
-  partner_id                 text NOT NULL REFERENCES partners (id),
+  account_id                 text COLLATE "C" NOT NULL REFERENCES accounts (id),
+  id                         text COLLATE "C" PRIMARY KEY,
+  partner_id                 text COLLATE "C" NOT NULL REFERENCES partners (id),
   display_name               text NOT NULL,
-  active                     boolean NOT NULL,
+  active                     integer NOT NULL CHECK (active IN (0, 1)),
   activation_values          bytea NOT NULL,
   signing_secret             text NOT NULL,
   signing_secret_create_time bigint NOT NULL,
@@ -41,10 +46,10 @@ CREATE TABLE integrations (
 CREATE INDEX integrations_by_age ON integrations (account_id, create_time, id);
 
 CREATE TABLE api_keys (
-  id             text PRIMARY KEY,
-  account_id     text REFERENCES accounts (id),
+  id             text COLLATE "C" PRIMARY KEY,
+  account_id     text COLLATE "C" REFERENCES accounts (id),
   role           integer NOT NULL CHECK (role BETWEEN 1 AND 4),
-  integration_id text REFERENCES integrations (id),
+  integration_id text COLLATE "C" REFERENCES integrations (id),
   display_name   text NOT NULL,
   secret_hash    bytea NOT NULL UNIQUE,
   secret_prefix  text NOT NULL,
@@ -58,9 +63,9 @@ CREATE INDEX api_keys_by_age ON api_keys (create_time, id);
 
 -- The unique key is what makes a request_id idempotent across replicas.
 CREATE TABLE request_log (
-  account_id   text NOT NULL,
-  method       text NOT NULL,
-  request_id   text NOT NULL,
+  account_id   text COLLATE "C" NOT NULL,
+  method       text COLLATE "C" NOT NULL,
+  request_id   text COLLATE "C" NOT NULL,
   request_hash bytea NOT NULL,
   response     bytea NOT NULL,
   create_time  bigint NOT NULL,
@@ -69,28 +74,28 @@ CREATE TABLE request_log (
 CREATE INDEX request_log_by_age ON request_log (create_time);
 
 CREATE TABLE job_templates (
-  account_id   text NOT NULL REFERENCES accounts (id),
-  id           text PRIMARY KEY,
+  account_id   text COLLATE "C" NOT NULL REFERENCES accounts (id),
+  id           text COLLATE "C" PRIMARY KEY,
   display_name text NOT NULL,
-  sort_name    text NOT NULL,
+  sort_name    text COLLATE "C" NOT NULL,
   description  text NOT NULL,
   stages       bytea NOT NULL,
-  is_default   boolean NOT NULL,
+  is_default   integer NOT NULL CHECK (is_default IN (0, 1)),
   create_time  bigint NOT NULL,
   update_time  bigint NOT NULL,
   revision     bigint NOT NULL,
   UNIQUE (account_id, sort_name)
 );
 CREATE UNIQUE INDEX job_templates_one_default
-  ON job_templates (account_id) WHERE is_default;
+  ON job_templates (account_id) WHERE is_default = 1;
 
 CREATE TABLE jobs (
-  account_id  text NOT NULL REFERENCES accounts (id),
-  id          text PRIMARY KEY,
+  account_id  text COLLATE "C" NOT NULL REFERENCES accounts (id),
+  id          text COLLATE "C" PRIMARY KEY,
   title       text NOT NULL,
   description text NOT NULL,
   state       integer NOT NULL CHECK (state BETWEEN 1 AND 4),
-  template_id text NOT NULL,
+  template_id text COLLATE "C" NOT NULL,
   create_time bigint NOT NULL,
   update_time bigint NOT NULL,
   revision    bigint NOT NULL
@@ -98,9 +103,9 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_newest_first ON jobs (account_id, create_time DESC, id DESC);
 
 CREATE TABLE stages (
-  account_id      text NOT NULL,
-  id              text PRIMARY KEY,
-  job_id          text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  account_id      text COLLATE "C" NOT NULL,
+  id              text COLLATE "C" PRIMARY KEY,
+  job_id          text COLLATE "C" NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
   display_name    text NOT NULL,
   position        integer NOT NULL,
   create_time     bigint NOT NULL,
@@ -109,11 +114,11 @@ CREATE TABLE stages (
 CREATE INDEX stages_by_job ON stages (job_id, position);
 
 CREATE TABLE stage_triggers (
-  account_id     text NOT NULL,
-  id             text PRIMARY KEY,
-  stage_id       text NOT NULL REFERENCES stages (id) ON DELETE CASCADE,
+  account_id     text COLLATE "C" NOT NULL,
+  id             text COLLATE "C" PRIMARY KEY,
+  stage_id       text COLLATE "C" NOT NULL REFERENCES stages (id) ON DELETE CASCADE,
   position       integer NOT NULL,
-  integration_id text REFERENCES integrations (id),
+  integration_id text COLLATE "C" REFERENCES integrations (id),
   spec           bytea NOT NULL,
   create_time    bigint NOT NULL
 );
@@ -122,12 +127,12 @@ CREATE INDEX stage_triggers_by_integration ON stage_triggers (integration_id)
   WHERE integration_id IS NOT NULL;
 
 CREATE TABLE candidates (
-  account_id  text NOT NULL REFERENCES accounts (id),
-  id          text PRIMARY KEY,
+  account_id  text COLLATE "C" NOT NULL REFERENCES accounts (id),
+  id          text COLLATE "C" PRIMARY KEY,
   given_name  text NOT NULL,
   family_name text NOT NULL,
   email       text NOT NULL,
-  email_key   text NOT NULL,
+  email_key   text COLLATE "C" NOT NULL,
   phone       text NOT NULL,
   create_time bigint NOT NULL,
   update_time bigint NOT NULL,
@@ -140,19 +145,19 @@ CREATE INDEX candidates_newest_first
 CREATE INDEX candidates_by_id ON candidates (account_id, id);
 
 CREATE TABLE candidate_tags (
-  account_id   text NOT NULL,
-  candidate_id text NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
-  tag          text NOT NULL,
+  account_id   text COLLATE "C" NOT NULL,
+  candidate_id text COLLATE "C" NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
+  tag          text COLLATE "C" NOT NULL,
   PRIMARY KEY (candidate_id, tag)
 );
 CREATE INDEX candidate_tags_by_tag
   ON candidate_tags (account_id, tag, candidate_id);
 
 CREATE TABLE applications (
-  account_id       text NOT NULL,
-  job_id           text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
-  candidate_id     text NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
-  stage_id         text NOT NULL REFERENCES stages (id),
+  account_id       text COLLATE "C" NOT NULL,
+  job_id           text COLLATE "C" NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  candidate_id     text COLLATE "C" NOT NULL REFERENCES candidates (id) ON DELETE CASCADE,
+  stage_id         text COLLATE "C" NOT NULL REFERENCES stages (id),
   stage_enter_time bigint NOT NULL,
   entry_count      bigint NOT NULL,
   create_time      bigint NOT NULL,
@@ -185,12 +190,12 @@ CREATE TRIGGER applications_count_move AFTER UPDATE OF stage_id ON applications
   EXECUTE FUNCTION applications_count();
 
 CREATE TABLE stage_transitions (
-  account_id    text NOT NULL,
-  job_id        text NOT NULL,
-  candidate_id  text NOT NULL,
+  account_id    text COLLATE "C" NOT NULL,
+  job_id        text COLLATE "C" NOT NULL,
+  candidate_id  text COLLATE "C" NOT NULL,
   entry         bigint NOT NULL,
-  from_stage_id text NOT NULL,
-  to_stage_id   text NOT NULL,
+  from_stage_id text COLLATE "C" NOT NULL,
+  to_stage_id   text COLLATE "C" NOT NULL,
   time          bigint NOT NULL,
   moved_by      text NOT NULL,
   PRIMARY KEY (job_id, candidate_id, entry),
@@ -203,19 +208,19 @@ CREATE TABLE stage_transitions (
 -- table's key by themselves, so seq is written out.
 CREATE TABLE events (
   seq               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  account_id        text NOT NULL REFERENCES accounts (id),
-  id                text NOT NULL UNIQUE,
+  account_id        text COLLATE "C" NOT NULL REFERENCES accounts (id),
+  id                text COLLATE "C" NOT NULL UNIQUE,
   state             integer NOT NULL CHECK (state BETWEEN 1 AND 10),
   state_reason      text NOT NULL,
-  integration_id    text REFERENCES integrations (id),
+  integration_id    text COLLATE "C" REFERENCES integrations (id),
   webhook_uri       text NOT NULL,
-  candidate_id      text NOT NULL,
-  job_id            text NOT NULL,
+  candidate_id      text COLLATE "C" NOT NULL,
+  job_id            text COLLATE "C" NOT NULL,
   source            integer NOT NULL,
-  trigger_id        text NOT NULL,
-  stage_id          text NOT NULL,
+  trigger_id        text COLLATE "C" NOT NULL,
+  stage_id          text COLLATE "C" NOT NULL,
   stage_entry       bigint NOT NULL,
-  bulk_operation_id text NOT NULL,
+  bulk_operation_id text COLLATE "C" NOT NULL,
   triggered_by      text NOT NULL,
   payload           bytea NOT NULL,
   create_time       bigint NOT NULL,
@@ -224,7 +229,7 @@ CREATE TABLE events (
   attempt_count     integer NOT NULL,
   lease_expire_time bigint,
   result            bytea,
-  destination       text NOT NULL
+  destination       text COLLATE "C" NOT NULL
 );
 CREATE INDEX events_to_dispatch ON events (destination, due_time, state, seq)
   WHERE state IN (1, 2, 5);
@@ -236,8 +241,8 @@ CREATE INDEX events_by_integration ON events (account_id, integration_id, seq);
 CREATE INDEX events_by_state ON events (account_id, state, seq);
 
 CREATE TABLE delivery_attempts (
-  account_id     text NOT NULL,
-  event_id       text NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+  account_id     text COLLATE "C" NOT NULL,
+  event_id       text COLLATE "C" NOT NULL REFERENCES events (id) ON DELETE CASCADE,
   number         integer NOT NULL,
   attempt_time   bigint NOT NULL,
   http_status    integer NOT NULL,
@@ -247,9 +252,9 @@ CREATE TABLE delivery_attempts (
 );
 
 CREATE TABLE bulk_operations (
-  account_id     text NOT NULL REFERENCES accounts (id),
-  id             text PRIMARY KEY,
-  integration_id text NOT NULL REFERENCES integrations (id),
+  account_id     text COLLATE "C" NOT NULL REFERENCES accounts (id),
+  id             text COLLATE "C" PRIMARY KEY,
+  integration_id text COLLATE "C" NOT NULL REFERENCES integrations (id),
   spec           bytea NOT NULL,
   state          integer NOT NULL CHECK (state BETWEEN 1 AND 4),
   state_reason   text NOT NULL,
@@ -258,9 +263,9 @@ CREATE TABLE bulk_operations (
   skipped_count  bigint NOT NULL,
   failed_count   bigint NOT NULL,
   created_by     text NOT NULL,
-  resolved       boolean NOT NULL,
-  resolve_cursor text NOT NULL,
-  process_cursor text NOT NULL,
+  resolved       integer NOT NULL CHECK (resolved IN (0, 1)),
+  resolve_cursor text COLLATE "C" NOT NULL,
+  process_cursor text COLLATE "C" NOT NULL,
   create_time    bigint NOT NULL,
   update_time    bigint NOT NULL,
   end_time       bigint
@@ -271,11 +276,11 @@ CREATE INDEX bulk_operations_running ON bulk_operations (create_time)
   WHERE state = 1;
 
 CREATE TABLE bulk_operation_items (
-  account_id   text NOT NULL,
-  operation_id text NOT NULL REFERENCES bulk_operations (id) ON DELETE CASCADE,
-  candidate_id text NOT NULL,
+  account_id   text COLLATE "C" NOT NULL,
+  operation_id text COLLATE "C" NOT NULL REFERENCES bulk_operations (id) ON DELETE CASCADE,
+  candidate_id text COLLATE "C" NOT NULL,
   outcome      integer NOT NULL CHECK (outcome BETWEEN 1 AND 4),
-  event_id     text NOT NULL,
+  event_id     text COLLATE "C" NOT NULL,
   reason       text NOT NULL,
   PRIMARY KEY (operation_id, candidate_id)
 );
