@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "server/contract/errors.h"
 #include "server/delivery/dispatcher.h"
 #include "server/server.h"
+#include "server/server_metrics.h"
 #include "spdlog/spdlog.h"
 #include "storage/files.h"
 
@@ -96,6 +98,16 @@ ABSL_FLAG(int, auth_failure_limit, 30,
           "past that its calls are refused (whatever key they carry) until "
           "the next attempt is allowed, every 60/N seconds (0 turns the "
           "limit off)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve Prometheus metrics on, over HTTP at /metrics "
+          "(e.g. 127.0.0.1:9464); empty (the default) serves none and "
+          "counts nothing. The metrics need no key: listen on an address "
+          "only your monitoring can reach");
+ABSL_FLAG(int, metrics_integration_labels, 50,
+          "integrations that get a label of their own in the event and "
+          "delivery metrics (0 to 1000): the first to have events or "
+          "deliveries since the start; later ones share "
+          "integration=\"other\"");
 ABSL_FLAG(int, bulk_batch_size, 1000,
           "candidates a bulk manual trigger handles per write transaction "
           "(1 to 10000): larger batches finish sooner, smaller ones hold the "
@@ -206,6 +218,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--bulk_batch_size must be 1 to 10000\n");
     return 2;
   }
+  if (absl::GetFlag(FLAGS_metrics_integration_labels) < 0 ||
+      absl::GetFlag(FLAGS_metrics_integration_labels) > 1000) {
+    std::fprintf(stderr, "--metrics_integration_labels must be 0 to 1000\n");
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_delivery_timeout) <= absl::ZeroDuration() ||
       absl::GetFlag(FLAGS_delivery_connect_timeout) <= absl::ZeroDuration()) {
     std::fprintf(stderr,
@@ -257,6 +274,15 @@ int main(int argc, char** argv) {
   options.limits.key_burst = absl::GetFlag(FLAGS_rate_burst);
   options.limits.auth_failures_per_minute =
       absl::GetFlag(FLAGS_auth_failure_limit);
+  options.metrics_listen_address = absl::GetFlag(FLAGS_metrics_listen);
+  // Made before the store, which reports to it.
+  ats::server::SystemClock clock;
+  std::unique_ptr<ats::server::ServerMetrics> metrics;
+  if (!options.metrics_listen_address.empty()) {
+    metrics = std::make_unique<ats::server::ServerMetrics>(
+        clock, absl::GetFlag(FLAGS_metrics_integration_labels));
+    options.metrics = metrics.get();
+  }
   // Checked before the database is opened: bad flags leave no file behind.
   absl::Status valid = ats::server::ValidateServerOptions(options);
   if (!valid.ok()) {
@@ -280,10 +306,10 @@ int main(int argc, char** argv) {
   store_options.secrets_key_file = absl::GetFlag(FLAGS_secrets_key_file);
   store_options.secrets_old_key_files =
       absl::GetFlag(FLAGS_secrets_old_key_files);
+  if (metrics != nullptr) store_options.observer = metrics->StoreObserver();
   auto store = ats::storage::OpenSqliteStore(store_options);
   if (!store.ok()) return Fail(store.status());
 
-  ats::server::SystemClock clock;
   ats::server::SecureRandom random;
   const ats::server::KeyFiles key_files = ats::server::KeyFilesOf(
       store_options.path, absl::GetFlag(FLAGS_key_dir));
@@ -310,6 +336,13 @@ int main(int argc, char** argv) {
   if (!server.ok()) return Fail(server.status());
   spdlog::info("ats-server listening on {} (port {}), database {}",
                options.listen_address, (*server)->port(), store_options.path);
+  if (metrics != nullptr) {
+    spdlog::info(
+        "metrics on {} (port {}), path /metrics; {} integrations "
+        "labelled",
+        options.metrics_listen_address, (*server)->metrics_port(),
+        metrics->integration_labels());
+  }
   if (options.dispatch) {
     spdlog::info("delivering events: {} at once beyond each destination's "
                  "first, up to {} per destination, "

@@ -1,7 +1,10 @@
 #include "server/server.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -10,6 +13,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "server/api/malformed_request.h"
+#include "server/delivery/metered_connector.h"
 
 namespace ats::server {
 namespace {
@@ -25,8 +29,37 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return contents.str();
 }
 
-// Returns OK for "host:port" (host a name, an IPv4 address or a bracketed
-// IPv6 one; port 0 to 65535) and "unix:path".
+// A host and port to listen on.
+struct HostPort {
+  // A name, an IPv4 address or an IPv6 one (without its brackets).
+  std::string host;
+  int port = 0;
+};
+
+// Returns the parts of "host:port" (host a name, an IPv4 address or a
+// bracketed IPv6 one; port 0 to 65535), or nothing.
+std::optional<HostPort> SplitHostPort(absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return std::nullopt;
+  absl::string_view host = address.substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port) || port < 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  const bool bracketed = absl::StartsWith(host, "[") &&
+                         absl::EndsWith(host, "]") && host.size() > 2;
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  // An unbracketed IPv6 address would leave a colon in the host.
+  if ((!bracketed && absl::StrContains(host, ":")) ||
+      absl::StrContains(host, "[") || absl::StrContains(host, "]") ||
+      absl::StrContains(host, " ")) {
+    return std::nullopt;
+  }
+  return HostPort{std::string(host), port};
+}
+
+// Returns OK for "host:port" (see SplitHostPort) and "unix:path".
 absl::Status ValidateListenAddress(const std::string& address) {
   const absl::Status invalid = absl::InvalidArgumentError(absl::StrCat(
       "--listen must be host:port (e.g. 127.0.0.1:50051, [::1]:50051, "
@@ -34,24 +67,38 @@ absl::Status ValidateListenAddress(const std::string& address) {
   if (absl::StartsWith(address, "unix:")) {
     return address.size() > 5 ? absl::OkStatus() : invalid;
   }
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0) return invalid;
-  const absl::string_view host = absl::string_view(address).substr(0, colon);
-  int port = 0;
-  if (!absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return invalid;
+  return SplitHostPort(address).has_value() ? absl::OkStatus() : invalid;
+}
+
+// Returns where to serve metrics, if anywhere (see
+// ServerOptions::metrics_listen_address).
+absl::StatusOr<std::optional<HostPort>> MetricsAddress(
+    const ServerOptions& options) {
+  const std::string& address = options.metrics_listen_address;
+  if (address.empty()) return std::nullopt;
+  std::optional<HostPort> host_port = SplitHostPort(address);
+  if (!host_port.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--metrics_listen must be host:port (e.g. 127.0.0.1:9464, "
+                     "[::1]:9464), not \"",
+                     address, "\""));
   }
-  const bool bracketed = absl::StartsWith(host, "[") &&
-                         absl::EndsWith(host, "]") && host.size() > 2;
-  // An unbracketed IPv6 address would leave a colon in the host.
-  if (!bracketed && (absl::StrContains(host, ":") ||
-                     absl::StrContains(host, "[") ||
-                     absl::StrContains(host, "]"))) {
-    return invalid;
+  if (options.metrics == nullptr) {
+    return absl::InvalidArgumentError(
+        "serving metrics needs ServerOptions::metrics");
   }
-  if (absl::StrContains(host, " ")) return invalid;
-  return absl::OkStatus();
+  return host_port;
+}
+
+// The full names of the services the server registers, for RpcMetrics.
+std::vector<std::string> ServedServices() {
+  return {grpc::health::v1::Health::service_full_name(),
+          ats::v1::AccountService::service_full_name(),
+          ats::v1::IntegrationService::service_full_name(),
+          ats::v1::JobService::service_full_name(),
+          ats::v1::TemplateService::service_full_name(),
+          // Added by InitProtoReflectionServerBuilderPlugin.
+          "grpc.reflection.v1alpha.ServerReflection"};
 }
 
 // Both or neither of the TLS files; the credentials built from them.
@@ -77,6 +124,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 
 absl::Status ValidateServerOptions(const ServerOptions& options) {
   absl::Status status = ValidateListenAddress(options.listen_address);
+  if (!status.ok()) return status;
+  status = MetricsAddress(options).status();
   if (!status.ok()) return status;
   status = Credentials(options).status();
   if (!status.ok()) return status;
@@ -118,6 +167,11 @@ AtsServer::AtsServer(ServerOptions options, MethodPolicies methods,
     owned_connector_ = std::make_unique<HttpConnector>(clock, delivery);
     connector = owned_connector_.get();
   }
+  if (!options_.metrics_listen_address.empty()) {
+    metered_connector_ = std::make_unique<MeteredConnector>(
+        *connector, options_.metrics->registry());
+    connector = metered_connector_.get();
+  }
   dispatcher_ = std::make_unique<Dispatcher>(options_.dispatcher, store,
                                              *connector, clock, random);
 }
@@ -133,6 +187,9 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
   // without a valid declaration stops the start.
   absl::StatusOr<MethodPolicies> methods = MethodPolicies::FromGeneratedPool();
   if (!methods.ok()) return methods.status();
+  absl::StatusOr<std::optional<HostPort>> metrics_address =
+      MetricsAddress(options);
+  if (!metrics_address.ok()) return metrics_address.status();
   std::unique_ptr<AtsServer> server(new AtsServer(
       options, *std::move(methods), store, clock, random));
 
@@ -146,6 +203,15 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
   interceptors.push_back(std::make_unique<MalformedRequestInterceptorFactory>());
+  if (metrics_address->has_value()) {
+    auto rpc_metrics =
+        RpcMetrics::Create(options.metrics->registry(), ServedServices());
+    if (!rpc_metrics.ok()) return rpc_metrics.status();
+    server->rpc_metrics_ = *std::move(rpc_metrics);
+    // After MalformedRequest: interceptors see the status being sent in
+    // their order, so this one counts the status that one may change.
+    interceptors.push_back(server->rpc_metrics_->InterceptorFactory());
+  }
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(&server->health_);
   builder.RegisterService(&server->accounts_);
@@ -163,6 +229,17 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
   if (server->dispatcher_ != nullptr) server->dispatcher_->Start();
   // Likewise bulk operations a stop left RUNNING go on at once.
   server->bulk_.Start();
+  if (metrics_address->has_value()) {
+    AtsServer* served = server.get();
+    auto endpoint = MetricsEndpoint::Start(
+        (*metrics_address)->host, (*metrics_address)->port,
+        options.metrics->registry(), [served] {
+          served->options_.metrics->Refresh(
+              served->env_.store, served->dispatcher_.get(), served->auth_);
+        });
+    if (!endpoint.ok()) return endpoint.status();
+    server->metrics_endpoint_ = *std::move(endpoint);
+  }
   return server;
 }
 
@@ -182,6 +259,7 @@ void AtsServer::Shutdown() {
   // After the drain: the last calls' events are committed and stay due for
   // the next start; deliveries under way get the dispatcher's grace.
   if (dispatcher_ != nullptr) dispatcher_->Stop();
+  if (metrics_endpoint_ != nullptr) metrics_endpoint_->Stop();
 }
 
 }  // namespace ats::server

@@ -14,12 +14,15 @@
 #include "server/api/integration_service.h"
 #include "server/api/job_service.h"
 #include "server/api/rate_limiter.h"
+#include "server/api/rpc_metrics.h"
 #include "server/api/template_service.h"
 #include "server/delivery/connector.h"
 #include "server/delivery/dispatcher.h"
 #include "server/delivery/http_connector.h"
 #include "server/engine/bulk_operations.h"
+#include "server/metrics_endpoint.h"
 #include "server/request_log_janitor.h"
+#include "server/server_metrics.h"
 
 namespace ats::server {
 
@@ -55,12 +58,21 @@ struct ServerOptions {
   // so the tests of limits turn them on; ats-server sets them from its
   // flags.
   RateLimitOptions limits;
+  // host:port to serve Prometheus metrics on over HTTP (GET /metrics; port
+  // 0 picks a free one, see AtsServer::metrics_port); empty serves none and
+  // counts nothing.
+  std::string metrics_listen_address;
+  // Where the metrics are kept; required with metrics_listen_address, and
+  // must outlive the server. The store should report to it
+  // (ServerMetrics::StoreObserver), or the event and commit metrics stay 0.
+  ServerMetrics* metrics = nullptr;
 };
 
 // Returns OK when `options` can be served: a TLS certificate and key given
 // together and readable, a listen address of the form host:port (or
-// unix:path), positive sizes, valid limits and dispatcher options. Writes
-// nothing, so that a start with bad flags leaves no trace.
+// unix:path), a metrics address of the form host:port (with metrics to
+// serve) or none, positive sizes, valid limits and dispatcher options.
+// Writes nothing, so that a start with bad flags leaves no trace.
 absl::Status ValidateServerOptions(const ServerOptions& options);
 
 // The gRPC server: every ats.v1 service, the health service and server
@@ -79,10 +91,16 @@ class AtsServer {
   // Returns the port actually bound.
   int port() const { return port_; }
 
+  // Returns the port the metrics are served on, or 0 when they are not.
+  int metrics_port() const {
+    return metrics_endpoint_ == nullptr ? 0 : metrics_endpoint_->port();
+  }
+
   // Reports NOT_SERVING, stops accepting calls, lets calls in flight finish
   // within the grace period and cancels the rest, then stops the dispatcher
-  // (see Dispatcher::Stop). The bulk worker stops first, after its batch
-  // under way: its operations resume at the next start. Idempotent.
+  // (see Dispatcher::Stop), and last the metrics. The bulk worker stops
+  // first, after its batch under way: its operations resume at the next
+  // start. Idempotent.
   void Shutdown();
 
  private:
@@ -91,8 +109,9 @@ class AtsServer {
 
   const ServerOptions options_;
   // Declared before the services, whose ServiceEnv wakes the dispatcher, and
-  // the connector before the dispatcher that uses it.
+  // the connectors before the dispatcher that uses them.
   std::unique_ptr<Connector> owned_connector_;
+  std::unique_ptr<Connector> metered_connector_;
   std::unique_ptr<Dispatcher> dispatcher_;
   Authenticator auth_;
   const MethodPolicies methods_;
@@ -104,8 +123,12 @@ class AtsServer {
   JobService jobs_;
   TemplateService templates_;
   RequestLogJanitor janitor_;
+  // Before the gRPC server, whose interceptors use it.
+  std::unique_ptr<RpcMetrics> rpc_metrics_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // Last: its scrapes read the dispatcher, the authenticator and the store.
+  std::unique_ptr<MetricsEndpoint> metrics_endpoint_;
   bool shut_down_ = false;
 };
 

@@ -93,6 +93,8 @@ class BulkOperationRepository {
   // Returns the RUNNING operations of every account, oldest first.
   virtual absl::StatusOr<std::vector<BulkOperationRow>>
   ListRunningOperations() = 0;
+  // Returns how many operations of every account are RUNNING.
+  virtual absl::StatusOr<int64_t> CountRunningOperations() = 0;
 
   // Returns up to `limit` ids of the candidates `selector` means, in id
   // order, after `after_candidate_id` ("" for the first).

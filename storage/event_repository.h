@@ -61,6 +61,13 @@ struct DueEvent {
   std::string destination;
 };
 
+// The events waiting for a dispatcher, as CountDue finds them.
+struct DueQueue {
+  int64_t events = 0;
+  // The due_time of the one due longest; unset when none is due.
+  std::optional<absl::Time> oldest_due_time;
+};
+
 struct AttemptRow {
   std::string account_id;
   std::string event_id;
@@ -145,6 +152,11 @@ class EventRepository {
   virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) = 0;
+  // Returns how many events of every account ListDue(now, ...) could
+  // return (due, and not under a live lease), and the oldest due_time among
+  // them. Its cost grows with the events not yet delivered, those due later
+  // included: for monitoring, not for every call.
+  virtual absl::StatusOr<DueQueue> CountDue(absl::Time now) = 0;
 
   // Cancels (state CANCELED, `reason`, update_time `now`, no lease) every
   // SCHEDULED, PENDING or RETRYING event of candidate `candidate_id`, only

@@ -15,6 +15,7 @@
 #include "storage/integration_repository.h"
 #include "storage/job_repository.h"
 #include "storage/request_log.h"
+#include "storage/store_observer.h"
 #include "storage/template_repository.h"
 
 namespace ats::storage {
@@ -57,6 +58,9 @@ class Store {
 
   // Runs `work` on a read-only snapshot; writes inside it fail.
   virtual absl::Status Read(const WorkFn& work) = 0;
+
+  // Returns what the store is doing now; cheap, never waits for a write.
+  virtual StoreStats Stats() const = 0;
 };
 
 // Where and how the SQLite store keeps its data.
@@ -82,6 +86,9 @@ struct SqliteStoreOptions {
   // How long a connection waits for a lock another process holds on the
   // file (a backup, another server) before its call fails UNAVAILABLE.
   int busy_timeout_ms = 5000;
+  // Told of group commits and of event state changes (see StoreObserver);
+  // what its callbacks use must outlive the store.
+  StoreObserver observer;
 };
 
 // Returns the master key file the store at `options.path` seals with:

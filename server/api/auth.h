@@ -47,6 +47,11 @@ class Authenticator {
   // store.
   void ForgetKeys();
 
+  // Returns the calls refused by the rate limits so far.
+  RateLimitRejections rate_limit_rejections() const {
+    return limiter_.rejections();
+  }
+
  private:
   // Returns the valid (not revoked) key that `context` carries, or
   // UNAUTHENTICATED.

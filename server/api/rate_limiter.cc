@@ -78,6 +78,7 @@ absl::Status RateLimiter::AdmitKey(const std::string& key_name) {
     wait = keys_[key_name].Take(key_shape_, now);
   }
   if (wait == absl::ZeroDuration()) return absl::OkStatus();
+  key_rejections_.fetch_add(1, std::memory_order_relaxed);
   const absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
       "API key ", key_name, " is over its rate limit of ",
       options_.key_calls_per_second, " calls/s (bursts of up to ",
@@ -110,6 +111,7 @@ absl::Status RateLimiter::AdmitPeer(const std::string& peer) {
     }
   }
   if (wait == absl::ZeroDuration()) return absl::OkStatus();
+  peer_rejections_.fetch_add(1, std::memory_order_relaxed);
   // RESOURCE_EXHAUSTED rather than UNAUTHENTICATED: the key was not looked
   // at and may be valid, and what the caller should do is wait, not change
   // credentials.

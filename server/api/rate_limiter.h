@@ -76,6 +76,15 @@ class TokenBucket {
   absl::Time full_at_ = absl::InfinitePast();
 };
 
+// Calls a RateLimiter has refused so far, by the limit that refused them.
+struct RateLimitRejections {
+  // Calls of a key over its rate (AdmitKey).
+  uint64_t api_key = 0;
+  // Calls from a client address that failed authentication too often
+  // (AdmitPeer).
+  uint64_t client_address = 0;
+};
+
 // Applies RateLimitOptions. Thread-safe; cheap on the path of every call: a
 // lock and a hash lookup for the key, and nothing for the client address
 // unless some address has failed lately.
@@ -103,6 +112,12 @@ class RateLimiter {
   // Counts a failed authentication from client address `peer`.
   void RecordAuthFailure(const std::string& peer);
 
+  // Returns the calls refused so far.
+  RateLimitRejections rejections() const {
+    return {key_rejections_.load(std::memory_order_relaxed),
+            peer_rejections_.load(std::memory_order_relaxed)};
+  }
+
  private:
   struct PeerEntry {
     TokenBucket bucket;
@@ -126,6 +141,8 @@ class RateLimiter {
   std::list<std::string> peer_order_ ABSL_GUARDED_BY(peers_mu_);
   // peers_.size(), readable without the lock.
   std::atomic<size_t> tracked_peers_{0};
+  std::atomic<uint64_t> key_rejections_{0};
+  std::atomic<uint64_t> peer_rejections_{0};
 };
 
 // Returns the address part of a gRPC peer string, without the port:

@@ -58,6 +58,14 @@ int DestinationLimits::InFlight(const std::string& destination) const {
   return it == states_.end() ? 0 : it->second.in_flight;
 }
 
+std::map<std::string, int> DestinationLimits::InFlightByDestination() const {
+  std::map<std::string, int> in_flight;
+  for (const auto& [destination, state] : states_) {
+    if (state.in_flight > 0) in_flight.emplace(destination, state.in_flight);
+  }
+  return in_flight;
+}
+
 int DestinationLimits::Window(const std::string& destination) const {
   auto it = states_.find(destination);
   return it == states_.end() ? options_.initial_window : it->second.window;

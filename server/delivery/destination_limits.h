@@ -59,6 +59,8 @@ class DestinationLimits {
   int pooled() const { return total_ - static_cast<int>(busy_); }
   // Deliveries under way to `destination`.
   int InFlight(const std::string& destination) const;
+  // Deliveries under way, by destination (those with any).
+  std::map<std::string, int> InFlightByDestination() const;
   // `destination`'s current window.
   int Window(const std::string& destination) const;
 

@@ -223,6 +223,11 @@ DestinationLimits Dispatcher::RequestsUnderWay() {
   return in_flight_.requests;
 }
 
+std::map<std::string, int> Dispatcher::InFlightByDestination() {
+  absl::MutexLock lock(&mu_);
+  return in_flight_.requests.InFlightByDestination();
+}
+
 bool Dispatcher::Unrecorded(const std::string& id) {
   absl::MutexLock lock(&mu_);
   return in_flight_.event_ids.count(id) > 0;

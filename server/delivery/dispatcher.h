@@ -11,6 +11,7 @@
 // claimable again when its lease expires.
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -108,6 +109,10 @@ class Dispatcher {
   // the store, and callable from a store's done callback. Before Start it
   // changes nothing: Start claims at once anyway.
   void Wake();
+
+  // Returns the deliveries under way (HTTP requests not yet answered), by
+  // destination (see storage/delivery_destination.h).
+  std::map<std::string, int> InFlightByDestination() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Stops claiming, waits up to `stop_grace` for deliveries under way to
   // finish and be recorded, and returns once the connector has reported

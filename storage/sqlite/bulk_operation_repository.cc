@@ -158,6 +158,15 @@ SqliteBulkOperationRepository::ListRunningOperations() {
   return ReadAll<BulkOperationRow>(db_.Prepare(sql.c_str()), ReadOperation);
 }
 
+absl::StatusOr<int64_t>
+SqliteBulkOperationRepository::CountRunningOperations() {
+  return ReadOne<int64_t>(
+      db_.Prepare("SELECT count(*) FROM bulk_operations "
+                  "INDEXED BY bulk_operations_running WHERE state = 1"),
+      [](const Statement& row) { return row.ColumnInt64(0); },
+      absl::InternalError("count(*) returned no row"));
+}
+
 absl::StatusOr<std::vector<std::string>>
 SqliteBulkOperationRepository::ListSelectedCandidates(
     std::string_view account_id, const CandidateSelector& selector,

@@ -21,6 +21,7 @@ class SqliteBulkOperationRepository final : public BulkOperationRepository {
       std::string_view account_id, const PageRequest& page) override;
   absl::StatusOr<std::vector<BulkOperationRow>> ListRunningOperations()
       override;
+  absl::StatusOr<int64_t> CountRunningOperations() override;
   absl::StatusOr<std::vector<std::string>> ListSelectedCandidates(
       std::string_view account_id, const CandidateSelector& selector,
       std::string_view after_candidate_id, int limit) override;

@@ -16,6 +16,7 @@ Checkpointer::Checkpointer(std::unique_ptr<Connection> connection,
 Checkpointer::~Checkpointer() { Stop(); }
 
 void Checkpointer::Committed(Connection& writer, int wal_pages) {
+  wal_pages_.store(wal_pages, std::memory_order_relaxed);
   if (wal_pages < threshold_pages_) return;
   {
     absl::MutexLock lock(&mu_);

@@ -1,6 +1,7 @@
 #ifndef ATS_STORAGE_SQLITE_CHECKPOINTER_H_
 #define ATS_STORAGE_SQLITE_CHECKPOINTER_H_
 
+#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -41,6 +42,10 @@ class Checkpointer {
   // only the writer can arrange. The tail left to copy by then is short.
   void Committed(Connection& writer, int wal_pages);
 
+  // Returns the WAL's size in pages after the latest commit, as Committed
+  // was told.
+  int wal_pages() const { return wal_pages_.load(std::memory_order_relaxed); }
+
   // Finishes a checkpoint under way, then stops the thread. Idempotent.
   void Stop();
 
@@ -53,6 +58,7 @@ class Checkpointer {
 
   const std::unique_ptr<Connection> connection_;
   const int threshold_pages_;
+  std::atomic<int> wal_pages_{0};
 
   absl::Mutex checkpoint_mu_;
   absl::Mutex mu_;

@@ -1,5 +1,8 @@
 #include "storage/sqlite/connection.h"
 
+// Declares the preupdate hook (WatchRowWrites), which Debian's SQLite is
+// built with.
+#define SQLITE_ENABLE_PREUPDATE_HOOK
 #include <sqlite3.h>
 
 #include <utility>
@@ -221,6 +224,54 @@ void Connection::HandOffCheckpoints(
       [](void* self, sqlite3*, const char*, int wal_pages) {
         static_cast<Connection*>(self)->committed_(wal_pages);
         return SQLITE_OK;
+      },
+      this);
+}
+
+namespace {
+
+// Column `column` of the row `read` (sqlite3_preupdate_old or _new) shows.
+sqlite3_value* PreupdateValue(int (*read)(sqlite3*, int, sqlite3_value**),
+                              sqlite3* db, int column) {
+  sqlite3_value* value = nullptr;
+  if (read(db, column, &value) != SQLITE_OK) return nullptr;
+  return value;
+}
+
+}  // namespace
+
+int64_t RowWrite::OldInt64(int column) const {
+  sqlite3_value* value = PreupdateValue(sqlite3_preupdate_old, db_, column);
+  return value == nullptr ? 0 : sqlite3_value_int64(value);
+}
+
+int64_t RowWrite::NewInt64(int column) const {
+  sqlite3_value* value = PreupdateValue(sqlite3_preupdate_new, db_, column);
+  return value == nullptr ? 0 : sqlite3_value_int64(value);
+}
+
+std::string_view RowWrite::NewText(int column) const {
+  sqlite3_value* value = PreupdateValue(sqlite3_preupdate_new, db_, column);
+  const unsigned char* text =
+      value == nullptr ? nullptr : sqlite3_value_text(value);
+  if (text == nullptr) return "";
+  return std::string_view(reinterpret_cast<const char*>(text),
+                          static_cast<size_t>(sqlite3_value_bytes(value)));
+}
+
+void Connection::WatchRowWrites(std::function<void(const RowWrite&)> watcher) {
+  row_watcher_ = std::move(watcher);
+  if (!row_watcher_) {
+    sqlite3_preupdate_hook(db_, nullptr, nullptr);
+    return;
+  }
+  sqlite3_preupdate_hook(
+      db_,
+      [](void* self, sqlite3* db, int op, const char*, const char* table,
+         sqlite3_int64, sqlite3_int64) {
+        if (op != SQLITE_INSERT && op != SQLITE_UPDATE) return;
+        static_cast<Connection*>(self)->row_watcher_(
+            RowWrite(db, op == SQLITE_INSERT, table));
       },
       this);
 }

@@ -17,6 +17,31 @@ struct sqlite3;
 
 namespace ats::storage::sqlite {
 
+// A row an INSERT or UPDATE on a Connection is about to write, as SQLite's
+// preupdate hook shows it (see Connection::WatchRowWrites). Columns are
+// numbered by their position in the table; NULL reads as 0 or "". Valid only
+// during the call it is passed to.
+class RowWrite {
+ public:
+  RowWrite(sqlite3* db, bool inserted, const char* table)
+      : db_(db), inserted_(inserted), table_(table) {}
+
+  // The table written.
+  const char* table() const { return table_; }
+  // Whether the row is new (else an existing row is updated).
+  bool inserted() const { return inserted_; }
+  // Column `column` of the row before an update.
+  int64_t OldInt64(int column) const;
+  // Column `column` of the row as written.
+  int64_t NewInt64(int column) const;
+  std::string_view NewText(int column) const;
+
+ private:
+  sqlite3* const db_;
+  const bool inserted_;
+  const char* const table_;
+};
+
 struct ConnectionOptions {
   // Open without write access; such a connection never changes the file.
   bool read_only = false;
@@ -108,6 +133,12 @@ class Connection {
   // it.
   absl::Status DefineTextFunction(const char* name, TextFunction3 function);
 
+  // Calls `watcher` for each row an INSERT or UPDATE on this connection is
+  // about to write, on the thread running the statement, whether or not
+  // its transaction later commits; replaces any earlier watcher, and an
+  // empty one stops watching. Deleted rows are not shown.
+  void WatchRowWrites(std::function<void(const RowWrite&)> watcher);
+
   // Returns whether this connection was opened read-only.
   bool read_only() const { return read_only_; }
 
@@ -122,6 +153,7 @@ class Connection {
   // Statements that may be mid-step; see ResetStatements().
   std::vector<Statement*> handed_out_;
   std::function<void(int)> committed_;
+  std::function<void(const RowWrite&)> row_watcher_;
 };
 
 }  // namespace ats::storage::sqlite

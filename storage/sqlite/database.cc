@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/files.h"
+#include "storage/sqlite/values.h"
 
 namespace ats::storage::sqlite {
 namespace {
@@ -57,6 +58,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     status = options.after_migrations(**writer);
     if (!status.ok()) return status;
   }
+  absl::StatusOr<int64_t> page_bytes = ReadOne<int64_t>(
+      (*writer)->Prepare("PRAGMA page_size"),
+      [](const Statement& row) { return row.ColumnInt64(0); },
+      absl::InternalError("PRAGMA page_size returned nothing"));
+  (*writer)->ResetStatements();
+  if (!page_bytes.ok()) return page_bytes.status();
 
   ConnectionOptions checkpoint_options;
   checkpoint_options.synchronous_full = options.synchronous_full;
@@ -84,15 +91,18 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   WriteQueueOptions queue_options;
   queue_options.max_batch_ops = options.max_batch_ops;
   queue_options.max_batch_duration = options.max_batch_duration;
+  queue_options.batch_committed = options.batch_committed;
   auto queue = std::make_unique<WriteQueue>(*std::move(writer), queue_options);
-  return std::unique_ptr<Database>(new Database(
-      std::move(queue), std::move(checkpointer), *std::move(readers)));
+  return std::unique_ptr<Database>(
+      new Database(std::move(queue), std::move(checkpointer),
+                   *std::move(readers), *page_bytes));
 }
 
 Database::Database(std::unique_ptr<WriteQueue> writer,
                    std::unique_ptr<Checkpointer> checkpointer,
-                   std::unique_ptr<ReaderPool> readers)
-    : writer_(std::move(writer)),
+                   std::unique_ptr<ReaderPool> readers, int64_t page_bytes)
+    : page_bytes_(page_bytes),
+      writer_(std::move(writer)),
       checkpointer_(std::move(checkpointer)),
       readers_(std::move(readers)) {}
 
@@ -117,6 +127,10 @@ absl::Status Database::WriteAndWait(WriteFn work) {
 absl::Status Database::Read(const ReadFn& fn) { return readers_->Read(fn); }
 
 WriteQueueStats Database::write_stats() const { return writer_->stats(); }
+
+int64_t Database::wal_bytes() const {
+  return checkpointer_->wal_pages() * page_bytes_;
+}
 
 void Database::ShutdownWrites() { writer_->Shutdown(); }
 

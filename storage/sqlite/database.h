@@ -36,9 +36,12 @@ struct DatabaseOptions {
   // often-changed pages (index roots, table tails) once instead of many
   // times.
   int checkpoint_threshold_pages = 10000;
+  // See WriteQueueOptions::batch_committed.
+  std::function<void(int64_t ops)> batch_committed;
   // Runs on the writer connection once the schema is current, before any
   // other connection opens, for upgrades that need code rather than SQL
-  // (sealing stored secrets); its error fails Open.
+  // (sealing stored secrets) and for setting the writer up (watching its
+  // writes); its error fails Open.
   std::function<absl::Status(Connection&)> after_migrations;
 };
 
@@ -79,6 +82,9 @@ class Database {
   // Returns the writer's counters.
   WriteQueueStats write_stats() const;
 
+  // Returns the bytes of the pages in the WAL after the latest commit.
+  int64_t wal_bytes() const;
+
   // Stops accepting writes and commits everything queued; later writes get
   // UNAVAILABLE. Reads keep working until destruction.
   void ShutdownWrites();
@@ -86,8 +92,9 @@ class Database {
  private:
   Database(std::unique_ptr<WriteQueue> writer,
            std::unique_ptr<Checkpointer> checkpointer,
-           std::unique_ptr<ReaderPool> readers);
+           std::unique_ptr<ReaderPool> readers, int64_t page_bytes);
 
+  const int64_t page_bytes_;
   std::unique_ptr<WriteQueue> writer_;
   std::unique_ptr<Checkpointer> checkpointer_;
   std::unique_ptr<ReaderPool> readers_;

@@ -30,6 +30,8 @@ class SqliteEventRepository final : public EventRepository {
   absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) override;
+  // Defined in event_due_queue.cc.
+  absl::StatusOr<DueQueue> CountDue(absl::Time now) override;
   absl::StatusOr<int64_t> CancelOpenEvents(std::string_view account_id,
                                            std::string_view candidate_id,
                                            std::string_view job_id,

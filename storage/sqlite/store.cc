@@ -1,3 +1,5 @@
+#include "storage/store.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,12 +15,12 @@
 #include "storage/sqlite/candidate_repository.h"
 #include "storage/sqlite/database.h"
 #include "storage/sqlite/event_repository.h"
+#include "storage/sqlite/event_state_watch.h"
 #include "storage/sqlite/integration_repository.h"
 #include "storage/sqlite/job_repository.h"
 #include "storage/sqlite/request_log.h"
 #include "storage/sqlite/secret_sealing.h"
 #include "storage/sqlite/template_repository.h"
-#include "storage/store.h"
 
 namespace ats::storage {
 namespace {
@@ -61,18 +63,41 @@ class SqliteTransaction final : public Transaction {
   sqlite::SqliteBulkOperationRepository bulk_operations_;
 };
 
+// The event state changes of one write, reported once it commits.
+using EventChanges = std::vector<EventStateChange>;
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(std::unique_ptr<Sealer> sealer,
+  // `watch` (may be null) watches the writer connection of `db` for
+  // `observer`.
+  SqliteStore(std::unique_ptr<Sealer> sealer, StoreObserver observer,
+              std::unique_ptr<sqlite::EventStateWatch> watch,
               std::unique_ptr<sqlite::Database> db)
-      : sealer_(std::move(sealer)), db_(std::move(db)) {}
+      : sealer_(std::move(sealer)),
+        observer_(std::move(observer)),
+        watch_(std::move(watch)),
+        db_(std::move(db)) {}
 
   void Write(WorkFn work, DoneFn done) override {
-    db_->Write(OnConnection(std::move(work)), std::move(done));
+    if (watch_ == nullptr) {
+      db_->Write(OnConnection(std::move(work), nullptr), std::move(done));
+      return;
+    }
+    auto changes = std::make_shared<EventChanges>();
+    db_->Write(OnConnection(std::move(work), changes),
+               [this, changes, done = std::move(done)](absl::Status status) {
+                 if (status.ok()) Report(*changes);
+                 if (done) done(std::move(status));
+               });
   }
 
   absl::Status WriteAndWait(WorkFn work) override {
-    return db_->WriteAndWait(OnConnection(std::move(work)));
+    auto changes =
+        watch_ == nullptr ? nullptr : std::make_shared<EventChanges>();
+    absl::Status status =
+        db_->WriteAndWait(OnConnection(std::move(work), changes));
+    if (status.ok() && changes != nullptr) Report(*changes);
+    return status;
   }
 
   absl::Status Read(const WorkFn& work) override {
@@ -82,16 +107,36 @@ class SqliteStore final : public Store {
     });
   }
 
+  StoreStats Stats() const override {
+    return StoreStats{db_->write_stats().queued, db_->wal_bytes()};
+  }
+
  private:
-  sqlite::Database::WriteFn OnConnection(WorkFn work) {
-    return [this, work = std::move(work)](sqlite::Connection& db) {
+  // Runs `work` on the writer connection; with `changes`, keeps there the
+  // event state changes `work` made, unless it failed (and rolled back).
+  sqlite::Database::WriteFn OnConnection(
+      WorkFn work, std::shared_ptr<EventChanges> changes) {
+    return [this, work = std::move(work),
+            changes = std::move(changes)](sqlite::Connection& db) {
       SqliteTransaction transaction(db, *sealer_);
-      return work(transaction);
+      absl::Status status = work(transaction);
+      if (changes != nullptr) {
+        *changes = watch_->Take();
+        if (!status.ok()) changes->clear();
+      }
+      return status;
     };
   }
 
-  // Declared first so it outlives the database's threads.
+  void Report(const EventChanges& changes) const {
+    if (!changes.empty()) observer_.events_changed(changes);
+  }
+
+  // Declared before the database so they outlive its threads and its
+  // writer connection.
   const std::unique_ptr<Sealer> sealer_;
+  const StoreObserver observer_;
+  const std::unique_ptr<sqlite::EventStateWatch> watch_;
   std::unique_ptr<sqlite::Database> db_;
 };
 
@@ -167,6 +212,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const SqliteStoreOptions& options) {
   const std::string key_path = SecretsKeyFileOf(options);
   std::unique_ptr<Sealer> sealer;
+  std::unique_ptr<sqlite::EventStateWatch> watch;
   sqlite::DatabaseOptions db_options;
   db_options.path = options.path;
   db_options.reader_connections = options.reader_count;
@@ -177,12 +223,20 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
         LoadSealer(db, options, key_path);
     if (!loaded.ok()) return loaded.status();
     sealer = *std::move(loaded);
-    return sqlite::SealStoredSecrets(db, *sealer).status();
+    absl::Status sealed = sqlite::SealStoredSecrets(db, *sealer).status();
+    if (!sealed.ok() || !options.observer.events_changed) return sealed;
+    absl::StatusOr<std::unique_ptr<sqlite::EventStateWatch>> started =
+        sqlite::EventStateWatch::Start(db);
+    if (!started.ok()) return started.status();
+    watch = *std::move(started);
+    return absl::OkStatus();
   };
+  db_options.batch_committed = options.observer.batch_committed;
   absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
       sqlite::Database::Open(db_options);
   if (!db.ok()) return db.status();
-  return std::make_unique<SqliteStore>(std::move(sealer), *std::move(db));
+  return std::make_unique<SqliteStore>(std::move(sealer), options.observer,
+                                       std::move(watch), *std::move(db));
 }
 
 }  // namespace ats::storage

@@ -61,7 +61,9 @@ void WriteQueue::Shutdown() {
 
 WriteQueueStats WriteQueue::stats() const {
   absl::MutexLock lock(&mu_);
-  return stats_;
+  WriteQueueStats stats = stats_;
+  stats.queued = static_cast<int64_t>(queue_.size());
+  return stats;
 }
 
 void WriteQueue::RunWriter() {
@@ -156,6 +158,9 @@ void WriteQueue::RunBatch() {
     connection.Prepare("ROLLBACK").Run().IgnoreError();
   }
   connection.ResetStatements();
+  if (commit.ok() && options_.batch_committed) {
+    options_.batch_committed(static_cast<int64_t>(outcomes.size()));
+  }
 
   int64_t committed = 0;
   for (Outcome& outcome : outcomes) {

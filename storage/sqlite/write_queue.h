@@ -24,12 +24,17 @@ struct WriteQueueOptions {
   // burst cannot delay everything queued behind it (or another process's
   // writer) for long. Every batch runs at least one op.
   absl::Duration max_batch_duration = absl::Milliseconds(50);
+  // Called on the writer thread after each commit with the number of ops
+  // that shared it (see StoreObserver::batch_committed); may be empty.
+  std::function<void(int64_t ops)> batch_committed;
 };
 
 struct WriteQueueStats {
   int64_t transactions_committed = 0;
   int64_t ops_committed = 0;
   int64_t ops_failed = 0;
+  // Ops submitted and not yet taken by a batch.
+  int64_t queued = 0;
 };
 
 // The single writer: one thread owning the only writable connection, with

@@ -67,6 +67,9 @@ TEST(RateLimiterTest, KeysHaveTheirOwnBuckets) {
   EXPECT_TRUE(limiter.AdmitKey("apiKeys/b").ok());
   clock.Advance(absl::Milliseconds(500));
   EXPECT_TRUE(limiter.AdmitKey("apiKeys/a").ok());
+  // Only the refusal is counted, as a key's.
+  EXPECT_EQ(limiter.rejections().api_key, 1u);
+  EXPECT_EQ(limiter.rejections().client_address, 0u);
 }
 
 TEST(RateLimiterTest, ZeroTurnsLimitsOff) {
@@ -92,6 +95,8 @@ TEST(RateLimiterTest, AddressesAreThrottledIndependently) {
   EXPECT_TRUE(absl::IsResourceExhausted(refused)) << refused;
   EXPECT_EQ(RetryDelayOf(refused), absl::Seconds(30));
   EXPECT_TRUE(limiter.AdmitPeer("10.0.0.2").ok());
+  EXPECT_EQ(limiter.rejections().client_address, 1u);
+  EXPECT_EQ(limiter.rejections().api_key, 0u);
   // Forgiven failures are forgotten, and with them the need to look.
   clock.Advance(absl::Minutes(1));
   EXPECT_TRUE(limiter.AdmitPeer("10.0.0.1").ok());

@@ -2,6 +2,7 @@
 
 #include "server/delivery/destination_limits.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ TEST(DestinationLimitsTest, AnIdleDestinationMayAlwaysStartOne) {
   EXPECT_EQ(limits.total(), 9);
   EXPECT_EQ(limits.Saturated(),
             (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(limits.InFlightByDestination(),
+            (std::map<std::string, int>{
+                {"a", 3}, {"b", 3}, {"c", 1}, {"d", 1}, {"e", 1}}));
 }
 
 TEST(DestinationLimitsTest, TheWindowGrowsWithAnswersAndHalvesOnSilence) {
@@ -69,6 +73,7 @@ TEST(DestinationLimitsTest, TheWindowGrowsWithAnswersAndHalvesOnSilence) {
   EXPECT_EQ(limits.total(), 0);
   EXPECT_TRUE(limits.MayStart("p"));
   EXPECT_TRUE(limits.Saturated().empty());
+  EXPECT_TRUE(limits.InFlightByDestination().empty());
 }
 
 TEST(DestinationLimitsTest, APartnerThatNeverAnswersKeepsOneSlot) {

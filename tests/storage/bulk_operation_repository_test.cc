@@ -232,6 +232,9 @@ TEST_F(BulkOperationRepositoryTest, ListsNewestFirstAndRunningOnesForResuming) {
     ids.clear();
     for (const auto& row : *running) ids.push_back(row.id);
     EXPECT_EQ(ids, (std::vector<std::string>{"op1", "op3", "op4"}));
+    auto counted = t.bulk_operations().CountRunningOperations();
+    if (!counted.ok()) return counted.status();
+    EXPECT_EQ(*counted, 3);
     return absl::OkStatus();
   }));
 }

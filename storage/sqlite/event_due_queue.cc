@@ -1,0 +1,36 @@
+// What monitoring asks of the events table, apart from the queries that
+// serve the API and the dispatcher (event_repository.cc).
+
+#include <optional>
+
+#include "storage/sqlite/event_repository.h"
+#include "storage/sqlite/values.h"
+
+namespace ats::storage::sqlite {
+
+absl::StatusOr<DueQueue> SqliteEventRepository::CountDue(absl::Time now) {
+  // The two kinds of due event ListDue claims, each from its own index:
+  // deliverable states (1, 2, 5) that are due, and deliveries (3) whose
+  // lease ran out.
+  return ReadOne<DueQueue>(
+      db_.Prepare(
+             "SELECT sum(events), min(oldest) FROM ("
+             "SELECT count(*) AS events, min(due_time) AS oldest "
+             "FROM events INDEXED BY events_to_dispatch "
+             "WHERE state IN (1, 2, 5) AND due_time <= ?1 "
+             "UNION ALL SELECT count(*), min(due_time) "
+             "FROM events INDEXED BY events_leased "
+             "WHERE state = 3 AND lease_expire_time <= ?1 AND due_time <= ?1)")
+          .Bind(1, ToMicros(now)),
+      [](const Statement& row) {
+        DueQueue queue;
+        queue.events = row.ColumnInt64(0);
+        if (!row.ColumnIsNull(1)) {
+          queue.oldest_due_time = FromMicros(row.ColumnInt64(1));
+        }
+        return queue;
+      },
+      absl::InternalError("counting due events returned no row"));
+}
+
+}  // namespace ats::storage::sqlite
