@@ -1,6 +1,7 @@
 #include "server/metrics_endpoint.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <utility>
@@ -17,6 +18,13 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
   // its connection open never holds the worker from another.
   http->new_task_queue = [] { return new httplib::ThreadPool(1); };
   http->set_keep_alive_max_count(1);
+  // SO_REUSEADDR alone, so that a restart binds at once: httplib's default
+  // adds SO_REUSEPORT, which would let a second server bind the same port
+  // and take some of the scrapes.
+  http->set_socket_options([](socket_t sock) {
+    const int on = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  });
   http->Get("/metrics", [&registry, refresh = std::move(refresh)](
                             const httplib::Request&, httplib::Response& res) {
     refresh();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, then runs ats-server on 127.0.0.1:50051 with its SQLite database in
 # var/ats.db, webhooks allowed to loopback (where the README's partner-sink
-# listens) besides public addresses. Extra arguments go to ats-server.
+# listens) besides public addresses, and Prometheus metrics on
+# http://127.0.0.1:9464/metrics. Extra arguments go to ats-server.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,4 +12,5 @@ tools/build.sh
 umask 077
 mkdir -p var
 exec build/server/ats-server --listen=127.0.0.1:50051 --db=var/ats.db \
-  --allowed_destination_networks=127.0.0.0/8,::1/128 "$@"
+  --allowed_destination_networks=127.0.0.0/8,::1/128 \
+  --metrics_listen=127.0.0.1:9464 "$@"

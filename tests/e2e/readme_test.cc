@@ -47,12 +47,15 @@ TEST(ReadmeTest, GrpcurlWalkthroughRunsAsWritten) {
   const int port = PickFreeLoopbackPort();
   const int sink_port = PickFreeLoopbackPort();
   const std::string address = absl::StrCat("127.0.0.1:", port);
+  const std::string metrics_address =
+      absl::StrCat("127.0.0.1:", PickFreeLoopbackPort());
   // The README starts it with tools/serve.sh, which opens loopback to
-  // webhooks as this does.
-  auto server = ChildProcess::Start({ATS_SERVER_BIN,
-                                     absl::StrCat("--listen=", address),
-                                     absl::StrCat("--db=", dir, "/var/ats.db"),
-                                     "--allowed_destination_networks=127.0.0.0/8,::1/128"});
+  // webhooks and serves metrics as this does.
+  auto server =
+      ChildProcess::Start({ATS_SERVER_BIN, absl::StrCat("--listen=", address),
+                           absl::StrCat("--db=", dir, "/var/ats.db"),
+                           "--allowed_destination_networks=127.0.0.0/8,::1/128",
+                           absl::StrCat("--metrics_listen=", metrics_address)});
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(server->WaitForTcpPort(port, absl::Seconds(30))) << server->Log();
 
@@ -60,9 +63,11 @@ TEST(ReadmeTest, GrpcurlWalkthroughRunsAsWritten) {
   // are; here the temp dir plays that part, and the server and the partner
   // sink listen on ports of their own.
   const std::string walkthrough = absl::StrReplaceAll(
-      script, {{"S=127.0.0.1:50051", absl::StrCat("S=", address)},
-               {"127.0.0.1:8090", absl::StrCat("127.0.0.1:", sink_port)},
-               {"build/tools/partner-sink/partner-sink", ATS_PARTNER_SINK_BIN}});
+      script,
+      {{"S=127.0.0.1:50051", absl::StrCat("S=", address)},
+       {"127.0.0.1:8090", absl::StrCat("127.0.0.1:", sink_port)},
+       {"127.0.0.1:9464", metrics_address},
+       {"build/tools/partner-sink/partner-sink", ATS_PARTNER_SINK_BIN}});
   const CommandResult result = RunCommand(
       {"/usr/bin/env", absl::StrCat("PATH=", ATS_GRPCURL_DIR, ":",
                                     std::getenv("PATH")),
@@ -75,6 +80,11 @@ TEST(ReadmeTest, GrpcurlWalkthroughRunsAsWritten) {
   EXPECT_NE(result.out.find("EVENT_STATE_SENT"), std::string::npos)
       << result.out << server->Log();
   EXPECT_NE(result.out.find("java-senior"), std::string::npos) << result.out;
+  // The scrape counted the moves and their events.
+  EXPECT_NE(
+      result.out.find("ats_events_created_total{integration=\"integrations/"),
+      std::string::npos)
+      << result.out;
   // The manual trigger and the bulk operations ran.
   EXPECT_NE(result.out.find("EVENT_SOURCE_MANUAL"), std::string::npos)
       << result.out;
