@@ -127,28 +127,12 @@ TEST_F(CrashTest, EveryEventIsDeliveredAtLeastOnceAcrossASigkill) {
       ConnectSinkPartner(*integrations, operator_key, admin_key_, partner);
   ASSERT_TRUE(integration.ok()) << integration.status();
 
-  ats::v1::CreateJobRequest create_job;
-  create_job.set_skip_template(true);
-  create_job.mutable_job()->set_title("Backend engineer");
-  create_job.mutable_job()->set_state(ats::v1::JOB_STATE_OPEN);
-  create_job.mutable_job()->add_stages()->set_display_name("Inbox");
-  create_job.mutable_job()->add_stages()->set_display_name("Assessment");
-  ats::v1::Job job;
-  grpc::Status status = jobs->CreateJob(
-      KeyContext(admin_key_, kCallSeconds).get(), create_job, &job);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(job.stages_size(), 2);
+  const absl::StatusOr<ats::v1::Job> created =
+      CreateJobNotifying(*jobs, admin_key_, *integration);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const ats::v1::Job& job = *created;
   const std::string assessment = job.stages(1).name();
-
-  ats::v1::CreateTriggerRequest create_trigger;
-  create_trigger.set_parent(assessment);
-  create_trigger.mutable_trigger()
-      ->mutable_integration_event()
-      ->set_integration(*integration);
-  ats::v1::Trigger trigger;
-  status = jobs->CreateTrigger(KeyContext(admin_key_, kCallSeconds).get(),
-                               create_trigger, &trigger);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  grpc::Status status;
 
   ats::v1::BatchMoveCandidatesRequest move;
   move.set_parent(job.name());

@@ -144,34 +144,20 @@ class MetricsE2eTest : public ::testing::Test {
   // second stage's.
   std::pair<std::string, std::string> JobWithTrigger(
       const std::string& integration) {
-    ats::v1::CreateJobRequest create_job;
-    create_job.set_skip_template(true);
-    create_job.mutable_job()->set_title("Backend engineer");
-    create_job.mutable_job()->set_state(ats::v1::JOB_STATE_OPEN);
-    create_job.mutable_job()->add_stages()->set_display_name("Inbox");
-    create_job.mutable_job()->add_stages()->set_display_name("Assessment");
-    ats::v1::Job job;
-    grpc::Status status = jobs_->CreateJob(
-        KeyContext(admin_key_, kCallSeconds).get(), create_job, &job);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    if (job.stages_size() != 2) return {};
-    ats::v1::CreateTriggerRequest create_trigger;
-    create_trigger.set_parent(job.stages(1).name());
-    create_trigger.mutable_trigger()
-        ->mutable_integration_event()
-        ->set_integration(integration);
-    ats::v1::Trigger trigger;
-    status = jobs_->CreateTrigger(KeyContext(admin_key_, kCallSeconds).get(),
-                                  create_trigger, &trigger);
-    EXPECT_TRUE(status.ok()) << status.error_message();
+    const absl::StatusOr<ats::v1::Job> job =
+        CreateJobNotifying(*jobs_, admin_key_, integration);
+    if (!job.ok()) {
+      ADD_FAILURE() << job.status();
+      return {};
+    }
     ats::v1::AddCandidateToJobRequest add;
-    add.set_job(job.name());
+    add.set_job(job->name());
     add.set_candidate(NewCandidate());
     ats::v1::AddCandidateToJobResponse added;
-    status = jobs_->AddCandidateToJob(
+    grpc::Status status = jobs_->AddCandidateToJob(
         KeyContext(admin_key_, kCallSeconds).get(), add, &added);
     EXPECT_TRUE(status.ok()) << status.error_message();
-    return {added.application().name(), job.stages(1).name()};
+    return {added.application().name(), job->stages(1).name()};
   }
 
   // Returns the name of a new candidate.

@@ -51,4 +51,34 @@ absl::StatusOr<std::string> ConnectSinkPartner(
   return activated.integration().name();
 }
 
+absl::StatusOr<ats::v1::Job> CreateJobNotifying(
+    ats::v1::JobService::Stub& jobs, const std::string& key,
+    const std::string& integration) {
+  constexpr int kCallSeconds = 30;
+  ats::v1::CreateJobRequest create_job;
+  create_job.set_skip_template(true);
+  create_job.mutable_job()->set_title("Backend engineer");
+  create_job.mutable_job()->set_state(ats::v1::JOB_STATE_OPEN);
+  create_job.mutable_job()->add_stages()->set_display_name("Inbox");
+  create_job.mutable_job()->add_stages()->set_display_name("Assessment");
+  ats::v1::Job job;
+  grpc::Status status =
+      jobs.CreateJob(KeyContext(key, kCallSeconds).get(), create_job, &job);
+  if (!status.ok()) return Failed("CreateJob", status);
+  if (job.stages_size() != 2) {
+    return absl::InternalError(
+        absl::StrCat("CreateJob made ", job.stages_size(), " stages, not 2"));
+  }
+  ats::v1::CreateTriggerRequest create_trigger;
+  create_trigger.set_parent(job.stages(1).name());
+  create_trigger.mutable_trigger()
+      ->mutable_integration_event()
+      ->set_integration(integration);
+  ats::v1::Trigger trigger;
+  status = jobs.CreateTrigger(KeyContext(key, kCallSeconds).get(),
+                              create_trigger, &trigger);
+  if (!status.ok()) return Failed("CreateTrigger", status);
+  return job;
+}
+
 }  // namespace ats::testing

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "ats/v1/integration_service.grpc.pb.h"
+#include "ats/v1/job_service.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "tests/delivery/sink_process.h"
 
@@ -28,6 +29,13 @@ absl::StatusOr<std::string> ConnectSinkPartner(
     ats::v1::IntegrationService::Stub& integrations,
     const std::string& operator_key, const std::string& admin_key,
     SinkProcess& sink, const std::string& webhook_url = "");
+
+// Creates with `key` an open job without a template whose two stages,
+// Inbox and Assessment, are in that order, and whose Assessment stage
+// notifies `integration` (a name); returns the job.
+absl::StatusOr<ats::v1::Job> CreateJobNotifying(ats::v1::JobService::Stub& jobs,
+                                                const std::string& key,
+                                                const std::string& integration);
 
 }  // namespace ats::testing
 
