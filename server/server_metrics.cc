@@ -54,7 +54,8 @@ ServerMetrics::ServerMetrics(const Clock& clock, int integration_labels)
           "Events created (those created SKIPPED included), by integration.")),
       sent_(EventCounter(registry_, "ats_events_sent_total",
                          "Events that became SENT: the partner accepted "
-                         "them, by integration.")),
+                         "them (or reported a result while a retry "
+                         "waited), by integration.")),
       failed_(EventCounter(registry_, "ats_events_failed_total",
                            "Events that became FAILED: the partner "
                            "reported a failure, by integration.")),
