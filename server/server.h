@@ -62,7 +62,8 @@ struct ServerOptions {
   // 0 picks a free one, see AtsServer::metrics_port); empty serves none and
   // counts nothing.
   std::string metrics_listen_address;
-  // Where the metrics are kept; required with metrics_listen_address, and
+  // Where the metrics are kept, for one server (which registers its RPC and
+  // delivery families in it); required with metrics_listen_address, and
   // must outlive the server. The store should report to it
   // (ServerMetrics::StoreObserver), or the event and commit metrics stay 0.
   ServerMetrics* metrics = nullptr;
