@@ -20,6 +20,7 @@
 #include "server/bootstrap.h"
 #include "server/common/logging.h"
 #include "server/contract/errors.h"
+#include "server/contract/private_files.h"
 #include "server/delivery/dispatcher.h"
 #include "server/server.h"
 #include "spdlog/spdlog.h"
@@ -114,7 +115,7 @@ int Fail(const absl::Status& status) {
 
 // Warns about the files only this service should read that others can.
 void WarnAboutOpenFiles(const std::vector<std::string>& paths) {
-  for (const std::string& open : ats::storage::OpenToOthers(paths)) {
+  for (const std::string& open : ats::server::OpenToOthers(paths)) {
     spdlog::warn("{} is readable or writable by other users; it holds the "
                  "service's data or keys: chmod 600 it",
                  open);
