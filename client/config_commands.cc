@@ -1,6 +1,7 @@
 // config: named contexts in ats-admin's configuration file (config_file.h).
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -30,6 +31,26 @@ void RequireContext(const Config& config, const std::string& name,
                                           " (ats-admin config get-contexts "
                                           "lists them)");
   }
+}
+
+// Adds command `name` taking an existing context's name that changes the
+// configuration with `change` (given the configuration and the context),
+// saves it, then prints what `change` returns.
+void AddContextChange(
+    CLI::App& config, const std::string& name, const std::string& description,
+    const std::string& example,
+    std::function<std::string(Config&, const std::string&)> change) {
+  auto context = std::make_shared<std::string>();
+  auto* command = AddCommand(config, name, description, example);
+  command->add_option("name", *context, "The context's name")->required();
+  command->callback([context, change] {
+    const std::string path = RequiredConfigPath();
+    Config config = LoadConfig(path);
+    RequireContext(config, *context, path);
+    const std::string done = change(config, *context);
+    SaveConfig(path, config);
+    std::cout << done << "\n";
+  });
 }
 
 void AddSetContext(CLI::App& config) {
@@ -100,19 +121,12 @@ void AddConfigCommands(CLI::App& app, Session& session) {
 
   AddSetContext(*config);
 
-  auto used = std::make_shared<std::string>();
-  auto* use =
-      AddCommand(*config, "use-context", "Make a context the current one",
-                 "ats-admin config use-context staging");
-  use->add_option("name", *used, "The context's name")->required();
-  use->callback([used] {
-    const std::string path = RequiredConfigPath();
-    Config config = LoadConfig(path);
-    RequireContext(config, *used, path);
-    config.current_context = *used;
-    SaveConfig(path, config);
-    std::cout << "Switched to context \"" << *used << "\".\n";
-  });
+  AddContextChange(*config, "use-context", "Make a context the current one",
+                   "ats-admin config use-context staging",
+                   [](Config& config, const std::string& context) {
+                     config.current_context = context;
+                     return "Switched to context \"" + context + "\".";
+                   });
 
   auto* list = AddCommand(
       *config, "get-contexts",
@@ -148,25 +162,18 @@ void AddConfigCommands(CLI::App& app, Session& session) {
     std::cout << config.current_context << "\n";
   });
 
-  auto deleted = std::make_shared<std::string>();
-  auto* remove = AddCommand(*config, "delete-context", "Delete a context",
-                            "ats-admin config delete-context staging");
-  remove->add_option("name", *deleted, "The context's name")->required();
-  remove->callback([deleted] {
-    const std::string path = RequiredConfigPath();
-    Config config = LoadConfig(path);
-    RequireContext(config, *deleted, path);
-    config.contexts.erase(*deleted);
-    const bool was_current = config.current_context == *deleted;
-    if (was_current) config.current_context.clear();
-    SaveConfig(path, config);
-    std::cout << "Deleted context \"" << *deleted << "\" from " << path
-              << ".\n";
-    if (was_current) {
-      std::cerr << "warning: it was the current context; none is current "
-                   "now (ats-admin config use-context NAME)\n";
-    }
-  });
+  AddContextChange(*config, "delete-context", "Delete a context",
+                   "ats-admin config delete-context staging",
+                   [](Config& config, const std::string& context) {
+                     config.contexts.erase(context);
+                     if (config.current_context != context) {
+                       return "Deleted context \"" + context + "\".";
+                     }
+                     config.current_context.clear();
+                     return "Deleted context \"" + context +
+                            "\", the current one: none is current now "
+                            "(ats-admin config use-context NAME).";
+                   });
 }
 
 }  // namespace ats::client

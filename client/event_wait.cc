@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -46,7 +47,8 @@ void PrintChange(std::ostream& out, const Event& event) {
   if (!event.state_reason().empty()) out << "  " << event.state_reason();
   if (!event.attempts().empty()) {
     const ats::v1::DeliveryAttempt& last = *event.attempts().rbegin();
-    if (!last.error().empty() && last.error() != event.state_reason()) {
+    // The reason often quotes it already.
+    if (!absl::StrContains(event.state_reason(), last.error())) {
       out << "  last error: " << last.error();
     }
   }

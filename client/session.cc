@@ -98,7 +98,11 @@ ConnectionSettings Session::FlagSettings() const {
   take(key_file_flag_, key_file_, &settings.key_file);
   take(key_dir_flag_, key_dir_, &settings.key_dir);
   take(ca_cert_flag_, ca_cert_, &settings.ca_cert);
-  if (tls_flag_->count() > 0) settings.tls = tls_;
+  if (tls_flag_->count() > 0) {
+    settings.tls = tls_;
+    // --tls=false means plaintext, even to a context with a CA file.
+    if (!tls_ && !settings.ca_cert) settings.ca_cert = "";
+  }
   return settings;
 }
 

@@ -193,6 +193,30 @@ class ServerE2eTest : public ::testing::Test {
     return RunCommand(argv, kCommandTimeout);
   }
 
+  // Makes calls that succeed and fail, with both keys and without one, so
+  // that every path of the call log runs (an error message with quotes and
+  // a newline in it too).
+  void CallEveryWay(const std::string& operator_key,
+                    const std::string& admin_key) {
+    EXPECT_EQ(Call("ats.v1.AccountService/ListAccounts", "{}",
+                   "Bearer " + operator_key)
+                  .exit_code,
+              0);
+    ExpectCallFailed(
+        Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + admin_key),
+        "permission_denied");
+    ExpectCallFailed(
+        Call("ats.v1.AccountService/CreateAccount",
+             R"({"account": {"displayName": "\"quoted\"\n\u00e9"}})",
+             "Bearer " + operator_key),
+        "invalid_argument");
+    ExpectCallFailed(Call("ats.v1.AccountService/ListApiKeys",
+                          R"({"pageToken": "bogus"})", "Bearer " + admin_key),
+                     "invalid_argument");
+    ExpectCallFailed(Call("ats.v1.AccountService/ListAccounts", "{}"),
+                     "unauthenticated");
+  }
+
   // Expects `result` to be buf curl's report of a failed call with `code`.
   static void ExpectCallFailed(const CommandResult& result,
                                const std::string& code) {
@@ -350,21 +374,7 @@ TEST_F(ServerE2eTest, SigtermDrainsWithinGraceAndLogsNoSecret) {
   ASSERT_FALSE(operator_key.empty());
   ASSERT_FALSE(admin_key.empty());
 
-  // Calls that succeed and fail with both keys, so every log path runs.
-  EXPECT_EQ(
-      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + operator_key)
-          .exit_code,
-      0);
-  ExpectCallFailed(
-      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + admin_key),
-      "permission_denied");
-  ExpectCallFailed(
-      Call("ats.v1.AccountService/CreateAccount",
-           R"({"account": {"displayName": ""}})", "Bearer " + operator_key),
-      "invalid_argument");
-  ExpectCallFailed(Call("ats.v1.AccountService/ListApiKeys",
-                        R"({"pageToken": "bogus"})", "Bearer " + admin_key),
-                   "invalid_argument");
+  CallEveryWay(operator_key, admin_key);
 
   // A Watch stream never ends by itself: shutdown must report NOT_SERVING
   // to it, then cancel it when the grace runs out rather than wait forever.
@@ -409,28 +419,15 @@ print(" ".join(sorted(codes)))
 TEST_F(ServerE2eTest, JsonLogsAreOneObjectPerLineWithTheCallsFields) {
   std::optional<ChildProcess> server = StartServer({"--log_format=json"});
   ASSERT_TRUE(server.has_value());
-  const std::string operator_key = ReadKey(operator_key_path());
-  const std::string admin_key = ReadKey(admin_key_path());
-  EXPECT_EQ(
-      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + operator_key)
-          .exit_code,
-      0);
-  ExpectCallFailed(
-      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + admin_key),
-      "permission_denied");
-  ExpectCallFailed(Call("ats.v1.AccountService/CreateAccount",
-                        R"({"account": {"displayName": "\"quoted\"\n\u00e9"}})",
-                        "Bearer " + operator_key),
-                   "invalid_argument");
-  ExpectCallFailed(Call("ats.v1.AccountService/ListAccounts", "{}"),
-                   "unauthenticated");
+  CallEveryWay(ReadKey(operator_key_path()), ReadKey(admin_key_path()));
   EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
 
   const CommandResult checked = RunCommand(
       {"python3", "-c", kCheckJsonLog, server->log_path()}, kCommandTimeout);
   EXPECT_EQ(checked.exit_code, 0) << checked.err << server->Log();
   EXPECT_EQ(checked.out,
-            "INVALID_ARGUMENT OK PERMISSION_DENIED UNAUTHENTICATED\n")
+            "INVALID_ARGUMENT INVALID_ARGUMENT OK PERMISSION_DENIED "
+            "UNAUTHENTICATED\n")
       << server->Log();
   // The lines around the calls are there too, as JSON.
   EXPECT_TRUE(absl::StrContains(server->Log(), R"("msg":"stopped")"))
