@@ -22,17 +22,6 @@ std::string RequiredConfigPath() {
   return path;
 }
 
-// Throws CommandError (not found) unless `config` has context `name`.
-void RequireContext(const Config& config, const std::string& name,
-                    const std::string& path) {
-  const auto found = config.contexts.find(name);
-  if (found == config.contexts.end()) {
-    throw CommandError(kExitNotFound, "no context \"" + name + "\" in " + path +
-                                          " (ats-admin config get-contexts "
-                                          "lists them)");
-  }
-}
-
 // Adds command `name` taking an existing context's name that changes the
 // configuration with `change` (given the configuration and the context),
 // saves it, then prints what `change` returns.
@@ -46,7 +35,7 @@ void AddContextChange(
   command->callback([context, change] {
     const std::string path = RequiredConfigPath();
     Config config = LoadConfig(path);
-    RequireContext(config, *context, path);
+    FindContext(config, *context, path);
     const std::string done = change(config, *context);
     SaveConfig(path, config);
     std::cout << done << "\n";

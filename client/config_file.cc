@@ -161,6 +161,19 @@ Config LoadConfig(const std::string& path) {
   return config;
 }
 
+const Context& FindContext(const Config& config, const std::string& name,
+                           const std::string& path) {
+  const auto found = config.contexts.find(name);
+  if (found != config.contexts.end()) return found->second;
+  throw CommandError(
+      kExitNotFound,
+      path.empty()
+          ? "no context \"" + name +
+                "\": no configuration file (set ATS_ADMIN_CONFIG or HOME)"
+          : "no context \"" + name + "\" in " + path +
+                " (ats-admin config get-contexts lists them)");
+}
+
 YAML::Node ConfigDocument(const Config& config) {
   YAML::Node document(YAML::NodeType::Map);
   if (!config.current_context.empty()) {

@@ -44,6 +44,11 @@ std::string ConfigPath();
 // UsageError naming the file, and the line, when it is not one.
 Config LoadConfig(const std::string& path);
 
+// The context `name` of `config` (read from `path`); CommandError (not
+// found) when there is none.
+const Context& FindContext(const Config& config, const std::string& name,
+                           const std::string& path);
+
 // The document the file holds: the current context, and each context's
 // name and the settings it has.
 YAML::Node ConfigDocument(const Config& config);

@@ -9,7 +9,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "client/errors.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/struct.pb.h"
@@ -224,6 +223,11 @@ void EmitJson(const YAML::Node& node, const std::string& indent,
   out->append("\n").append(indent).append(map ? "}" : "]");
 }
 
+// The proto3 JSON `json` as block YAML.
+std::string YamlOfJson(const std::string& json) {
+  return YamlOf(YAML::Load(json));  // Protobuf's JSON always parses.
+}
+
 }  // namespace
 
 std::string YamlOf(const YAML::Node& document) {
@@ -269,19 +273,9 @@ std::string JsonOf(const google::protobuf::Message& message, bool indented) {
   return json;
 }
 
-std::string YamlOf(const std::string& json) {
-  YAML::Node document;
-  try {
-    document = YAML::Load(json);
-  } catch (const YAML::Exception& error) {
-    throw UsageError(std::string("not JSON: ") + error.what());
-  }
-  return YamlOf(document);
-}
-
 void Output::Print(const google::protobuf::Message& message) const {
   const std::string json = JsonOf(message);
-  std::cout << (format_ == Format::kYaml ? YamlOf(json) : json);
+  std::cout << (format_ == Format::kYaml ? YamlOfJson(json) : json);
 }
 
 void Output::Print(const YAML::Node& document) const {
@@ -302,7 +296,7 @@ YAML::Node Text(const std::string& text) {
 
 void Output::PrintInStream(const google::protobuf::Message& message) const {
   if (format_ == Format::kYaml) {
-    std::cout << "---\n" << YamlOf(JsonOf(message));
+    std::cout << "---\n" << YamlOfJson(JsonOf(message));
   } else {
     std::cout << JsonOf(message, /*indented=*/false);
   }

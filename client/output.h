@@ -49,14 +49,10 @@ void PrintTable(const google::protobuf::RepeatedPtrField<T>& items,
 std::string JsonOf(const google::protobuf::Message& message,
                    bool indented = true);
 
-// `document` as block YAML; strings (see Text) are quoted wherever a YAML
-// reader could take them for a number, a boolean, null or a date.
+// `document` as block YAML; strings (JSON's, or made by Text) are quoted
+// wherever a YAML reader could take them for a number, a boolean, null or
+// a date.
 std::string YamlOf(const YAML::Node& document);
-
-// The JSON document `json` as block YAML: the same maps, lists and values,
-// strings quoted wherever a YAML reader could take them for a number, a
-// boolean, null or a date. Throws UsageError when `json` is not JSON.
-std::string YamlOf(const std::string& json);
 
 // Writes the fields of `message` that are set to stdout, one "field: value"
 // per line, nested messages indented below their field.
@@ -74,8 +70,8 @@ class Output {
   void set_headers(bool headers) { headers_ = headers; }
   bool headers() const { return headers_; }
 
-  // Writes `message` to stdout as a JSON or a YAML document (as JSON when
-  // the output is for people).
+  // Writes `message` to stdout as a JSON document, or as YAML made from it
+  // (as JSON when the output is for people).
   void Print(const google::protobuf::Message& message) const;
   // Writes `document`, a tree of maps, lists and scalars that is not a
   // message (such as the configuration), as JSON or YAML. Scalars made by

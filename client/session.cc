@@ -112,17 +112,7 @@ ConnectionSettings Session::ContextSettings() const {
   const std::string name =
       context_flag_->count() > 0 ? context_ : config.current_context;
   if (name.empty()) return {};
-  const auto found = config.contexts.find(name);
-  if (found == config.contexts.end()) {
-    throw CommandError(
-        kExitNotFound,
-        path.empty()
-            ? "no context \"" + name +
-                  "\": no configuration file (set ATS_ADMIN_CONFIG or HOME)"
-            : "no context \"" + name + "\" in " + path +
-                  " (ats-admin config get-contexts lists them)");
-  }
-  const client::Context& context = found->second;
+  const client::Context& context = FindContext(config, name, path);
   ConnectionSettings settings;
   if (!context.server.empty()) settings.server = context.server;
   if (!context.key_file.empty()) settings.key_file = context.key_file;
