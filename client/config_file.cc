@@ -38,7 +38,7 @@ void CheckKeys(const std::string& path, const YAML::Node& node,
                const std::set<std::string>& known, const std::string& what) {
   if (!node.IsMap()) throw Invalid(path, node, what + " is not a map");
   for (const auto& entry : node) {
-    const std::string key = entry.first.as<std::string>();
+    const std::string& key = entry.first.Scalar();  // "" unless scalar.
     if (known.count(key) == 0) {
       throw Invalid(
           path, entry.first,
@@ -53,8 +53,9 @@ std::string StringAt(const std::string& path, const YAML::Node& node,
                      const char* key) {
   const YAML::Node value = node[key];
   if (!value) return "";
-  if (!value.IsScalar())
+  if (!value.IsScalar()) {
     throw Invalid(path, value, absl::StrCat(key, " is not a string"));
+  }
   return value.Scalar();
 }
 
