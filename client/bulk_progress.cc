@@ -24,7 +24,7 @@ struct sigaction previous_sigint;
 }  // namespace
 
 BulkProgress::BulkProgress(const Output& output)
-    : mode_(output.json()                ? Mode::kSilent
+    : mode_(output.structured()          ? Mode::kSilent
             : isatty(STDERR_FILENO) == 1 ? Mode::kBar
                                          : Mode::kLines) {}
 

@@ -11,6 +11,7 @@
 #include "ats/v1/job_service.grpc.pb.h"
 #include "client/commands.h"
 #include "client/csv.h"
+#include "client/event_wait.h"
 #include "client/pipeline.h"
 
 namespace ats::client {
@@ -99,7 +100,7 @@ void AddAdd(CLI::App& candidates, Session& session) {
     if (args->placement.job.empty()) return session.output().Show(created);
     const auto added = AddToJob(session, args->placement, created.name());
     session.output().Show(created);
-    if (!session.output().json()) {
+    if (!session.output().structured()) {
       std::cout << "\nin " << added.application().stage() << " as "
                 << added.application().name() << ", " << added.events_size()
                 << " event(s)\n";
@@ -178,8 +179,8 @@ void AddImport(CLI::App& candidates, Session& session) {
                         status.ok() ? added.name() : "",
                         status.ok() ? "added" : status.error_message()});
   }
-  if (session.output().json()) {
-    PrintJson(created);
+  if (session.output().structured()) {
+    session.output().Print(created);
   } else {
     PrintTable({"LINE", "EMAIL", "NAME", "RESULT"}, outcomes);
   }
@@ -224,12 +225,16 @@ void AddCandidateCommands(CLI::App& app, Session& session) {
 
   struct MoveArgs {
     std::string job, candidate, stage, request_id;
+    bool wait = false;
   };
   auto move_args = std::make_shared<MoveArgs>();
-  auto* move = AddCommand(app, "move",
-                          "Move a candidate to another stage of a job, firing "
-                          "that stage's triggers",
-                          "ats-admin move jobs/9a1f candidates/51aa Screening");
+  auto* move =
+      AddCommand(app, "move",
+                 "Move a candidate to another stage of a job, firing "
+                 "that stage's triggers",
+                 "ats-admin move jobs/9a1f candidates/51aa Screening\n"
+                 "  ats-admin move jobs/9a1f candidates/51aa Screening "
+                 "--wait --timeout 120");
   move->add_option("job", move_args->job, "jobs/ID or ID")->required();
   move->add_option("candidate", move_args->candidate, "candidates/ID or ID")
       ->required();
@@ -237,6 +242,7 @@ void AddCandidateCommands(CLI::App& app, Session& session) {
       ->required();
   move->add_option("--request-id", move_args->request_id,
                    "Idempotency key: a retry fires nothing twice");
+  AddWaitFlag(move, &move_args->wait);
   move->callback([&session, args = move_args] {
     const std::string job = Qualified("jobs", args->job);
     const std::string candidate = Qualified("candidates", args->candidate);
@@ -248,7 +254,11 @@ void AddCandidateCommands(CLI::App& app, Session& session) {
     ats::v1::MoveCandidateResponse response;
     Check(session.Stub<JobService>()->MoveCandidate(session.Context().get(),
                                                     request, &response));
-    session.output().Show(response);
+    std::vector<ats::v1::Event*> events;
+    for (ats::v1::Event& event : *response.mutable_events()) {
+      events.push_back(&event);
+    }
+    ShowAndWait(session, args->wait, response, events);
   });
 }
 

@@ -29,6 +29,11 @@ void AddCandidateCommands(CLI::App& app, Session& session);
 void AddEventCommands(CLI::App& app, Session& session);
 // trigger, bulk-trigger, bulk-ops (manual_trigger_commands.cc).
 void AddManualTriggerCommands(CLI::App& app, Session& session);
+// config: the configuration file's contexts (config_commands.cc).
+void AddConfigCommands(CLI::App& app, Session& session);
+// completion: shell completion scripts for every command of `app`, added
+// last (completion.cc).
+void AddCompletionCommand(CLI::App& app);
 
 // Calls List RPC `method` page after page and returns one response holding
 // the items (`items` of each page) of every page, up to `limit` in all, and

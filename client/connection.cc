@@ -1,11 +1,13 @@
 #include "client/connection.h"
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "client/errors.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "server/contract/private_files.h"
 
 namespace ats::client {
 namespace {
@@ -19,17 +21,38 @@ std::string ReadFileOrThrow(const std::string& path, const std::string& what) {
   return contents.str();
 }
 
+// The first line of key file `path`, or "" when it cannot be read; warns,
+// as the server does about its own files, when others may read it.
+std::string ReadKeyFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string key;
+  if (!in || !std::getline(in, key)) return "";
+  for (const std::string& open : server::OpenToOthers({path})) {
+    std::cerr << "warning: " << open
+              << " is readable or writable by other users; it holds an API "
+                 "key: chmod 600 it\n";
+  }
+  return key;
+}
+
 std::string ResolveToken(const ConnectionOptions& options, KeyFile key_file) {
   if (!options.token.empty()) return options.token;
+  if (!options.key_file.empty()) {
+    std::string key = ReadKeyFile(options.key_file);
+    if (key.empty()) {
+      throw NoKeyError("no API key: cannot read key file " + options.key_file);
+    }
+    return key;
+  }
   const std::string path =
       options.key_dir +
       (key_file == KeyFile::kOperator ? "/ats.operator.key" : "/ats.admin.key");
-  std::ifstream in(path);
-  std::string key;
-  if (!in || !std::getline(in, key) || key.empty()) {
+  std::string key = ReadKeyFile(path);
+  if (key.empty()) {
     throw NoKeyError(
-        "no API key: pass --token, set ATS_TOKEN, or run from "
-        "where the server wrote " +
+        "no API key: pass --token or --key-file, set ATS_TOKEN, choose a "
+        "context (ats-admin config --help), or run from where the server "
+        "wrote " +
         path);
   }
   return key;
@@ -48,6 +71,24 @@ std::shared_ptr<grpc::ChannelCredentials> Credentials(
 }
 
 }  // namespace
+
+ConnectionOptions Resolve(const std::vector<ConnectionSettings>& sources) {
+  ConnectionOptions options;
+  // From the last source to the first, so that earlier sources win.
+  for (auto source = sources.rbegin(); source != sources.rend(); ++source) {
+    if (source->server) options.server = *source->server;
+    if (source->token || source->key_file || source->key_dir) {
+      // A source's key replaces a later source's whole: a context's key file
+      // does not outrank ATS_TOKEN.
+      options.token = source->token.value_or("");
+      options.key_file = source->key_file.value_or("");
+      options.key_dir = source->key_dir.value_or(ConnectionOptions().key_dir);
+    }
+    if (source->tls) options.tls = *source->tls;
+    if (source->ca_cert) options.ca_cert = *source->ca_cert;
+  }
+  return options;
+}
 
 Connection::Connection(const ConnectionOptions& options, KeyFile key_file)
     : authorization_("Bearer " + ResolveToken(options, key_file)),

@@ -16,7 +16,9 @@ const char kExitCodesHelp[] =
     "Exit codes: 0 ok; 1 other error; 2 usage (bad command line, or input "
     "the server rejected as invalid); 3 not found; 4 no key, unauthenticated "
     "or permission denied; 5 conflict (already exists, stale etag, wrong "
-    "state); 6 server unavailable or too slow.";
+    "state); 6 server unavailable or too slow; 7 an event --wait followed "
+    "will not be delivered (dead, canceled, skipped); 8 --wait ran out of "
+    "--timeout.";
 
 void Check(const grpc::Status& status) {
   if (!status.ok()) throw RpcError(status);

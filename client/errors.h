@@ -29,6 +29,11 @@ enum ExitCode : int {
   // UNAVAILABLE or DEADLINE_EXCEEDED: the server could not be reached or did
   // not answer in time; retrying later may work.
   kExitUnavailable = 6,
+  // An event that --wait followed will never be delivered: it is DEAD (or
+  // CANCELED, or SKIPPED when it was created).
+  kExitNotDelivered = 7,
+  // --wait gave up: --timeout passed before every event was delivered.
+  kExitWaitTimedOut = 8,
 };
 
 // The help text listing the exit codes.
@@ -46,19 +51,32 @@ class RpcError : public std::runtime_error {
   grpc::Status status_;
 };
 
-// Thrown by a command whose arguments are wrong in a way CLI11 cannot check
-// (e.g. two selections at once); main prints it and exits with kExitUsage.
-class UsageError : public std::runtime_error {
+// Thrown by a command that fails for a reason of its own rather than an
+// RPC's; main prints "error: <what>" and exits with `code`.
+class CommandError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  CommandError(ExitCode code, const std::string& what)
+      : std::runtime_error(what), code_(code) {}
+  ExitCode code() const { return code_; }
+
+ private:
+  ExitCode code_;
 };
 
-// Thrown when no API key can be found to call with; exits as the server's
-// UNAUTHENTICATED would (kExitPermission), since what is missing is the
-// key, not a word of the command line.
-class NoKeyError : public std::runtime_error {
+// Arguments wrong in a way CLI11 cannot check (e.g. two selections at once).
+class UsageError : public CommandError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit UsageError(const std::string& what)
+      : CommandError(kExitUsage, what) {}
+};
+
+// No API key to call with; exits as the server's UNAUTHENTICATED would
+// (kExitPermission), since what is missing is the key, not a word of the
+// command line.
+class NoKeyError : public CommandError {
+ public:
+  explicit NoKeyError(const std::string& what)
+      : CommandError(kExitPermission, what) {}
 };
 
 // Throws RpcError when `status` is not OK.

@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "client/commands.h"
-#include "google/protobuf/util/json_util.h"
+#include "client/event_wait.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace ats::client {
@@ -34,23 +34,9 @@ const std::vector<Column<Event>> kEventColumns = {
     {"REASON", [](const auto& e) { return e.state_reason(); }},
 };
 
-// States after which nothing happens without the partner or a person.
-bool Settled(EventState state) {
-  return state != ats::v1::EVENT_STATE_SCHEDULED &&
-         state != ats::v1::EVENT_STATE_PENDING &&
-         state != ats::v1::EVENT_STATE_SENDING &&
-         state != ats::v1::EVENT_STATE_RETRYING &&
-         state != ats::v1::EVENT_STATE_UNSPECIFIED;
-}
-
-// States no event leaves by itself (SENT still waits for a result).
-bool Final(EventState state) {
-  return Settled(state) && state != ats::v1::EVENT_STATE_SENT;
-}
-
-// The event's fields, then its attempts as a table; or its JSON.
+// The event's fields, then its attempts as a table; or its document.
 void ShowEvent(const Output& output, const Event& event) {
-  if (output.json()) return PrintJson(event);
+  if (output.structured()) return output.Print(event);
   Event fields = event;
   fields.clear_attempts();
   PrintFields(fields);
@@ -71,16 +57,6 @@ void ShowEvent(const Output& output, const Event& event) {
            }},
           {"ERROR", [](const auto& a) { return a.error(); }},
       });
-}
-
-// One line per state change while watching.
-void PrintChange(const Event& event) {
-  std::cout << absl::FormatTime("%H:%M:%S", absl::Now(), absl::UTCTimeZone())
-            << "  " << event.name() << "  " << Label(event.state());
-  if (event.attempt_count() > 0)
-    std::cout << "  attempts " << event.attempt_count();
-  if (!event.state_reason().empty()) std::cout << "  " << event.state_reason();
-  std::cout << std::endl;
 }
 
 struct ListArgs {
@@ -126,31 +102,24 @@ struct WatchArgs {
 
 // Polls one event, printing each state change, until it settles.
 void WatchEvent(Session& session, const WatchArgs& args) {
-  ats::v1::GetEventRequest request;
-  request.set_name(Qualified("events", args.event));
-  auto stub = session.Stub<IntegrationService>();
-  const absl::Time deadline =
-      args.max_wait_seconds > 0
-          ? absl::Now() + absl::Seconds(args.max_wait_seconds)
-          : absl::InfiniteFuture();
-  EventState shown = ats::v1::EVENT_STATE_UNSPECIFIED;
-  for (;;) {
-    Event event;
-    Check(stub->GetEvent(session.Context().get(), request, &event));
-    if (event.state() != shown && !session.output().json()) PrintChange(event);
-    shown = event.state();
-    if (args.until_final ? Final(shown) : Settled(shown)) {
-      if (session.output().json()) PrintJson(event);
-      return;
-    }
-    if (absl::Now() >= deadline) {
-      throw RpcError(
-          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                       absl::StrCat(event.name(), " is still ", Label(shown),
-                                    " after ", args.max_wait_seconds, "s")));
-    }
-    absl::SleepFor(absl::Seconds(args.interval_seconds));
+  Event event;
+  event.set_name(Qualified("events", args.event));
+  EventWait wait;
+  wait.until_final = args.until_final;
+  wait.first_interval = wait.longest_interval =
+      absl::Seconds(args.interval_seconds);
+  if (args.max_wait_seconds > 0) {
+    wait.deadline = absl::Now() + absl::Seconds(args.max_wait_seconds);
   }
+  if (!session.output().structured()) wait.changes = &std::cout;
+  WaitForEvents(session, {&event}, wait);
+  if (!(args.until_final ? Final(event.state()) : Settled(event.state()))) {
+    throw RpcError(grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        absl::StrCat(event.name(), " is still ", Label(event.state()),
+                     " after ", args.max_wait_seconds, "s")));
+  }
+  if (session.output().structured()) session.output().Print(event);
 }
 
 // Polls the filtered list, printing events that are new or changed, until
@@ -170,13 +139,10 @@ void FollowEvents(Session& session, const WatchArgs& args) {
       auto [entry, added] = shown.emplace(it->name(), it->state());
       if (!added && entry->second == it->state()) continue;
       entry->second = it->state();
-      if (session.output().json()) {
-        google::protobuf::util::JsonPrintOptions one_line;
-        std::string json;
-        (void)google::protobuf::util::MessageToJsonString(*it, &json, one_line);
-        std::cout << json << std::endl;
+      if (session.output().structured()) {
+        session.output().PrintInStream(*it);
       } else {
-        PrintChange(*it);
+        PrintChange(std::cout, *it);
       }
     }
     if (absl::Now() >= deadline) return;
@@ -191,7 +157,8 @@ void AddWatch(CLI::App& events, Session& session) {
       "Watch one event until it is SENT or final (--until-final: until "
       "COMPLETED, FAILED, DEAD, CANCELED or SKIPPED), printing each state "
       "change; without an event, follow the events matching the filters as "
-      "they come and change (JSON: one event per line)",
+      "they come and change (JSON: one event per line; YAML: one document "
+      "each)",
       "ats-admin events watch events/0c2b --max-wait 60\n"
       "  ats-admin events watch --job jobs/9a1f");
   watch->add_option("event", args->event, "events/ID or ID");

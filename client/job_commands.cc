@@ -23,20 +23,20 @@ const std::vector<Column<Job>> kJobColumns = {
     {"CREATED", [](const auto& j) { return TimeText(j.create_time()); }},
 };
 
-// Says what a command that returns nothing did, unless the output is JSON
-// (where "{}" says it).
+// Says what a command that returns nothing did, unless the output is a
+// document (where an empty one says it).
 void ShowDone(const Output& output, const std::string& what) {
-  if (output.json()) {
-    PrintJson(google::protobuf::Empty());
+  if (output.structured()) {
+    output.Print(google::protobuf::Empty());
   } else {
     std::cout << what << "\n";
   }
 }
 
 // The job's fields, its pipeline per stage and who is in which stage; or the
-// job's JSON.
+// job's document (JSON or YAML).
 void ShowJob(Session& session, const Job& job) {
-  if (session.output().json()) return PrintJson(job);
+  if (session.output().structured()) return session.output().Print(job);
   Job fields = job;
   fields.clear_stages();
   PrintFields(fields);

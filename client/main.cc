@@ -15,7 +15,9 @@ int main(int argc, char** argv) {
   app.name("ats-admin");
   app.footer(std::string("Example:\n  ats-admin jobs list --output json\n"
                          "  ATS_SERVER=10.0.0.5:50051 ATS_TOKEN=... ats-admin "
-                         "events list --state dead\n\n") +
+                         "events list --state dead\n"
+                         "  ats-admin --context staging move jobs/9a1f "
+                         "candidates/51aa Screening --wait\n\n") +
              kExitCodesHelp);
   app.set_version_flag("--version", std::string("ats-admin ") + ATS_VERSION);
   app.require_subcommand(1);
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   AddCandidateCommands(app, session);
   AddEventCommands(app, session);
   AddManualTriggerCommands(app, session);
+  AddConfigCommands(app, session);
+  AddCompletionCommand(app);
 
   try {
     app.parse(argc, argv);
@@ -38,12 +42,9 @@ int main(int argc, char** argv) {
     return app.exit(error) == 0 ? kExitOk : kExitUsage;
   } catch (const RpcError& error) {
     return ReportRpcError(error.status());
-  } catch (const UsageError& error) {
+  } catch (const CommandError& error) {
     std::cerr << "error: " << error.what() << "\n";
-    return kExitUsage;
-  } catch (const NoKeyError& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return kExitPermission;
+    return error.code();
   }
   return kExitOk;
 }

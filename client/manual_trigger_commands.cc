@@ -11,6 +11,7 @@
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "client/bulk_progress.h"
 #include "client/commands.h"
+#include "client/event_wait.h"
 #include "client/pipeline.h"
 #include "client/trigger_flags.h"
 
@@ -248,6 +249,7 @@ void AddManualTriggerCommands(CLI::App& app, Session& session) {
   struct TriggerArgs {
     std::string integration, candidate, job, request_id;
     std::vector<std::string> options;
+    bool wait = false;
   };
   auto trigger_args = std::make_shared<TriggerArgs>();
   auto* trigger = AddCommand(
@@ -255,7 +257,7 @@ void AddManualTriggerCommands(CLI::App& app, Session& session) {
       "Send an integration event for one candidate by hand, optionally in "
       "the context of a job they are in",
       "ats-admin trigger integrations/7b90 candidates/51aa --option "
-      "test_package=sql-basics");
+      "test_package=sql-basics --wait");
   trigger
       ->add_option("integration", trigger_args->integration,
                    "integrations/ID or ID")
@@ -268,6 +270,7 @@ void AddManualTriggerCommands(CLI::App& app, Session& session) {
   AddOptionValuesFlag(trigger, &trigger_args->options);
   trigger->add_option("--request-id", trigger_args->request_id,
                       "Idempotency key: a retry returns the same event");
+  AddWaitFlag(trigger, &trigger_args->wait);
   trigger->callback([&session, args = trigger_args] {
     ats::v1::TriggerIntegrationRequest request;
     request.set_integration(Qualified("integrations", args->integration));
@@ -278,7 +281,8 @@ void AddManualTriggerCommands(CLI::App& app, Session& session) {
     ats::v1::TriggerIntegrationResponse response;
     Check(session.Stub<IntegrationService>()->TriggerIntegration(
         session.Context().get(), request, &response));
-    session.output().Show(response.event());
+    ats::v1::Event* event = response.mutable_event();
+    ShowAndWait(session, args->wait, *event, {event});
   });
 
   auto bulk_args = std::make_shared<BulkArgs>();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <regex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -10,8 +11,10 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/duration.pb.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
+#include "yaml-cpp/yaml.h"
 
 namespace ats::client {
 namespace {
@@ -135,7 +138,104 @@ void PrintFieldsIndented(const Message& message, const std::string& indent) {
   }
 }
 
+// Whether a YAML reader could take the plain scalar `text` for something
+// other than a string: a number, a boolean, null, a date or a YAML 1.1
+// special (as PyYAML and other 1.1 readers resolve them).
+bool ReadsAsNonString(const std::string& text) {
+  static const std::regex kNotAString(
+      "y|n|yes|no|true|false|on|off|null|~|=|<<|"
+      "[-+.]?[0-9].*|[-+]?\\.(inf|nan)",
+      std::regex::icase | std::regex::optimize);
+  return std::regex_match(text, kNotAString);
+}
+
+// Writes `node` (a document parsed from JSON) to `out` in block style.
+void EmitYaml(const YAML::Node& node, YAML::Emitter* out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      *out << YAML::BeginMap;
+      for (const auto& entry : node) {
+        *out << YAML::Key;
+        EmitYaml(entry.first, out);
+        *out << YAML::Value;
+        EmitYaml(entry.second, out);
+      }
+      *out << YAML::EndMap;
+      break;
+    case YAML::NodeType::Sequence:
+      *out << YAML::BeginSeq;
+      for (const YAML::Node& element : node) EmitYaml(element, out);
+      *out << YAML::EndSeq;
+      break;
+    case YAML::NodeType::Scalar:
+      // JSON's strings were quoted ("!" tag); its numbers and booleans are
+      // plain, and stay so.
+      if (node.Tag() == "!" && ReadsAsNonString(node.Scalar())) {
+        *out << YAML::DoubleQuoted;
+      }
+      *out << node.Scalar();
+      break;
+    default:
+      *out << YAML::Null;
+  }
+}
+
+// Appends `text` to `out` as a JSON string, escaped as protobuf does.
+void AppendJsonString(const std::string& text, std::string* out) {
+  google::protobuf::Value value;
+  value.set_string_value(text);
+  std::string json = JsonOf(value, /*indented=*/false);
+  json.pop_back();  // The line's end.
+  out->append(json);
+}
+
+// Appends `node` (see Output::Print(YAML::Node)) to `out` as JSON, laid out
+// as protobuf lays out messages, one more space per level.
+void EmitJson(const YAML::Node& node, const std::string& indent,
+              std::string* out) {
+  const bool map = node.IsMap();
+  if (!map && !node.IsSequence()) {
+    if (!node.IsScalar()) {
+      out->append("null");
+    } else if (node.Tag() == "!") {
+      AppendJsonString(node.Scalar(), out);
+    } else {
+      out->append(node.Scalar());
+    }
+    return;
+  }
+  if (node.size() == 0) {
+    out->append(map ? "{}" : "[]");
+    return;
+  }
+  out->append(map ? "{\n" : "[\n");
+  const std::string inner = indent + " ";
+  bool first = true;
+  for (const auto& entry : node) {
+    out->append(first ? "" : ",\n").append(inner);
+    first = false;
+    if (map) {
+      AppendJsonString(entry.first.Scalar(), out);  // Keys are strings.
+      out->append(": ");
+    }
+    EmitJson(map ? entry.second : entry, inner, out);
+  }
+  out->append("\n").append(indent).append(map ? "}" : "]");
+}
+
+// The proto3 JSON `json` as block YAML.
+std::string YamlOfJson(const std::string& json) {
+  return YamlOf(YAML::Load(json));  // Protobuf's JSON always parses.
+}
+
 }  // namespace
+
+std::string YamlOf(const YAML::Node& document) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  EmitYaml(document, &out);
+  return std::string(out.c_str()) + "\n";
+}
 
 void PrintTable(const std::vector<std::string>& headers,
                 const std::vector<std::vector<std::string>>& rows,
@@ -163,13 +263,44 @@ void PrintTable(const std::vector<std::string>& headers,
   for (const auto& row : rows) print_row(row);
 }
 
-void PrintJson(const google::protobuf::Message& message) {
+std::string JsonOf(const google::protobuf::Message& message, bool indented) {
   google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
+  options.add_whitespace = indented;
   std::string json;
-  google::protobuf::util::MessageToJsonString(message, &json, options);
-  std::cout << json;
-  if (json.empty() || json.back() != '\n') std::cout << "\n";
+  // Only a message holding an Any of an unknown type fails; ours hold none.
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (json.empty() || json.back() != '\n') json += '\n';
+  return json;
+}
+
+void Output::Print(const google::protobuf::Message& message) const {
+  const std::string json = JsonOf(message);
+  std::cout << (format_ == Format::kYaml ? YamlOfJson(json) : json);
+}
+
+void Output::Print(const YAML::Node& document) const {
+  if (format_ == Format::kYaml) {
+    std::cout << YamlOf(document);
+  } else {
+    std::string json;
+    EmitJson(document, "", &json);
+    std::cout << json << "\n";
+  }
+}
+
+YAML::Node Text(const std::string& text) {
+  YAML::Node node(text);
+  node.SetTag("!");
+  return node;
+}
+
+void Output::PrintInStream(const google::protobuf::Message& message) const {
+  if (format_ == Format::kYaml) {
+    std::cout << "---\n" << YamlOfJson(JsonOf(message));
+  } else {
+    std::cout << JsonOf(message, /*indented=*/false);
+  }
+  std::cout.flush();
 }
 
 void PrintFields(const google::protobuf::Message& message) {

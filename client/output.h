@@ -1,5 +1,6 @@
 // Printing results: aligned tables and "field: value" views for people,
-// proto3 JSON (`--output json`) for scripts.
+// proto3 JSON (`--output json`) or the same document as YAML (`--output
+// yaml`) for scripts.
 #ifndef ATS_CLIENT_OUTPUT_H_
 #define ATS_CLIENT_OUTPUT_H_
 
@@ -11,10 +12,11 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "yaml-cpp/yaml.h"
 
 namespace ats::client {
 
-enum class Format { kTable, kJson };
+enum class Format { kTable, kJson, kYaml };
 
 // One column of a table of T.
 template <typename T>
@@ -43,8 +45,14 @@ void PrintTable(const google::protobuf::RepeatedPtrField<T>& items,
   PrintTable(headers, rows, with_headers);
 }
 
-// Writes `message` to stdout as indented proto3 JSON.
-void PrintJson(const google::protobuf::Message& message);
+// `message` as indented proto3 JSON, or on one line.
+std::string JsonOf(const google::protobuf::Message& message,
+                   bool indented = true);
+
+// `document` as block YAML; strings (JSON's, or made by Text) are quoted
+// wherever a YAML reader could take them for a number, a boolean, null or
+// a date.
+std::string YamlOf(const YAML::Node& document);
 
 // Writes the fields of `message` that are set to stdout, one "field: value"
 // per line, nested messages indented below their field.
@@ -54,28 +62,47 @@ void PrintFields(const google::protobuf::Message& message);
 class Output {
  public:
   explicit Output(Format format) : format_(format) {}
-  bool json() const { return format_ == Format::kJson; }
+  // Whether the output is a document for programs (JSON or YAML) rather
+  // than text for people.
+  bool structured() const { return format_ != Format::kTable; }
   void set_format(Format format) { format_ = format; }
   // Whether list tables start with their header line (--no-headers: not).
   void set_headers(bool headers) { headers_ = headers; }
+  bool headers() const { return headers_; }
 
-  // One resource (or response): its JSON, or its fields.
+  // Writes `message` to stdout as a JSON document, or as YAML made from it
+  // (as JSON when the output is for people).
+  void Print(const google::protobuf::Message& message) const;
+  // Writes `document`, a tree of maps, lists and scalars that is not a
+  // message (such as the configuration), as JSON or YAML. Scalars made by
+  // Text are strings; others are written as they are (true, 12).
+  void Print(const YAML::Node& document) const;
+  // Writes `message` as one of a stream of documents: a line of JSON, or a
+  // YAML document after "---".
+  void PrintInStream(const google::protobuf::Message& message) const;
+
+  // One resource (or response): its document, or its fields.
   void Show(const google::protobuf::Message& message) const {
-    json() ? PrintJson(message) : PrintFields(message);
+    structured() ? Print(message) : PrintFields(message);
   }
 
-  // A list response: its JSON, or a table of its `items`.
+  // A list response: its document, or a table of its `items`.
   template <typename T>
   void List(const google::protobuf::Message& response,
             const google::protobuf::RepeatedPtrField<T>& items,
             const std::vector<Column<T>>& columns) const {
-    json() ? PrintJson(response) : PrintTable(items, columns, headers_);
+    structured() ? Print(response) : PrintTable(items, columns, headers_);
   }
 
  private:
   Format format_;
   bool headers_ = true;
 };
+
+// A string scalar of a document that is not a message (Output::Print,
+// YamlOf): it stays a string in JSON and YAML whatever it holds ("true",
+// "12").
+YAML::Node Text(const std::string& text);
 
 // An enum value's name without its type's prefix: JOB_STATE_OPEN is "OPEN".
 std::string EnumLabel(const google::protobuf::EnumValueDescriptor* value);

@@ -21,9 +21,9 @@ const std::vector<Column<JobTemplate>> kTemplateColumns = {
     {"UPDATED", [](const auto& t) { return TimeText(t.update_time()); }},
 };
 
-// A template's fields, then its pipeline as a table; or its JSON.
+// A template's fields, then its pipeline as a table; or its document.
 void ShowTemplate(const Output& output, const JobTemplate& job_template) {
-  if (output.json()) return PrintJson(job_template);
+  if (output.structured()) return output.Print(job_template);
   JobTemplate fields = job_template;
   fields.clear_stages();
   PrintFields(fields);

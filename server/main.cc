@@ -19,7 +19,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "server/bootstrap.h"
+#include "server/common/logging.h"
 #include "server/contract/errors.h"
+#include "server/contract/private_files.h"
 #include "server/delivery/dispatcher.h"
 #include "server/server.h"
 #include "server/server_metrics.h"
@@ -49,6 +51,9 @@ ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024,
           "largest request or response message");
 ABSL_FLAG(std::string, log_level, "info",
           "trace, debug, info, warn, error or off");
+ABSL_FLAG(std::string, log_format, "text",
+          "text (one line per record, for people) or json (one JSON object "
+          "per line: time, level, msg, and a call's fields)");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGINT/SIGTERM, how long calls in flight may finish (then "
           "deliveries under way get as long again)");
@@ -122,7 +127,7 @@ int Fail(const absl::Status& status) {
 
 // Warns about the files only this service should read that others can.
 void WarnAboutOpenFiles(const std::vector<std::string>& paths) {
-  for (const std::string& open : ats::storage::OpenToOthers(paths)) {
+  for (const std::string& open : ats::server::OpenToOthers(paths)) {
     spdlog::warn("{} is readable or writable by other users; it holds the "
                  "service's data or keys: chmod 600 it",
                  open);
@@ -192,6 +197,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(level);
+  auto log_format =
+      ats::server::ParseLogFormat(absl::GetFlag(FLAGS_log_format));
+  if (!log_format.ok()) {
+    std::fprintf(stderr, "--log_format %s\n",
+                 std::string(log_format.status().message()).c_str());
+    return 2;
+  }
+  ats::server::SetLogFormat(*log_format);
   const std::string synchronous = absl::GetFlag(FLAGS_sqlite_synchronous);
   if (synchronous != "normal" && synchronous != "full") {
     std::fprintf(stderr, "--sqlite_synchronous must be normal or full\n");

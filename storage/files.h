@@ -2,7 +2,9 @@
 #define ATS_STORAGE_FILES_H_
 
 // The files a database keeps beside it, and keeping them private: only the
-// service's user may read the database, its WAL and its key files.
+// service's user may read the database, its WAL and its key files (the
+// check of existing files' modes, shared with ats-admin, is in
+// server/contract/private_files.h).
 
 #include <string>
 #include <string_view>
@@ -38,10 +40,6 @@ absl::Status WritePrivateFileOnce(const std::string& path,
 
 // Returns the database's own files: the file itself, its -wal and -shm.
 std::vector<std::string> DatabaseFiles(const std::string& db_path);
-
-// Returns those of `paths` that exist and that the group or others may read,
-// write or execute, each with its mode, e.g. "var/ats.db (0644)".
-std::vector<std::string> OpenToOthers(const std::vector<std::string>& paths);
 
 }  // namespace ats::storage
 

@@ -11,9 +11,8 @@ debian_packages=(
   libabsl-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
   grpc-proto golang-github-gogo-googleapis-dev
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libevent-dev libspdlog-dev
-  libcli11-dev librapidcheck-dev libjemalloc-dev sqlite3 jq curl ccache
-  postgresql-15 libpq-dev
-  python3-prometheus-client
+  libcli11-dev libyaml-cpp-dev librapidcheck-dev libjemalloc-dev sqlite3 jq curl ccache
+  postgresql-15 libpq-dev python3-prometheus-client python3-yaml zsh
 )
 # node and npm may come from elsewhere than Debian; only ask apt for them when
 # there is no node at all, since mixing the two breaks both.

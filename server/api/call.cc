@@ -4,30 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/api/idempotency.h"
+#include "server/common/logging.h"
 #include "server/contract/errors.h"
 #include "spdlog/spdlog.h"
 #include "storage/failure.h"
 
 namespace ats::server {
-namespace {
-
-// Writes the one log line of a call; messages are ours and never carry
-// secrets.
-void LogCall(std::string_view method, const absl::Status& status,
-             absl::Time start, const Caller& caller) {
-  const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
-  if (status.ok()) {
-    spdlog::info("rpc {} code=OK latency_ms={:.3f} account={} key={}", method,
-                 latency_ms, caller.account_id, caller.key_id);
-  } else {
-    spdlog::info(
-        "rpc {} code={} latency_ms={:.3f} account={} key={} error=\"{}\"",
-        method, absl::StatusCodeToString(status.code()), latency_ms,
-        caller.account_id, caller.key_id, std::string(status.message()));
-  }
-}
-
-}  // namespace
 
 absl::Status ForClient(const absl::Status& status, std::string_view method) {
   if (!storage::IsStorageFailure(status)) return status;
@@ -72,7 +54,14 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
 
 grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& outcome) const {
   const absl::Status status = ForClient(outcome, *state_->method);
-  LogCall(*state_->method, status, state_->start, state_->caller);
+  CallLog log;
+  log.method = *state_->method;
+  log.code = status.code();
+  log.error = status.message();
+  log.latency = absl::Now() - state_->start;
+  log.account = state_->caller.account_id;
+  log.key = state_->caller.key_id;
+  LogCall(log);
   state_->reactor->Finish(ToGrpcStatus(status));
   return state_->reactor;
 }

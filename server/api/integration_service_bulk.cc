@@ -12,6 +12,7 @@
 #include "server/api/idempotency.h"
 #include "server/api/integration_service.h"
 #include "server/api/list_page.h"
+#include "server/common/logging.h"
 #include "server/common/validation.h"
 #include "server/contract/errors.h"
 #include "server/domain/event_convert.h"
@@ -20,7 +21,6 @@
 #include "server/engine/bulk_operations.h"
 #include "server/engine/manual_trigger.h"
 #include "server/engine/pipeline_access.h"
-#include "spdlog/spdlog.h"
 
 namespace ats::server {
 namespace {
@@ -258,13 +258,15 @@ class BulkStream final
     if (finished_) return;
     const absl::Status status = ForClient(outcome, method_);
     finished_ = true;
-    const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
-    spdlog::info(
-        "rpc {} code={} latency_ms={:.3f} account={} key={} "
-        "operation={}{}{}",
-        method_, absl::StatusCodeToString(status.code()), latency_ms,
-        account_id_, key_id_, created_.name(),
-        status.ok() ? "" : " error=", std::string(status.message()));
+    CallLog log;
+    log.method = method_;
+    log.code = status.code();
+    log.error = status.message();
+    log.latency = absl::Now() - start_;
+    log.account = account_id_;
+    log.key = key_id_;
+    log.operation = created_.name();
+    LogCall(log);
     Finish(ToGrpcStatus(status));
   }
 

@@ -4,7 +4,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
-#include "spdlog/spdlog.h"
+#include "server/common/logging.h"
 
 namespace ats::server {
 namespace {
@@ -25,8 +25,11 @@ class MalformedRequestInterceptor final
     if (malformed_ && methods->QueryInterceptionHookPoint(
                           InterceptionHookPoints::PRE_SEND_STATUS)) {
       const std::string message = MalformedRequestMessage(method_);
-      spdlog::info("rpc {} code=INVALID_ARGUMENT error=\"{}\"",
-                   std::string(absl::StripPrefix(method_, "/")), message);
+      CallLog log;
+      log.method = absl::StripPrefix(method_, "/");
+      log.code = absl::StatusCode::kInvalidArgument;
+      log.error = message;
+      LogCall(log);
       methods->ModifySendStatus(
           grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message));
     }

@@ -4,6 +4,7 @@
 // API's messages.
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ats/v1/account_service.pb.h"
@@ -29,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "tests/delivery/sink_process.h"
 #include "tests/support/child_process.h"
+#include "tests/support/files.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
 #include "tests/support/temp_dir.h"
@@ -57,6 +61,17 @@ constexpr int kExitNotFound = 3;
 constexpr int kExitPermission = 4;
 constexpr int kExitConflict = 5;
 constexpr int kExitUnavailable = 6;
+constexpr int kExitNotDelivered = 7;
+constexpr int kExitWaitTimedOut = 8;
+
+// A configuration file that does not exist, which keeps the one of the user
+// running the tests (its current context) out of them.
+constexpr char kNoConfigFile[] = "/nonexistent/ats-admin/config.yaml";
+
+// The environment setting naming it, for /usr/bin/env.
+std::string NoConfig() {
+  return absl::StrCat("ATS_ADMIN_CONFIG=", kNoConfigFile);
+}
 
 // `result`'s stdout as message M; a test failure if it is not one.
 template <typename M>
@@ -96,11 +111,12 @@ class AdminTest : public ::testing::Test {
   }
 
   // Runs ats-admin with `args`, the server's address in ATS_SERVER and its
-  // key directory in ATS_KEY_DIR, as a user in the checkout would.
+  // key directory in ATS_KEY_DIR, as a user in the checkout would (with no
+  // configuration file, whatever the user running the test has).
   CommandResult Admin(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {
         "/usr/bin/env", absl::StrCat("ATS_SERVER=127.0.0.1:", port_),
-        "ATS_KEY_DIR=" + dir_.path(), ATS_ADMIN_BIN};
+        "ATS_KEY_DIR=" + dir_.path(), NoConfig(), ATS_ADMIN_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv, kCommandTimeout);
   }
@@ -153,6 +169,17 @@ class AdminTest : public ::testing::Test {
   ats::v1::Job CreateJob(const std::string& title) {
     return Parse<ats::v1::Job>(
         AdminOk({"jobs", "create", title, "--state", "open", "-o", "json"}));
+  }
+
+  // A job copied from the default template whose Screening stage sends
+  // `integration`'s test.
+  ats::v1::Job JobTestingAtScreening(const std::string& title,
+                                     const ats::v1::Integration& integration) {
+    const ats::v1::Job job = CreateJob(title);
+    AdminOk({"jobs", "triggers", "add", job.name(), "Screening",
+             "--integration", integration.name(), "--option",
+             "test_package=sql-basics"});
+    return job;
   }
 
   // Adds a candidate to `job` (at its first stage); returns the candidate.
@@ -468,80 +495,61 @@ TEST_F(AdminTest, ExitCodesSayWhatWentWrong) {
 
   // No key anywhere: unauthenticated, and the message says where keys come
   // from.
-  const CommandResult keyless = RunCommand(
-      {"/usr/bin/env", "ATS_KEY_DIR=" + dir_.File("nowhere"), ATS_ADMIN_BIN,
-       "jobs", "list", "--server", absl::StrCat("127.0.0.1:", port_)},
-      kCommandTimeout);
+  const CommandResult keyless =
+      RunCommand({"/usr/bin/env", "ATS_KEY_DIR=" + dir_.File("nowhere"),
+                  NoConfig(), ATS_ADMIN_BIN, "jobs", "list", "--server",
+                  absl::StrCat("127.0.0.1:", port_)},
+                 kCommandTimeout);
   EXPECT_EQ(keyless.exit_code, kExitPermission) << Describe(keyless);
   EXPECT_TRUE(absl::StrContains(keyless.err, "no API key: pass --token"))
       << keyless.err;
 }
 
-TEST_F(AdminTest, EveryCommandHasHelpWithAnExample) {
-  const std::vector<std::vector<std::string>> commands = {
-      {},
-      {"accounts"},
-      {"accounts", "create"},
-      {"accounts", "list"},
-      {"accounts", "show"},
-      {"accounts", "rotate-webhook-secret"},
-      {"keys", "create"},
-      {"keys", "list"},
-      {"keys", "revoke"},
-      {"partners", "create"},
-      {"partners", "list"},
-      {"partners", "show"},
-      {"integrations", "activate"},
-      {"integrations", "list"},
-      {"integrations", "show"},
-      {"integrations", "update"},
-      {"integrations", "deactivate"},
-      {"integrations", "reactivate"},
-      {"integrations", "rotate-secret"},
-      {"templates", "list"},
-      {"templates", "show"},
-      {"templates", "create"},
-      {"templates", "edit"},
-      {"templates", "set-default"},
-      {"jobs", "create"},
-      {"jobs", "list"},
-      {"jobs", "show"},
-      {"jobs", "stages", "add"},
-      {"jobs", "stages", "remove"},
-      {"jobs", "triggers", "add"},
-      {"jobs", "triggers", "remove"},
-      {"candidates", "add"},
-      {"candidates", "add-to-job"},
-      {"candidates", "list"},
-      {"candidates", "show"},
-      {"candidates", "import"},
-      {"move"},
-      {"events", "list"},
-      {"events", "show"},
-      {"events", "retry"},
-      {"events", "cancel"},
-      {"events", "watch"},
-      {"trigger"},
-      {"bulk-trigger"},
-      {"bulk-ops", "list"},
-      {"bulk-ops", "show"},
-      {"bulk-ops", "items"},
-      {"bulk-ops", "watch"},
-      {"bulk-ops", "cancel"}};
-  for (std::vector<std::string> command : commands) {
-    command.push_back("--help");
-    const CommandResult help = RunCommand(
-        [&] {
-          std::vector<std::string> argv = {ATS_ADMIN_BIN};
-          argv.insert(argv.end(), command.begin(), command.end());
-          return argv;
-        }(),
-        kCommandTimeout);
-    EXPECT_EQ(help.exit_code, 0)
-        << absl::StrJoin(command, " ") << Describe(help);
-    EXPECT_TRUE(absl::StrContains(help.out, "Example:\n  ats-admin "))
-        << absl::StrJoin(command, " ") << "\n"
+// The subcommands a --help lists, from its "Subcommands:" section.
+std::vector<std::string> SubcommandsIn(const std::string& help) {
+  std::vector<std::string> names;
+  const size_t start = help.find("\nSubcommands:\n");
+  if (start == std::string::npos) return names;
+  std::istringstream lines(help.substr(start + 14));
+  static const std::regex kListed("  (\\S+)\\s.*|  (\\S+)");
+  std::smatch listed;
+  for (std::string line; std::getline(lines, line) && !line.empty();) {
+    if (std::regex_match(line, listed, kListed)) {
+      names.push_back(listed[1].matched ? listed[1] : listed[2]);
+    }
+  }
+  return names;
+}
+
+TEST(AdminHelpTest, EveryCommandsHelpHasAnExample) {
+  // Walks the tree the help itself shows, so a new command is covered
+  // without being listed here.
+  std::vector<std::vector<std::string>> pending = {{}};
+  std::set<std::string> walked;
+  while (!pending.empty()) {
+    const std::vector<std::string> command = pending.back();
+    pending.pop_back();
+    const std::string name = absl::StrJoin(command, " ");
+    walked.insert(name);
+    std::vector<std::string> argv = {ATS_ADMIN_BIN};
+    argv.insert(argv.end(), command.begin(), command.end());
+    argv.push_back("--help");
+    const CommandResult help = RunCommand(argv, kCommandTimeout);
+    EXPECT_EQ(help.exit_code, 0) << name << Describe(help);
+    EXPECT_TRUE(absl::StrContains(help.out, "\nExample:\n  ats-admin "))
+        << "ats-admin " << name << " --help has no example:\n"
         << help.out;
+    for (const std::string& subcommand : SubcommandsIn(help.out)) {
+      pending.push_back(command);
+      pending.back().push_back(subcommand);
+    }
+  }
+  // The walk read the tree, deep groups and new commands included.
+  EXPECT_GE(walked.size(), 60u) << absl::StrJoin(walked, "\n");
+  for (const char* command :
+       {"jobs stages add", "bulk-ops watch", "config use-context",
+        "config get-contexts", "completion", "move", "trigger"}) {
+    EXPECT_EQ(walked.count(command), 1u) << command;
   }
 }
 
@@ -624,7 +632,8 @@ TEST_F(AdminTest, CtrlCStopsWatchingABulkTriggerButNotTheOperation) {
       ChildProcess::Start({ATS_ADMIN_BIN, "bulk-trigger", integration.name(),
                            "--all", "--option", "test_package=java-senior"},
                           {{"ATS_SERVER", absl::StrCat("127.0.0.1:", port_)},
-                           {"ATS_KEY_DIR", dir_.path()}});
+                           {"ATS_KEY_DIR", dir_.path()},
+                           {"ATS_ADMIN_CONFIG", kNoConfigFile}});
   ASSERT_TRUE(bulk.ok()) << bulk.status();
   const absl::Time deadline = absl::Now() + kCommandTimeout;
   while (!absl::StrContains(bulk->Log(), "bulkOperations/") &&
@@ -649,6 +658,308 @@ TEST_F(AdminTest, CtrlCStopsWatchingABulkTriggerButNotTheOperation) {
   EXPECT_EQ(done.created_count(), kCandidates);
 }
 
+TEST_F(AdminTest, ContextsChooseTheServerAndTheKey) {
+  // A second server, with its own database and keys.
+  TempDir other;
+  const int other_port = PickFreeLoopbackPort();
+  auto second = ChildProcess::StartListening(
+      {ATS_SERVER_BIN, absl::StrCat("--listen=127.0.0.1:", other_port),
+       "--db=" + other.File("ats.db"), "--log_level=warn",
+       "--shutdown_grace=2s"},
+      other_port, kStartTimeout);
+  ASSERT_TRUE(second.ok()) << second.status();
+  const std::string one = absl::StrCat("127.0.0.1:", port_);
+  const std::string two = absl::StrCat("127.0.0.1:", other_port);
+
+  // ats-admin as a user with a configuration file and nothing in the
+  // environment, plus `env`.
+  const std::string config = dir_.File("home/ats-admin/config.yaml");
+  auto admin = [&](const std::vector<std::string>& args,
+                   const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv = {
+        "/usr/bin/env", "-u", "ATS_SERVER",  "-u",
+        "ATS_TOKEN",    "-u", "ATS_KEY_DIR", "ATS_ADMIN_CONFIG=" + config};
+    argv.insert(argv.end(), env.begin(), env.end());
+    argv.push_back(ATS_ADMIN_BIN);
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, kCommandTimeout);
+  };
+  auto admin_ok = [&](const std::vector<std::string>& args,
+                      const std::vector<std::string>& env = {}) {
+    const CommandResult result = admin(args, env);
+    EXPECT_EQ(result.exit_code, 0) << absl::StrJoin(args, " ") << "\n"
+                                   << Describe(result);
+    return result;
+  };
+
+  admin_ok({"config", "set-context", "one", "--server", one, "--key-file",
+            dir_.File("ats.admin.key")});
+  admin_ok({"config", "set-context", "two", "--server", two, "--key-file",
+            other.File("ats.admin.key")});
+  // Written whole, for its owner only.
+  EXPECT_EQ(FileMode(config), 0600);
+  EXPECT_EQ(FileMode(dir_.File("home/ats-admin")), 0700);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(
+                              dir_.File("home/ats-admin")),
+                          std::filesystem::directory_iterator()),
+            1);
+
+  EXPECT_TRUE(absl::StrContains(admin_ok({"config", "use-context", "one"}).out,
+                                "\"one\""));
+  EXPECT_EQ(admin_ok({"config", "current-context"}).out, "one\n");
+  admin_ok({"jobs", "create", "Only on one", "--state", "open"});
+  EXPECT_TRUE(absl::StrContains(admin_ok({"jobs", "list"}).out, "Only on one"));
+
+  // Switching the context switches the server called.
+  admin_ok({"config", "use-context", "two"});
+  const CommandResult on_two = admin_ok({"jobs", "list", "-o", "json"});
+  EXPECT_EQ(Parse<ats::v1::ListJobsResponse>(on_two).jobs_size(), 0)
+      << on_two.out;
+  EXPECT_TRUE(absl::StrContains(
+      admin_ok({"--context", "one", "jobs", "list"}).out, "Only on one"));
+  const std::string listed = admin_ok({"config", "get-contexts"}).out;
+  EXPECT_TRUE(std::regex_search(listed, std::regex("\n {9}one +" + one + " +" +
+                                                   dir_.File("ats.admin.key"))))
+      << listed;
+  EXPECT_TRUE(std::regex_search(listed, std::regex("\n\\* +two +" + two)))
+      << listed;
+
+  // Flags and the environment outrank the context, setting by setting:
+  // server one with the key of two is refused, with one's key it works.
+  EXPECT_EQ(admin({"jobs", "list"}, {"ATS_SERVER=" + one}).exit_code,
+            kExitPermission);
+  EXPECT_TRUE(absl::StrContains(
+      admin_ok({"jobs", "list"},
+               {"ATS_SERVER=" + one, "ATS_TOKEN=" + ReadAdminKey()})
+          .out,
+      "Only on one"));
+  EXPECT_TRUE(
+      absl::StrContains(admin_ok({"jobs", "list", "--server", one, "--key-file",
+                                  dir_.File("ats.admin.key")})
+                            .out,
+                        "Only on one"));
+
+  // A key file others may read still serves, with the server's warning.
+  ASSERT_EQ(::chmod(other.File("ats.admin.key").c_str(), 0644), 0);
+  const CommandResult warned = admin_ok({"jobs", "list"});
+  EXPECT_TRUE(absl::StrContains(
+      warned.err, other.File("ats.admin.key") +
+                      " (0644) is readable or writable by other users"))
+      << warned.err;
+
+  EXPECT_EQ(admin({"--context", "three", "jobs", "list"}).exit_code,
+            kExitNotFound);
+  EXPECT_EQ(admin({"config", "use-context", "three"}).exit_code, kExitNotFound);
+  admin_ok({"config", "delete-context", "two"});
+  EXPECT_EQ(admin({"config", "current-context"}).exit_code, kExitNotFound);
+  EXPECT_FALSE(
+      absl::StrContains(admin_ok({"config", "get-contexts"}).out, "two"));
+
+  // A file the user broke says where.
+  std::ofstream(config) << "contexts:\n  - name: one\n    keyfile: x\n";
+  const CommandResult broken = admin({"jobs", "list"});
+  EXPECT_EQ(broken.exit_code, kExitUsage) << Describe(broken);
+  EXPECT_TRUE(absl::StrContains(broken.err, config + ":3: unknown key"))
+      << broken.err;
+  EXPECT_EQ(second->Stop(), 0) << second->Log();
+}
+
+// Checks with PyYAML that the YAML document argv[2] holds the JSON
+// document argv[1] (as YAML 1.1 reads it: yes, no, dates... are not
+// strings unless quoted).
+constexpr char kSameDocument[] = R"py(
+import json, sys, yaml
+with open(sys.argv[1]) as j, open(sys.argv[2]) as y:
+    from_json, from_yaml = json.load(j), yaml.safe_load(y)
+if from_json != from_yaml:
+    sys.exit("JSON: %r\nYAML: %r" % (from_json, from_yaml))
+)py";
+
+TEST_F(AdminTest, YamlOutputIsTheJsonDocument) {
+  const ats::v1::Integration integration = ActivatePartner();
+  const ats::v1::Job job = JobTestingAtScreening("Analyst", integration);
+  // Values a YAML reader takes for other things than strings when bare.
+  const auto odd = Parse<ats::v1::Candidate>(
+      AdminOk({"candidates", "add", "--given-name", "1e3", "--family-name",
+               "no", "--email", "odd@example.com", "--tag", "true", "--tag",
+               "2026-01-01", "--job", job.name(), "-o", "json"}));
+  const auto moved = Parse<ats::v1::MoveCandidateResponse>(AdminOk(
+      {"move", job.name(), odd.name(), "Screening", "--wait", "-o", "json"}));
+  ASSERT_EQ(moved.events_size(), 1);
+  const std::string config = dir_.File("config.yaml");
+  RunCommand({"/usr/bin/env", "ATS_ADMIN_CONFIG=" + config, ATS_ADMIN_BIN,
+              "config", "set-context", "yes", "--server", "127.0.0.1:1"},
+             kCommandTimeout);
+
+  for (std::vector<std::string> command : std::vector<std::vector<std::string>>{
+           {"jobs", "show", job.name()},
+           {"candidates", "show", odd.name()},
+           {"events", "show", moved.events(0).name()},
+           {"events", "list", "--job", job.name()},
+           {"templates", "show"},
+           {"integrations", "list"},
+           {"config", "get-contexts"}}) {
+    SCOPED_TRACE(absl::StrJoin(command, " "));
+    command.insert(command.begin(),
+                   {"/usr/bin/env", "ATS_ADMIN_CONFIG=" + config,
+                    absl::StrCat("ATS_SERVER=127.0.0.1:", port_),
+                    "ATS_KEY_DIR=" + dir_.path(), ATS_ADMIN_BIN});
+    command.insert(command.end(), {"-o", "json"});
+    const CommandResult json = RunCommand(command, kCommandTimeout);
+    command.back() = "yaml";
+    const CommandResult yaml = RunCommand(command, kCommandTimeout);
+    ASSERT_EQ(json.exit_code, 0) << Describe(json);
+    ASSERT_EQ(yaml.exit_code, 0) << Describe(yaml);
+    EXPECT_NE(yaml.out.substr(0, 1), "{") << yaml.out;
+    const CommandResult same = RunCommand(
+        {"python3", "-c", kSameDocument, WriteFile("out.json", json.out),
+         WriteFile("out.yaml", yaml.out)},
+        kCommandTimeout);
+    EXPECT_EQ(same.exit_code, 0) << same.err << "\n" << yaml.out;
+  }
+}
+
+TEST_F(AdminTest, MoveAndTriggerWaitUntilTheEventIsDelivered) {
+  const ats::v1::Integration integration = ActivatePartner();
+  const ats::v1::Job job = JobTestingAtScreening("Data scientist", integration);
+
+  // A table, then each state change until SENT.
+  const auto ada = AddCandidate("ada", job.name());
+  const CommandResult waited =
+      AdminOk({"move", job.name(), ada.name(), "Screening", "--wait"});
+  EXPECT_TRUE(std::regex_search(
+      waited.out, std::regex("\n\\d\\d:\\d\\d:\\d\\d  events/\\S+  SENT  "
+                             "attempts 1\n")))
+      << waited.out;
+
+  // JSON: the response as it ended, the changes on stderr.
+  const auto grace = AddCandidate("grace", job.name());
+  const CommandResult json = AdminOk(
+      {"move", job.name(), grace.name(), "Screening", "--wait", "-o", "json"});
+  const auto moved = Parse<ats::v1::MoveCandidateResponse>(json);
+  ASSERT_EQ(moved.events_size(), 1);
+  EXPECT_EQ(moved.events(0).state(), ats::v1::EVENT_STATE_SENT);
+  EXPECT_TRUE(absl::StrContains(json.err, "  SENT  ")) << json.err;
+  auto received = sink_->Received();
+  ASSERT_TRUE(received.ok()) << received.status();
+  EXPECT_EQ(received->deliveries.count(moved.events(0).name()), 1u);
+
+  const auto triggered = Parse<ats::v1::Event>(
+      AdminOk({"trigger", integration.name(), ada.name(), "--option",
+               "test_package=java-senior", "--wait", "-o", "json"}));
+  EXPECT_EQ(triggered.state(), ats::v1::EVENT_STATE_SENT);
+  EXPECT_GE(triggered.attempts_size(), 1);
+
+  // A move that fires nothing has nothing to wait for.
+  EXPECT_EQ(
+      Admin({"move", job.name(), ada.name(), "Screening", "--wait"}).exit_code,
+      0);
+}
+
+TEST_F(AdminTest, WaitSaysWhenAnEventDiesOrTimeRunsOut) {
+  const ats::v1::Integration integration = ActivatePartner();
+  const ats::v1::Job job =
+      JobTestingAtScreening("Support engineer", integration);
+  // The partner fails every attempt of the (three-step) retry schedule.
+  ASSERT_TRUE(sink_->SetBehaviour(R"({"status": 500, "times": 100})").ok());
+  const auto lin = AddCandidate("lin", job.name());
+  const CommandResult dead =
+      Admin({"move", job.name(), lin.name(), "Screening", "--wait"});
+  EXPECT_EQ(dead.exit_code, kExitNotDelivered) << Describe(dead);
+  EXPECT_TRUE(absl::StrContains(dead.out, "  DEAD  attempts 3")) << dead.out;
+  EXPECT_TRUE(absl::StrContains(dead.out, "500")) << dead.out;
+  EXPECT_TRUE(absl::StrContains(dead.err, "not delivered: events/"))
+      << dead.err;
+
+  // A delayed event is not due before --timeout passes.
+  AdminOk({"jobs", "triggers", "add", job.name(), "Interview", "--integration",
+           integration.name(), "--option", "test_package=java-senior",
+           "--delay", "1h"});
+  const CommandResult late = Admin({"move", job.name(), lin.name(), "Interview",
+                                    "--wait", "--timeout", "1", "-o", "yaml"});
+  EXPECT_EQ(late.exit_code, kExitWaitTimedOut) << Describe(late);
+  EXPECT_TRUE(absl::StrContains(late.err, "is SCHEDULED")) << late.err;
+  EXPECT_TRUE(absl::StrContains(late.out, "state: EVENT_STATE_SCHEDULED"))
+      << late.out;
+}
+
+// Runs `script` in bash after loading ats-admin's bash completion, with
+// complete_words WORD... printing "WORD...: " and what completing the last
+// word offers.
+CommandResult InBashWithCompletion(const std::string& script) {
+  return RunCommand(
+      {"bash", "-c",
+       absl::StrCat(
+           "source <(", ATS_ADMIN_BIN, " completion bash) || exit 1\n",
+           "complete_words() {\n"
+           "  COMP_WORDS=(\"$@\"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n"
+           "  COMPREPLY=(); _ats_admin; echo \"$*: ${COMPREPLY[*]}\"\n"
+           "}\n",
+           script)},
+      kCommandTimeout);
+}
+
+TEST(AdminCompletionTest, BashCompletesCommandsOptionsAndValues) {
+  const CommandResult completed = InBashWithCompletion(
+      "complete -p ats-admin\n"
+      "complete_words ats-admin jo\n"
+      "complete_words ats-admin jobs st\n"
+      "complete_words ats-admin config ''\n"
+      "complete_words ats-admin --server 127.0.0.1:1 jobs tr\n"
+      "complete_words ats-admin events list --st\n"
+      "complete_words ats-admin move j c s --wa\n"
+      "complete_words ats-admin -o ''\n"
+      "complete_words ats-admin jobs list --output y\n"
+      "complete_words ats-admin completion ''\n");
+  EXPECT_EQ(completed.exit_code, 0) << Describe(completed);
+  EXPECT_EQ(completed.out,
+            "complete -o default -F _ats_admin ats-admin\n"
+            "ats-admin jo: jobs\n"
+            "ats-admin jobs st: stages\n"
+            "ats-admin config : set-context use-context get-contexts "
+            "current-context delete-context\n"
+            "ats-admin --server 127.0.0.1:1 jobs tr: triggers\n"
+            "ats-admin events list --st: --state\n"
+            "ats-admin move j c s --wa: --wait\n"
+            "ats-admin -o : table json yaml\n"
+            "ats-admin jobs list --output y: yaml\n"
+            "ats-admin completion : bash zsh\n");
+}
+
+TEST(AdminCompletionTest, ZshCompletesTheSameTree) {
+  if (RunCommand({"zsh", "-c", "true"}, kCommandTimeout).exit_code != 0) {
+    GTEST_SKIP() << "no zsh (tools/setup.sh installs it)";
+  }
+  // The completion system's functions, standing in for the real ones,
+  // print what they were given.
+  const CommandResult completed = RunCommand(
+      {"zsh", "-f", "-c",
+       absl::StrCat(
+           "compdef() { print -r -- \"compdef $*\" }\n"
+           "_describe() { print -r -- \"$3: ${(P)4}\" }\n"
+           "compadd() { shift; print -r -- \"values: $*\" }\n"
+           "_files() { print files }\n"
+           "source <(",
+           ATS_ADMIN_BIN, " completion zsh) || exit 1\n",
+           "words=(ats-admin jobs stages ''); CURRENT=4; PREFIX=; _ats_admin\n"
+           "words=(ats-admin jobs list --st); CURRENT=4; PREFIX=--st; "
+           "_ats_admin\n"
+           "words=(ats-admin -o ''); CURRENT=3; PREFIX=; _ats_admin\n"
+           "words=(ats-admin candidates import ''); CURRENT=4; PREFIX=; "
+           "_ats_admin\n")},
+      kCommandTimeout);
+  EXPECT_EQ(completed.exit_code, 0) << Describe(completed);
+  const std::vector<std::string> lines =
+      absl::StrSplit(completed.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 5u) << completed.out;
+  EXPECT_EQ(lines[0], "compdef _ats_admin ats-admin");
+  EXPECT_TRUE(absl::StartsWith(lines[1], "command: add:Add a stage"))
+      << lines[1];
+  EXPECT_TRUE(absl::StrContains(lines[2], " --state:")) << lines[2];
+  EXPECT_EQ(lines[3], "values: table json yaml");
+  EXPECT_EQ(lines[4], "files");
+}
+
 TEST(AdminTlsTest, ConnectsOverTlsTrustingTheGivenCertificate) {
   TempDir dir;
   const std::string cert = dir.File("server.pem");
@@ -667,7 +978,9 @@ TEST(AdminTlsTest, ConnectsOverTlsTrustingTheGivenCertificate) {
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(server->WaitForTcpPort(port, kStartTimeout)) << server->Log();
   auto admin = [&](std::vector<std::string> flags) {
-    std::vector<std::string> argv = {ATS_ADMIN_BIN,
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     NoConfig(),
+                                     ATS_ADMIN_BIN,
                                      "accounts",
                                      "list",
                                      "--timeout",
@@ -685,6 +998,26 @@ TEST(AdminTlsTest, ConnectsOverTlsTrustingTheGivenCertificate) {
   // Plaintext, or TLS without trusting the self-signed certificate, fails.
   EXPECT_EQ(admin({}).exit_code, kExitUnavailable);
   EXPECT_EQ(admin({"--tls"}).exit_code, kExitUnavailable);
+
+  // A context carries the TLS settings; --tls=false overrides them.
+  auto configured = [&](std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {"/usr/bin/env", "ATS_ADMIN_CONFIG=" + dir.File("config.yaml"),
+                 ATS_ADMIN_BIN});
+    return RunCommand(args, kCommandTimeout);
+  };
+  EXPECT_EQ(configured({"config", "set-context", "secure", "--server",
+                        absl::StrCat("127.0.0.1:", port), "--key-file",
+                        dir.File("ats.operator.key"), "--ca-cert", cert})
+                .exit_code,
+            0);
+  EXPECT_EQ(configured({"config", "use-context", "secure"}).exit_code, 0);
+  const CommandResult by_context =
+      configured({"accounts", "list", "--timeout", "5"});
+  EXPECT_EQ(by_context.exit_code, 0) << Describe(by_context);
+  EXPECT_EQ(configured({"accounts", "list", "--timeout", "5", "--tls=false"})
+                .exit_code,
+            kExitUnavailable);
   EXPECT_EQ(server->Stop(), 0) << server->Log();
 }
 
@@ -736,13 +1069,17 @@ TEST(AdminReadmeTest, WalkthroughRunsAsWritten) {
        {"127.0.0.1:8090", absl::StrCat("127.0.0.1:", sink_port)},
        {"build/tools/partner-sink/partner-sink", ATS_PARTNER_SINK_BIN}});
   const CommandResult result = RunCommand(
-      {"/usr/bin/env", absl::StrCat("ATS_SERVER=127.0.0.1:", port), "bash",
-       "-c",
+      {"/usr/bin/env", absl::StrCat("ATS_SERVER=127.0.0.1:", port),
+       "ATS_ADMIN_CONFIG=" + dir.File("config.yaml"), "bash", "-c",
        absl::StrCat("set -euo pipefail; cd ", dir.path(), "\n", walkthrough)},
       absl::Minutes(3));
   EXPECT_EQ(result.exit_code, 0) << Describe(result) << server->Log();
   EXPECT_TRUE(absl::StrContains(result.out, "SENT")) << result.out;
   EXPECT_TRUE(absl::StrContains(result.out, "test_package: sql-basics"))
+      << result.out;
+  // The contexts' part ran with a configuration file of its own.
+  EXPECT_TRUE(std::regex_search(result.out,
+                                std::regex("\n\\* +local +127\\.0\\.0\\.1:")))
       << result.out;
   EXPECT_EQ(server->Stop(), 0) << server->Log();
 }

@@ -193,6 +193,30 @@ class ServerE2eTest : public ::testing::Test {
     return RunCommand(argv, kCommandTimeout);
   }
 
+  // Makes calls that succeed and fail, with both keys and without one, so
+  // that every path of the call log runs (an error message with quotes and
+  // a newline in it too).
+  void CallEveryWay(const std::string& operator_key,
+                    const std::string& admin_key) {
+    EXPECT_EQ(Call("ats.v1.AccountService/ListAccounts", "{}",
+                   "Bearer " + operator_key)
+                  .exit_code,
+              0);
+    ExpectCallFailed(
+        Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + admin_key),
+        "permission_denied");
+    ExpectCallFailed(
+        Call("ats.v1.AccountService/CreateAccount",
+             R"({"account": {"displayName": "\"quoted\"\n\u00e9"}})",
+             "Bearer " + operator_key),
+        "invalid_argument");
+    ExpectCallFailed(Call("ats.v1.AccountService/ListApiKeys",
+                          R"({"pageToken": "bogus"})", "Bearer " + admin_key),
+                     "invalid_argument");
+    ExpectCallFailed(Call("ats.v1.AccountService/ListAccounts", "{}"),
+                     "unauthenticated");
+  }
+
   // Expects `result` to be buf curl's report of a failed call with `code`.
   static void ExpectCallFailed(const CommandResult& result,
                                const std::string& code) {
@@ -350,21 +374,7 @@ TEST_F(ServerE2eTest, SigtermDrainsWithinGraceAndLogsNoSecret) {
   ASSERT_FALSE(operator_key.empty());
   ASSERT_FALSE(admin_key.empty());
 
-  // Calls that succeed and fail with both keys, so every log path runs.
-  EXPECT_EQ(
-      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + operator_key)
-          .exit_code,
-      0);
-  ExpectCallFailed(
-      Call("ats.v1.AccountService/ListAccounts", "{}", "Bearer " + admin_key),
-      "permission_denied");
-  ExpectCallFailed(
-      Call("ats.v1.AccountService/CreateAccount",
-           R"({"account": {"displayName": ""}})", "Bearer " + operator_key),
-      "invalid_argument");
-  ExpectCallFailed(Call("ats.v1.AccountService/ListApiKeys",
-                        R"({"pageToken": "bogus"})", "Bearer " + admin_key),
-                   "invalid_argument");
+  CallEveryWay(operator_key, admin_key);
 
   // A Watch stream never ends by itself: shutdown must report NOT_SERVING
   // to it, then cancel it when the grace runs out rather than wait forever.
@@ -383,6 +393,45 @@ TEST_F(ServerE2eTest, SigtermDrainsWithinGraceAndLogsNoSecret) {
 
   ASSERT_TRUE(watch->WaitForExit(kStopTimeout).has_value()) << watch->Log();
   EXPECT_TRUE(absl::StrContains(watch->Log(), "NOT_SERVING")) << watch->Log();
+}
+
+// Checks, with Python's strict JSON parser, that every line of the log
+// file argv[1] is one JSON object with time, level and msg, and every call
+// line has the call's fields; prints the codes of the call lines.
+constexpr char kCheckJsonLog[] = R"py(
+import json, sys
+codes = []
+with open(sys.argv[1], encoding="utf-8") as log:
+    for number, line in enumerate(log, 1):
+        record = json.loads(line)
+        assert isinstance(record, dict), (number, line)
+        missing = {"time", "level", "msg"} - record.keys()
+        if record["msg"] == "rpc":
+            missing |= {"method", "code", "latency_ms", "account", "key"} - record.keys()
+            assert isinstance(record["latency_ms"], float), (number, line)
+            if record["code"] != "OK":
+                missing |= {"error"} - record.keys()
+            codes.append(record["code"])
+        assert not missing, (number, line, missing)
+print(" ".join(sorted(codes)))
+)py";
+
+TEST_F(ServerE2eTest, JsonLogsAreOneObjectPerLineWithTheCallsFields) {
+  std::optional<ChildProcess> server = StartServer({"--log_format=json"});
+  ASSERT_TRUE(server.has_value());
+  CallEveryWay(ReadKey(operator_key_path()), ReadKey(admin_key_path()));
+  EXPECT_EQ(server->Stop(SIGTERM, kStopTimeout), 0) << server->Log();
+
+  const CommandResult checked = RunCommand(
+      {"python3", "-c", kCheckJsonLog, server->log_path()}, kCommandTimeout);
+  EXPECT_EQ(checked.exit_code, 0) << checked.err << server->Log();
+  EXPECT_EQ(checked.out,
+            "INVALID_ARGUMENT INVALID_ARGUMENT OK PERMISSION_DENIED "
+            "UNAUTHENTICATED\n")
+      << server->Log();
+  // The lines around the calls are there too, as JSON.
+  EXPECT_TRUE(absl::StrContains(server->Log(), R"("msg":"stopped")"))
+      << server->Log();
 }
 
 TEST_F(ServerE2eTest, RestartKeepsKeysAndData) {
@@ -530,6 +579,7 @@ TEST_F(ServerE2eTest, BadFlagsExitWithCode2AndWriteNothing) {
       {{"--auth_failure_limit=-5"}, "--auth_failure_limit"},
       {{"--max_message_bytes=0"}, "--max_message_bytes"},
       {{"--log_level=loud"}, "--log_level"},
+      {{"--log_format=xml"}, "--log_format"},
       {{"--dispatch_lease=1s"}, "--dispatch_lease"},
   };
   const std::map<std::string, std::string> before = Snapshot(dir_);

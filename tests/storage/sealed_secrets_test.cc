@@ -416,19 +416,6 @@ TEST_F(SealedSecretsTest, DatabaseFilesAndDirectoriesArePrivate) {
     EXPECT_EQ(ModeOf(file), 0600u) << file;
   }
   EXPECT_EQ(ModeOf(dir_.File("new/nested/ats.secrets.key")), 0600u);
-  EXPECT_EQ(OpenToOthers(DatabaseFiles(path)), std::vector<std::string>{});
-}
-
-TEST(FilesTest, OpenToOthersNamesFilesWithWiderModes) {
-  ::ats::testing::TempDir dir;
-  const std::string shared = dir.File("shared.db");
-  const std::string private_file = dir.File("private.key");
-  std::ofstream(shared) << "x";
-  std::ofstream(private_file) << "x";
-  ASSERT_EQ(::chmod(shared.c_str(), 0644), 0);
-  ASSERT_EQ(::chmod(private_file.c_str(), 0600), 0);
-  EXPECT_EQ(OpenToOthers({shared, private_file, dir.File("missing")}),
-            std::vector<std::string>{shared + " (0644)"});
 }
 
 TEST(FilesTest, CompanionFilesAreNamedAfterTheDatabase) {
