@@ -9,25 +9,21 @@
 #include "storage/failure.h"
 
 namespace ats::server {
-namespace {
 
-// Writes the one log line of a call; messages are ours and never carry
-// secrets.
 void LogCall(std::string_view method, const absl::Status& status,
-             absl::Time start, const Caller& caller) {
+             absl::Time start, const Caller& caller, std::string_view detail) {
   const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start);
+  const std::string extra = detail.empty() ? "" : " " + std::string(detail);
   if (status.ok()) {
-    spdlog::info("rpc {} code=OK latency_ms={:.3f} account={} key={}", method,
-                 latency_ms, caller.account_id, caller.key_id);
+    spdlog::info("rpc {} code=OK latency_ms={:.3f} account={} key={}{}", method,
+                 latency_ms, caller.account_id, caller.key_id, extra);
   } else {
     spdlog::info(
-        "rpc {} code={} latency_ms={:.3f} account={} key={} error=\"{}\"",
+        "rpc {} code={} latency_ms={:.3f} account={} key={}{} error=\"{}\"",
         method, absl::StatusCodeToString(status.code()), latency_ms,
-        caller.account_id, caller.key_id, std::string(status.message()));
+        caller.account_id, caller.key_id, extra, std::string(status.message()));
   }
 }
-
-}  // namespace
 
 absl::Status ForClient(const absl::Status& status, std::string_view method) {
   if (!storage::IsStorageFailure(status)) return status;
@@ -38,6 +34,12 @@ absl::Status ForClient(const absl::Status& status, std::string_view method) {
     spdlog::error("rpc {}: storage failure: {}", method, detail);
   }
   return storage::WithoutStorageDetail(status);
+}
+
+const std::string& MethodName(const MethodPolicy* policy,
+                              const google::protobuf::Message& request) {
+  return policy == nullptr ? request.GetDescriptor()->full_name()
+                           : policy->name;
 }
 
 absl::StatusOr<Caller> Admit(const ServiceEnv& env,
@@ -59,8 +61,7 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
                      google::protobuf::Message* response) {
   const MethodPolicy* policy = env.methods.ForRequest(*request.GetDescriptor());
   state_ = std::make_shared<State>(State{
-      env, context->DefaultReactor(), policy,
-      policy == nullptr ? &request.GetDescriptor()->full_name() : &policy->name,
+      env, context->DefaultReactor(), policy, &MethodName(policy, request),
       request, response, absl::Now(), absl::OkStatus(), Caller()});
   absl::StatusOr<Caller> caller = Admit(env, *context, request, policy);
   if (caller.ok()) {

@@ -51,6 +51,20 @@ struct ServiceEnv {
 // (lock contention), else at error.
 absl::Status ForClient(const absl::Status& status, std::string_view method);
 
+// Writes the one log line of a call of `method` by `caller` that started at
+// `start` and ended with `status` (as the client sees it), with `detail`
+// ("bytes=123") after the key when not empty. Messages are ours and never
+// carry secrets.
+void LogCall(std::string_view method, const absl::Status& status,
+             absl::Time start, const Caller& caller,
+             std::string_view detail = "");
+
+// Returns the name of the RPC whose policy is `policy`, or the full name of
+// `request`'s type when no RPC takes it (`policy` null), for log lines; both
+// outlive the call.
+const std::string& MethodName(const MethodPolicy* policy,
+                              const google::protobuf::Message& request);
+
 // Returns the caller of the RPC whose policy is `policy` (as
 // env.methods.ForRequest found it for `request`), if its key is valid,
 // within its rate limit, and of a role the RPC's (ats.v1.access) option

@@ -20,7 +20,6 @@
 #include "server/engine/bulk_operations.h"
 #include "server/engine/manual_trigger.h"
 #include "server/engine/pipeline_access.h"
-#include "spdlog/spdlog.h"
 
 namespace ats::server {
 namespace {
@@ -127,10 +126,7 @@ class BulkStream final
   BulkStream(BulkRunner& runner, std::string method)
       : runner_(runner), method_(std::move(method)) {}
 
-  void set_caller(const Caller& caller) {
-    account_id_ = caller.account_id;
-    key_id_ = caller.key_id;
-  }
+  void set_caller(const Caller& caller) { caller_ = caller; }
 
   // Where the created (or, for a retry, the logged) operation goes.
   ats::v1::BulkOperation* created() { return &created_; }
@@ -180,7 +176,7 @@ class BulkStream final
     }
     // The worker publishes the operation's state after its next batch, or
     // at once if it has ended.
-    runner_.Enqueue(account_id_, id);
+    runner_.Enqueue(caller_.account_id, id);
   }
 
  public:
@@ -258,21 +254,15 @@ class BulkStream final
     if (finished_) return;
     const absl::Status status = ForClient(outcome, method_);
     finished_ = true;
-    const double latency_ms = absl::ToDoubleMilliseconds(absl::Now() - start_);
-    spdlog::info(
-        "rpc {} code={} latency_ms={:.3f} account={} key={} "
-        "operation={}{}{}",
-        method_, absl::StatusCodeToString(status.code()), latency_ms,
-        account_id_, key_id_, created_.name(),
-        status.ok() ? "" : " error=", std::string(status.message()));
+    LogCall(method_, status, start_, caller_,
+            absl::StrCat("operation=", created_.name()));
     Finish(ToGrpcStatus(status));
   }
 
   BulkRunner& runner_;
   const std::string method_;
   const absl::Time start_ = absl::Now();
-  std::string account_id_;
-  std::string key_id_;
+  Caller caller_;
   ats::v1::BulkOperation created_;
 
   absl::Mutex mu_;
@@ -372,9 +362,7 @@ IntegrationService::BulkTriggerIntegration(
   // before, the request type names the call in its log line.
   const MethodPolicy* policy =
       env_.methods.ForRequest(*request->GetDescriptor());
-  auto* stream = new BulkStream(
-      bulk_,
-      policy == nullptr ? request->GetDescriptor()->full_name() : policy->name);
+  auto* stream = new BulkStream(bulk_, MethodName(policy, *request));
   absl::StatusOr<Caller> caller = Admit(env_, *context, *request, policy);
   if (!caller.ok()) {
     stream->Fail(caller.status());
