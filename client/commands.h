@@ -29,6 +29,8 @@ void AddCandidateCommands(CLI::App& app, Session& session);
 void AddEventCommands(CLI::App& app, Session& session);
 // trigger, bulk-trigger, bulk-ops (manual_trigger_commands.cc).
 void AddManualTriggerCommands(CLI::App& app, Session& session);
+// backup (operations_commands.cc).
+void AddOperationsCommands(CLI::App& app, Session& session);
 
 // Calls List RPC `method` page after page and returns one response holding
 // the items (`items` of each page) of every page, up to `limit` in all, and

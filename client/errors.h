@@ -61,6 +61,13 @@ class NoKeyError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Thrown when a local file cannot be written as a command needs; main
+// prints it and exits with kExitOther.
+class FileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Throws RpcError when `status` is not OK.
 void Check(const grpc::Status& status);
 
