@@ -3,8 +3,6 @@
 // cancelled call leaves nothing behind. The backup under a move load, and
 // restoring one, are tests/e2e/backup_e2e_test.cc.
 
-#include <sqlite3.h>
-
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -16,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/api/test_server.h"
 #include "tests/support/files.h"
+#include "tests/support/sqlite_file.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::testing {
@@ -51,25 +50,6 @@ std::vector<std::string> BackupFilesIn(const std::string& dir) {
   return names;
 }
 
-// The rows of `sql` (one column) in the database file `path`.
-std::vector<std::string> Query(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> rows;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr),
-            SQLITE_OK);
-  sqlite3_stmt* statement = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &statement, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  while (sqlite3_step(statement) == SQLITE_ROW) {
-    const unsigned char* text = sqlite3_column_text(statement, 0);
-    rows.emplace_back(text == nullptr ? ""
-                                      : reinterpret_cast<const char*>(text));
-  }
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return rows;
-}
-
 TEST(OperationsServiceTest, BackupStreamsTheWholeDatabase) {
   TestServer server;
   ats::v1::CreateCandidateRequest create;
@@ -97,11 +77,11 @@ TEST(OperationsServiceTest, BackupStreamsTheWholeDatabase) {
   TempDir dir;
   const std::string path = dir.File("backup.db");
   std::ofstream(path, std::ios::binary) << backup.bytes;
-  EXPECT_EQ(Query(path, "PRAGMA integrity_check"),
+  SqliteFile file(path);
+  EXPECT_EQ(file.Column("PRAGMA integrity_check"),
             std::vector<std::string>{"ok"});
-  EXPECT_EQ(Query(path,
-                  "SELECT 'candidates/' || id FROM candidates "
-                  "WHERE given_name = 'Backed'"),
+  EXPECT_EQ(file.Column("SELECT 'candidates/' || id FROM candidates "
+                        "WHERE given_name = 'Backed'"),
             std::vector<std::string>{candidate.name()});
   EXPECT_EQ(BackupFilesIn(server.dir()), std::vector<std::string>());
 }

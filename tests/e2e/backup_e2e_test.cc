@@ -5,7 +5,6 @@
 // a server started on it must serve that data; and without the secrets key
 // file, which is not part of the backup, it must refuse to start.
 
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -32,6 +31,7 @@
 #include "tests/support/files.h"
 #include "tests/support/loopback_port.h"
 #include "tests/support/run_command.h"
+#include "tests/support/sqlite_file.h"
 #include "tests/support/temp_dir.h"
 
 #ifndef ATS_SERVER_BIN
@@ -76,42 +76,6 @@ struct Application {
 std::string IdOf(const std::string& name) {
   return std::vector<std::string>(absl::StrSplit(name, '/')).back();
 }
-
-// A database file opened with SQLite itself, as an operator would.
-class BackupFile {
- public:
-  explicit BackupFile(const std::string& path) {
-    EXPECT_EQ(
-        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr),
-        SQLITE_OK);
-  }
-  ~BackupFile() { sqlite3_close(db_); }
-
-  // The first column of every row of `sql`, with `args` bound in order.
-  std::vector<std::string> Column(const char* sql,
-                                  const std::vector<std::string>& args = {}) {
-    sqlite3_stmt* statement = nullptr;
-    std::vector<std::string> values;
-    if (sqlite3_prepare_v2(db_, sql, -1, &statement, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
-      return values;
-    }
-    for (size_t i = 0; i < args.size(); ++i) {
-      sqlite3_bind_text(statement, static_cast<int>(i + 1), args[i].c_str(), -1,
-                        SQLITE_TRANSIENT);
-    }
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-      const unsigned char* text = sqlite3_column_text(statement, 0);
-      values.emplace_back(
-          text == nullptr ? "" : reinterpret_cast<const char*>(text));
-    }
-    sqlite3_finalize(statement);
-    return values;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 class BackupE2eTest : public ::testing::Test {
  protected:
@@ -314,7 +278,7 @@ TEST_F(BackupE2eTest, BackupUnderMovesHoldsEveryAcknowledgedMoveAndRestores) {
   EXPECT_EQ(FileMode(backup), 0600);
 
   {
-    BackupFile file(backup);
+    SqliteFile file(backup);
     EXPECT_EQ(file.Column("PRAGMA integrity_check"),
               std::vector<std::string>{"ok"});
     for (size_t i = 0; i < applications_.size(); ++i) {
