@@ -11,6 +11,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/api/test_server.h"
 #include "tests/support/files.h"
@@ -135,6 +136,18 @@ TEST(OperationsServiceTest, OnlyOperatorsTakeBackups) {
   const Backup backup = TakeBackup(server, server.admin_key());
   EXPECT_EQ(backup.status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(backup.bytes.empty());
+}
+
+TEST(OperationsServiceTest, HealthServiceReportsOnIt) {
+  TestServer server;
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("ats.v1.OperationsService");
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status =
+      grpc::health::v1::Health::NewStub(server.channel())
+          ->Check(TestServer::Context("").get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 }  // namespace
