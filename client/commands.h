@@ -29,6 +29,8 @@ void AddCandidateCommands(CLI::App& app, Session& session);
 void AddEventCommands(CLI::App& app, Session& session);
 // trigger, bulk-trigger, bulk-ops (manual_trigger_commands.cc).
 void AddManualTriggerCommands(CLI::App& app, Session& session);
+// backup (operations_commands.cc).
+void AddOperationsCommands(CLI::App& app, Session& session);
 // config: the configuration file's contexts (config_commands.cc).
 void AddConfigCommands(CLI::App& app, Session& session);
 // completion: shell completion scripts for every command of `app`, added

@@ -79,6 +79,13 @@ class NoKeyError : public CommandError {
       : CommandError(kExitPermission, what) {}
 };
 
+// A local file cannot be written as a command needs (kExitOther).
+class FileError : public CommandError {
+ public:
+  explicit FileError(const std::string& what)
+      : CommandError(kExitOther, what) {}
+};
+
 // Throws RpcError when `status` is not OK.
 void Check(const grpc::Status& status);
 

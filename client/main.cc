@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   using namespace ats::client;
   CLI::App app(
       "ats-admin: administer the ATS Trigger Service (accounts, the "
-      "Marketplace, templates, jobs, candidates, triggers and events).");
+      "Marketplace, templates, jobs, candidates, triggers, events and "
+      "backups).");
   app.name("ats-admin");
   app.footer(std::string("Example:\n  ats-admin jobs list --output json\n"
                          "  ATS_SERVER=10.0.0.5:50051 ATS_TOKEN=... ats-admin "
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   AddCandidateCommands(app, session);
   AddEventCommands(app, session);
   AddManualTriggerCommands(app, session);
+  AddOperationsCommands(app, session);
   AddConfigCommands(app, session);
   AddCompletionCommand(app);
 

@@ -158,6 +158,7 @@ AtsServer::AtsServer(ServerOptions options, MethodPolicies methods,
       integrations_(env_, bulk_),
       jobs_(env_),
       templates_(env_),
+      operations_(env_, options_.max_message_bytes),
       janitor_(store, clock) {
   if (!options_.dispatch) return;
   Connector* connector = options_.connector;
@@ -218,6 +219,7 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
   builder.RegisterService(&server->integrations_);
   builder.RegisterService(&server->jobs_);
   builder.RegisterService(&server->templates_);
+  builder.RegisterService(&server->operations_);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat(

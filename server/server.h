@@ -13,6 +13,7 @@
 #include "server/api/health_service.h"
 #include "server/api/integration_service.h"
 #include "server/api/job_service.h"
+#include "server/api/operations_service.h"
 #include "server/api/rate_limiter.h"
 #include "server/api/rpc_metrics.h"
 #include "server/api/template_service.h"
@@ -123,6 +124,7 @@ class AtsServer {
   IntegrationService integrations_;
   JobService jobs_;
   TemplateService templates_;
+  OperationsService operations_;
   RequestLogJanitor janitor_;
   // Before the gRPC server, whose interceptors use it.
   std::unique_ptr<RpcMetrics> rpc_metrics_;

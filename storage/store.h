@@ -1,12 +1,15 @@
 #ifndef ATS_STORAGE_STORE_H_
 #define ATS_STORAGE_STORE_H_
 
+#include <cstdint>
 #include <functional>
+#include <istream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "storage/account_repository.h"
 #include "storage/application_repository.h"
 #include "storage/bulk_operation_repository.h"
@@ -37,6 +40,16 @@ class Transaction {
   virtual BulkOperationRepository& bulk_operations() = 0;
 };
 
+// A consistent copy of a whole store (see Store::Backup), in the backend's
+// own file format: a server started on it serves the data as it was.
+struct BackupCopy {
+  // The copy, open at its first byte. Its file has no name any more, so
+  // nothing else can open it, and it goes away when this stream closes.
+  std::unique_ptr<std::istream> bytes;
+  // The copy's size in bytes.
+  int64_t size = 0;
+};
+
 // The service's durable state. Writes are serialized (one writer, batched
 // into group commits); reads run concurrently on consistent snapshots.
 class Store {
@@ -61,6 +74,15 @@ class Store {
 
   // Returns what the store is doing now; cheap, never waits for a write.
   virtual StoreStats Stats() const = 0;
+
+  // Copies the whole store as it stands at one moment during the call, while
+  // reads and writes go on, and returns the copy: every write whose `done`
+  // ran before the call is in it. Asks `cancelled` between steps and returns
+  // CANCELLED soon after it answers true. A backend whose data is not one
+  // file it can copy returns UNIMPLEMENTED, naming the tools that back it up
+  // (PostgreSQL's pg_dump or point-in-time recovery).
+  virtual absl::StatusOr<BackupCopy> Backup(
+      const std::function<bool()>& cancelled) = 0;
 };
 
 // Where and how the SQLite store keeps its data.

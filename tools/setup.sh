@@ -13,6 +13,7 @@ debian_packages=(
   libcurl4-openssl-dev libssl-dev libcpp-httplib-dev libevent-dev libspdlog-dev
   libcli11-dev libyaml-cpp-dev librapidcheck-dev libjemalloc-dev sqlite3 jq curl ccache
   postgresql-15 libpq-dev python3-prometheus-client python3-yaml zsh
+  python3-grpcio python3-grpc-tools
 )
 # node and npm may come from elsewhere than Debian; only ask apt for them when
 # there is no node at all, since mixing the two breaks both.

@@ -22,6 +22,12 @@ absl::Status ForClient(const absl::Status& status, std::string_view method) {
   return storage::WithoutStorageDetail(status);
 }
 
+const std::string& MethodName(const MethodPolicy* policy,
+                              const google::protobuf::Message& request) {
+  return policy == nullptr ? request.GetDescriptor()->full_name()
+                           : policy->name;
+}
+
 absl::StatusOr<Caller> Admit(const ServiceEnv& env,
                              const grpc::ServerContextBase& context,
                              const google::protobuf::Message& request,
@@ -41,8 +47,7 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
                      google::protobuf::Message* response) {
   const MethodPolicy* policy = env.methods.ForRequest(*request.GetDescriptor());
   state_ = std::make_shared<State>(State{
-      env, context->DefaultReactor(), policy,
-      policy == nullptr ? &request.GetDescriptor()->full_name() : &policy->name,
+      env, context->DefaultReactor(), policy, &MethodName(policy, request),
       request, response, absl::Now(), absl::OkStatus(), Caller()});
   absl::StatusOr<Caller> caller = Admit(env, *context, request, policy);
   if (caller.ok()) {

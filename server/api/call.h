@@ -51,6 +51,12 @@ struct ServiceEnv {
 // (lock contention), else at error.
 absl::Status ForClient(const absl::Status& status, std::string_view method);
 
+// Returns the name of the RPC whose policy is `policy`, or the full name of
+// `request`'s type when no RPC takes it (`policy` null), for log lines; both
+// outlive the call.
+const std::string& MethodName(const MethodPolicy* policy,
+                              const google::protobuf::Message& request);
+
 // Returns the caller of the RPC whose policy is `policy` (as
 // env.methods.ForRequest found it for `request`), if its key is valid,
 // within its rate limit, and of a role the RPC's (ats.v1.access) option

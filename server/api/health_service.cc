@@ -76,7 +76,8 @@ bool HealthService::Known(const std::string& service) {
   return service.empty() || service == "ats.v1.JobService" ||
          service == "ats.v1.TemplateService" ||
          service == "ats.v1.IntegrationService" ||
-         service == "ats.v1.AccountService";
+         service == "ats.v1.AccountService" ||
+         service == "ats.v1.OperationsService";
 }
 
 void HealthService::SetServing(bool serving) {

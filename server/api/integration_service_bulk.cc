@@ -127,10 +127,7 @@ class BulkStream final
   BulkStream(BulkRunner& runner, std::string method)
       : runner_(runner), method_(std::move(method)) {}
 
-  void set_caller(const Caller& caller) {
-    account_id_ = caller.account_id;
-    key_id_ = caller.key_id;
-  }
+  void set_caller(const Caller& caller) { caller_ = caller; }
 
   // Where the created (or, for a retry, the logged) operation goes.
   ats::v1::BulkOperation* created() { return &created_; }
@@ -180,7 +177,7 @@ class BulkStream final
     }
     // The worker publishes the operation's state after its next batch, or
     // at once if it has ended.
-    runner_.Enqueue(account_id_, id);
+    runner_.Enqueue(caller_.account_id, id);
   }
 
  public:
@@ -273,8 +270,7 @@ class BulkStream final
   BulkRunner& runner_;
   const std::string method_;
   const absl::Time start_ = absl::Now();
-  std::string account_id_;
-  std::string key_id_;
+  Caller caller_;
   ats::v1::BulkOperation created_;
 
   absl::Mutex mu_;
@@ -374,9 +370,7 @@ IntegrationService::BulkTriggerIntegration(
   // before, the request type names the call in its log line.
   const MethodPolicy* policy =
       env_.methods.ForRequest(*request->GetDescriptor());
-  auto* stream = new BulkStream(
-      bulk_,
-      policy == nullptr ? request->GetDescriptor()->full_name() : policy->name);
+  auto* stream = new BulkStream(bulk_, MethodName(policy, *request));
   absl::StatusOr<Caller> caller = Admit(env_, *context, *request, policy);
   if (!caller.ok()) {
     stream->Fail(caller.status());

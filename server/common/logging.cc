@@ -59,6 +59,10 @@ LogLine LineOf(const CallLog& call) {
   if (!call.operation.empty()) {
     line.fields.push_back({"operation", std::string(call.operation)});
   }
+  if (call.bytes.has_value()) {
+    line.fields.push_back(
+        {"bytes", absl::StrCat(*call.bytes), LogField::Kind::kNumber});
+  }
   if (call.code != absl::StatusCode::kOk) {
     line.fields.push_back({"error", std::string(call.error), Kind::kText});
   }

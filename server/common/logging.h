@@ -6,6 +6,7 @@
 // that a machine can read. The line each call writes is made of named
 // fields, produced once and written in either form.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,10 +45,12 @@ struct CallLog {
   absl::string_view key;
   // The bulk operation a streaming call started, if any.
   absl::string_view operation;
+  // Bytes a streaming call sent, such as a backup's.
+  std::optional<int64_t> bytes;
 };
 
 // Writes `call`'s line at info level: "rpc METHOD code=... latency_ms=...
-// account=... key=... [operation=...] [error="..."]" as text, the same
+// account=... key=... [operation=...] [bytes=...] [error="..."]" as text, the same
 // fields ("msg": "rpc", "method", "code", ...) as JSON.
 void LogCall(const CallLog& call);
 

@@ -284,4 +284,56 @@ absl::Status Connection::CheckpointPassive() {
   return SqliteError(rc, db_, "WAL checkpoint");
 }
 
+absl::Status Connection::BackupTo(const std::string& path, int pages_per_step,
+                                  const std::function<bool()>& keep_going) {
+  if (!in_transaction()) {
+    return absl::FailedPreconditionError(
+        "a backup needs an open read transaction to copy from");
+  }
+  sqlite3* destination = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &destination,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  absl::Status status;
+  if (rc != SQLITE_OK) {
+    status = SqliteError(rc, destination, "open backup file " + path);
+  } else {
+    // The copy is read once and thrown away if anything fails, so it needs
+    // neither a rollback journal nor syncs.
+    rc = sqlite3_exec(destination,
+                      "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF",
+                      nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      status = SqliteError(rc, destination, "configure backup file " + path);
+    }
+  }
+  sqlite3_backup* backup =
+      status.ok() ? sqlite3_backup_init(destination, "main", db_, "main")
+                  : nullptr;
+  if (status.ok() && backup == nullptr) {
+    status = SqliteError(sqlite3_errcode(destination), destination,
+                         "start backup to " + path);
+  }
+  while (status.ok()) {
+    rc = sqlite3_backup_step(backup, pages_per_step);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_OK) {
+      status = SqliteError(rc, destination, "backup step to " + path);
+    } else if (!keep_going()) {
+      status = absl::CancelledError("backup cancelled");
+    }
+  }
+  if (backup != nullptr) {
+    rc = sqlite3_backup_finish(backup);
+    if (status.ok() && rc != SQLITE_OK) {
+      status = SqliteError(rc, destination, "finish backup to " + path);
+    }
+  }
+  rc = sqlite3_close_v2(destination);
+  if (status.ok() && rc != SQLITE_OK) {
+    status = SqliteError(rc, nullptr, "close backup file " + path);
+  }
+  return status;
+}
+
 }  // namespace ats::storage::sqlite

@@ -114,6 +114,16 @@ class Connection {
   // without waiting for the writer or readers.
   absl::Status CheckpointPassive();
 
+  // Copies this connection's database, as its open read transaction sees it,
+  // into the empty database file `path` with SQLite's online backup API,
+  // `pages_per_step` pages per step. Calls `keep_going` after each step and
+  // stops with CANCELLED once it returns false. Must run inside a read
+  // transaction that has read something: its snapshot is what gets copied,
+  // so writes committed meanwhile by other connections neither show in the
+  // copy nor restart it.
+  absl::Status BackupTo(const std::string& path, int pages_per_step,
+                        const std::function<bool()>& keep_going);
+
   // Rewrites a BLOB: the new value, or an error that fails the statement.
   using BlobRewrite = absl::StatusOr<std::string> (*)(std::string_view blob);
 

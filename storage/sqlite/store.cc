@@ -11,6 +11,7 @@
 #include "storage/sealer.h"
 #include "storage/sqlite/account_repository.h"
 #include "storage/sqlite/application_repository.h"
+#include "storage/sqlite/backup.h"
 #include "storage/sqlite/bulk_operation_repository.h"
 #include "storage/sqlite/candidate_repository.h"
 #include "storage/sqlite/database.h"
@@ -68,12 +69,14 @@ using EventChanges = std::vector<EventStateChange>;
 
 class SqliteStore final : public Store {
  public:
-  // `watch` (may be null) watches the writer connection of `db` for
-  // `observer`.
-  SqliteStore(std::unique_ptr<Sealer> sealer, StoreObserver observer,
+  // `path` is the database file of `db`; `watch` (may be null) watches the
+  // writer connection of `db` for `observer`.
+  SqliteStore(std::string path, std::unique_ptr<Sealer> sealer,
+              StoreObserver observer,
               std::unique_ptr<sqlite::EventStateWatch> watch,
               std::unique_ptr<sqlite::Database> db)
-      : sealer_(std::move(sealer)),
+      : path_(std::move(path)),
+        sealer_(std::move(sealer)),
         observer_(std::move(observer)),
         watch_(std::move(watch)),
         db_(std::move(db)) {}
@@ -111,6 +114,13 @@ class SqliteStore final : public Store {
     return StoreStats{db_->write_stats().queued, db_->wal_bytes()};
   }
 
+  // Sealed values are copied as they are stored: the copy opens only with
+  // the same secrets key file, which is not part of it.
+  absl::StatusOr<BackupCopy> Backup(
+      const std::function<bool()>& cancelled) override {
+    return sqlite::BackupDatabase(path_, cancelled);
+  }
+
  private:
   // Runs `work` on the writer connection; with `changes`, keeps there the
   // event state changes `work` made, unless it failed (and rolled back).
@@ -132,6 +142,7 @@ class SqliteStore final : public Store {
     if (!changes.empty()) observer_.events_changed(changes);
   }
 
+  const std::string path_;
   // Declared before the database so they outlive its threads and its
   // writer connection.
   const std::unique_ptr<Sealer> sealer_;
@@ -235,8 +246,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
   absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
       sqlite::Database::Open(db_options);
   if (!db.ok()) return db.status();
-  return std::make_unique<SqliteStore>(std::move(sealer), options.observer,
-                                       std::move(watch), *std::move(db));
+  return std::make_unique<SqliteStore>(options.path, std::move(sealer),
+                                       options.observer, std::move(watch),
+                                       *std::move(db));
 }
 
 }  // namespace ats::storage

@@ -8,6 +8,7 @@
 #include "ats/v1/account_service.pb.h"
 #include "ats/v1/integration_service.pb.h"
 #include "ats/v1/job_service.pb.h"
+#include "ats/v1/operations_service.pb.h"
 #include "ats/v1/template_service.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
@@ -36,6 +37,8 @@ std::vector<const ServiceDescriptor*> AtsServices() {
           "JobService"),
       ats::v1::GetJobTemplateRequest::descriptor()->file()->FindServiceByName(
           "TemplateService"),
+      ats::v1::BackupDatabaseRequest::descriptor()->file()->FindServiceByName(
+          "OperationsService"),
   };
 }
 
@@ -123,6 +126,14 @@ TEST_F(GeneratedPoliciesTest, ReportPartnerResultAdmitsOnlyPartner) {
       Policy(ats::v1::ReportPartnerResultRequest::descriptor());
   EXPECT_EQ(policy.name, "ats.v1.IntegrationService/ReportPartnerResult");
   EXPECT_EQ(policy.roles, Roles({ats::v1::ROLE_PARTNER}));
+}
+
+TEST_F(GeneratedPoliciesTest, BackupDatabaseOnlyReadsAndAdmitsOnlyOperator) {
+  const MethodPolicy& policy =
+      Policy(ats::v1::BackupDatabaseRequest::descriptor());
+  EXPECT_EQ(policy.name, "ats.v1.OperationsService/BackupDatabase");
+  EXPECT_EQ(policy.roles, Roles({ats::v1::ROLE_OPERATOR}));
+  EXPECT_TRUE(policy.read_only);
 }
 
 TEST_F(GeneratedPoliciesTest, GetJobOnlyReads) {

@@ -116,6 +116,11 @@ std::unique_ptr<ats::v1::TemplateService::Stub> TestServer::templates() const {
   return ats::v1::TemplateService::NewStub(channel_);
 }
 
+std::unique_ptr<ats::v1::OperationsService::Stub> TestServer::operations()
+    const {
+  return ats::v1::OperationsService::NewStub(channel_);
+}
+
 std::string TestServer::CreateKey(ats::v1::Role role,
                                   const std::string& account,
                                   const std::string& integration) {

@@ -7,6 +7,7 @@
 #include "ats/v1/account_service.grpc.pb.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "ats/v1/job_service.grpc.pb.h"
+#include "ats/v1/operations_service.grpc.pb.h"
 #include "ats/v1/template_service.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -54,6 +55,7 @@ class TestServer {
   std::unique_ptr<ats::v1::IntegrationService::Stub> integrations() const;
   std::unique_ptr<ats::v1::JobService::Stub> jobs() const;
   std::unique_ptr<ats::v1::TemplateService::Stub> templates() const;
+  std::unique_ptr<ats::v1::OperationsService::Stub> operations() const;
 
   // Creates a key through the API with the operator key and returns its
   // secret. `account` and `integration` are resource names or empty.

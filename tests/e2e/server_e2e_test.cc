@@ -33,6 +33,7 @@
 #include "ats/v1/account_service.pb.h"
 #include "ats/v1/integration_service.pb.h"
 #include "ats/v1/job_service.pb.h"
+#include "ats/v1/operations_service.pb.h"
 #include "ats/v1/template_service.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
@@ -255,9 +256,11 @@ TEST_F(ServerE2eTest, ReflectionListsEveryServiceAndHealth) {
   AddMethodsOf(ats::v1::ListPartnersRequest::descriptor(), &expected);
   AddMethodsOf(ats::v1::CreateJobRequest::descriptor(), &expected);
   AddMethodsOf(ats::v1::GetJobTemplateRequest::descriptor(), &expected);
+  AddMethodsOf(ats::v1::BackupDatabaseRequest::descriptor(), &expected);
   for (const char* service :
        {"ats.v1.AccountService/", "ats.v1.IntegrationService/",
-        "ats.v1.JobService/", "ats.v1.TemplateService/"}) {
+        "ats.v1.JobService/", "ats.v1.TemplateService/",
+        "ats.v1.OperationsService/"}) {
     EXPECT_TRUE(std::any_of(expected.begin(), expected.end(),
                             [&](const std::string& method) {
                               return absl::StartsWith(method, service);
