@@ -97,6 +97,7 @@ std::vector<std::string> ServedServices() {
           ats::v1::IntegrationService::service_full_name(),
           ats::v1::JobService::service_full_name(),
           ats::v1::TemplateService::service_full_name(),
+          ats::v1::OperationsService::service_full_name(),
           // Added by InitProtoReflectionServerBuilderPlugin.
           "grpc.reflection.v1alpha.ServerReflection"};
 }
