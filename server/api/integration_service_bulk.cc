@@ -260,8 +260,8 @@ class BulkStream final
     log.code = status.code();
     log.error = status.message();
     log.latency = absl::Now() - start_;
-    log.account = account_id_;
-    log.key = key_id_;
+    log.account = caller_.account_id;
+    log.key = caller_.key_id;
     log.operation = created_.name();
     LogCall(log);
     Finish(ToGrpcStatus(status));
