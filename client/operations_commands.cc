@@ -99,12 +99,12 @@ void Backup(Session& session, const std::string& path) {
                                  total, "; no backup written"));
   }
   file.Keep();
-  if (session.output().json()) {
+  if (session.output().structured()) {
     google::protobuf::Struct result;
     (*result.mutable_fields())["file"].set_string_value(path);
     (*result.mutable_fields())["bytes"].set_number_value(
         static_cast<double>(received));
-    PrintJson(result);
+    session.output().Print(result);
   } else {
     std::cout << "file: " << path << "\nbytes: " << received << "\n";
   }
