@@ -57,16 +57,21 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
   }
 }
 
-grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& outcome) const {
-  const absl::Status status = ForClient(outcome, *state_->method);
+CallLog CallLogOf(const std::string& method, const absl::Status& status,
+                  absl::Time start, const Caller& caller) {
   CallLog log;
-  log.method = *state_->method;
+  log.method = method;
   log.code = status.code();
   log.error = status.message();
-  log.latency = absl::Now() - state_->start;
-  log.account = state_->caller.account_id;
-  log.key = state_->caller.key_id;
-  LogCall(log);
+  log.latency = absl::Now() - start;
+  log.account = caller.account_id;
+  log.key = caller.key_id;
+  return log;
+}
+
+grpc::ServerUnaryReactor* UnaryCall::Finish(const absl::Status& outcome) const {
+  const absl::Status status = ForClient(outcome, *state_->method);
+  LogCall(CallLogOf(*state_->method, status, state_->start, state_->caller));
   state_->reactor->Finish(ToGrpcStatus(status));
   return state_->reactor;
 }

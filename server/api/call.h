@@ -16,6 +16,7 @@
 #include "server/api/method_policy.h"
 #include "server/common/clock.h"
 #include "server/common/destination_guard.h"
+#include "server/common/logging.h"
 #include "server/common/random.h"
 #include "storage/store.h"
 
@@ -50,6 +51,12 @@ struct ServiceEnv {
 // The failure is logged in full: at warn when retrying is likely to help
 // (lock contention), else at error.
 absl::Status ForClient(const absl::Status& status, std::string_view method);
+
+// The log line of a call of `method` by `caller` that started at `start` and
+// ended with `status` (as the client sees it); a streaming call adds its own
+// fields before LogCall. It refers to its arguments, which must outlive it.
+CallLog CallLogOf(const std::string& method, const absl::Status& status,
+                  absl::Time start, const Caller& caller);
 
 // Returns the name of the RPC whose policy is `policy`, or the full name of
 // `request`'s type when no RPC takes it (`policy` null), for log lines; both

@@ -255,13 +255,7 @@ class BulkStream final
     if (finished_) return;
     const absl::Status status = ForClient(outcome, method_);
     finished_ = true;
-    CallLog log;
-    log.method = method_;
-    log.code = status.code();
-    log.error = status.message();
-    log.latency = absl::Now() - start_;
-    log.account = caller_.account_id;
-    log.key = caller_.key_id;
+    CallLog log = CallLogOf(method_, status, start_, caller_);
     log.operation = created_.name();
     LogCall(log);
     Finish(ToGrpcStatus(status));

@@ -106,13 +106,7 @@ class BackupStream final
   // Logs the call and finishes it with `outcome`.
   void End(const absl::Status& outcome) {
     const absl::Status status = ForClient(outcome, method_);
-    CallLog log;
-    log.method = method_;
-    log.code = status.code();
-    log.error = status.message();
-    log.latency = absl::Now() - start_;
-    log.account = caller_.account_id;
-    log.key = caller_.key_id;
+    CallLog log = CallLogOf(method_, status, start_, caller_);
     log.bytes = static_cast<int64_t>(bytes_sent_);
     LogCall(log);
     Finish(ToGrpcStatus(status));
