@@ -21,9 +21,7 @@ namespace {
 class PostgresTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = ::ats::testing::SharedPostgresCluster();
-    ASSERT_TRUE(cluster.ok()) << cluster.status();
-    auto uri = (*cluster)->CreateDatabase();
+    auto uri = ::ats::testing::CreateTestDatabase();
     ASSERT_TRUE(uri.ok()) << uri.status();
     uri_ = *uri;
   }

@@ -20,9 +20,7 @@ namespace {
 class PoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cluster = ::ats::testing::SharedPostgresCluster();
-    ASSERT_TRUE(cluster.ok()) << cluster.status();
-    auto uri = (*cluster)->CreateDatabase();
+    auto uri = ::ats::testing::CreateTestDatabase();
     ASSERT_TRUE(uri.ok()) << uri.status();
     options_.uri = *uri;
     options_.size = 4;

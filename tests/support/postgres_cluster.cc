@@ -147,4 +147,10 @@ absl::StatusOr<PostgresCluster*> SharedPostgresCluster() {
   return cluster->get();
 }
 
+absl::StatusOr<std::string> CreateTestDatabase() {
+  absl::StatusOr<PostgresCluster*> cluster = SharedPostgresCluster();
+  if (!cluster.ok()) return cluster.status();
+  return (*cluster)->CreateDatabase();
+}
+
 }  // namespace ats::testing

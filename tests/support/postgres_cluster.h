@@ -70,6 +70,10 @@ class PostgresCluster {
 // with its status when there is none.
 absl::StatusOr<PostgresCluster*> SharedPostgresCluster();
 
+// Creates a new, empty database in SharedPostgresCluster() and returns its
+// URI: what each PostgreSQL test starts from.
+absl::StatusOr<std::string> CreateTestDatabase();
+
 }  // namespace ats::testing
 
 #endif  // ATS_TESTS_SUPPORT_POSTGRES_CLUSTER_H_
