@@ -85,10 +85,12 @@ TestServer::TestServer(const std::string& allowed_networks,
 }
 
 TestServer::~TestServer() {
-  server_->Shutdown();
+  Shutdown();
   server_.reset();
   store_.reset();
 }
+
+void TestServer::Shutdown() { server_->Shutdown(); }
 
 std::unique_ptr<grpc::ClientContext> TestServer::Context(
     const std::string& key) {

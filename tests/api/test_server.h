@@ -74,6 +74,10 @@ class TestServer {
   storage::Store& store() { return *store_; }
   const std::string& dir() const { return dir_.path(); }
 
+  // Stops serving and waits until every call in flight has ended; the store
+  // and the files stay until the TestServer goes.
+  void Shutdown();
+
  private:
   // Declared first so that it goes last, after the store's files close.
   TempDir dir_;

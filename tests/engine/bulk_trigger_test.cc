@@ -313,42 +313,52 @@ TEST_F(BulkTriggerTest, ACandidateWhoseEventCannotBeWrittenFailsAlone) {
 }
 
 TEST_F(BulkTriggerTest, WritesRefusedWhileAnotherProcessHoldsTheLockAreRetried) {
-  const std::vector<std::string> ours = InsertCandidates(700);
   auto db = storage::sqlite::Connection::Open(
       absl::StrCat(server_.dir(), "/ats.db"), {});
   ASSERT_TRUE(db.ok()) << db.status();
 
-  absl::Notification running;
+  // Another process takes the write lock as soon as an operation has
+  // started, and keeps it for several of the server's busy timeouts: the
+  // worker's writes fail UNAVAILABLE until it lets go. How far the worker
+  // gets before the lock depends on the machine, so an operation that
+  // finished first is run again with twice the candidates until one is
+  // caught still running.
+  std::vector<std::string> ours;
   Streamed streamed;
-  std::thread client([&] {
-    auto context = As(server_.recruiter_key());
-    auto reader =
-        integrations_->BulkTriggerIntegration(context.get(), ListRequest(ours));
-    BulkOperation operation;
-    while (reader->Read(&operation)) {
-      streamed.messages.push_back(operation);
-      if (!running.HasBeenNotified()) running.Notify();
+  bool caught_running = false;
+  for (int count = 700; !caught_running && count <= 11200; count *= 2) {
+    ours = InsertCandidates(count);
+    absl::Notification started;
+    streamed = Streamed();
+    std::thread client([&] {
+      auto context = As(server_.recruiter_key());
+      auto reader = integrations_->BulkTriggerIntegration(context.get(),
+                                                          ListRequest(ours));
+      BulkOperation operation;
+      while (reader->Read(&operation)) {
+        streamed.messages.push_back(operation);
+        if (!started.HasBeenNotified()) started.Notify();
+      }
+      streamed.status = reader->Finish();
+      if (!started.HasBeenNotified()) started.Notify();
+    });
+    started.WaitForNotification();
+    EXPECT_TRUE((*db)->Exec("BEGIN IMMEDIATE").ok());
+    // Earlier operations have ended: their streams did.
+    storage::sqlite::Statement& running = (*db)->Prepare(
+        "SELECT count(*) FROM bulk_operations WHERE state = ?1");
+    running.Bind(1, static_cast<int>(ats::v1::BULK_OPERATION_STATE_RUNNING));
+    absl::StatusOr<bool> row = running.Step();
+    EXPECT_TRUE(row.ok() && *row) << row.status();
+    caught_running = row.ok() && *row && running.ColumnInt64(0) == 1;
+    (*db)->ResetStatements();
+    if (caught_running) {
+      absl::SleepFor(absl::Milliseconds(5 * TestServer::kBusyTimeoutMs));
     }
-    streamed.status = reader->Finish();
-    if (!running.HasBeenNotified()) running.Notify();
-  });
-  running.WaitForNotification();
-  // Another process takes the write lock while the operation still has
-  // events to write, and keeps it for several of the server's busy
-  // timeouts: the worker's writes fail UNAVAILABLE until it lets go.
-  EXPECT_TRUE((*db)->Exec("BEGIN IMMEDIATE").ok());
-  storage::sqlite::Statement& progress = (*db)->Prepare(
-      "SELECT state, created_count FROM bulk_operations");
-  absl::StatusOr<bool> row = progress.Step();
-  EXPECT_TRUE(row.ok() && *row) << row.status();
-  if (row.ok() && *row) {
-    EXPECT_EQ(progress.ColumnInt64(0), ats::v1::BULK_OPERATION_STATE_RUNNING);
-    EXPECT_LT(progress.ColumnInt64(1), 700) << "finished before the lock";
+    EXPECT_TRUE((*db)->Exec("COMMIT").ok());
+    client.join();
   }
-  (*db)->ResetStatements();
-  absl::SleepFor(absl::Milliseconds(5 * TestServer::kBusyTimeoutMs));
-  EXPECT_TRUE((*db)->Exec("COMMIT").ok());
-  client.join();
+  ASSERT_TRUE(caught_running) << "every operation finished before the lock";
 
   ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
   ASSERT_FALSE(streamed.messages.empty());
@@ -356,8 +366,8 @@ TEST_F(BulkTriggerTest, WritesRefusedWhileAnotherProcessHoldsTheLockAreRetried) 
   const BulkOperation& done = streamed.messages.back();
   EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
       << done.state_reason();
-  EXPECT_EQ(done.total_count(), 700);
-  EXPECT_EQ(done.created_count(), 700);
+  EXPECT_EQ(done.total_count(), static_cast<int64_t>(ours.size()));
+  EXPECT_EQ(done.created_count(), static_cast<int64_t>(ours.size()));
   EXPECT_EQ(done.failed_count(), 0);
   std::set<std::string> reached;
   for (const ats::v1::Event& event : EventsOf(done.name())) {
