@@ -144,12 +144,13 @@ TEST_F(FilesE2eTest, WarnsAboutFilesOthersCanRead) {
   ASSERT_EQ(::chmod(File("var/ats.admin.key").c_str(), 0640), 0);
   std::optional<ChildProcess> server = Start({"--db=" + File("var/ats.db")});
   ASSERT_TRUE(server.has_value());
+  // Read once the server has exited, so the log is complete.
+  EXPECT_EQ(server->Stop(), 0) << server->Log();
   const std::string log = server->Log();
   EXPECT_TRUE(absl::StrContains(log, File("var/ats.db") + " (0644)")) << log;
   EXPECT_TRUE(absl::StrContains(log, File("var/ats.admin.key") + " (0640)"))
       << log;
   EXPECT_FALSE(absl::StrContains(log, "ats.operator.key (")) << log;
-  EXPECT_EQ(server->Stop(), 0) << server->Log();
 }
 
 TEST_F(FilesE2eTest, EachDatabaseInADirectoryHasItsOwnKeyFiles) {
