@@ -63,7 +63,7 @@ struct ConnectionOptions {
 //
 // Not thread-safe: the owner (WriteQueue's writer thread, or the ReaderPool
 // borrower) is its only user at any time.
-class Connection {
+class Connection final : public sql::Session {
  public:
   // Opens the database file at `path` (creating it unless read-only) with
   // foreign keys on, the given busy timeout and synchronous level, and, for a
@@ -73,7 +73,7 @@ class Connection {
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-  ~Connection();
+  ~Connection() override;
 
   // Runs `sql`, one or more statements without parameters or results. Only
   // for fixed SQL written in the source (schema, BEGIN, COMMIT...): values
@@ -86,7 +86,7 @@ class Connection {
   // connection's life; asking for the same SQL again resets it, so two
   // interleaved uses of one SQL text must not overlap. A compile error is
   // returned by the statement's first Step() or Run().
-  Statement& Prepare(const char* sql);
+  Statement& Prepare(const char* sql) override;
 
   // Resets every statement handed out since the last call, so none keeps a
   // cursor (and its read snapshot) open past the end of a transaction.
@@ -96,7 +96,9 @@ class Connection {
   bool in_transaction() const;
 
   // Returns the number of rows changed by the latest INSERT, UPDATE or DELETE.
-  int64_t changes() const;
+  int64_t changes() const override;
+
+  sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
 
   // Returns the rowid of the latest successful INSERT on this connection.
   int64_t last_insert_rowid() const;

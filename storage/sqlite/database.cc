@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/files.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
 namespace ats::storage::sqlite {
 namespace {
@@ -58,9 +58,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     status = options.after_migrations(**writer);
     if (!status.ok()) return status;
   }
-  absl::StatusOr<int64_t> page_bytes = ReadOne<int64_t>(
+  absl::StatusOr<int64_t> page_bytes = sql::ReadOne<int64_t>(
       (*writer)->Prepare("PRAGMA page_size"),
-      [](const Statement& row) { return row.ColumnInt64(0); },
+      [](const sql::Statement& row) { return row.ColumnInt64(0); },
       absl::InternalError("PRAGMA page_size returned nothing"));
   (*writer)->ResetStatements();
   if (!page_bytes.ok()) return page_bytes.status();

@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
 namespace ats::storage::sqlite {
 
@@ -15,9 +15,9 @@ absl::StatusOr<std::unique_ptr<EventStateWatch>> EventStateWatch::Start(
     int position;
     std::string name;
   };
-  auto columns = ReadAll<Column>(
+  auto columns = sql::ReadAll<Column>(
       connection.Prepare("SELECT cid, name FROM pragma_table_info('events')"),
-      [](const Statement& row) {
+      [](const sql::Statement& row) {
         return Column{static_cast<int>(row.ColumnInt64(0)), row.ColumnText(1)};
       });
   connection.ResetStatements();
@@ -57,7 +57,7 @@ void EventStateWatch::Saw(const RowWrite& row) {
   if (from == to) return;
   changes_.push_back(
       EventStateChange{std::string(row.NewText(columns_.integration_id)), from,
-                       to, FromMicros(row.NewInt64(columns_.due_time))});
+                       to, sql::FromMicros(row.NewInt64(columns_.due_time))});
 }
 
 }  // namespace ats::storage::sqlite

@@ -75,10 +75,6 @@ Statement& Statement::Bind(int index, int64_t value) {
   return *this;
 }
 
-Statement& Statement::Bind(int index, int value) {
-  return Bind(index, static_cast<int64_t>(value));
-}
-
 Statement& Statement::Bind(int index, double value) {
   if (stmt_ != nullptr) {
     RememberBindError(sqlite3_bind_double(stmt_, index, value), index);

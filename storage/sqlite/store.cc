@@ -9,60 +9,15 @@
 #include "absl/strings/str_cat.h"
 #include "storage/files.h"
 #include "storage/sealer.h"
-#include "storage/sqlite/account_repository.h"
-#include "storage/sqlite/application_repository.h"
+#include "storage/sql/secret_sealing.h"
+#include "storage/sql/transaction.h"
 #include "storage/sqlite/backup.h"
-#include "storage/sqlite/bulk_operation_repository.h"
-#include "storage/sqlite/candidate_repository.h"
 #include "storage/sqlite/database.h"
-#include "storage/sqlite/event_repository.h"
 #include "storage/sqlite/event_state_watch.h"
-#include "storage/sqlite/integration_repository.h"
-#include "storage/sqlite/job_repository.h"
-#include "storage/sqlite/request_log.h"
 #include "storage/sqlite/secret_sealing.h"
-#include "storage/sqlite/template_repository.h"
 
 namespace ats::storage {
 namespace {
-
-// The repositories of one SQLite transaction, all on its connection.
-class SqliteTransaction final : public Transaction {
- public:
-  SqliteTransaction(sqlite::Connection& db, const Sealer& sealer)
-      : accounts_(db, sealer),
-        integrations_(db, sealer),
-        requests_(db),
-        templates_(db),
-        jobs_(db),
-        candidates_(db),
-        applications_(db),
-        events_(db),
-        bulk_operations_(db) {}
-
-  AccountRepository& accounts() override { return accounts_; }
-  IntegrationRepository& integrations() override { return integrations_; }
-  RequestLog& requests() override { return requests_; }
-  TemplateRepository& templates() override { return templates_; }
-  JobRepository& jobs() override { return jobs_; }
-  CandidateRepository& candidates() override { return candidates_; }
-  ApplicationRepository& applications() override { return applications_; }
-  EventRepository& events() override { return events_; }
-  BulkOperationRepository& bulk_operations() override {
-    return bulk_operations_;
-  }
-
- private:
-  sqlite::SqliteAccountRepository accounts_;
-  sqlite::SqliteIntegrationRepository integrations_;
-  sqlite::SqliteRequestLog requests_;
-  sqlite::SqliteTemplateRepository templates_;
-  sqlite::SqliteJobRepository jobs_;
-  sqlite::SqliteCandidateRepository candidates_;
-  sqlite::SqliteApplicationRepository applications_;
-  sqlite::SqliteEventRepository events_;
-  sqlite::SqliteBulkOperationRepository bulk_operations_;
-};
 
 // The event state changes of one write, reported once it commits.
 using EventChanges = std::vector<EventStateChange>;
@@ -105,7 +60,7 @@ class SqliteStore final : public Store {
 
   absl::Status Read(const WorkFn& work) override {
     return db_->Read([this, &work](sqlite::Connection& db) {
-      SqliteTransaction transaction(db, *sealer_);
+      sql::SqlTransaction transaction(db, *sealer_);
       return work(transaction);
     });
   }
@@ -128,7 +83,7 @@ class SqliteStore final : public Store {
       WorkFn work, std::shared_ptr<EventChanges> changes) {
     return [this, work = std::move(work),
             changes = std::move(changes)](sqlite::Connection& db) {
-      SqliteTransaction transaction(db, *sealer_);
+      sql::SqlTransaction transaction(db, *sealer_);
       absl::Status status = work(transaction);
       if (changes != nullptr) {
         *changes = watch_->Take();
@@ -175,7 +130,7 @@ absl::StatusOr<std::unique_ptr<Sealer>> LoadSealer(
     if (!key.ok()) return key.status();
     old_keys.push_back(*std::move(key));
   }
-  absl::StatusOr<std::set<std::string>> sealed_under = sqlite::SealedKeyIds(db);
+  absl::StatusOr<std::set<std::string>> sealed_under = sql::SealedKeyIds(db);
   if (!sealed_under.ok()) return sealed_under.status();
   absl::StatusOr<SealingKey> current = ReadSealingKeyFile(key_path);
   if (absl::IsNotFound(current.status())) {

@@ -17,7 +17,7 @@
 #include "storage/delivery_destination.h"
 #include "storage/sqlite/connection.h"
 #include "storage/sqlite/migrations.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::storage::sqlite {

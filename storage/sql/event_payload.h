@@ -1,12 +1,12 @@
-#ifndef ATS_STORAGE_SQLITE_EVENT_PAYLOAD_H_
-#define ATS_STORAGE_SQLITE_EVENT_PAYLOAD_H_
+#ifndef ATS_STORAGE_SQL_EVENT_PAYLOAD_H_
+#define ATS_STORAGE_SQL_EVENT_PAYLOAD_H_
 
 #include <string_view>
 
 #include "ats/v1/partner_event.pb.h"
 #include "storage/event_repository.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
 // Decodes `stored`, a serialized ats.v1.PartnerEvent, into `payload` (which
 // starts empty): every field for PayloadParts::kAll; for kShown only
@@ -18,6 +18,6 @@ namespace ats::storage::sqlite {
 bool DecodeEventPayload(std::string_view stored, PayloadParts parts,
                         ats::v1::PartnerEvent* payload);
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_EVENT_PAYLOAD_H_
+#endif  // ATS_STORAGE_SQL_EVENT_PAYLOAD_H_

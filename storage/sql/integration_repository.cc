@@ -1,12 +1,12 @@
-#include "storage/sqlite/integration_repository.h"
+#include "storage/sql/integration_repository.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
-#include "storage/sqlite/secret_sealing.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/secret_sealing.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 constexpr char kPartnerColumns[] =
@@ -43,7 +43,7 @@ std::string EncodeValues(const std::map<std::string, std::string>& values) {
 
 }  // namespace
 
-absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::ReadIntegration(
+absl::StatusOr<IntegrationRow> SqlIntegrationRepository::ReadIntegration(
     const Statement& row) const {
   IntegrationRow integration;
   integration.account_id = row.ColumnText(0);
@@ -77,7 +77,7 @@ absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::ReadIntegration(
   return integration;
 }
 
-absl::Status SqliteIntegrationRepository::BindIntegration(
+absl::Status SqlIntegrationRepository::BindIntegration(
     Statement& stmt, const IntegrationRow& integration) const {
   absl::StatusOr<std::string> values = SealColumn(
       sealer_, kIntegrationActivationValues, integration.account_id,
@@ -102,7 +102,7 @@ absl::Status SqliteIntegrationRepository::BindIntegration(
   return absl::OkStatus();
 }
 
-absl::Status SqliteIntegrationRepository::InsertPartner(
+absl::Status SqlIntegrationRepository::InsertPartner(
     const PartnerRow& partner) {
   return db_
       .Prepare("INSERT INTO partners (id, sort_name, category, listing, "
@@ -118,7 +118,7 @@ absl::Status SqliteIntegrationRepository::InsertPartner(
       .Run();
 }
 
-absl::Status SqliteIntegrationRepository::UpdatePartner(
+absl::Status SqlIntegrationRepository::UpdatePartner(
     const PartnerRow& partner) {
   return RowChanged(
       db_,
@@ -134,7 +134,7 @@ absl::Status SqliteIntegrationRepository::UpdatePartner(
       "partner", partner.id);
 }
 
-absl::StatusOr<PartnerRow> SqliteIntegrationRepository::GetPartner(
+absl::StatusOr<PartnerRow> SqlIntegrationRepository::GetPartner(
     std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kPartnerColumns, " FROM partners WHERE id = ?1");
@@ -143,7 +143,7 @@ absl::StatusOr<PartnerRow> SqliteIntegrationRepository::GetPartner(
   return ReadOne<PartnerRow>(stmt, ReadPartner, RowNotFound("partner", id));
 }
 
-absl::StatusOr<Page<PartnerRow>> SqliteIntegrationRepository::ListPartners(
+absl::StatusOr<Page<PartnerRow>> SqlIntegrationRepository::ListPartners(
     ats::v1::PartnerCategory category, const PageRequest& page) {
   auto after = KeysetAfter(page);
   if (!after.ok()) return after.status();
@@ -171,7 +171,7 @@ absl::StatusOr<Page<PartnerRow>> SqliteIntegrationRepository::ListPartners(
       }));
 }
 
-absl::Status SqliteIntegrationRepository::InsertIntegration(
+absl::Status SqlIntegrationRepository::InsertIntegration(
     const IntegrationRow& integration) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO integrations (", kIntegrationColumns,
@@ -183,7 +183,7 @@ absl::Status SqliteIntegrationRepository::InsertIntegration(
   return stmt.Run();
 }
 
-absl::Status SqliteIntegrationRepository::UpdateIntegration(
+absl::Status SqlIntegrationRepository::UpdateIntegration(
     const IntegrationRow& integration) {
   known_.clear();
   Statement& stmt = db_.Prepare(
@@ -198,12 +198,12 @@ absl::Status SqliteIntegrationRepository::UpdateIntegration(
 }
 
 absl::StatusOr<std::vector<IntegrationRow>>
-SqliteIntegrationRepository::ReadIntegrations(Statement& stmt) {
+SqlIntegrationRepository::ReadIntegrations(Statement& stmt) {
   return ReadAll<IntegrationRow>(
       stmt, [this](const Statement& row) { return ReadIntegration(row); });
 }
 
-absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
+absl::StatusOr<IntegrationRow> SqlIntegrationRepository::GetIntegration(
     std::string_view account_id, std::string_view id) {
   auto key = std::make_pair(std::string(account_id), std::string(id));
   auto known = known_.find(key);
@@ -221,7 +221,7 @@ absl::StatusOr<IntegrationRow> SqliteIntegrationRepository::GetIntegration(
 }
 
 absl::StatusOr<std::optional<IntegrationRow>>
-SqliteIntegrationRepository::FindIntegrationByPartner(
+SqlIntegrationRepository::FindIntegrationByPartner(
     std::string_view account_id, std::string_view partner_id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kIntegrationColumns,
@@ -233,7 +233,7 @@ SqliteIntegrationRepository::FindIntegrationByPartner(
 }
 
 absl::StatusOr<Page<IntegrationRow>>
-SqliteIntegrationRepository::ListIntegrations(std::string_view account_id,
+SqlIntegrationRepository::ListIntegrations(std::string_view account_id,
                                               std::optional<bool> active,
                                               const PageRequest& page) {
   auto after = TimeKeysetAfter(page);
@@ -260,4 +260,4 @@ SqliteIntegrationRepository::ListIntegrations(std::string_view account_id,
   });
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

@@ -1,17 +1,17 @@
-#ifndef ATS_STORAGE_SQLITE_CANDIDATE_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_CANDIDATE_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_CANDIDATE_REPOSITORY_H_
+#define ATS_STORAGE_SQL_CANDIDATE_REPOSITORY_H_
 
 #include "storage/candidate_repository.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// CandidateRepository on one SQLite connection, inside its open transaction.
+// CandidateRepository on one SQL session, inside its open transaction.
 // Tags live in candidate_tags; writes replace the candidate's whole set.
 // Emails compare after ASCII lower-casing; an empty email never clashes.
-class SqliteCandidateRepository final : public CandidateRepository {
+class SqlCandidateRepository final : public CandidateRepository {
  public:
-  explicit SqliteCandidateRepository(Connection& db) : db_(db) {}
+  explicit SqlCandidateRepository(Session& db) : db_(db) {}
 
   absl::Status InsertCandidate(const CandidateRow& candidate) override;
   absl::Status UpdateCandidate(const CandidateRow& candidate) override;
@@ -38,9 +38,9 @@ class SqliteCandidateRepository final : public CandidateRepository {
   // Reads the stored tags of `candidate`, sorted.
   absl::Status ReadTags(CandidateRow& candidate);
 
-  Connection& db_;
+  Session& db_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_CANDIDATE_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_CANDIDATE_REPOSITORY_H_

@@ -1,4 +1,4 @@
-#include "storage/sqlite/candidate_repository.h"
+#include "storage/sql/candidate_repository.h"
 
 #include <cstdint>
 #include <optional>
@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 constexpr char kCandidateColumns[] =
@@ -34,7 +34,7 @@ CandidateRow ReadCandidate(const Statement& stmt) {
 
 }  // namespace
 
-absl::Status SqliteCandidateRepository::ExplainClash(
+absl::Status SqlCandidateRepository::ExplainClash(
     const CandidateRow& candidate, absl::Status error) {
   if (!absl::IsAlreadyExists(error)) return error;
   Statement& stmt = db_.Prepare(
@@ -57,7 +57,7 @@ absl::Status SqliteCandidateRepository::ExplainClash(
       " (emails are case-insensitive)"));
 }
 
-absl::Status SqliteCandidateRepository::InsertTag(
+absl::Status SqlCandidateRepository::InsertTag(
     std::string_view account_id, std::string_view candidate_id,
     std::string_view tag, bool* added) {
   absl::Status status =
@@ -73,7 +73,7 @@ absl::Status SqliteCandidateRepository::InsertTag(
   return absl::OkStatus();
 }
 
-absl::Status SqliteCandidateRepository::ReplaceTags(
+absl::Status SqlCandidateRepository::ReplaceTags(
     const CandidateRow& candidate) {
   absl::Status status =
       db_.Prepare("DELETE FROM candidate_tags WHERE +account_id = ?1 "
@@ -89,7 +89,7 @@ absl::Status SqliteCandidateRepository::ReplaceTags(
   return status;
 }
 
-absl::Status SqliteCandidateRepository::ReadTags(CandidateRow& candidate) {
+absl::Status SqlCandidateRepository::ReadTags(CandidateRow& candidate) {
   // `+account_id` keeps the planner on the primary key (candidate_id, tag):
   // without statistics it would rather scan every tag of the account in
   // candidate_tags_by_tag.
@@ -104,7 +104,7 @@ absl::Status SqliteCandidateRepository::ReadTags(CandidateRow& candidate) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteCandidateRepository::InsertCandidate(
+absl::Status SqlCandidateRepository::InsertCandidate(
     const CandidateRow& candidate) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO candidates (", kCandidateColumns,
@@ -124,7 +124,7 @@ absl::Status SqliteCandidateRepository::InsertCandidate(
   return ReplaceTags(candidate);
 }
 
-absl::Status SqliteCandidateRepository::UpdateCandidate(
+absl::Status SqlCandidateRepository::UpdateCandidate(
     const CandidateRow& candidate) {
   absl::Status status =
       db_.Prepare("UPDATE candidates SET given_name = ?3, family_name = ?4, "
@@ -145,7 +145,7 @@ absl::Status SqliteCandidateRepository::UpdateCandidate(
   return ReplaceTags(candidate);
 }
 
-absl::StatusOr<CandidateRow> SqliteCandidateRepository::GetCandidate(
+absl::StatusOr<CandidateRow> SqlCandidateRepository::GetCandidate(
     std::string_view account_id, std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kCandidateColumns,
@@ -158,7 +158,7 @@ absl::StatusOr<CandidateRow> SqliteCandidateRepository::GetCandidate(
   return candidate;
 }
 
-absl::StatusOr<Page<CandidateRow>> SqliteCandidateRepository::ListCandidates(
+absl::StatusOr<Page<CandidateRow>> SqlCandidateRepository::ListCandidates(
     std::string_view account_id, const CandidateFilter& filter,
     const PageRequest& page) {
   auto after = TimeKeysetAfter(page);
@@ -196,7 +196,7 @@ absl::StatusOr<Page<CandidateRow>> SqliteCandidateRepository::ListCandidates(
   return result;
 }
 
-absl::Status SqliteCandidateRepository::AddTag(std::string_view account_id,
+absl::Status SqlCandidateRepository::AddTag(std::string_view account_id,
                                                std::string_view id,
                                                std::string_view tag,
                                                absl::Time when) {
@@ -221,7 +221,7 @@ absl::Status SqliteCandidateRepository::AddTag(std::string_view account_id,
       .Run();
 }
 
-absl::Status SqliteCandidateRepository::DeleteCandidate(
+absl::Status SqlCandidateRepository::DeleteCandidate(
     std::string_view account_id, std::string_view id) {
   // Tags, applications and their transitions go with it (ON DELETE CASCADE).
   return DeleteRow(db_,
@@ -229,4 +229,4 @@ absl::Status SqliteCandidateRepository::DeleteCandidate(
                    "candidate", account_id, id);
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

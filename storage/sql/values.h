@@ -1,5 +1,5 @@
-#ifndef ATS_STORAGE_SQLITE_VALUES_H_
-#define ATS_STORAGE_SQLITE_VALUES_H_
+#ifndef ATS_STORAGE_SQL_VALUES_H_
+#define ATS_STORAGE_SQL_VALUES_H_
 
 #include <cstdint>
 #include <limits>
@@ -16,13 +16,12 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "storage/page.h"
-#include "storage/sqlite/connection.h"
-#include "storage/sqlite/statement.h"
+#include "storage/sql/session.h"
 
 // Conversions between domain values and the SQLite columns that hold them,
 // and the statement idioms the repositories share: reading rows, keyset
 // pages, existence checks and the errors that name a row.
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
 // Times are stored as Unix microseconds.
 inline int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -121,7 +120,7 @@ inline absl::Status RowNotFound(std::string_view what, std::string_view id) {
 
 // NOT_FOUND for the row `what` `id` unless `exists_sql`, a
 // `SELECT EXISTS (...)` with ?1 = account and ?2 = id, finds it.
-inline absl::Status RequireRow(Connection& db, const char* exists_sql,
+inline absl::Status RequireRow(Session& db, const char* exists_sql,
                                std::string_view what,
                                std::string_view account_id,
                                std::string_view id) {
@@ -134,7 +133,7 @@ inline absl::Status RequireRow(Connection& db, const char* exists_sql,
 
 // Returns the outcome of an UPDATE or DELETE of the row `what` `id` that
 // returned `status`: its error, or NOT_FOUND when it changed no row.
-inline absl::Status RowChanged(Connection& db, absl::Status status,
+inline absl::Status RowChanged(Session& db, absl::Status status,
                                std::string_view what, std::string_view id) {
   if (!status.ok()) return status;
   if (db.changes() == 0) return RowNotFound(what, id);
@@ -143,7 +142,7 @@ inline absl::Status RowChanged(Connection& db, absl::Status status,
 
 // Runs `delete_sql`, a DELETE with ?1 = account and ?2 = id; NOT_FOUND for
 // the row `what` `id` when it deletes nothing.
-inline absl::Status DeleteRow(Connection& db, const char* delete_sql,
+inline absl::Status DeleteRow(Session& db, const char* delete_sql,
                               std::string_view what,
                               std::string_view account_id,
                               std::string_view id) {
@@ -156,7 +155,7 @@ inline absl::Status DeleteRow(Connection& db, const char* delete_sql,
 // ?2 = id, and reads it with `read` (as ReadOne); NOT_FOUND when it finds
 // nothing.
 template <typename Row, typename ReadFn>
-absl::StatusOr<Row> SelectRow(Connection& db, const char* select_sql,
+absl::StatusOr<Row> SelectRow(Session& db, const char* select_sql,
                               std::string_view what,
                               std::string_view account_id, std::string_view id,
                               ReadFn read) {
@@ -168,7 +167,7 @@ absl::StatusOr<Row> SelectRow(Connection& db, const char* select_sql,
 // Runs `select_sql`, a SELECT with ?1 = account and ?2 = `key`, and reads
 // every row it finds with `read` (as ReadAll).
 template <typename Row, typename ReadFn>
-absl::StatusOr<std::vector<Row>> SelectRows(Connection& db,
+absl::StatusOr<std::vector<Row>> SelectRows(Session& db,
                                             const char* select_sql,
                                             std::string_view account_id,
                                             std::string_view key, ReadFn read) {
@@ -306,6 +305,6 @@ Page<Row> WithoutSortKeys(Page<std::pair<Row, SortKey>> keyed) {
   return page;
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_VALUES_H_
+#endif  // ATS_STORAGE_SQL_VALUES_H_

@@ -1,4 +1,4 @@
-#include "storage/sqlite/template_repository.h"
+#include "storage/sql/template_repository.h"
 
 #include <string>
 #include <utility>
@@ -6,9 +6,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 constexpr char kTemplateColumns[] =
@@ -48,7 +48,7 @@ absl::StatusOr<TemplateRow> ReadTemplate(const Statement& stmt) {
 
 }  // namespace
 
-absl::StatusOr<bool> SqliteTemplateRepository::Exists(
+absl::StatusOr<bool> SqlTemplateRepository::Exists(
     std::string_view account_id, std::string_view id) {
   Statement& stmt = db_.Prepare(
       "SELECT EXISTS (SELECT 1 FROM job_templates "
@@ -57,7 +57,7 @@ absl::StatusOr<bool> SqliteTemplateRepository::Exists(
   return ReadFlag(stmt);
 }
 
-absl::Status SqliteTemplateRepository::ExplainClash(const TemplateRow& row,
+absl::Status SqlTemplateRepository::ExplainClash(const TemplateRow& row,
                                                     absl::Status error) {
   if (!absl::IsAlreadyExists(error)) return error;
   Statement& stmt = db_.Prepare(
@@ -83,7 +83,7 @@ absl::Status SqliteTemplateRepository::ExplainClash(const TemplateRow& row,
       absl::StrCat("job template ", row.id, " already exists"));
 }
 
-absl::Status SqliteTemplateRepository::InsertTemplate(const TemplateRow& row) {
+absl::Status SqlTemplateRepository::InsertTemplate(const TemplateRow& row) {
   static const std::string sql =
       absl::StrCat("INSERT INTO job_templates (", kTemplateColumns,
                    ", sort_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
@@ -103,7 +103,7 @@ absl::Status SqliteTemplateRepository::InsertTemplate(const TemplateRow& row) {
   return ExplainClash(row, std::move(status));
 }
 
-absl::Status SqliteTemplateRepository::UpdateTemplate(const TemplateRow& row) {
+absl::Status SqlTemplateRepository::UpdateTemplate(const TemplateRow& row) {
   absl::Status status =
       db_.Prepare("UPDATE job_templates SET display_name = ?3, "
                   "sort_name = ?4, description = ?5, stages = ?6, "
@@ -127,7 +127,7 @@ absl::Status SqliteTemplateRepository::UpdateTemplate(const TemplateRow& row) {
   return RowChanged(db_, std::move(status), "job template", row.id);
 }
 
-absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetTemplate(
+absl::StatusOr<TemplateRow> SqlTemplateRepository::GetTemplate(
     std::string_view account_id, std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kTemplateColumns,
@@ -136,7 +136,7 @@ absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetTemplate(
                                 id, ReadTemplate);
 }
 
-absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetDefaultTemplate(
+absl::StatusOr<TemplateRow> SqlTemplateRepository::GetDefaultTemplate(
     std::string_view account_id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kTemplateColumns,
@@ -148,7 +148,7 @@ absl::StatusOr<TemplateRow> SqliteTemplateRepository::GetDefaultTemplate(
       absl::NotFoundError("the account has no default job template"));
 }
 
-absl::StatusOr<Page<TemplateRow>> SqliteTemplateRepository::ListTemplates(
+absl::StatusOr<Page<TemplateRow>> SqlTemplateRepository::ListTemplates(
     std::string_view account_id, const PageRequest& page) {
   auto after = KeysetAfter(page);
   if (!after.ok()) return after.status();
@@ -168,7 +168,7 @@ absl::StatusOr<Page<TemplateRow>> SqliteTemplateRepository::ListTemplates(
   });
 }
 
-absl::Status SqliteTemplateRepository::SetDefaultTemplate(
+absl::Status SqlTemplateRepository::SetDefaultTemplate(
     std::string_view account_id, std::string_view id, absl::Time when) {
   absl::StatusOr<bool> exists = Exists(account_id, id);
   if (!exists.ok()) return exists.status();
@@ -194,11 +194,11 @@ absl::Status SqliteTemplateRepository::SetDefaultTemplate(
       .Run();
 }
 
-absl::Status SqliteTemplateRepository::DeleteTemplate(
+absl::Status SqlTemplateRepository::DeleteTemplate(
     std::string_view account_id, std::string_view id) {
   return DeleteRow(
       db_, "DELETE FROM job_templates WHERE account_id = ?1 AND id = ?2",
       "job template", account_id, id);
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

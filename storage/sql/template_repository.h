@@ -1,19 +1,19 @@
-#ifndef ATS_STORAGE_SQLITE_TEMPLATE_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_TEMPLATE_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_TEMPLATE_REPOSITORY_H_
+#define ATS_STORAGE_SQL_TEMPLATE_REPOSITORY_H_
 
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 #include "storage/template_repository.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// TemplateRepository on one SQLite connection, inside its open transaction.
+// TemplateRepository on one SQL session, inside its open transaction.
 // A template's stages (with their triggers) are one serialized JobTemplate.
 // UpdateTemplate leaves `is_default` and `create_time` as they are: only
 // SetDefaultTemplate moves the default, so an update can never leave the
 // account without one.
-class SqliteTemplateRepository final : public TemplateRepository {
+class SqlTemplateRepository final : public TemplateRepository {
  public:
-  explicit SqliteTemplateRepository(Connection& db) : db_(db) {}
+  explicit SqlTemplateRepository(Session& db) : db_(db) {}
 
   absl::Status InsertTemplate(const TemplateRow& row) override;
   absl::Status UpdateTemplate(const TemplateRow& row) override;
@@ -37,9 +37,9 @@ class SqliteTemplateRepository final : public TemplateRepository {
   absl::StatusOr<bool> Exists(std::string_view account_id,
                               std::string_view id);
 
-  Connection& db_;
+  Session& db_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_TEMPLATE_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_TEMPLATE_REPOSITORY_H_

@@ -1,10 +1,10 @@
-#include "storage/sqlite/account_repository.h"
+#include "storage/sql/account_repository.h"
 
 #include "absl/strings/str_cat.h"
-#include "storage/sqlite/secret_sealing.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/secret_sealing.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 constexpr char kAccountColumns[] =
@@ -31,7 +31,7 @@ ApiKeyRow ReadApiKey(const Statement& row) {
 
 }  // namespace
 
-absl::StatusOr<AccountRow> SqliteAccountRepository::ReadAccount(
+absl::StatusOr<AccountRow> SqlAccountRepository::ReadAccount(
     const Statement& row) const {
   AccountRow account;
   account.id = row.ColumnText(0);
@@ -48,7 +48,7 @@ absl::StatusOr<AccountRow> SqliteAccountRepository::ReadAccount(
   return account;
 }
 
-absl::Status SqliteAccountRepository::InsertAccount(const AccountRow& account) {
+absl::Status SqlAccountRepository::InsertAccount(const AccountRow& account) {
   absl::StatusOr<std::string> secret =
       SealColumn(sealer_, kAccountWebhookSecret, account.id, account.id,
                  account.webhook_signing_secret);
@@ -69,7 +69,7 @@ absl::Status SqliteAccountRepository::InsertAccount(const AccountRow& account) {
   return stmt.Run();
 }
 
-absl::StatusOr<AccountRow> SqliteAccountRepository::GetAccount(
+absl::StatusOr<AccountRow> SqlAccountRepository::GetAccount(
     std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kAccountColumns, " FROM accounts WHERE id = ?1");
@@ -80,7 +80,7 @@ absl::StatusOr<AccountRow> SqliteAccountRepository::GetAccount(
       RowNotFound("account", id));
 }
 
-absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
+absl::StatusOr<Page<AccountRow>> SqlAccountRepository::ListAccounts(
     const PageRequest& page) {
   auto after = TimeKeysetAfter(page);
   if (!after.ok()) return after.status();
@@ -99,7 +99,7 @@ absl::StatusOr<Page<AccountRow>> SqliteAccountRepository::ListAccounts(
   });
 }
 
-absl::Status SqliteAccountRepository::SetWebhookSigningSecret(
+absl::Status SqlAccountRepository::SetWebhookSigningSecret(
     std::string_view account_id, std::string_view secret, absl::Time when) {
   absl::StatusOr<std::string> sealed =
       SealColumn(sealer_, kAccountWebhookSecret, account_id, account_id,
@@ -116,7 +116,7 @@ absl::Status SqliteAccountRepository::SetWebhookSigningSecret(
       "account", account_id);
 }
 
-absl::Status SqliteAccountRepository::InsertApiKey(const ApiKeyRow& key) {
+absl::Status SqlAccountRepository::InsertApiKey(const ApiKeyRow& key) {
   Statement& stmt = db_.Prepare(
       "INSERT INTO api_keys (id, account_id, role, integration_id, "
       "display_name, secret_hash, secret_prefix, create_time, revoke_time) "
@@ -137,7 +137,7 @@ absl::Status SqliteAccountRepository::InsertApiKey(const ApiKeyRow& key) {
   return stmt.Run();
 }
 
-absl::StatusOr<ApiKeyRow> SqliteAccountRepository::GetApiKey(
+absl::StatusOr<ApiKeyRow> SqlAccountRepository::GetApiKey(
     std::string_view account_id, std::string_view id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kApiKeyColumns,
@@ -147,7 +147,7 @@ absl::StatusOr<ApiKeyRow> SqliteAccountRepository::GetApiKey(
   return ReadOne<ApiKeyRow>(stmt, ReadApiKey, RowNotFound("API key", id));
 }
 
-absl::StatusOr<ApiKeyRow> SqliteAccountRepository::FindApiKeyBySecretHash(
+absl::StatusOr<ApiKeyRow> SqlAccountRepository::FindApiKeyBySecretHash(
     std::string_view secret_hash) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kApiKeyColumns, " FROM api_keys WHERE secret_hash = ?1");
@@ -157,7 +157,7 @@ absl::StatusOr<ApiKeyRow> SqliteAccountRepository::FindApiKeyBySecretHash(
                             absl::NotFoundError("no API key has this secret"));
 }
 
-absl::StatusOr<Page<ApiKeyRow>> SqliteAccountRepository::ListApiKeys(
+absl::StatusOr<Page<ApiKeyRow>> SqlAccountRepository::ListApiKeys(
     std::string_view account_id, bool include_revoked,
     const PageRequest& page) {
   auto after = TimeKeysetAfter(page);
@@ -185,7 +185,7 @@ absl::StatusOr<Page<ApiKeyRow>> SqliteAccountRepository::ListApiKeys(
   });
 }
 
-absl::Status SqliteAccountRepository::RevokeApiKey(std::string_view id,
+absl::Status SqlAccountRepository::RevokeApiKey(std::string_view id,
                                                    absl::Time when) {
   return RowChanged(
       db_,
@@ -197,8 +197,8 @@ absl::Status SqliteAccountRepository::RevokeApiKey(std::string_view id,
       "API key", id);
 }
 
-absl::StatusOr<bool> SqliteAccountRepository::AnyApiKeyExists() {
+absl::StatusOr<bool> SqlAccountRepository::AnyApiKeyExists() {
   return ReadFlag(db_.Prepare("SELECT EXISTS (SELECT 1 FROM api_keys)"));
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

@@ -3,12 +3,12 @@
 
 #include <optional>
 
-#include "storage/sqlite/event_repository.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/event_repository.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-absl::StatusOr<DueQueue> SqliteEventRepository::CountDue(absl::Time now) {
+absl::StatusOr<DueQueue> SqlEventRepository::CountDue(absl::Time now) {
   // The two kinds of due event ListDue claims, each from its own index:
   // deliverable states (1, 2, 5) that are due, and deliveries (3) whose
   // lease ran out.
@@ -33,4 +33,4 @@ absl::StatusOr<DueQueue> SqliteEventRepository::CountDue(absl::Time now) {
       absl::InternalError("counting due events returned no row"));
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

@@ -1,20 +1,20 @@
-#ifndef ATS_STORAGE_SQLITE_JOB_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_JOB_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_JOB_REPOSITORY_H_
+#define ATS_STORAGE_SQL_JOB_REPOSITORY_H_
 
 #include "storage/job_repository.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// JobRepository on one SQLite connection, inside its open transaction.
+// JobRepository on one SQL session, inside its open transaction.
 //
 // Stages and triggers are only ever attached inside the caller's account:
 // InsertStage answers NOT_FOUND for a job of another account, InsertTrigger
 // for a stage of another account. A stage's job and a trigger's stage are
 // fixed at insertion (updates ignore them), as is every create_time.
-class SqliteJobRepository final : public JobRepository {
+class SqlJobRepository final : public JobRepository {
  public:
-  explicit SqliteJobRepository(Connection& db) : db_(db) {}
+  explicit SqlJobRepository(Session& db) : db_(db) {}
 
   absl::Status InsertJob(const JobRow& job) override;
   absl::Status UpdateJob(const JobRow& job) override;
@@ -47,9 +47,9 @@ class SqliteJobRepository final : public JobRepository {
                              std::string_view id) override;
 
  private:
-  Connection& db_;
+  Session& db_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_JOB_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_JOB_REPOSITORY_H_

@@ -1,18 +1,18 @@
-#ifndef ATS_STORAGE_SQLITE_EVENT_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_EVENT_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_EVENT_REPOSITORY_H_
+#define ATS_STORAGE_SQL_EVENT_REPOSITORY_H_
 
 #include "storage/event_repository.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// EventRepository on one SQLite connection, inside its open transaction.
+// EventRepository on one SQL session, inside its open transaction.
 // The payload and the result are stored as serialized protos; every list
 // names the index it walks (INDEXED BY), so a query the index cannot serve
 // fails when prepared instead of scanning the table.
-class SqliteEventRepository final : public EventRepository {
+class SqlEventRepository final : public EventRepository {
  public:
-  explicit SqliteEventRepository(Connection& db) : db_(db) {}
+  explicit SqlEventRepository(Session& db) : db_(db) {}
 
   absl::Status InsertEvent(const EventRow& event) override;
   absl::Status UpdateEvent(const EventRow& event) override;
@@ -39,9 +39,9 @@ class SqliteEventRepository final : public EventRepository {
                                            absl::Time now) override;
 
  private:
-  Connection& db_;
+  Session& db_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_EVENT_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_EVENT_REPOSITORY_H_

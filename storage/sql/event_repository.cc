@@ -1,4 +1,4 @@
-#include "storage/sqlite/event_repository.h"
+#include "storage/sql/event_repository.h"
 
 #include <algorithm>
 #include <array>
@@ -14,10 +14,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "storage/delivery_destination.h"
-#include "storage/sqlite/event_payload.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/event_payload.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 constexpr char kEventColumns[] =
@@ -192,7 +192,7 @@ std::string JsonStringArray(const std::vector<std::string>& values) {
 
 }  // namespace
 
-absl::Status SqliteEventRepository::InsertEvent(const EventRow& event) {
+absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO events (", kEventColumns,
       ", destination) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
@@ -235,7 +235,7 @@ absl::Status SqliteEventRepository::InsertEvent(const EventRow& event) {
   return status;
 }
 
-absl::Status SqliteEventRepository::UpdateEvent(const EventRow& event) {
+absl::Status SqlEventRepository::UpdateEvent(const EventRow& event) {
   Statement& stmt = db_.Prepare(
       "UPDATE events SET state = ?3, state_reason = ?4, due_time = ?5, "
       "update_time = ?6, attempt_count = ?7, lease_expire_time = ?8, "
@@ -255,7 +255,7 @@ absl::Status SqliteEventRepository::UpdateEvent(const EventRow& event) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> SqliteEventRepository::SettleClaim(
+absl::StatusOr<bool> SqlEventRepository::SettleClaim(
     const EventRow& claimed, const EventRow& next) {
   // `IS` so that a claim without a lease matches a stored NULL.
   Statement& stmt = db_.Prepare(
@@ -277,7 +277,7 @@ absl::StatusOr<bool> SqliteEventRepository::SettleClaim(
   return db_.changes() > 0;
 }
 
-absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
+absl::StatusOr<EventRow> SqlEventRepository::GetEvent(
     std::string_view account_id, std::string_view id, PayloadParts parts) {
   static const std::string sql =
       absl::StrCat("SELECT ", kEventColumns,
@@ -291,7 +291,7 @@ absl::StatusOr<EventRow> SqliteEventRepository::GetEvent(
   return std::move(rows->front());
 }
 
-absl::StatusOr<Page<EventRow>> SqliteEventRepository::ListEvents(
+absl::StatusOr<Page<EventRow>> SqlEventRepository::ListEvents(
     std::string_view account_id, const EventFilter& filter,
     const PageRequest& page) {
   auto after = SequenceAfter(page);
@@ -317,7 +317,7 @@ absl::StatusOr<Page<EventRow>> SqliteEventRepository::ListEvents(
                [](const Keyed& row) { return SequenceCursor(row.second); }));
 }
 
-absl::Status SqliteEventRepository::InsertAttempt(const AttemptRow& attempt) {
+absl::Status SqlEventRepository::InsertAttempt(const AttemptRow& attempt) {
   // Numbered from the attempts already stored, not from the event's
   // attempt_count, which RetryEvent resets.
   static const std::string sql = absl::StrCat(
@@ -339,7 +339,7 @@ absl::Status SqliteEventRepository::InsertAttempt(const AttemptRow& attempt) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<AttemptRow>> SqliteEventRepository::ListAttempts(
+absl::StatusOr<std::vector<AttemptRow>> SqlEventRepository::ListAttempts(
     std::string_view account_id, std::string_view event_id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kAttemptColumns,
@@ -356,7 +356,7 @@ absl::StatusOr<std::vector<AttemptRow>> SqliteEventRepository::ListAttempts(
   }
 }
 
-absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
+absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
     absl::Time now, int limit,
     const std::vector<std::string>& skip_destinations) {
   const std::set<std::string> skip(skip_destinations.begin(),
@@ -445,7 +445,7 @@ absl::StatusOr<std::vector<DueEvent>> SqliteEventRepository::ListDue(
   return keys;
 }
 
-absl::StatusOr<int64_t> SqliteEventRepository::CancelOpenEvents(
+absl::StatusOr<int64_t> SqlEventRepository::CancelOpenEvents(
     std::string_view account_id, std::string_view candidate_id,
     std::string_view job_id, std::string_view reason, absl::Time now) {
   if (candidate_id.empty() && job_id.empty()) {
@@ -475,4 +475,4 @@ absl::StatusOr<int64_t> SqliteEventRepository::CancelOpenEvents(
   return db_.changes();
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

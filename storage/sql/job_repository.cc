@@ -1,4 +1,4 @@
-#include "storage/sqlite/job_repository.h"
+#include "storage/sql/job_repository.h"
 
 #include <cstdint>
 #include <optional>
@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 constexpr char kJobColumns[] =
@@ -76,7 +76,7 @@ constexpr char kIntegrationExists[] =
 
 // NOT_FOUND unless `id` is empty (no integration) or an integration of the
 // account.
-absl::Status RequireIntegrationIfSet(Connection& db,
+absl::Status RequireIntegrationIfSet(Session& db,
                                      std::string_view account_id,
                                      std::string_view id) {
   if (id.empty()) return absl::OkStatus();
@@ -85,7 +85,7 @@ absl::Status RequireIntegrationIfSet(Connection& db,
 
 }  // namespace
 
-absl::Status SqliteJobRepository::InsertJob(const JobRow& job) {
+absl::Status SqlJobRepository::InsertJob(const JobRow& job) {
   static const std::string sql =
       absl::StrCat("INSERT INTO jobs (", kJobColumns,
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -104,7 +104,7 @@ absl::Status SqliteJobRepository::InsertJob(const JobRow& job) {
                          absl::StrCat("job ", job.id, " already exists"));
 }
 
-absl::Status SqliteJobRepository::UpdateJob(const JobRow& job) {
+absl::Status SqlJobRepository::UpdateJob(const JobRow& job) {
   return RowChanged(
       db_,
       db_.Prepare("UPDATE jobs SET title = ?3, description = ?4, state = ?5, "
@@ -122,14 +122,14 @@ absl::Status SqliteJobRepository::UpdateJob(const JobRow& job) {
       "job", job.id);
 }
 
-absl::StatusOr<JobRow> SqliteJobRepository::GetJob(std::string_view account_id,
+absl::StatusOr<JobRow> SqlJobRepository::GetJob(std::string_view account_id,
                                                    std::string_view id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kJobColumns, " FROM jobs WHERE account_id = ?1 AND id = ?2");
   return SelectRow<JobRow>(db_, sql.c_str(), "job", account_id, id, ReadJob);
 }
 
-absl::StatusOr<Page<JobRow>> SqliteJobRepository::ListJobs(
+absl::StatusOr<Page<JobRow>> SqlJobRepository::ListJobs(
     std::string_view account_id, const JobFilter& filter,
     const PageRequest& page) {
   auto after = TimeKeysetAfter(page);
@@ -157,7 +157,7 @@ absl::StatusOr<Page<JobRow>> SqliteJobRepository::ListJobs(
   });
 }
 
-absl::Status SqliteJobRepository::DeleteJob(std::string_view account_id,
+absl::Status SqlJobRepository::DeleteJob(std::string_view account_id,
                                             std::string_view id) {
   // Stages, their triggers, applications and their transitions go with it
   // (ON DELETE CASCADE).
@@ -165,7 +165,7 @@ absl::Status SqliteJobRepository::DeleteJob(std::string_view account_id,
                    "job", account_id, id);
 }
 
-absl::Status SqliteJobRepository::InsertStage(const StageRow& stage) {
+absl::Status SqlJobRepository::InsertStage(const StageRow& stage) {
   absl::Status status =
       RequireRow(db_, kJobExists, "job", stage.account_id, stage.job_id);
   if (!status.ok()) return status;
@@ -184,7 +184,7 @@ absl::Status SqliteJobRepository::InsertStage(const StageRow& stage) {
                          absl::StrCat("stage ", stage.id, " already exists"));
 }
 
-absl::Status SqliteJobRepository::UpdateStage(const StageRow& stage) {
+absl::Status SqlJobRepository::UpdateStage(const StageRow& stage) {
   return RowChanged(
       db_,
       db_.Prepare("UPDATE stages SET display_name = ?3, position = ?4 "
@@ -197,7 +197,7 @@ absl::Status SqliteJobRepository::UpdateStage(const StageRow& stage) {
       "stage", stage.id);
 }
 
-absl::StatusOr<StageRow> SqliteJobRepository::GetStage(
+absl::StatusOr<StageRow> SqlJobRepository::GetStage(
     std::string_view account_id, std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kStageColumns,
@@ -207,7 +207,7 @@ absl::StatusOr<StageRow> SqliteJobRepository::GetStage(
                              ReadStage);
 }
 
-absl::StatusOr<std::vector<StageRow>> SqliteJobRepository::ListStages(
+absl::StatusOr<std::vector<StageRow>> SqlJobRepository::ListStages(
     std::string_view account_id, std::string_view job_id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kStageColumns,
@@ -216,7 +216,7 @@ absl::StatusOr<std::vector<StageRow>> SqliteJobRepository::ListStages(
   return SelectRows<StageRow>(db_, sql.c_str(), account_id, job_id, ReadStage);
 }
 
-absl::Status SqliteJobRepository::DeleteStage(std::string_view account_id,
+absl::Status SqlJobRepository::DeleteStage(std::string_view account_id,
                                               std::string_view id) {
   absl::Status status = RequireRow(db_, kStageExists, "stage", account_id, id);
   if (!status.ok()) return status;
@@ -240,7 +240,7 @@ absl::Status SqliteJobRepository::DeleteStage(std::string_view account_id,
                    "stage", account_id, id);
 }
 
-absl::Status SqliteJobRepository::InsertTrigger(const TriggerRow& trigger) {
+absl::Status SqlJobRepository::InsertTrigger(const TriggerRow& trigger) {
   absl::Status status = RequireRow(db_, kStageExists, "stage",
                                    trigger.account_id, trigger.stage_id);
   if (status.ok()) {
@@ -263,7 +263,7 @@ absl::Status SqliteJobRepository::InsertTrigger(const TriggerRow& trigger) {
       stmt.Run(), absl::StrCat("trigger ", trigger.id, " already exists"));
 }
 
-absl::Status SqliteJobRepository::UpdateTrigger(const TriggerRow& trigger) {
+absl::Status SqlJobRepository::UpdateTrigger(const TriggerRow& trigger) {
   absl::Status status =
       RequireIntegrationIfSet(db_, trigger.account_id, trigger.integration_id);
   if (!status.ok()) return status;
@@ -278,7 +278,7 @@ absl::Status SqliteJobRepository::UpdateTrigger(const TriggerRow& trigger) {
   return RowChanged(db_, stmt.Run(), "trigger", trigger.id);
 }
 
-absl::StatusOr<TriggerRow> SqliteJobRepository::GetTrigger(
+absl::StatusOr<TriggerRow> SqlJobRepository::GetTrigger(
     std::string_view account_id, std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kTriggerColumns,
@@ -288,7 +288,7 @@ absl::StatusOr<TriggerRow> SqliteJobRepository::GetTrigger(
                                ReadTrigger);
 }
 
-absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListTriggers(
+absl::StatusOr<std::vector<TriggerRow>> SqlJobRepository::ListTriggers(
     std::string_view account_id, std::string_view stage_id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kTriggerColumns,
@@ -298,7 +298,7 @@ absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListTriggers(
                                 ReadTrigger);
 }
 
-absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListJobTriggers(
+absl::StatusOr<std::vector<TriggerRow>> SqlJobRepository::ListJobTriggers(
     std::string_view account_id, std::string_view job_id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kTriggerColumns,
@@ -309,11 +309,11 @@ absl::StatusOr<std::vector<TriggerRow>> SqliteJobRepository::ListJobTriggers(
                                 ReadTrigger);
 }
 
-absl::Status SqliteJobRepository::DeleteTrigger(std::string_view account_id,
+absl::Status SqlJobRepository::DeleteTrigger(std::string_view account_id,
                                                 std::string_view id) {
   return DeleteRow(
       db_, "DELETE FROM stage_triggers WHERE account_id = ?1 AND id = ?2",
       "trigger", account_id, id);
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

@@ -1,10 +1,10 @@
-#include "storage/sqlite/request_log.h"
+#include "storage/sql/request_log.h"
 
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-absl::StatusOr<std::optional<LoggedRequest>> SqliteRequestLog::Find(
+absl::StatusOr<std::optional<LoggedRequest>> SqlRequestLog::Find(
     std::string_view account_id, std::string_view method,
     std::string_view request_id) {
   Statement& stmt = db_.Prepare(
@@ -22,7 +22,7 @@ absl::StatusOr<std::optional<LoggedRequest>> SqliteRequestLog::Find(
                        FromMicros(stmt.ColumnInt64(2))};
 }
 
-absl::Status SqliteRequestLog::Insert(const LoggedRequest& request) {
+absl::Status SqlRequestLog::Insert(const LoggedRequest& request) {
   return db_
       .Prepare("INSERT OR REPLACE INTO request_log (account_id, method, request_id, "
                "request_hash, response, create_time) "
@@ -36,7 +36,7 @@ absl::Status SqliteRequestLog::Insert(const LoggedRequest& request) {
       .Run();
 }
 
-absl::StatusOr<int64_t> SqliteRequestLog::DeleteOlderThan(absl::Time cutoff) {
+absl::StatusOr<int64_t> SqlRequestLog::DeleteOlderThan(absl::Time cutoff) {
   absl::Status status =
       db_.Prepare("DELETE FROM request_log WHERE create_time < ?1")
           .Bind(1, ToMicros(cutoff))
@@ -45,4 +45,4 @@ absl::StatusOr<int64_t> SqliteRequestLog::DeleteOlderThan(absl::Time cutoff) {
   return db_.changes();
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

@@ -1,4 +1,4 @@
-#include "storage/sqlite/application_repository.h"
+#include "storage/sql/application_repository.h"
 
 #include <optional>
 #include <string>
@@ -7,9 +7,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 // Qualified: the application list joins stages.
@@ -65,7 +65,7 @@ TransitionRow ReadTransition(const Statement& stmt) {
 
 // NOT_FOUND unless the account has an application of candidate
 // `candidate_id` to job `job_id`.
-absl::Status RequireApplication(Connection& db, std::string_view account_id,
+absl::Status RequireApplication(Session& db, std::string_view account_id,
                                 std::string_view job_id,
                                 std::string_view candidate_id) {
   Statement& check = db.Prepare(
@@ -99,7 +99,7 @@ absl::StatusOr<std::optional<ApplicationKeyset>> ApplicationKeysetAfter(
 
 }  // namespace
 
-absl::Status SqliteApplicationRepository::RequireStageOfJob(
+absl::Status SqlApplicationRepository::RequireStageOfJob(
     std::string_view account_id, std::string_view job_id,
     std::string_view stage_id) {
   Statement& stmt = db_.Prepare(
@@ -116,7 +116,7 @@ absl::Status SqliteApplicationRepository::RequireStageOfJob(
   return absl::OkStatus();
 }
 
-absl::Status SqliteApplicationRepository::InsertApplication(
+absl::Status SqlApplicationRepository::InsertApplication(
     const ApplicationRow& row) {
   Statement& check = db_.Prepare(
       "SELECT EXISTS (SELECT 1 FROM jobs WHERE account_id = ?1 AND id = ?2), "
@@ -142,7 +142,7 @@ absl::Status SqliteApplicationRepository::InsertApplication(
                                       " is already in job ", row.job_id));
 }
 
-absl::Status SqliteApplicationRepository::UpdateApplication(
+absl::Status SqlApplicationRepository::UpdateApplication(
     const ApplicationRow& row) {
   // One statement checks the stage and updates: a move is the hottest write.
   // Only when it changes nothing are the checks run apart, to say which
@@ -164,7 +164,7 @@ absl::Status SqliteApplicationRepository::UpdateApplication(
   return RequireStageOfJob(row.account_id, row.job_id, row.stage_id);
 }
 
-absl::StatusOr<ApplicationRow> SqliteApplicationRepository::GetApplication(
+absl::StatusOr<ApplicationRow> SqlApplicationRepository::GetApplication(
     std::string_view account_id, std::string_view job_id,
     std::string_view candidate_id) {
   static const std::string sql = absl::StrCat(
@@ -178,7 +178,7 @@ absl::StatusOr<ApplicationRow> SqliteApplicationRepository::GetApplication(
 }
 
 absl::StatusOr<Page<ApplicationRow>>
-SqliteApplicationRepository::ListApplications(std::string_view account_id,
+SqlApplicationRepository::ListApplications(std::string_view account_id,
                                               std::string_view job_id,
                                               std::string_view stage_id,
                                               const PageRequest& page) {
@@ -220,7 +220,7 @@ SqliteApplicationRepository::ListApplications(std::string_view account_id,
 }
 
 absl::StatusOr<std::vector<ApplicationRow>>
-SqliteApplicationRepository::ListCandidateApplications(
+SqlApplicationRepository::ListCandidateApplications(
     std::string_view account_id, std::string_view candidate_id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kApplicationColumns,
@@ -230,7 +230,7 @@ SqliteApplicationRepository::ListCandidateApplications(
                                     ReadApplication);
 }
 
-absl::Status SqliteApplicationRepository::DeleteApplication(
+absl::Status SqlApplicationRepository::DeleteApplication(
     std::string_view account_id, std::string_view job_id,
     std::string_view candidate_id) {
   // Transitions go with it (ON DELETE CASCADE).
@@ -246,7 +246,7 @@ absl::Status SqliteApplicationRepository::DeleteApplication(
   return absl::OkStatus();
 }
 
-absl::Status SqliteApplicationRepository::InsertTransition(
+absl::Status SqlApplicationRepository::InsertTransition(
     const TransitionRow& row) {
   absl::Status status =
       RequireApplication(db_, row.account_id, row.job_id, row.candidate_id);
@@ -272,7 +272,7 @@ absl::Status SqliteApplicationRepository::InsertTransition(
 }
 
 absl::StatusOr<std::vector<TransitionRow>>
-SqliteApplicationRepository::ListTransitions(std::string_view account_id,
+SqlApplicationRepository::ListTransitions(std::string_view account_id,
                                              std::string_view job_id,
                                              std::string_view candidate_id) {
   // Entries count up from 1, so entry order is time order.
@@ -285,4 +285,4 @@ SqliteApplicationRepository::ListTransitions(std::string_view account_id,
   return ReadAll<TransitionRow>(stmt, ReadTransition);
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

@@ -1,4 +1,4 @@
-#include "storage/sqlite/bulk_operation_repository.h"
+#include "storage/sql/bulk_operation_repository.h"
 
 #include <algorithm>
 #include <string>
@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "storage/sqlite/values.h"
+#include "storage/sql/values.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 constexpr char kOperationColumns[] =
@@ -65,7 +65,7 @@ std::optional<int64_t> EndMicros(const BulkOperationRow& row) {
 
 }  // namespace
 
-absl::Status SqliteBulkOperationRepository::InsertOperation(
+absl::Status SqlBulkOperationRepository::InsertOperation(
     const BulkOperationRow& row) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO bulk_operations (", kOperationColumns,
@@ -94,7 +94,7 @@ absl::Status SqliteBulkOperationRepository::InsertOperation(
       status, absl::StrCat("bulk operation ", row.id, " already exists"));
 }
 
-absl::Status SqliteBulkOperationRepository::UpdateOperation(
+absl::Status SqlBulkOperationRepository::UpdateOperation(
     const BulkOperationRow& row) {
   Statement& stmt = db_.Prepare(
       "UPDATE bulk_operations SET state = ?3, state_reason = ?4, "
@@ -118,7 +118,7 @@ absl::Status SqliteBulkOperationRepository::UpdateOperation(
   return RowChanged(db_, stmt.Run(), "bulk operation", row.id);
 }
 
-absl::StatusOr<BulkOperationRow> SqliteBulkOperationRepository::GetOperation(
+absl::StatusOr<BulkOperationRow> SqlBulkOperationRepository::GetOperation(
     std::string_view account_id, std::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kOperationColumns,
@@ -128,7 +128,7 @@ absl::StatusOr<BulkOperationRow> SqliteBulkOperationRepository::GetOperation(
 }
 
 absl::StatusOr<Page<BulkOperationRow>>
-SqliteBulkOperationRepository::ListOperations(std::string_view account_id,
+SqlBulkOperationRepository::ListOperations(std::string_view account_id,
                                               const PageRequest& page) {
   auto after = TimeKeysetAfter(page);
   if (!after.ok()) return after.status();
@@ -150,7 +150,7 @@ SqliteBulkOperationRepository::ListOperations(std::string_view account_id,
 }
 
 absl::StatusOr<std::vector<BulkOperationRow>>
-SqliteBulkOperationRepository::ListRunningOperations() {
+SqlBulkOperationRepository::ListRunningOperations() {
   static const std::string sql = absl::StrCat(
       "SELECT ", kOperationColumns,
       " FROM bulk_operations INDEXED BY bulk_operations_running "
@@ -159,7 +159,7 @@ SqliteBulkOperationRepository::ListRunningOperations() {
 }
 
 absl::StatusOr<int64_t>
-SqliteBulkOperationRepository::CountRunningOperations() {
+SqlBulkOperationRepository::CountRunningOperations() {
   return ReadOne<int64_t>(
       db_.Prepare("SELECT count(*) FROM bulk_operations "
                   "INDEXED BY bulk_operations_running WHERE state = 1"),
@@ -168,7 +168,7 @@ SqliteBulkOperationRepository::CountRunningOperations() {
 }
 
 absl::StatusOr<std::vector<std::string>>
-SqliteBulkOperationRepository::ListSelectedCandidates(
+SqlBulkOperationRepository::ListSelectedCandidates(
     std::string_view account_id, const CandidateSelector& selector,
     std::string_view after_candidate_id, int limit) {
   // One text per kind, each walking an index in candidate id order: the
@@ -200,7 +200,7 @@ SqliteBulkOperationRepository::ListSelectedCandidates(
       stmt, [](const Statement& row) { return row.ColumnText(0); });
 }
 
-absl::StatusOr<int64_t> SqliteBulkOperationRepository::AddPendingItems(
+absl::StatusOr<int64_t> SqlBulkOperationRepository::AddPendingItems(
     std::string_view account_id, std::string_view operation_id,
     const std::vector<std::string>& candidate_ids) {
   static const std::string sql = absl::StrCat(
@@ -221,7 +221,7 @@ absl::StatusOr<int64_t> SqliteBulkOperationRepository::AddPendingItems(
 }
 
 absl::StatusOr<std::vector<PendingBulkItem>>
-SqliteBulkOperationRepository::ListPendingItems(
+SqlBulkOperationRepository::ListPendingItems(
     std::string_view account_id, std::string_view operation_id,
     std::string_view after_candidate_id, int limit, bool with_tags) {
   // Tags come as one space-separated text (tags hold no spaces), so a page
@@ -263,7 +263,7 @@ SqliteBulkOperationRepository::ListPendingItems(
   });
 }
 
-absl::Status SqliteBulkOperationRepository::UpdateItems(
+absl::Status SqlBulkOperationRepository::UpdateItems(
     std::string_view account_id, std::string_view operation_id,
     const std::vector<BulkItemRow>& items) {
   // Many rows per statement: a batch of a thousand items costs a few dozen
@@ -320,7 +320,7 @@ absl::Status SqliteBulkOperationRepository::UpdateItems(
   return absl::OkStatus();
 }
 
-absl::StatusOr<Page<BulkItemRow>> SqliteBulkOperationRepository::ListItems(
+absl::StatusOr<Page<BulkItemRow>> SqlBulkOperationRepository::ListItems(
     std::string_view account_id, std::string_view operation_id,
     ats::v1::BulkItemOutcome outcome, const PageRequest& page) {
   if (page.after.size() > 1) {
@@ -346,4 +346,4 @@ absl::StatusOr<Page<BulkItemRow>> SqliteBulkOperationRepository::ListItems(
   });
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

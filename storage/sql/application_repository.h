@@ -1,12 +1,12 @@
-#ifndef ATS_STORAGE_SQLITE_APPLICATION_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_APPLICATION_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_APPLICATION_REPOSITORY_H_
+#define ATS_STORAGE_SQL_APPLICATION_REPOSITORY_H_
 
 #include "storage/application_repository.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// ApplicationRepository on one SQLite connection, inside its open
+// ApplicationRepository on one SQL session, inside its open
 // transaction.
 //
 // Writes only link rows of the caller's account: the job, the candidate and
@@ -14,9 +14,9 @@ namespace ats::storage::sqlite {
 // (NOT_FOUND otherwise). ListApplications pages by (stage position, stage
 // enter time, candidate id): reordering stages between two pages may repeat
 // or skip rows, as any change of a sort key would.
-class SqliteApplicationRepository final : public ApplicationRepository {
+class SqlApplicationRepository final : public ApplicationRepository {
  public:
-  explicit SqliteApplicationRepository(Connection& db) : db_(db) {}
+  explicit SqlApplicationRepository(Session& db) : db_(db) {}
 
   absl::Status InsertApplication(const ApplicationRow& row) override;
   absl::Status UpdateApplication(const ApplicationRow& row) override;
@@ -43,9 +43,9 @@ class SqliteApplicationRepository final : public ApplicationRepository {
                                  std::string_view job_id,
                                  std::string_view stage_id);
 
-  Connection& db_;
+  Session& db_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_APPLICATION_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_APPLICATION_REPOSITORY_H_

@@ -1,17 +1,17 @@
-#ifndef ATS_STORAGE_SQLITE_BULK_OPERATION_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_BULK_OPERATION_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_BULK_OPERATION_REPOSITORY_H_
+#define ATS_STORAGE_SQL_BULK_OPERATION_REPOSITORY_H_
 
 #include "storage/bulk_operation_repository.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// BulkOperationRepository on one SQLite connection, inside its open
+// BulkOperationRepository on one SQL session, inside its open
 // transaction. The spec is stored as a serialized proto; items are keyed by
 // (operation, candidate), so an operation cannot hold a candidate twice.
-class SqliteBulkOperationRepository final : public BulkOperationRepository {
+class SqlBulkOperationRepository final : public BulkOperationRepository {
  public:
-  explicit SqliteBulkOperationRepository(Connection& db) : db_(db) {}
+  explicit SqlBulkOperationRepository(Session& db) : db_(db) {}
 
   absl::Status InsertOperation(const BulkOperationRow& operation) override;
   absl::Status UpdateOperation(const BulkOperationRow& operation) override;
@@ -39,9 +39,9 @@ class SqliteBulkOperationRepository final : public BulkOperationRepository {
       ats::v1::BulkItemOutcome outcome, const PageRequest& page) override;
 
  private:
-  Connection& db_;
+  Session& db_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_BULK_OPERATION_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_BULK_OPERATION_REPOSITORY_H_

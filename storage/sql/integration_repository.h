@@ -1,5 +1,5 @@
-#ifndef ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_INTEGRATION_REPOSITORY_H_
+#define ATS_STORAGE_SQL_INTEGRATION_REPOSITORY_H_
 
 #include <map>
 #include <string>
@@ -7,18 +7,18 @@
 
 #include "storage/integration_repository.h"
 #include "storage/sealer.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// IntegrationRepository on one SQLite connection, inside its open transaction.
+// IntegrationRepository on one SQL session, inside its open transaction.
 // Lives as long as that transaction, so it remembers the integrations it has
 // read: a job's triggers often name the same one, and every write to the
 // table goes through this object, which forgets them. Signing secrets and
 // activation values are sealed with `sealer` on write and opened on read.
-class SqliteIntegrationRepository final : public IntegrationRepository {
+class SqlIntegrationRepository final : public IntegrationRepository {
  public:
-  SqliteIntegrationRepository(Connection& db, const Sealer& sealer)
+  SqlIntegrationRepository(Session& db, const Sealer& sealer)
       : db_(db), sealer_(sealer) {}
 
   absl::Status InsertPartner(const PartnerRow& partner) override;
@@ -44,12 +44,12 @@ class SqliteIntegrationRepository final : public IntegrationRepository {
   absl::Status BindIntegration(Statement& stmt,
                                const IntegrationRow& integration) const;
 
-  Connection& db_;
+  Session& db_;
   const Sealer& sealer_;
   // Integrations read so far, by (account, id).
   std::map<std::pair<std::string, std::string>, IntegrationRow> known_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_INTEGRATION_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_INTEGRATION_REPOSITORY_H_

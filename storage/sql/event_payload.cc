@@ -1,4 +1,4 @@
-#include "storage/sqlite/event_payload.h"
+#include "storage/sql/event_payload.h"
 
 #include <cstdint>
 #include <string>
@@ -8,7 +8,7 @@
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/wire_format_lite.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 namespace {
 
 using google::protobuf::internal::WireFormatLite;
@@ -101,4 +101,4 @@ bool DecodeEventPayload(std::string_view stored, PayloadParts parts,
   return false;
 }
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql

@@ -1,18 +1,18 @@
-#ifndef ATS_STORAGE_SQLITE_ACCOUNT_REPOSITORY_H_
-#define ATS_STORAGE_SQLITE_ACCOUNT_REPOSITORY_H_
+#ifndef ATS_STORAGE_SQL_ACCOUNT_REPOSITORY_H_
+#define ATS_STORAGE_SQL_ACCOUNT_REPOSITORY_H_
 
 #include "storage/account_repository.h"
 #include "storage/sealer.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 
-namespace ats::storage::sqlite {
+namespace ats::storage::sql {
 
-// AccountRepository on one SQLite connection, inside its open transaction.
+// AccountRepository on one SQL session, inside its open transaction.
 // Webhook signing secrets are sealed with `sealer` on write and opened on
 // read.
-class SqliteAccountRepository final : public AccountRepository {
+class SqlAccountRepository final : public AccountRepository {
  public:
-  SqliteAccountRepository(Connection& db, const Sealer& sealer)
+  SqlAccountRepository(Session& db, const Sealer& sealer)
       : db_(db), sealer_(sealer) {}
 
   absl::Status InsertAccount(const AccountRow& account) override;
@@ -36,10 +36,10 @@ class SqliteAccountRepository final : public AccountRepository {
  private:
   absl::StatusOr<AccountRow> ReadAccount(const Statement& row) const;
 
-  Connection& db_;
+  Session& db_;
   const Sealer& sealer_;
 };
 
-}  // namespace ats::storage::sqlite
+}  // namespace ats::storage::sql
 
-#endif  // ATS_STORAGE_SQLITE_ACCOUNT_REPOSITORY_H_
+#endif  // ATS_STORAGE_SQL_ACCOUNT_REPOSITORY_H_
