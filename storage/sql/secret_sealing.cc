@@ -1,5 +1,8 @@
 #include "storage/sql/secret_sealing.h"
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -82,6 +85,16 @@ absl::StatusOr<std::optional<std::string>> Reseal(const Sealer& sealer,
 }
 
 
+// Returns the key file at `path`, or why it cannot be used.
+absl::StatusOr<SealingKey> ReadOldKey(const std::string& path) {
+  absl::StatusOr<SealingKey> key = ReadSealingKeyFile(path);
+  if (absl::IsNotFound(key.status())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--secrets_old_key_files: ", key.status().message()));
+  }
+  return key;
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> SealColumn(const Sealer& sealer,
@@ -145,5 +158,51 @@ absl::StatusOr<int> ResealStoredSecrets(Session& db, const Sealer& sealer) {
   }
   return written;
 }
+
+absl::StatusOr<std::unique_ptr<Sealer>> LoadSealer(
+    Session& db, std::string_view database, const std::string& key_path,
+    const std::vector<std::string>& old_key_files) {
+  std::vector<SealingKey> old_keys;
+  for (const std::string& path : old_key_files) {
+    absl::StatusOr<SealingKey> key = ReadOldKey(path);
+    if (!key.ok()) return key.status();
+    old_keys.push_back(*std::move(key));
+  }
+  absl::StatusOr<std::set<std::string>> sealed_under = SealedKeyIds(db);
+  if (!sealed_under.ok()) return sealed_under.status();
+  absl::StatusOr<SealingKey> current = ReadSealingKeyFile(key_path);
+  if (absl::IsNotFound(current.status())) {
+    for (const std::string& key_id : *sealed_under) {
+      const bool old = std::any_of(
+          old_keys.begin(), old_keys.end(),
+          [&key_id](const SealingKey& key) { return key.id == key_id; });
+      if (old) continue;
+      return absl::FailedPreconditionError(absl::StrCat(
+          View(database), " holds secrets sealed under key ", key_id,
+          ", but the secrets key file ", key_path,
+          " does not exist: restore it, or pass the key file they were "
+          "sealed with as --secrets_key_file"));
+    }
+    current = CreateSealingKeyFile(key_path);
+    if (current.ok()) {
+      spdlog::info("storage: created secrets key file {} (key {}); keep it "
+                   "and back it up apart from the database",
+                   key_path, current->id);
+    }
+  }
+  if (!current.ok()) return current.status();
+  auto sealer = std::make_unique<Sealer>(*std::move(current), old_keys);
+  for (const std::string& key_id : *sealed_under) {
+    if (sealer->HasKey(key_id)) continue;
+    return absl::FailedPreconditionError(absl::StrCat(
+        View(database), " holds secrets sealed under key ", key_id,
+        ", which neither the secrets key file ", key_path, " (key ",
+        sealer->current_key_id(),
+        ") nor --secrets_old_key_files holds: start with the key file they "
+        "were sealed with"));
+  }
+  return sealer;
+}
+
 
 }  // namespace ats::storage::sql

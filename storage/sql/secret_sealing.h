@@ -4,9 +4,11 @@
 // The columns of the schema that hold secrets, and bringing what a
 // database holds in them under the current key.
 
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "storage/sealer.h"
@@ -44,6 +46,16 @@ absl::StatusOr<std::string> OpenColumn(const Sealer& sealer,
 
 // Returns the ids of the keys that values stored in `db` are sealed under.
 absl::StatusOr<std::set<std::string>> SealedKeyIds(Session& db);
+
+// Returns the sealer for the database on `db` (named `database` in errors):
+// the current key from `key_path` (created when missing, if nothing stored
+// needs another key) and the old keys in `old_key_files`. Fails with
+// FAILED_PRECONDITION when a value stored in `db` is sealed under a key it
+// does not hold: starting without it would leave integrations unable to
+// sign their deliveries.
+absl::StatusOr<std::unique_ptr<Sealer>> LoadSealer(
+    Session& db, std::string_view database, const std::string& key_path,
+    const std::vector<std::string>& old_key_files);
 
 // Seals every plaintext secret in `db` (written by a server that did not
 // seal) and re-seals every value sealed under one of `sealer`'s old keys,

@@ -106,66 +106,6 @@ class SqliteStore final : public Store {
   std::unique_ptr<sqlite::Database> db_;
 };
 
-// Returns the key file at `path`, or why it cannot be used.
-absl::StatusOr<SealingKey> ReadOldKey(const std::string& path) {
-  absl::StatusOr<SealingKey> key = ReadSealingKeyFile(path);
-  if (absl::IsNotFound(key.status())) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("--secrets_old_key_files: ", key.status().message()));
-  }
-  return key;
-}
-
-// Returns the sealer for the database on `db`: the current key from
-// `key_path` (created when missing, if nothing stored needs another key) and
-// the old keys of `options`. Fails when a value stored in `db` is sealed
-// under a key it does not hold: starting without it would leave integrations
-// unable to sign their deliveries.
-absl::StatusOr<std::unique_ptr<Sealer>> LoadSealer(
-    sqlite::Connection& db, const SqliteStoreOptions& options,
-    const std::string& key_path) {
-  std::vector<SealingKey> old_keys;
-  for (const std::string& path : options.secrets_old_key_files) {
-    absl::StatusOr<SealingKey> key = ReadOldKey(path);
-    if (!key.ok()) return key.status();
-    old_keys.push_back(*std::move(key));
-  }
-  absl::StatusOr<std::set<std::string>> sealed_under = sql::SealedKeyIds(db);
-  if (!sealed_under.ok()) return sealed_under.status();
-  absl::StatusOr<SealingKey> current = ReadSealingKeyFile(key_path);
-  if (absl::IsNotFound(current.status())) {
-    for (const std::string& key_id : *sealed_under) {
-      const bool old = std::any_of(
-          old_keys.begin(), old_keys.end(),
-          [&key_id](const SealingKey& key) { return key.id == key_id; });
-      if (old) continue;
-      return absl::FailedPreconditionError(absl::StrCat(
-          options.path, " holds secrets sealed under key ", key_id,
-          ", but the secrets key file ", key_path,
-          " does not exist: restore it, or pass the key file they were "
-          "sealed with as --secrets_key_file"));
-    }
-    current = CreateSealingKeyFile(key_path);
-    if (current.ok()) {
-      spdlog::info("storage: created secrets key file {} (key {}); keep it "
-                   "and back it up apart from the database",
-                   key_path, current->id);
-    }
-  }
-  if (!current.ok()) return current.status();
-  auto sealer = std::make_unique<Sealer>(*std::move(current), old_keys);
-  for (const std::string& key_id : *sealed_under) {
-    if (sealer->HasKey(key_id)) continue;
-    return absl::FailedPreconditionError(absl::StrCat(
-        options.path, " holds secrets sealed under key ", key_id,
-        ", which neither the secrets key file ", key_path, " (key ",
-        sealer->current_key_id(),
-        ") nor --secrets_old_key_files holds: start with the key file they "
-        "were sealed with"));
-  }
-  return sealer;
-}
-
 }  // namespace
 
 std::string SecretsKeyFileOf(const SqliteStoreOptions& options) {
@@ -185,8 +125,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
   db_options.synchronous_full = options.synchronous_full;
   db_options.busy_timeout_ms = options.busy_timeout_ms;
   db_options.after_migrations = [&](sqlite::Connection& db) -> absl::Status {
-    absl::StatusOr<std::unique_ptr<Sealer>> loaded =
-        LoadSealer(db, options, key_path);
+    absl::StatusOr<std::unique_ptr<Sealer>> loaded = sql::LoadSealer(
+        db, options.path, key_path, options.secrets_old_key_files);
     if (!loaded.ok()) return loaded.status();
     sealer = *std::move(loaded);
     absl::Status sealed = sqlite::SealStoredSecrets(db, *sealer).status();
