@@ -126,6 +126,32 @@ std::string SecretsKeyFileOf(const SqliteStoreOptions& options);
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     const SqliteStoreOptions& options);
 
+// Where and how the PostgreSQL store keeps its data. Every replica of a
+// deployment opens the same database with the same secrets key.
+struct PostgresStoreOptions {
+  // libpq URI of the database, e.g. postgresql://ats@db:5432/ats.
+  std::string uri;
+  // The master key (32 raw bytes) that seals stored secrets; every replica
+  // needs the same one. Created (0600) when missing and nothing stored is
+  // sealed yet.
+  std::string secrets_key_file;
+  // Earlier master keys, to rotate (see SqliteStoreOptions).
+  std::vector<std::string> secrets_old_key_files;
+  // Connections to the database at most; writes run on up to half of them
+  // at once, reads on the rest.
+  int connections = 16;
+  // Told of commits (one write each); PostgreSQL reports no event state
+  // changes yet, so `observer.events_changed` is not called.
+  StoreObserver observer;
+};
+
+// Opens the PostgreSQL store at `options.uri`, creating and migrating its
+// schema when needed and sealing as OpenSqliteStore does. UNAVAILABLE when
+// the database cannot be reached; FAILED_PRECONDITION for a schema written
+// by a newer server or a secrets key that does not open what is stored.
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
+    const PostgresStoreOptions& options);
+
 }  // namespace ats::storage
 
 #endif  // ATS_STORAGE_STORE_H_

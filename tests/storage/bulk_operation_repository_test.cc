@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "storage/store.h"
+#include "tests/support/backends.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::storage {
@@ -44,12 +45,14 @@ BulkOperationRow Operation(const std::string& id, absl::Time created,
   return row;
 }
 
-class BulkOperationRepositoryTest : public ::testing::Test {
+class BulkOperationRepositoryTest
+    : public ::testing::TestWithParam<::ats::testing::Backend> {
  protected:
   void SetUp() override {
-    SqliteStoreOptions options;
-    options.path = dir_.File("ats.sqlite");
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+    auto database =
+        ::ats::testing::TestDatabase::Create(GetParam(), dir_.path());
+    ASSERT_TRUE(database.ok()) << database.status();
+    absl::StatusOr<std::unique_ptr<Store>> store = database->Open();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     // Two accounts with an integration each; in account A a job with two
@@ -158,7 +161,7 @@ class BulkOperationRepositoryTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(BulkOperationRepositoryTest, StoresAndUpdatesOperations) {
+TEST_P(BulkOperationRepositoryTest, StoresAndUpdatesOperations) {
   ASSERT_OK(Write([](Transaction& t) {
     return t.bulk_operations().InsertOperation(Operation("op1", At(10)));
   }));
@@ -203,7 +206,7 @@ TEST_F(BulkOperationRepositoryTest, StoresAndUpdatesOperations) {
       [&](Transaction& t) { return t.bulk_operations().UpdateOperation(absent); })));
 }
 
-TEST_F(BulkOperationRepositoryTest, ListsNewestFirstAndRunningOnesForResuming) {
+TEST_P(BulkOperationRepositoryTest, ListsNewestFirstAndRunningOnesForResuming) {
   ASSERT_OK(Write([](Transaction& t) -> absl::Status {
     for (const auto& row :
          {Operation("op1", At(10)), Operation("op2", At(20)),
@@ -239,7 +242,7 @@ TEST_F(BulkOperationRepositoryTest, ListsNewestFirstAndRunningOnesForResuming) {
   }));
 }
 
-TEST_F(BulkOperationRepositoryTest, ResolvesEachKindOfSelectionInIdOrder) {
+TEST_P(BulkOperationRepositoryTest, ResolvesEachKindOfSelectionInIdOrder) {
   EXPECT_EQ(Selected({"job1", "", ""}),
             (std::vector<std::string>{"c1", "c2", "c3"}));
   EXPECT_EQ(Selected({"job1", "s2", ""}), (std::vector<std::string>{"c2"}));
@@ -253,7 +256,7 @@ TEST_F(BulkOperationRepositoryTest, ResolvesEachKindOfSelectionInIdOrder) {
   EXPECT_EQ(Selected({"", "", "nobody"}), std::vector<std::string>{});
 }
 
-TEST_F(BulkOperationRepositoryTest, ItemsAreUniquePerCandidateAndCarryTheirCandidate) {
+TEST_P(BulkOperationRepositoryTest, ItemsAreUniquePerCandidateAndCarryTheirCandidate) {
   ASSERT_OK(Write([](Transaction& t) -> absl::Status {
     absl::Status status =
         t.bulk_operations().InsertOperation(Operation("op1", At(10)));
@@ -345,7 +348,7 @@ TEST_F(BulkOperationRepositoryTest, ItemsAreUniquePerCandidateAndCarryTheirCandi
   }));
 }
 
-TEST_F(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
+TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
   // More items than one statement takes, and a remainder.
   std::vector<std::string> ids;
   for (int i = 0; i < 150; ++i) ids.push_back("m" + std::to_string(1000 + i));
@@ -400,6 +403,10 @@ TEST_F(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
     return absl::OkStatus();
   }));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, BulkOperationRepositoryTest,
+                         ::ats::testing::AllBackends(),
+                         ::ats::testing::BackendName);
 
 }  // namespace
 }  // namespace ats::storage

@@ -16,8 +16,9 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 #include "storage/store.h"
+#include "tests/support/backends.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::storage {
@@ -61,13 +62,15 @@ EventRow Event(const std::string& id, const std::string& candidate,
   return event;
 }
 
-class EventRepositoryTest : public ::testing::Test {
+class EventRepositoryTest
+    : public ::testing::TestWithParam<::ats::testing::Backend> {
  protected:
   void SetUp() override {
-    SqliteStoreOptions options;
-    options.path = dir_.File("ats.sqlite");
-    options.reader_count = 2;
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+    auto database =
+        ::ats::testing::TestDatabase::Create(GetParam(), dir_.path());
+    ASSERT_TRUE(database.ok()) << database.status();
+    database_ = *std::move(database);
+    absl::StatusOr<std::unique_ptr<Store>> store = database_->Open();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_OK(Write([](Transaction& t) {
@@ -163,14 +166,12 @@ class EventRepositoryTest : public ::testing::Test {
   // Replaces the stored payload of event `id` with `bytes`, behind the
   // repository's back (which only stores payloads it serialized itself).
   void StorePayload(const std::string& id, const std::string& bytes) {
-    auto db = sqlite::Connection::Open(dir_.File("ats.sqlite"),
-                                       sqlite::ConnectionOptions());
-    ASSERT_TRUE(db.ok()) << db.status();
-    ASSERT_OK((*db)
-                  ->Prepare("UPDATE events SET payload = ?1 WHERE id = ?2")
-                  .BindBlob(1, bytes)
-                  .Bind(2, std::string_view(id))
-                  .Run());
+    ASSERT_OK(database_->WithSession([&](sql::Session& db) {
+      return db.Prepare("UPDATE events SET payload = ?1 WHERE id = ?2")
+          .BindBlob(1, bytes)
+          .Bind(2, id)
+          .Run();
+    }));
   }
 
   std::vector<std::string> Due(absl::Time now, int limit = 100,
@@ -203,10 +204,11 @@ class EventRepositoryTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::optional<::ats::testing::TestDatabase> database_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(EventRepositoryTest, RoundTripKeepsEveryColumn) {
+TEST_P(EventRepositoryTest, RoundTripKeepsEveryColumn) {
   EventRow event = Event("e1", "c1", "j1", At(100));
   event.state = ats::v1::EVENT_STATE_SCHEDULED;
   event.state_reason = "";
@@ -277,7 +279,7 @@ TEST_F(EventRepositoryTest, RoundTripKeepsEveryColumn) {
   EXPECT_FALSE(got->result.has_value());
 }
 
-TEST_F(EventRepositoryTest, WebhookEventsHaveNoIntegration) {
+TEST_P(EventRepositoryTest, WebhookEventsHaveNoIntegration) {
   EventRow event = Event("w1", "c1", "j1", At(100));
   event.integration_id.clear();
   event.webhook_uri = "https://hooks.example/x";
@@ -291,7 +293,7 @@ TEST_F(EventRepositoryTest, WebhookEventsHaveNoIntegration) {
   EXPECT_TRUE(List(filter).empty());
 }
 
-TEST_F(EventRepositoryTest, MissingAndDuplicateEvents) {
+TEST_P(EventRepositoryTest, MissingAndDuplicateEvents) {
   ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100))}));
   EXPECT_EQ(Insert({Event("e1", "c2", "j1", At(100))}).code(),
             absl::StatusCode::kAlreadyExists);
@@ -304,7 +306,7 @@ TEST_F(EventRepositoryTest, MissingAndDuplicateEvents) {
             absl::StatusCode::kNotFound);
 }
 
-TEST_F(EventRepositoryTest, AccountsDoNotSeeEachOther) {
+TEST_P(EventRepositoryTest, AccountsDoNotSeeEachOther) {
   ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100)),
                     Event("e2", "c1", "j1", At(101), kAccountB)}));
   EXPECT_EQ(Get(kAccountB, "e1").status().code(), absl::StatusCode::kNotFound);
@@ -332,7 +334,7 @@ TEST_F(EventRepositoryTest, AccountsDoNotSeeEachOther) {
   EXPECT_EQ(Get(kAccountB, "e2")->state, ats::v1::EVENT_STATE_PENDING);
 }
 
-TEST_F(EventRepositoryTest, ListsNewestFirstWithFilters) {
+TEST_P(EventRepositoryTest, ListsNewestFirstWithFilters) {
   EventRow webhook = Event("e5", "c2", "j2", At(105));
   webhook.integration_id.clear();
   EventRow dead = Event("e4", "c1", "j2", At(104));
@@ -375,7 +377,7 @@ TEST_F(EventRepositoryTest, ListsNewestFirstWithFilters) {
   EXPECT_EQ(List(integration_and_candidate), std::vector<std::string>{"e2"});
 }
 
-TEST_F(EventRepositoryTest, PagesThroughInReverseInsertionOrder) {
+TEST_P(EventRepositoryTest, PagesThroughInReverseInsertionOrder) {
   // Insertion order, not create_time or id: events of one move share their
   // create_time, and a clock stepped back must not reorder the list.
   std::vector<EventRow> events;
@@ -408,7 +410,7 @@ TEST_F(EventRepositoryTest, PagesThroughInReverseInsertionOrder) {
   }
 }
 
-TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
+TEST_P(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
   const absl::Time now = At(1000);
   std::vector<EventRow> events;
   auto add = [&](const std::string& id, ats::v1::EventState state,
@@ -452,7 +454,7 @@ TEST_F(EventRepositoryTest, ListDueFindsDeliverableEventsOldestDueFirst) {
   EXPECT_TRUE(Due(At(500)).empty());
 }
 
-TEST_F(EventRepositoryTest, ListDueMergesTheQueuesOfEveryDestination) {
+TEST_P(EventRepositoryTest, ListDueMergesTheQueuesOfEveryDestination) {
   const absl::Time now = At(1000);
   std::vector<EventRow> events;
   auto add = [&](const std::string& id, const std::string& account,
@@ -495,7 +497,7 @@ TEST_F(EventRepositoryTest, ListDueMergesTheQueuesOfEveryDestination) {
       Due(now, 10, {"int-a", "int-b", webhooks_a, webhooks_b}).empty());
 }
 
-TEST_F(EventRepositoryTest, ListDueNamesEachEventsDestination) {
+TEST_P(EventRepositoryTest, ListDueNamesEachEventsDestination) {
   EventRow partner = Event("partner", "c1", "j1", At(100));
   partner.integration_id = "int-a";
   EventRow webhook = Event("webhook", "c1", "j1", At(200));
@@ -514,7 +516,7 @@ TEST_F(EventRepositoryTest, ListDueNamesEachEventsDestination) {
             absl::StrCat("webhook:", kAccountA, "/hooks.example:8443"));
 }
 
-TEST_F(EventRepositoryTest, SettleClaimOnlyWhileTheClaimHolds) {
+TEST_P(EventRepositoryTest, SettleClaimOnlyWhileTheClaimHolds) {
   EventRow claimed = Event("e1", "c1", "j1", At(10));
   claimed.state = ats::v1::EVENT_STATE_SENDING;
   claimed.attempt_count = 2;
@@ -560,7 +562,7 @@ TEST_F(EventRepositoryTest, SettleClaimOnlyWhileTheClaimHolds) {
   EXPECT_FALSE(settle(claimed, next));
 }
 
-TEST_F(EventRepositoryTest, AttemptsAreNumberedAcrossTheEventsLife) {
+TEST_P(EventRepositoryTest, AttemptsAreNumberedAcrossTheEventsLife) {
   ASSERT_OK(Insert(
       {Event("e1", "c1", "j1", At(100)), Event("e2", "c1", "j1", At(100))}));
   auto attempt = [](const std::string& event_id, int status, int64_t at) {
@@ -613,7 +615,7 @@ TEST_F(EventRepositoryTest, AttemptsAreNumberedAcrossTheEventsLife) {
   EXPECT_TRUE(attempts->empty());
 }
 
-TEST_F(EventRepositoryTest, CancelOpenEventsOfCandidateOrJob) {
+TEST_P(EventRepositoryTest, CancelOpenEventsOfCandidateOrJob) {
   std::vector<EventRow> events = {
       Event("c1-j1-pending", "c1", "j1", At(100)),
       Event("c1-j2-pending", "c1", "j2", At(100)),
@@ -714,7 +716,7 @@ ats::v1::PartnerEvent PartnerPayload(const EventRow& event) {
   return payload;
 }
 
-TEST_F(EventRepositoryTest, ListsOnlyTheShownPartsOfEveryKindOfPayload) {
+TEST_P(EventRepositoryTest, ListsOnlyTheShownPartsOfEveryKindOfPayload) {
   EventRow staged = Event("staged", "c1", "j1", At(100));
   staged.payload = PartnerPayload(staged);
   ats::v1::StageTriggerRef* ref = staged.payload.mutable_stage_trigger();
@@ -768,7 +770,7 @@ TEST_F(EventRepositoryTest, ListsOnlyTheShownPartsOfEveryKindOfPayload) {
   EXPECT_TRUE((*listed)[0].payload.option_values().empty());
 }
 
-TEST_F(EventRepositoryTest, ShownPartsAreFoundInAnyOrderAmongOtherFields) {
+TEST_P(EventRepositoryTest, ShownPartsAreFoundInAnyOrderAmongOtherFields) {
   ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100))}));
   // Encodings the generated serializer never writes but every parser
   // accepts: fields out of order, a message field split in two, map entries
@@ -842,7 +844,7 @@ TEST_F(EventRepositoryTest, ShownPartsAreFoundInAnyOrderAmongOtherFields) {
   EXPECT_TRUE(MessageDifferencer::Equals(got->payload, parsed));
 }
 
-TEST_F(EventRepositoryTest, CorruptPayloadIsDataLossWhateverIsDecoded) {
+TEST_P(EventRepositoryTest, CorruptPayloadIsDataLossWhateverIsDecoded) {
   ASSERT_OK(Insert({Event("e1", "c1", "j1", At(100))}));
   struct Corrupt {
     const char* what;
@@ -884,6 +886,10 @@ TEST_F(EventRepositoryTest, CorruptPayloadIsDataLossWhateverIsDecoded) {
               "stored payload of event e1 is corrupt");
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, EventRepositoryTest,
+                         ::ats::testing::AllBackends(),
+                         ::ats::testing::BackendName);
 
 }  // namespace
 }  // namespace ats::storage

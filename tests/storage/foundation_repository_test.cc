@@ -1,10 +1,11 @@
-// Accounts, API keys, the Marketplace, integrations and the request log on a
-// real SQLite file: round trips, constraints and tenant scoping.
+// Accounts, API keys, the Marketplace, integrations and the request log on
+// every backend: round trips, constraints and tenant scoping.
 
 #include <memory>
 
 #include "gtest/gtest.h"
 #include "storage/store.h"
+#include "tests/support/backends.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::storage {
@@ -12,12 +13,14 @@ namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
 
-class FoundationRepositoryTest : public ::testing::Test {
+using ::ats::testing::Backend;
+
+class FoundationRepositoryTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    SqliteStoreOptions options;
-    options.path = dir_.File("ats.db");
-    auto store = OpenSqliteStore(options);
+    auto database = ::ats::testing::TestDatabase::Create(GetParam(), dir_.path());
+    ASSERT_TRUE(database.ok()) << database.status();
+    auto store = database->Open();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_TRUE(Write([](Transaction& txn) {
@@ -77,7 +80,7 @@ class FoundationRepositoryTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(FoundationRepositoryTest, AccountsListOldestFirstAcrossPages) {
+TEST_P(FoundationRepositoryTest, AccountsListOldestFirstAcrossPages) {
   std::vector<std::string> seen;
   PageRequest page{{}, 1};
   for (;;) {
@@ -95,7 +98,7 @@ TEST_F(FoundationRepositoryTest, AccountsListOldestFirstAcrossPages) {
   EXPECT_EQ(seen, (std::vector<std::string>{"acct-a", "acct-b"}));
 }
 
-TEST_F(FoundationRepositoryTest, WebhookSigningSecretIsSetAndReplaced) {
+TEST_P(FoundationRepositoryTest, WebhookSigningSecretIsSetAndReplaced) {
   absl::StatusOr<AccountRow> account;
   ASSERT_TRUE(Read([&](Transaction& txn) {
                 account = txn.accounts().GetAccount("acct-a");
@@ -135,7 +138,7 @@ TEST_F(FoundationRepositoryTest, WebhookSigningSecretIsSetAndReplaced) {
   })));
 }
 
-TEST_F(FoundationRepositoryTest, ApiKeysAreScopedByAccountAndUniqueBySecret) {
+TEST_P(FoundationRepositoryTest, ApiKeysAreScopedByAccountAndUniqueBySecret) {
   const ApiKeyRow key = ApiKey("key-a", "acct-a", ats::v1::ROLE_ADMIN,
                                std::string("\x01\x02hash", 6));
   ASSERT_TRUE(Write([&](Transaction& txn) {
@@ -166,7 +169,7 @@ TEST_F(FoundationRepositoryTest, ApiKeysAreScopedByAccountAndUniqueBySecret) {
   EXPECT_FALSE(found.revoke_time.has_value());
 }
 
-TEST_F(FoundationRepositoryTest, RevokeKeepsTheFirstRevocationTime) {
+TEST_P(FoundationRepositoryTest, RevokeKeepsTheFirstRevocationTime) {
   const ApiKeyRow key =
       ApiKey("key-r", "acct-a", ats::v1::ROLE_RECRUITER, "hash-r");
   ASSERT_TRUE(Write([&](Transaction& txn) {
@@ -197,7 +200,7 @@ TEST_F(FoundationRepositoryTest, RevokeKeepsTheFirstRevocationTime) {
   })));
 }
 
-TEST_F(FoundationRepositoryTest, KeyRoleConstraintsAreEnforcedByTheSchema) {
+TEST_P(FoundationRepositoryTest, KeyRoleConstraintsAreEnforcedByTheSchema) {
   // An admin key without an account.
   const ApiKeyRow orphan = ApiKey("key-o", "", ats::v1::ROLE_ADMIN, "hash-o");
   EXPECT_TRUE(absl::IsFailedPrecondition(Write([&](Transaction& txn) {
@@ -205,7 +208,7 @@ TEST_F(FoundationRepositoryTest, KeyRoleConstraintsAreEnforcedByTheSchema) {
   })));
 }
 
-TEST_F(FoundationRepositoryTest, PartnerNamesAreUniqueIgnoringCase) {
+TEST_P(FoundationRepositoryTest, PartnerNamesAreUniqueIgnoringCase) {
   ASSERT_TRUE(Write([&](Transaction& txn) {
                 return txn.integrations().InsertPartner(Partner("p1", "Assessly"));
               }).ok());
@@ -223,7 +226,7 @@ TEST_F(FoundationRepositoryTest, PartnerNamesAreUniqueIgnoringCase) {
   EXPECT_EQ(read.listing.trigger_options(0).key(), "test_package");
 }
 
-TEST_F(FoundationRepositoryTest, IntegrationsAreScopedByAccount) {
+TEST_P(FoundationRepositoryTest, IntegrationsAreScopedByAccount) {
   ASSERT_TRUE(Write([&](Transaction& txn) {
                 absl::Status status =
                     txn.integrations().InsertPartner(Partner("p1", "Assessly"));
@@ -271,7 +274,7 @@ TEST_F(FoundationRepositoryTest, IntegrationsAreScopedByAccount) {
   })));
 }
 
-TEST_F(FoundationRepositoryTest, RequestLogFindsByKeyAndForgetsOldEntries) {
+TEST_P(FoundationRepositoryTest, RequestLogFindsByKeyAndForgetsOldEntries) {
   LoggedRequest logged{"acct-a", "m", "req-1", "hash", "response", kT0};
   ASSERT_TRUE(Write([&](Transaction& txn) {
                 return txn.requests().Insert(logged);
@@ -300,6 +303,10 @@ TEST_F(FoundationRepositoryTest, RequestLogFindsByKeyAndForgetsOldEntries) {
               }).ok());
   EXPECT_EQ(deleted, 1);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, FoundationRepositoryTest,
+                         ::ats::testing::AllBackends(),
+                         ::ats::testing::BackendName);
 
 }  // namespace
 }  // namespace ats::storage

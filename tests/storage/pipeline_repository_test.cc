@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,14 +13,17 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "storage/sqlite/connection.h"
+#include "storage/sql/session.h"
 #include "storage/store.h"
+#include "tests/support/backends.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::storage {
 namespace {
 
+using ::ats::testing::Backend;
 using ::ats::testing::TempDir;
+using ::ats::testing::TestDatabase;
 
 #define ASSERT_OK(expr)                   \
   do {                                    \
@@ -50,13 +54,13 @@ absl::Status StatusOf(const absl::StatusOr<T>& value) {
     EXPECT_EQ(status_.code(), absl::StatusCode::expected) << status_; \
   } while (false)
 
-class PipelineRepositoryTest : public ::testing::Test {
+class PipelineRepositoryTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    SqliteStoreOptions options;
-    options.path = dir_.File("ats.sqlite");
-    options.reader_count = 2;
-    absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(options);
+    auto database = TestDatabase::Create(GetParam(), dir_.path());
+    ASSERT_TRUE(database.ok()) << database.status();
+    database_ = *std::move(database);
+    absl::StatusOr<std::unique_ptr<Store>> store = database_->Open();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_OK(Write([](Transaction& t) {
@@ -86,28 +90,29 @@ class PipelineRepositoryTest : public ::testing::Test {
     return result;
   }
 
-  // Runs fixed SQL behind the repositories' back (to corrupt blobs or count
-  // rows the interfaces do not show).
-  void ExecSql(const char* sql) {
-    auto db = sqlite::Connection::Open(dir_.File("ats.sqlite"),
-                                       sqlite::ConnectionOptions());
-    ASSERT_TRUE(db.ok()) << db.status();
-    ASSERT_OK((*db)->Exec(sql));
+  // Stores bytes that do not decode as `update_sql`'s ?1 for the row whose
+  // id is ?2, behind the repositories' back (they only store what they
+  // serialized themselves).
+  void StoreCorruptBlob(const char* update_sql, const std::string& id) {
+    ASSERT_OK(database_->WithSession([&](sql::Session& db) {
+      return db.Prepare(update_sql).BindBlob(1, "\x0a\x05").Bind(2, id).Run();
+    }));
   }
+  // Returns what the count query `sql` counts, behind the repositories'
+  // back (rows the interfaces do not show).
   int64_t CountRows(const char* sql) {
-    sqlite::ConnectionOptions options;
-    options.read_only = true;
-    auto db = sqlite::Connection::Open(dir_.File("ats.sqlite"), options);
-    EXPECT_TRUE(db.ok()) << db.status();
-    if (!db.ok()) return -1;
-    sqlite::Statement& stmt = (*db)->Prepare(sql);
-    absl::StatusOr<bool> row = stmt.Step();
-    EXPECT_TRUE(row.ok() && *row) << row.status();
-    const int64_t count = stmt.ColumnInt64(0);
-    (*db)->ResetStatements();
+    int64_t count = -1;
+    EXPECT_OK(database_->WithSession([&](sql::Session& db) {
+      sql::Statement& stmt = db.Prepare(sql);
+      absl::StatusOr<bool> row = stmt.Step();
+      if (!row.ok()) return row.status();
+      if (*row) count = stmt.ColumnInt64(0);
+      return stmt.Step().status();
+    }));
     return count;
   }
 
+  std::optional<TestDatabase> database_;
   TempDir dir_;
   std::unique_ptr<Store> store_;
 };
@@ -165,7 +170,7 @@ TemplateRow MakeTemplate(const std::string& account, const std::string& id,
   return row;
 }
 
-TEST_F(PipelineRepositoryTest, TemplateRoundTrip) {
+TEST_P(PipelineRepositoryTest, TemplateRoundTrip) {
   TemplateRow row = MakeTemplate(kAccountA, "t1", "Engineering", true);
   ASSERT_OK(
       Write([&](Transaction& t) { return t.templates().InsertTemplate(row); }));
@@ -211,7 +216,7 @@ TEST_F(PipelineRepositoryTest, TemplateRoundTrip) {
               kNotFound);
 }
 
-TEST_F(PipelineRepositoryTest, TemplatesAreScopedByAccount) {
+TEST_P(PipelineRepositoryTest, TemplatesAreScopedByAccount) {
   ASSERT_OK(Write([](Transaction& t) {
     return t.templates().InsertTemplate(
         MakeTemplate(kAccountA, "t1", "Engineering", true));
@@ -257,7 +262,7 @@ TEST_F(PipelineRepositoryTest, TemplatesAreScopedByAccount) {
   EXPECT_TRUE(got->is_default);
 }
 
-TEST_F(PipelineRepositoryTest, TemplateNamesAreUniquePerAccountIgnoringCase) {
+TEST_P(PipelineRepositoryTest, TemplateNamesAreUniquePerAccountIgnoringCase) {
   ASSERT_OK(Write([](Transaction& t) {
     absl::Status status = t.templates().InsertTemplate(
         MakeTemplate(kAccountA, "t1", "Engineering"));
@@ -296,7 +301,7 @@ TEST_F(PipelineRepositoryTest, TemplateNamesAreUniquePerAccountIgnoringCase) {
   EXPECT_EQ(clash.message(), "job template t2 already exists");
 }
 
-TEST_F(PipelineRepositoryTest, OneDefaultTemplateAtATime) {
+TEST_P(PipelineRepositoryTest, OneDefaultTemplateAtATime) {
   ASSERT_OK(Write([](Transaction& t) {
     absl::Status status = t.templates().InsertTemplate(
         MakeTemplate(kAccountA, "t1", "First", true));
@@ -361,7 +366,7 @@ TEST_F(PipelineRepositoryTest, OneDefaultTemplateAtATime) {
   EXPECT_EQ(other->id, "t4");
 }
 
-TEST_F(PipelineRepositoryTest, TemplatesListByNameAcrossPages) {
+TEST_P(PipelineRepositoryTest, TemplatesListByNameAcrossPages) {
   ASSERT_OK(Write([](Transaction& t) {
     for (const auto& [id, name] :
          std::vector<std::pair<std::string, std::string>>{{"t1", "delta"},
@@ -394,11 +399,11 @@ TEST_F(PipelineRepositoryTest, TemplatesListByNameAcrossPages) {
               kInvalidArgument);
 }
 
-TEST_F(PipelineRepositoryTest, CorruptTemplateStagesAreDataLoss) {
+TEST_P(PipelineRepositoryTest, CorruptTemplateStagesAreDataLoss) {
   ASSERT_OK(Write([](Transaction& t) {
     return t.templates().InsertTemplate(MakeTemplate(kAccountA, "t1", "A"));
   }));
-  ExecSql("UPDATE job_templates SET stages = x'0a05' WHERE id = 't1'");
+  StoreCorruptBlob("UPDATE job_templates SET stages = ?1 WHERE id = ?2", "t1");
   EXPECT_CODE(Read([](Transaction& t) {
                 return t.templates().GetTemplate(kAccountA, "t1");
               }),
@@ -450,7 +455,7 @@ TriggerRow MakeTagTrigger(const std::string& account, const std::string& stage,
   return trigger;
 }
 
-TEST_F(PipelineRepositoryTest, JobRoundTrip) {
+TEST_P(PipelineRepositoryTest, JobRoundTrip) {
   JobRow job = MakeJob(kAccountA, "j1", "Backend engineer", At(1000),
                        ats::v1::JOB_STATE_DRAFT);
   job.template_id = "";
@@ -508,7 +513,7 @@ TEST_F(PipelineRepositoryTest, JobRoundTrip) {
       kNotFound);
 }
 
-TEST_F(PipelineRepositoryTest, JobsListNewestFirstWithTiesByIdDescending) {
+TEST_P(PipelineRepositoryTest, JobsListNewestFirstWithTiesByIdDescending) {
   ASSERT_OK(Write([](Transaction& t) {
     // j2, j3, j5 share a timestamp: they come by id, descending.
     for (const JobRow& job :
@@ -536,7 +541,7 @@ TEST_F(PipelineRepositoryTest, JobsListNewestFirstWithTiesByIdDescending) {
   }
 }
 
-TEST_F(PipelineRepositoryTest, JobFiltersMatchStateAndLiteralTitleText) {
+TEST_P(PipelineRepositoryTest, JobFiltersMatchStateAndLiteralTitleText) {
   ASSERT_OK(Write([](Transaction& t) {
     for (const JobRow& job :
          {MakeJob(kAccountA, "j1", "Growth 100% remote", At(1)),
@@ -576,7 +581,7 @@ TEST_F(PipelineRepositoryTest, JobFiltersMatchStateAndLiteralTitleText) {
   EXPECT_EQ(ids(filter), std::vector<std::string>{"j3"});
 }
 
-TEST_F(PipelineRepositoryTest, StagesRoundTripInPositionOrder) {
+TEST_P(PipelineRepositoryTest, StagesRoundTripInPositionOrder) {
   ASSERT_OK(Write([](Transaction& t) {
     absl::Status status =
         t.jobs().InsertJob(MakeJob(kAccountA, "j1", "A", At(1)));
@@ -645,7 +650,7 @@ TEST_F(PipelineRepositoryTest, StagesRoundTripInPositionOrder) {
               kNotFound);
 }
 
-TEST_F(PipelineRepositoryTest, TriggersRoundTripWithSpecs) {
+TEST_P(PipelineRepositoryTest, TriggersRoundTripWithSpecs) {
   ASSERT_OK(Write([](Transaction& t) {
     PartnerRow partner;
     partner.id = "p1";
@@ -769,7 +774,7 @@ TEST_F(PipelineRepositoryTest, TriggersRoundTripWithSpecs) {
               }),
               kNotFound);
 
-  ExecSql("UPDATE stage_triggers SET spec = x'0a05' WHERE id = 'tr2'");
+  StoreCorruptBlob("UPDATE stage_triggers SET spec = ?1 WHERE id = ?2", "tr2");
   EXPECT_CODE(Read([](Transaction& t) {
                 return t.jobs().GetTrigger(kAccountA, "tr2");
               }),
@@ -799,7 +804,7 @@ CandidateRow MakeCandidate(const std::string& account, const std::string& id,
   return candidate;
 }
 
-TEST_F(PipelineRepositoryTest, CandidateRoundTripReplacesTags) {
+TEST_P(PipelineRepositoryTest, CandidateRoundTripReplacesTags) {
   CandidateRow candidate =
       MakeCandidate(kAccountA, "c1", "Ada", "Lovelace", "Ada@Example.com",
                     At(50), {"java", "senior"});
@@ -870,7 +875,7 @@ TEST_F(PipelineRepositoryTest, CandidateRoundTripReplacesTags) {
   EXPECT_TRUE(got->tags.empty());
 }
 
-TEST_F(PipelineRepositoryTest, AddTagAddsOnceAndBumpsRevision) {
+TEST_P(PipelineRepositoryTest, AddTagAddsOnceAndBumpsRevision) {
   ASSERT_OK(Write([](Transaction& t) {
     return t.candidates().InsertCandidate(
         MakeCandidate(kAccountA, "c1", "Ada", "L", "", At(1), {"b"}));
@@ -902,7 +907,7 @@ TEST_F(PipelineRepositoryTest, AddTagAddsOnceAndBumpsRevision) {
               kNotFound);
 }
 
-TEST_F(PipelineRepositoryTest, CandidateEmailsAreUniqueIgnoringCase) {
+TEST_P(PipelineRepositoryTest, CandidateEmailsAreUniqueIgnoringCase) {
   ASSERT_OK(Write([](Transaction& t) {
     absl::Status status = t.candidates().InsertCandidate(
         MakeCandidate(kAccountA, "c1", "Ada", "L", "ada@example.com", At(1)));
@@ -962,7 +967,7 @@ TEST_F(PipelineRepositoryTest, CandidateEmailsAreUniqueIgnoringCase) {
   EXPECT_EQ(clash.message(), "candidate c5 already exists");
 }
 
-TEST_F(PipelineRepositoryTest, CandidatesListNewestFirstAndFilter) {
+TEST_P(PipelineRepositoryTest, CandidatesListNewestFirstAndFilter) {
   ASSERT_OK(Write([](Transaction& t) {
     for (const CandidateRow& candidate :
          {MakeCandidate(kAccountA, "c1", "Ada", "Lovelace", "ada@x.org", At(10),
@@ -1135,7 +1140,7 @@ class ApplicationTest : public PipelineRepositoryTest {
   }
 };
 
-TEST_F(ApplicationTest, RoundTrip) {
+TEST_P(ApplicationTest, RoundTrip) {
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c1", "s1", At(100))));
   auto got = Read([](Transaction& t) {
     return t.applications().GetApplication(kAccountA, "j1", "c1");
@@ -1192,7 +1197,7 @@ TEST_F(ApplicationTest, RoundTrip) {
               kNotFound);
 }
 
-TEST_F(ApplicationTest, LinksOnlyRowsOfTheAccount) {
+TEST_P(ApplicationTest, LinksOnlyRowsOfTheAccount) {
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c1", "s1", At(100))));
   // Reading or changing A's application as B.
   EXPECT_CODE(Read([](Transaction& t) {
@@ -1267,7 +1272,7 @@ TEST_F(ApplicationTest, LinksOnlyRowsOfTheAccount) {
   EXPECT_EQ(status.message(), "stage s4 not found in job j1");
 }
 
-TEST_F(ApplicationTest, ListByStagePositionThenEntryTimeAcrossPages) {
+TEST_P(ApplicationTest, ListByStagePositionThenEntryTimeAcrossPages) {
   // Reorder: s3 first, then s1, then s2.
   ASSERT_OK(Write([](Transaction& t) {
     absl::Status status =
@@ -1332,7 +1337,7 @@ TEST_F(ApplicationTest, ListByStagePositionThenEntryTimeAcrossPages) {
   EXPECT_EQ((*of_c1)[1].job_id, "j1");
 }
 
-TEST_F(ApplicationTest, TransitionsOldestFirst) {
+TEST_P(ApplicationTest, TransitionsOldestFirst) {
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c1", "s1", At(100))));
   ASSERT_OK(Write([](Transaction& t) {
     absl::Status status = t.applications().InsertTransition(
@@ -1370,7 +1375,7 @@ TEST_F(ApplicationTest, TransitionsOldestFirst) {
               kNotFound);
 }
 
-TEST_F(ApplicationTest, DeleteStageRefusedWhileCandidatesAreInIt) {
+TEST_P(ApplicationTest, DeleteStageRefusedWhileCandidatesAreInIt) {
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c1", "s1", At(100))));
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c2", "s1", At(100))));
   absl::Status status = Write(
@@ -1400,7 +1405,7 @@ TEST_F(ApplicationTest, DeleteStageRefusedWhileCandidatesAreInIt) {
   EXPECT_EQ(CountRows("SELECT count(*) FROM stage_triggers"), 0);
 }
 
-TEST_F(ApplicationTest, DeleteJobCascades) {
+TEST_P(ApplicationTest, DeleteJobCascades) {
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c1", "s1", At(100))));
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c2", "s2", At(100))));
   ASSERT_OK(Add(MakeApplication(kAccountA, "j2", "c1", "s4", At(100))));
@@ -1440,7 +1445,7 @@ TEST_F(ApplicationTest, DeleteJobCascades) {
   EXPECT_EQ(CountRows("SELECT count(*) FROM stage_transitions"), 1);
 }
 
-TEST_F(ApplicationTest, DeleteCandidateCascades) {
+TEST_P(ApplicationTest, DeleteCandidateCascades) {
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c1", "s1", At(100))));
   ASSERT_OK(Add(MakeApplication(kAccountA, "j2", "c1", "s4", At(100))));
   ASSERT_OK(Add(MakeApplication(kAccountA, "j1", "c2", "s1", At(100))));
@@ -1472,6 +1477,13 @@ TEST_F(ApplicationTest, DeleteCandidateCascades) {
               }),
               kNotFound);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, PipelineRepositoryTest,
+                         ::ats::testing::AllBackends(),
+                         ::ats::testing::BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, ApplicationTest,
+                         ::ats::testing::AllBackends(),
+                         ::ats::testing::BackendName);
 
 }  // namespace
 }  // namespace ats::storage
