@@ -2,12 +2,15 @@
 
 #include <libpq-fe.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "storage/failure.h"
 
 namespace ats::storage::postgres {
@@ -34,6 +37,9 @@ absl::StatusCode CodeOf(absl::string_view sqlstate) {
   if (sqlstate == "53100") return absl::StatusCode::kResourceExhausted;
   return absl::StatusCode::kInternal;
 }
+
+// PostgreSQL's type OID for bytea (catalog/pg_type_d.h, a server header).
+constexpr Oid kByteaOid = 17;
 
 // A one-line message of libpq's, without its trailing newline.
 std::string OneLine(const char* message) {
@@ -62,6 +68,8 @@ bool IsRetryableConflict(const absl::Status& status) {
 
 Param::Param(int64_t number) : value_(absl::StrCat(number)) {}
 
+Param::Param(double number) : value_(absl::StrFormat("%.17g", number)) {}
+
 Param Param::Bytes(absl::string_view bytes) {
   Param param{bytes};
   param.binary_ = true;
@@ -82,6 +90,8 @@ Result::~Result() { PQclear(result_); }
 
 int Result::rows() const { return PQntuples(result_); }
 
+int Result::columns() const { return PQnfields(result_); }
+
 bool Result::IsNull(int row, int column) const {
   return PQgetisnull(result_, row, column) == 1;
 }
@@ -92,15 +102,34 @@ absl::string_view Result::Text(int row, int column) const {
 }
 
 int64_t Result::Int64(int row, int column) const {
+  const absl::string_view text = Text(row, column);
   int64_t value = 0;
-  // Columns read as numbers are integer columns: their text always parses.
-  (void)absl::SimpleAtoi(Text(row, column), &value);
-  return value;
+  if (absl::SimpleAtoi(text, &value)) return value;
+  // PostgreSQL answers comparisons and EXISTS with a boolean where SQLite
+  // answers 1 or 0.
+  if (text == "t") return 1;
+  double number = 0;
+  if (!absl::SimpleAtod(text, &number) || std::isnan(number)) return 0;
+  // 2^63, the first double past the largest int64.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (number >= kLimit) return std::numeric_limits<int64_t>::max();
+  if (number <= -kLimit) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(number);
+}
+
+double Result::Double(int row, int column) const {
+  const absl::string_view text = Text(row, column);
+  double value = 0;
+  if (absl::SimpleAtod(text, &value)) return value;
+  return text == "t" ? 1 : 0;
 }
 
 bool Result::Bool(int row, int column) const { return Text(row, column) == "t"; }
 
 std::string Result::Bytes(int row, int column) const {
+  if (PQftype(result_, column) != kByteaOid) {
+    return std::string(Text(row, column));
+  }
   size_t length = 0;
   unsigned char* bytes = PQunescapeBytea(
       reinterpret_cast<const unsigned char*>(PQgetvalue(result_, row, column)),
@@ -115,6 +144,12 @@ int64_t Result::affected_rows() const {
   int64_t rows = 0;
   (void)absl::SimpleAtoi(PQcmdTuples(result_), &rows);
   return rows;
+}
+
+bool Result::is_write() const {
+  const absl::string_view tag = PQcmdStatus(result_);
+  return absl::StartsWith(tag, "INSERT ") || absl::StartsWith(tag, "UPDATE ") ||
+         absl::StartsWith(tag, "DELETE ") || absl::StartsWith(tag, "MERGE ");
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
@@ -154,6 +189,12 @@ absl::StatusOr<Result> Connection::Check(pg_result* raw,
   const ExecStatusType status =
       raw == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(raw);
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
+  // SQL with no statement in it is a mistake in the code, not a lost
+  // connection.
+  if (status == PGRES_EMPTY_QUERY) {
+    return MarkStorageFailure(absl::InternalError(
+        absl::StrCat("no SQL statement in `", context, "`")));
+  }
   const char* sqlstate =
       raw == nullptr ? nullptr : PQresultErrorField(raw, PG_DIAG_SQLSTATE);
   const std::string message =

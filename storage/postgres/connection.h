@@ -46,6 +46,8 @@ class Param {
   Param(const std::string& text) : value_(absl::string_view(text)) {}
   Param(int64_t number);
   Param(int number) : Param(static_cast<int64_t>(number)) {}
+  // Digits enough to read back the exact same double.
+  Param(double number);
   Param(bool flag) : value_(flag ? "t" : "f") {}
   template <typename T>
   Param(const std::optional<T>& value) {
@@ -73,15 +75,24 @@ class Result {
   ~Result();
 
   int rows() const;
+  int columns() const;
   bool IsNull(int row, int column) const;
   // The value as text; "" for NULL.
   absl::string_view Text(int row, int column) const;
+  // The value of an integer, numeric, floating point or boolean column read
+  // as SQLite reads numbers as integers: fractions truncated, out-of-range
+  // values saturated, true 1, false, NULL and non-numbers 0.
   int64_t Int64(int row, int column) const;
+  // The value of a numeric or boolean column; 0 for NULL and non-numbers.
+  double Double(int row, int column) const;
   bool Bool(int row, int column) const;
-  // A bytea column, decoded.
+  // A bytea column, decoded; any other column's text as it is.
   std::string Bytes(int row, int column) const;
-  // Rows an INSERT, UPDATE or DELETE touched.
+  // Rows an INSERT, UPDATE or DELETE touched (rows returned, for a SELECT).
   int64_t affected_rows() const;
+  // Whether the statement was an INSERT, UPDATE, DELETE or MERGE, so that
+  // affected_rows() counts rows it changed.
+  bool is_write() const;
 
  private:
   pg_result* result_;
