@@ -6,6 +6,9 @@
 // Their messages quote SQL and engine codes: they are for the operator's log,
 // and the server replaces them before a client sees them.
 
+#include <string>
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 
@@ -30,6 +33,9 @@ inline bool IsStorageFailure(const absl::Status& status) {
 // same code and a message for clients that says what to do ("storage is
 // full; retry later") instead of quoting SQL.
 absl::Status WithoutStorageDetail(const absl::Status& status);
+
+// Returns the start of `sql` on one line, short enough to quote in an error.
+std::string AbbreviateSql(std::string_view sql);
 
 }  // namespace ats::storage
 

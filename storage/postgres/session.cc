@@ -13,7 +13,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "storage/failure.h"
-#include "storage/sqlite/errors.h"
 
 namespace ats::storage::postgres {
 namespace {
@@ -100,6 +99,31 @@ size_t HintEnd(absl::string_view sql, absl::string_view word, size_t i) {
   return name_end == name ? i : name_end;
 }
 
+// Whether the `+` at `i` is SQLite's unary-plus hint on a column (`WHERE
+// +account_id = ?1`, which keeps SQLite's planner off that column's
+// indexes): it starts a term, after `written` so far, and a name follows.
+bool IsUnaryPlusHint(absl::string_view written, absl::string_view sql,
+                     size_t i) {
+  if (sql[i] != '+' || i + 1 >= sql.size() ||
+      !(absl::ascii_isalpha(static_cast<unsigned char>(sql[i + 1])) ||
+        sql[i + 1] == '_')) {
+    return false;
+  }
+  size_t end = written.size();
+  while (end > 0 &&
+         absl::ascii_isspace(static_cast<unsigned char>(written[end - 1]))) {
+    --end;
+  }
+  if (end > 0 && written[end - 1] == '(') return true;
+  size_t start = end;
+  while (start > 0 && IsWordChar(written[start - 1])) --start;
+  const absl::string_view word = written.substr(start, end - start);
+  for (absl::string_view keyword : {"WHERE", "AND", "OR", "ON", "NOT"}) {
+    if (absl::EqualsIgnoreCase(word, keyword)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 PostgresSql ToPostgresSql(absl::string_view sql) {
@@ -128,6 +152,8 @@ PostgresSql ToPostgresSql(absl::string_view sql) {
         out.text.pop_back();
       }
       i = hint_end;
+    } else if (IsUnaryPlusHint(out.text, sql, i)) {
+      ++i;
     } else {
       out.text.push_back(sql[i++]);
     }
@@ -243,7 +269,7 @@ class SessionStatement : public sql::Statement {
     }
     status_ = MarkStorageFailure(absl::InternalError(
         absl::StrCat("bind parameter ", index, " of `",
-                     sqlite::AbbreviateSql(sql_), "`: ", problem)));
+                     AbbreviateSql(sql_), "`: ", problem)));
     return *this;
   }
 

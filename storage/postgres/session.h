@@ -26,7 +26,8 @@ struct PostgresSql {
 
 // Rewrites `sql`, written for both backends (see storage/sql/session.h), for
 // PostgreSQL: parameters `?N` (N from 1 to 65535) become `$N`, and SQLite's
-// planner hints `INDEXED BY name` and `NOT INDEXED` go. String literals,
+// planner hints `INDEXED BY name`, `NOT INDEXED` and the unary `+` before a
+// column that starts a term (`WHERE +account_id = ?1`) go. String literals,
 // quoted identifiers and comments are left alone, and so is anything else
 // PostgreSQL does not take (a bare `?`, `?0`): preparing it then fails.
 PostgresSql ToPostgresSql(absl::string_view sql);

@@ -86,7 +86,7 @@ absl::StatusOr<Page<AccountRow>> SqlAccountRepository::ListAccounts(
   if (!after.ok()) return after.status();
   static const std::string sql = absl::StrCat(
       "SELECT ", kAccountColumns,
-      " FROM accounts WHERE ?1 IS NULL OR (create_time, id) > (?1, ?2) "
+      " FROM accounts WHERE CAST(?1 AS BIGINT) IS NULL OR (create_time, id) > (?1, ?2) "
       "ORDER BY create_time, id LIMIT ?3");
   Statement& stmt = db_.Prepare(sql.c_str());
   BindKeysetAfter(stmt, 1, *after);
@@ -166,12 +166,12 @@ absl::StatusOr<Page<ApiKeyRow>> SqlAccountRepository::ListApiKeys(
   static const std::string by_account = absl::StrCat(
       "SELECT ", kApiKeyColumns,
       " FROM api_keys WHERE account_id = ?1 "
-      "AND (?2 IS NULL OR (create_time, id) > (?2, ?3)) "
+      "AND (CAST(?2 AS BIGINT) IS NULL OR (create_time, id) > (?2, ?3)) "
       "AND (?4 OR revoke_time IS NULL) ORDER BY create_time, id LIMIT ?5");
   static const std::string all = absl::StrCat(
       "SELECT ", kApiKeyColumns,
       " FROM api_keys WHERE ?1 = '' "
-      "AND (?2 IS NULL OR (create_time, id) > (?2, ?3)) "
+      "AND (CAST(?2 AS BIGINT) IS NULL OR (create_time, id) > (?2, ?3)) "
       "AND (?4 OR revoke_time IS NULL) ORDER BY create_time, id LIMIT ?5");
   Statement& stmt =
       db_.Prepare(account_id.empty() ? all.c_str() : by_account.c_str());

@@ -190,7 +190,7 @@ SqlApplicationRepository::ListApplications(std::string_view account_id,
       ", s.position FROM applications a JOIN stages s ON s.id = a.stage_id "
       "WHERE a.account_id = ?1 AND a.job_id = ?2 AND s.account_id = ?1 "
       "AND (?3 = '' OR a.stage_id = ?3) "
-      "AND (?4 IS NULL OR (s.position, a.stage_enter_time, a.candidate_id) > "
+      "AND (CAST(?4 AS BIGINT) IS NULL OR (s.position, a.stage_enter_time, a.candidate_id) > "
       "(?4, ?5, ?6)) "
       "ORDER BY s.position, a.stage_enter_time, a.candidate_id LIMIT ?7");
   Statement& stmt = db_.Prepare(sql.c_str());

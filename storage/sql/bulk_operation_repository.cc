@@ -275,8 +275,11 @@ absl::Status SqlBulkOperationRepository::UpdateItems(
     std::string values;
     for (size_t row = 0; row < kRowsPerStatement; ++row) {
       const size_t first = 3 + 4 * row;
-      absl::StrAppend(&values, row == 0 ? "" : ", ", "(?", first, ", ?",
-                      first + 1, ", ?", first + 2, ", ?", first + 3, ")");
+      // PostgreSQL reads untyped VALUES as text: the outcome says it is
+      // a number.
+      absl::StrAppend(&values, row == 0 ? "" : ", ", "(?", first,
+                      ", CAST(?", first + 1, " AS BIGINT), ?", first + 2,
+                      ", ?", first + 3, ")");
     }
     return absl::StrCat(
         "UPDATE bulk_operation_items AS i SET outcome = v.column2, "

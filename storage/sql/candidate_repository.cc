@@ -34,9 +34,8 @@ CandidateRow ReadCandidate(const Statement& stmt) {
 
 }  // namespace
 
-absl::Status SqlCandidateRepository::ExplainClash(
-    const CandidateRow& candidate, absl::Status error) {
-  if (!absl::IsAlreadyExists(error)) return error;
+absl::Status SqlCandidateRepository::CheckEmailFree(
+    const CandidateRow& candidate) {
   Statement& stmt = db_.Prepare(
       "SELECT id FROM candidates WHERE account_id = ?1 AND email_key <> '' "
       "AND email_key = lower(?2) AND id <> ?3");
@@ -44,14 +43,11 @@ absl::Status SqlCandidateRepository::ExplainClash(
       .Bind(2, candidate.email)
       .Bind(3, candidate.id);
   absl::StatusOr<bool> found = stmt.Step();
-  if (!found.ok()) return error;
-  if (!*found) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("candidate ", candidate.id, " already exists"));
-  }
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::OkStatus();
   const std::string other = stmt.ColumnText(0);
   absl::Status done = stmt.Run();
-  if (!done.ok()) return error;
+  if (!done.ok()) return done;
   return absl::AlreadyExistsError(absl::StrCat(
       "email \"", candidate.email, "\" is already used by candidate ", other,
       " (emails are case-insensitive)"));
@@ -106,10 +102,13 @@ absl::Status SqlCandidateRepository::ReadTags(CandidateRow& candidate) {
 
 absl::Status SqlCandidateRepository::InsertCandidate(
     const CandidateRow& candidate) {
+  absl::Status status = CheckEmailFree(candidate);
+  if (!status.ok()) return status;
   static const std::string sql = absl::StrCat(
       "INSERT INTO candidates (", kCandidateColumns,
-      ", email_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, lower(?5))");
-  absl::Status status = db_.Prepare(sql.c_str())
+      ", email_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, lower(?5)) "
+      "ON CONFLICT DO NOTHING");
+  status = db_.Prepare(sql.c_str())
                             .Bind(1, candidate.account_id)
                             .Bind(2, candidate.id)
                             .Bind(3, candidate.given_name)
@@ -120,13 +119,18 @@ absl::Status SqlCandidateRepository::InsertCandidate(
                             .Bind(8, ToMicros(candidate.update_time))
                             .Bind(9, candidate.revision)
                             .Run();
-  if (!status.ok()) return ExplainClash(candidate, std::move(status));
+  status = InsertedOrAlreadyExists(
+      db_, std::move(status),
+      absl::StrCat("candidate ", candidate.id, " already exists"));
+  if (!status.ok()) return status;
   return ReplaceTags(candidate);
 }
 
 absl::Status SqlCandidateRepository::UpdateCandidate(
     const CandidateRow& candidate) {
-  absl::Status status =
+  absl::Status status = CheckEmailFree(candidate);
+  if (!status.ok()) return status;
+  status =
       db_.Prepare("UPDATE candidates SET given_name = ?3, family_name = ?4, "
                   "email = ?5, email_key = lower(?5), phone = ?6, "
                   "update_time = ?7, revision = ?8 "
@@ -140,7 +144,7 @@ absl::Status SqlCandidateRepository::UpdateCandidate(
           .Bind(7, ToMicros(candidate.update_time))
           .Bind(8, candidate.revision)
           .Run();
-  if (!status.ok()) return ExplainClash(candidate, std::move(status));
+  if (!status.ok()) return status;
   if (db_.changes() == 0) return RowNotFound("candidate", candidate.id);
   return ReplaceTags(candidate);
 }

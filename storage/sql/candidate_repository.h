@@ -26,9 +26,10 @@ class SqlCandidateRepository final : public CandidateRepository {
                                std::string_view id) override;
 
  private:
-  // Replaces the generic ALREADY_EXISTS `error` of a write of `candidate` by
-  // one naming the value that clashed.
-  absl::Status ExplainClash(const CandidateRow& candidate, absl::Status error);
+  // Returns ALREADY_EXISTS, naming the candidate that has it, when another
+  // candidate of the account has the email of `candidate`. Checked before
+  // writing, so no statement fails (see InsertedOrAlreadyExists).
+  absl::Status CheckEmailFree(const CandidateRow& candidate);
   // Makes the stored tags of `candidate` exactly `candidate.tags`.
   absl::Status ReplaceTags(const CandidateRow& candidate);
   // Inserts `tag` for the candidate unless present; sets `*added`.

@@ -20,7 +20,7 @@ absl::StatusOr<DueQueue> SqlEventRepository::CountDue(absl::Time now) {
              "WHERE state IN (1, 2, 5) AND due_time <= ?1 "
              "UNION ALL SELECT count(*), min(due_time) "
              "FROM events INDEXED BY events_leased "
-             "WHERE state = 3 AND lease_expire_time <= ?1 AND due_time <= ?1)")
+             "WHERE state = 3 AND lease_expire_time <= ?1 AND due_time <= ?1) AS due")
           .Bind(1, ToMicros(now)),
       [](const Statement& row) {
         DueQueue queue;

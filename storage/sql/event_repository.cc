@@ -196,7 +196,8 @@ absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO events (", kEventColumns,
       ", destination) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)");
+      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
+      "ON CONFLICT DO NOTHING");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, event.account_id)
       .Bind(2, event.id)
@@ -227,12 +228,8 @@ absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
   BindResult(stmt, 21, event);
   stmt.Bind(22, DeliveryDestination(event.account_id, event.integration_id,
                                     event.webhook_uri));
-  absl::Status status = stmt.Run();
-  if (absl::IsAlreadyExists(status)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("event ", event.id, " already exists"));
-  }
-  return status;
+  return InsertedOrAlreadyExists(
+      db_, stmt.Run(), absl::StrCat("event ", event.id, " already exists"));
 }
 
 absl::Status SqlEventRepository::UpdateEvent(const EventRow& event) {
@@ -262,7 +259,7 @@ absl::StatusOr<bool> SqlEventRepository::SettleClaim(
       "UPDATE events SET state = ?5, state_reason = ?6, due_time = ?7, "
       "update_time = ?8, lease_expire_time = ?9 "
       "WHERE account_id = ?1 AND id = ?2 AND state = 3 "
-      "AND attempt_count = ?3 AND lease_expire_time IS ?4");
+      "AND attempt_count = ?3 AND lease_expire_time IS NOT DISTINCT FROM ?4");
   stmt.Bind(1, claimed.account_id)
       .Bind(2, claimed.id)
       .Bind(3, claimed.attempt_count)
@@ -386,10 +383,10 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   struct Due {
     int64_t due_time;
     int64_t state;
-    int64_t rowid;
+    int64_t seq;
     bool operator<(const Due& other) const {
-      return std::tie(due_time, state, rowid) <
-             std::tie(other.due_time, other.state, other.rowid);
+      return std::tie(due_time, state, seq) <
+             std::tie(other.due_time, other.state, other.seq);
     }
   };
   const auto read_due = [](const Statement& row) {
@@ -398,11 +395,11 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   std::vector<Due> due;
   for (const std::string& queue : queues) {
     auto rows = ReadAll<Due>(
-        db_.Prepare("SELECT due_time, state, rowid "
+        db_.Prepare("SELECT due_time, state, seq "
                     "FROM events INDEXED BY events_to_dispatch "
                     "WHERE destination = ?1 AND state IN (1, 2, 5) "
                     "AND due_time <= ?2 "
-                    "ORDER BY due_time, state, rowid LIMIT ?3")
+                    "ORDER BY due_time, state, seq LIMIT ?3")
             .Bind(1, queue)
             .Bind(2, ToMicros(now))
             .Bind(3, limit),
@@ -412,13 +409,22 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   }
   // Deliveries whose lease ran out (the dispatcher died mid-send): few, so
   // the skipped destinations are filtered on the rows.
+  // The skipped destinations arrive as one JSON array, so one statement
+  // serves any number of them; each dialect has its own way to read it.
   auto expired = ReadAll<Due>(
-      db_.Prepare("SELECT due_time, state, rowid "
-                  "FROM events INDEXED BY events_leased "
-                  "WHERE state = 3 AND lease_expire_time <= ?1 "
-                  "AND due_time <= ?1 "
-                  "AND destination NOT IN (SELECT value FROM json_each(?2)) "
-                  "ORDER BY lease_expire_time LIMIT ?3")
+      db_.Prepare(
+          db_.dialect() == Dialect::kSqlite
+              ? "SELECT due_time, state, seq "
+                "FROM events INDEXED BY events_leased "
+                "WHERE state = 3 AND lease_expire_time <= ?1 "
+                "AND due_time <= ?1 "
+                "AND destination NOT IN (SELECT value FROM json_each(?2)) "
+                "ORDER BY lease_expire_time LIMIT ?3"
+              : "SELECT due_time, state, seq FROM events "
+                "WHERE state = 3 AND lease_expire_time <= ?1 "
+                "AND due_time <= ?1 AND destination NOT IN "
+                "(SELECT json_array_elements_text(CAST(?2 AS json))) "
+                "ORDER BY lease_expire_time LIMIT ?3")
           .Bind(1, ToMicros(now))
           .Bind(2, JsonStringArray(skip_destinations))
           .Bind(3, limit),
@@ -433,8 +439,8 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   for (const Due& event : due) {
     auto key = ReadOptional<DueEvent>(
         db_.Prepare("SELECT account_id, id, destination FROM events "
-                    "WHERE rowid = ?1")
-            .Bind(1, event.rowid),
+                    "WHERE seq = ?1")
+            .Bind(1, event.seq),
         [](const Statement& row) {
           return DueEvent{row.ColumnText(0), row.ColumnText(1),
                           row.ColumnText(2)};
@@ -456,20 +462,22 @@ absl::StatusOr<int64_t> SqlEventRepository::CancelOpenEvents(
   const char* sql =
       candidate_id.empty()
           ? "UPDATE events INDEXED BY events_by_job SET state = 9, "
-            "state_reason = ?4, update_time = ?5, lease_expire_time = NULL "
-            "WHERE account_id = ?1 AND job_id = ?3 AND state IN (1, 2, 5)"
+            "state_reason = ?3, update_time = ?4, lease_expire_time = NULL "
+            "WHERE account_id = ?1 AND job_id = ?2 AND state IN (1, 2, 5)"
           : "UPDATE events INDEXED BY events_by_candidate SET state = 9, "
             "state_reason = ?4, update_time = ?5, lease_expire_time = NULL "
             "WHERE account_id = ?1 AND candidate_id = ?2 "
             "AND (?3 = '' OR job_id = ?3) AND state IN (1, 2, 5)";
   // Through std::string: an empty std::string_view may bind NULL, which
-  // `?3 = ''` does not match.
-  absl::Status status = db_.Prepare(sql)
-                            .Bind(1, account_id)
-                            .Bind(2, std::string(candidate_id))
-                            .Bind(3, std::string(job_id))
-                            .Bind(4, std::string(reason))
-                            .Bind(5, ToMicros(now))
+  // `?3 = ''` does not match. Each text takes only the values it uses, as
+  // PostgreSQL cannot tell the type of a parameter nothing uses.
+  Statement& stmt = db_.Prepare(sql);
+  stmt.Bind(1, account_id);
+  int next = 2;
+  if (!candidate_id.empty()) stmt.Bind(next++, std::string(candidate_id));
+  absl::Status status = stmt.Bind(next, std::string(job_id))
+                            .Bind(next + 1, std::string(reason))
+                            .Bind(next + 2, ToMicros(now))
                             .Run();
   if (!status.ok()) return status;
   return db_.changes();

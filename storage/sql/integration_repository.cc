@@ -150,7 +150,7 @@ absl::StatusOr<Page<PartnerRow>> SqlIntegrationRepository::ListPartners(
   static const std::string sql = absl::StrCat(
       "SELECT ", kPartnerColumns, ", sort_name FROM partners "
       "WHERE (?1 = 0 OR category = ?1) "
-      "AND (?2 IS NULL OR (sort_name, id) > (?2, ?3)) "
+      "AND (CAST(?2 AS TEXT) IS NULL OR (sort_name, id) > (?2, ?3)) "
       "ORDER BY sort_name, id LIMIT ?4");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, static_cast<int64_t>(category));
@@ -241,8 +241,8 @@ SqlIntegrationRepository::ListIntegrations(std::string_view account_id,
   static const std::string sql = absl::StrCat(
       "SELECT ", kIntegrationColumns,
       " FROM integrations WHERE account_id = ?1 "
-      "AND (?2 IS NULL OR active = ?2) "
-      "AND (?3 IS NULL OR (create_time, id) > (?3, ?4)) "
+      "AND (CAST(?2 AS BIGINT) IS NULL OR active = ?2) "
+      "AND (CAST(?3 AS BIGINT) IS NULL OR (create_time, id) > (?3, ?4)) "
       "ORDER BY create_time, id LIMIT ?5");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id);

@@ -24,9 +24,13 @@ absl::StatusOr<std::optional<LoggedRequest>> SqlRequestLog::Find(
 
 absl::Status SqlRequestLog::Insert(const LoggedRequest& request) {
   return db_
-      .Prepare("INSERT OR REPLACE INTO request_log (account_id, method, request_id, "
+      .Prepare("INSERT INTO request_log (account_id, method, request_id, "
                "request_hash, response, create_time) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+               "ON CONFLICT (account_id, method, request_id) DO UPDATE SET "
+               "request_hash = excluded.request_hash, "
+               "response = excluded.response, "
+               "create_time = excluded.create_time")
       .Bind(1, request.account_id)
       .Bind(2, request.method)
       .Bind(3, request.request_id)

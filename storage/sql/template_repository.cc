@@ -57,9 +57,7 @@ absl::StatusOr<bool> SqlTemplateRepository::Exists(
   return ReadFlag(stmt);
 }
 
-absl::Status SqlTemplateRepository::ExplainClash(const TemplateRow& row,
-                                                    absl::Status error) {
-  if (!absl::IsAlreadyExists(error)) return error;
+absl::Status SqlTemplateRepository::CheckClash(const TemplateRow& row) {
   Statement& stmt = db_.Prepare(
       "SELECT EXISTS (SELECT 1 FROM job_templates WHERE account_id = ?1 "
       "AND sort_name = ?2 AND id <> ?3), "
@@ -67,7 +65,8 @@ absl::Status SqlTemplateRepository::ExplainClash(const TemplateRow& row,
       "AND is_default = 1 AND id <> ?3)");
   stmt.Bind(1, row.account_id).Bind(2, SortName(row)).Bind(3, row.id);
   std::vector<bool> flags(2);
-  if (!ReadFlags(stmt, flags).ok()) return error;
+  absl::Status read = ReadFlags(stmt, flags);
+  if (!read.ok()) return read;
   const bool name_taken = flags[0];
   const bool has_default = flags[1];
   if (name_taken) {
@@ -79,16 +78,17 @@ absl::Status SqlTemplateRepository::ExplainClash(const TemplateRow& row,
     return absl::AlreadyExistsError(
         "the account already has a default job template");
   }
-  return absl::AlreadyExistsError(
-      absl::StrCat("job template ", row.id, " already exists"));
+  return absl::OkStatus();
 }
 
 absl::Status SqlTemplateRepository::InsertTemplate(const TemplateRow& row) {
+  absl::Status status = CheckClash(row);
+  if (!status.ok()) return status;
   static const std::string sql =
       absl::StrCat("INSERT INTO job_templates (", kTemplateColumns,
                    ", sort_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                   "?10)");
-  absl::Status status = db_.Prepare(sql.c_str())
+                   "?10) ON CONFLICT DO NOTHING");
+  status = db_.Prepare(sql.c_str())
                             .Bind(1, row.account_id)
                             .Bind(2, row.id)
                             .Bind(3, row.display_name)
@@ -100,11 +100,18 @@ absl::Status SqlTemplateRepository::InsertTemplate(const TemplateRow& row) {
                             .Bind(9, row.revision)
                             .Bind(10, SortName(row))
                             .Run();
-  return ExplainClash(row, std::move(status));
+  return InsertedOrAlreadyExists(
+      db_, std::move(status),
+      absl::StrCat("job template ", row.id, " already exists"));
 }
 
 absl::Status SqlTemplateRepository::UpdateTemplate(const TemplateRow& row) {
-  absl::Status status =
+  // is_default is not written here, so only the name can clash.
+  TemplateRow name_only = row;
+  name_only.is_default = false;
+  absl::Status status = CheckClash(name_only);
+  if (!status.ok()) return status;
+  status =
       db_.Prepare("UPDATE job_templates SET display_name = ?3, "
                   "sort_name = ?4, description = ?5, stages = ?6, "
                   "update_time = ?7, revision = ?8 "
@@ -118,12 +125,6 @@ absl::Status SqlTemplateRepository::UpdateTemplate(const TemplateRow& row) {
           .Bind(7, ToMicros(row.update_time))
           .Bind(8, row.revision)
           .Run();
-  if (!status.ok()) {
-    // is_default is not written here, so only the name can clash.
-    TemplateRow name_only = row;
-    name_only.is_default = false;
-    return ExplainClash(name_only, std::move(status));
-  }
   return RowChanged(db_, std::move(status), "job template", row.id);
 }
 
@@ -155,7 +156,7 @@ absl::StatusOr<Page<TemplateRow>> SqlTemplateRepository::ListTemplates(
   static const std::string sql = absl::StrCat(
       "SELECT ", kTemplateColumns,
       " FROM job_templates WHERE account_id = ?1 "
-      "AND (?2 IS NULL OR (sort_name, id) > (?2, ?3)) "
+      "AND (CAST(?2 AS TEXT) IS NULL OR (sort_name, id) > (?2, ?3)) "
       "ORDER BY sort_name, id LIMIT ?4");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id);

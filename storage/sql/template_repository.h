@@ -30,9 +30,11 @@ class SqlTemplateRepository final : public TemplateRepository {
                               std::string_view id) override;
 
  private:
-  // Replaces the generic ALREADY_EXISTS `error` of a write of `row` by one
-  // naming the value that clashed.
-  absl::Status ExplainClash(const TemplateRow& row, absl::Status error);
+  // Returns ALREADY_EXISTS, naming the value that clashes, when another
+  // template of the account has the name of `row` or, if `row` is the
+  // default, when another is. Checked before writing, so no statement fails
+  // (see InsertedOrAlreadyExists).
+  absl::Status CheckClash(const TemplateRow& row);
   // Returns whether the account has a template with this id.
   absl::StatusOr<bool> Exists(std::string_view account_id,
                               std::string_view id);

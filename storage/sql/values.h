@@ -185,6 +185,18 @@ inline absl::Status RewordDuplicate(absl::Status status,
   return absl::AlreadyExistsError(std::string(message));
 }
 
+// Returns the outcome of an `INSERT ... ON CONFLICT DO NOTHING` whose run
+// returned `run`: ALREADY_EXISTS with `message` when it inserted nothing.
+// Repositories whose callers go on after a duplicate (with a new id, or a
+// read that explains it) insert this way rather than let the duplicate fail
+// the statement: on PostgreSQL a failed statement ends the transaction.
+inline absl::Status InsertedOrAlreadyExists(Session& db, absl::Status run,
+                                            std::string_view message) {
+  if (!run.ok()) return run;
+  if (db.changes() == 0) return absl::AlreadyExistsError(std::string(message));
+  return absl::OkStatus();
+}
+
 // --- Keyset pages -----------------------------------------------------------
 
 // A keyset position in a list ordered by (sort key, id).

@@ -51,24 +51,5 @@ absl::Status SqliteError(int rc, sqlite3* db, std::string_view context) {
                                              " (sqlite code ", rc, ")")));
 }
 
-std::string AbbreviateSql(std::string_view sql) {
-  constexpr size_t kMaxLength = 80;
-  std::string out;
-  bool pending_space = false;
-  for (char c : sql) {
-    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out.push_back(' ');
-    pending_space = false;
-    out.push_back(c);
-    if (out.size() >= kMaxLength) {
-      out.append("...");
-      break;
-    }
-  }
-  return out;
-}
 
 }  // namespace ats::storage::sqlite

@@ -5,10 +5,12 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "storage/failure.h"
 
 struct sqlite3;
 
 namespace ats::storage::sqlite {
+
 
 // Returns the canonical status for the failed SQLite call that returned `rc`
 // on `db` (which may be null), with sqlite3_errmsg and `context` in the
@@ -19,9 +21,6 @@ namespace ats::storage::sqlite {
 // is marked as a storage failure (see storage/failure.h): its message is for
 // the log, not for clients.
 absl::Status SqliteError(int rc, sqlite3* db, std::string_view context);
-
-// Returns the start of `sql` on one line, short enough to quote in an error.
-std::string AbbreviateSql(std::string_view sql);
 
 }  // namespace ats::storage::sqlite
 

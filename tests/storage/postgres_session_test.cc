@@ -36,6 +36,14 @@ TEST(ToPostgresSqlTest, NumbersParameters) {
   EXPECT_EQ(sql.parameters, 10);
 }
 
+TEST(ToPostgresSqlTest, DropsUnaryPlusHintsButNotAdditions) {
+  EXPECT_EQ(ToPostgresSql("SELECT a FROM t WHERE +a = ?1 AND +b = 2 OR (+c)")
+                .text,
+            "SELECT a FROM t WHERE a = $1 AND b = 2 OR (c)");
+  EXPECT_EQ(ToPostgresSql("SELECT a +b, a + 1, +1 FROM t WHERE x = y+z").text,
+            "SELECT a +b, a + 1, +1 FROM t WHERE x = y+z");
+}
+
 TEST(ToPostgresSqlTest, LeavesLiteralsQuotedNamesAndCommentsAlone) {
   const std::string text =
       "SELECT '?1', 'it''s ?2', \"odd ?3 name\" -- ?4 NOT INDEXED\n"

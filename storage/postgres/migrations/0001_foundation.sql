@@ -9,6 +9,25 @@
 -- how the cluster was created. Flags are integers 0 and 1, as in SQLite, so
 -- that both backends run the same statements.
 
+-- SQLite's instr(haystack, needle): the 1-based position of the first
+-- `needle` in `haystack`, 0 when there is none. Literal substring search
+-- (no LIKE wildcards) in the same text for both backends.
+CREATE FUNCTION instr(haystack text, needle text) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN strpos(haystack, needle);
+
+-- SQLite's group_concat(value, separator): the non-NULL values joined by
+-- the separator, NULL when there are none.
+CREATE FUNCTION group_concat_step(joined text, value text, separator text)
+  RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  RETURN CASE WHEN value IS NULL THEN joined
+              WHEN joined IS NULL THEN value
+              ELSE joined || separator || value END;
+CREATE AGGREGATE group_concat(text, text) (
+  SFUNC = group_concat_step,
+  STYPE = text
+);
+
 CREATE TABLE accounts (
   id                                 text COLLATE "C" PRIMARY KEY,
   display_name                       text NOT NULL,
