@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +31,11 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "host:port to serve gRPC on (port 0 picks a free port)");
-ABSL_FLAG(std::string, db, "var/ats.db", "SQLite database file");
+ABSL_FLAG(std::string, db, "var/ats.db",
+          "SQLite database file, or a PostgreSQL libpq URI "
+          "(postgresql://user@host:port/db?sslmode=...) that every replica "
+          "of a deployment shares; with PostgreSQL the files named after "
+          "the database below are named as for var/ats.db");
 ABSL_FLAG(std::string, key_dir, "",
           "where the first start writes the API key files, named after the "
           "database (ats.operator.key and ats.admin.key for --db=var/ats.db); "
@@ -63,6 +68,10 @@ ABSL_FLAG(std::string, sqlite_synchronous, "normal",
 ABSL_FLAG(bool, dispatch, true,
           "deliver events to partners; --dispatch=false only records them "
           "(another server on the same database may deliver)");
+ABSL_FLAG(int, db_connections, 16,
+          "PostgreSQL: connections this replica opens at most, one for its "
+          "writes (committed in batches, one batch at a time across every "
+          "replica) and the rest for reads");
 ABSL_FLAG(int, dispatch_in_flight, 256,
           "deliveries under way at once (claimed, not yet answered: "
           "concurrent HTTP requests, all on one delivery thread) beyond each "
@@ -152,6 +161,23 @@ std::string FlagFileName(absl::string_view file) {
 // destination with work may hold a connection (its first delivery is
 // outside the pool), beside the clients' connections and the database's
 // files.
+// Whether --db names a PostgreSQL database rather than a SQLite file.
+bool IsPostgresUri(absl::string_view db) {
+  return absl::StartsWith(db, "postgresql://") ||
+         absl::StartsWith(db, "postgres://");
+}
+
+// Returns libpq URI `uri` with any password replaced by "***", for the log.
+std::string RedactedUri(const std::string& uri) {
+  const size_t scheme_end = uri.find("://") + 3;
+  const size_t at = uri.find('@', scheme_end);
+  const size_t colon = uri.find(':', scheme_end);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) {
+    return uri;
+  }
+  return uri.substr(0, colon + 1) + "***" + uri.substr(at);
+}
+
 void RaiseOpenFileLimit() {
   struct rlimit limit;
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
@@ -216,6 +242,11 @@ int main(int argc, char** argv) {
   if (!retry_schedule.ok()) {
     std::fprintf(stderr, "--retry_schedule: %s\n",
                  std::string(retry_schedule.status().message()).c_str());
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_db_connections) < 2 ||
+      absl::GetFlag(FLAGS_db_connections) > 1000) {
+    std::fprintf(stderr, "--db_connections must be 2 to 1000\n");
     return 2;
   }
   if (absl::GetFlag(FLAGS_dispatch_in_flight) < 1 ||
@@ -313,14 +344,38 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  const std::string db = absl::GetFlag(FLAGS_db);
+  const bool postgres = IsPostgresUri(db);
+  // The files a SQLite database keeps beside it (API keys, the secrets key)
+  // are named after it; a PostgreSQL deployment keeps them where a SQLite
+  // database at var/ats.db would.
+  const std::string files_named_after = postgres ? "var/ats.db" : db;
   ats::storage::SqliteStoreOptions store_options;
-  store_options.path = absl::GetFlag(FLAGS_db);
+  store_options.path = files_named_after;
   store_options.synchronous_full = synchronous == "full";
   store_options.secrets_key_file = absl::GetFlag(FLAGS_secrets_key_file);
   store_options.secrets_old_key_files =
       absl::GetFlag(FLAGS_secrets_old_key_files);
   if (metrics != nullptr) store_options.observer = metrics->StoreObserver();
-  auto store = ats::storage::OpenSqliteStore(store_options);
+  absl::StatusOr<std::unique_ptr<ats::storage::Store>> store;
+  if (postgres) {
+    ats::storage::PostgresStoreOptions postgres_options;
+    postgres_options.uri = db;
+    postgres_options.secrets_key_file =
+        ats::storage::SecretsKeyFileOf(store_options);
+    absl::Status key_directory = ats::storage::CreatePrivateDirectories(
+        std::filesystem::path(postgres_options.secrets_key_file)
+            .parent_path()
+            .string());
+    if (!key_directory.ok()) return Fail(key_directory);
+    postgres_options.secrets_old_key_files =
+        store_options.secrets_old_key_files;
+    postgres_options.connections = absl::GetFlag(FLAGS_db_connections);
+    postgres_options.observer = store_options.observer;
+    store = ats::storage::OpenPostgresStore(postgres_options);
+  } else {
+    store = ats::storage::OpenSqliteStore(store_options);
+  }
   if (!store.ok()) return Fail(store.status());
 
   ats::server::SecureRandom random;
@@ -335,7 +390,8 @@ int main(int argc, char** argv) {
                  key_files.operator_key, key_files.admin_key);
   }
   std::vector<std::string> private_files =
-      ats::storage::DatabaseFiles(store_options.path);
+      postgres ? std::vector<std::string>()
+               : ats::storage::DatabaseFiles(store_options.path);
   private_files.push_back(ats::storage::SecretsKeyFileOf(store_options));
   for (const std::string& path : store_options.secrets_old_key_files) {
     private_files.push_back(path);
@@ -348,7 +404,8 @@ int main(int argc, char** argv) {
       ats::server::AtsServer::Start(options, **store, clock, random);
   if (!server.ok()) return Fail(server.status());
   spdlog::info("ats-server listening on {} (port {}), database {}",
-               options.listen_address, (*server)->port(), store_options.path);
+               options.listen_address, (*server)->port(),
+               postgres ? RedactedUri(db) : db);
   if (metrics != nullptr) {
     spdlog::info(
         "metrics on {} (port {}), path /metrics; {} integrations "

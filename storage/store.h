@@ -137,8 +137,8 @@ struct PostgresStoreOptions {
   std::string secrets_key_file;
   // Earlier master keys, to rotate (see SqliteStoreOptions).
   std::vector<std::string> secrets_old_key_files;
-  // Connections to the database at most; writes run on up to half of them
-  // at once, reads on the rest.
+  // Connections to the database at most: one for this replica's writes,
+  // which commit one batch at a time, and the rest for reads.
   int connections = 16;
   // Told of commits (one write each); PostgreSQL reports no event state
   // changes yet, so `observer.events_changed` is not called.

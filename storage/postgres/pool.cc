@@ -106,8 +106,19 @@ absl::Status ConnectionPool::RunOnce(
 
 absl::Status ConnectionPool::RunTransaction(
     Isolation isolation, const std::function<absl::Status(Connection&)>& work) {
+  return RunAttempts(isolation, work, options_.max_attempts);
+}
+
+absl::Status ConnectionPool::RunTransactionOnce(
+    Isolation isolation, const std::function<absl::Status(Connection&)>& work) {
+  return RunAttempts(isolation, work, 1);
+}
+
+absl::Status ConnectionPool::RunAttempts(
+    Isolation isolation, const std::function<absl::Status(Connection&)>& work,
+    int max_attempts) {
   absl::Status status;
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     if (attempt > 1) absl::SleepFor(ConflictBackoff(attempt));
     auto connection = Acquire();
     if (!connection.ok()) return connection.status();
@@ -117,12 +128,18 @@ absl::Status ConnectionPool::RunTransaction(
     Release(*std::move(connection));
     if (status.ok()) return status;
     // A conflict reported by COMMIT itself also means nothing committed.
-    if (IsRetryableConflict(status)) continue;
-    if (lost && !commit_sent) continue;
-    if (lost) {
+    const bool worth_again =
+        IsRetryableConflict(status) || (lost && !commit_sent);
+    if (worth_again && attempt < max_attempts) continue;
+    if (lost && commit_sent) {
       return MarkStorageFailure(absl::UnavailableError(absl::StrCat(
           "the database connection was lost while committing, so whether "
           "the write took effect is unknown: ",
+          status.message())));
+    }
+    if (lost) {
+      return MarkStorageFailure(absl::UnavailableError(absl::StrCat(
+          "the database connection was lost; nothing was written: ",
           status.message())));
     }
     return status;

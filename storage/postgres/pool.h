@@ -66,6 +66,12 @@ class ConnectionPool {
   absl::Status RunTransaction(Isolation isolation,
                               const std::function<absl::Status(Connection&)>& work);
 
+  // Like RunTransaction, but runs `work` once: a conflict returns ABORTED,
+  // and a connection lost before COMMIT returns UNAVAILABLE with nothing
+  // written. For work that must not run twice.
+  absl::Status RunTransactionOnce(
+      Isolation isolation, const std::function<absl::Status(Connection&)>& work);
+
  private:
   explicit ConnectionPool(const PoolOptions& options) : options_(options) {}
 
@@ -74,6 +80,10 @@ class ConnectionPool {
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();
   // Returns `connection` to the idle list, or drops it when it is broken.
   void Release(std::unique_ptr<Connection> connection);
+  // RunTransaction with at most `max_attempts` runs of `work`.
+  absl::Status RunAttempts(Isolation isolation,
+                           const std::function<absl::Status(Connection&)>& work,
+                           int max_attempts);
   // One run of the loop RunTransaction repeats.
   absl::Status RunOnce(Connection& connection, Isolation isolation,
                        const std::function<absl::Status(Connection&)>& work,

@@ -1,19 +1,30 @@
-// The Store on PostgreSQL: many replicas, each with a pool of connections.
-// Every write is one SERIALIZABLE transaction, which behaves as if it ran
-// alone, as writes do on SQLite's single writer, so the repositories'
-// read-then-write code needs no locks; the pool runs a transaction again
-// when PostgreSQL finds it conflicting with another.
+// The Store on PostgreSQL: many replicas on one database, each with a pool
+// of connections.
+//
+// Writes keep the SQLite store's semantics exactly: every write of every
+// replica runs as if alone, in submission order within a replica, and none
+// runs twice. Each replica's writer thread takes the queued writes in
+// batches and runs a batch in one transaction (a group commit) that first
+// takes a database-wide advisory lock, so writes of all replicas follow one
+// another; each write of the batch runs inside a savepoint of its own, so a
+// write that fails rolls back alone. With no two writes at once, READ
+// COMMITTED sees everything committed before, as a serial run would, and no
+// write ever meets a serialization failure that would have to run it again.
+// Reads run at once on their own connections, each on one REPEATABLE READ
+// snapshot.
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "storage/postgres/migrations.h"
 #include "storage/postgres/pool.h"
 #include "storage/postgres/session.h"
@@ -24,25 +35,30 @@
 namespace ats::storage {
 namespace {
 
+// The advisory lock every write transaction of every replica takes first
+// ("atswrite").
+constexpr char kTakeWriteLock[] =
+    "SELECT pg_advisory_xact_lock(x'6174737772697465'::bigint)";
+
+// Most writes one transaction commits together.
+constexpr size_t kMaxWritesPerCommit = 64;
+
 class PostgresStore final : public Store {
  public:
   PostgresStore(std::unique_ptr<postgres::ConnectionPool> pool,
-                std::unique_ptr<Sealer> sealer, StoreObserver observer,
-                int writers)
+                std::unique_ptr<Sealer> sealer, StoreObserver observer)
       : pool_(std::move(pool)),
         sealer_(std::move(sealer)),
-        observer_(std::move(observer)) {
-    for (int i = 0; i < writers; ++i) {
-      writers_.emplace_back([this] { RunWrites(); });
-    }
-  }
+        observer_(std::move(observer)),
+        writer_([this] { RunWrites(); }) {}
 
+  // Finishes every write already submitted, then stops.
   ~PostgresStore() override {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    for (std::thread& writer : writers_) writer.join();
+    writer_.join();
   }
 
   void Write(WorkFn work, DoneFn done) override {
@@ -50,7 +66,16 @@ class PostgresStore final : public Store {
     queue_.push_back({std::move(work), std::move(done)});
   }
 
-  absl::Status WriteAndWait(WorkFn work) override { return RunWrite(work); }
+  absl::Status WriteAndWait(WorkFn work) override {
+    absl::Notification written;
+    absl::Status outcome;
+    Write(std::move(work), [&](absl::Status status) {
+      outcome = std::move(status);
+      written.Notify();
+    });
+    written.WaitForNotification();
+    return outcome;
+  }
 
   absl::Status Read(const WorkFn& work) override {
     return pool_->RunTransaction(
@@ -80,11 +105,11 @@ class PostgresStore final : public Store {
     DoneFn done;
   };
 
-  // One writer thread: takes queued writes until the store stops, having
-  // finished every write queued before.
+  // The writer thread: commits queued writes in batches until the store
+  // stops with nothing queued.
   void RunWrites() {
     for (;;) {
-      PendingWrite next;
+      std::vector<PendingWrite> batch;
       {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(
@@ -94,24 +119,52 @@ class PostgresStore final : public Store {
             },
             this));
         if (queue_.empty()) return;
-        next = std::move(queue_.front());
-        queue_.pop_front();
+        while (!queue_.empty() && batch.size() < kMaxWritesPerCommit) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
-      absl::Status status = RunWrite(next.work);
-      if (next.done) next.done(std::move(status));
+      std::vector<absl::Status> outcomes = Commit(batch);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].done) batch[i].done(std::move(outcomes[i]));
+      }
     }
   }
 
-  absl::Status RunWrite(const WorkFn& work) {
-    absl::Status status = pool_->RunTransaction(
-        postgres::Isolation::kSerializable,
-        [&](postgres::Connection& connection) {
+  // Runs `batch` in one transaction, each write in a savepoint of its own;
+  // returns each write's outcome.
+  std::vector<absl::Status> Commit(const std::vector<PendingWrite>& batch) {
+    std::vector<absl::Status> outcomes(batch.size());
+    absl::Status committed = pool_->RunTransactionOnce(
+        postgres::Isolation::kReadCommitted,
+        [&](postgres::Connection& connection) -> absl::Status {
+          absl::Status status = connection.Exec(kTakeWriteLock);
           postgres::Session session(connection);
           sql::SqlTransaction transaction(session, *sealer_);
-          return work(transaction);
+          for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
+            status = connection.Exec("SAVEPOINT ats_write");
+            if (!status.ok()) break;
+            outcomes[i] = batch[i].work(transaction);
+            session.Reset();
+            status = connection.Exec(
+                outcomes[i].ok() ? "RELEASE SAVEPOINT ats_write"
+                                 : "ROLLBACK TO SAVEPOINT ats_write; "
+                                   "RELEASE SAVEPOINT ats_write");
+          }
+          return status;
         });
-    if (status.ok() && observer_.batch_committed) observer_.batch_committed(1);
-    return status;
+    if (committed.ok()) {
+      if (observer_.batch_committed) {
+        observer_.batch_committed(static_cast<int64_t>(batch.size()));
+      }
+      return outcomes;
+    }
+    // Nothing of the batch committed: a write that succeeded inside it
+    // did not happen after all.
+    for (absl::Status& outcome : outcomes) {
+      if (outcome.ok()) outcome = committed;
+    }
+    return outcomes;
   }
 
   const std::unique_ptr<postgres::ConnectionPool> pool_;
@@ -120,7 +173,8 @@ class PostgresStore final : public Store {
   mutable absl::Mutex mu_;
   std::deque<PendingWrite> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> writers_;
+  // Declared last: it starts once everything it uses exists.
+  std::thread writer_;
 };
 
 }  // namespace
@@ -168,9 +222,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
-  const int writers = std::max(pool_options.size / 2, 1);
   return std::make_unique<PostgresStore>(*std::move(pool), std::move(sealer),
-                                         options.observer, writers);
+                                         options.observer);
 }
 
 }  // namespace ats::storage
