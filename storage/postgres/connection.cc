@@ -1,5 +1,7 @@
 #include "storage/postgres/connection.h"
 
+#include <spdlog/spdlog.h>
+
 #include <libpq-fe.h>
 
 #include <cmath>
@@ -48,6 +50,13 @@ std::string OneLine(const char* message) {
     text.pop_back();
   }
   return text;
+}
+
+// Where libpq's notices go instead of stderr: PostgreSQL's notes about
+// statements that did nothing ("relation ... already exists, skipping")
+// are for debugging, not for an operator's log.
+void LogNotice(void*, const char* message) {
+  spdlog::debug("postgres: {}", OneLine(message));
 }
 
 }  // namespace
@@ -170,6 +179,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
     PQfinish(conn);
     return status;
   }
+  PQsetNoticeProcessor(conn, LogNotice, nullptr);
   auto connection = std::unique_ptr<Connection>(new Connection(conn));
   // Times are integers (Unix microseconds) and text is UTF-8 everywhere;
   // say so rather than depend on the server's defaults.
