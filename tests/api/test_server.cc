@@ -38,7 +38,15 @@ TestServer::TestServer(const std::string& allowed_networks,
   // The server's own connections never wait on each other (WAL, one
   // writer), so only a test holding a lock waits: its writes fail fast.
   options.busy_timeout_ms = kBusyTimeoutMs;
-  auto store = storage::OpenSqliteStore(options);
+  auto database = TestDatabase::Create(backend_, dir_.path());
+  Check(database.ok(), database.status().ToString());
+  database_ = *std::move(database);
+  absl::StatusOr<std::unique_ptr<storage::Store>> store;
+  if (backend_ == Backend::kPostgres) {
+    store = database_->Open();
+  } else {
+    store = storage::OpenSqliteStore(options);
+  }
   Check(store.ok(), store.status().ToString());
   store_ = *std::move(store);
 

@@ -2,6 +2,7 @@
 #define ATS_TESTS_SERVER_TEST_SERVER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ats/v1/account_service.grpc.pb.h"
@@ -15,6 +16,7 @@
 #include "server/common/random.h"
 #include "server/server.h"
 #include "storage/store.h"
+#include "tests/support/backends.h"
 #include "tests/support/temp_dir.h"
 
 namespace ats::testing {
@@ -74,6 +76,13 @@ class TestServer {
   storage::Store& store() { return *store_; }
   const std::string& dir() const { return dir_.path(); }
 
+  // The storage backend the server runs on: SQLite, or PostgreSQL when the
+  // environment sets ATS_TEST_BACKEND=postgres (CTest runs the binaries
+  // that exercise storage both ways).
+  Backend backend() const { return backend_; }
+  // The database the store is on, for SQL behind the server's back.
+  const TestDatabase& database() const { return *database_; }
+
   // Stops serving and waits until every call in flight has ended; the store
   // and the files stay until the TestServer goes.
   void Shutdown();
@@ -81,6 +90,8 @@ class TestServer {
  private:
   // Declared first so that it goes last, after the store's files close.
   TempDir dir_;
+  const Backend backend_ = BackendOfEnvironment();
+  std::optional<TestDatabase> database_;
   server::FakeClock clock_;
   server::SecureRandom random_;
   std::unique_ptr<storage::Store> store_;

@@ -193,15 +193,32 @@ class BulkTriggerTest : public EventFixture {
     for (const std::string& name : names) {
       quoted.push_back(absl::StrCat("'", IdOf(name), "'"));
     }
-    auto db = storage::sqlite::Connection::Open(
-        absl::StrCat(server_.dir(), "/ats.db"), {});
-    ASSERT_TRUE(db.ok()) << db.status();
-    const std::string sql = absl::StrCat(
-        "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
-        "WHEN NEW.candidate_id IN (",
-        absl::StrJoin(quoted, ", "), ") BEGIN SELECT RAISE(ABORT, '", message,
-        "'); END");
-    ASSERT_TRUE((*db)->Exec(sql.c_str()).ok());
+    const std::string refused = absl::StrJoin(quoted, ", ");
+    std::vector<std::string> statements;
+    if (server_.backend() == Backend::kSqlite) {
+      statements.push_back(absl::StrCat(
+          "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
+          "WHEN NEW.candidate_id IN (",
+          refused, ") BEGIN SELECT RAISE(ABORT, '", message, "'); END"));
+    } else {
+      statements.push_back(absl::StrCat(
+          "CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql "
+          "AS $$ BEGIN IF NEW.candidate_id IN (",
+          refused, ") THEN RAISE EXCEPTION '", message,
+          "'; END IF; RETURN NEW; END $$"));
+      statements.push_back(
+          "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
+          "FOR EACH ROW EXECUTE FUNCTION refuse_events()");
+    }
+    ASSERT_TRUE(server_.database()
+                    .WithSession([&](storage::sql::Session& db) {
+                      absl::Status status;
+                      for (const std::string& sql : statements) {
+                        if (status.ok()) status = db.Prepare(sql.c_str()).Run();
+                      }
+                      return status;
+                    })
+                    .ok());
   }
 
   static void ExpectCountsAddUp(const BulkOperation& operation) {
@@ -313,6 +330,10 @@ TEST_F(BulkTriggerTest, ACandidateWhoseEventCannotBeWrittenFailsAlone) {
 }
 
 TEST_F(BulkTriggerTest, WritesRefusedWhileAnotherProcessHoldsTheLockAreRetried) {
+  if (server_.backend() != Backend::kSqlite) {
+    GTEST_SKIP() << "PostgreSQL has no database-wide write lock another "
+                    "process could hold";
+  }
   auto db = storage::sqlite::Connection::Open(
       absl::StrCat(server_.dir(), "/ats.db"), {});
   ASSERT_TRUE(db.ok()) << db.status();

@@ -1,5 +1,8 @@
 #include "tests/support/backends.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "absl/time/time.h"
 #include "storage/postgres/connection.h"
 #include "storage/postgres/session.h"
@@ -7,6 +10,15 @@
 #include "tests/support/postgres_cluster.h"
 
 namespace ats::testing {
+
+Backend BackendOfEnvironment() {
+  const char* name = std::getenv("ATS_TEST_BACKEND");
+  if (name == nullptr || std::string(name) == "sqlite") return Backend::kSqlite;
+  if (std::string(name) == "postgres") return Backend::kPostgres;
+  std::fprintf(stderr, "ATS_TEST_BACKEND must be sqlite or postgres, not %s\n",
+               name);
+  std::abort();
+}
 
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";

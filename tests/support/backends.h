@@ -25,6 +25,12 @@ inline auto AllBackends() {
   return ::testing::Values(Backend::kSqlite, Backend::kPostgres);
 }
 
+// The backend named by the environment variable ATS_TEST_BACKEND
+// ("postgres" or, when unset, "sqlite"), for tests that run whole binaries
+// on each backend rather than instantiate each test twice. Aborts on any
+// other value, so a typo cannot quietly test SQLite twice.
+Backend BackendOfEnvironment();
+
 // Names a test instance after its backend: "Sqlite" or "Postgres".
 std::string BackendName(const ::testing::TestParamInfo<Backend>& info);
 
