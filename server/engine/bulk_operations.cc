@@ -280,15 +280,21 @@ void BulkRunner::Stop() {
   watchers_.clear();
 }
 
-void BulkRunner::Run() {
-  absl::Status resumed = store_.Read([this](storage::Transaction& txn) {
+void BulkRunner::QueueRunningOperations(bool log) {
+  absl::Status resumed = store_.Read([&](storage::Transaction& txn) {
     auto running = txn.bulk_operations().ListRunningOperations();
     if (!running.ok()) return running.status();
     for (const storage::BulkOperationRow& row : *running) {
-      spdlog::info("resuming bulk operation {} ({} of {} handled)",
-                   BulkOperationName(row.id),
-                   row.created_count + row.skipped_count + row.failed_count,
-                   row.total_count);
+      {
+        absl::MutexLock lock(&mu_);
+        if (queued_.count({row.account_id, row.id}) > 0) continue;
+      }
+      if (log) {
+        spdlog::info("resuming bulk operation {} ({} of {} handled)",
+                     BulkOperationName(row.id),
+                     row.created_count + row.skipped_count + row.failed_count,
+                     row.total_count);
+      }
       Enqueue(row.account_id, row.id);
     }
     return absl::OkStatus();
@@ -296,11 +302,29 @@ void BulkRunner::Run() {
   if (!resumed.ok()) {
     spdlog::error("cannot resume bulk operations: {}", LogText(resumed));
   }
+}
+
+void BulkRunner::Run() {
+  QueueRunningOperations(/*log=*/true);
   for (;;) {
     OperationKey key;
+    bool idle = false;
     {
       absl::MutexLock lock(&mu_);
-      while (queue_.empty() && !stopping_) work_ready_.Wait(&mu_);
+      while (queue_.empty() && !stopping_ && !idle) {
+        idle = work_ready_.WaitWithTimeout(&mu_,
+                                           options_.orphan_scan_interval);
+      }
+      if (stopping_) return;
+    }
+    if (idle) {
+      // Nothing runs here, so a RUNNING operation is another server's, and
+      // one whose server died stays so until someone takes it over.
+      QueueRunningOperations(/*log=*/true);
+      continue;
+    }
+    {
+      absl::MutexLock lock(&mu_);
       if (stopping_) return;
       key = std::move(queue_.front());
       queue_.pop_front();

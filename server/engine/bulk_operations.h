@@ -29,6 +29,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
 #include "ats/v1/integration_service.pb.h"
 #include "server/common/clock.h"
@@ -47,6 +48,11 @@ inline constexpr int kMaxBulkCandidates = 10000;
 struct BulkRunnerOptions {
   // Candidates resolved or handled per write transaction.
   int batch_size = 1000;
+  // How often an idle runner looks for RUNNING operations that no one
+  // works on: those of a server sharing the database that died. Taking one
+  // over is safe even if its server lives on: each batch re-reads the
+  // operation in its own write, so no candidate gets a second event.
+  absl::Duration orphan_scan_interval = absl::Seconds(5);
 };
 
 // Fills `operation` from `row`.
@@ -75,7 +81,8 @@ class BulkRunner {
   ~BulkRunner();
 
   // Starts the worker thread, which first queues every RUNNING operation
-  // (those a stopped server left unfinished).
+  // (those a stopped server left unfinished), and again whenever it has been
+  // idle for options.orphan_scan_interval.
   void Start();
 
   // Queues a batch of operation `id` of `account_id` (once, however often
@@ -123,6 +130,9 @@ class BulkRunner {
                                  int64_t* created)>;
 
   void Run();
+  // Queues every RUNNING operation not queued yet; logs those it queued
+  // when `log` is set.
+  void QueueRunningOperations(bool log);
   // Runs one batch of operation `key`; returns whether it is still running.
   bool RunBatch(const OperationKey& key);
   // Runs `step` on operation `key` in one write (unless the operation is

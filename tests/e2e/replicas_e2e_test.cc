@@ -1,0 +1,359 @@
+// End to end, three replicas of the real ats-server on one PostgreSQL (the
+// `postgres` fixture's cluster), delivering to the real partner-sink:
+//   - a bulk trigger over 5,000 candidates survives a SIGKILL of the replica
+//     creating its events and then of another mid-delivery: exactly one
+//     event per candidate, every one delivered and verified, and no more
+//     repeated deliveries than the killed replicas had under way;
+//   - a rolling restart of all three under a move load loses no
+//     acknowledged move.
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "ats/v1/integration_service.grpc.pb.h"
+#include "ats/v1/job_service.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "tests/delivery/sink_process.h"
+#include "tests/e2e/partner_setup.h"
+#include "tests/support/child_process.h"
+#include "tests/support/loopback_port.h"
+#include "tests/support/postgres_cluster.h"
+#include "tests/support/temp_dir.h"
+
+#ifndef ATS_SERVER_BIN
+#error "ATS_SERVER_BIN must name the ats-server binary"
+#endif
+
+namespace ats::testing {
+namespace {
+
+constexpr char kServerBin[] = ATS_SERVER_BIN;
+constexpr int kReplicas = 3;
+// Deliveries one replica may have under way (--dispatch_in_flight, plus the
+// one each destination may always start): what a kill may leave to repeat.
+constexpr int kInFlight = 32;
+// Bounds on waits, generous for a loaded machine; none is a timing
+// assertion.
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+constexpr absl::Duration kFinishTimeout = absl::Seconds(240);
+constexpr int kCallSeconds = 60;
+
+// One replica: its process, and stubs on its port.
+struct Replica {
+  std::optional<ChildProcess> process;
+  std::unique_ptr<ats::v1::IntegrationService::Stub> integrations;
+  std::unique_ptr<ats::v1::JobService::Stub> jobs;
+};
+
+class ReplicasE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(access(kServerBin, X_OK), 0) << "no ats-server at " << kServerBin;
+    absl::StatusOr<std::string> uri = CreateTestDatabase();
+    ASSERT_TRUE(uri.ok()) << uri.status();
+    uri_ = *uri;
+    replicas_.resize(kReplicas);
+  }
+
+  // Starts replica `i` on the shared database: small bulk batches (so an
+  // operation takes many writes), short leases and quick retries.
+  void Start(int i) {
+    const int port = PickFreeLoopbackPort();
+    auto process = ChildProcess::StartListening(
+        {kServerBin, absl::StrCat("--listen=127.0.0.1:", port),
+         "--db=" + uri_, "--key_dir=" + dir_.path(),
+         "--secrets_key_file=" + dir_.File("ats.secrets.key"),
+         "--db_connections=4", "--shutdown_grace=5s", "--log_level=warn",
+         "--bulk_batch_size=25", absl::StrCat("--dispatch_in_flight=", kInFlight),
+         "--retry_schedule=0s,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s",
+         "--dispatch_lease=2s", "--delivery_timeout=1s", "--rate_limit=0",
+         "--allowed_destination_networks=127.0.0.0/8,::1/128"},
+        port, kStartTimeout);
+    ASSERT_TRUE(process.ok()) << "cannot start replica " << i << ": "
+                              << process.status();
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                       grpc::InsecureChannelCredentials());
+    Replica& replica = replicas_[i];
+    replica.process = *std::move(process);
+    replica.integrations = ats::v1::IntegrationService::NewStub(channel);
+    replica.jobs = ats::v1::JobService::NewStub(channel);
+  }
+
+  void StartAll() {
+    // The first bootstraps the database (and writes the key files); the
+    // others find it done.
+    for (int i = 0; i < kReplicas; ++i) {
+      Start(i);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    operator_key_ = ReadKey("ats.operator.key");
+    admin_key_ = ReadKey("ats.admin.key");
+  }
+
+  std::string ReadKey(const std::string& name) {
+    std::ifstream in(dir_.File(name));
+    std::string key;
+    std::getline(in, key);
+    return key;
+  }
+
+  std::string Logs() {
+    std::string logs;
+    for (int i = 0; i < kReplicas; ++i) {
+      if (replicas_[i].process.has_value()) {
+        absl::StrAppend(&logs, "--- replica ", i, ":\n",
+                        replicas_[i].process->Log());
+      }
+    }
+    return logs;
+  }
+
+  // Creates `count` candidates, spread over the replicas by 12 clients.
+  std::vector<std::string> CreateCandidates(int count) {
+    std::vector<std::string> names(count);
+    std::vector<std::thread> clients;
+    std::atomic<int> next{0};
+    std::atomic<int> failures{0};
+    for (int c = 0; c < 12; ++c) {
+      clients.emplace_back([&, c] {
+        ats::v1::JobService::Stub& jobs = *replicas_[c % kReplicas].jobs;
+        for (int i = next++; i < count; i = next++) {
+          ats::v1::CreateCandidateRequest create;
+          create.mutable_candidate()->set_given_name(
+              absl::StrCat("Candidate ", i));
+          create.set_request_id(absl::StrCat("create-", i));
+          ats::v1::Candidate candidate;
+          grpc::Status status = jobs.CreateCandidate(
+              KeyContext(admin_key_, kCallSeconds).get(), create, &candidate);
+          if (!status.ok()) {
+            ++failures;
+            continue;
+          }
+          names[i] = candidate.name();
+        }
+      });
+    }
+    for (std::thread& client : clients) client.join();
+    EXPECT_EQ(failures, 0);
+    return names;
+  }
+
+  // Waits until the sink has accepted `events` distinct events; returns
+  // what it received.
+  SinkReceived AwaitDeliveries(SinkProcess& sink, int64_t events) {
+    SinkReceived received;
+    const absl::Time deadline = absl::Now() + kFinishTimeout;
+    while (absl::Now() < deadline) {
+      auto now = sink.Received();
+      EXPECT_TRUE(now.ok()) << now.status();
+      if (!now.ok()) break;
+      received = *std::move(now);
+      if (received.accepted >= events) break;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    return received;
+  }
+
+  TempDir dir_;
+  std::string uri_;
+  std::vector<Replica> replicas_;
+  std::string operator_key_;
+  std::string admin_key_;
+};
+
+TEST_F(ReplicasE2eTest, BulkTriggerSurvivesKilledReplicasWithOneEventPerCandidate) {
+  constexpr int kCandidates = 5000;
+  auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  SinkProcess& partner = **sink;
+  StartAll();
+  ASSERT_FALSE(HasFatalFailure());
+  const absl::StatusOr<std::string> integration = ConnectSinkPartner(
+      *replicas_[0].integrations, operator_key_, admin_key_, partner);
+  ASSERT_TRUE(integration.ok()) << integration.status();
+  const std::vector<std::string> created = CreateCandidates(kCandidates);
+  const std::set<std::string> candidates(created.begin(), created.end());
+  ASSERT_EQ(candidates.size(), static_cast<size_t>(kCandidates));
+
+  // Replica 0 starts the operation and dies while it creates events.
+  ats::v1::BulkTriggerIntegrationRequest bulk;
+  bulk.set_integration(*integration);
+  bulk.mutable_selection()->set_all_candidates(true);
+  bulk.set_request_id("everyone");
+  ats::v1::BulkOperation progress;
+  {
+    auto context = KeyContext(admin_key_, kCallSeconds);
+    auto reader =
+        replicas_[0].integrations->BulkTriggerIntegration(context.get(), bulk);
+    while (reader->Read(&progress) && progress.created_count() == 0) {
+    }
+    replicas_[0].process->Kill();
+    reader->Finish();
+  }
+  ASSERT_GT(progress.created_count(), 0) << Logs();
+  EXPECT_LT(progress.created_count(), kCandidates)
+      << "the operation ended before the kill; the test proves little";
+
+  // Replica 1 dies mid-delivery, once the partner has part of the events.
+  const absl::Time deadline = absl::Now() + kFinishTimeout;
+  while (absl::Now() < deadline) {
+    auto received = partner.Received();
+    ASSERT_TRUE(received.ok()) << received.status();
+    if (received->accepted > 200) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  replicas_[1].process->Kill();
+
+  // Replica 2 takes the operation over and finishes it...
+  ats::v1::GetBulkOperationRequest get;
+  get.set_name(progress.name());
+  ats::v1::BulkOperation done;
+  while (absl::Now() < deadline) {
+    grpc::Status status = replicas_[2].integrations->GetBulkOperation(
+        KeyContext(admin_key_, kCallSeconds).get(), get, &done);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    if (done.state() != ats::v1::BULK_OPERATION_STATE_RUNNING) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
+      << done.state_reason() << Logs();
+  EXPECT_EQ(done.total_count(), kCandidates);
+  EXPECT_EQ(done.created_count(), kCandidates);
+
+  // ...and delivers every event, including those the dead left leased.
+  const SinkReceived received = AwaitDeliveries(partner, kCandidates);
+  EXPECT_EQ(received.rejected, 0) << partner.Log();
+  ASSERT_EQ(received.accepted, kCandidates) << Logs();
+  std::map<std::string, int> events_per_candidate;
+  for (const auto& [event_id, body] : received.bodies) {
+    ats::v1::PartnerEvent event;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(body, &event).ok())
+        << body;
+    ++events_per_candidate[event.candidate().name()];
+  }
+  std::set<std::string> reached;
+  for (const auto& [candidate, events] : events_per_candidate) {
+    EXPECT_EQ(events, 1) << candidate << " got several events";
+    reached.insert(candidate);
+  }
+  EXPECT_EQ(reached, candidates);
+  // Each killed replica may leave its deliveries under way to repeat.
+  EXPECT_LE(received.duplicates, 2 * (kInFlight + 1));
+  std::printf(
+      "replicas: %lld of %d events created before the first kill; %lld "
+      "repeated deliveries\n",
+      static_cast<long long>(progress.created_count()), kCandidates,
+      static_cast<long long>(received.duplicates));
+  EXPECT_EQ(replicas_[2].process->Stop(SIGTERM, absl::Seconds(20)), 0)
+      << Logs();
+}
+
+TEST_F(ReplicasE2eTest, RollingRestartUnderMovesLosesNoAcknowledgedMove) {
+  constexpr int kCandidates = 300;
+  auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  SinkProcess& partner = **sink;
+  StartAll();
+  ASSERT_FALSE(HasFatalFailure());
+  const absl::StatusOr<std::string> integration = ConnectSinkPartner(
+      *replicas_[0].integrations, operator_key_, admin_key_, partner);
+  ASSERT_TRUE(integration.ok()) << integration.status();
+  const absl::StatusOr<ats::v1::Job> job =
+      CreateJobNotifying(*replicas_[0].jobs, admin_key_, *integration);
+  ASSERT_TRUE(job.ok()) << job.status();
+  const std::string assessment = job->stages(1).name();
+  const std::vector<std::string> candidates = CreateCandidates(kCandidates);
+  for (const std::string& candidate : candidates) {
+    ats::v1::AddCandidateToJobRequest add;
+    add.set_job(job->name());
+    add.set_candidate(candidate);
+    ats::v1::AddCandidateToJobResponse added;
+    grpc::Status status = replicas_[0].jobs->AddCandidateToJob(
+        KeyContext(admin_key_, kCallSeconds).get(), add, &added);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // Four clients move every candidate into Assessment, each move sent to
+  // the next replica; a move refused because its replica is restarting is
+  // sent again, with its request_id, to the next one.
+  absl::Mutex mu;
+  std::set<std::string> acknowledged;
+  std::atomic<int> next{0};
+  std::atomic<int> retries{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      int replica = c;
+      for (int i = next++; i < kCandidates; i = next++) {
+        ats::v1::MoveCandidateRequest move;
+        move.set_name(absl::StrCat(job->name(), "/applications/",
+                                   candidates[i].substr(candidates[i].find('/') + 1)));
+        move.set_stage(assessment);
+        move.set_request_id(absl::StrCat("move-", i));
+        const absl::Time give_up = absl::Now() + kFinishTimeout;
+        while (absl::Now() < give_up) {
+          ats::v1::MoveCandidateResponse moved;
+          grpc::Status status =
+              replicas_[replica++ % kReplicas].jobs->MoveCandidate(
+                  KeyContext(admin_key_, 10).get(), move, &moved);
+          if (status.ok()) {
+            absl::MutexLock lock(&mu);
+            acknowledged.insert(move.name());
+            break;
+          }
+          ++retries;
+          absl::SleepFor(absl::Milliseconds(50));
+        }
+        absl::SleepFor(absl::Milliseconds(5));
+      }
+    });
+  }
+  // Meanwhile each replica in turn stops (SIGTERM: it drains its calls) and
+  // starts again.
+  for (int i = 0; i < kReplicas; ++i) {
+    absl::SleepFor(absl::Milliseconds(300));
+    EXPECT_EQ(replicas_[i].process->Stop(SIGTERM, absl::Seconds(20)), 0)
+        << Logs();
+    Start(i);
+    ASSERT_FALSE(HasFatalFailure());
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(acknowledged.size(), static_cast<size_t>(kCandidates));
+
+  // Every acknowledged move is there, on every replica, and fired once.
+  for (const std::string& application : acknowledged) {
+    ats::v1::GetApplicationRequest get;
+    get.set_name(application);
+    ats::v1::Application found;
+    grpc::Status status = replicas_[2].jobs->GetApplication(
+        KeyContext(admin_key_, kCallSeconds).get(), get, &found);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(found.stage(), assessment) << application;
+  }
+  const SinkReceived received = AwaitDeliveries(partner, kCandidates);
+  EXPECT_EQ(received.accepted, kCandidates) << Logs();
+  std::printf("rolling restart: %d moves, %d sent again after a refusal\n",
+              kCandidates, retries.load());
+  for (Replica& replica : replicas_) {
+    EXPECT_EQ(replica.process->Stop(SIGTERM, absl::Seconds(20)), 0) << Logs();
+  }
+}
+
+}  // namespace
+}  // namespace ats::testing
