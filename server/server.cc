@@ -229,7 +229,12 @@ absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(
   }
   // The first claim runs at once: events committed before a restart (and
   // deliveries whose claimant died) go out without waiting for a poll.
-  if (server->dispatcher_ != nullptr) server->dispatcher_->Start();
+  if (server->dispatcher_ != nullptr) {
+    server->dispatcher_->Start();
+    // Events other servers on the database commit wake it too.
+    Dispatcher* dispatcher = server->dispatcher_.get();
+    store.WatchEventsDue([dispatcher] { dispatcher->Wake(); });
+  }
   // Likewise bulk operations a stop left RUNNING go on at once.
   server->bulk_.Start();
   if (metrics_address->has_value()) {
@@ -261,7 +266,10 @@ void AtsServer::Shutdown() {
   server_->Wait();
   // After the drain: the last calls' events are committed and stay due for
   // the next start; deliveries under way get the dispatcher's grace.
-  if (dispatcher_ != nullptr) dispatcher_->Stop();
+  if (dispatcher_ != nullptr) {
+    env_.store.WatchEventsDue(nullptr);
+    dispatcher_->Stop();
+  }
   if (metrics_endpoint_ != nullptr) metrics_endpoint_->Stop();
 }
 

@@ -83,6 +83,14 @@ class Store {
   // (PostgreSQL's pg_dump or point-in-time recovery).
   virtual absl::StatusOr<BackupCopy> Backup(
       const std::function<bool()>& cancelled) = 0;
+
+  // Calls `wake`, on a thread of the store's, soon after another server
+  // sharing the database commits events that wait for delivery, so that
+  // this server's dispatcher need not wait for its next poll. Replaces any
+  // earlier `wake`; an empty one stops the calls, and once that returns no
+  // call is running. A store that no other server shares (SQLite's) never
+  // calls it.
+  virtual void WatchEventsDue(std::function<void()> wake) { (void)wake; }
 };
 
 // Where and how the SQLite store keeps its data.

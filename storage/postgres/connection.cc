@@ -4,6 +4,9 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -212,6 +215,30 @@ absl::StatusOr<Result> Connection::Check(pg_result* raw,
   // No SQLSTATE: libpq itself failed, almost always a lost connection.
   if (sqlstate == nullptr || !healthy()) return PostgresError("08006", message);
   return PostgresError(sqlstate, message);
+}
+
+absl::StatusOr<int> Connection::AwaitNotifications(absl::Duration timeout) {
+  const auto lost = [this] {
+    return MarkStorageFailure(absl::UnavailableError(absl::StrCat(
+        "lost the connection waiting for notifications: ",
+        OneLine(PQerrorMessage(conn_)))));
+  };
+  int count = 0;
+  // Notifications that arrived with earlier results are already read.
+  for (PGnotify* notify; (notify = PQnotifies(conn_)) != nullptr; ++count) {
+    PQfreemem(notify);
+  }
+  if (count > 0) return count;
+  pollfd socket{PQsocket(conn_), POLLIN, 0};
+  if (socket.fd < 0) return lost();
+  const int ready = ::poll(
+      &socket, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (ready < 0 && errno != EINTR) return lost();
+  if (ready > 0 && PQconsumeInput(conn_) == 0) return lost();
+  for (PGnotify* notify; (notify = PQnotifies(conn_)) != nullptr; ++count) {
+    PQfreemem(notify);
+  }
+  return count;
 }
 
 absl::Status Connection::Exec(absl::string_view sql) {

@@ -120,6 +120,11 @@ class Connection {
   absl::StatusOr<Result> Query(const std::string& sql,
                                const std::vector<Param>& params);
 
+  // Waits up to `timeout` for notifications of the channels this connection
+  // LISTENs to (see Exec) and returns how many arrived; UNAVAILABLE when the
+  // connection is lost.
+  absl::StatusOr<int> AwaitNotifications(absl::Duration timeout);
+
   // Whether the connection is still usable; a broken one is dropped by its
   // pool instead of being handed out again.
   bool healthy() const;

@@ -52,6 +52,10 @@ class Session : public sql::Session {
   sql::Statement& Prepare(const char* sql) override;
   int64_t changes() const override { return changes_; }
   sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
+  void NoteEventsDue() override { events_due_ = true; }
+
+  // Whether a statement since the session began noted events due.
+  bool events_due() const { return events_due_; }
 
   // Frees the rows every statement holds, keeping their bindings; for the
   // end of a transaction, so that no rows outlive it.
@@ -65,6 +69,7 @@ class Session : public sql::Session {
   absl::flat_hash_map<std::string, std::unique_ptr<SessionStatement>>
       statements_;
   int64_t changes_ = 0;
+  bool events_due_ = false;
 };
 
 }  // namespace ats::storage::postgres

@@ -11,7 +11,8 @@
 // COMMITTED sees everything committed before, as a serial run would, and no
 // write ever meets a serialization failure that would have to run it again.
 // Reads run at once on their own connections, each on one REPEATABLE READ
-// snapshot.
+// snapshot. A batch that made events due NOTIFYs the other replicas, whose
+// listeners wake their dispatchers.
 
 #include <spdlog/spdlog.h>
 
@@ -40,17 +41,22 @@ namespace {
 constexpr char kTakeWriteLock[] =
     "SELECT pg_advisory_xact_lock(x'6174737772697465'::bigint)";
 
+// The channel on which commits that made events due notify every replica.
+constexpr char kEventsDueChannel[] = "ats_events_due";
+
 // Most writes one transaction commits together.
 constexpr size_t kMaxWritesPerCommit = 64;
 
 class PostgresStore final : public Store {
  public:
-  PostgresStore(std::unique_ptr<postgres::ConnectionPool> pool,
+  PostgresStore(std::string uri, std::unique_ptr<postgres::ConnectionPool> pool,
                 std::unique_ptr<Sealer> sealer, StoreObserver observer)
-      : pool_(std::move(pool)),
+      : uri_(std::move(uri)),
+        pool_(std::move(pool)),
         sealer_(std::move(sealer)),
         observer_(std::move(observer)),
-        writer_([this] { RunWrites(); }) {}
+        writer_([this] { RunWrites(); }),
+        listener_([this] { Listen(); }) {}
 
   // Finishes every write already submitted, then stops.
   ~PostgresStore() override {
@@ -59,6 +65,12 @@ class PostgresStore final : public Store {
       stopping_ = true;
     }
     writer_.join();
+    listener_.join();
+  }
+
+  void WatchEventsDue(std::function<void()> wake) override {
+    absl::MutexLock lock(&wake_mu_);
+    wake_ = std::move(wake);
   }
 
   void Write(WorkFn work, DoneFn done) override {
@@ -104,6 +116,52 @@ class PostgresStore final : public Store {
     WorkFn work;
     DoneFn done;
   };
+
+  bool Stopping() {
+    absl::MutexLock lock(&mu_);
+    return stopping_;
+  }
+
+  // Waits `delay`, or less if the store stops meanwhile.
+  void Pause(absl::Duration delay) {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
+  }
+
+  void Wake() {
+    absl::MutexLock lock(&wake_mu_);
+    if (wake_) wake_();
+  }
+
+  // The listener thread: LISTENs on a connection of its own until the
+  // store stops, reconnecting with backoff when the connection is lost.
+  void Listen() {
+    absl::Duration backoff = absl::Milliseconds(100);
+    while (!Stopping()) {
+      auto connection = postgres::Connection::Open(uri_, absl::Seconds(5));
+      absl::Status status = connection.status();
+      if (status.ok()) {
+        status = (*connection)->Exec(absl::StrCat("LISTEN ", kEventsDueChannel));
+      }
+      if (!status.ok()) {
+        spdlog::warn("storage: cannot listen for other replicas' events, "
+                     "trying again in {}: {}",
+                     absl::FormatDuration(backoff), std::string(status.message()));
+        Pause(backoff);
+        backoff = std::min(2 * backoff, absl::Seconds(5));
+        continue;
+      }
+      backoff = absl::Milliseconds(100);
+      // Whatever was notified while no one listened is looked for now.
+      Wake();
+      while (!Stopping()) {
+        absl::StatusOr<int> notified =
+            (*connection)->AwaitNotifications(absl::Milliseconds(500));
+        if (!notified.ok()) break;
+        if (*notified > 0) Wake();
+      }
+    }
+  }
 
   // The writer thread: commits queued writes in batches until the store
   // stops with nothing queued.
@@ -151,6 +209,10 @@ class PostgresStore final : public Store {
                                  : "ROLLBACK TO SAVEPOINT ats_write; "
                                    "RELEASE SAVEPOINT ats_write");
           }
+          // Delivered at COMMIT, and only if it commits.
+          if (status.ok() && session.events_due()) {
+            status = connection.Exec(absl::StrCat("NOTIFY ", kEventsDueChannel));
+          }
           return status;
         });
     if (committed.ok()) {
@@ -167,14 +229,18 @@ class PostgresStore final : public Store {
     return outcomes;
   }
 
+  const std::string uri_;
   const std::unique_ptr<postgres::ConnectionPool> pool_;
   const std::unique_ptr<Sealer> sealer_;
   const StoreObserver observer_;
   mutable absl::Mutex mu_;
   std::deque<PendingWrite> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Declared last: it starts once everything it uses exists.
+  absl::Mutex wake_mu_;
+  std::function<void()> wake_ ABSL_GUARDED_BY(wake_mu_);
+  // Declared last: they start once everything they use exists.
   std::thread writer_;
+  std::thread listener_;
 };
 
 }  // namespace
@@ -222,8 +288,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
         return absl::OkStatus();
       });
   if (!status.ok()) return status;
-  return std::make_unique<PostgresStore>(*std::move(pool), std::move(sealer),
-                                         options.observer);
+  return std::make_unique<PostgresStore>(options.uri, *std::move(pool),
+                                         std::move(sealer), options.observer);
 }
 
 }  // namespace ats::storage

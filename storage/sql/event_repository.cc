@@ -193,6 +193,7 @@ std::string JsonStringArray(const std::vector<std::string>& values) {
 }  // namespace
 
 absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
+  NoteIfDue(event);
   static const std::string sql = absl::StrCat(
       "INSERT INTO events (", kEventColumns,
       ", destination) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
@@ -233,6 +234,7 @@ absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
 }
 
 absl::Status SqlEventRepository::UpdateEvent(const EventRow& event) {
+  NoteIfDue(event);
   Statement& stmt = db_.Prepare(
       "UPDATE events SET state = ?3, state_reason = ?4, due_time = ?5, "
       "update_time = ?6, attempt_count = ?7, lease_expire_time = ?8, "

@@ -39,6 +39,16 @@ class SqlEventRepository final : public EventRepository {
                                            absl::Time now) override;
 
  private:
+  // Tells the session when `event` waits for a dispatcher (see
+  // Session::NoteEventsDue).
+  void NoteIfDue(const EventRow& event) {
+    if (event.state == ats::v1::EVENT_STATE_SCHEDULED ||
+        event.state == ats::v1::EVENT_STATE_PENDING ||
+        event.state == ats::v1::EVENT_STATE_RETRYING) {
+      db_.NoteEventsDue();
+    }
+  }
+
   Session& db_;
 };
 

@@ -106,6 +106,11 @@ class Session {
   virtual int64_t changes() const = 0;
 
   virtual Dialect dialect() const = 0;
+
+  // Notes that the transaction makes events due for delivery, so that a
+  // backend shared by several servers can tell the others' dispatchers once
+  // it commits. Does nothing unless the backend needs it.
+  virtual void NoteEventsDue() {}
 };
 
 }  // namespace ats::storage::sql
