@@ -2,7 +2,10 @@
 # Builds, then runs ats-server on 127.0.0.1:50051 with its SQLite database in
 # var/ats.db, webhooks allowed to loopback (where the README's partner-sink
 # listens) besides public addresses, and Prometheus metrics on
-# http://127.0.0.1:9464/metrics. Extra arguments go to ats-server.
+# http://127.0.0.1:9464/metrics. Extra arguments go to ats-server after
+# these, so they take their place: e.g. a replica on PostgreSQL,
+#   tools/serve.sh --db=postgresql:///ats --listen=127.0.0.1:50052 \
+#     --metrics_listen=127.0.0.1:9465
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
