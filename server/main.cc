@@ -167,15 +167,26 @@ bool IsPostgresUri(absl::string_view db) {
          absl::StartsWith(db, "postgres://");
 }
 
-// Returns libpq URI `uri` with any password replaced by "***", for the log.
-std::string RedactedUri(const std::string& uri) {
+// Returns libpq URI `uri` with any password (`user:PASSWORD@host`, or a
+// `password=` parameter) replaced by "***", for the log.
+std::string RedactedUri(std::string uri) {
   const size_t scheme_end = uri.find("://") + 3;
   const size_t at = uri.find('@', scheme_end);
   const size_t colon = uri.find(':', scheme_end);
-  if (at == std::string::npos || colon == std::string::npos || colon > at) {
-    return uri;
+  if (at != std::string::npos && colon != std::string::npos && colon < at) {
+    uri.replace(colon + 1, at - colon - 1, "***");
   }
-  return uri.substr(0, colon + 1) + "***" + uri.substr(at);
+  const size_t query = uri.find('?');
+  if (query == std::string::npos) return uri;
+  for (size_t key = uri.find("password=", query); key != std::string::npos;
+       key = uri.find("password=", key + 1)) {
+    if (uri[key - 1] != '?' && uri[key - 1] != '&') continue;
+    const size_t value = key + std::string("password=").size();
+    const size_t end = uri.find('&', value);
+    uri.replace(value, (end == std::string::npos ? uri.size() : end) - value,
+                "***");
+  }
+  return uri;
 }
 
 void RaiseOpenFileLimit() {

@@ -243,6 +243,37 @@ class PostgresStore final : public Store {
   std::thread listener_;
 };
 
+// Records `sealer`'s current key as the deployment's when none is yet, or
+// when the recorded one is among its old keys (a rotation); FAILED_PRECONDITION
+// when the deployment seals under a key `sealer` does not hold, so that two
+// replicas never seal under different keys.
+absl::Status AgreeOnSealingKey(sql::Session& db, const Sealer& sealer) {
+  sql::Statement& read =
+      db.Prepare("SELECT key_id FROM deployment_secrets_key WHERE id = 1");
+  absl::StatusOr<bool> found = read.Step();
+  if (!found.ok()) return found.status();
+  const std::string recorded = *found ? read.ColumnText(0) : "";
+  if (*found) {
+    absl::Status done = read.Run();
+    if (!done.ok()) return done;
+  }
+  if (recorded == sealer.current_key_id()) return absl::OkStatus();
+  if (!recorded.empty() && !sealer.HasKey(recorded)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the deployment seals secrets under key ", recorded,
+        ", but this server's secrets key file holds key ",
+        sealer.current_key_id(),
+        ": install the deployment's key file (every replica needs the same "
+        "one)"));
+  }
+  return db
+      .Prepare("INSERT INTO deployment_secrets_key (id, key_id) "
+               "VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET key_id = "
+               "excluded.key_id")
+      .Bind(1, sealer.current_key_id())
+      .Run();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
@@ -277,6 +308,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
                             options.secrets_key_file,
                             options.secrets_old_key_files);
         if (!loaded.ok()) return loaded.status();
+        absl::Status agreed = AgreeOnSealingKey(session, **loaded);
+        if (!agreed.ok()) return agreed;
         absl::StatusOr<int> sealed =
             sql::ResealStoredSecrets(session, **loaded);
         if (!sealed.ok()) return sealed.status();

@@ -28,6 +28,14 @@ CREATE AGGREGATE group_concat(text, text) (
   STYPE = text
 );
 
+-- The key every replica seals secrets under (PostgreSQL only: a SQLite
+-- database has one server). A replica whose key file holds another key is
+-- refused before it seals anything the others could not open.
+CREATE TABLE deployment_secrets_key (
+  id     integer PRIMARY KEY CHECK (id = 1),
+  key_id text COLLATE "C" NOT NULL
+);
+
 CREATE TABLE accounts (
   id                                 text COLLATE "C" PRIMARY KEY,
   display_name                       text NOT NULL,
