@@ -1,6 +1,7 @@
 #ifndef ATS_STORAGE_EVENT_REPOSITORY_H_
 #define ATS_STORAGE_EVENT_REPOSITORY_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -152,6 +153,11 @@ class EventRepository {
   virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) = 0;
+  // Returns, by delivery destination, how many events of every account are
+  // being delivered at `now`: SENDING under a lease that has not expired,
+  // whichever server claimed them. Destinations with none are left out.
+  virtual absl::StatusOr<std::map<std::string, int64_t>> CountLeased(
+      absl::Time now) = 0;
   // Returns how many events of every account ListDue(now, ...) could
   // return (due, and not under a live lease), and the oldest due_time among
   // them. Its cost grows with the events not yet delivered, those due later

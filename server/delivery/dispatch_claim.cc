@@ -200,6 +200,18 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
   // while it waited for the writer have freed their slots. Counted on as
   // this claim takes events, so that it keeps to the limits itself.
   DestinationLimits requests = RequestsUnderWay();
+  // Deliveries under way to each destination from every server sharing the
+  // database, this one's included: with several servers, a destination's
+  // limit holds for all of them together. Counted on as this claim takes
+  // events.
+  absl::StatusOr<std::map<std::string, int64_t>> leased =
+      txn.events().CountLeased(now);
+  if (!leased.ok()) return leased.status();
+  const auto at_limit = [&](const std::string& destination) {
+    auto it = leased->find(destination);
+    return it != leased->end() &&
+           it->second >= options_.max_in_flight_per_destination;
+  };
   const int target = options_.claim_batch;
   Lookups lookups(txn);
   std::set<std::string> seen;
@@ -209,7 +221,11 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
   int deferred = 0;
   for (int scan = 0; scan < kMaxScanBatches; ++scan) {
     const int limit = deferred + target - static_cast<int>(claims.size());
-    auto due = txn.events().ListDue(now, limit, requests.Saturated());
+    std::vector<std::string> skip = requests.Saturated();
+    for (const auto& [destination, count] : *leased) {
+      if (at_limit(destination)) skip.push_back(destination);
+    }
+    auto due = txn.events().ListDue(now, limit, skip);
     if (!due.ok()) return due.status();
     for (const storage::DueEvent& key : *due) {
       if (static_cast<int>(claims.size()) >= target) break;
@@ -219,7 +235,9 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
         continue;
       }
       // Filled up by this claim: the next look leaves it out.
-      if (!requests.MayStart(key.destination)) continue;
+      if (!requests.MayStart(key.destination) || at_limit(key.destination)) {
+        continue;
+      }
       auto event = txn.events().GetEvent(key.account_id, key.id,
                                          storage::PayloadParts::kAll);
       if (!event.ok()) return event.status();
@@ -234,6 +252,7 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
         continue;
       }
       requests.Started(key.destination);
+      ++(*leased)[key.destination];
       // due_time stays: ListDue needs it at or before the lease's expiry.
       event->state = ats::v1::EVENT_STATE_SENDING;
       event->state_reason.clear();

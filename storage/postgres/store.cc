@@ -44,6 +44,10 @@ constexpr char kTakeWriteLock[] =
 // The channel on which commits that made events due notify every replica.
 constexpr char kEventsDueChannel[] = "ats_events_due";
 
+// How often the listener, waiting for notifications, looks whether the
+// store is stopping: what a stop may wait for it.
+constexpr absl::Duration kListenerLooksForStop = absl::Milliseconds(50);
+
 // Most writes one transaction commits together.
 constexpr size_t kMaxWritesPerCommit = 64;
 
@@ -156,7 +160,7 @@ class PostgresStore final : public Store {
       Wake();
       while (!Stopping()) {
         absl::StatusOr<int> notified =
-            (*connection)->AwaitNotifications(absl::Milliseconds(500));
+            (*connection)->AwaitNotifications(kListenerLooksForStop);
         if (!notified.ok()) break;
         if (*notified > 0) Wake();
       }

@@ -1,7 +1,10 @@
-// What monitoring asks of the events table, apart from the queries that
-// serve the API and the dispatcher (event_repository.cc).
+// What monitoring, and the dispatcher's limits across servers, ask of the
+// events table, apart from the queries that serve the API and the
+// dispatcher's claims (event_repository.cc).
 
+#include <map>
 #include <optional>
+#include <string>
 
 #include "storage/sql/event_repository.h"
 #include "storage/sql/values.h"
@@ -31,6 +34,21 @@ absl::StatusOr<DueQueue> SqlEventRepository::CountDue(absl::Time now) {
         return queue;
       },
       absl::InternalError("counting due events returned no row"));
+}
+
+absl::StatusOr<std::map<std::string, int64_t>> SqlEventRepository::CountLeased(
+    absl::Time now) {
+  Statement& stmt = db_.Prepare(
+      "SELECT destination, count(*) FROM events INDEXED BY events_leased "
+      "WHERE state = 3 AND lease_expire_time > ?1 GROUP BY destination");
+  stmt.Bind(1, ToMicros(now));
+  std::map<std::string, int64_t> leased;
+  for (;;) {
+    absl::StatusOr<bool> row = stmt.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return leased;
+    leased[stmt.ColumnText(0)] = stmt.ColumnInt64(1);
+  }
 }
 
 }  // namespace ats::storage::sql

@@ -32,6 +32,8 @@ class SqlEventRepository final : public EventRepository {
       const std::vector<std::string>& skip_destinations) override;
   // Defined in event_due_queue.cc.
   absl::StatusOr<DueQueue> CountDue(absl::Time now) override;
+  absl::StatusOr<std::map<std::string, int64_t>> CountLeased(
+      absl::Time now) override;
   absl::StatusOr<int64_t> CancelOpenEvents(std::string_view account_id,
                                            std::string_view candidate_id,
                                            std::string_view job_id,

@@ -842,6 +842,48 @@ TEST_F(DispatcherTest, LeaseKeepsAnotherDispatcherOffUntilItExpires) {
   EXPECT_EQ(Attempts(event.id).size(), 2u);
 }
 
+TEST_F(DispatcherTest, ADestinationsLimitHoldsForEveryDispatcherTogether) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string integration = AddIntegration(*sink);
+  std::vector<storage::EventRow> events;
+  for (int i = 0; i < 3; ++i) {
+    events.push_back(NewEvent(integration));
+    Insert(events.back());
+  }
+  DispatcherOptions options = TestOptions();
+  options.max_in_flight_per_destination = 1;
+  options.stop_grace = absl::Seconds(5);
+  // Two dispatchers on one store, as two servers sharing a database.
+  HeldConnector first_held;
+  HeldConnector second_held;
+  Dispatcher& first = StartDispatcher(options, &first_held);
+  Dispatcher* second = nullptr;
+  absl::Cleanup stop = [&] {
+    first_held.Release();
+    second_held.Release();
+    first.Stop();
+    if (second != nullptr) second->Stop();
+  };
+  const absl::Time deadline = absl::Now() + kWait;
+  while (first_held.calls() == 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(first_held.calls(), 1);
+
+  // The second has a window of its own, but the destination's one delivery
+  // is under way already.
+  second = &StartDispatcher(options, &second_held);
+  second->Wake();
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(second_held.calls(), 0);
+  int sending = 0;
+  for (const storage::EventRow& event : events) {
+    if (Get(event.id).state == ats::v1::EVENT_STATE_SENDING) ++sending;
+  }
+  EXPECT_EQ(sending, 1);
+}
+
 TEST_F(DispatcherTest, HangingPartnerDoesNotBlockOtherIntegrations) {
   auto slow_sink = StartSink();
   auto fast_sink = StartSink();

@@ -2,9 +2,11 @@
 // through storage::Store.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "storage/delivery_destination.h"
 #include "storage/sql/session.h"
 #include "storage/store.h"
 #include "tests/support/backends.h"
@@ -514,6 +517,32 @@ TEST_P(EventRepositoryTest, ListDueNamesEachEventsDestination) {
   EXPECT_EQ((*due)[0].destination, "int-a");
   EXPECT_EQ((*due)[1].destination,
             absl::StrCat("webhook:", kAccountA, "/hooks.example:8443"));
+}
+
+TEST_P(EventRepositoryTest, CountLeasedCountsLiveLeasesByDestination) {
+  std::vector<EventRow> events;
+  for (const auto& [id, account, lease] :
+       {std::tuple("live-a1", kAccountA, 100), std::tuple("live-a2", kAccountA, 61),
+        std::tuple("expired-a", kAccountA, 60), std::tuple("live-b", kAccountB, 100)}) {
+    EventRow event = Event(id, "c1", "j1", At(10), account);
+    event.state = ats::v1::EVENT_STATE_SENDING;
+    event.attempt_count = 1;
+    event.lease_expire_time = At(lease);
+    events.push_back(event);
+  }
+  events.push_back(Event("pending-a", "c1", "j1", At(10)));
+  ASSERT_OK(Insert(events));
+  std::map<std::string, int64_t> leased;
+  ASSERT_OK(store_->Read([&](Transaction& t) {
+    auto counted = t.events().CountLeased(At(60));
+    if (!counted.ok()) return counted.status();
+    leased = *std::move(counted);
+    return absl::OkStatus();
+  }));
+  const std::map<std::string, int64_t> expected = {
+      {DeliveryDestination(kAccountA, "int-a", ""), 2},
+      {DeliveryDestination(kAccountB, "int-b", ""), 1}};
+  EXPECT_EQ(leased, expected);
 }
 
 TEST_P(EventRepositoryTest, SettleClaimOnlyWhileTheClaimHolds) {
