@@ -25,8 +25,10 @@ namespace {
 void AddTargetFlags(CLI::App& command, ats::bench::TargetOptions& target) {
   target.server_program = ATS_BENCH_SERVER_PROGRAM;
   target.sink_program = ATS_BENCH_SINK_PROGRAM;
-  command.add_option("--server", target.server,
-                     "host:port of a running ats-server (default: start one)");
+  command.add_option("--server", target.servers,
+                     "host:port of a running ats-server (default: start one); "
+                     "repeated, the calls are spread over every replica "
+                     "named");
   command.add_option(
       "--key_dir", target.key_dir,
       "where that server keeps ats.operator.key and ats.admin.key");

@@ -32,9 +32,9 @@ absl::StatusOr<std::string> ReadKey(const std::string& path) {
 absl::StatusOr<std::unique_ptr<Target>> Target::Open(
     const TargetOptions& options) {
   std::unique_ptr<Target> target(new Target());
-  std::string server = options.server;
+  std::vector<std::string> servers = options.servers;
   std::string key_dir = options.key_dir;
-  if (server.empty() || options.sink.empty()) {
+  if (servers.empty() || options.sink.empty()) {
     target->dir_ = std::make_unique<testing::TempDir>();
   }
   if (options.sink.empty()) {
@@ -48,9 +48,10 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
   } else {
     target->sink_ = options.sink;
   }
-  if (server.empty()) {
+  if (servers.empty()) {
     const int port = testing::PickFreeLoopbackPort();
-    server = absl::StrCat("127.0.0.1:", port);
+    const std::string server = absl::StrCat("127.0.0.1:", port);
+    servers.push_back(server);
     key_dir = target->dir_->path();
     // Loopback is opened to webhooks: that is where the sink listens. One
     // key drives thousands of calls/s, past ats-server's default limit per
@@ -78,7 +79,15 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
   if (!admin_key.ok()) return admin_key.status();
   target->operator_key_ = *operator_key;
   target->admin_key_ = *admin_key;
-  target->channels_ = OpenChannels(server, options.channels);
+  // Interleaved, so that load slots (slot % channels) take turns between
+  // the servers.
+  std::vector<std::vector<std::shared_ptr<grpc::Channel>>> by_server;
+  for (const std::string& server : servers) {
+    by_server.push_back(OpenChannels(server, options.channels));
+  }
+  for (size_t i = 0; i < by_server.front().size(); ++i) {
+    for (const auto& channels : by_server) target->channels_.push_back(channels[i]);
+  }
   return target;
 }
 

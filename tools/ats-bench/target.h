@@ -18,9 +18,10 @@
 namespace ats::bench {
 
 struct TargetOptions {
-  // host:port of a running ats-server; empty starts one.
-  std::string server;
-  // Where that server keeps ats.operator.key and ats.admin.key (the key
+  // host:port of running ats-servers, replicas on one database whose calls
+  // are spread over them all; none starts one.
+  std::vector<std::string> servers;
+  // Where those servers keep ats.operator.key and ats.admin.key (the key
   // files of a database named ats.db).
   std::string key_dir;
   // host:port of a running partner-sink; empty starts one.
@@ -32,7 +33,7 @@ struct TargetOptions {
   std::string sqlite_synchronous = "normal";
   // More flags for a server started here.
   std::vector<std::string> server_flags;
-  // gRPC connections the load is spread over.
+  // gRPC connections to each server the load is spread over.
   int channels = 1;
 };
 
@@ -48,7 +49,8 @@ class Target {
   const std::shared_ptr<grpc::Channel>& channel(int slot = 0) const {
     return channels_[slot % channels_.size()];
   }
-  // Every connection to the server (TargetOptions.channels of them).
+  // Every connection (TargetOptions.channels to each server), the servers
+  // taking turns.
   const std::vector<std::shared_ptr<grpc::Channel>>& channels() const {
     return channels_;
   }
