@@ -280,21 +280,23 @@ void BulkRunner::Stop() {
   watchers_.clear();
 }
 
-void BulkRunner::QueueRunningOperations(bool log) {
+void BulkRunner::QueueRunningOperations(bool orphans_only) {
+  const absl::Time now = clock_.Now();
   absl::Status resumed = store_.Read([&](storage::Transaction& txn) {
     auto running = txn.bulk_operations().ListRunningOperations();
     if (!running.ok()) return running.status();
     for (const storage::BulkOperationRow& row : *running) {
+      if (orphans_only && now - row.update_time < options_.orphan_after) {
+        continue;
+      }
       {
         absl::MutexLock lock(&mu_);
         if (queued_.count({row.account_id, row.id}) > 0) continue;
       }
-      if (log) {
-        spdlog::info("resuming bulk operation {} ({} of {} handled)",
-                     BulkOperationName(row.id),
-                     row.created_count + row.skipped_count + row.failed_count,
-                     row.total_count);
-      }
+      spdlog::info("resuming bulk operation {} ({} of {} handled)",
+                   BulkOperationName(row.id),
+                   row.created_count + row.skipped_count + row.failed_count,
+                   row.total_count);
       Enqueue(row.account_id, row.id);
     }
     return absl::OkStatus();
@@ -305,7 +307,9 @@ void BulkRunner::QueueRunningOperations(bool log) {
 }
 
 void BulkRunner::Run() {
-  QueueRunningOperations(/*log=*/true);
+  // Those a stop of this server left RUNNING (or another server's, which
+  // are safe to share).
+  QueueRunningOperations(/*orphans_only=*/false);
   for (;;) {
     OperationKey key;
     bool idle = false;
@@ -320,7 +324,7 @@ void BulkRunner::Run() {
     if (idle) {
       // Nothing runs here, so a RUNNING operation is another server's, and
       // one whose server died stays so until someone takes it over.
-      QueueRunningOperations(/*log=*/true);
+      QueueRunningOperations(/*orphans_only=*/true);
       continue;
     }
     {

@@ -49,10 +49,14 @@ struct BulkRunnerOptions {
   // Candidates resolved or handled per write transaction.
   int batch_size = 1000;
   // How often an idle runner looks for RUNNING operations that no one
-  // works on: those of a server sharing the database that died. Taking one
-  // over is safe even if its server lives on: each batch re-reads the
-  // operation in its own write, so no candidate gets a second event.
+  // works on: those of a server sharing the database that died.
   absl::Duration orphan_scan_interval = absl::Seconds(5);
+  // How long an operation must have gone without a batch (its update_time,
+  // which each batch sets, serves as its lease) before an idle runner
+  // takes it over. Taking over one whose server lives on would still be
+  // safe, each batch re-reading the operation in its own write so that no
+  // candidate gets a second event, but would double the work.
+  absl::Duration orphan_after = absl::Seconds(15);
 };
 
 // Fills `operation` from `row`.
@@ -130,9 +134,9 @@ class BulkRunner {
                                  int64_t* created)>;
 
   void Run();
-  // Queues every RUNNING operation not queued yet; logs those it queued
-  // when `log` is set.
-  void QueueRunningOperations(bool log);
+  // Queues every RUNNING operation not queued yet or, with `orphans_only`,
+  // those that went without a batch for options_.orphan_after.
+  void QueueRunningOperations(bool orphans_only);
   // Runs one batch of operation `key`; returns whether it is still running.
   bool RunBatch(const OperationKey& key);
   // Runs `step` on operation `key` in one write (unless the operation is
