@@ -139,9 +139,17 @@ absl::StatusOr<PostgresCluster*> SharedPostgresCluster() {
   // Destroyed when the binary exits, which stops a cluster it started.
   static absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster = [] {
     const char* state_file = std::getenv("ATS_TEST_POSTGRES_STATE");
-    return state_file != nullptr && *state_file != '\0'
-               ? PostgresCluster::Attach(state_file)
-               : PostgresCluster::Start();
+    if (state_file != nullptr && *state_file != '\0') {
+      return PostgresCluster::Attach(state_file);
+    }
+    // The CTest fixture's cluster, while it runs (its stop removes the
+    // file): found without the variable, which some registrations cannot
+    // pass beside another.
+    if (std::ifstream(ATS_POSTGRES_FIXTURE_STATE_FILE).good()) {
+      auto attached = PostgresCluster::Attach(ATS_POSTGRES_FIXTURE_STATE_FILE);
+      if (attached.ok()) return attached;
+    }
+    return PostgresCluster::Start();
   }();
   if (!cluster.ok()) return cluster.status();
   return cluster->get();

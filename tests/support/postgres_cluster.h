@@ -64,9 +64,9 @@ class PostgresCluster {
   int databases_created_ = 0;
 };
 
-// The cluster this test binary uses: the fixture's when
-// ATS_TEST_POSTGRES_STATE is set, else one started on first use and stopped
-// when the binary exits. A test that needs PostgreSQL calls this and fails
+// The cluster this test binary uses: the one ATS_TEST_POSTGRES_STATE names
+// when it is set, else the CTest fixture's while it runs, else one started
+// on first use and stopped when the binary exits. A test that needs PostgreSQL calls this and fails
 // with its status when there is none.
 absl::StatusOr<PostgresCluster*> SharedPostgresCluster();
 
