@@ -5,7 +5,10 @@
 //     event per candidate, every one delivered and verified, and no more
 //     repeated deliveries than the killed replicas had under way;
 //   - a rolling restart of all three under a move load loses no
-//     acknowledged move.
+//     acknowledged move;
+//   - PostgreSQL itself stopped and started again under a move load: calls
+//     fail UNAVAILABLE meanwhile, the replicas recover by themselves, and
+//     no acknowledged move is lost.
 
 #include <unistd.h>
 
@@ -170,6 +173,135 @@ class ReplicasE2eTest : public ::testing::Test {
     return received;
   }
 
+  // Connects the sink's partner, creates a job whose Assessment stage
+  // notifies it, and `count` candidates in its Inbox.
+  void SeedJob(SinkProcess& partner, int count, std::optional<ats::v1::Job>* job,
+               std::vector<std::string>* candidates) {
+    const absl::StatusOr<std::string> integration = ConnectSinkPartner(
+        *replicas_[0].integrations, operator_key_, admin_key_, partner);
+    ASSERT_TRUE(integration.ok()) << integration.status();
+    absl::StatusOr<ats::v1::Job> created =
+        CreateJobNotifying(*replicas_[0].jobs, admin_key_, *integration);
+    ASSERT_TRUE(created.ok()) << created.status();
+    *job = *std::move(created);
+    *candidates = CreateCandidates(count);
+    for (const std::string& candidate : *candidates) {
+      ats::v1::AddCandidateToJobRequest add;
+      add.set_job((*job)->name());
+      add.set_candidate(candidate);
+      ats::v1::AddCandidateToJobResponse added;
+      grpc::Status status = replicas_[0].jobs->AddCandidateToJob(
+          KeyContext(admin_key_, kCallSeconds).get(), add, &added);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+    }
+  }
+
+  // Four clients moving every candidate of a job into its Assessment
+  // stage, each move sent to the next replica; a move that fails is sent
+  // again, with its request_id, to the next one.
+  class MoveLoad {
+   public:
+    MoveLoad(ReplicasE2eTest& test, const ats::v1::Job& job,
+             const std::vector<std::string>& candidates)
+        : assessment_(job.stages(1).name()) {
+      for (int c = 0; c < 4; ++c) {
+        clients_.emplace_back([&test, &job, &candidates, c, this] {
+          int replica = c;
+          for (size_t i = next_++; i < candidates.size(); i = next_++) {
+            ats::v1::MoveCandidateRequest move;
+            const std::string& candidate = candidates[i];
+            move.set_name(absl::StrCat(job.name(), "/applications/",
+                                       candidate.substr(candidate.find('/') + 1)));
+            move.set_stage(assessment_);
+            move.set_request_id(absl::StrCat("move-", i));
+            Send(test, move, replica);
+            absl::SleepFor(absl::Milliseconds(5));
+          }
+        });
+      }
+    }
+
+    ~MoveLoad() { Finish(); }
+
+    // Waits until every move was acknowledged (or given up on).
+    void Finish() {
+      for (std::thread& client : clients_) {
+        if (client.joinable()) client.join();
+      }
+    }
+
+    const std::string& assessment() const { return assessment_; }
+    std::set<std::string> acknowledged() {
+      absl::MutexLock lock(&mu_);
+      return acknowledged_;
+    }
+    int retries() const { return retries_; }
+    // Failures other than UNAVAILABLE and DEADLINE_EXCEEDED.
+    int other_failures() {
+      absl::MutexLock lock(&mu_);
+      return other_failures_;
+    }
+    std::string first_other_failure() {
+      absl::MutexLock lock(&mu_);
+      return first_other_failure_;
+    }
+
+   private:
+    void Send(ReplicasE2eTest& test, const ats::v1::MoveCandidateRequest& move,
+              int& replica) {
+      const absl::Time give_up = absl::Now() + kFinishTimeout;
+      while (absl::Now() < give_up) {
+        ats::v1::MoveCandidateResponse moved;
+        grpc::Status status =
+            test.replicas_[replica++ % kReplicas].jobs->MoveCandidate(
+                KeyContext(test.admin_key_, 10).get(), move, &moved);
+        if (status.ok()) {
+          absl::MutexLock lock(&mu_);
+          acknowledged_.insert(move.name());
+          return;
+        }
+        ++retries_;
+        if (status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+            status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) {
+          absl::MutexLock lock(&mu_);
+          if (other_failures_++ == 0) {
+            first_other_failure_ = absl::StrCat(status.error_code(), ": ",
+                                                status.error_message());
+          }
+        }
+        absl::SleepFor(absl::Milliseconds(50));
+      }
+    }
+
+    const std::string assessment_;
+    std::atomic<size_t> next_{0};
+    std::atomic<int> retries_{0};
+    absl::Mutex mu_;
+    int other_failures_ ABSL_GUARDED_BY(mu_) = 0;
+    std::set<std::string> acknowledged_ ABSL_GUARDED_BY(mu_);
+    std::string first_other_failure_ ABSL_GUARDED_BY(mu_);
+    std::vector<std::thread> clients_;
+  };
+
+  // Every one of the `moves` moves of `load` was acknowledged, is there on
+  // the last replica, and fired once at the partner.
+  void ExpectEveryMoveKept(MoveLoad& load, size_t moves, SinkProcess& partner) {
+    const std::set<std::string> acknowledged = load.acknowledged();
+    EXPECT_EQ(acknowledged.size(), moves);
+    for (const std::string& application : acknowledged) {
+      ats::v1::GetApplicationRequest get;
+      get.set_name(application);
+      ats::v1::Application found;
+      grpc::Status status = replicas_[kReplicas - 1].jobs->GetApplication(
+          KeyContext(admin_key_, kCallSeconds).get(), get, &found);
+      ASSERT_TRUE(status.ok()) << status.error_message();
+      EXPECT_EQ(found.stage(), load.assessment()) << application;
+    }
+    const SinkReceived received =
+        AwaitDeliveries(partner, static_cast<int64_t>(moves));
+    EXPECT_EQ(received.accepted, static_cast<int64_t>(moves)) << Logs();
+  }
+
   TempDir dir_;
   std::string uri_;
   std::vector<Replica> replicas_;
@@ -271,59 +403,12 @@ TEST_F(ReplicasE2eTest, RollingRestartUnderMovesLosesNoAcknowledgedMove) {
   SinkProcess& partner = **sink;
   StartAll();
   ASSERT_FALSE(HasFatalFailure());
-  const absl::StatusOr<std::string> integration = ConnectSinkPartner(
-      *replicas_[0].integrations, operator_key_, admin_key_, partner);
-  ASSERT_TRUE(integration.ok()) << integration.status();
-  const absl::StatusOr<ats::v1::Job> job =
-      CreateJobNotifying(*replicas_[0].jobs, admin_key_, *integration);
-  ASSERT_TRUE(job.ok()) << job.status();
-  const std::string assessment = job->stages(1).name();
-  const std::vector<std::string> candidates = CreateCandidates(kCandidates);
-  for (const std::string& candidate : candidates) {
-    ats::v1::AddCandidateToJobRequest add;
-    add.set_job(job->name());
-    add.set_candidate(candidate);
-    ats::v1::AddCandidateToJobResponse added;
-    grpc::Status status = replicas_[0].jobs->AddCandidateToJob(
-        KeyContext(admin_key_, kCallSeconds).get(), add, &added);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
+  std::optional<ats::v1::Job> job;
+  std::vector<std::string> candidates;
+  SeedJob(partner, kCandidates, &job, &candidates);
+  ASSERT_FALSE(HasFatalFailure());
 
-  // Four clients move every candidate into Assessment, each move sent to
-  // the next replica; a move refused because its replica is restarting is
-  // sent again, with its request_id, to the next one.
-  absl::Mutex mu;
-  std::set<std::string> acknowledged;
-  std::atomic<int> next{0};
-  std::atomic<int> retries{0};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < 4; ++c) {
-    clients.emplace_back([&, c] {
-      int replica = c;
-      for (int i = next++; i < kCandidates; i = next++) {
-        ats::v1::MoveCandidateRequest move;
-        move.set_name(absl::StrCat(job->name(), "/applications/",
-                                   candidates[i].substr(candidates[i].find('/') + 1)));
-        move.set_stage(assessment);
-        move.set_request_id(absl::StrCat("move-", i));
-        const absl::Time give_up = absl::Now() + kFinishTimeout;
-        while (absl::Now() < give_up) {
-          ats::v1::MoveCandidateResponse moved;
-          grpc::Status status =
-              replicas_[replica++ % kReplicas].jobs->MoveCandidate(
-                  KeyContext(admin_key_, 10).get(), move, &moved);
-          if (status.ok()) {
-            absl::MutexLock lock(&mu);
-            acknowledged.insert(move.name());
-            break;
-          }
-          ++retries;
-          absl::SleepFor(absl::Milliseconds(50));
-        }
-        absl::SleepFor(absl::Milliseconds(5));
-      }
-    });
-  }
+  MoveLoad load(*this, *job, candidates);
   // Meanwhile each replica in turn stops (SIGTERM: it drains its calls) and
   // starts again.
   for (int i = 0; i < kReplicas; ++i) {
@@ -333,23 +418,44 @@ TEST_F(ReplicasE2eTest, RollingRestartUnderMovesLosesNoAcknowledgedMove) {
     Start(i);
     ASSERT_FALSE(HasFatalFailure());
   }
-  for (std::thread& client : clients) client.join();
-  EXPECT_EQ(acknowledged.size(), static_cast<size_t>(kCandidates));
-
-  // Every acknowledged move is there, on every replica, and fired once.
-  for (const std::string& application : acknowledged) {
-    ats::v1::GetApplicationRequest get;
-    get.set_name(application);
-    ats::v1::Application found;
-    grpc::Status status = replicas_[2].jobs->GetApplication(
-        KeyContext(admin_key_, kCallSeconds).get(), get, &found);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(found.stage(), assessment) << application;
+  load.Finish();
+  ExpectEveryMoveKept(load, candidates.size(), partner);
+  std::printf("rolling restart: %zu moves, %d sent again after a refusal\n",
+              candidates.size(), load.retries());
+  for (Replica& replica : replicas_) {
+    EXPECT_EQ(replica.process->Stop(SIGTERM, absl::Seconds(20)), 0) << Logs();
   }
-  const SinkReceived received = AwaitDeliveries(partner, kCandidates);
-  EXPECT_EQ(received.accepted, kCandidates) << Logs();
-  std::printf("rolling restart: %d moves, %d sent again after a refusal\n",
-              kCandidates, retries.load());
+}
+
+TEST_F(ReplicasE2eTest, PostgresOutageUnderMovesLosesNoAcknowledgedMove) {
+  // A cluster of the test's own: stopping the shared one would stop others.
+  auto cluster = PostgresCluster::Start();
+  ASSERT_TRUE(cluster.ok()) << cluster.status();
+  auto uri = (*cluster)->CreateDatabase();
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  uri_ = *uri;
+  auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  SinkProcess& partner = **sink;
+  StartAll();
+  ASSERT_FALSE(HasFatalFailure());
+  std::optional<ats::v1::Job> job;
+  std::vector<std::string> candidates;
+  SeedJob(partner, 200, &job, &candidates);
+  ASSERT_FALSE(HasFatalFailure());
+
+  MoveLoad load(*this, *job, candidates);
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE((*cluster)->StopServer().ok());
+  absl::SleepFor(absl::Seconds(2));
+  ASSERT_TRUE((*cluster)->StartServer().ok());
+  load.Finish();
+  ExpectEveryMoveKept(load, candidates.size(), partner);
+  // What clients saw while the database was down: UNAVAILABLE (or their
+  // deadline), never an error that would tell them not to retry.
+  EXPECT_EQ(load.other_failures(), 0) << load.first_other_failure();
+  std::printf("outage: %zu moves, %d sent again after UNAVAILABLE\n",
+              candidates.size(), load.retries());
   for (Replica& replica : replicas_) {
     EXPECT_EQ(replica.process->Stop(SIGTERM, absl::Seconds(20)), 0) << Logs();
   }

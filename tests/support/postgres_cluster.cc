@@ -54,6 +54,13 @@ absl::Status GiveToPostgres(const std::string& path) {
   return absl::OkStatus();
 }
 
+// Starts the server of the cluster in `dir` and waits until it serves.
+absl::Status StartServerIn(const std::string& dir) {
+  return Run(AsPostgres("pg_ctl", {"-D", dir + "/data", "-l",
+                                   dir + "/postgres.log", "-w", "-t", "60",
+                                   "start"}));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start() {
@@ -79,9 +86,7 @@ absl::StatusOr<std::unique_ptr<PostgresCluster>> PostgresCluster::Start() {
          << "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
          << "max_connections = 200\nshared_buffers = 128MB\n";
     conf.close();
-    status = Run(AsPostgres("pg_ctl", {"-D", dir + "/data", "-l",
-                                       dir + "/postgres.log", "-w", "-t", "60",
-                                       "start"}));
+    status = StartServerIn(dir);
     if (status.ok()) {
       return std::unique_ptr<PostgresCluster>(
           new PostgresCluster(dir, port, /*owned=*/true));
@@ -119,6 +124,13 @@ PostgresCluster::~PostgresCluster() {
       .IgnoreError();
   RemoveTree(dir_);
 }
+
+absl::Status PostgresCluster::StopServer() {
+  return Run(AsPostgres("pg_ctl", {"-D", dir_ + "/data", "-m", "fast", "-w",
+                                   "stop"}));
+}
+
+absl::Status PostgresCluster::StartServer() { return StartServerIn(dir_); }
 
 absl::StatusOr<std::string> PostgresCluster::CreateDatabase() {
   const std::string name =

@@ -41,6 +41,12 @@ class PostgresCluster {
   // stops the server and removes its directory when destroyed.
   void set_owned(bool owned) { owned_ = owned; }
 
+  // Stops the server at once (fast shutdown: every connection is cut),
+  // keeping its data: a database outage.
+  absl::Status StopServer();
+  // Starts the server again, on its port, after StopServer.
+  absl::Status StartServer();
+
   // When owned: stops the server at once and removes its directory.
   ~PostgresCluster();
 
