@@ -211,7 +211,10 @@ class SessionStatement : public sql::Statement {
       absl::StatusOr<Result> result =
           session_.connection_.Query(postgres_.text, params_);
       if (!result.ok()) return result.status();
-      if (result->is_write()) session_.changes_ = result->affected_rows();
+      if (result->is_write()) {
+        session_.changes_ = result->affected_rows();
+        session_.rows_written_ += session_.changes_;
+      }
       result_ = *std::move(result);
     }
     blobs_.clear();

@@ -56,6 +56,8 @@ class Session : public sql::Session {
 
   // Whether a statement since the session began noted events due.
   bool events_due() const { return events_due_; }
+  // Rows inserted, updated or deleted since the session began.
+  int64_t rows_written() const { return rows_written_; }
 
   // Frees the rows every statement holds, keeping their bindings; for the
   // end of a transaction, so that no rows outlive it.
@@ -70,6 +72,7 @@ class Session : public sql::Session {
       statements_;
   int64_t changes_ = 0;
   bool events_due_ = false;
+  int64_t rows_written_ = 0;
 };
 
 }  // namespace ats::storage::postgres
