@@ -223,22 +223,23 @@ absl::StatusOr<int> Connection::AwaitNotifications(absl::Duration timeout) {
         "lost the connection waiting for notifications: ",
         OneLine(PQerrorMessage(conn_)))));
   };
-  int count = 0;
+  // Takes the notifications libpq has read; returns how many.
+  const auto take = [this] {
+    int count = 0;
+    for (PGnotify* notify; (notify = PQnotifies(conn_)) != nullptr; ++count) {
+      PQfreemem(notify);
+    }
+    return count;
+  };
   // Notifications that arrived with earlier results are already read.
-  for (PGnotify* notify; (notify = PQnotifies(conn_)) != nullptr; ++count) {
-    PQfreemem(notify);
-  }
-  if (count > 0) return count;
+  if (const int count = take(); count > 0) return count;
   pollfd socket{PQsocket(conn_), POLLIN, 0};
   if (socket.fd < 0) return lost();
   const int ready = ::poll(
       &socket, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
   if (ready < 0 && errno != EINTR) return lost();
   if (ready > 0 && PQconsumeInput(conn_) == 0) return lost();
-  for (PGnotify* notify; (notify = PQnotifies(conn_)) != nullptr; ++count) {
-    PQfreemem(notify);
-  }
-  return count;
+  return take();
 }
 
 absl::Status Connection::Exec(absl::string_view sql) {

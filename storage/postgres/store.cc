@@ -31,6 +31,7 @@
 #include "storage/postgres/session.h"
 #include "storage/sql/secret_sealing.h"
 #include "storage/sql/transaction.h"
+#include "storage/sql/values.h"
 #include "storage/store.h"
 
 namespace ats::storage {
@@ -297,15 +298,11 @@ class PostgresStore final : public Store {
 // when the deployment seals under a key `sealer` does not hold, so that two
 // replicas never seal under different keys.
 absl::Status AgreeOnSealingKey(sql::Session& db, const Sealer& sealer) {
-  sql::Statement& read =
-      db.Prepare("SELECT key_id FROM deployment_secrets_key WHERE id = 1");
-  absl::StatusOr<bool> found = read.Step();
+  auto found = sql::ReadOptional<std::string>(
+      db.Prepare("SELECT key_id FROM deployment_secrets_key WHERE id = 1"),
+      [](const sql::Statement& row) { return row.ColumnText(0); });
   if (!found.ok()) return found.status();
-  const std::string recorded = *found ? read.ColumnText(0) : "";
-  if (*found) {
-    absl::Status done = read.Run();
-    if (!done.ok()) return done;
-  }
+  const std::string recorded = found->value_or("");
   if (recorded == sealer.current_key_id()) return absl::OkStatus();
   if (!recorded.empty() && !sealer.HasKey(recorded)) {
     return absl::FailedPreconditionError(absl::StrCat(

@@ -42,14 +42,12 @@ absl::Status SqlCandidateRepository::CheckEmailFree(
   stmt.Bind(1, candidate.account_id)
       .Bind(2, candidate.email)
       .Bind(3, candidate.id);
-  absl::StatusOr<bool> found = stmt.Step();
-  if (!found.ok()) return found.status();
-  if (!*found) return absl::OkStatus();
-  const std::string other = stmt.ColumnText(0);
-  absl::Status done = stmt.Run();
-  if (!done.ok()) return done;
+  auto other = ReadOptional<std::string>(
+      stmt, [](const Statement& row) { return row.ColumnText(0); });
+  if (!other.ok()) return other.status();
+  if (!other->has_value()) return absl::OkStatus();
   return absl::AlreadyExistsError(absl::StrCat(
-      "email \"", candidate.email, "\" is already used by candidate ", other,
+      "email \"", candidate.email, "\" is already used by candidate ", **other,
       " (emails are case-insensitive)"));
 }
 

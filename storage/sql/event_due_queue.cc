@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "storage/sql/event_repository.h"
 #include "storage/sql/values.h"
@@ -42,13 +43,12 @@ absl::StatusOr<std::map<std::string, int64_t>> SqlEventRepository::CountLeased(
       "SELECT destination, count(*) FROM events INDEXED BY events_leased "
       "WHERE state = 3 AND lease_expire_time > ?1 GROUP BY destination");
   stmt.Bind(1, ToMicros(now));
-  std::map<std::string, int64_t> leased;
-  for (;;) {
-    absl::StatusOr<bool> row = stmt.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return leased;
-    leased[stmt.ColumnText(0)] = stmt.ColumnInt64(1);
-  }
+  auto rows = ReadAll<std::pair<std::string, int64_t>>(
+      stmt, [](const Statement& row) {
+        return std::pair(row.ColumnText(0), row.ColumnInt64(1));
+      });
+  if (!rows.ok()) return rows.status();
+  return std::map<std::string, int64_t>(rows->begin(), rows->end());
 }
 
 }  // namespace ats::storage::sql

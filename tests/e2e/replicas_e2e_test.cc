@@ -98,7 +98,12 @@ class ReplicasE2eTest : public ::testing::Test {
     replica.jobs = ats::v1::JobService::NewStub(channel);
   }
 
+  // Starts the partner sink and every replica, and connects the sink's
+  // partner (integration_).
   void StartAll() {
+    auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
+    ASSERT_TRUE(sink.ok()) << sink.status();
+    partner_ = *std::move(sink);
     // The first bootstraps the database (and writes the key files); the
     // others find it done.
     for (int i = 0; i < kReplicas; ++i) {
@@ -107,6 +112,17 @@ class ReplicasE2eTest : public ::testing::Test {
     }
     operator_key_ = ReadKey("ats.operator.key");
     admin_key_ = ReadKey("ats.admin.key");
+    const absl::StatusOr<std::string> integration = ConnectSinkPartner(
+        *replicas_[0].integrations, operator_key_, admin_key_, *partner_);
+    ASSERT_TRUE(integration.ok()) << integration.status();
+    integration_ = *integration;
+  }
+
+  // Stops every replica with SIGTERM, expecting each to exit cleanly.
+  void StopAll() {
+    for (Replica& replica : replicas_) {
+      EXPECT_EQ(replica.process->Stop(SIGTERM, absl::Seconds(20)), 0) << Logs();
+    }
   }
 
   std::string ReadKey(const std::string& name) {
@@ -173,21 +189,17 @@ class ReplicasE2eTest : public ::testing::Test {
     return received;
   }
 
-  // Connects the sink's partner, creates a job whose Assessment stage
-  // notifies it, and `count` candidates in its Inbox.
-  void SeedJob(SinkProcess& partner, int count, std::optional<ats::v1::Job>* job,
-               std::vector<std::string>* candidates) {
-    const absl::StatusOr<std::string> integration = ConnectSinkPartner(
-        *replicas_[0].integrations, operator_key_, admin_key_, partner);
-    ASSERT_TRUE(integration.ok()) << integration.status();
+  // Creates job_, whose Assessment stage notifies integration_, and
+  // `count` candidates_ in its Inbox.
+  void SeedJob(int count) {
     absl::StatusOr<ats::v1::Job> created =
-        CreateJobNotifying(*replicas_[0].jobs, admin_key_, *integration);
+        CreateJobNotifying(*replicas_[0].jobs, admin_key_, integration_);
     ASSERT_TRUE(created.ok()) << created.status();
-    *job = *std::move(created);
-    *candidates = CreateCandidates(count);
-    for (const std::string& candidate : *candidates) {
+    job_ = *std::move(created);
+    candidates_ = CreateCandidates(count);
+    for (const std::string& candidate : candidates_) {
       ats::v1::AddCandidateToJobRequest add;
-      add.set_job((*job)->name());
+      add.set_job(job_.name());
       add.set_candidate(candidate);
       ats::v1::AddCandidateToJobResponse added;
       grpc::Status status = replicas_[0].jobs->AddCandidateToJob(
@@ -283,9 +295,10 @@ class ReplicasE2eTest : public ::testing::Test {
     std::vector<std::thread> clients_;
   };
 
-  // Every one of the `moves` moves of `load` was acknowledged, is there on
+  // Every move of `load`, one per candidate, was acknowledged, is there on
   // the last replica, and fired once at the partner.
-  void ExpectEveryMoveKept(MoveLoad& load, size_t moves, SinkProcess& partner) {
+  void ExpectEveryMoveKept(MoveLoad& load) {
+    const size_t moves = candidates_.size();
     const std::set<std::string> acknowledged = load.acknowledged();
     EXPECT_EQ(acknowledged.size(), moves);
     for (const std::string& application : acknowledged) {
@@ -298,7 +311,7 @@ class ReplicasE2eTest : public ::testing::Test {
       EXPECT_EQ(found.stage(), load.assessment()) << application;
     }
     const SinkReceived received =
-        AwaitDeliveries(partner, static_cast<int64_t>(moves));
+        AwaitDeliveries(*partner_, static_cast<int64_t>(moves));
     EXPECT_EQ(received.accepted, static_cast<int64_t>(moves)) << Logs();
   }
 
@@ -307,25 +320,24 @@ class ReplicasE2eTest : public ::testing::Test {
   std::vector<Replica> replicas_;
   std::string operator_key_;
   std::string admin_key_;
+  std::unique_ptr<SinkProcess> partner_;
+  std::string integration_;
+  ats::v1::Job job_;
+  std::vector<std::string> candidates_;
 };
 
 TEST_F(ReplicasE2eTest, BulkTriggerSurvivesKilledReplicasWithOneEventPerCandidate) {
   constexpr int kCandidates = 5000;
-  auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
-  ASSERT_TRUE(sink.ok()) << sink.status();
-  SinkProcess& partner = **sink;
   StartAll();
   ASSERT_FALSE(HasFatalFailure());
-  const absl::StatusOr<std::string> integration = ConnectSinkPartner(
-      *replicas_[0].integrations, operator_key_, admin_key_, partner);
-  ASSERT_TRUE(integration.ok()) << integration.status();
+  SinkProcess& partner = *partner_;
   const std::vector<std::string> created = CreateCandidates(kCandidates);
   const std::set<std::string> candidates(created.begin(), created.end());
   ASSERT_EQ(candidates.size(), static_cast<size_t>(kCandidates));
 
   // Replica 0 starts the operation and dies while it creates events.
   ats::v1::BulkTriggerIntegrationRequest bulk;
-  bulk.set_integration(*integration);
+  bulk.set_integration(integration_);
   bulk.mutable_selection()->set_all_candidates(true);
   bulk.set_request_id("everyone");
   ats::v1::BulkOperation progress;
@@ -397,18 +409,12 @@ TEST_F(ReplicasE2eTest, BulkTriggerSurvivesKilledReplicasWithOneEventPerCandidat
 }
 
 TEST_F(ReplicasE2eTest, RollingRestartUnderMovesLosesNoAcknowledgedMove) {
-  constexpr int kCandidates = 300;
-  auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
-  ASSERT_TRUE(sink.ok()) << sink.status();
-  SinkProcess& partner = **sink;
   StartAll();
   ASSERT_FALSE(HasFatalFailure());
-  std::optional<ats::v1::Job> job;
-  std::vector<std::string> candidates;
-  SeedJob(partner, kCandidates, &job, &candidates);
+  SeedJob(300);
   ASSERT_FALSE(HasFatalFailure());
 
-  MoveLoad load(*this, *job, candidates);
+  MoveLoad load(*this, job_, candidates_);
   // Meanwhile each replica in turn stops (SIGTERM: it drains its calls) and
   // starts again.
   for (int i = 0; i < kReplicas; ++i) {
@@ -419,12 +425,10 @@ TEST_F(ReplicasE2eTest, RollingRestartUnderMovesLosesNoAcknowledgedMove) {
     ASSERT_FALSE(HasFatalFailure());
   }
   load.Finish();
-  ExpectEveryMoveKept(load, candidates.size(), partner);
+  ExpectEveryMoveKept(load);
   std::printf("rolling restart: %zu moves, %d sent again after a refusal\n",
-              candidates.size(), load.retries());
-  for (Replica& replica : replicas_) {
-    EXPECT_EQ(replica.process->Stop(SIGTERM, absl::Seconds(20)), 0) << Logs();
-  }
+              candidates_.size(), load.retries());
+  StopAll();
 }
 
 TEST_F(ReplicasE2eTest, PostgresOutageUnderMovesLosesNoAcknowledgedMove) {
@@ -434,31 +438,24 @@ TEST_F(ReplicasE2eTest, PostgresOutageUnderMovesLosesNoAcknowledgedMove) {
   auto uri = (*cluster)->CreateDatabase();
   ASSERT_TRUE(uri.ok()) << uri.status();
   uri_ = *uri;
-  auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
-  ASSERT_TRUE(sink.ok()) << sink.status();
-  SinkProcess& partner = **sink;
   StartAll();
   ASSERT_FALSE(HasFatalFailure());
-  std::optional<ats::v1::Job> job;
-  std::vector<std::string> candidates;
-  SeedJob(partner, 200, &job, &candidates);
+  SeedJob(200);
   ASSERT_FALSE(HasFatalFailure());
 
-  MoveLoad load(*this, *job, candidates);
+  MoveLoad load(*this, job_, candidates_);
   absl::SleepFor(absl::Milliseconds(300));
   ASSERT_TRUE((*cluster)->StopServer().ok());
   absl::SleepFor(absl::Seconds(2));
   ASSERT_TRUE((*cluster)->StartServer().ok());
   load.Finish();
-  ExpectEveryMoveKept(load, candidates.size(), partner);
+  ExpectEveryMoveKept(load);
   // What clients saw while the database was down: UNAVAILABLE (or their
   // deadline), never an error that would tell them not to retry.
   EXPECT_EQ(load.other_failures(), 0) << load.first_other_failure();
   std::printf("outage: %zu moves, %d sent again after UNAVAILABLE\n",
-              candidates.size(), load.retries());
-  for (Replica& replica : replicas_) {
-    EXPECT_EQ(replica.process->Stop(SIGTERM, absl::Seconds(20)), 0) << Logs();
-  }
+              candidates_.size(), load.retries());
+  StopAll();
 }
 
 }  // namespace

@@ -1,12 +1,10 @@
 #include "tests/support/backends.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 
-#include "absl/time/time.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "storage/postgres/connection.h"
 #include "storage/postgres/migrations.h"
 #include "storage/postgres/session.h"
@@ -33,39 +31,39 @@ constexpr char kMigratedTemplate[] = "ats_migrated_template";
 // Makes the template unless it is there: one process makes it while the
 // others wait on an advisory lock, and one that died half way is redone
 // (only a finished one is marked a template).
-absl::Status EnsureMigratedTemplate(storage::postgres::Connection& admin,
-                                    const PostgresCluster& cluster) {
+absl::Status EnsureMigratedTemplate(PostgresCluster& cluster) {
+  auto admin =
+      storage::postgres::Connection::Open(cluster.Uri(), absl::Seconds(10));
+  if (!admin.ok()) return admin.status();
+  storage::postgres::Connection& db = **admin;
   absl::Status status =
-      admin.Exec("SELECT pg_advisory_lock(x'61747374706c'::bigint)");
+      db.Exec("SELECT pg_advisory_lock(x'61747374706c'::bigint)");
   if (!status.ok()) return status;
-  auto found = admin.Query(
+  auto found = db.Query(
       "SELECT datistemplate FROM pg_database WHERE datname = $1",
       {kMigratedTemplate});
   if (found.ok() && (found->rows() == 0 || !found->Bool(0, 0))) {
     // Two commands: neither may run inside a transaction.
-    status = admin.Exec(
-        absl::StrCat("DROP DATABASE IF EXISTS ", kMigratedTemplate));
+    status = db.Exec(absl::StrCat("DROP DATABASE IF EXISTS ", kMigratedTemplate));
     if (status.ok()) {
-      status = admin.Exec(absl::StrCat("CREATE DATABASE ", kMigratedTemplate));
+      status = db.Exec(absl::StrCat("CREATE DATABASE ", kMigratedTemplate));
     }
     if (status.ok()) {
-      const std::string uri = cluster.Uri();
       auto migrating = storage::postgres::Connection::Open(
-          uri.substr(0, uri.rfind('/') + 1) + kMigratedTemplate,
-          absl::Seconds(10));
+          cluster.UriOf(kMigratedTemplate), absl::Seconds(10));
       status = migrating.ok()
                    ? storage::postgres::ApplyMigrations(**migrating)
                    : migrating.status();
     }
     if (status.ok()) {
-      status = admin.Exec(absl::StrCat("ALTER DATABASE ", kMigratedTemplate,
-                                       " IS_TEMPLATE true"));
+      status = db.Exec(absl::StrCat("ALTER DATABASE ", kMigratedTemplate,
+                                    " IS_TEMPLATE true"));
     }
   } else if (!found.ok()) {
     status = found.status();
   }
   absl::Status unlocked =
-      admin.Exec("SELECT pg_advisory_unlock(x'61747374706c'::bigint)");
+      db.Exec("SELECT pg_advisory_unlock(x'61747374706c'::bigint)");
   return status.ok() ? unlocked : status;
 }
 
@@ -74,19 +72,9 @@ absl::Status EnsureMigratedTemplate(storage::postgres::Connection& admin,
 absl::StatusOr<std::string> CreateMigratedDatabase() {
   absl::StatusOr<PostgresCluster*> cluster = SharedPostgresCluster();
   if (!cluster.ok()) return cluster.status();
-  auto admin = storage::postgres::Connection::Open((*cluster)->Uri(),
-                                                   absl::Seconds(10));
-  if (!admin.ok()) return admin.status();
-  absl::Status status = EnsureMigratedTemplate(**admin, **cluster);
+  absl::Status status = EnsureMigratedTemplate(**cluster);
   if (!status.ok()) return status;
-  static int created = 0;
-  const std::string name =
-      absl::StrCat("ats_store_", getpid(), "_", ++created);
-  status = (*admin)->Exec(absl::StrCat("CREATE DATABASE ", name, " TEMPLATE ",
-                                       kMigratedTemplate));
-  if (!status.ok()) return status;
-  const std::string uri = (*cluster)->Uri();
-  return uri.substr(0, uri.rfind('/') + 1) + name;
+  return (*cluster)->CreateDatabase(kMigratedTemplate);
 }
 
 }  // namespace

@@ -132,12 +132,17 @@ absl::Status PostgresCluster::StopServer() {
 
 absl::Status PostgresCluster::StartServer() { return StartServerIn(dir_); }
 
-absl::StatusOr<std::string> PostgresCluster::CreateDatabase() {
+absl::StatusOr<std::string> PostgresCluster::CreateDatabase(
+    const std::string& template_name) {
   const std::string name =
       absl::StrCat("ats_test_", getpid(), "_", ++databases_created_);
-  absl::Status status =
-      Run(AsPostgres("createdb", {"-h", "127.0.0.1", "-p",
-                                  absl::StrCat(port_), "-U", "postgres", name}));
+  std::vector<std::string> args = {"-h", "127.0.0.1", "-p",
+                                   absl::StrCat(port_), "-U", "postgres"};
+  if (!template_name.empty()) {
+    args.insert(args.end(), {"-T", template_name});
+  }
+  args.push_back(name);
+  absl::Status status = Run(AsPostgres("createdb", args));
   if (!status.ok()) return status;
   return UriOf(name);
 }

@@ -50,19 +50,22 @@ class PostgresCluster {
   // When owned: stops the server at once and removes its directory.
   ~PostgresCluster();
 
-  // Creates a new, empty database and returns its libpq URI
+  // Creates a new database, empty or a copy of database `template_name`
+  // (which no one may be connected to), and returns its libpq URI
   // (postgresql://postgres@127.0.0.1:PORT/NAME). Names are unique within
   // the cluster. Not thread-safe.
-  absl::StatusOr<std::string> CreateDatabase();
+  absl::StatusOr<std::string> CreateDatabase(
+      const std::string& template_name = "");
 
   // The URI of the cluster's `postgres` database.
   std::string Uri() const { return UriOf("postgres"); }
+  // The URI of database `database`.
+  std::string UriOf(const std::string& database) const;
   int port() const { return port_; }
 
  private:
   PostgresCluster(std::string dir, int port, bool owned)
       : dir_(std::move(dir)), port_(port), owned_(owned) {}
-  std::string UriOf(const std::string& database) const;
 
   std::string dir_;
   int port_;
