@@ -39,7 +39,17 @@ absl::StatusOr<bool> BootstrapIfEmpty(storage::Store& store,
                                       const Clock& clock, RandomSource& random,
                                       const KeyFiles& files) {
   bool created = false;
+  // Removes the key files a run wrote whose keys were not committed.
+  const auto remove_files = [&] {
+    if (!created) return;
+    ::unlink(files.operator_key.c_str());
+    ::unlink(files.admin_key.c_str());
+    created = false;
+  };
   absl::Status status = store.WriteAndWait([&](storage::Transaction& txn) {
+    // A run again after a conflict (another replica bootstrapping the same
+    // database) starts afresh.
+    remove_files();
     auto any_key = txn.accounts().AnyApiKeyExists();
     if (!any_key.ok()) return any_key.status();
     if (*any_key) return absl::OkStatus();
@@ -82,7 +92,10 @@ absl::StatusOr<bool> BootstrapIfEmpty(storage::Store& store,
     created = true;
     return absl::OkStatus();
   });
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    remove_files();
+    return status;
+  }
   return created;
 }
 

@@ -69,9 +69,12 @@ ABSL_FLAG(bool, dispatch, true,
           "deliver events to partners; --dispatch=false only records them "
           "(another server on the same database may deliver)");
 ABSL_FLAG(int, db_connections, 16,
-          "PostgreSQL: connections this replica opens at most, one for its "
-          "writes (committed in batches, one batch at a time across every "
-          "replica) and the rest for reads");
+          "PostgreSQL: connections this replica opens at most, shared by its "
+          "writers, its dispatcher's claims and its reads");
+ABSL_FLAG(int, db_writers, 4,
+          "PostgreSQL: batches of writes this replica commits at once, each "
+          "in a SERIALIZABLE transaction on a connection of its own; fewer "
+          "than --db_connections");
 ABSL_FLAG(int, dispatch_in_flight, 256,
           "deliveries under way at once (claimed, not yet answered: "
           "concurrent HTTP requests, all on one delivery thread) beyond each "
@@ -260,6 +263,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--db_connections must be 2 to 1000\n");
     return 2;
   }
+  if (absl::GetFlag(FLAGS_db_writers) < 1 ||
+      absl::GetFlag(FLAGS_db_writers) >= absl::GetFlag(FLAGS_db_connections)) {
+    std::fprintf(stderr,
+                 "--db_writers must be at least 1 and fewer than "
+                 "--db_connections\n");
+    return 2;
+  }
   if (absl::GetFlag(FLAGS_dispatch_in_flight) < 1 ||
       absl::GetFlag(FLAGS_dispatch_per_destination) < 1 ||
       absl::GetFlag(FLAGS_dispatch_claim_batch) < 1) {
@@ -382,6 +392,7 @@ int main(int argc, char** argv) {
     postgres_options.secrets_old_key_files =
         store_options.secrets_old_key_files;
     postgres_options.connections = absl::GetFlag(FLAGS_db_connections);
+    postgres_options.writers = absl::GetFlag(FLAGS_db_writers);
     postgres_options.observer = store_options.observer;
     store = ats::storage::OpenPostgresStore(postgres_options);
   } else {

@@ -93,9 +93,9 @@ struct EventFilter {
 
 // Events and their delivery attempts. Account-scoped like every repository,
 // except the dispatcher's ListDue, which works across accounts because
-// delivery is the platform's job, not a caller's. Writes are serialized by the
-// store, so ListDue followed by GetEvent and UpdateEvent (state SENDING, a
-// lease) in one write transaction is an atomic claim.
+// delivery is the platform's job, not a caller's. ListDue followed by
+// GetEvent and UpdateEvent (state SENDING, a lease) in one Store::Claim is an
+// atomic claim: the events ListDue returns are locked for it.
 class EventRepository {
  public:
   virtual ~EventRepository() = default;
@@ -147,9 +147,11 @@ class EventRepository {
   // storage/delivery_destination.h) are left out without being read, so a
   // dispatcher passes over the backlog of destinations it cannot send more
   // to at no cost; its cost grows with the number of destinations that have
-  // events to deliver, not with their backlogs. A claim must leave a SENDING event's due_time at or
-  // before its lease's expiry (keeping the due_time it was claimed at does).
-  // Final states never come back.
+  // events to deliver, not with their backlogs. Runs in a write only.
+  // Events a concurrent write holds are passed over; those returned stay
+  // locked until the transaction ends. A claim must leave a SENDING event's due_time at or before its
+  // lease's expiry (keeping the due_time it was claimed at does). Final
+  // states never come back.
   virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) = 0;

@@ -11,6 +11,8 @@ const char* StorageFailureMessage(absl::StatusCode code) {
       return "storage is full; retry later";
     case absl::StatusCode::kUnavailable:
       return "storage is busy; retry later";
+    case absl::StatusCode::kAborted:
+      return "the change kept conflicting with concurrent changes; retry it";
     case absl::StatusCode::kAlreadyExists:
       return "the change clashes with a stored resource of the same identity";
     case absl::StatusCode::kFailedPrecondition:

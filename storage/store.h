@@ -50,7 +50,7 @@ struct BackupCopy {
   int64_t size = 0;
 };
 
-// The service's durable state. Writes are serialized (one writer, batched
+// The service's durable state. Every write runs as if it were alone (batched
 // into group commits); reads run concurrently on consistent snapshots.
 class Store {
  public:
@@ -59,12 +59,25 @@ class Store {
 
   virtual ~Store() = default;
 
-  // Runs `work` atomically after every write submitted before it, then calls
-  // `done` with its outcome once that is durable (or rolled back). `work`
-  // returning an error rolls back exactly its own changes. `done` runs on the
-  // store's reporting thread, in commit order: it must be quick and must not
-  // block.
+  // Runs `work` atomically, as if no other write ran at the same time, then
+  // calls `done` with its outcome once that is durable (or rolled back).
+  // `work` returning an error rolls back exactly its own changes. A store
+  // that other servers share may run `work` again from the start, in a new
+  // transaction, when a concurrent write conflicts with it; only the run
+  // that commits counts, so whatever `work` changes outside the transaction
+  // must be what a later run overwrites (a response it fills afresh), or
+  // undone by that run. `done` runs on one of the store's reporting
+  // threads: it must be quick and must not block.
   virtual void Write(WorkFn work, DoneFn done) = 0;
+
+  // Like Write, for work that takes rows off the queue every server sharing
+  // the store draws from (the dispatcher's claims): it runs after every
+  // earlier Claim of every server and sees all they committed, so limits it
+  // counts hold for all servers together, and EventRepository::ListDue in
+  // it passes over events another write holds instead of waiting for them.
+  virtual void Claim(WorkFn work, DoneFn done) {
+    Write(std::move(work), std::move(done));
+  }
 
   // Like Write, but blocks until `work` is committed or rolled back.
   virtual absl::Status WriteAndWait(WorkFn work) = 0;
@@ -145,9 +158,12 @@ struct PostgresStoreOptions {
   std::string secrets_key_file;
   // Earlier master keys, to rotate (see SqliteStoreOptions).
   std::vector<std::string> secrets_old_key_files;
-  // Connections to the database at most: one for this replica's writes,
-  // which commit one batch at a time, and the rest for reads.
+  // Connections to the database at most, shared by this replica's writers,
+  // its claims and its reads.
   int connections = 16;
+  // Batches of writes this replica commits at once, each in a transaction
+  // of its own on its own connection.
+  int writers = 4;
   // Told of commits (one write each); PostgreSQL reports no event state
   // changes yet, so `observer.events_changed` is not called.
   StoreObserver observer;

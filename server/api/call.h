@@ -52,6 +52,11 @@ struct ServiceEnv {
 // (lock contention), else at error.
 absl::Status ForClient(const absl::Status& status, std::string_view method);
 
+// Clears every field of `message` except that a singular sub-message, itself
+// cleared, stays where it is: pointers a handler took into a response before
+// its write ran still hold when the write runs again.
+void ClearInPlace(google::protobuf::Message& message);
+
 // The log line of a call of `method` by `caller` that started at `start` and
 // ended with `status` (as the client sees it); a streaming call adds its own
 // fields before LogCall. It refers to its arguments, which must outlive it.

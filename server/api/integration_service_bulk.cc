@@ -381,6 +381,8 @@ IntegrationService::BulkTriggerIntegration(
   env_.store.Write(
       [this, request, stream, method = policy->name, caller = *caller,
        target = std::move(target)](storage::Transaction& txn) {
+        // A run again after a conflict answers afresh.
+        ClearInPlace(*stream->created());
         const absl::Time now = env_.clock.Now();
         return RunOnce(txn, caller, method, request->request_id(), *request,
                        stream->created(), now, [&] {

@@ -175,8 +175,11 @@ void Dispatcher::RunLoop() {
 
 void Dispatcher::SubmitClaim() {
   auto batch = std::make_shared<ClaimBatch>();
-  store_.Write(
+  store_.Claim(
       [this, batch](storage::Transaction& txn) {
+        // A run that met a conflict is forgotten: this one starts afresh.
+        ForgetUnderWay(*batch);
+        *batch = ClaimBatch{};
         absl::Status status = ClaimDue(txn, *batch);
         if (!status.ok()) return status;
         // Counted now, inside the write, so that a claim running next (even
@@ -192,18 +195,12 @@ void Dispatcher::SubmitClaim() {
           spdlog::warn("dispatcher: cannot claim due events: {}",
                        LogText(status));
         }
+        // Rolled back (the write may have failed after counting them): the
+        // events are not ours.
+        if (!status.ok()) ForgetUnderWay(*batch);
         absl::MutexLock lock(&mu_);
         --claims_pending_;
-        if (!status.ok()) {
-          // Rolled back (the write may have failed after counting them):
-          // the events are not ours.
-          if (!batch->counted) return;
-          for (const Claim& claim : batch->claims) {
-            in_flight_.requests.Abandoned(claim.destination);
-            in_flight_.event_ids.erase(claim.event.id);
-          }
-          return;
-        }
+        if (!status.ok()) return;
         if (batch->more) woken_ = true;
         for (Claim& claim : batch->claims) {
           claimed_.push_back(std::move(claim));
@@ -216,6 +213,16 @@ void Dispatcher::CountUnderWay(const std::vector<Claim>& claims) {
     in_flight_.requests.Started(claim.destination);
     in_flight_.event_ids.insert(claim.event.id);
   }
+}
+
+void Dispatcher::ForgetUnderWay(ClaimBatch& batch) {
+  if (!batch.counted) return;
+  absl::MutexLock lock(&mu_);
+  for (const Claim& claim : batch.claims) {
+    in_flight_.requests.Abandoned(claim.destination);
+    in_flight_.event_ids.erase(claim.event.id);
+  }
+  batch.counted = false;
 }
 
 DestinationLimits Dispatcher::RequestsUnderWay() {

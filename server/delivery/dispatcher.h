@@ -174,6 +174,8 @@ class Dispatcher {
     bool more = false;
   };
 
+  // Undoes CountUnderWay for `batch`, if it counted its claims.
+  void ForgetUnderWay(ClaimBatch& batch) ABSL_LOCKS_EXCLUDED(mu_);
   // Submits a claim write (see ClaimDue) without waiting for it; once it
   // commits, its claims wait in `claimed_` for the loop to send them.
   void SubmitClaim();

@@ -28,7 +28,7 @@ const char* BeginSql(Isolation isolation) {
 // again.
 absl::Duration ConflictBackoff(int attempt) {
   thread_local absl::BitGen random;
-  const int64_t ceiling_micros = 1000 * (int64_t{1} << std::min(attempt, 8));
+  const int64_t ceiling_micros = 1000 * (int64_t{1} << std::min(attempt, 6));
   return absl::Microseconds(absl::Uniform<int64_t>(random, 0, ceiling_micros));
 }
 
@@ -105,18 +105,9 @@ absl::Status ConnectionPool::RunOnce(
 }
 
 absl::Status ConnectionPool::RunTransaction(
-    Isolation isolation, const std::function<absl::Status(Connection&)>& work) {
-  return RunAttempts(isolation, work, options_.max_attempts);
-}
-
-absl::Status ConnectionPool::RunTransactionOnce(
-    Isolation isolation, const std::function<absl::Status(Connection&)>& work) {
-  return RunAttempts(isolation, work, 1);
-}
-
-absl::Status ConnectionPool::RunAttempts(
     Isolation isolation, const std::function<absl::Status(Connection&)>& work,
     int max_attempts) {
+  if (max_attempts <= 0) max_attempts = options_.max_attempts;
   absl::Status status;
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     if (attempt > 1) absl::SleepFor(ConflictBackoff(attempt));

@@ -30,8 +30,10 @@ struct PoolOptions {
   // the database is unreachable, before it fails UNAVAILABLE.
   absl::Duration acquire_timeout = absl::Seconds(10);
   // Runs of a transaction that keeps meeting conflicts before the caller
-  // gets ABORTED.
-  int max_attempts = 8;
+  // gets ABORTED: many, since under SERIALIZABLE a write that conflicts with
+  // many concurrent ones (a burst into a table that is still small, whose
+  // few index pages every write reads and writes) may need several tries.
+  int max_attempts = 30;
 };
 
 enum class Isolation {
@@ -62,15 +64,11 @@ class ConnectionPool {
   // before COMMIT is sent; `work` must therefore have no effects outside
   // the transaction. A connection lost while COMMIT is under way leaves the
   // outcome unknown: UNAVAILABLE, which a caller retries with its
-  // request_id. Thread-safe.
+  // request_id. Runs `work` at most `max_attempts` times (when positive;
+  // else PoolOptions::max_attempts). Thread-safe.
   absl::Status RunTransaction(Isolation isolation,
-                              const std::function<absl::Status(Connection&)>& work);
-
-  // Like RunTransaction, but runs `work` once: a conflict returns ABORTED,
-  // and a connection lost before COMMIT returns UNAVAILABLE with nothing
-  // written. For work that must not run twice.
-  absl::Status RunTransactionOnce(
-      Isolation isolation, const std::function<absl::Status(Connection&)>& work);
+                              const std::function<absl::Status(Connection&)>& work,
+                              int max_attempts = 0);
 
  private:
   explicit ConnectionPool(const PoolOptions& options) : options_(options) {}
@@ -80,10 +78,6 @@ class ConnectionPool {
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();
   // Returns `connection` to the idle list, or drops it when it is broken.
   void Release(std::unique_ptr<Connection> connection);
-  // RunTransaction with at most `max_attempts` runs of `work`.
-  absl::Status RunAttempts(Isolation isolation,
-                           const std::function<absl::Status(Connection&)>& work,
-                           int max_attempts);
   // One run of the loop RunTransaction repeats.
   absl::Status RunOnce(Connection& connection, Isolation isolation,
                        const std::function<absl::Status(Connection&)>& work,

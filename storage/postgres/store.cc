@@ -1,18 +1,24 @@
 // The Store on PostgreSQL: many replicas on one database, each with a pool
 // of connections.
 //
-// Writes keep the SQLite store's semantics exactly: every write of every
-// replica runs as if alone, in submission order within a replica, and none
-// runs twice. Each replica's writer thread takes the queued writes in
-// batches and runs a batch in one transaction (a group commit) that first
-// takes a database-wide advisory lock, so writes of all replicas follow one
-// another; each write of the batch runs inside a savepoint of its own, so a
-// write that fails rolls back alone. With no two writes at once, READ
-// COMMITTED sees everything committed before, as a serial run would, and no
-// write ever meets a serialization failure that would have to run it again.
+// Every write runs at SERIALIZABLE, so it behaves as if it ran alone, as on
+// SQLite, while the writes of every replica run at once. Each replica's
+// writer threads take the queued writes in batches and run a batch in one
+// transaction (a group commit), each write inside a savepoint of its own so
+// that a write that fails rolls back alone. When PostgreSQL cannot order a
+// batch with a concurrent one (a serialization failure or deadlock), the
+// whole batch runs again from the start; the Store contract lets it.
+//
+// Claims are the exception: every dispatcher of every replica draws from
+// one queue, and its per-destination limits count the leases of all of
+// them. So a claim runs alone in a READ COMMITTED transaction that first
+// takes a deployment-wide advisory lock: it sees every claim committed
+// before it, and locks the events it takes with FOR UPDATE SKIP LOCKED,
+// passing over those a write is settling rather than waiting for them.
+//
 // Reads run at once on their own connections, each on one REPEATABLE READ
-// snapshot. A batch that made events due NOTIFYs the other replicas, whose
-// listeners wake their dispatchers.
+// snapshot. A transaction that made events due NOTIFYs the other replicas,
+// whose listeners wake their dispatchers.
 
 #include <spdlog/spdlog.h>
 
@@ -37,10 +43,9 @@
 namespace ats::storage {
 namespace {
 
-// The advisory lock every write transaction of every replica takes first
-// ("atswrite").
-constexpr char kTakeWriteLock[] =
-    "SELECT pg_advisory_xact_lock(x'6174737772697465'::bigint)";
+// The advisory lock every claim of every replica takes first ("atsclaim").
+constexpr char kTakeClaimLock[] =
+    "SELECT pg_advisory_xact_lock(x'617473636c61696d'::bigint)";
 
 // The channel on which commits that made events due notify every replica.
 constexpr char kEventsDueChannel[] = "ats_events_due";
@@ -59,22 +64,26 @@ constexpr size_t kMaxWritesPerCommit = 64;
 class PostgresStore final : public Store {
  public:
   PostgresStore(std::string uri, std::unique_ptr<postgres::ConnectionPool> pool,
-                std::unique_ptr<Sealer> sealer, StoreObserver observer)
+                std::unique_ptr<Sealer> sealer, StoreObserver observer,
+                int writers)
       : uri_(std::move(uri)),
         pool_(std::move(pool)),
         sealer_(std::move(sealer)),
-        observer_(std::move(observer)),
-        writer_([this] { RunWrites(); }),
-        listener_([this] { Listen(); }) {}
+        observer_(std::move(observer)) {
+    for (int i = 0; i < writers; ++i) {
+      threads_.emplace_back([this] { RunWrites(writes_); });
+    }
+    threads_.emplace_back([this] { RunWrites(claims_); });
+    threads_.emplace_back([this] { Listen(); });
+  }
 
-  // Finishes every write already submitted, then stops.
+  // Finishes every write and claim already submitted, then stops.
   ~PostgresStore() override {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    writer_.join();
-    listener_.join();
+    for (std::thread& thread : threads_) thread.join();
   }
 
   void WatchEventsDue(std::function<void()> wake) override {
@@ -84,7 +93,12 @@ class PostgresStore final : public Store {
 
   void Write(WorkFn work, DoneFn done) override {
     absl::MutexLock lock(&mu_);
-    queue_.push_back({std::move(work), std::move(done)});
+    writes_.pending.push_back({std::move(work), std::move(done)});
+  }
+
+  void Claim(WorkFn work, DoneFn done) override {
+    absl::MutexLock lock(&mu_);
+    claims_.pending.push_back({std::move(work), std::move(done)});
   }
 
   absl::Status WriteAndWait(WorkFn work) override {
@@ -110,7 +124,7 @@ class PostgresStore final : public Store {
 
   StoreStats Stats() const override {
     absl::MutexLock lock(&mu_);
-    return StoreStats{static_cast<int64_t>(queue_.size()), 0};
+    return StoreStats{static_cast<int64_t>(writes_.pending.size()), 0};
   }
 
   absl::StatusOr<BackupCopy> Backup(const std::function<bool()>&) override {
@@ -124,6 +138,16 @@ class PostgresStore final : public Store {
   struct PendingWrite {
     WorkFn work;
     DoneFn done;
+  };
+
+  // Writes waiting for a thread, and how the thread commits them.
+  struct Queue {
+    std::deque<PendingWrite> pending;
+    // Most writes one transaction commits together.
+    size_t batch_limit;
+    postgres::Isolation isolation;
+    // A statement every transaction runs first, or null.
+    const char* first_statement;
   };
 
   // Counts rows this replica committed. Tables grow from nothing within
@@ -205,41 +229,46 @@ class PostgresStore final : public Store {
     }
   }
 
-  // The writer thread: commits queued writes in batches until the store
-  // stops with nothing queued.
-  void RunWrites() {
+  // A thread that commits `queue`'s writes in batches until the store stops
+  // with nothing queued.
+  void RunWrites(Queue& queue) {
     for (;;) {
       std::vector<PendingWrite> batch;
       {
         absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](PostgresStore* store) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-                 store->mu_) {
-              return store->stopping_ || !store->queue_.empty();
-            },
-            this));
-        if (queue_.empty()) return;
-        while (!queue_.empty() && batch.size() < kMaxWritesPerCommit) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
+        auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopping_ || !queue.pending.empty();
+        };
+        mu_.Await(absl::Condition(&ready));
+        if (queue.pending.empty()) return;
+        while (!queue.pending.empty() && batch.size() < queue.batch_limit) {
+          batch.push_back(std::move(queue.pending.front()));
+          queue.pending.pop_front();
         }
       }
-      std::vector<absl::Status> outcomes = Commit(batch);
+      std::vector<absl::Status> outcomes = Commit(queue, batch);
       for (size_t i = 0; i < batch.size(); ++i) {
         if (batch[i].done) batch[i].done(std::move(outcomes[i]));
       }
     }
   }
 
-  // Runs `batch` in one transaction, each write in a savepoint of its own;
-  // returns each write's outcome.
-  std::vector<absl::Status> Commit(const std::vector<PendingWrite>& batch) {
-    std::vector<absl::Status> outcomes(batch.size());
+  // Runs `batch` in one transaction as `queue` says, each write in a
+  // savepoint of its own; returns each write's outcome. When the batch
+  // conflicts with a concurrent transaction, each of its writes runs again
+  // in a transaction of its own, and again while it conflicts: a write that
+  // meets conflicts then holds up no other.
+  std::vector<absl::Status> Commit(const Queue& queue,
+                                   const std::vector<PendingWrite>& batch) {
+    std::vector<absl::Status> outcomes;
     int64_t rows_written = 0;
-    absl::Status committed = pool_->RunTransactionOnce(
-        postgres::Isolation::kReadCommitted,
+    absl::Status committed = pool_->RunTransaction(
+        queue.isolation,
         [&](postgres::Connection& connection) -> absl::Status {
-          absl::Status status = connection.Exec(kTakeWriteLock);
+          outcomes.assign(batch.size(), absl::OkStatus());
+          absl::Status status = queue.first_statement
+                                    ? connection.Exec(queue.first_statement)
+                                    : absl::OkStatus();
           postgres::Session session(connection);
           sql::SqlTransaction transaction(session, *sealer_);
           for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
@@ -247,6 +276,9 @@ class PostgresStore final : public Store {
             if (!status.ok()) break;
             outcomes[i] = batch[i].work(transaction);
             session.Reset();
+            // A conflict dooms the whole transaction, not just this write:
+            // the batch runs again.
+            if (postgres::IsRetryableConflict(outcomes[i])) return outcomes[i];
             status = connection.Exec(
                 outcomes[i].ok() ? "RELEASE SAVEPOINT ats_write"
                                  : "ROLLBACK TO SAVEPOINT ats_write; "
@@ -258,7 +290,15 @@ class PostgresStore final : public Store {
           }
           rows_written = session.rows_written();
           return status;
-        });
+        },
+        batch.size() > 1 ? 1 : 0);
+    if (batch.size() > 1 && postgres::IsRetryableConflict(committed)) {
+      outcomes.resize(batch.size());
+      for (size_t i = 0; i < batch.size(); ++i) {
+        outcomes[i] = std::move(Commit(queue, {batch[i]})[0]);
+      }
+      return outcomes;
+    }
     if (committed.ok()) {
       NoteRowsWritten(rows_written);
       if (observer_.batch_committed) {
@@ -268,6 +308,7 @@ class PostgresStore final : public Store {
     }
     // Nothing of the batch committed: a write that succeeded inside it
     // did not happen after all.
+    outcomes.resize(batch.size());
     for (absl::Status& outcome : outcomes) {
       if (outcome.ok()) outcome = committed;
     }
@@ -279,7 +320,11 @@ class PostgresStore final : public Store {
   const std::unique_ptr<Sealer> sealer_;
   const StoreObserver observer_;
   mutable absl::Mutex mu_;
-  std::deque<PendingWrite> queue_ ABSL_GUARDED_BY(mu_);
+  Queue writes_ ABSL_GUARDED_BY(mu_){
+      {}, kMaxWritesPerCommit, postgres::Isolation::kSerializable, nullptr};
+  // One at a time: a claim's locks are held for as short as can be.
+  Queue claims_ ABSL_GUARDED_BY(mu_){
+      {}, 1, postgres::Isolation::kReadCommitted, kTakeClaimLock};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex analyze_mu_;
   int64_t rows_written_ ABSL_GUARDED_BY(analyze_mu_) = 0;
@@ -289,8 +334,7 @@ class PostgresStore final : public Store {
   absl::Mutex wake_mu_;
   std::function<void()> wake_ ABSL_GUARDED_BY(wake_mu_);
   // Declared last: they start once everything they use exists.
-  std::thread writer_;
-  std::thread listener_;
+  std::vector<std::thread> threads_;
 };
 
 // Records `sealer`'s current key as the deployment's when none is yet, or
@@ -368,7 +412,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
       });
   if (!status.ok()) return status;
   return std::make_unique<PostgresStore>(options.uri, *std::move(pool),
-                                         std::move(sealer), options.observer);
+                                         std::move(sealer), options.observer,
+                                         std::max(options.writers, 1));
 }
 
 }  // namespace ats::storage

@@ -438,11 +438,21 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   if (static_cast<int>(due.size()) > limit) due.resize(limit);
   std::vector<DueEvent> keys;
   keys.reserve(due.size());
+  // Each row is read again, still due, and on PostgreSQL locked for the
+  // claim: one that a concurrent write holds, or changed since the look
+  // above, is passed over.
+  static constexpr char kStillDue[] =
+      "SELECT account_id, id, destination FROM events WHERE seq = ?1 "
+      "AND due_time <= ?2 AND (state IN (1, 2, 5) OR "
+      "(state = 3 AND lease_expire_time <= ?2))";
+  static const std::string kLockStillDue =
+      absl::StrCat(kStillDue, " FOR UPDATE SKIP LOCKED");
   for (const Due& event : due) {
     auto key = ReadOptional<DueEvent>(
-        db_.Prepare("SELECT account_id, id, destination FROM events "
-                    "WHERE seq = ?1")
-            .Bind(1, event.seq),
+        db_.Prepare(db_.dialect() == Dialect::kSqlite ? kStillDue
+                                                      : kLockStillDue.c_str())
+            .Bind(1, event.seq)
+            .Bind(2, ToMicros(now)),
         [](const Statement& row) {
           return DueEvent{row.ColumnText(0), row.ColumnText(1),
                           row.ColumnText(2)};

@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "grpcpp/create_channel.h"
 #include "server/bootstrap.h"
+#include "tests/support/rerunning_store.h"
 
 namespace ats::testing {
 namespace {
@@ -49,6 +50,9 @@ TestServer::TestServer(const std::string& allowed_networks,
   }
   Check(store.ok(), store.status().ToString());
   store_ = *std::move(store);
+  if (RerunWritesOfEnvironment()) {
+    store_ = std::make_unique<RerunningStore>(std::move(store_));
+  }
 
   const server::KeyFiles key_files =
       server::KeyFilesOf(options.path, dir_.path());

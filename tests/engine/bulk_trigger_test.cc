@@ -166,6 +166,7 @@ class BulkTriggerTest : public EventFixture {
     inserted_ += count;
     absl::Status status =
         server_.store().WriteAndWait([&](storage::Transaction& txn) {
+          names.clear();  // A run again starts afresh.
           for (int i = first; i < first + count; ++i) {
             storage::CandidateRow row;
             row.account_id = account_id;

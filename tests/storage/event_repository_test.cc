@@ -181,7 +181,7 @@ class EventRepositoryTest
                                const std::vector<std::string>& skip = {}) {
     absl::StatusOr<std::vector<DueEvent>> due = absl::UnknownError("not run");
     EXPECT_TRUE(store_
-                    ->Read([&](Transaction& t) {
+                    ->WriteAndWait([&](Transaction& t) {
                       due = t.events().ListDue(now, limit, skip);
                       return absl::OkStatus();
                     })
@@ -509,7 +509,7 @@ TEST_P(EventRepositoryTest, ListDueNamesEachEventsDestination) {
   ASSERT_OK(Insert({partner, webhook}));
 
   absl::StatusOr<std::vector<DueEvent>> due = absl::UnknownError("not run");
-  ASSERT_OK(store_->Read([&](Transaction& t) {
+  ASSERT_OK(store_->WriteAndWait([&](Transaction& t) {
     due = t.events().ListDue(At(1000), 10, {});
     return due.status();
   }));
