@@ -1,11 +1,18 @@
 // What the PostgreSQL store adds for replicas sharing one database: every
-// replica seals under the same key, and one replica's commits that make
-// events due wake the others.
+// replica seals under the same key, their writes run at once yet lose
+// nothing, their claims never take the same event, and one replica's
+// commits that make events due wake the others.
 
+#include <atomic>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -33,13 +40,76 @@ class PostgresStoreTest : public ::testing::Test {
     PostgresStoreOptions options;
     options.uri = uri_;
     options.secrets_key_file = dir_.File(key_file);
-    options.connections = 3;
+    options.connections = 4;
+    options.writers = 2;
     return OpenPostgresStore(options);
+  }
+
+  // Opens a replica that seals with the test's one key.
+  std::unique_ptr<Store> Replica() {
+    auto store = OpenReplica("ats.secrets.key");
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  // Stores account "acct" with integration "int" through `store`.
+  static absl::Status SeedIntegration(Store& store) {
+    return store.WriteAndWait([](Transaction& t) {
+      absl::Status status =
+          t.accounts().InsertAccount({"acct", "A", kT0, "", {}});
+      PartnerRow partner;
+      partner.id = "p1";
+      partner.listing.set_display_name("Assessly");
+      partner.create_time = partner.update_time = kT0;
+      if (status.ok()) status = t.integrations().InsertPartner(partner);
+      IntegrationRow integration;
+      integration.account_id = "acct";
+      integration.id = "int";
+      integration.partner_id = "p1";
+      integration.display_name = "Assessly";
+      integration.create_time = integration.update_time = kT0;
+      if (status.ok()) status = t.integrations().InsertIntegration(integration);
+      return status;
+    });
+  }
+
+  // Stores a PENDING event `id` of integration "int", due at kT0.
+  static absl::Status InsertDueEvent(Store& store, const std::string& id) {
+    return store.WriteAndWait([&id](Transaction& t) {
+      EventRow event;
+      event.account_id = "acct";
+      event.id = id;
+      event.state = ats::v1::EVENT_STATE_PENDING;
+      event.integration_id = "int";
+      event.candidate_id = "c1";
+      event.source = ats::v1::EVENT_SOURCE_MANUAL;
+      event.create_time = event.due_time = event.update_time = kT0;
+      return t.events().InsertEvent(event);
+    });
   }
 
   ::ats::testing::TempDir dir_;
   std::string uri_;
 };
+
+// Claims up to `limit` due events inside `t` as a dispatcher does (SENDING
+// under a lease); returns their ids.
+absl::StatusOr<std::vector<std::string>> ClaimDue(Transaction& t, int limit) {
+  const absl::Time now = kT0 + absl::Seconds(1);
+  auto due = t.events().ListDue(now, limit, {});
+  if (!due.ok()) return due.status();
+  std::vector<std::string> ids;
+  for (const DueEvent& key : *due) {
+    auto event = t.events().GetEvent(key.account_id, key.id, PayloadParts::kAll);
+    if (!event.ok()) return event.status();
+    event->state = ats::v1::EVENT_STATE_SENDING;
+    event->lease_expire_time = now + absl::Minutes(1);
+    absl::Status updated = t.events().UpdateEvent(*event);
+    if (!updated.ok()) return updated;
+    ids.push_back(key.id);
+  }
+  return ids;
+}
 
 TEST_F(PostgresStoreTest, AReplicaWithAnotherSecretsKeyIsRefused) {
   auto first = OpenReplica("a.secrets.key");
@@ -56,27 +126,7 @@ TEST_F(PostgresStoreTest, EventsMadeDueOnOneReplicaWakeTheOthers) {
   ASSERT_TRUE(writer.ok()) << writer.status();
   auto watcher = OpenReplica("ats.secrets.key");
   ASSERT_TRUE(watcher.ok()) << watcher.status();
-  ASSERT_TRUE((*writer)
-                  ->WriteAndWait([](Transaction& t) {
-                    absl::Status status =
-                        t.accounts().InsertAccount({"acct", "A", kT0, "", {}});
-                    PartnerRow partner;
-                    partner.id = "p1";
-                    partner.listing.set_display_name("Assessly");
-                    partner.create_time = partner.update_time = kT0;
-                    if (status.ok()) status = t.integrations().InsertPartner(partner);
-                    IntegrationRow integration;
-                    integration.account_id = "acct";
-                    integration.id = "int";
-                    integration.partner_id = "p1";
-                    integration.display_name = "Assessly";
-                    integration.create_time = integration.update_time = kT0;
-                    if (status.ok()) {
-                      status = t.integrations().InsertIntegration(integration);
-                    }
-                    return status;
-                  })
-                  .ok());
+  ASSERT_TRUE(SeedIntegration(**writer).ok());
 
   // The listener wakes its watcher once when it starts listening: let that
   // pass before watching, so that only the event can wake the watcher.
@@ -86,21 +136,148 @@ TEST_F(PostgresStoreTest, EventsMadeDueOnOneReplicaWakeTheOthers) {
     if (!woken_by_event.HasBeenNotified()) woken_by_event.Notify();
   });
 
-  ASSERT_TRUE((*writer)
-                  ->WriteAndWait([](Transaction& t) {
-                    EventRow event;
-                    event.account_id = "acct";
-                    event.id = "e1";
-                    event.state = ats::v1::EVENT_STATE_PENDING;
-                    event.integration_id = "int";
-                    event.candidate_id = "c1";
-                    event.source = ats::v1::EVENT_SOURCE_MANUAL;
-                    event.create_time = event.due_time = event.update_time = kT0;
-                    return t.events().InsertEvent(event);
-                  })
-                  .ok());
+  ASSERT_TRUE(InsertDueEvent(**writer, "e1").ok());
   EXPECT_TRUE(woken_by_event.WaitForNotificationWithTimeout(absl::Seconds(30)));
   (*watcher)->WatchEventsDue(nullptr);
+}
+
+TEST_F(PostgresStoreTest, ConcurrentWritesOfTwoReplicasLoseNoUpdate) {
+  std::vector<std::unique_ptr<Store>> replicas;
+  replicas.push_back(Replica());
+  replicas.push_back(Replica());
+  ASSERT_TRUE(replicas[0] && replicas[1]);
+  ASSERT_TRUE(SeedIntegration(*replicas[0]).ok());
+
+  // Every write reads the integration's revision and stores it plus one,
+  // all at once on both replicas, several to a batch: without serializable
+  // transactions run again on conflict, increments would be lost.
+  constexpr int kWritesPerReplica = 100;
+  std::atomic<int> failed{0};
+  absl::Mutex mu;
+  int done = 0;
+  for (const auto& replica : replicas) {
+    for (int i = 0; i < kWritesPerReplica; ++i) {
+      replica->Write(
+          [](Transaction& t) {
+            auto row = t.integrations().GetIntegration("acct", "int");
+            if (!row.ok()) return row.status();
+            ++row->revision;
+            return t.integrations().UpdateIntegration(*row);
+          },
+          [&](absl::Status status) {
+            if (!status.ok()) ++failed;
+            absl::MutexLock lock(&mu);
+            ++done;
+          });
+    }
+  }
+  {
+    absl::MutexLock lock(&mu);
+    mu.Await(absl::Condition(
+        +[](int* done) { return *done == 2 * kWritesPerReplica; }, &done));
+  }
+  EXPECT_EQ(failed, 0);
+  int64_t revision = 0;
+  ASSERT_TRUE(replicas[1]
+                  ->Read([&](Transaction& t) {
+                    auto row = t.integrations().GetIntegration("acct", "int");
+                    if (row.ok()) revision = row->revision;
+                    return row.status();
+                  })
+                  .ok());
+  EXPECT_EQ(revision, 1 + 2 * kWritesPerReplica);
+}
+
+TEST_F(PostgresStoreTest, ClaimsOfTwoReplicasNeverTakeTheSameEvent) {
+  std::vector<std::unique_ptr<Store>> replicas;
+  replicas.push_back(Replica());
+  replicas.push_back(Replica());
+  ASSERT_TRUE(replicas[0] && replicas[1]);
+  ASSERT_TRUE(SeedIntegration(*replicas[0]).ok());
+  constexpr int kEvents = 200;
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(InsertDueEvent(*replicas[0], absl::StrCat("e", i)).ok());
+  }
+
+  absl::Mutex mu;
+  std::vector<std::string> claimed;
+  std::vector<std::thread> dispatchers;
+  for (int d = 0; d < 4; ++d) {
+    dispatchers.emplace_back([&, d] {
+      for (;;) {
+        std::vector<std::string> ids;
+        absl::Notification finished;
+        absl::Status outcome;
+        replicas[d % 2]->Claim(
+            [&](Transaction& t) {
+              auto taken = ClaimDue(t, 7);
+              if (!taken.ok()) return taken.status();
+              ids = *std::move(taken);
+              return absl::OkStatus();
+            },
+            [&](absl::Status status) {
+              outcome = status;
+              finished.Notify();
+            });
+        finished.WaitForNotification();
+        EXPECT_TRUE(outcome.ok()) << outcome;
+        if (!outcome.ok() || ids.empty()) return;
+        absl::MutexLock lock(&mu);
+        claimed.insert(claimed.end(), ids.begin(), ids.end());
+      }
+    });
+  }
+  for (std::thread& dispatcher : dispatchers) dispatcher.join();
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kEvents));
+  EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(),
+            static_cast<size_t>(kEvents));
+}
+
+TEST_F(PostgresStoreTest, AClaimPassesOverAnEventAWriteHolds) {
+  auto holder = Replica();
+  auto claimer = Replica();
+  ASSERT_TRUE(holder && claimer);
+  ASSERT_TRUE(SeedIntegration(*holder).ok());
+  ASSERT_TRUE(InsertDueEvent(*holder, "held").ok());
+  ASSERT_TRUE(InsertDueEvent(*holder, "free").ok());
+
+  // A write on one replica changes event "held" and stays open.
+  absl::Notification holding, release;
+  std::thread writer([&] {
+    EXPECT_TRUE(holder
+                    ->WriteAndWait([&](Transaction& t) {
+                      auto event = t.events().GetEvent("acct", "held",
+                                                       PayloadParts::kAll);
+                      if (!event.ok()) return event.status();
+                      event->attempt_count = 5;
+                      absl::Status updated = t.events().UpdateEvent(*event);
+                      if (!holding.HasBeenNotified()) holding.Notify();
+                      release.WaitForNotification();
+                      return updated;
+                    })
+                    .ok());
+  });
+  holding.WaitForNotification();
+
+  // A claim on the other replica takes the free event without waiting.
+  std::vector<std::string> ids;
+  absl::Notification claimed;
+  claimer->Claim(
+      [&](Transaction& t) {
+        auto taken = ClaimDue(t, 10);
+        if (!taken.ok()) return taken.status();
+        ids = *std::move(taken);
+        return absl::OkStatus();
+      },
+      [&](absl::Status status) {
+        EXPECT_TRUE(status.ok()) << status;
+        claimed.Notify();
+      });
+  const bool claimed_in_time = claimed.WaitForNotificationWithTimeout(absl::Seconds(30));
+  release.Notify();
+  writer.join();
+  ASSERT_TRUE(claimed_in_time);
+  EXPECT_EQ(ids, std::vector<std::string>{"free"});
 }
 
 }  // namespace
