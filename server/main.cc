@@ -69,12 +69,10 @@ ABSL_FLAG(bool, dispatch, true,
           "deliver events to partners; --dispatch=false only records them "
           "(another server on the same database may deliver)");
 ABSL_FLAG(int, db_connections, 16,
-          "PostgreSQL: connections this replica opens at most, shared by its "
-          "writers, its dispatcher's claims and its reads");
-ABSL_FLAG(int, db_writers, 4,
-          "PostgreSQL: batches of writes this replica commits at once, each "
-          "in a SERIALIZABLE transaction on a connection of its own; fewer "
-          "than --db_connections");
+          "PostgreSQL: connections this replica opens at most, one for its "
+          "writes (committed in batches, one batch at a time across every "
+          "replica), one for its dispatcher's claims (one claim at a time "
+          "across every replica) and the rest for reads");
 ABSL_FLAG(int, dispatch_in_flight, 256,
           "deliveries under way at once (claimed, not yet answered: "
           "concurrent HTTP requests, all on one delivery thread) beyond each "
@@ -258,16 +256,9 @@ int main(int argc, char** argv) {
                  std::string(retry_schedule.status().message()).c_str());
     return 2;
   }
-  if (absl::GetFlag(FLAGS_db_connections) < 2 ||
+  if (absl::GetFlag(FLAGS_db_connections) < 3 ||
       absl::GetFlag(FLAGS_db_connections) > 1000) {
-    std::fprintf(stderr, "--db_connections must be 2 to 1000\n");
-    return 2;
-  }
-  if (absl::GetFlag(FLAGS_db_writers) < 1 ||
-      absl::GetFlag(FLAGS_db_writers) >= absl::GetFlag(FLAGS_db_connections)) {
-    std::fprintf(stderr,
-                 "--db_writers must be at least 1 and fewer than "
-                 "--db_connections\n");
+    std::fprintf(stderr, "--db_connections must be 3 to 1000\n");
     return 2;
   }
   if (absl::GetFlag(FLAGS_dispatch_in_flight) < 1 ||
@@ -392,7 +383,6 @@ int main(int argc, char** argv) {
     postgres_options.secrets_old_key_files =
         store_options.secrets_old_key_files;
     postgres_options.connections = absl::GetFlag(FLAGS_db_connections);
-    postgres_options.writers = absl::GetFlag(FLAGS_db_writers);
     postgres_options.observer = store_options.observer;
     store = ats::storage::OpenPostgresStore(postgres_options);
   } else {

@@ -158,12 +158,9 @@ struct PostgresStoreOptions {
   std::string secrets_key_file;
   // Earlier master keys, to rotate (see SqliteStoreOptions).
   std::vector<std::string> secrets_old_key_files;
-  // Connections to the database at most, shared by this replica's writers,
-  // its claims and its reads.
+  // Connections to the database at most: one for this replica's writes,
+  // one for its claims, and the rest for reads.
   int connections = 16;
-  // Batches of writes this replica commits at once, each in a transaction
-  // of its own on its own connection.
-  int writers = 4;
   // Told of commits (one write each); PostgreSQL reports no event state
   // changes yet, so `observer.events_changed` is not called.
   StoreObserver observer;

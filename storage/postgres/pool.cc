@@ -92,35 +92,53 @@ void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
 }
 
 absl::Status ConnectionPool::RunOnce(
-    Connection& connection, Isolation isolation,
+    Connection& connection, const TransactionOptions& options,
     const std::function<absl::Status(Connection&)>& work, bool* commit_sent) {
-  absl::Status status = connection.Exec(BeginSql(isolation));
+  if (options.exclusive_lock != 0) {
+    absl::Status locked = connection.Exec(
+        absl::StrCat("SELECT pg_advisory_lock(", options.exclusive_lock, ")"));
+    if (!locked.ok()) return locked;
+  }
+  absl::Status status = connection.Exec(BeginSql(options.isolation));
   if (status.ok()) status = work(connection);
   if (!status.ok()) {
     if (connection.healthy()) connection.Exec("ROLLBACK").IgnoreError();
-    return status;
+  } else {
+    *commit_sent = true;
+    status = connection.Exec("COMMIT");
   }
-  *commit_sent = true;
-  return connection.Exec("COMMIT");
+  // A lost connection has lost its lock too.
+  if (options.exclusive_lock != 0 && connection.healthy()) {
+    connection.Exec("SELECT pg_advisory_unlock_all()").IgnoreError();
+  }
+  return status;
 }
 
 absl::Status ConnectionPool::RunTransaction(
-    Isolation isolation, const std::function<absl::Status(Connection&)>& work,
-    int max_attempts) {
-  if (max_attempts <= 0) max_attempts = options_.max_attempts;
+    Isolation isolation, const std::function<absl::Status(Connection&)>& work) {
+  TransactionOptions options;
+  options.isolation = isolation;
+  return RunTransaction(options, work);
+}
+
+absl::Status ConnectionPool::RunTransaction(
+    const TransactionOptions& options,
+    const std::function<absl::Status(Connection&)>& work) {
+  const int max_attempts = options_.max_attempts;
   absl::Status status;
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     if (attempt > 1) absl::SleepFor(ConflictBackoff(attempt));
     auto connection = Acquire();
     if (!connection.ok()) return connection.status();
     bool commit_sent = false;
-    status = RunOnce(**connection, isolation, work, &commit_sent);
+    status = RunOnce(**connection, options, work, &commit_sent);
     const bool lost = !(*connection)->healthy();
     Release(*std::move(connection));
     if (status.ok()) return status;
     // A conflict reported by COMMIT itself also means nothing committed.
     const bool worth_again =
-        IsRetryableConflict(status) || (lost && !commit_sent);
+        (options.retry_conflicts && IsRetryableConflict(status)) ||
+        (lost && !commit_sent);
     if (worth_again && attempt < max_attempts) continue;
     if (lost && commit_sent) {
       return MarkStorageFailure(absl::UnavailableError(absl::StrCat(

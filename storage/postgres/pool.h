@@ -47,6 +47,22 @@ enum class Isolation {
   kReadCommitted,
 };
 
+// How ConnectionPool::RunTransaction runs one transaction.
+struct TransactionOptions {
+  Isolation isolation = Isolation::kSerializable;
+  // Whether a serialization failure or deadlock runs the work again; when
+  // not, the caller gets it (ABORTED) at once. A connection lost before
+  // COMMIT runs it again either way.
+  bool retry_conflicts = true;
+  // When not 0, the advisory lock the connection holds from before the
+  // transaction begins until it ends: transactions under one lock run one
+  // at a time across every server, and each one's snapshot, taken after the
+  // lock, sees all that earlier holders committed (a lock taken inside the
+  // transaction would come after its snapshot, and SERIALIZABLE would then
+  // refuse to change what the holder before changed).
+  int64_t exclusive_lock = 0;
+};
+
 class ConnectionPool {
  public:
   // Connects once to check `options.uri` (UNAVAILABLE when it cannot) and
@@ -57,18 +73,20 @@ class ConnectionPool {
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
 
-  // Runs `work` in one transaction at `isolation` and commits it if `work`
-  // returns OK, else rolls it back and returns its status. Runs it again
-  // from the start, after a short random backoff, when it fails with a
-  // serialization failure or deadlock, or when the connection is lost
+  // Runs `work` in one transaction as `options` say and commits it if
+  // `work` returns OK, else rolls it back and returns its status. Runs it
+  // again from the start, after a short random backoff, when it fails with
+  // a serialization failure or deadlock, or when the connection is lost
   // before COMMIT is sent; `work` must therefore have no effects outside
-  // the transaction. A connection lost while COMMIT is under way leaves the
-  // outcome unknown: UNAVAILABLE, which a caller retries with its
-  // request_id. Runs `work` at most `max_attempts` times (when positive;
-  // else PoolOptions::max_attempts). Thread-safe.
-  absl::Status RunTransaction(Isolation isolation,
-                              const std::function<absl::Status(Connection&)>& work,
-                              int max_attempts = 0);
+  // the transaction that a later run does not overwrite. A connection lost
+  // while COMMIT is under way leaves the outcome unknown: UNAVAILABLE, which
+  // a caller retries with its request_id. Thread-safe.
+  absl::Status RunTransaction(
+      const TransactionOptions& options,
+      const std::function<absl::Status(Connection&)>& work);
+  // The same with the default options but `isolation`.
+  absl::Status RunTransaction(
+      Isolation isolation, const std::function<absl::Status(Connection&)>& work);
 
  private:
   explicit ConnectionPool(const PoolOptions& options) : options_(options) {}
@@ -79,7 +97,7 @@ class ConnectionPool {
   // Returns `connection` to the idle list, or drops it when it is broken.
   void Release(std::unique_ptr<Connection> connection);
   // One run of the loop RunTransaction repeats.
-  absl::Status RunOnce(Connection& connection, Isolation isolation,
+  absl::Status RunOnce(Connection& connection, const TransactionOptions& options,
                        const std::function<absl::Status(Connection&)>& work,
                        bool* commit_sent);
 

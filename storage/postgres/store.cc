@@ -1,20 +1,26 @@
 // The Store on PostgreSQL: many replicas on one database, each with a pool
 // of connections.
 //
-// Every write runs at SERIALIZABLE, so it behaves as if it ran alone, as on
-// SQLite, while the writes of every replica run at once. Each replica's
-// writer threads take the queued writes in batches and run a batch in one
-// transaction (a group commit), each write inside a savepoint of its own so
-// that a write that fails rolls back alone. When PostgreSQL cannot order a
-// batch with a concurrent one (a serialization failure or deadlock), the
-// whole batch runs again from the start; the Store contract lets it.
+// Writes and claims are two lanes, each one transaction at a time across
+// every replica, the two at once. Each replica's writer thread takes the
+// queued writes in batches and run a batch in one transaction (a group
+// commit), each write inside a savepoint of its own so that a write that
+// fails rolls back alone; a claim (Store::Claim) is a transaction of its
+// own. A lane's transaction holds that lane's advisory lock from before it
+// begins until it ends, so its snapshot sees everything the lane committed
+// before. Both lanes run at SERIALIZABLE, so where a claim and a batch of
+// writes touch the same rows PostgreSQL orders them or fails one of them:
+// a failed claim runs again, and a failed batch runs again write by write,
+// each in a transaction of its own (the Store contract lets a write run
+// again). Writes one batch at a time is what measured fastest: letting
+// batches run at once made moves conflict with each other over the
+// counters of the stage they enter and the integrations they read, and
+// replicas did fewer moves a second, not more.
 //
-// Claims are the exception: every dispatcher of every replica draws from
-// one queue, and its per-destination limits count the leases of all of
-// them. So a claim runs alone in a READ COMMITTED transaction that first
-// takes a deployment-wide advisory lock: it sees every claim committed
-// before it, and locks the events it takes with FOR UPDATE SKIP LOCKED,
-// passing over those a write is settling rather than waiting for them.
+// Claims lock the events they take with FOR UPDATE SKIP LOCKED, passing
+// over those a batch of writes is changing rather than waiting for it;
+// since claims follow one another, a destination's limit, counted inside a
+// claim from every replica's leases, holds for all replicas together.
 //
 // Reads run at once on their own connections, each on one REPEATABLE READ
 // snapshot. A transaction that made events due NOTIFYs the other replicas,
@@ -43,9 +49,9 @@
 namespace ats::storage {
 namespace {
 
-// The advisory lock every claim of every replica takes first ("atsclaim").
-constexpr char kTakeClaimLock[] =
-    "SELECT pg_advisory_xact_lock(x'617473636c61696d'::bigint)";
+// The advisory locks of the two lanes, "atswrite" and "atsclaim".
+constexpr int64_t kWriteLock = 0x6174737772697465;
+constexpr int64_t kClaimLock = 0x617473636c61696d;
 
 // The channel on which commits that made events due notify every replica.
 constexpr char kEventsDueChannel[] = "ats_events_due";
@@ -64,15 +70,12 @@ constexpr size_t kMaxWritesPerCommit = 64;
 class PostgresStore final : public Store {
  public:
   PostgresStore(std::string uri, std::unique_ptr<postgres::ConnectionPool> pool,
-                std::unique_ptr<Sealer> sealer, StoreObserver observer,
-                int writers)
+                std::unique_ptr<Sealer> sealer, StoreObserver observer)
       : uri_(std::move(uri)),
         pool_(std::move(pool)),
         sealer_(std::move(sealer)),
         observer_(std::move(observer)) {
-    for (int i = 0; i < writers; ++i) {
-      threads_.emplace_back([this] { RunWrites(writes_); });
-    }
+    threads_.emplace_back([this] { RunWrites(writes_); });
     threads_.emplace_back([this] { RunWrites(claims_); });
     threads_.emplace_back([this] { Listen(); });
   }
@@ -140,14 +143,13 @@ class PostgresStore final : public Store {
     DoneFn done;
   };
 
-  // Writes waiting for a thread, and how the thread commits them.
+  // A lane: writes waiting for a thread, and how the thread commits them.
   struct Queue {
     std::deque<PendingWrite> pending;
     // Most writes one transaction commits together.
     size_t batch_limit;
-    postgres::Isolation isolation;
-    // A statement every transaction runs first, or null.
-    const char* first_statement;
+    // The lane's advisory lock.
+    int64_t lock;
   };
 
   // Counts rows this replica committed. Tables grow from nothing within
@@ -253,7 +255,7 @@ class PostgresStore final : public Store {
     }
   }
 
-  // Runs `batch` in one transaction as `queue` says, each write in a
+  // Runs `batch` in one transaction of `queue`'s lane, each write in a
   // savepoint of its own; returns each write's outcome. When the batch
   // conflicts with a concurrent transaction, each of its writes runs again
   // in a transaction of its own, and again while it conflicts: a write that
@@ -262,13 +264,15 @@ class PostgresStore final : public Store {
                                    const std::vector<PendingWrite>& batch) {
     std::vector<absl::Status> outcomes;
     int64_t rows_written = 0;
+    postgres::TransactionOptions options;
+    options.isolation = postgres::Isolation::kSerializable;
+    // A batch that conflicts runs again write by write (below).
+    options.retry_conflicts = batch.size() == 1;
+    options.exclusive_lock = queue.lock;
     absl::Status committed = pool_->RunTransaction(
-        queue.isolation,
-        [&](postgres::Connection& connection) -> absl::Status {
+        options, [&](postgres::Connection& connection) -> absl::Status {
           outcomes.assign(batch.size(), absl::OkStatus());
-          absl::Status status = queue.first_statement
-                                    ? connection.Exec(queue.first_statement)
-                                    : absl::OkStatus();
+          absl::Status status;
           postgres::Session session(connection);
           sql::SqlTransaction transaction(session, *sealer_);
           for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
@@ -290,8 +294,7 @@ class PostgresStore final : public Store {
           }
           rows_written = session.rows_written();
           return status;
-        },
-        batch.size() > 1 ? 1 : 0);
+        });
     if (batch.size() > 1 && postgres::IsRetryableConflict(committed)) {
       outcomes.resize(batch.size());
       for (size_t i = 0; i < batch.size(); ++i) {
@@ -320,11 +323,9 @@ class PostgresStore final : public Store {
   const std::unique_ptr<Sealer> sealer_;
   const StoreObserver observer_;
   mutable absl::Mutex mu_;
-  Queue writes_ ABSL_GUARDED_BY(mu_){
-      {}, kMaxWritesPerCommit, postgres::Isolation::kSerializable, nullptr};
-  // One at a time: a claim's locks are held for as short as can be.
-  Queue claims_ ABSL_GUARDED_BY(mu_){
-      {}, 1, postgres::Isolation::kReadCommitted, kTakeClaimLock};
+  Queue writes_ ABSL_GUARDED_BY(mu_){{}, kMaxWritesPerCommit, kWriteLock};
+  // One claim to a transaction: a claim is already a batch of events.
+  Queue claims_ ABSL_GUARDED_BY(mu_){{}, 1, kClaimLock};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex analyze_mu_;
   int64_t rows_written_ ABSL_GUARDED_BY(analyze_mu_) = 0;
@@ -375,7 +376,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
   }
   postgres::PoolOptions pool_options;
   pool_options.uri = options.uri;
-  pool_options.size = std::max(options.connections, 2);
+  pool_options.size = std::max(options.connections, 3);
   absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> pool =
       postgres::ConnectionPool::Open(pool_options);
   if (!pool.ok()) return pool.status();
@@ -412,8 +413,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
       });
   if (!status.ok()) return status;
   return std::make_unique<PostgresStore>(options.uri, *std::move(pool),
-                                         std::move(sealer), options.observer,
-                                         std::max(options.writers, 1));
+                                         std::move(sealer), options.observer);
 }
 
 }  // namespace ats::storage

@@ -82,7 +82,7 @@ class ReplicasE2eTest : public ::testing::Test {
         {kServerBin, absl::StrCat("--listen=127.0.0.1:", port),
          "--db=" + uri_, "--key_dir=" + dir_.path(),
          "--secrets_key_file=" + dir_.File("ats.secrets.key"),
-         "--db_connections=8", "--db_writers=2", "--shutdown_grace=5s", "--log_level=warn",
+         "--db_connections=4", "--shutdown_grace=5s", "--log_level=warn",
          "--bulk_batch_size=25", absl::StrCat("--dispatch_in_flight=", kInFlight),
          "--retry_schedule=0s,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s",
          "--dispatch_lease=2s", "--delivery_timeout=1s", "--rate_limit=0",

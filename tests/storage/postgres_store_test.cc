@@ -41,7 +41,6 @@ class PostgresStoreTest : public ::testing::Test {
     options.uri = uri_;
     options.secrets_key_file = dir_.File(key_file);
     options.connections = 4;
-    options.writers = 2;
     return OpenPostgresStore(options);
   }
 
