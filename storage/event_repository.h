@@ -122,6 +122,12 @@ class EventRepository {
   virtual absl::StatusOr<EventRow> GetEvent(std::string_view account_id,
                                             std::string_view id,
                                             PayloadParts parts) = 0;
+  // Like GetEvent, for a write that changes the event it reads: on a store
+  // that other servers share, the row stays locked until the write ends, so
+  // no claim (Store::Claim) changes it in between.
+  virtual absl::StatusOr<EventRow> GetEventToChange(std::string_view account_id,
+                                                    std::string_view id,
+                                                    PayloadParts parts) = 0;
   // Returns events newest first, in reverse order of insertion (which a
   // clock step cannot reorder, unlike create_time), with only the shown
   // parts of their payloads (PayloadParts::kShown): a list is for looking at

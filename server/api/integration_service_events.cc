@@ -37,12 +37,16 @@ absl::Status EventNotFound(const std::string& id) {
 // Returns event `id` of the caller's account, with the shown parts of its
 // payload: callers show the event and change only its mutable columns. A
 // partner key sees the events of its own integration only: any other is as
-// absent to it as another account's event is to everyone.
+// absent to it as another account's event is to everyone. A write that
+// changes the event loads it `to_change` (EventRepository::GetEventToChange).
 absl::StatusOr<storage::EventRow> LoadEvent(storage::Transaction& txn,
                                             const Caller& caller,
-                                            const std::string& id) {
-  auto row = txn.events().GetEvent(caller.account_id, id,
-                                   storage::PayloadParts::kShown);
+                                            const std::string& id,
+                                            bool to_change) {
+  auto row = to_change ? txn.events().GetEventToChange(
+                             caller.account_id, id, storage::PayloadParts::kShown)
+                       : txn.events().GetEvent(caller.account_id, id,
+                                               storage::PayloadParts::kShown);
   if (absl::IsNotFound(row.status())) return EventNotFound(id);
   if (!row.ok()) return row.status();
   if (caller.role == ats::v1::ROLE_PARTNER &&
@@ -189,7 +193,7 @@ using EventChange = std::function<absl::Status(
 absl::Status ChangeEvent(storage::Transaction& txn, const Caller& caller,
                          const std::string& id, absl::Time now,
                          const EventChange& change, ats::v1::Event* response) {
-  auto event = LoadEvent(txn, caller, id);
+  auto event = LoadEvent(txn, caller, id, /*to_change=*/true);
   if (!event.ok()) return event.status();
   absl::Status status = change(caller, now, *event);
   if (!status.ok()) return status;
@@ -239,8 +243,8 @@ absl::Status RecordResult(storage::Transaction& txn, const Caller& caller,
                           const std::string& id,
                           const ats::v1::PartnerResult& result, absl::Time now,
                           ats::v1::Event* response) {
-  auto event = txn.events().GetEvent(caller.account_id, id,
-                                     storage::PayloadParts::kShown);
+  auto event = txn.events().GetEventToChange(caller.account_id, id,
+                                             storage::PayloadParts::kShown);
   if (absl::IsNotFound(event.status())) return EventNotFound(id);
   if (!event.ok()) return event.status();
   if (event->integration_id != caller.integration_id) {
@@ -285,7 +289,7 @@ grpc::ServerUnaryReactor* IntegrationService::GetEvent(
   v.Name("name", request->name(), kEventPattern, &ids);
   if (!v.ok()) return call.Finish(v.status());
   return call.Read([&](storage::Transaction& txn) {
-    auto row = LoadEvent(txn, call.caller(), ids[0]);
+    auto row = LoadEvent(txn, call.caller(), ids[0], /*to_change=*/false);
     if (!row.ok()) return row.status();
     auto attempts =
         txn.events().ListAttempts(call.caller().account_id, row->id);

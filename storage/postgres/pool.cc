@@ -137,8 +137,7 @@ absl::Status ConnectionPool::RunTransaction(
     if (status.ok()) return status;
     // A conflict reported by COMMIT itself also means nothing committed.
     const bool worth_again =
-        (options.retry_conflicts && IsRetryableConflict(status)) ||
-        (lost && !commit_sent);
+        IsRetryableConflict(status) || (lost && !commit_sent);
     if (worth_again && attempt < max_attempts) continue;
     if (lost && commit_sent) {
       return MarkStorageFailure(absl::UnavailableError(absl::StrCat(

@@ -37,29 +37,26 @@ struct PoolOptions {
 };
 
 enum class Isolation {
-  // Every write transaction: equivalent to running alone, as the SQLite
-  // store's single writer is, so read-then-write code needs no locks.
+  // Work that must behave as if alone while other servers may run the same
+  // (sealing secrets at start-up).
   kSerializable,
   // Reads: one consistent snapshot, never blocking writers.
   kRepeatableReadReadOnly,
-  // Dispatcher claims, which lock the rows they take with FOR UPDATE SKIP
-  // LOCKED and must not conflict with each other for reading the same queue.
+  // Writes and claims, each one transaction at a time under an advisory
+  // lock (TransactionOptions::exclusive_lock): every statement sees all
+  // that was committed before it.
   kReadCommitted,
 };
 
 // How ConnectionPool::RunTransaction runs one transaction.
 struct TransactionOptions {
   Isolation isolation = Isolation::kSerializable;
-  // Whether a serialization failure or deadlock runs the work again; when
-  // not, the caller gets it (ABORTED) at once. A connection lost before
-  // COMMIT runs it again either way.
-  bool retry_conflicts = true;
   // When not 0, the advisory lock the connection holds from before the
   // transaction begins until it ends: transactions under one lock run one
   // at a time across every server, and each one's snapshot, taken after the
-  // lock, sees all that earlier holders committed (a lock taken inside the
-  // transaction would come after its snapshot, and SERIALIZABLE would then
-  // refuse to change what the holder before changed).
+  // lock, sees all that earlier holders committed (inside a REPEATABLE
+  // READ or SERIALIZABLE transaction the lock would come after its
+  // snapshot).
   int64_t exclusive_lock = 0;
 };
 

@@ -3,24 +3,28 @@
 //
 // Writes and claims are two lanes, each one transaction at a time across
 // every replica, the two at once. Each replica's writer thread takes the
-// queued writes in batches and run a batch in one transaction (a group
+// queued writes in batches and runs a batch in one transaction (a group
 // commit), each write inside a savepoint of its own so that a write that
 // fails rolls back alone; a claim (Store::Claim) is a transaction of its
 // own. A lane's transaction holds that lane's advisory lock from before it
-// begins until it ends, so its snapshot sees everything the lane committed
-// before. Both lanes run at SERIALIZABLE, so where a claim and a batch of
-// writes touch the same rows PostgreSQL orders them or fails one of them:
-// a failed claim runs again, and a failed batch runs again write by write,
-// each in a transaction of its own (the Store contract lets a write run
-// again). Writes one batch at a time is what measured fastest: letting
-// batches run at once made moves conflict with each other over the
-// counters of the stage they enter and the integrations they read, and
-// replicas did fewer moves a second, not more.
+// begins until it ends, and runs at READ COMMITTED, so each statement sees
+// everything committed before it: with no other write at once, a write
+// sees what a serial run would, as on SQLite's one writer.
 //
-// Claims lock the events they take with FOR UPDATE SKIP LOCKED, passing
-// over those a batch of writes is changing rather than waiting for it;
-// since claims follow one another, a destination's limit, counted inside a
-// claim from every replica's leases, holds for all replicas together.
+// What the two lanes share are events: a claim changes only the events it
+// locks with FOR UPDATE SKIP LOCKED, passing over those a write holds
+// rather than waiting for them; a write changes events with conditional
+// updates (a settle, a cancel), which PostgreSQL re-checks on the claim's
+// committed row, or after reading them with GetEventToChange, which waits
+// for the claim. Since claims follow one another, a destination's limit,
+// counted inside a claim from every replica's leases, holds for all
+// replicas together. A transaction that meets a deadlock or loses its
+// connection before COMMIT runs again whole; the Store contract lets it.
+//
+// Batches one at a time is what measured fastest. Batches at once, each
+// SERIALIZABLE, made moves conflict with each other over the counters of
+// the stage they enter and the integrations they read, and three replicas
+// did half as many moves a second.
 //
 // Reads run at once on their own connections, each on one REPEATABLE READ
 // snapshot. A transaction that made events due NOTIFYs the other replicas,
@@ -256,18 +260,13 @@ class PostgresStore final : public Store {
   }
 
   // Runs `batch` in one transaction of `queue`'s lane, each write in a
-  // savepoint of its own; returns each write's outcome. When the batch
-  // conflicts with a concurrent transaction, each of its writes runs again
-  // in a transaction of its own, and again while it conflicts: a write that
-  // meets conflicts then holds up no other.
+  // savepoint of its own; returns each write's outcome.
   std::vector<absl::Status> Commit(const Queue& queue,
                                    const std::vector<PendingWrite>& batch) {
     std::vector<absl::Status> outcomes;
     int64_t rows_written = 0;
     postgres::TransactionOptions options;
-    options.isolation = postgres::Isolation::kSerializable;
-    // A batch that conflicts runs again write by write (below).
-    options.retry_conflicts = batch.size() == 1;
+    options.isolation = postgres::Isolation::kReadCommitted;
     options.exclusive_lock = queue.lock;
     absl::Status committed = pool_->RunTransaction(
         options, [&](postgres::Connection& connection) -> absl::Status {
@@ -280,7 +279,7 @@ class PostgresStore final : public Store {
             if (!status.ok()) break;
             outcomes[i] = batch[i].work(transaction);
             session.Reset();
-            // A conflict dooms the whole transaction, not just this write:
+            // A deadlock dooms the whole transaction, not just this write:
             // the batch runs again.
             if (postgres::IsRetryableConflict(outcomes[i])) return outcomes[i];
             status = connection.Exec(
@@ -295,13 +294,6 @@ class PostgresStore final : public Store {
           rows_written = session.rows_written();
           return status;
         });
-    if (batch.size() > 1 && postgres::IsRetryableConflict(committed)) {
-      outcomes.resize(batch.size());
-      for (size_t i = 0; i < batch.size(); ++i) {
-        outcomes[i] = std::move(Commit(queue, {batch[i]})[0]);
-      }
-      return outcomes;
-    }
     if (committed.ok()) {
       NoteRowsWritten(rows_written);
       if (observer_.batch_committed) {

@@ -281,7 +281,22 @@ absl::StatusOr<EventRow> SqlEventRepository::GetEvent(
   static const std::string sql =
       absl::StrCat("SELECT ", kEventColumns,
                    " FROM events WHERE account_id = ?1 AND id = ?2");
-  Statement& stmt = db_.Prepare(sql.c_str());
+  return ReadOneEvent(db_.Prepare(sql.c_str()), account_id, id, parts);
+}
+
+absl::StatusOr<EventRow> SqlEventRepository::GetEventToChange(
+    std::string_view account_id, std::string_view id, PayloadParts parts) {
+  // SQLite's one writer needs no lock.
+  if (db_.dialect() == Dialect::kSqlite) return GetEvent(account_id, id, parts);
+  static const std::string sql =
+      absl::StrCat("SELECT ", kEventColumns,
+                   " FROM events WHERE account_id = ?1 AND id = ?2 FOR UPDATE");
+  return ReadOneEvent(db_.Prepare(sql.c_str()), account_id, id, parts);
+}
+
+absl::StatusOr<EventRow> SqlEventRepository::ReadOneEvent(
+    Statement& stmt, std::string_view account_id, std::string_view id,
+    PayloadParts parts) {
   stmt.Bind(1, account_id).Bind(2, id);
   auto rows = ReadEventRows<EventRow>(
       stmt, 1, [parts](const Statement& row) { return ReadEvent(row, parts); });

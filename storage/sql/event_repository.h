@@ -21,6 +21,9 @@ class SqlEventRepository final : public EventRepository {
   absl::StatusOr<EventRow> GetEvent(std::string_view account_id,
                                     std::string_view id,
                                     PayloadParts parts) override;
+  absl::StatusOr<EventRow> GetEventToChange(std::string_view account_id,
+                                            std::string_view id,
+                                            PayloadParts parts) override;
   absl::StatusOr<Page<EventRow>> ListEvents(std::string_view account_id,
                                             const EventFilter& filter,
                                             const PageRequest& page) override;
@@ -41,6 +44,12 @@ class SqlEventRepository final : public EventRepository {
                                            absl::Time now) override;
 
  private:
+  // Reads the one event `stmt` selects by (?1, ?2) = (`account_id`, `id`),
+  // or NOT_FOUND.
+  absl::StatusOr<EventRow> ReadOneEvent(Statement& stmt,
+                                        std::string_view account_id,
+                                        std::string_view id,
+                                        PayloadParts parts);
   // Tells the session when `event` waits for a dispatcher (see
   // Session::NoteEventsDue).
   void NoteIfDue(const EventRow& event) {

@@ -279,5 +279,49 @@ TEST_F(PostgresStoreTest, AClaimPassesOverAnEventAWriteHolds) {
   EXPECT_EQ(ids, std::vector<std::string>{"free"});
 }
 
+TEST_F(PostgresStoreTest, AWriteChangingAnEventAClaimHoldsSeesTheClaim) {
+  auto claimer = Replica();
+  auto writer = Replica();
+  ASSERT_TRUE(claimer && writer);
+  ASSERT_TRUE(SeedIntegration(*claimer).ok());
+  ASSERT_TRUE(InsertDueEvent(*claimer, "e1").ok());
+
+  // A claim on one replica takes the event and stays open.
+  absl::Notification holding, release, claimed;
+  claimer->Claim(
+      [&](Transaction& t) {
+        auto taken = ClaimDue(t, 10);
+        if (!taken.ok()) return taken.status();
+        if (!holding.HasBeenNotified()) holding.Notify();
+        release.WaitForNotification();
+        return absl::OkStatus();
+      },
+      [&](absl::Status status) {
+        EXPECT_TRUE(status.ok()) << status;
+        claimed.Notify();
+      });
+  holding.WaitForNotification();
+
+  // A write on the other replica that reads the event to change it waits
+  // for the claim, then reads what the claim did.
+  ats::v1::EventState seen = ats::v1::EVENT_STATE_UNSPECIFIED;
+  std::thread write([&] {
+    EXPECT_TRUE(writer
+                    ->WriteAndWait([&](Transaction& t) {
+                      auto event = t.events().GetEventToChange(
+                          "acct", "e1", PayloadParts::kAll);
+                      if (!event.ok()) return event.status();
+                      seen = event->state;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  release.Notify();
+  write.join();
+  claimed.WaitForNotification();
+  EXPECT_EQ(seen, ats::v1::EVENT_STATE_SENDING);
+}
+
 }  // namespace
 }  // namespace ats::storage
