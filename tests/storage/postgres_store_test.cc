@@ -51,6 +51,15 @@ class PostgresStoreTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
 
+  // Opens two replicas into replicas_ and stores account "acct" with
+  // integration "int" through the first.
+  void StartTwoSeededReplicas() {
+    replicas_.push_back(Replica());
+    replicas_.push_back(Replica());
+    ASSERT_TRUE(replicas_[0] && replicas_[1]);
+    ASSERT_TRUE(SeedIntegration(*replicas_[0]).ok());
+  }
+
   // Stores account "acct" with integration "int" through `store`.
   static absl::Status SeedIntegration(Store& store) {
     return store.WriteAndWait([](Transaction& t) {
@@ -89,15 +98,16 @@ class PostgresStoreTest : public ::testing::Test {
 
   ::ats::testing::TempDir dir_;
   std::string uri_;
+  std::vector<std::unique_ptr<Store>> replicas_;
 };
 
 // Claims up to `limit` due events inside `t` as a dispatcher does (SENDING
-// under a lease); returns their ids.
-absl::StatusOr<std::vector<std::string>> ClaimDue(Transaction& t, int limit) {
+// under a lease) into `ids`, replacing what an earlier run put there.
+absl::Status ClaimDue(Transaction& t, int limit, std::vector<std::string>* ids) {
+  ids->clear();
   const absl::Time now = kT0 + absl::Seconds(1);
   auto due = t.events().ListDue(now, limit, {});
   if (!due.ok()) return due.status();
-  std::vector<std::string> ids;
   for (const DueEvent& key : *due) {
     auto event = t.events().GetEvent(key.account_id, key.id, PayloadParts::kAll);
     if (!event.ok()) return event.status();
@@ -105,9 +115,9 @@ absl::StatusOr<std::vector<std::string>> ClaimDue(Transaction& t, int limit) {
     event->lease_expire_time = now + absl::Minutes(1);
     absl::Status updated = t.events().UpdateEvent(*event);
     if (!updated.ok()) return updated;
-    ids.push_back(key.id);
+    ids->push_back(key.id);
   }
-  return ids;
+  return absl::OkStatus();
 }
 
 TEST_F(PostgresStoreTest, AReplicaWithAnotherSecretsKeyIsRefused) {
@@ -141,20 +151,17 @@ TEST_F(PostgresStoreTest, EventsMadeDueOnOneReplicaWakeTheOthers) {
 }
 
 TEST_F(PostgresStoreTest, ConcurrentWritesOfTwoReplicasLoseNoUpdate) {
-  std::vector<std::unique_ptr<Store>> replicas;
-  replicas.push_back(Replica());
-  replicas.push_back(Replica());
-  ASSERT_TRUE(replicas[0] && replicas[1]);
-  ASSERT_TRUE(SeedIntegration(*replicas[0]).ok());
+  StartTwoSeededReplicas();
+  if (HasFatalFailure()) return;
 
   // Every write reads the integration's revision and stores it plus one,
-  // all at once on both replicas, several to a batch: without serializable
-  // transactions run again on conflict, increments would be lost.
+  // all at once on both replicas, several to a batch: unless the writes of
+  // both replicas follow one another, increments are lost.
   constexpr int kWritesPerReplica = 100;
   std::atomic<int> failed{0};
   absl::Mutex mu;
   int done = 0;
-  for (const auto& replica : replicas) {
+  for (const auto& replica : replicas_) {
     for (int i = 0; i < kWritesPerReplica; ++i) {
       replica->Write(
           [](Transaction& t) {
@@ -177,7 +184,7 @@ TEST_F(PostgresStoreTest, ConcurrentWritesOfTwoReplicasLoseNoUpdate) {
   }
   EXPECT_EQ(failed, 0);
   int64_t revision = 0;
-  ASSERT_TRUE(replicas[1]
+  ASSERT_TRUE(replicas_[1]
                   ->Read([&](Transaction& t) {
                     auto row = t.integrations().GetIntegration("acct", "int");
                     if (row.ok()) revision = row->revision;
@@ -188,14 +195,11 @@ TEST_F(PostgresStoreTest, ConcurrentWritesOfTwoReplicasLoseNoUpdate) {
 }
 
 TEST_F(PostgresStoreTest, ClaimsOfTwoReplicasNeverTakeTheSameEvent) {
-  std::vector<std::unique_ptr<Store>> replicas;
-  replicas.push_back(Replica());
-  replicas.push_back(Replica());
-  ASSERT_TRUE(replicas[0] && replicas[1]);
-  ASSERT_TRUE(SeedIntegration(*replicas[0]).ok());
+  StartTwoSeededReplicas();
+  if (HasFatalFailure()) return;
   constexpr int kEvents = 200;
   for (int i = 0; i < kEvents; ++i) {
-    ASSERT_TRUE(InsertDueEvent(*replicas[0], absl::StrCat("e", i)).ok());
+    ASSERT_TRUE(InsertDueEvent(*replicas_[0], absl::StrCat("e", i)).ok());
   }
 
   absl::Mutex mu;
@@ -207,13 +211,8 @@ TEST_F(PostgresStoreTest, ClaimsOfTwoReplicasNeverTakeTheSameEvent) {
         std::vector<std::string> ids;
         absl::Notification finished;
         absl::Status outcome;
-        replicas[d % 2]->Claim(
-            [&](Transaction& t) {
-              auto taken = ClaimDue(t, 7);
-              if (!taken.ok()) return taken.status();
-              ids = *std::move(taken);
-              return absl::OkStatus();
-            },
+        replicas_[d % 2]->Claim(
+            [&](Transaction& t) { return ClaimDue(t, 7, &ids); },
             [&](absl::Status status) {
               outcome = status;
               finished.Notify();
@@ -233,10 +232,10 @@ TEST_F(PostgresStoreTest, ClaimsOfTwoReplicasNeverTakeTheSameEvent) {
 }
 
 TEST_F(PostgresStoreTest, AClaimPassesOverAnEventAWriteHolds) {
-  auto holder = Replica();
-  auto claimer = Replica();
-  ASSERT_TRUE(holder && claimer);
-  ASSERT_TRUE(SeedIntegration(*holder).ok());
+  StartTwoSeededReplicas();
+  if (HasFatalFailure()) return;
+  Store* holder = replicas_[0].get();
+  Store* claimer = replicas_[1].get();
   ASSERT_TRUE(InsertDueEvent(*holder, "held").ok());
   ASSERT_TRUE(InsertDueEvent(*holder, "free").ok());
 
@@ -262,17 +261,13 @@ TEST_F(PostgresStoreTest, AClaimPassesOverAnEventAWriteHolds) {
   std::vector<std::string> ids;
   absl::Notification claimed;
   claimer->Claim(
-      [&](Transaction& t) {
-        auto taken = ClaimDue(t, 10);
-        if (!taken.ok()) return taken.status();
-        ids = *std::move(taken);
-        return absl::OkStatus();
-      },
+      [&](Transaction& t) { return ClaimDue(t, 10, &ids); },
       [&](absl::Status status) {
         EXPECT_TRUE(status.ok()) << status;
         claimed.Notify();
       });
-  const bool claimed_in_time = claimed.WaitForNotificationWithTimeout(absl::Seconds(30));
+  const bool claimed_in_time =
+      claimed.WaitForNotificationWithTimeout(absl::Seconds(30));
   release.Notify();
   writer.join();
   ASSERT_TRUE(claimed_in_time);
@@ -280,18 +275,19 @@ TEST_F(PostgresStoreTest, AClaimPassesOverAnEventAWriteHolds) {
 }
 
 TEST_F(PostgresStoreTest, AWriteChangingAnEventAClaimHoldsSeesTheClaim) {
-  auto claimer = Replica();
-  auto writer = Replica();
-  ASSERT_TRUE(claimer && writer);
-  ASSERT_TRUE(SeedIntegration(*claimer).ok());
+  StartTwoSeededReplicas();
+  if (HasFatalFailure()) return;
+  Store* claimer = replicas_[0].get();
+  Store* writer = replicas_[1].get();
   ASSERT_TRUE(InsertDueEvent(*claimer, "e1").ok());
 
   // A claim on one replica takes the event and stays open.
   absl::Notification holding, release, claimed;
   claimer->Claim(
       [&](Transaction& t) {
-        auto taken = ClaimDue(t, 10);
-        if (!taken.ok()) return taken.status();
+        std::vector<std::string> ids;
+        absl::Status taken = ClaimDue(t, 10, &ids);
+        if (!taken.ok()) return taken;
         if (!holding.HasBeenNotified()) holding.Notify();
         release.WaitForNotification();
         return absl::OkStatus();
