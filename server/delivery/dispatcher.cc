@@ -141,7 +141,18 @@ void Dispatcher::Stop() {
 
 bool Dispatcher::LoopShouldRun() const {
   return stopping_ || !claimed_.empty() ||
-         (woken_ && claims_pending_ < kMaxPendingClaims);
+         (woken_ && MayClaim());
+}
+
+bool Dispatcher::MayClaim() const {
+  // Deliveries answered whose outcome is not recorded yet: a server that
+  // dies sends them again, so while as many wait as may be under way,
+  // claims wait for the recorder rather than outrun it.
+  const int64_t awaiting_record =
+      static_cast<int64_t>(in_flight_.event_ids.size()) -
+      in_flight_.requests.total();
+  return claims_pending_ < kMaxPendingClaims &&
+         awaiting_record < options_.max_in_flight;
 }
 
 bool Dispatcher::NoClaimPending() const { return claims_pending_ == 0; }
@@ -160,8 +171,7 @@ void Dispatcher::RunLoop() {
         // is sent like the rest: Stop's grace covers it.
         mu_.Await(absl::Condition(this, &Dispatcher::NoClaimPending));
         stop = true;
-      } else if ((woken_ || !signalled) &&
-                 claims_pending_ < kMaxPendingClaims) {
+      } else if ((woken_ || !signalled) && MayClaim()) {
         woken_ = false;
         ++claims_pending_;
         claim = true;

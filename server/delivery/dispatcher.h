@@ -162,6 +162,9 @@ class Dispatcher {
   bool Drained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool NothingSending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool NoClaimPending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a claim may start: fewer than kMaxPendingClaims are pending, and
+  // fewer answered deliveries than max_in_flight await their record.
+  bool MayClaim() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // What one claim write took.
   struct ClaimBatch {
