@@ -3,7 +3,6 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <utility>
 #include <vector>
@@ -155,16 +154,10 @@ std::string PostgresCluster::UriOf(const std::string& database) const {
 absl::StatusOr<PostgresCluster*> SharedPostgresCluster() {
   // Destroyed when the binary exits, which stops a cluster it started.
   static absl::StatusOr<std::unique_ptr<PostgresCluster>> cluster = [] {
-    const char* state_file = std::getenv("ATS_TEST_POSTGRES_STATE");
-    if (state_file != nullptr && *state_file != '\0') {
-      return PostgresCluster::Attach(state_file);
-    }
     // The CTest fixture's cluster, while it runs (its stop removes the
-    // file): found without the variable, which some registrations cannot
-    // pass beside another.
+    // file).
     if (std::ifstream(ATS_POSTGRES_FIXTURE_STATE_FILE).good()) {
-      auto attached = PostgresCluster::Attach(ATS_POSTGRES_FIXTURE_STATE_FILE);
-      if (attached.ok()) return attached;
+      return PostgresCluster::Attach(ATS_POSTGRES_FIXTURE_STATE_FILE);
     }
     return PostgresCluster::Start();
   }();

@@ -3,8 +3,8 @@
 // Starting one takes seconds, so tests share one and each gets a fresh
 // database in it. Under CTest the cluster is a fixture, started once for
 // every test binary that needs it (ats_postgres_fixture start, see
-// tests/storage/CMakeLists.txt), whose state file ATS_TEST_POSTGRES_STATE
-// names; a binary run by hand starts its own.
+// tests/support/CMakeLists.txt), which records it in a state file in the
+// build directory; a binary run by hand starts its own.
 #ifndef ATS_TESTS_SUPPORT_POSTGRES_CLUSTER_H_
 #define ATS_TESTS_SUPPORT_POSTGRES_CLUSTER_H_
 
@@ -73,10 +73,10 @@ class PostgresCluster {
   int databases_created_ = 0;
 };
 
-// The cluster this test binary uses: the one ATS_TEST_POSTGRES_STATE names
-// when it is set, else the CTest fixture's while it runs, else one started
-// on first use and stopped when the binary exits. A test that needs PostgreSQL calls this and fails
-// with its status when there is none.
+// The cluster this test binary uses: the CTest fixture's while it runs,
+// else one started on first use and stopped when the binary exits. A test
+// that needs PostgreSQL calls this and fails with its status when there is
+// none.
 absl::StatusOr<PostgresCluster*> SharedPostgresCluster();
 
 // Creates a new, empty database in SharedPostgresCluster() and returns its
