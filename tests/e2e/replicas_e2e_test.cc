@@ -49,7 +49,8 @@ namespace {
 constexpr char kServerBin[] = ATS_SERVER_BIN;
 constexpr int kReplicas = 3;
 // Deliveries one replica may have under way (--dispatch_in_flight, plus the
-// one each destination may always start): what a kill may leave to repeat.
+// one each destination may always start); a kill may leave these to repeat,
+// and as many answered ones whose record had not committed.
 constexpr int kInFlight = 32;
 // Bounds on waits, generous for a loaded machine; none is a timing
 // assertion.
