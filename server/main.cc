@@ -69,10 +69,11 @@ ABSL_FLAG(bool, dispatch, true,
           "deliver events to partners; --dispatch=false only records them "
           "(another server on the same database may deliver)");
 ABSL_FLAG(int, db_connections, 16,
-          "PostgreSQL: connections this replica opens at most, one for its "
-          "writes (committed in batches, one batch at a time across every "
-          "replica), one for its dispatcher's claims (one claim at a time "
-          "across every replica) and the rest for reads");
+          "PostgreSQL: connections this replica opens at most, up to four "
+          "for its writes (committed in batches, one at a time per write "
+          "lane across every replica, different lanes at once), one for its "
+          "dispatcher's claims (one claim at a time across every replica) "
+          "and the rest for reads");
 ABSL_FLAG(int, dispatch_in_flight, 256,
           "deliveries under way at once (claimed, not yet answered: "
           "concurrent HTTP requests, all on one delivery thread) beyond each "

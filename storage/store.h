@@ -6,6 +6,7 @@
 #include <istream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -50,8 +51,27 @@ struct BackupCopy {
   int64_t size = 0;
 };
 
-// The service's durable state. Every write runs as if it were alone (batched
-// into group commits); reads run concurrently on consistent snapshots.
+// The accounts whose rows a write may change. Every key of an account's
+// rows starts with the account, so writes of different accounts change
+// different rows, and a store that several servers share runs them at the
+// same time; writes whose scopes share an account run one after another. A
+// write scoped to accounts may read rows of the whole deployment (partner
+// listings), which only whole-deployment writes change.
+struct WriteScope {
+  // The accounts; empty means the whole deployment: the write may change
+  // any row, and runs while no other write does.
+  std::vector<std::string> account_ids;
+
+  static WriteScope WholeDeployment() { return {}; }
+  static WriteScope Account(std::string account_id) {
+    return {{std::move(account_id)}};
+  }
+  bool whole_deployment() const { return account_ids.empty(); }
+};
+
+// The service's durable state. Every write runs as if it were alone among
+// the writes its scope shares an account with (batched into group commits);
+// reads run concurrently on consistent snapshots.
 class Store {
  public:
   using WorkFn = std::function<absl::Status(Transaction&)>;
@@ -59,17 +79,20 @@ class Store {
 
   virtual ~Store() = default;
 
-  // Runs `work` atomically, as if no other write ran at the same time, then
-  // calls `done` with its outcome once that is durable (or rolled back).
-  // `work` returning an error rolls back exactly its own changes. A store
-  // that other servers share may run `work` again from the start, in a new
+  // Runs `work` atomically, as if no other write whose scope shares an
+  // account with `scope` (or is the whole deployment) ran at the same time,
+  // then calls `done` with its outcome once that is durable (or rolled
+  // back). Writes of one scope submitted one after another commit in that
+  // order. `work` must change rows of `scope`'s accounts only. `work`
+  // returning an error rolls back exactly its own changes. A store that
+  // other servers share may run `work` again from the start, in a new
   // transaction, when a concurrent transaction conflicts with it or its
   // connection is lost before the commit; only the run that commits
   // counts, so whatever `work` changes outside the transaction must be what
   // a later run overwrites (a response it fills afresh), or undone by that
   // run. `done` runs on one of the store's reporting threads: it must be
   // quick and must not block.
-  virtual void Write(WorkFn work, DoneFn done) = 0;
+  virtual void Write(const WriteScope& scope, WorkFn work, DoneFn done) = 0;
 
   // Like Write, for work that takes rows off the queue every server sharing
   // the store draws from (the dispatcher's claims): it runs after every
@@ -77,11 +100,15 @@ class Store {
   // counts hold for all servers together, and EventRepository::ListDue in
   // it passes over events another write holds instead of waiting for them.
   virtual void Claim(WorkFn work, DoneFn done) {
-    Write(std::move(work), std::move(done));
+    Write(WriteScope::WholeDeployment(), std::move(work), std::move(done));
   }
 
   // Like Write, but blocks until `work` is committed or rolled back.
-  virtual absl::Status WriteAndWait(WorkFn work) = 0;
+  virtual absl::Status WriteAndWait(const WriteScope& scope, WorkFn work) = 0;
+  // The same for the whole deployment.
+  absl::Status WriteAndWait(WorkFn work) {
+    return WriteAndWait(WriteScope::WholeDeployment(), std::move(work));
+  }
 
   // Runs `work` on a read-only snapshot; writes inside it fail.
   virtual absl::Status Read(const WorkFn& work) = 0;

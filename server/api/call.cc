@@ -58,6 +58,11 @@ UnaryCall::UnaryCall(const ServiceEnv& env,
   }
 }
 
+storage::WriteScope WriteScopeOf(const Caller& caller) {
+  if (caller.account_id.empty()) return storage::WriteScope::WholeDeployment();
+  return storage::WriteScope::Account(caller.account_id);
+}
+
 void ClearInPlace(google::protobuf::Message& message) {
   const google::protobuf::Reflection& reflection = *message.GetReflection();
   std::vector<const google::protobuf::FieldDescriptor*> fields;
@@ -108,6 +113,7 @@ grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write,
   const std::string request_id = RequestId();
   grpc::ServerUnaryReactor* reactor = state_->reactor;
   state_->env.store.Write(
+      WriteScopeOf(state_->caller),
       [call, request_id, write = std::move(write),
        redact = std::move(redact)](storage::Transaction& txn) {
         const State& state = *call.state_;

@@ -57,6 +57,11 @@ absl::Status ForClient(const absl::Status& status, std::string_view method);
 // its write ran still hold when the write runs again.
 void ClearInPlace(google::protobuf::Message& message);
 
+// The scope of the writes of a call by `caller`: its account, or for an
+// operator, whose calls may change any account's rows and the partner
+// listings, the whole deployment.
+storage::WriteScope WriteScopeOf(const Caller& caller);
+
 // The log line of a call of `method` by `caller` that started at `start` and
 // ended with `status` (as the client sees it); a streaming call adds its own
 // fields before LogCall. It refers to its arguments, which must outlive it.

@@ -379,6 +379,7 @@ IntegrationService::BulkTriggerIntegration(
   }
   stream->set_creating();
   env_.store.Write(
+      WriteScopeOf(*caller),
       [this, request, stream, method = policy->name, caller = *caller,
        target = std::move(target)](storage::Transaction& txn) {
         // A run again after a conflict answers afresh.

@@ -48,7 +48,11 @@ absl::Duration Dispatcher::Jittered(absl::Duration wait) {
 
 void Dispatcher::Record(const std::vector<Attempt>& attempts) {
   std::vector<std::string> verdicts;
-  absl::Status status = store_.WriteAndWait([&](storage::Transaction& txn)
+  storage::WriteScope scope;
+  for (const Attempt& attempt : attempts) {
+    scope.account_ids.push_back(attempt.event.account_id);
+  }
+  absl::Status status = store_.WriteAndWait(scope, [&](storage::Transaction& txn)
                                                 -> absl::Status {
     verdicts.assign(attempts.size(), "");
     for (size_t i = 0; i < attempts.size(); ++i) {

@@ -438,7 +438,9 @@ absl::Status BulkRunner::RunStep(const OperationKey& key, const StepFn& step,
   int64_t created = 0;
   bool ran = false;
   const absl::Time start = absl::Now();
-  absl::Status status = store_.WriteAndWait([&](storage::Transaction& txn) {
+  absl::Status status = store_.WriteAndWait(
+      storage::WriteScope::Account(account_id),
+      [&](storage::Transaction& txn) {
     created = 0;
     auto row = txn.bulk_operations().GetOperation(account_id, id);
     if (!row.ok()) return row.status();

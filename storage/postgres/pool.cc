@@ -5,6 +5,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "storage/failure.h"
 
@@ -94,10 +95,23 @@ void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
 absl::Status ConnectionPool::RunOnce(
     Connection& connection, const TransactionOptions& options,
     const std::function<absl::Status(Connection&)>& work, bool* commit_sent) {
-  if (options.exclusive_lock != 0) {
-    absl::Status locked = connection.Exec(
-        absl::StrCat("SELECT pg_advisory_lock(", options.exclusive_lock, ")"));
-    if (!locked.ok()) return locked;
+  if (!options.locks.empty()) {
+    // One statement, whose select list PostgreSQL evaluates in order.
+    absl::Status locked = connection.Exec(absl::StrCat(
+        "SELECT ", absl::StrJoin(options.locks, ", ",
+                                 [](std::string* out, const AdvisoryLock& lock) {
+                                   absl::StrAppend(
+                                       out, "pg_advisory_lock",
+                                       lock.shared ? "_shared(" : "(",
+                                       lock.key, ")");
+                                 })));
+    if (!locked.ok()) {
+      // A deadlock may have left the earlier ones held.
+      if (connection.healthy()) {
+        connection.Exec("SELECT pg_advisory_unlock_all()").IgnoreError();
+      }
+      return locked;
+    }
   }
   absl::Status status = connection.Exec(BeginSql(options.isolation));
   if (status.ok()) status = work(connection);
@@ -108,7 +122,7 @@ absl::Status ConnectionPool::RunOnce(
     status = connection.Exec("COMMIT");
   }
   // A lost connection has lost its lock too.
-  if (options.exclusive_lock != 0 && connection.healthy()) {
+  if (!options.locks.empty() && connection.healthy()) {
     connection.Exec("SELECT pg_advisory_unlock_all()").IgnoreError();
   }
   return status;

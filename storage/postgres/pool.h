@@ -6,6 +6,7 @@
 // and lost connections are retried here, so callers see a result or
 // UNAVAILABLE, never a half-applied write.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,22 +43,30 @@ enum class Isolation {
   kSerializable,
   // Reads: one consistent snapshot, never blocking writers.
   kRepeatableReadReadOnly,
-  // Writes and claims, each one transaction at a time under an advisory
-  // lock (TransactionOptions::exclusive_lock): every statement sees all
-  // that was committed before it.
+  // Writes and claims, under advisory locks (TransactionOptions::locks):
+  // every statement sees all that was committed before it.
   kReadCommitted,
+};
+
+// A session advisory lock a transaction holds from before it begins until
+// it ends (see TransactionOptions::locks).
+struct AdvisoryLock {
+  int64_t key = 0;
+  // Held beside other shared holders of `key`; else alone.
+  bool shared = false;
 };
 
 // How ConnectionPool::RunTransaction runs one transaction.
 struct TransactionOptions {
   Isolation isolation = Isolation::kSerializable;
-  // When not 0, the advisory lock the connection holds from before the
-  // transaction begins until it ends: transactions under one lock run one
-  // at a time across every server, and each one's snapshot, taken after the
-  // lock, sees all that earlier holders committed (inside a REPEATABLE
-  // READ or SERIALIZABLE transaction the lock would come after its
-  // snapshot).
-  int64_t exclusive_lock = 0;
+  // Advisory locks the connection takes, in this order, before the
+  // transaction begins, and holds until it ends: transactions under one
+  // lock run one at a time across every server, and each one's snapshot,
+  // taken after the locks, sees all that earlier holders committed (inside
+  // a REPEATABLE READ or SERIALIZABLE transaction a lock would come after
+  // its snapshot). Transactions that take several must take them in one
+  // order, so that none waits for another that waits for it.
+  std::vector<AdvisoryLock> locks;
 };
 
 class ConnectionPool {

@@ -1,18 +1,22 @@
 // The Store on PostgreSQL: many replicas on one database, each with a pool
 // of connections.
 //
-// Writes and claims are two lanes, each one transaction at a time across
-// every replica, the two at once. Each replica's writer thread takes the
-// queued writes in batches and runs a batch in one transaction (a group
-// commit), each write inside a savepoint of its own so that a write that
-// fails rolls back alone; a claim (Store::Claim) is a transaction of its
-// own. A lane's transaction holds that lane's advisory lock from before it
-// begins until it ends, and runs at READ COMMITTED, so each statement sees
-// everything committed before it: with no other write at once, a write
-// sees what a serial run would, as on SQLite's one writer.
+// Writes and claims are two lanes of work. Writes hold the advisory locks
+// of their accounts' write lanes (storage/postgres/write_lanes.h): writes
+// whose accounts share a lane run one at a time across every replica,
+// writes of different lanes at once, and a whole-deployment write alone.
+// Each replica's writer threads take the queued writes in batches of one
+// lane set and run a batch in one transaction (a group commit), each write
+// inside a savepoint of its own so that a write that fails rolls back
+// alone. Claims (Store::Claim) run one at a time across every replica, in
+// transactions of their own under a lock of their own. Every transaction
+// takes its locks before it begins and runs at READ COMMITTED, so each
+// statement sees everything committed before it: with no other write of
+// its accounts at once, and other accounts' writes changing other rows, a
+// write sees what a serial run would, as on SQLite's one writer.
 //
-// What the two lanes share are events: a claim changes only the events it
-// locks with FOR UPDATE SKIP LOCKED, passing over those a write holds
+// What claims and writes share are events: a claim changes only the events
+// it locks with FOR UPDATE SKIP LOCKED, passing over those a write holds
 // rather than waiting for them; a write changes events with conditional
 // updates (a settle, a cancel), which PostgreSQL re-checks on the claim's
 // committed row, or after reading them with GetEventToChange, which waits
@@ -21,10 +25,9 @@
 // replicas together. A transaction that meets a deadlock or loses its
 // connection before COMMIT runs again whole; the Store contract lets it.
 //
-// Batches one at a time is what measured fastest. Batches at once, each
-// SERIALIZABLE, made moves conflict with each other over the counters of
-// the stage they enter and the integrations they read, and three replicas
-// did half as many moves a second.
+// Locks rather than SERIALIZABLE transactions order the writes: writes at
+// once, each SERIALIZABLE, conflicted with each other over the counters of
+// the stage they enter, and retried so often that moves/s fell to a sixth.
 //
 // Reads run at once on their own connections, each on one REPEATABLE READ
 // snapshot. A transaction that made events due NOTIFYs the other replicas,
@@ -45,6 +48,7 @@
 #include "storage/postgres/migrations.h"
 #include "storage/postgres/pool.h"
 #include "storage/postgres/session.h"
+#include "storage/postgres/write_lanes.h"
 #include "storage/sql/secret_sealing.h"
 #include "storage/sql/transaction.h"
 #include "storage/sql/values.h"
@@ -53,9 +57,12 @@
 namespace ats::storage {
 namespace {
 
-// The advisory locks of the two lanes, "atswrite" and "atsclaim".
-constexpr int64_t kWriteLock = 0x6174737772697465;
+// The advisory lock of claims, "atsclaim".
 constexpr int64_t kClaimLock = 0x617473636c61696d;
+
+// Threads of a replica that run write batches, each on a connection of its
+// own while it does.
+constexpr int kWriterThreads = 4;
 
 // The channel on which commits that made events due notify every replica.
 constexpr char kEventsDueChannel[] = "ats_events_due";
@@ -79,7 +86,9 @@ class PostgresStore final : public Store {
         pool_(std::move(pool)),
         sealer_(std::move(sealer)),
         observer_(std::move(observer)) {
-    threads_.emplace_back([this] { RunWrites(writes_); });
+    for (int i = 0; i < kWriterThreads; ++i) {
+      threads_.emplace_back([this] { RunWrites(writes_); });
+    }
     threads_.emplace_back([this] { RunWrites(claims_); });
     threads_.emplace_back([this] { Listen(); });
   }
@@ -98,20 +107,24 @@ class PostgresStore final : public Store {
     wake_ = std::move(wake);
   }
 
-  void Write(WorkFn work, DoneFn done) override {
+  using Store::WriteAndWait;
+
+  void Write(const WriteScope& scope, WorkFn work, DoneFn done) override {
+    const postgres::WriteLanes lanes = postgres::LanesOf(scope);
     absl::MutexLock lock(&mu_);
-    writes_.pending.push_back({std::move(work), std::move(done)});
+    writes_.pending.push_back({lanes, std::move(work), std::move(done)});
   }
 
   void Claim(WorkFn work, DoneFn done) override {
     absl::MutexLock lock(&mu_);
-    claims_.pending.push_back({std::move(work), std::move(done)});
+    claims_.pending.push_back(
+        {postgres::WriteLanes().set(), std::move(work), std::move(done)});
   }
 
-  absl::Status WriteAndWait(WorkFn work) override {
+  absl::Status WriteAndWait(const WriteScope& scope, WorkFn work) override {
     absl::Notification written;
     absl::Status outcome;
-    Write(std::move(work), [&](absl::Status status) {
+    Write(scope, std::move(work), [&](absl::Status status) {
       outcome = std::move(status);
       written.Notify();
     });
@@ -143,18 +156,58 @@ class PostgresStore final : public Store {
 
  private:
   struct PendingWrite {
+    postgres::WriteLanes lanes;
     WorkFn work;
     DoneFn done;
   };
 
-  // A lane: writes waiting for a thread, and how the thread commits them.
+  // Work waiting for a thread, and how the threads commit it.
   struct Queue {
     std::deque<PendingWrite> pending;
+    // The lanes of the batches this replica's threads run now.
+    postgres::WriteLanes busy;
     // Most writes one transaction commits together.
     size_t batch_limit;
-    // The lane's advisory lock.
-    int64_t lock;
+    // Claims: under the claim lock, instead of their lanes' locks.
+    bool claims;
   };
+
+  // Whether `queue` holds a write whose lanes no running batch holds and
+  // no write queued before it shares: one that may run now without passing
+  // an earlier write of its accounts.
+  static bool HasRunnable(const Queue& queue) {
+    postgres::WriteLanes passed = queue.busy;
+    for (const PendingWrite& write : queue.pending) {
+      if ((write.lanes & passed).none()) return true;
+      passed |= write.lanes;
+    }
+    return false;
+  }
+
+  // Takes from `queue` the first runnable write (see HasRunnable), and
+  // after it, up to the batch limit, those runnable writes whose lanes are
+  // among its own; marks their lanes busy and returns them with the lanes.
+  static std::vector<PendingWrite> TakeBatch(Queue& queue,
+                                             postgres::WriteLanes* lanes) {
+    std::vector<PendingWrite> batch;
+    postgres::WriteLanes passed = queue.busy;
+    for (auto it = queue.pending.begin();
+         it != queue.pending.end() && batch.size() < queue.batch_limit;) {
+      const bool fits = batch.empty() ? (it->lanes & passed).none()
+                                      : (it->lanes & ~*lanes).none() &&
+                                            (it->lanes & passed).none();
+      if (!fits) {
+        passed |= it->lanes;
+        ++it;
+        continue;
+      }
+      if (batch.empty()) *lanes = it->lanes;
+      batch.push_back(std::move(*it));
+      it = queue.pending.erase(it);
+    }
+    queue.busy |= *lanes;
+    return batch;
+  }
 
   // Counts rows this replica committed. Tables grow from nothing within
   // seconds (a bulk trigger, a busy start), and until autovacuum analyzes
@@ -238,36 +291,42 @@ class PostgresStore final : public Store {
   // A thread that commits `queue`'s writes in batches until the store stops
   // with nothing queued.
   void RunWrites(Queue& queue) {
+    postgres::WriteLanes lanes;
     for (;;) {
       std::vector<PendingWrite> batch;
       {
         absl::MutexLock lock(&mu_);
+        // The lanes of the batch just committed are free, and this thread,
+        // already awake, takes whatever may run next before any other does.
+        queue.busy &= ~lanes;
         auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stopping_ || !queue.pending.empty();
+          return (stopping_ && queue.pending.empty()) || HasRunnable(queue);
         };
         mu_.Await(absl::Condition(&ready));
         if (queue.pending.empty()) return;
-        while (!queue.pending.empty() && batch.size() < queue.batch_limit) {
-          batch.push_back(std::move(queue.pending.front()));
-          queue.pending.pop_front();
-        }
+        batch = TakeBatch(queue, &lanes);
       }
-      std::vector<absl::Status> outcomes = Commit(queue, batch);
+      std::vector<absl::Status> outcomes =
+          Commit(queue.claims ? std::vector<postgres::AdvisoryLock>{{kClaimLock}}
+                              : postgres::LocksOf(lanes),
+                 batch);
+      // Answered before the lanes are free, so that the writes their
+      // callers send next join the lanes' next batch.
       for (size_t i = 0; i < batch.size(); ++i) {
         if (batch[i].done) batch[i].done(std::move(outcomes[i]));
       }
     }
   }
 
-  // Runs `batch` in one transaction of `queue`'s lane, each write in a
+  // Runs `batch` in one transaction under `locks`, each write in a
   // savepoint of its own; returns each write's outcome.
-  std::vector<absl::Status> Commit(const Queue& queue,
+  std::vector<absl::Status> Commit(std::vector<postgres::AdvisoryLock> locks,
                                    const std::vector<PendingWrite>& batch) {
     std::vector<absl::Status> outcomes;
     int64_t rows_written = 0;
     postgres::TransactionOptions options;
     options.isolation = postgres::Isolation::kReadCommitted;
-    options.exclusive_lock = queue.lock;
+    options.locks = std::move(locks);
     absl::Status committed = pool_->RunTransaction(
         options, [&](postgres::Connection& connection) -> absl::Status {
           outcomes.assign(batch.size(), absl::OkStatus());
@@ -315,9 +374,10 @@ class PostgresStore final : public Store {
   const std::unique_ptr<Sealer> sealer_;
   const StoreObserver observer_;
   mutable absl::Mutex mu_;
-  Queue writes_ ABSL_GUARDED_BY(mu_){{}, kMaxWritesPerCommit, kWriteLock};
-  // One claim to a transaction: a claim is already a batch of events.
-  Queue claims_ ABSL_GUARDED_BY(mu_){{}, 1, kClaimLock};
+  Queue writes_ ABSL_GUARDED_BY(mu_){{}, {}, kMaxWritesPerCommit, false};
+  // One claim to a transaction, each holding every lane of the queue: a
+  // claim is already a batch of events.
+  Queue claims_ ABSL_GUARDED_BY(mu_){{}, {}, 1, true};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Mutex analyze_mu_;
   int64_t rows_written_ ABSL_GUARDED_BY(analyze_mu_) = 0;

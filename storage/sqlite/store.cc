@@ -36,7 +36,10 @@ class SqliteStore final : public Store {
         watch_(std::move(watch)),
         db_(std::move(db)) {}
 
-  void Write(WorkFn work, DoneFn done) override {
+  using Store::WriteAndWait;
+
+  // One writer: every write runs alone, whatever its scope.
+  void Write(const WriteScope&, WorkFn work, DoneFn done) override {
     if (watch_ == nullptr) {
       db_->Write(OnConnection(std::move(work), nullptr), std::move(done));
       return;
@@ -49,7 +52,7 @@ class SqliteStore final : public Store {
                });
   }
 
-  absl::Status WriteAndWait(WorkFn work) override {
+  absl::Status WriteAndWait(const WriteScope&, WorkFn work) override {
     auto changes =
         watch_ == nullptr ? nullptr : std::make_shared<EventChanges>();
     absl::Status status =

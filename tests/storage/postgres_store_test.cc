@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "storage/postgres/write_lanes.h"
 #include "storage/store.h"
 #include "tests/support/postgres_cluster.h"
 #include "tests/support/temp_dir.h"
@@ -155,8 +157,9 @@ TEST_F(PostgresStoreTest, ConcurrentWritesOfTwoReplicasLoseNoUpdate) {
   if (HasFatalFailure()) return;
 
   // Every write reads the integration's revision and stores it plus one,
-  // all at once on both replicas, several to a batch: unless the writes of
-  // both replicas follow one another, increments are lost.
+  // all at once on both replicas, several to a batch, most scoped to the
+  // account and some to the whole deployment: unless the writes of both
+  // replicas follow one another, increments are lost.
   constexpr int kWritesPerReplica = 100;
   std::atomic<int> failed{0};
   absl::Mutex mu;
@@ -164,6 +167,8 @@ TEST_F(PostgresStoreTest, ConcurrentWritesOfTwoReplicasLoseNoUpdate) {
   for (const auto& replica : replicas_) {
     for (int i = 0; i < kWritesPerReplica; ++i) {
       replica->Write(
+          i % 5 == 0 ? WriteScope::WholeDeployment()
+                     : WriteScope::Account("acct"),
           [](Transaction& t) {
             auto row = t.integrations().GetIntegration("acct", "int");
             if (!row.ok()) return row.status();
@@ -192,6 +197,88 @@ TEST_F(PostgresStoreTest, ConcurrentWritesOfTwoReplicasLoseNoUpdate) {
                   })
                   .ok());
   EXPECT_EQ(revision, 1 + 2 * kWritesPerReplica);
+}
+
+// Opens two replicas, and on the first runs a write of `first_scope` that
+// waits inside its transaction, up to `patience`, for a write of
+// `second_scope` on the second replica to commit; returns whether it did.
+bool SecondWriteCommitsWhileTheFirstRuns(
+    std::vector<std::unique_ptr<Store>>& replicas, const WriteScope& first_scope,
+    const WriteScope& second_scope, absl::Duration patience) {
+  absl::Notification second_committed;
+  absl::Notification first_started;
+  bool committed_meanwhile = false;
+  absl::Notification first_done;
+  replicas[0]->Write(
+      first_scope,
+      [&](Transaction&) {
+        first_started.Notify();
+        committed_meanwhile =
+            second_committed.WaitForNotificationWithTimeout(patience);
+        return absl::OkStatus();
+      },
+      [&](absl::Status status) {
+        EXPECT_TRUE(status.ok()) << status;
+        first_done.Notify();
+      });
+  first_started.WaitForNotification();
+  EXPECT_TRUE(replicas[1]
+                  ->WriteAndWait(second_scope,
+                                 [&](Transaction&) {
+                                   second_committed.Notify();
+                                   return absl::OkStatus();
+                                 })
+                  .ok());
+  first_done.WaitForNotification();
+  return committed_meanwhile;
+}
+
+// Two account ids whose writes fall in different lanes.
+std::pair<std::string, std::string> AccountsOfTwoLanes() {
+  const std::string first = "acct";
+  for (int i = 0;; ++i) {
+    std::string second = absl::StrCat("acct", i);
+    if (postgres::AccountLane(second) != postgres::AccountLane(first)) {
+      return {first, second};
+    }
+  }
+}
+
+TEST(WriteLanesTest, AnAccountsLaneIsTheSameOnEveryBuild) {
+  // Replicas of two versions running at once must agree.
+  EXPECT_EQ(postgres::AccountLane(""), 2166136261u % postgres::kWriteLanes);
+  EXPECT_EQ(postgres::AccountLane("acct"), 0x492008aau % postgres::kWriteLanes);
+}
+
+TEST_F(PostgresStoreTest, WritesOfAccountsInDifferentLanesRunAtOnce) {
+  replicas_.push_back(Replica());
+  replicas_.push_back(Replica());
+  ASSERT_TRUE(replicas_[0] && replicas_[1]);
+  const auto [first, second] = AccountsOfTwoLanes();
+  // Were they one at a time, the second would wait out the first's patience.
+  EXPECT_TRUE(SecondWriteCommitsWhileTheFirstRuns(
+      replicas_, WriteScope::Account(first), WriteScope::Account(second),
+      absl::Seconds(60)));
+}
+
+TEST_F(PostgresStoreTest, WritesSharingAnAccountOrTheDeploymentRunOneAtATime) {
+  replicas_.push_back(Replica());
+  replicas_.push_back(Replica());
+  ASSERT_TRUE(replicas_[0] && replicas_[1]);
+  const auto [first, second] = AccountsOfTwoLanes();
+  const absl::Duration patience = absl::Seconds(1);
+  EXPECT_FALSE(SecondWriteCommitsWhileTheFirstRuns(
+      replicas_, WriteScope::Account(first), WriteScope::Account(first),
+      patience));
+  EXPECT_FALSE(SecondWriteCommitsWhileTheFirstRuns(
+      replicas_, WriteScope::Account(first),
+      WriteScope{{second, first}}, patience));
+  EXPECT_FALSE(SecondWriteCommitsWhileTheFirstRuns(
+      replicas_, WriteScope::Account(first), WriteScope::WholeDeployment(),
+      patience));
+  EXPECT_FALSE(SecondWriteCommitsWhileTheFirstRuns(
+      replicas_, WriteScope::WholeDeployment(), WriteScope::Account(second),
+      patience));
 }
 
 TEST_F(PostgresStoreTest, ClaimsOfTwoReplicasNeverTakeTheSameEvent) {

@@ -208,6 +208,7 @@ TEST_F(StoreObserverTest, AWriteThatRollsBackReportsNothing) {
   // write.
   absl::Notification done;
   store_->Write(
+      WriteScope::WholeDeployment(),
       [](Transaction& t) {
         return t.events().InsertEvent(
             Event("e2", ats::v1::EVENT_STATE_DEAD, At(1)));

@@ -23,11 +23,13 @@ storage::Store::WorkFn FirstRun(storage::Store::WorkFn work) {
 
 }  // namespace
 
-void RerunningStore::Write(WorkFn work, DoneFn done) {
-  store_->Write(FirstRun(work), [this, work, done = std::move(done)](
-                                    absl::Status) mutable {
-    store_->Write(std::move(work), std::move(done));
-  });
+void RerunningStore::Write(const storage::WriteScope& scope, WorkFn work,
+                           DoneFn done) {
+  store_->Write(scope, FirstRun(work),
+                [this, scope, work, done = std::move(done)](
+                    absl::Status) mutable {
+                  store_->Write(scope, std::move(work), std::move(done));
+                });
 }
 
 void RerunningStore::Claim(WorkFn work, DoneFn done) {
@@ -37,9 +39,10 @@ void RerunningStore::Claim(WorkFn work, DoneFn done) {
   });
 }
 
-absl::Status RerunningStore::WriteAndWait(WorkFn work) {
-  store_->WriteAndWait(FirstRun(work)).IgnoreError();
-  return store_->WriteAndWait(std::move(work));
+absl::Status RerunningStore::WriteAndWait(const storage::WriteScope& scope,
+                                          WorkFn work) {
+  store_->WriteAndWait(scope, FirstRun(work)).IgnoreError();
+  return store_->WriteAndWait(scope, std::move(work));
 }
 
 bool RerunWritesOfEnvironment() {

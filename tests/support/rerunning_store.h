@@ -16,9 +16,13 @@ class RerunningStore final : public storage::Store {
   explicit RerunningStore(std::unique_ptr<storage::Store> store)
       : store_(std::move(store)) {}
 
-  void Write(WorkFn work, DoneFn done) override;
+  using Store::WriteAndWait;
+
+  void Write(const storage::WriteScope& scope, WorkFn work,
+             DoneFn done) override;
   void Claim(WorkFn work, DoneFn done) override;
-  absl::Status WriteAndWait(WorkFn work) override;
+  absl::Status WriteAndWait(const storage::WriteScope& scope,
+                            WorkFn work) override;
   absl::Status Read(const WorkFn& work) override { return store_->Read(work); }
   storage::StoreStats Stats() const override { return store_->Stats(); }
   absl::StatusOr<storage::BackupCopy> Backup(

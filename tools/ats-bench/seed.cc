@@ -28,8 +28,8 @@ absl::StatusOr<std::string> CreateIntegration(const Target& target,
   auto integrations = ats::v1::IntegrationService::NewStub(target.channel());
   ats::v1::CreatePartnerRequest create;
   const std::string json = absl::StrCat(
-      R"({"partner": {"displayName": "Bench assessments )", index,
-      R"(", "category": "PARTNER_CATEGORY_ASSESSMENT",
+      R"({"partner": {"displayName": "Bench assessments )", index, " at ",
+      target.sink(), R"(", "category": "PARTNER_CATEGORY_ASSESSMENT",
           "description": "Plays a partner for ats-bench",
           "webhookUri": "http://)", target.sink(), path, R"(",
           "triggerOptions": [{"key": ")", kTestPackageOption, R"(",
