@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "server/contract/errors.h"
 #include "server/delivery/dispatch_settle.h"
 #include "server/delivery/dispatcher.h"
@@ -47,32 +49,53 @@ absl::Duration Dispatcher::Jittered(absl::Duration wait) {
 }
 
 void Dispatcher::Record(const std::vector<Attempt>& attempts) {
-  std::vector<std::string> verdicts;
-  storage::WriteScope scope;
+  // One write per account, all at once: each waits only for its own
+  // account's writes, not for a moment when every account's are done.
+  struct AccountRecord {
+    std::vector<const Attempt*> attempts;
+    std::vector<std::string> verdicts;
+    absl::Status status;
+  };
+  std::map<std::string, AccountRecord> accounts;
   for (const Attempt& attempt : attempts) {
-    scope.account_ids.push_back(attempt.event.account_id);
+    accounts[attempt.event.account_id].attempts.push_back(&attempt);
   }
-  absl::Status status = store_.WriteAndWait(scope, [&](storage::Transaction& txn)
-                                                -> absl::Status {
-    verdicts.assign(attempts.size(), "");
-    for (size_t i = 0; i < attempts.size(); ++i) {
-      absl::Status recorded = RecordOne(txn, attempts[i], &verdicts[i]);
-      if (!recorded.ok()) return recorded;
+  absl::BlockingCounter pending(static_cast<int>(accounts.size()));
+  for (auto& [account_id, record] : accounts) {
+    store_.Write(
+        storage::WriteScope::Account(account_id),
+        [this, &record](storage::Transaction& txn) -> absl::Status {
+          record.verdicts.assign(record.attempts.size(), "");
+          for (size_t i = 0; i < record.attempts.size(); ++i) {
+            absl::Status recorded =
+                RecordOne(txn, *record.attempts[i], &record.verdicts[i]);
+            if (!recorded.ok()) return recorded;
+          }
+          return absl::OkStatus();
+        },
+        [&record, &pending](absl::Status status) {
+          record.status = std::move(status);
+          pending.DecrementCount();
+        });
+  }
+  pending.Wait();
+  for (const auto& [account_id, record] : accounts) {
+    if (!record.status.ok()) {
+      spdlog::warn(
+          "dispatcher: cannot record {} attempts (first: {}): {}; they will "
+          "be sent again when their lease expires",
+          record.attempts.size(), record.attempts.front()->name,
+          LogText(record.status));
+      continue;
     }
-    return absl::OkStatus();
-  });
-  if (!status.ok()) {
-    spdlog::warn("dispatcher: cannot record {} attempts (first: {}): {}; they "
-                 "will be sent again when their lease expires",
-                 attempts.size(), attempts.front().name, LogText(status));
-    return;
-  }
-  if (!spdlog::should_log(spdlog::level::debug)) return;
-  for (size_t i = 0; i < attempts.size(); ++i) {
-    spdlog::debug("dispatcher: {} http_status={} latency_ms={:.1f} -> {}",
-                  attempts[i].name, attempts[i].outcome.http_status,
-                  absl::ToDoubleMilliseconds(attempts[i].outcome.latency),
-                  verdicts[i]);
+    if (!spdlog::should_log(spdlog::level::debug)) continue;
+    for (size_t i = 0; i < record.attempts.size(); ++i) {
+      const Attempt& attempt = *record.attempts[i];
+      spdlog::debug("dispatcher: {} http_status={} latency_ms={:.1f} -> {}",
+                    attempt.name, attempt.outcome.http_status,
+                    absl::ToDoubleMilliseconds(attempt.outcome.latency),
+                    record.verdicts[i]);
+    }
   }
 }
 

@@ -201,7 +201,7 @@ class Dispatcher {
   void Send(Claim claim);
 
   // Records `attempts` and, for each claim that still holds, the event's
-  // next state, in one write. Defined, with RecordOne and Jittered, in
+  // next state, in one write per account. Defined, with RecordOne and Jittered, in
   // dispatch_record.cc.
   void Record(const std::vector<Attempt>& attempts);
   // Records `attempt` inside `txn`; sets `verdict` to what became of it.
