@@ -186,11 +186,12 @@ struct PostgresStoreOptions {
   std::string secrets_key_file;
   // Earlier master keys, to rotate (see SqliteStoreOptions).
   std::vector<std::string> secrets_old_key_files;
-  // Connections to the database at most: one for this replica's writes,
-  // one for its claims, and the rest for reads.
+  // Connections to the database at most: up to four for this replica's
+  // writes (batches of different write lanes at once), one for its claims,
+  // and the rest for reads.
   int connections = 16;
-  // Told of commits (one write each); PostgreSQL reports no event state
-  // changes yet, so `observer.events_changed` is not called.
+  // Told of group commits and of the event state changes this replica's
+  // writes and claims made (see StoreObserver).
   StoreObserver observer;
 };
 

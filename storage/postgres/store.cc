@@ -60,6 +60,19 @@ namespace {
 // The advisory lock of claims, "atsclaim".
 constexpr int64_t kClaimLock = 0x617473636c61696d;
 
+// Has the transaction note the event state changes it makes, in a table of
+// its session's that empties at each commit (see migration 0002).
+constexpr char kStartNotingEventChanges[] =
+    "SET LOCAL client_min_messages = warning; "
+    "CREATE TEMP TABLE IF NOT EXISTS ats_event_changes ("
+    "n bigint GENERATED ALWAYS AS IDENTITY, integration_id text, "
+    "from_state integer NOT NULL, to_state integer NOT NULL, "
+    "due_time bigint NOT NULL) ON COMMIT DELETE ROWS; "
+    "SET LOCAL ats.note_event_changes = 'on'";
+constexpr char kReadEventChanges[] =
+    "SELECT integration_id, from_state, to_state, due_time "
+    "FROM pg_temp.ats_event_changes ORDER BY n";
+
 // Threads of a replica that run write batches, each on a connection of its
 // own while it does.
 constexpr int kWriterThreads = 4;
@@ -318,12 +331,32 @@ class PostgresStore final : public Store {
     }
   }
 
+  // The event state changes the transaction on `connection` noted so far,
+  // in the order made; those of writes rolled back to their savepoints are
+  // gone with them.
+  static absl::StatusOr<std::vector<EventStateChange>> ReadEventChanges(
+      postgres::Connection& connection) {
+    absl::StatusOr<postgres::Result> rows = connection.Query(kReadEventChanges);
+    if (!rows.ok()) return rows.status();
+    std::vector<EventStateChange> changes(rows->rows());
+    for (int row = 0; row < rows->rows(); ++row) {
+      EventStateChange& change = changes[row];
+      change.integration_id = std::string(rows->Text(row, 0));
+      change.from = static_cast<ats::v1::EventState>(rows->Int64(row, 1));
+      change.to = static_cast<ats::v1::EventState>(rows->Int64(row, 2));
+      change.due_time = sql::FromMicros(rows->Int64(row, 3));
+    }
+    return changes;
+  }
+
   // Runs `batch` in one transaction under `locks`, each write in a
   // savepoint of its own; returns each write's outcome.
   std::vector<absl::Status> Commit(std::vector<postgres::AdvisoryLock> locks,
                                    const std::vector<PendingWrite>& batch) {
     std::vector<absl::Status> outcomes;
     int64_t rows_written = 0;
+    const bool note_changes = static_cast<bool>(observer_.events_changed);
+    std::vector<EventStateChange> changes;
     postgres::TransactionOptions options;
     options.isolation = postgres::Isolation::kReadCommitted;
     options.locks = std::move(locks);
@@ -331,6 +364,10 @@ class PostgresStore final : public Store {
         options, [&](postgres::Connection& connection) -> absl::Status {
           outcomes.assign(batch.size(), absl::OkStatus());
           absl::Status status;
+          if (note_changes) {
+            status = connection.Exec(kStartNotingEventChanges);
+            if (!status.ok()) return status;
+          }
           postgres::Session session(connection);
           sql::SqlTransaction transaction(session, *sealer_);
           for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
@@ -346,6 +383,12 @@ class PostgresStore final : public Store {
                                  : "ROLLBACK TO SAVEPOINT ats_write; "
                                    "RELEASE SAVEPOINT ats_write");
           }
+          if (status.ok() && note_changes) {
+            absl::StatusOr<std::vector<EventStateChange>> noted =
+                ReadEventChanges(connection);
+            if (!noted.ok()) return noted.status();
+            changes = *std::move(noted);
+          }
           // Delivered at COMMIT, and only if it commits.
           if (status.ok() && session.events_due()) {
             status = connection.Exec(absl::StrCat("NOTIFY ", kEventsDueChannel));
@@ -358,6 +401,7 @@ class PostgresStore final : public Store {
       if (observer_.batch_committed) {
         observer_.batch_committed(static_cast<int64_t>(batch.size()));
       }
+      if (!changes.empty()) observer_.events_changed(changes);
       return outcomes;
     }
     // Nothing of the batch committed: a write that succeeded inside it
