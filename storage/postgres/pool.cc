@@ -33,11 +33,20 @@ absl::Duration ConflictBackoff(int attempt) {
   return absl::Microseconds(absl::Uniform<int64_t>(random, 0, ceiling_micros));
 }
 
+// Opens a connection of a pool with `options`, its session set up.
+absl::StatusOr<std::unique_ptr<Connection>> Connect(const PoolOptions& options) {
+  auto opened = Connection::Open(options.uri, options.connect_timeout);
+  if (!opened.ok() || options.session_setup.empty()) return opened;
+  absl::Status set_up = (*opened)->Exec(options.session_setup);
+  if (!set_up.ok()) return set_up;
+  return opened;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ConnectionPool>> ConnectionPool::Open(
     const PoolOptions& options) {
-  auto first = Connection::Open(options.uri, options.connect_timeout);
+  auto first = Connect(options);
   if (!first.ok()) return first.status();
   auto pool = std::unique_ptr<ConnectionPool>(new ConnectionPool(options));
   pool->Release(*std::move(first));
@@ -64,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Connection>> ConnectionPool::Acquire() {
       }
       ++open_;
     }
-    auto opened = Connection::Open(options_.uri, options_.connect_timeout);
+    auto opened = Connect(options_);
     if (opened.ok()) return opened;
     last_error = opened.status();
     {

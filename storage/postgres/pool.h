@@ -30,6 +30,9 @@ struct PoolOptions {
   // How long a call waits for a connection, reconnecting with backoff while
   // the database is unreachable, before it fails UNAVAILABLE.
   absl::Duration acquire_timeout = absl::Seconds(10);
+  // SQL each new connection runs first, outside any transaction (what its
+  // session keeps: settings, temporary tables).
+  std::string session_setup;
   // Runs of a transaction that keeps meeting conflicts before the caller
   // gets ABORTED: many, since under SERIALIZABLE a write that conflicts with
   // many concurrent ones (a burst into a table that is still small, whose

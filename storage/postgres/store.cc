@@ -60,15 +60,14 @@ namespace {
 // The advisory lock of claims, "atsclaim".
 constexpr int64_t kClaimLock = 0x617473636c61696d;
 
-// Has the transaction note the event state changes it makes, in a table of
-// its session's that empties at each commit (see migration 0002).
-constexpr char kStartNotingEventChanges[] =
-    "SET LOCAL client_min_messages = warning; "
-    "CREATE TEMP TABLE IF NOT EXISTS ats_event_changes ("
+// Has a session note the event state changes its transactions make, in a
+// table of its own that empties at each commit (see migration 0002).
+constexpr char kNoteEventChanges[] =
+    "CREATE TEMP TABLE ats_event_changes ("
     "n bigint GENERATED ALWAYS AS IDENTITY, integration_id text, "
     "from_state integer NOT NULL, to_state integer NOT NULL, "
     "due_time bigint NOT NULL) ON COMMIT DELETE ROWS; "
-    "SET LOCAL ats.note_event_changes = 'on'";
+    "SET ats.note_event_changes = 'on'";
 constexpr char kReadEventChanges[] =
     "SELECT integration_id, from_state, to_state, due_time "
     "FROM pg_temp.ats_event_changes ORDER BY n";
@@ -364,10 +363,6 @@ class PostgresStore final : public Store {
         options, [&](postgres::Connection& connection) -> absl::Status {
           outcomes.assign(batch.size(), absl::OkStatus());
           absl::Status status;
-          if (note_changes) {
-            status = connection.Exec(kStartNotingEventChanges);
-            if (!status.ok()) return status;
-          }
           postgres::Session session(connection);
           sql::SqlTransaction transaction(session, *sealer_);
           for (size_t i = 0; i < batch.size() && status.ok(); ++i) {
@@ -473,6 +468,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(
   postgres::PoolOptions pool_options;
   pool_options.uri = options.uri;
   pool_options.size = std::max(options.connections, 3);
+  if (options.observer.events_changed) {
+    pool_options.session_setup = kNoteEventChanges;
+  }
   absl::StatusOr<std::unique_ptr<postgres::ConnectionPool>> pool =
       postgres::ConnectionPool::Open(pool_options);
   if (!pool.ok()) return pool.status();

@@ -1,9 +1,9 @@
 -- Event state changes, noted for the metrics of the replica that made them
--- (StoreObserver::events_changed). A replica's write and claim
--- transactions set ats.note_event_changes and give their session the
--- temporary table ats_event_changes; the rows a savepoint rolls back go
--- with it, and the replica reads what is left before it commits. Sessions
--- that do not ask (psql, migrations) note nothing.
+-- (StoreObserver::events_changed). The sessions of a replica's pool set
+-- ats.note_event_changes and hold the temporary table ats_event_changes,
+-- which empties at each commit; the rows a savepoint rolls back go with
+-- it, and the replica reads what is left before it commits. Sessions that
+-- do not ask (psql, migrations) note nothing.
 CREATE FUNCTION note_event_state_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
