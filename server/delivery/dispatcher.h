@@ -201,8 +201,8 @@ class Dispatcher {
   void Send(Claim claim);
 
   // Records `attempts` and, for each claim that still holds, the event's
-  // next state, in one write per account. Defined, with RecordOne and Jittered, in
-  // dispatch_record.cc.
+  // next state, in one write per account. Defined, with RecordOne and
+  // Jittered, in dispatch_record.cc.
   void Record(const std::vector<Attempt>& attempts);
   // Records `attempt` inside `txn`; sets `verdict` to what became of it.
   absl::Status RecordOne(storage::Transaction& txn, const Attempt& attempt,

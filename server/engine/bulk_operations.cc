@@ -439,20 +439,19 @@ absl::Status BulkRunner::RunStep(const OperationKey& key, const StepFn& step,
   bool ran = false;
   const absl::Time start = absl::Now();
   absl::Status status = store_.WriteAndWait(
-      storage::WriteScope::Account(account_id),
-      [&](storage::Transaction& txn) {
-    created = 0;
-    auto row = txn.bulk_operations().GetOperation(account_id, id);
-    if (!row.ok()) return row.status();
-    *operation = *std::move(row);
-    ran = operation->state == ats::v1::BULK_OPERATION_STATE_RUNNING;
-    if (!ran) return absl::OkStatus();
-    const absl::Time now = clock_.Now();
-    absl::Status done = step(txn, *operation, now, &created);
-    if (!done.ok()) return done;
-    operation->update_time = now;
-    return txn.bulk_operations().UpdateOperation(*operation);
-  });
+      storage::WriteScope::Account(account_id), [&](storage::Transaction& txn) {
+        created = 0;
+        auto row = txn.bulk_operations().GetOperation(account_id, id);
+        if (!row.ok()) return row.status();
+        *operation = *std::move(row);
+        ran = operation->state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+        if (!ran) return absl::OkStatus();
+        const absl::Time now = clock_.Now();
+        absl::Status done = step(txn, *operation, now, &created);
+        if (!done.ok()) return done;
+        operation->update_time = now;
+        return txn.bulk_operations().UpdateOperation(*operation);
+      });
   if (!status.ok()) return status;
   if (created > 0 && events_created_) events_created_();
   spdlog::debug("bulk operation {}: {} events created in {}",

@@ -33,6 +33,18 @@ absl::Duration ConflictBackoff(int attempt) {
   return absl::Microseconds(absl::Uniform<int64_t>(random, 0, ceiling_micros));
 }
 
+// The statement that takes `locks`, in their order: one statement, whose
+// select list PostgreSQL evaluates in order.
+std::string LockStatement(const std::vector<AdvisoryLock>& locks) {
+  return absl::StrCat(
+      "SELECT ", absl::StrJoin(locks, ", ",
+                               [](std::string* out, const AdvisoryLock& lock) {
+                                 absl::StrAppend(out, "pg_advisory_lock",
+                                                 lock.shared ? "_shared(" : "(",
+                                                 lock.key, ")");
+                               }));
+}
+
 // Opens a connection of a pool with `options`, its session set up.
 absl::StatusOr<std::unique_ptr<Connection>> Connect(const PoolOptions& options) {
   auto opened = Connection::Open(options.uri, options.connect_timeout);
@@ -104,37 +116,30 @@ void ConnectionPool::Release(std::unique_ptr<Connection> connection) {
 absl::Status ConnectionPool::RunOnce(
     Connection& connection, const TransactionOptions& options,
     const std::function<absl::Status(Connection&)>& work, bool* commit_sent) {
-  if (!options.locks.empty()) {
-    // One statement, whose select list PostgreSQL evaluates in order.
-    absl::Status locked = connection.Exec(absl::StrCat(
-        "SELECT ", absl::StrJoin(options.locks, ", ",
-                                 [](std::string* out, const AdvisoryLock& lock) {
-                                   absl::StrAppend(
-                                       out, "pg_advisory_lock",
-                                       lock.shared ? "_shared(" : "(",
-                                       lock.key, ")");
-                                 })));
-    if (!locked.ok()) {
-      // A deadlock may have left the earlier ones held.
-      if (connection.healthy()) {
-        connection.Exec("SELECT pg_advisory_unlock_all()").IgnoreError();
-      }
-      return locked;
-    }
-  }
-  absl::Status status = connection.Exec(BeginSql(options.isolation));
-  if (status.ok()) status = work(connection);
-  if (!status.ok()) {
-    if (connection.healthy()) connection.Exec("ROLLBACK").IgnoreError();
-  } else {
-    *commit_sent = true;
-    status = connection.Exec("COMMIT");
-  }
-  // A lost connection has lost its lock too.
+  absl::Status status = options.locks.empty()
+                            ? absl::OkStatus()
+                            : connection.Exec(LockStatement(options.locks));
+  if (status.ok())
+    status = RunInTransaction(connection, options, work, commit_sent);
+  // Whatever happened, a deadlock among the locks included; a lost
+  // connection has lost its locks too.
   if (!options.locks.empty() && connection.healthy()) {
     connection.Exec("SELECT pg_advisory_unlock_all()").IgnoreError();
   }
   return status;
+}
+
+absl::Status ConnectionPool::RunInTransaction(
+    Connection& connection, const TransactionOptions& options,
+    const std::function<absl::Status(Connection&)>& work, bool* commit_sent) {
+  absl::Status status = connection.Exec(BeginSql(options.isolation));
+  if (status.ok()) status = work(connection);
+  if (!status.ok()) {
+    if (connection.healthy()) connection.Exec("ROLLBACK").IgnoreError();
+    return status;
+  }
+  *commit_sent = true;
+  return connection.Exec("COMMIT");
 }
 
 absl::Status ConnectionPool::RunTransaction(

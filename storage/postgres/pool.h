@@ -105,10 +105,15 @@ class ConnectionPool {
   absl::StatusOr<std::unique_ptr<Connection>> Acquire();
   // Returns `connection` to the idle list, or drops it when it is broken.
   void Release(std::unique_ptr<Connection> connection);
-  // One run of the loop RunTransaction repeats.
+  // One run of the loop RunTransaction repeats: the locks, then
+  // RunInTransaction.
   absl::Status RunOnce(Connection& connection, const TransactionOptions& options,
                        const std::function<absl::Status(Connection&)>& work,
                        bool* commit_sent);
+  // BEGIN, `work`, then COMMIT (setting `commit_sent`) or ROLLBACK.
+  absl::Status RunInTransaction(
+      Connection& connection, const TransactionOptions& options,
+      const std::function<absl::Status(Connection&)>& work, bool* commit_sent);
 
   const PoolOptions options_;
   absl::Mutex mu_;

@@ -205,9 +205,8 @@ class PostgresStore final : public Store {
     postgres::WriteLanes passed = queue.busy;
     for (auto it = queue.pending.begin();
          it != queue.pending.end() && batch.size() < queue.batch_limit;) {
-      const bool fits = batch.empty() ? (it->lanes & passed).none()
-                                      : (it->lanes & ~*lanes).none() &&
-                                            (it->lanes & passed).none();
+      const bool fits = (it->lanes & passed).none() &&
+                        (batch.empty() || (it->lanes & ~*lanes).none());
       if (!fits) {
         passed |= it->lanes;
         ++it;

@@ -53,12 +53,18 @@ class PostgresStoreTest : public ::testing::Test {
     return store.ok() ? *std::move(store) : nullptr;
   }
 
-  // Opens two replicas into replicas_ and stores account "acct" with
-  // integration "int" through the first.
-  void StartTwoSeededReplicas() {
+  // Opens two replicas into replicas_.
+  void StartTwoReplicas() {
     replicas_.push_back(Replica());
     replicas_.push_back(Replica());
     ASSERT_TRUE(replicas_[0] && replicas_[1]);
+  }
+
+  // Opens two replicas into replicas_ and stores account "acct" with
+  // integration "int" through the first.
+  void StartTwoSeededReplicas() {
+    StartTwoReplicas();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(SeedIntegration(*replicas_[0]).ok());
   }
 
@@ -251,9 +257,8 @@ TEST(WriteLanesTest, AnAccountsLaneIsTheSameOnEveryBuild) {
 }
 
 TEST_F(PostgresStoreTest, WritesOfAccountsInDifferentLanesRunAtOnce) {
-  replicas_.push_back(Replica());
-  replicas_.push_back(Replica());
-  ASSERT_TRUE(replicas_[0] && replicas_[1]);
+  StartTwoReplicas();
+  if (HasFatalFailure()) return;
   const auto [first, second] = AccountsOfTwoLanes();
   // Were they one at a time, the second would wait out the first's patience.
   EXPECT_TRUE(SecondWriteCommitsWhileTheFirstRuns(
@@ -262,9 +267,8 @@ TEST_F(PostgresStoreTest, WritesOfAccountsInDifferentLanesRunAtOnce) {
 }
 
 TEST_F(PostgresStoreTest, WritesSharingAnAccountOrTheDeploymentRunOneAtATime) {
-  replicas_.push_back(Replica());
-  replicas_.push_back(Replica());
-  ASSERT_TRUE(replicas_[0] && replicas_[1]);
+  StartTwoReplicas();
+  if (HasFatalFailure()) return;
   const auto [first, second] = AccountsOfTwoLanes();
   const absl::Duration patience = absl::Seconds(1);
   EXPECT_FALSE(SecondWriteCommitsWhileTheFirstRuns(
