@@ -62,7 +62,9 @@ constexpr int kCallSeconds = 60;
 struct Replica {
   std::optional<ChildProcess> process;
   std::unique_ptr<ats::v1::IntegrationService::Stub> integrations;
-  std::unique_ptr<ats::v1::JobService::Stub> jobs;
+  // Shared with the calls of a move load, which go on while the replica
+  // restarts and gets a new one (see ReplicasE2eTest::JobsOf).
+  std::shared_ptr<ats::v1::JobService::Stub> jobs;
 };
 
 class ReplicasE2eTest : public ::testing::Test {
@@ -96,7 +98,15 @@ class ReplicasE2eTest : public ::testing::Test {
     Replica& replica = replicas_[i];
     replica.process = *std::move(process);
     replica.integrations = ats::v1::IntegrationService::NewStub(channel);
+    absl::MutexLock lock(&stubs_mu_);
     replica.jobs = ats::v1::JobService::NewStub(channel);
+  }
+
+  // Replica `i`'s JobService stub, for a thread that calls it while the
+  // replica may restart: the stub, and its channel, outlive the call.
+  std::shared_ptr<ats::v1::JobService::Stub> JobsOf(int i) {
+    absl::MutexLock lock(&stubs_mu_);
+    return replicas_[i].jobs;
   }
 
   // Starts the partner sink and every replica, and connects the sink's
@@ -262,7 +272,7 @@ class ReplicasE2eTest : public ::testing::Test {
       while (absl::Now() < give_up) {
         ats::v1::MoveCandidateResponse moved;
         grpc::Status status =
-            test.replicas_[replica++ % kReplicas].jobs->MoveCandidate(
+            test.JobsOf(replica++ % kReplicas)->MoveCandidate(
                 KeyContext(test.admin_key_, 10).get(), move, &moved);
         if (status.ok()) {
           absl::MutexLock lock(&mu_);
@@ -315,6 +325,8 @@ class ReplicasE2eTest : public ::testing::Test {
   TempDir dir_;
   std::string uri_;
   std::vector<Replica> replicas_;
+  // Guards each replica's `jobs` stub, which Start replaces.
+  absl::Mutex stubs_mu_;
   std::string operator_key_;
   std::string admin_key_;
   std::unique_ptr<SinkProcess> partner_;
