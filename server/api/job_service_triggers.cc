@@ -41,6 +41,7 @@ ats::v1::Trigger UpdatedSpec(const ats::v1::Trigger& spec,
   }
   if (Masks(mask, "add_tag")) *updated.mutable_add_tag() = update.add_tag();
   if (Masks(mask, "webhook")) *updated.mutable_webhook() = update.webhook();
+  if (Masks(mask, "rules")) *updated.mutable_rules() = update.rules();
   return updated;
 }
 
@@ -84,6 +85,10 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
         trigger.integration_id = *integration_id;
         trigger.spec = TriggerSpecOf(request->trigger());
         trigger.create_time = now;
+        absl::Status resolved =
+            ResolveJobRules(txn, account_id, ids[0], stage->id, "",
+                            trigger.spec, "trigger");
+        if (!resolved.ok()) return resolved;
         absl::Status status = txn.jobs().InsertTrigger(trigger);
         if (!status.ok()) return status;
         status = TouchJob(txn, *job, now);
@@ -144,7 +149,8 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
   std::vector<std::string> ids;
   v.Name("trigger.name", request->trigger().name(), kTriggerPattern, &ids);
   if (v.UpdateMask("update_mask", mask,
-                   {"delay", "integration_event", "add_tag", "webhook"})) {
+                   {"delay", "integration_event", "add_tag", "webhook",
+                    "rules"})) {
     const auto actions =
         std::count_if(std::begin(kActionPaths), std::end(kActionPaths),
                       [&](const char* path) { return Masks(mask, path); });
@@ -160,7 +166,7 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
         if (!job.ok()) return job.status();
         auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
         if (!trigger.ok()) return trigger.status();
-        const ats::v1::Trigger updated = UpdatedSpec(
+        ats::v1::Trigger updated = UpdatedSpec(
             trigger->spec, request->trigger(), request->update_mask());
         Validator shape;
         CheckTriggerShape(updated, "trigger", env_.destinations, shape);
@@ -168,6 +174,10 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
         auto integration_id =
             CheckTriggerTarget(txn, account_id, updated, "trigger");
         if (!integration_id.ok()) return integration_id.status();
+        absl::Status resolved =
+            ResolveJobRules(txn, account_id, ids[0], trigger->stage_id,
+                            trigger->id, updated, "trigger");
+        if (!resolved.ok()) return resolved;
         if (!google::protobuf::util::MessageDifferencer::Equals(
                 updated, trigger->spec)) {
           trigger->spec = updated;

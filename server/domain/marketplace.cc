@@ -11,6 +11,7 @@
 #include "server/common/etag.h"
 #include "server/common/string_view.h"
 #include "server/contract/timestamps.h"
+#include "server/domain/moving_rules.h"
 
 namespace ats::server {
 namespace {
@@ -178,13 +179,15 @@ void ValidateListing(Validator& v, std::string_view field,
       });
   ValidateCandidateFields(v, Child(field, "candidate_fields"),
                           listing.candidate_fields());
+  ValidateCriteria(v, Child(field, "criteria"), listing.criteria());
 }
 
 void ValidatePartnerMask(Validator& v, std::string_view field,
                          const google::protobuf::FieldMask& mask) {
   v.UpdateMask(field, mask,
                {"display_name", "category", "description", "webhook_uri",
-                "activation_fields", "trigger_options", "candidate_fields"});
+                "activation_fields", "trigger_options", "candidate_fields",
+                "criteria"});
 }
 
 void ApplyPartnerMask(const google::protobuf::FieldMask& mask,
