@@ -27,8 +27,9 @@ struct HttpConnectorOptions {
   // attempt fails with http_status 0.
   absl::Duration total_timeout = absl::Seconds(15);
   // How much of a response body is kept (DeliveryOutcome::response_body); the
-  // rest is read and discarded, so a huge body never grows memory.
-  size_t max_response_body_bytes = 4096;
+  // rest is read and discarded, so a huge body never grows memory. Room for
+  // a result in a 2xx answer (64 KiB of details and the rest).
+  size_t max_response_body_bytes = 96 * 1024;
   // How much of the body a non-2xx error message quotes.
   size_t max_error_body_bytes = 200;
   std::string user_agent = "ats-trigger-service/1";
