@@ -8,6 +8,7 @@
 #include "client/args.h"
 #include "client/errors.h"
 #include "client/output.h"
+#include "client/rule_syntax.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace ats::client {
@@ -66,6 +67,14 @@ std::string TriggerSummary(const ats::v1::Trigger& trigger) {
     case ats::v1::Trigger::ACTION_NOT_SET:
       summary = "nothing";
       break;
+  }
+  if (!trigger.rules().empty()) {
+    absl::StrAppend(&summary, ", rules: ",
+                    absl::StrJoin(trigger.rules(), "; ",
+                                  [](std::string* out,
+                                     const ats::v1::MovingRule& rule) {
+                                    absl::StrAppend(out, RuleText(rule));
+                                  }));
   }
   if (trigger.has_delay()) {
     absl::StrAppend(

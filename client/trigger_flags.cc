@@ -2,6 +2,7 @@
 
 #include "client/args.h"
 #include "client/errors.h"
+#include "client/rule_syntax.h"
 
 namespace ats::client {
 
@@ -18,6 +19,12 @@ void TriggerFlags::AddTo(CLI::App* command) {
       "--integration", integration_,
       "Send a partner event to this integration (integrations/ID or ID)");
   AddOptionValuesFlag(command, &options_)->needs(integration);
+  command
+      ->add_option("--rule", rules_,
+                   "A moving rule, tried in order on each partner result "
+                   "(repeatable), e.g. 'report_decision=clear -> Interview', "
+                   "'score<50 -> Rejected', 'status=failed -> nothing'")
+      ->needs(integration);
   CLI::Option* tag =
       command->add_option("--tag", tag_, "Add this tag to the candidate");
   CLI::Option* webhook =
@@ -45,6 +52,9 @@ ats::v1::Trigger TriggerFlags::Build() const {
     auto* action = trigger.mutable_integration_event();
     action->set_integration(Qualified("integrations", integration_));
     PutKeyValues(options_, "--option", action->mutable_option_values());
+    for (const std::string& rule : rules_) {
+      *trigger.add_rules() = ParseRule(rule);
+    }
   } else if (!tag_.empty()) {
     trigger.mutable_add_tag()->set_tag(tag_);
   } else if (!webhook_.empty()) {

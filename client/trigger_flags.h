@@ -13,8 +13,8 @@ namespace ats::client {
 
 class TriggerFlags {
  public:
-  // Adds --integration, --option, --tag, --webhook, --field and --delay to
-  // `command`; the three actions exclude one another.
+  // Adds --integration, --option, --rule, --tag, --webhook, --field and
+  // --delay to `command`; the three actions exclude one another.
   void AddTo(CLI::App* command);
 
   // Whether any action flag was given.
@@ -26,6 +26,7 @@ class TriggerFlags {
  private:
   std::string integration_;
   std::vector<std::string> options_;
+  std::vector<std::string> rules_;
   std::string tag_;
   std::string webhook_;
   std::vector<std::string> fields_;

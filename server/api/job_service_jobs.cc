@@ -31,6 +31,9 @@ struct PlannedTrigger {
 // A stage to create with its triggers, in pipeline order.
 struct PlannedStage {
   std::string display_name;
+  // What its triggers' rules name it by: its display name when the stages
+  // are given, its template stage's name when copied from a template.
+  std::string rule_key;
   std::vector<PlannedTrigger> triggers;
 };
 
@@ -73,25 +76,41 @@ void ValidateGivenStages(const ats::v1::Job& job,
   }
 }
 
+std::string TriggerField(size_t stage, size_t trigger) {
+  return absl::StrCat("job.stages[", stage, "].triggers[", trigger, "]");
+}
+
 // Returns the stages given with skip_template, their triggers' targets
-// checked inside `txn`.
+// checked inside `txn` and their rules' destinations resolved.
 absl::StatusOr<std::vector<PlannedStage>> PlanGivenStages(
     storage::Transaction& txn, const std::string& account_id,
     const ats::v1::Job& job) {
   std::vector<PlannedStage> planned;
+  std::vector<RuleStage> rule_stages;
   for (int i = 0; i < job.stages_size(); ++i) {
     const ats::v1::Stage& stage = job.stages(i);
     PlannedStage& next = planned.emplace_back();
     next.display_name = stage.display_name();
+    next.rule_key = stage.display_name();
+    rule_stages.push_back({next.rule_key, next.display_name, {}});
     for (int j = 0; j < stage.triggers_size(); ++j) {
       const ats::v1::Trigger& trigger = stage.triggers(j);
       auto integration_id = CheckTriggerTarget(
-          txn, account_id, trigger,
-          absl::StrCat("job.stages[", i, "].triggers[", j, "]"));
+          txn, account_id, trigger, TriggerField(i, j));
       if (!integration_id.ok()) return integration_id.status();
       next.triggers.push_back({TriggerSpecOf(trigger), *integration_id});
     }
   }
+  // The stages have no names yet: rules name them by display name.
+  std::vector<PipelineTrigger> ruled;
+  for (size_t i = 0; i < planned.size(); ++i) {
+    for (size_t j = 0; j < planned[i].triggers.size(); ++j) {
+      ruled.push_back({static_cast<int>(i), &planned[i].triggers[j].spec,
+                       TriggerField(i, j)});
+    }
+  }
+  absl::Status resolved = ResolveGivenPipelineRules(rule_stages, ruled);
+  if (!resolved.ok()) return resolved;
   return planned;
 }
 
@@ -123,6 +142,7 @@ absl::StatusOr<std::vector<PlannedStage>> PlanTemplateStages(
   for (const ats::v1::Stage& stage : row->pipeline.stages()) {
     PlannedStage& next = planned.emplace_back();
     next.display_name = stage.display_name();
+    next.rule_key = stage.name();
     for (const ats::v1::Trigger& trigger : stage.triggers()) {
       next.triggers.push_back(
           {TriggerSpecOf(trigger), TriggerIntegrationId(trigger)});
@@ -131,15 +151,22 @@ absl::StatusOr<std::vector<PlannedStage>> PlanTemplateStages(
   return planned;
 }
 
-// Stores `stages` as the pipeline of the new job `job`, with new ids.
+// Stores `stages` as the pipeline of the new job `job`, with new ids; the
+// rules' destinations become the new stages' names.
 absl::Status InsertPipeline(storage::Transaction& txn,
                             const storage::JobRow& job,
                             const std::vector<PlannedStage>& stages,
                             RandomSource& random) {
+  std::vector<std::string> ids;
+  std::map<std::string, std::string> names;
+  for (const PlannedStage& planned : stages) {
+    ids.push_back(NewResourceId(random));
+    names[planned.rule_key] = StageName(job.id, ids.back());
+  }
   for (size_t i = 0; i < stages.size(); ++i) {
     storage::StageRow stage;
     stage.account_id = job.account_id;
-    stage.id = NewResourceId(random);
+    stage.id = ids[i];
     stage.job_id = job.id;
     stage.display_name = stages[i].display_name;
     stage.position = static_cast<int>(i);
@@ -155,6 +182,7 @@ absl::Status InsertPipeline(storage::Transaction& txn,
       trigger.position = static_cast<int>(j);
       trigger.integration_id = triggers[j].integration_id;
       trigger.spec = triggers[j].spec;
+      RenameRuleDestinations(names, trigger.spec);
       trigger.create_time = job.create_time;
       status = txn.jobs().InsertTrigger(trigger);
       if (!status.ok()) return status;

@@ -114,14 +114,27 @@ std::string LastId(const std::string& name) {
   return name.substr(name.rfind('/') + 1);
 }
 
+// Whether `a` and `b` carry the same moving rules.
+bool SameRules(const ats::v1::Trigger& a, const ats::v1::Trigger& b) {
+  if (a.rules_size() != b.rules_size()) return false;
+  for (int i = 0; i < a.rules_size(); ++i) {
+    if (!google::protobuf::util::MessageDifferencer::Equals(a.rules(i),
+                                                            b.rules(i))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Turns the requested `stages` of template `template_id` into the stored
 // pipeline, inside `txn`: every stage and trigger gets its resource name and
 // output-only fields are dropped. On update (`stored` set), a stage or
 // trigger whose name is one of `stored`'s keeps its id; any other given name
 // is INVALID_ARGUMENT. On create names are ignored. Triggers that are new, or
-// whose integration event changed, are checked with CheckTriggerTarget; an
-// unchanged one is not, since an integration only needs to be active when a
-// trigger is added.
+// whose integration event or rules changed, are checked with
+// CheckTriggerTarget; an unchanged one is not, since an integration only
+// needs to be active when a trigger is added. Every trigger's rules name
+// stages of the template once stored (ResolveGivenPipelineRules).
 absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& template_id,
@@ -142,6 +155,9 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
   std::set<std::string> used;
   // Triggers to check against their integration, with their field.
   std::vector<std::pair<const ats::v1::Trigger*, std::string>> to_check;
+  // Every trigger, whose rules' destinations are resolved once all stages
+  // have names.
+  std::vector<PipelineTrigger> ruled;
   ats::v1::JobTemplate pipeline;
   for (int i = 0; i < stages.size(); ++i) {
     const ats::v1::Stage& requested = stages[i];
@@ -197,8 +213,10 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
           before != nullptr && before->has_integration_event() &&
           asked.has_integration_event() &&
           google::protobuf::util::MessageDifferencer::Equals(
-              before->integration_event(), asked.integration_event());
+              before->integration_event(), asked.integration_event()) &&
+          SameRules(*before, asked);
       if (!unchanged) to_check.emplace_back(trigger, trigger_field);
+      ruled.push_back({i, trigger, trigger_field});
     }
   }
   if (!v.ok()) return v.status();
@@ -206,6 +224,14 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
     auto target = CheckTriggerTarget(txn, account_id, *trigger, trigger_field);
     if (!target.ok()) return target.status();
   }
+  // Rules name the template's stages by resource name; jobs created from
+  // the template get the stages of those names.
+  std::vector<RuleStage> rule_stages;
+  for (const ats::v1::Stage& stage : pipeline.stages()) {
+    rule_stages.push_back({stage.name(), stage.display_name(), {}});
+  }
+  absl::Status resolved = ResolveGivenPipelineRules(rule_stages, ruled);
+  if (!resolved.ok()) return resolved;
   return pipeline;
 }
 

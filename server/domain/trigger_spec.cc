@@ -202,6 +202,27 @@ absl::Status ResolvePipelineRules(std::vector<RuleStage>& stages, int own,
                      "give one of them a condition")}});
 }
 
+absl::Status ResolveGivenPipelineRules(
+    std::vector<RuleStage> stages,
+    const std::vector<PipelineTrigger>& triggers) {
+  for (const PipelineTrigger& given : triggers) {
+    absl::Status status =
+        ResolvePipelineRules(stages, given.stage, *given.trigger, given.field);
+    if (!status.ok()) return status;
+    stages[given.stage].rules.push_back(&given.trigger->rules());
+  }
+  return absl::OkStatus();
+}
+
+void RenameRuleDestinations(const std::map<std::string, std::string>& names,
+                            ats::v1::Trigger& trigger) {
+  for (ats::v1::MovingRule& rule : *trigger.mutable_rules()) {
+    if (!rule.has_move_to_stage()) continue;
+    auto found = names.find(rule.move_to_stage());
+    if (found != names.end()) rule.set_move_to_stage(found->second);
+  }
+}
+
 absl::Status ResolveJobRules(storage::Transaction& txn,
                              const std::string& account_id,
                              const std::string& job_id,

@@ -8,6 +8,7 @@
 // transaction that stores the trigger so that the integration cannot change
 // in between.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,27 @@ absl::StatusOr<std::string> CheckTriggerTarget(
 absl::Status ResolvePipelineRules(std::vector<RuleStage>& stages, int own,
                                   ats::v1::Trigger& trigger,
                                   const std::string& field);
+
+// A trigger of a pipeline given whole (a job template, or a job's stages at
+// its creation): its stage's index among the pipeline's RuleStages, and its
+// field in the request.
+struct PipelineTrigger {
+  int stage = 0;
+  ats::v1::Trigger* trigger = nullptr;
+  std::string field;
+};
+
+// ResolvePipelineRules for every trigger of a pipeline given whole, whose
+// stages are `stages` (keys and names, no rules yet): each trigger's rules
+// count for the cycles of those after it, so the last finds a cycle of all.
+absl::Status ResolveGivenPipelineRules(
+    std::vector<RuleStage> stages, const std::vector<PipelineTrigger>& triggers);
+
+// Rewrites the destinations of `trigger`'s rules, stage keys of the pipeline
+// it was given in, to the names `names` maps them to (a template's stages to
+// a job's); a destination missing from `names` is kept as it was.
+void RenameRuleDestinations(const std::map<std::string, std::string>& names,
+                            ats::v1::Trigger& trigger);
 
 // ResolvePipelineRules inside `txn` for `trigger`, a new trigger (empty
 // `trigger_id`) or the new version of trigger `trigger_id`, of stage

@@ -5,10 +5,7 @@
 // the model says, its state and its result's status must agree, and a final
 // state must stay final (FAILED leaves only through RetryEvent).
 
-#include <cstdlib>
-#include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +13,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
+#include "tests/support/property.h"
 #include "tests/api/event_fixture.h"
 
 namespace ats::testing {
@@ -32,10 +30,6 @@ constexpr int kCases = 40;
 constexpr int kMaxSteps = 25;
 
 // A value of [lo, hi), uniform whatever the size of the current case.
-int Pick(int lo, int hi) {
-  return *rc::gen::resize(rc::kNominalSize, rc::gen::inRange(lo, hi));
-}
-
 // The event state a result status goes with.
 EventState StateOf(PartnerResultStatus status) {
   switch (status) {
@@ -294,20 +288,7 @@ TEST_F(ResultPropertyTest, EventStateAndResultStatusAlwaysAgree) {
     }
   };
 
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  const char* configured = std::getenv("RC_PARAMS");
-  if (configured == nullptr ||
-      std::string(configured).find("max_success") == std::string::npos) {
-    params.maxSuccess = kCases;
-  }
-  rc::detail::TestMetadata metadata;
-  metadata.id = "ResultPropertyTest/EventStateAndResultStatusAlwaysAgree";
-  const rc::detail::TestResult result =
-      rc::detail::checkTestable(property, metadata, params);
-  std::ostringstream message;
-  rc::detail::printResultMessage(result, message);
-  std::cout << message.str() << std::endl;
-  EXPECT_TRUE(result.template is<rc::detail::SuccessResult>()) << message.str();
+  CheckProperty("ResultPropertyTest/EventStateAndResultStatusAlwaysAgree", kCases, property);
 }
 
 }  // namespace

@@ -517,6 +517,108 @@ TEST_F(DispatcherTest, GoneKillsTheEventAndDisablesTheEndpoint) {
   EXPECT_EQ(received->failed, 1);
 }
 
+TEST_F(DispatcherTest, AnErrorAnswersBodyIsThePartnersMessage) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string integration = AddIntegration(*sink);
+  // Control characters become spaces, UTF-8 stays, and the message is cut
+  // at 1 KiB.
+  ASSERT_TRUE(sink->SetBehaviour(absl::StrCat(R"({"status": 422, "body": ")",
+                                              "candidate email bounced\\n\\t"
+                                              "caf\u00e9\\u0007",
+                                              R"(", "times": 1})"))
+                  .ok());
+  storage::EventRow event = NewEvent(integration);
+  Insert(event);
+  StartDispatcher(TestOptions());
+  ASSERT_TRUE(WaitForState(event.id, ats::v1::EVENT_STATE_RETRYING));
+  const std::string expected = "candidate email bounced  caf\u00e9";
+  EXPECT_EQ(Get(event.id).partner_message, expected);
+  std::vector<storage::AttemptRow> attempts = Attempts(event.id);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].partner_message, expected);
+
+  // The retry succeeds without a body: the event keeps what the partner
+  // said last, the new attempt says nothing.
+  ASSERT_TRUE(WaitForState(event.id, ats::v1::EVENT_STATE_SENT,
+                           absl::Seconds(6)));
+  EXPECT_EQ(Get(event.id).partner_message, expected);
+  attempts = Attempts(event.id);
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[1].partner_message, "");
+
+  ASSERT_TRUE(
+      sink->SetBehaviour(
+              R"({"status": 500, "body_bytes": 5000, "times": 1})")
+          .ok());
+  storage::EventRow long_answer = NewEvent(integration);
+  Insert(long_answer);
+  ASSERT_TRUE(WaitForState(long_answer.id, ats::v1::EVENT_STATE_RETRYING));
+  EXPECT_EQ(Get(long_answer.id).partner_message, std::string(1024, 'x'));
+}
+
+TEST_F(DispatcherTest, AResultInASuccessfulAnswerIsRecorded) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string integration = AddIntegration(*sink);
+  DispatcherOptions options = TestOptions();
+  // Delivery alone: the engine's recorder stands in as a plain record of
+  // what it was given, refusing a summary of "refuse me".
+  options.record_result = [](storage::Transaction& txn,
+                             storage::EventRow& event,
+                             const ats::v1::PartnerResult& result,
+                             absl::Time) -> absl::Status {
+    if (result.summary() == "refuse me") {
+      return absl::InvalidArgumentError("criterion drug_test is unknown");
+    }
+    event.result = result;
+    event.state = ats::v1::EVENT_STATE_COMPLETED;
+    return txn.events().UpdateEvent(event);
+  };
+  ASSERT_TRUE(sink->SetBehaviour(
+                      R"({"body": "{\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"score\": 82, \"criteria\": {\"decision\": {\"outcome\": \"clear\"}}}", "times": 1})")
+                  .ok());
+  storage::EventRow event = NewEvent(integration);
+  Insert(event);
+  StartDispatcher(options);
+  ASSERT_TRUE(WaitForState(event.id, ats::v1::EVENT_STATE_COMPLETED));
+  const storage::EventRow completed = Get(event.id);
+  ASSERT_TRUE(completed.result.has_value());
+  EXPECT_EQ(completed.result->score().value(), 82);
+  EXPECT_EQ(completed.result->criteria().at("decision").outcome(), "clear");
+  EXPECT_EQ(completed.partner_message, "");
+  EXPECT_EQ(Attempts(event.id).size(), 1u);
+
+  // A JSON object that is no result, or a result the recorder refuses: the
+  // event is SENT, and the message says why.
+  for (const std::string& body :
+       {std::string(R"({\"received\": true})"),
+        std::string(R"({\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"summary\": \"refuse me\"})"),
+        std::string(R"({\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"score\": \"NaN\"})")}) {
+    ASSERT_TRUE(sink->SetBehaviour(absl::StrCat(R"({"body": ")", body,
+                                                R"(", "times": 1})"))
+                    .ok());
+    storage::EventRow other = NewEvent(integration);
+    Insert(other);
+    ASSERT_TRUE(WaitForState(other.id, ats::v1::EVENT_STATE_SENT)) << body;
+    const storage::EventRow sent = Get(other.id);
+    EXPECT_FALSE(sent.result.has_value()) << body;
+    EXPECT_TRUE(absl::StrContains(sent.partner_message, "not a result") ||
+                absl::StrContains(sent.partner_message, "was refused"))
+        << body << ": " << sent.partner_message;
+    const std::vector<storage::AttemptRow> attempts = Attempts(other.id);
+    ASSERT_EQ(attempts.size(), 1u);
+    EXPECT_EQ(attempts[0].partner_message, sent.partner_message);
+  }
+
+  // A plain-text acknowledgement is no result and no message.
+  ASSERT_TRUE(sink->SetBehaviour(R"({"body": "ok", "times": 1})").ok());
+  storage::EventRow plain = NewEvent(integration);
+  Insert(plain);
+  ASSERT_TRUE(WaitForState(plain.id, ats::v1::EVENT_STATE_SENT));
+  EXPECT_EQ(Get(plain.id).partner_message, "");
+}
+
 TEST_F(DispatcherTest, TimeoutRetriesAndTheRetryIsDeliveredAgain) {
   auto sink = StartSink();
   ASSERT_NE(sink, nullptr);

@@ -350,6 +350,59 @@ TEST_F(AdminTest, JobStagesAndTriggersAreAddedAndRemoved) {
   }
 }
 
+TEST_F(AdminTest, MovingRulesAreWrittenAndShownReadably) {
+  const ats::v1::Integration integration = ActivatePartner();
+  const ats::v1::Job job = CreateJob("Data engineer");
+  AdminOk({"jobs", "stages", "add", job.name(), "Rejected"});
+  const auto trigger = Parse<ats::v1::Trigger>(AdminOk(
+      {"jobs", "triggers", "add", job.name(), "Screening", "--integration",
+       integration.name(), "--option", "test_package=sql-basics", "--rule",
+       "score<50 -> Rejected", "--rule",
+       "score=50..80 or status=pending -> interview", "--rule",
+       "status=failed -> nothing", "-o", "json"}));
+  ASSERT_EQ(trigger.rules_size(), 3);
+  const ats::v1::MovingRule& low = trigger.rules(0);
+  ASSERT_EQ(low.conditions_size(), 1);
+  EXPECT_EQ(low.conditions(0).result_score().comparison(),
+            ats::v1::SCORE_COMPARISON_BELOW);
+  EXPECT_EQ(low.conditions(0).result_score().value(), 50);
+  // Display names come back as the stages' names.
+  EXPECT_TRUE(absl::StartsWith(low.move_to_stage(), job.name() + "/stages/"))
+      << low.move_to_stage();
+  const ats::v1::MovingRule& middle = trigger.rules(1);
+  EXPECT_EQ(middle.match(), ats::v1::RULE_MATCH_ANY);
+  ASSERT_EQ(middle.conditions_size(), 2);
+  EXPECT_EQ(middle.conditions(0).result_score().comparison(),
+            ats::v1::SCORE_COMPARISON_BETWEEN);
+  EXPECT_EQ(middle.conditions(0).result_score().upper_value(), 80);
+  EXPECT_EQ(middle.conditions(1).status().statuses(0),
+            ats::v1::PARTNER_RESULT_STATUS_PENDING);
+  EXPECT_TRUE(trigger.rules(2).do_nothing());
+  const std::string shown = AdminOk({"jobs", "show", job.name()}).out;
+  EXPECT_TRUE(absl::StrContains(shown, "rules: score<50 -> jobs/")) << shown;
+  EXPECT_TRUE(absl::StrContains(shown, "status=failed -> nothing")) << shown;
+
+  // Bad rules are usage errors before any call, or the server's
+  // INVALID_ARGUMENT naming the rule.
+  for (const char* bad : {"score<50", "score<abc -> Rejected",
+                          "score<50 and status=failed or score>1 -> Rejected",
+                          "status<3 -> Rejected", "-> "}) {
+    const CommandResult refused =
+        Admin({"jobs", "triggers", "add", job.name(), "Screening",
+               "--integration", integration.name(), "--option",
+               "test_package=sql-basics", "--rule", bad});
+    EXPECT_EQ(refused.exit_code, kExitUsage) << bad << ": " << Describe(refused);
+  }
+  const CommandResult unknown = Admin(
+      {"jobs", "triggers", "add", job.name(), "Screening", "--integration",
+       integration.name(), "--option", "test_package=sql-basics", "--rule",
+       "drug_test=clear -> Interview"});
+  EXPECT_EQ(unknown.exit_code, kExitUsage) << Describe(unknown);
+  EXPECT_TRUE(absl::StrContains(unknown.err,
+                                "trigger.rules[0].conditions[0].outcome"))
+      << unknown.err;
+}
+
 TEST_F(AdminTest, ADeadEventIsRetriedAndARotatedSecretSigns) {
   const ats::v1::Integration integration = ActivatePartner();
   const ats::v1::Job job = CreateJob("Site reliability engineer");

@@ -6,11 +6,8 @@
 // a stage of the job, and each history ending in the current stage.
 
 #include <algorithm>
-#include <cstdlib>
-#include <iostream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
+#include "tests/support/property.h"
 #include "tests/api/fixtures.h"
 #include "tests/api/test_server.h"
 
@@ -63,12 +61,6 @@ struct Model {
     return false;
   }
 };
-
-// A value of [lo, hi), uniform whatever the size of the current case
-// (rapidcheck otherwise keeps early cases near `lo`).
-int Pick(int lo, int hi) {
-  return *rc::gen::resize(rc::kNominalSize, rc::gen::inRange(lo, hi));
-}
 
 const std::string& PickName() { return kNames[Pick(0, static_cast<int>(kNames.size()))]; }
 
@@ -262,21 +254,7 @@ TEST(PipelinePropertyTest, RandomEditsAndMovesKeepThePipelineConsistent) {
     }
   };
 
-  rc::detail::TestParams params = rc::detail::configuration().testParams;
-  const char* configured = std::getenv("RC_PARAMS");
-  if (configured == nullptr ||
-      std::string(configured).find("max_success") == std::string::npos) {
-    params.maxSuccess = kCases;
-  }
-  rc::detail::TestMetadata metadata;
-  metadata.id = "PipelinePropertyTest/RandomEditsAndMoves";
-  const rc::detail::TestResult result =
-      rc::detail::checkTestable(property, metadata, params);
-  std::ostringstream message;
-  rc::detail::printResultMessage(result, message);
-  std::cout << message.str() << std::endl;
-  EXPECT_TRUE(result.template is<rc::detail::SuccessResult>())
-      << message.str();
+  CheckProperty("PipelinePropertyTest/RandomEditsAndMoves", kCases, property);
 }
 
 }  // namespace
