@@ -97,6 +97,13 @@ ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, dispatch_lease, absl::Seconds(60),
           "how long a claimed delivery is reserved: one not finished by then "
           "(the server died) is sent again; must exceed --delivery_timeout");
+ABSL_FLAG(absl::Duration, auto_disable_after, absl::Hours(5 * 24),
+          "disable an integration's endpoint once every delivery to it has "
+          "failed for this long (with at least --auto_disable_min_failures "
+          "attempts), as a 410 answer does; 0 never disables");
+ABSL_FLAG(int, auto_disable_min_failures, 10,
+          "failed attempts an endpoint needs, besides --auto_disable_after, "
+          "to be disabled");
 ABSL_FLAG(std::string, allowed_destination_networks, "",
           "comma-separated CIDR blocks webhooks may go to besides public "
           "addresses, e.g. 127.0.0.0/8,::1/128 for a partner on this host; "
@@ -320,6 +327,9 @@ int main(int argc, char** argv) {
   options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
   options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
   options.dispatcher.retry_schedule = *retry_schedule;
+  options.dispatcher.auto_disable_after = absl::GetFlag(FLAGS_auto_disable_after);
+  options.dispatcher.auto_disable_min_failures =
+      absl::GetFlag(FLAGS_auto_disable_min_failures);
   // Deliveries under way at shutdown get the same grace as calls.
   options.dispatcher.stop_grace = options.shutdown_grace;
   options.bulk.batch_size = absl::GetFlag(FLAGS_bulk_batch_size);

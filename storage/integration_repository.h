@@ -33,8 +33,13 @@ struct IntegrationRow {
   std::map<std::string, std::string> activation_values;
   std::string signing_secret;
   absl::Time signing_secret_create_time;
-  // Non-empty once the partner answered 410 Gone: deliveries stop.
+  // Non-empty once the partner answered 410 Gone, or every delivery failed
+  // for too long: deliveries stop.
   std::string endpoint_disabled_reason;
+  // Since when every delivery attempt has failed (unset after a success),
+  // and how many attempts failed since then.
+  std::optional<absl::Time> failing_since;
+  int64_t failed_attempts = 0;
   absl::Time create_time;
   absl::Time update_time;
   int64_t revision = 1;

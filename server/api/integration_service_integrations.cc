@@ -173,6 +173,9 @@ absl::StatusOr<bool> Reactivate(const ats::v1::Partner&, absl::Time,
   if (row.active && row.endpoint_disabled_reason.empty()) return false;
   row.active = true;
   row.endpoint_disabled_reason.clear();
+  // A fresh start: the failures before it no longer count toward disabling.
+  row.failing_since.reset();
+  row.failed_attempts = 0;
   return true;
 }
 

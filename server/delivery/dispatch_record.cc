@@ -30,6 +30,19 @@ constexpr absl::Duration kMaxRetryAfter = absl::Hours(24);
 
 constexpr char kGone[] = "partner answered 410 Gone: endpoint disabled";
 
+std::string TimeText(absl::Time time) {
+  return absl::FormatTime(absl::RFC3339_sec, time, absl::UTCTimeZone());
+}
+
+// Disables the endpoint of `integration` for `reason` at `now`: its events
+// die unsent until ReactivateIntegration.
+void DisableEndpoint(std::string reason, absl::Time now,
+                     storage::IntegrationRow& integration) {
+  integration.endpoint_disabled_reason = std::move(reason);
+  integration.update_time = now;
+  ++integration.revision;
+}
+
 // Longest partner message kept, per the Event contract.
 constexpr size_t kMaxPartnerMessageBytes = 1024;
 
@@ -156,7 +169,7 @@ void Dispatcher::Record(const std::vector<Attempt>& attempts) {
                 RecordOne(txn, *record.attempts[i], &record.verdicts[i]);
             if (!recorded.ok()) return recorded;
           }
-          return absl::OkStatus();
+          return NoteFailingEndpoints(txn, record.attempts);
         },
         [&record, &pending](absl::Status status) {
           record.status = std::move(status);
@@ -263,12 +276,70 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
   if (absl::IsNotFound(integration.status())) return absl::OkStatus();
   if (!integration.ok()) return integration.status();
   if (!integration->endpoint_disabled_reason.empty()) return absl::OkStatus();
-  integration->endpoint_disabled_reason = absl::StrCat(
-      "partner answered 410 Gone to ", attempt.name, " at ",
-      absl::FormatTime(absl::RFC3339_sec, now, absl::UTCTimeZone()));
-  integration->update_time = now;
-  ++integration->revision;
+  DisableEndpoint(absl::StrCat("partner answered 410 Gone to ", attempt.name,
+                               " at ", TimeText(now)),
+                  now, *integration);
   return txn.integrations().UpdateIntegration(*integration);
+}
+
+absl::Status Dispatcher::NoteFailingEndpoints(
+    storage::Transaction& txn, const std::vector<const Attempt*>& attempts) {
+  // Per integration, in the order attempted: whether one succeeded, and the
+  // failures since the last success (or since the batch began).
+  struct Run {
+    bool succeeded = false;
+    int64_t failures = 0;
+    absl::Time first_failure;
+  };
+  std::map<std::string, Run> runs;
+  for (const Attempt* attempt : attempts) {
+    // Only answers, or their absence, say how an endpoint is doing: no
+    // request went out for these.
+    if (attempt->event.integration_id.empty() || attempt->unsendable ||
+        attempt->outcome.refused_destination) {
+      continue;
+    }
+    Run& run = runs[attempt->event.integration_id];
+    if (IsSuccess(attempt->outcome.http_status)) {
+      run = Run{true, 0, absl::Time()};
+    } else if (run.failures++ == 0) {
+      run.first_failure = attempt->time;
+    }
+  }
+  const std::string& account_id = attempts.front()->event.account_id;
+  const absl::Time now = clock_.Now();
+  for (const auto& [integration_id, run] : runs) {
+    auto integration =
+        txn.integrations().GetIntegration(account_id, integration_id);
+    if (absl::IsNotFound(integration.status())) continue;
+    if (!integration.ok()) return integration.status();
+    storage::IntegrationRow& row = *integration;
+    if (run.failures == 0) {
+      if (!row.failing_since.has_value() && row.failed_attempts == 0) continue;
+      row.failing_since.reset();
+      row.failed_attempts = 0;
+    } else {
+      if (run.succeeded || !row.failing_since.has_value()) {
+        row.failing_since = run.first_failure;
+        row.failed_attempts = 0;
+      }
+      row.failed_attempts += run.failures;
+      const absl::Duration failing = now - *row.failing_since;
+      if (options_.auto_disable_after > absl::ZeroDuration() &&
+          row.endpoint_disabled_reason.empty() &&
+          failing >= options_.auto_disable_after &&
+          row.failed_attempts >= options_.auto_disable_min_failures) {
+        DisableEndpoint(
+            absl::StrCat("every delivery failed since ",
+                         TimeText(*row.failing_since), " (",
+                         row.failed_attempts, " attempts)"),
+            now, row);
+      }
+    }
+    absl::Status updated = txn.integrations().UpdateIntegration(row);
+    if (!updated.ok()) return updated;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ats::server

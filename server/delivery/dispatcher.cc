@@ -82,6 +82,16 @@ absl::Status ValidateDispatcherOptions(const DispatcherOptions& options) {
   if (!(options.jitter >= 0 && options.jitter < 1)) {
     return absl::InvalidArgumentError("jitter must be in [0, 1)");
   }
+  if (options.auto_disable_after < absl::ZeroDuration() ||
+      options.auto_disable_after == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "auto_disable_after must be finite and non-negative (0 never "
+        "disables)");
+  }
+  if (options.auto_disable_min_failures < 1) {
+    return absl::InvalidArgumentError(
+        "auto_disable_min_failures must be at least 1");
+  }
   return absl::OkStatus();
 }
 

@@ -79,6 +79,11 @@ struct DispatcherOptions {
   int claim_batch = 128;
   // How long Stop waits for deliveries under way to finish and be recorded.
   absl::Duration stop_grace = absl::Seconds(5);
+  // An integration whose every delivery attempt has failed for this long,
+  // with at least `auto_disable_min_failures` attempts, has its endpoint
+  // disabled, as a 410 answer disables it; zero never disables.
+  absl::Duration auto_disable_after = absl::Hours(5 * 24);
+  int auto_disable_min_failures = 10;
   // Records a result a partner gave in a 2xx answer's body for the event,
   // SENT by that answer, inside the recorder's transaction at the time
   // given (the engine's RecordPartnerResult, which also runs the moving
@@ -218,6 +223,11 @@ class Dispatcher {
   // Records `attempt` inside `txn`; sets `verdict` to what became of it.
   absl::Status RecordOne(storage::Transaction& txn, const Attempt& attempt,
                          std::string* verdict);
+  // Keeps, inside `txn`, each integration's run of failed deliveries from
+  // the `attempts` of one account just recorded, and disables the endpoint
+  // of one whose every attempt has failed for auto_disable_after.
+  absl::Status NoteFailingEndpoints(storage::Transaction& txn,
+                                    const std::vector<const Attempt*>& attempts);
 
   // Returns `wait` scaled by a random factor in [1 - jitter, 1 + jitter].
   absl::Duration Jittered(absl::Duration wait);

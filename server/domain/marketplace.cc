@@ -271,6 +271,10 @@ void IntegrationToProto(const storage::IntegrationRow& row,
     }
   }
   integration->set_endpoint_disabled_reason(row.endpoint_disabled_reason);
+  if (row.failing_since.has_value()) {
+    *integration->mutable_failing_since() = ToProtoTime(*row.failing_since);
+  }
+  integration->set_failed_attempts(row.failed_attempts);
   *integration->mutable_signing_secret_create_time() =
       ToProtoTime(row.signing_secret_create_time);
   *integration->mutable_create_time() = ToProtoTime(row.create_time);

@@ -14,7 +14,7 @@ constexpr char kPartnerColumns[] =
 constexpr char kIntegrationColumns[] =
     "account_id, id, partner_id, display_name, active, activation_values, "
     "signing_secret, signing_secret_create_time, endpoint_disabled_reason, "
-    "create_time, update_time, revision";
+    "create_time, update_time, revision, failing_since, failed_attempts";
 
 std::string SortName(const PartnerRow& partner) {
   return absl::AsciiStrToLower(partner.listing.display_name());
@@ -74,6 +74,10 @@ absl::StatusOr<IntegrationRow> SqlIntegrationRepository::ReadIntegration(
   integration.create_time = FromMicros(row.ColumnInt64(9));
   integration.update_time = FromMicros(row.ColumnInt64(10));
   integration.revision = row.ColumnInt64(11);
+  if (!row.ColumnIsNull(12)) {
+    integration.failing_since = FromMicros(row.ColumnInt64(12));
+  }
+  integration.failed_attempts = row.ColumnInt64(13);
   return integration;
 }
 
@@ -99,6 +103,12 @@ absl::Status SqlIntegrationRepository::BindIntegration(
       .Bind(10, ToMicros(integration.create_time))
       .Bind(11, ToMicros(integration.update_time))
       .Bind(12, integration.revision);
+  if (integration.failing_since.has_value()) {
+    stmt.Bind(13, ToMicros(*integration.failing_since));
+  } else {
+    stmt.BindNull(13);
+  }
+  stmt.Bind(14, integration.failed_attempts);
   return absl::OkStatus();
 }
 
@@ -175,7 +185,8 @@ absl::Status SqlIntegrationRepository::InsertIntegration(
     const IntegrationRow& integration) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO integrations (", kIntegrationColumns,
-      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+      "?14)");
   known_.clear();
   Statement& stmt = db_.Prepare(sql.c_str());
   absl::Status bound = BindIntegration(stmt, integration);
@@ -190,7 +201,8 @@ absl::Status SqlIntegrationRepository::UpdateIntegration(
       "UPDATE integrations SET partner_id = ?3, display_name = ?4, "
       "active = ?5, activation_values = ?6, signing_secret = ?7, "
       "signing_secret_create_time = ?8, endpoint_disabled_reason = ?9, "
-      "create_time = ?10, update_time = ?11, revision = ?12 "
+      "create_time = ?10, update_time = ?11, revision = ?12, "
+      "failing_since = ?13, failed_attempts = ?14 "
       "WHERE account_id = ?1 AND id = ?2");
   absl::Status bound = BindIntegration(stmt, integration);
   if (!bound.ok()) return bound;

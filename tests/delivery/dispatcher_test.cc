@@ -619,6 +619,63 @@ TEST_F(DispatcherTest, AResultInASuccessfulAnswerIsRecorded) {
   EXPECT_EQ(Get(plain.id).partner_message, "");
 }
 
+TEST_F(DispatcherTest, AnEndpointFailingForTooLongIsDisabled) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string integration = AddIntegration(*sink);
+  const int64_t revision = GetIntegration(integration).revision;
+  DispatcherOptions options = TestOptions();
+  options.auto_disable_after = absl::Hours(1);
+  options.auto_disable_min_failures = 4;
+  StartDispatcher(options);
+
+  // Three failed attempts within minutes: counted, not disabled.
+  ASSERT_TRUE(sink->SetBehaviour(R"({"status": 500})").ok());
+  storage::EventRow first = NewEvent(integration);
+  Insert(first);
+  ASSERT_TRUE(
+      WaitForState(first.id, ats::v1::EVENT_STATE_DEAD, absl::Minutes(1)));
+  storage::IntegrationRow failing = GetIntegration(integration);
+  ASSERT_TRUE(failing.failing_since.has_value());
+  EXPECT_EQ(*failing.failing_since, Attempts(first.id)[0].attempt_time);
+  EXPECT_EQ(failing.failed_attempts, 3);
+  EXPECT_EQ(failing.endpoint_disabled_reason, "");
+  // Counting changes no etag: an admin's update in between is not refused.
+  EXPECT_EQ(failing.revision, revision);
+
+  // A success starts the count again.
+  ASSERT_TRUE(sink->SetBehaviour(R"({"status": 200})").ok());
+  storage::EventRow fine = NewEvent(integration);
+  Insert(fine);
+  ASSERT_TRUE(WaitForState(fine.id, ats::v1::EVENT_STATE_SENT));
+  EXPECT_FALSE(GetIntegration(integration).failing_since.has_value());
+  EXPECT_EQ(GetIntegration(integration).failed_attempts, 0);
+
+  // Failing again, then for longer than an hour with enough attempts: the
+  // endpoint is disabled, and the next event dies unsent.
+  ASSERT_TRUE(sink->SetBehaviour(R"({"status": 500})").ok());
+  storage::EventRow again = NewEvent(integration);
+  Insert(again);
+  ASSERT_TRUE(
+      WaitForState(again.id, ats::v1::EVENT_STATE_DEAD, absl::Minutes(1)));
+  const absl::Time since = *GetIntegration(integration).failing_since;
+  EXPECT_EQ(GetIntegration(integration).endpoint_disabled_reason, "");
+  clock_.Advance(absl::Hours(2));
+  storage::EventRow last = NewEvent(integration);
+  Insert(last);
+  ASSERT_TRUE(WaitForState(last.id, ats::v1::EVENT_STATE_DEAD,
+                           absl::Seconds(10)));
+  const storage::IntegrationRow disabled = GetIntegration(integration);
+  EXPECT_TRUE(absl::StrContains(disabled.endpoint_disabled_reason,
+                                "every delivery failed since"))
+      << disabled.endpoint_disabled_reason;
+  EXPECT_EQ(*disabled.failing_since, since);
+  EXPECT_EQ(disabled.revision, revision + 1);
+  EXPECT_EQ(Attempts(last.id).size(), 1u);
+  EXPECT_TRUE(absl::StrContains(Get(last.id).state_reason, "disabled"))
+      << Get(last.id).state_reason;
+}
+
 TEST_F(DispatcherTest, TimeoutRetriesAndTheRetryIsDeliveredAgain) {
   auto sink = StartSink();
   ASSERT_NE(sink, nullptr);

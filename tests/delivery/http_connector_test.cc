@@ -440,7 +440,9 @@ TEST_F(HttpConnectorTest, HugeResponseBodyIsReadButNotKept) {
             200);
   DeliveryOutcome outcome = connector.Deliver(MakeDelivery("events/huge"));
   EXPECT_EQ(outcome.http_status, 500);
-  EXPECT_EQ(outcome.response_body, std::string(4096, 'x'));
+  const size_t kept = HttpConnectorOptions().max_response_body_bytes;
+  EXPECT_EQ(outcome.response_body, std::string(kept, 'x'));
+  EXPECT_TRUE(outcome.response_body_truncated);
   EXPECT_EQ(outcome.error, "HTTP 500: " + std::string(200, 'x'));
 
   ASSERT_EQ(sink_->Post("/behaviour",
@@ -449,10 +451,12 @@ TEST_F(HttpConnectorTest, HugeResponseBodyIsReadButNotKept) {
   outcome = connector.Deliver(MakeDelivery("events/huge"));
   EXPECT_EQ(outcome.http_status, 200) << outcome.error;
   EXPECT_EQ(outcome.error, "");
-  EXPECT_EQ(outcome.response_body.size(), 4096u);
+  EXPECT_EQ(outcome.response_body.size(), kept);
+  EXPECT_TRUE(outcome.response_body_truncated);
   // The bodies were drained, not cut off: the connection served them all.
   outcome = connector.Deliver(MakeDelivery("events/after-huge"));
   EXPECT_EQ(outcome.http_status, 200) << outcome.error;
+  EXPECT_FALSE(outcome.response_body_truncated);
   EXPECT_EQ(Number(sink_->Received(), "connections"), 1);
 }
 

@@ -227,6 +227,78 @@ TEST_F(MovingRulesTest, RulesMustFitTheCriteriaAndThePipeline) {
       TryAddTrigger(stages_[1], RuledTrigger({conditional}), &created).ok());
 }
 
+TEST_F(MovingRulesTest, TemplatesAndNewJobsNameDestinationsByDisplayName) {
+  ats::v1::MovingRule clear = MoveTo("interview");
+  WithOutcome(clear, "report_decision", "clear");
+  ats::v1::CreateJobTemplateRequest create;
+  ats::v1::JobTemplate* pipeline = create.mutable_job_template();
+  pipeline->set_display_name("Checked");
+  *pipeline->add_stages()->add_triggers() = RuledTrigger({clear});
+  pipeline->mutable_stages(0)->set_display_name("Screen");
+  pipeline->add_stages()->set_display_name("Interview");
+  ats::v1::JobTemplate stored;
+  auto templates = server_.templates();
+  ASSERT_TRUE(templates
+                  ->CreateJobTemplate(As(server_.admin_key()).get(), create,
+                                      &stored)
+                  .ok());
+  // Stored by the template stage's name.
+  EXPECT_EQ(stored.stages(0).triggers(0).rules(0).move_to_stage(),
+            stored.stages(1).name());
+
+  // A template rule into a stage it lacks, or around a cycle, is refused.
+  ats::v1::CreateJobTemplateRequest bad = create;
+  bad.mutable_job_template()->set_display_name("Bad");
+  *bad.mutable_job_template()->mutable_stages(0)->mutable_triggers(0) =
+      RuledTrigger({MoveTo("Offer")});
+  ats::v1::JobTemplate refused;
+  EXPECT_TRUE(IsInvalid(templates->CreateJobTemplate(
+                            As(server_.admin_key()).get(), bad, &refused),
+                        "job_template.stages[0].triggers[0].rules[0]."
+                        "move_to_stage"));
+  bad.mutable_job_template()->mutable_stages(0)->mutable_triggers(0)->Clear();
+  *bad.mutable_job_template()->mutable_stages(0)->mutable_triggers(0) =
+      RuledTrigger({MoveTo("Interview")});
+  *bad.mutable_job_template()->mutable_stages(1)->add_triggers() =
+      RuledTrigger({MoveTo("Screen")});
+  EXPECT_TRUE(IsInvalid(templates->CreateJobTemplate(
+                            As(server_.admin_key()).get(), bad, &refused),
+                        "job_template.stages[1].triggers[0].rules"));
+
+  // A job from the template gets the rule with its own stage's name, and it
+  // moves candidates.
+  ats::v1::CreateJobRequest from_template;
+  from_template.mutable_job()->set_title("Checked job");
+  from_template.set_template_(stored.name());
+  ats::v1::Job job;
+  ASSERT_TRUE(
+      jobs_->CreateJob(As(server_.admin_key()).get(), from_template, &job)
+          .ok());
+  ASSERT_EQ(job.stages_size(), 2);
+  ASSERT_EQ(job.stages(0).triggers_size(), 1);
+  EXPECT_EQ(job.stages(0).triggers(0).rules(0).move_to_stage(),
+            job.stages(1).name());
+
+  // So does a job created with its stages, naming them by display name.
+  ats::v1::CreateJobRequest given;
+  given.mutable_job()->set_title("Given job");
+  given.set_skip_template(true);
+  *given.mutable_job()->mutable_stages() = create.job_template().stages();
+  ats::v1::Job given_job;
+  ASSERT_TRUE(
+      jobs_->CreateJob(As(server_.admin_key()).get(), given, &given_job).ok());
+  EXPECT_EQ(given_job.stages(0).triggers(0).rules(0).move_to_stage(),
+            given_job.stages(1).name());
+  job_ = given_job;
+  const ats::v1::Candidate ada = CreateCandidate("Ada");
+  const Event event = AddAndSend(ada);
+  EXPECT_EQ(MustReport(event.name(), Completed("clear"))
+                .automatic_move()
+                .outcome(),
+            ats::v1::AUTOMATIC_MOVE_OUTCOME_MOVED);
+  EXPECT_EQ(GetApplication(ada).stage(), given_job.stages(1).name());
+}
+
 TEST_F(MovingRulesTest, FirstMatchingRuleMovesAndTheDestinationsTriggersFire) {
   ats::v1::MovingRule clear = MoveTo("Interview");
   WithOutcome(clear, "report_decision", "clear");
