@@ -303,14 +303,14 @@ TEST_P(BulkOperationRepositoryTest, ItemsAreUniquePerCandidateAndCarryTheirCandi
   ASSERT_OK(Write([](Transaction& t) -> absl::Status {
     return t.bulk_operations().UpdateItems(
         kAccountA, "op1",
-        {{"", "", "c1", ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev1", ""},
-         {"", "", "gone", ats::v1::BULK_ITEM_OUTCOME_SKIPPED, "",
+        {{"", "", "c1", "c1", ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev1", ""},
+         {"", "", "gone", "gone", ats::v1::BULK_ITEM_OUTCOME_SKIPPED, "",
           "candidate candidates/gone not found"}});
   }));
   EXPECT_TRUE(absl::IsNotFound(Write([](Transaction& t) {
     return t.bulk_operations().UpdateItems(
         kAccountA, "op1",
-        {{"", "", "c5", ats::v1::BULK_ITEM_OUTCOME_CREATED, "", ""}});
+        {{"", "", "c5", "c5", ats::v1::BULK_ITEM_OUTCOME_CREATED, "", ""}});
   })));
   ASSERT_OK(store_->Read([&](Transaction& t) -> absl::Status {
     auto list = [&](ats::v1::BulkItemOutcome outcome) {
@@ -354,7 +354,7 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
   for (int i = 0; i < 150; ++i) ids.push_back("m" + std::to_string(1000 + i));
   std::vector<BulkItemRow> outcomes;
   for (const std::string& id : ids) {
-    outcomes.push_back({"", "", id, ats::v1::BULK_ITEM_OUTCOME_CREATED,
+    outcomes.push_back({"", "", id, id, ats::v1::BULK_ITEM_OUTCOME_CREATED,
                         "ev-" + id, ""});
   }
   outcomes[70].outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
@@ -369,7 +369,7 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
 
   // One item the operation lacks fails the whole write.
   std::vector<BulkItemRow> with_stranger = outcomes;
-  with_stranger[5].candidate_id = "stranger";
+  with_stranger[5].key = "stranger";
   EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& t) {
     return t.bulk_operations().UpdateItems(kAccountA, "op1", with_stranger);
   })));
