@@ -148,6 +148,24 @@ absl::Status FinishBatch(storage::Transaction& txn,
   return absl::OkStatus();
 }
 
+// Returns why a recover whose window ends at `until` leaves event `id`, as
+// read (NOT_FOUND when gone), as it is; "" when it re-queues it.
+std::string WhyNotRequeued(const absl::StatusOr<storage::EventRow>& event,
+                           const std::string& id, absl::Time until) {
+  const std::string name = EventName(id);
+  if (!event.ok()) return absl::StrCat("event ", name, " not found");
+  if (event->state != ats::v1::EVENT_STATE_DEAD) {
+    return absl::StrCat("event ", name, " is no longer DEAD (it is ",
+                        ats::v1::EventState_Name(event->state), ")");
+  }
+  if (event->update_time >= until) {
+    // Retried by someone else since the operation found it, and dead again.
+    return absl::StrCat("event ", name,
+                        " was retried and died again after the window");
+  }
+  return "";
+}
+
 // Handles the next `batch_size` PENDING items of recover `operation` at
 // `now`, in `txn`: re-queues each event still DEAD from its death in the
 // window, skips the others. Sets *requeued to the number re-queued.
@@ -169,31 +187,12 @@ absl::Status RequeueBatch(storage::Transaction& txn,
     storage::BulkItemRow& outcome = outcomes[i];
     outcome.key = item.key;
     outcome.event_id = item.event_id;
-    const std::string name = EventName(item.event_id);
     auto event = txn.events().GetEventToChange(account_id, item.event_id,
                                                storage::PayloadParts::kShown);
-    if (absl::IsNotFound(event.status())) {
+    if (!event.ok() && !absl::IsNotFound(event.status())) return event.status();
+    outcome.reason = WhyNotRequeued(event, item.event_id, until);
+    if (!outcome.reason.empty()) {
       outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      outcome.reason = absl::StrCat("event ", name, " not found");
-      ++operation.skipped_count;
-      continue;
-    }
-    if (!event.ok()) return event.status();
-    if (event->state != ats::v1::EVENT_STATE_DEAD) {
-      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      outcome.reason = absl::StrCat(
-          "event ", name, " is no longer DEAD (it is ",
-          ats::v1::EventState_Name(event->state), ")");
-      ++operation.skipped_count;
-      continue;
-    }
-    if (event->update_time >= until) {
-      // Retried by someone else since the operation found it, and dead
-      // again: a death after the window.
-      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      outcome.reason = absl::StrCat("event ", name,
-                                    " was retried and died again after the "
-                                    "window");
       ++operation.skipped_count;
       continue;
     }

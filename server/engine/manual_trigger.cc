@@ -34,7 +34,7 @@ absl::StatusOr<IntegrationTarget> CheckSendableIntegration(
   if (!why.empty()) {
     return WithErrorInfo(
         absl::FailedPreconditionError(absl::StrCat(
-            why, "; ReactivateIntegration re-enables it before ", purpose)),
+            why, "; re-enable it with ReactivateIntegration before ", purpose)),
         "ENDPOINT_DISABLED",
         {{"integration", IntegrationName(integration_id)}});
   }
