@@ -1,6 +1,7 @@
 #include "server/engine/bulk_operations.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -130,19 +131,34 @@ absl::StatusOr<std::optional<storage::IntegrationRow>> SendableIntegration(
   return *std::move(integration);
 }
 
-// Records the `outcomes` of the `items` just handled of `operation` at
-// `now`, in `txn`, and moves its cursor past them: it SUCCEEDS when they
-// were the last (fewer than `batch_size`).
-absl::Status FinishBatch(storage::Transaction& txn,
-                         storage::BulkOperationRow& operation, absl::Time now,
-                         int batch_size,
-                         const std::vector<storage::PendingBulkItem>& items,
-                         const std::vector<storage::BulkItemRow>& outcomes) {
+// Fills the outcome of one PENDING item (its key already set) of a batch,
+// counting it in the operation's counters.
+using HandleItemFn = std::function<absl::Status(
+    const storage::PendingBulkItem& item, storage::BulkItemRow& outcome)>;
+
+// Handles the next `batch_size` PENDING items of `operation` (with their
+// candidates' tags when `with_tags`) at `now`, in `txn`, with `handle`;
+// records their outcomes and moves the cursor past them: the operation
+// SUCCEEDS when they were the last.
+absl::Status HandleNextItems(storage::Transaction& txn,
+                             storage::BulkOperationRow& operation,
+                             absl::Time now, int batch_size, bool with_tags,
+                             const HandleItemFn& handle) {
+  auto items = txn.bulk_operations().ListPendingItems(
+      operation.account_id, operation.id, operation.process_cursor,
+      batch_size, with_tags);
+  if (!items.ok()) return items.status();
+  std::vector<storage::BulkItemRow> outcomes(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    outcomes[i].key = (*items)[i].key;
+    absl::Status status = handle((*items)[i], outcomes[i]);
+    if (!status.ok()) return status;
+  }
   absl::Status status = txn.bulk_operations().UpdateItems(
       operation.account_id, operation.id, outcomes);
   if (!status.ok()) return status;
-  if (!items.empty()) operation.process_cursor = items.back().key;
-  if (static_cast<int>(items.size()) < batch_size) {
+  if (!items->empty()) operation.process_cursor = items->back().key;
+  if (static_cast<int>(items->size()) < batch_size) {
     End(operation, ats::v1::BULK_OPERATION_STATE_SUCCEEDED, "", now);
   }
   return absl::OkStatus();
@@ -175,35 +191,30 @@ absl::Status RequeueBatch(storage::Transaction& txn,
   auto integration = SendableIntegration(txn, operation, now);
   if (!integration.ok()) return integration.status();
   if (!integration->has_value()) return absl::OkStatus();
-  const std::string& account_id = operation.account_id;
   const absl::Time until = FromProtoTime(operation.recover.until());
-  auto items = txn.bulk_operations().ListPendingItems(
-      account_id, operation.id, operation.process_cursor, batch_size,
-      /*with_tags=*/false);
-  if (!items.ok()) return items.status();
-  std::vector<storage::BulkItemRow> outcomes(items->size());
-  for (size_t i = 0; i < items->size(); ++i) {
-    const storage::PendingBulkItem& item = (*items)[i];
-    storage::BulkItemRow& outcome = outcomes[i];
-    outcome.key = item.key;
-    outcome.event_id = item.event_id;
-    auto event = txn.events().GetEventToChange(account_id, item.event_id,
-                                               storage::PayloadParts::kShown);
-    if (!event.ok() && !absl::IsNotFound(event.status())) return event.status();
-    outcome.reason = WhyNotRequeued(event, item.event_id, until);
-    if (!outcome.reason.empty()) {
-      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      ++operation.skipped_count;
-      continue;
-    }
-    Requeue(now, *event);
-    absl::Status status = txn.events().UpdateEvent(*event);
-    if (!status.ok()) return status;
-    outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_REQUEUED;
-    ++operation.created_count;
-    ++*requeued;
-  }
-  return FinishBatch(txn, operation, now, batch_size, *items, outcomes);
+  return HandleNextItems(
+      txn, operation, now, batch_size, /*with_tags=*/false,
+      [&](const storage::PendingBulkItem& item, storage::BulkItemRow& outcome) {
+        outcome.event_id = item.event_id;
+        auto event = txn.events().GetEventToChange(
+            operation.account_id, item.event_id, storage::PayloadParts::kShown);
+        if (!event.ok() && !absl::IsNotFound(event.status())) {
+          return event.status();
+        }
+        outcome.reason = WhyNotRequeued(event, item.event_id, until);
+        if (!outcome.reason.empty()) {
+          outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
+          ++operation.skipped_count;
+          return absl::OkStatus();
+        }
+        Requeue(now, *event);
+        absl::Status status = txn.events().UpdateEvent(*event);
+        if (!status.ok()) return status;
+        outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_REQUEUED;
+        ++operation.created_count;
+        ++*requeued;
+        return absl::OkStatus();
+      });
 }
 
 // Handles the next `batch_size` PENDING items of `operation` at `now`, in
@@ -243,34 +254,27 @@ absl::Status ProcessBatch(storage::Transaction& txn,
   const bool with_tags =
       std::find(fields.begin(), fields.end(), ats::v1::CANDIDATE_FIELD_TAGS) !=
       fields.end();
-  auto items = txn.bulk_operations().ListPendingItems(
-      account_id, operation.id, operation.process_cursor, batch_size,
-      with_tags);
-  if (!items.ok()) return items.status();
-  std::vector<storage::BulkItemRow> outcomes(items->size());
-  for (size_t i = 0; i < items->size(); ++i) {
-    const storage::PendingBulkItem& item = (*items)[i];
-    storage::BulkItemRow& outcome = outcomes[i];
-    outcome.key = item.key;
-    if (item.candidate.has_value()) {
-      storage::EventRow event =
-          ManualEvent(origin, target, *item.candidate,
-                      operation.spec.option_values(), random);
-      absl::Status status = InsertNewEvent(txn, event, random);
-      if (!status.ok()) return status;
-      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
-      outcome.event_id = std::move(event.id);
-      ++operation.created_count;
-      ++*created;
-    } else {
-      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      outcome.reason = absl::StrCat("candidate ",
-                                    CandidateName(item.candidate_id),
-                                    " not found");
-      ++operation.skipped_count;
-    }
-  }
-  return FinishBatch(txn, operation, now, batch_size, *items, outcomes);
+  return HandleNextItems(
+      txn, operation, now, batch_size, with_tags,
+      [&](const storage::PendingBulkItem& item, storage::BulkItemRow& outcome) {
+        if (!item.candidate.has_value()) {
+          outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
+          outcome.reason = absl::StrCat(
+              "candidate ", CandidateName(item.candidate_id), " not found");
+          ++operation.skipped_count;
+          return absl::OkStatus();
+        }
+        storage::EventRow event =
+            ManualEvent(origin, target, *item.candidate,
+                        operation.spec.option_values(), random);
+        absl::Status status = InsertNewEvent(txn, event, random);
+        if (!status.ok()) return status;
+        outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
+        outcome.event_id = std::move(event.id);
+        ++operation.created_count;
+        ++*created;
+        return absl::OkStatus();
+      });
 }
 
 // Records, in `txn`, that the next PENDING item of `operation` cannot be

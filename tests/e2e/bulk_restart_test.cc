@@ -88,6 +88,43 @@ class BulkRestartTest : public ::testing::Test {
     return key;
   }
 
+  // Polls bulk operation `name` with `key` until it ends (or the wait is
+  // too long); returns it as last read.
+  ats::v1::BulkOperation WaitUntilEnded(const std::string& key,
+                                        const std::string& name) {
+    ats::v1::BulkOperation polled;
+    ats::v1::GetBulkOperationRequest get;
+    get.set_name(name);
+    const absl::Time deadline = absl::Now() + kFinishTimeout;
+    while (absl::Now() < deadline) {
+      grpc::Status status = integrations_->GetBulkOperation(
+          KeyContext(key, kCallSeconds).get(), get, &polled);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok() ||
+          polled.state() != ats::v1::BULK_OPERATION_STATE_RUNNING) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return polled;
+  }
+
+  // What `partner` received once it has accepted `count` events (or the
+  // wait is too long).
+  static SinkReceived WaitForAccepted(const SinkProcess& partner, int count) {
+    const absl::Time deadline = absl::Now() + kFinishTimeout;
+    SinkReceived received;
+    while (absl::Now() < deadline) {
+      auto now = partner.Received();
+      EXPECT_TRUE(now.ok()) << now.status();
+      if (!now.ok()) break;
+      received = *std::move(now);
+      if (received.accepted >= count) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return received;
+  }
+
   TempDir dir_;
   std::unique_ptr<ats::v1::IntegrationService::Stub> integrations_;
   std::unique_ptr<ats::v1::JobService::Stub> jobs_;
@@ -141,17 +178,7 @@ TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidat
   // Restarted, the server finishes the operation by itself...
   server = StartServer();
   ASSERT_TRUE(server.has_value());
-  ats::v1::BulkOperation polled;
-  ats::v1::GetBulkOperationRequest get;
-  get.set_name(name);
-  absl::Time deadline = absl::Now() + kFinishTimeout;
-  while (absl::Now() < deadline) {
-    status = integrations_->GetBulkOperation(
-        KeyContext(admin_key, kCallSeconds).get(), get, &polled);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    if (polled.state() != ats::v1::BULK_OPERATION_STATE_RUNNING) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  const ats::v1::BulkOperation polled = WaitUntilEnded(admin_key, name);
   ASSERT_EQ(polled.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
       << polled.state_reason() << server->Log();
 
@@ -174,15 +201,7 @@ TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidat
   EXPECT_EQ(done.created_count(), polled.created_count());
 
   // The partner gets every candidate, each in exactly one event.
-  deadline = absl::Now() + kFinishTimeout;
-  SinkReceived received;
-  while (absl::Now() < deadline) {
-    auto now = partner.Received();
-    ASSERT_TRUE(now.ok()) << now.status();
-    received = *std::move(now);
-    if (received.accepted >= kCandidates) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  const SinkReceived received = WaitForAccepted(partner, kCandidates);
   EXPECT_EQ(received.rejected, 0) << partner.Log();
   ASSERT_EQ(received.accepted, kCandidates) << server->Log();
   std::map<std::string, std::set<std::string>> events_by_candidate;
@@ -258,7 +277,7 @@ TEST_F(BulkRestartTest, ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgai
     ASSERT_TRUE(reader->Finish().ok());
   }
   std::set<std::string> dead;
-  absl::Time deadline = absl::Now() + kFinishTimeout;
+  const absl::Time deadline = absl::Now() + kFinishTimeout;
   while (absl::Now() < deadline && dead.size() < kEvents) {
     dead.clear();
     for (const ats::v1::Event& event : EventsIn(
@@ -293,17 +312,8 @@ TEST_F(BulkRestartTest, ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgai
   // Restarted, the server finishes it by itself, each event re-queued once.
   server = StartServer(kQuickDeath);
   ASSERT_TRUE(server.has_value());
-  ats::v1::BulkOperation done;
-  ats::v1::GetBulkOperationRequest get;
-  get.set_name(progress.name());
-  deadline = absl::Now() + kFinishTimeout;
-  while (absl::Now() < deadline) {
-    grpc::Status status = integrations_->GetBulkOperation(
-        KeyContext(admin_key, kCallSeconds).get(), get, &done);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    if (done.state() != ats::v1::BULK_OPERATION_STATE_RUNNING) break;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  const ats::v1::BulkOperation done =
+      WaitUntilEnded(admin_key, progress.name());
   ASSERT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
       << done.state_reason() << server->Log();
   EXPECT_EQ(done.kind(), ats::v1::BULK_OPERATION_KIND_RECOVER);
@@ -312,15 +322,7 @@ TEST_F(BulkRestartTest, ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgai
   EXPECT_EQ(done.skipped_count() + done.failed_count(), 0);
 
   // The partner gets every dead event again: the same ids, now accepted.
-  deadline = absl::Now() + kFinishTimeout;
-  SinkReceived received;
-  while (absl::Now() < deadline) {
-    auto now = partner.Received();
-    ASSERT_TRUE(now.ok()) << now.status();
-    received = *std::move(now);
-    if (received.accepted >= kEvents) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
+  const SinkReceived received = WaitForAccepted(partner, kEvents);
   std::set<std::string> delivered;
   for (const auto& [event_id, body] : received.bodies) {
     delivered.insert(event_id);  // The webhook-id: the event's name.

@@ -14,50 +14,16 @@
 #include "gtest/gtest.h"
 #include "server/contract/timestamps.h"
 #include "storage/sql/session.h"
-#include "tests/api/event_fixture.h"
+#include "tests/engine/bulk_fixture.h"
 
 namespace ats::testing {
 namespace {
 
-using ats::v1::BulkOperation;
-using ats::v1::BulkOperationItem;
 using google::protobuf::util::MessageDifferencer;
 using server::ToProtoTime;
 
-class RecoverEventsTest : public EventFixture {
+class RecoverEventsTest : public BulkFixture {
  protected:
-  // What a RecoverEvents call streamed, and how it ended.
-  struct Streamed {
-    std::vector<BulkOperation> messages;
-    grpc::Status status;
-  };
-
-  Streamed Stream(const ats::v1::RecoverEventsRequest& request,
-                  const std::string& key = "") {
-    auto context = As(key.empty() ? server_.recruiter_key() : key);
-    auto reader = integrations_->RecoverEvents(context.get(), request);
-    Streamed streamed;
-    BulkOperation operation;
-    while (reader->Read(&operation)) streamed.messages.push_back(operation);
-    streamed.status = reader->Finish();
-    return streamed;
-  }
-
-  // Runs `request` to its end; returns the last message.
-  BulkOperation MustRun(const ats::v1::RecoverEventsRequest& request) {
-    Streamed streamed = Stream(request);
-    EXPECT_TRUE(streamed.status.ok()) << streamed.status.error_message();
-    if (streamed.messages.empty()) {
-      ADD_FAILURE() << "nothing streamed";
-      return {};
-    }
-    for (size_t i = 1; i < streamed.messages.size(); ++i) {
-      EXPECT_GE(streamed.messages[i].requeued_count(),
-                streamed.messages[i - 1].requeued_count());
-    }
-    return streamed.messages.back();
-  }
-
   // Recovers `integration` (ours when empty) from `since` to the call.
   ats::v1::RecoverEventsRequest Request(absl::Time since,
                                         const std::string& integration = "") {
@@ -134,46 +100,6 @@ class RecoverEventsTest : public EventFixture {
                           .Run();
                     })
                     .ok());
-  }
-
-  grpc::Status Cancel(const std::string& name, BulkOperation* operation) {
-    ats::v1::CancelBulkOperationRequest request;
-    request.set_name(name);
-    return integrations_->CancelBulkOperation(
-        As(server_.recruiter_key()).get(), request, operation);
-  }
-
-  BulkOperation MustGet(const std::string& name) {
-    ats::v1::GetBulkOperationRequest request;
-    request.set_name(name);
-    BulkOperation operation;
-    grpc::Status status = integrations_->GetBulkOperation(
-        As(server_.recruiter_key()).get(), request, &operation);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return operation;
-  }
-
-  // Every item of `operation` with `outcome` (any when unspecified).
-  std::vector<BulkOperationItem> Items(
-      const std::string& operation,
-      ats::v1::BulkItemOutcome outcome = ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED) {
-    std::vector<BulkOperationItem> items;
-    ats::v1::ListBulkOperationItemsRequest request;
-    request.set_parent(operation);
-    request.set_outcome(outcome);
-    request.set_page_size(100);
-    for (int pages = 0; pages < 1000; ++pages) {
-      ats::v1::ListBulkOperationItemsResponse response;
-      grpc::Status status = integrations_->ListBulkOperationItems(
-          As(server_.recruiter_key()).get(), request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok()) break;
-      items.insert(items.end(), response.items().begin(),
-                   response.items().end());
-      if (response.next_page_token().empty()) break;
-      request.set_page_token(response.next_page_token());
-    }
-    return items;
   }
 
   // The events of our integration in `state`.
