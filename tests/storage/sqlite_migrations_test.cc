@@ -513,9 +513,16 @@ TEST(EmbeddedMigrationsTest, BulkOperationsBecomeTriggersAndItemsKeyedByCandidat
   ASSERT_TRUE(opened.ok()) << opened.status();
   Connection& db = **opened;
   ASSERT_TRUE(ApplyMigrations(db, migrations.first(recover)).ok());
-  // The operation's account and integration do not matter here.
   ASSERT_TRUE(
-      db.Exec("PRAGMA foreign_keys = OFF; "
+      db.Exec("INSERT INTO accounts (id, display_name, create_time) "
+              "VALUES ('a', 'A', 1); "
+              "INSERT INTO partners (id, sort_name, category, listing, "
+              "create_time, update_time, revision) VALUES "
+              "('p', 'p', 1, X'', 1, 1, 1); "
+              "INSERT INTO integrations (account_id, id, partner_id, "
+              "display_name, active, activation_values, signing_secret, "
+              "signing_secret_create_time, create_time, update_time, "
+              "revision) VALUES ('a', 'i', 'p', 'P', 1, X'', '', 1, 1, 1, 1); "
               "INSERT INTO bulk_operations (account_id, id, integration_id, "
               "spec, state, state_reason, total_count, created_count, "
               "skipped_count, failed_count, created_by, resolved, "
@@ -524,8 +531,7 @@ TEST(EmbeddedMigrationsTest, BulkOperationsBecomeTriggersAndItemsKeyedByCandidat
               "'k', 1, '', 'c1', 1, 2, NULL); "
               "INSERT INTO bulk_operation_items (account_id, operation_id, "
               "candidate_id, outcome, event_id, reason) VALUES "
-              "('a', 'op', 'c2', 4, '', ''), ('a', 'op', 'c1', 1, 'e1', ''); "
-              "PRAGMA foreign_keys = ON")
+              "('a', 'op', 'c2', 4, '', ''), ('a', 'op', 'c1', 1, 'e1', '')")
           .ok());
 
   ASSERT_TRUE(ApplyMigrations(db, migrations.first(recover + 1)).ok());
