@@ -12,10 +12,10 @@
 #include "client/errors.h"
 #include "client/output.h"
 #include "google/protobuf/duration.pb.h"
-#include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/generated_enum_reflection.h"
 #include "google/protobuf/map.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace ats::client {
 

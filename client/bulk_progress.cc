@@ -30,16 +30,16 @@ BulkProgress::BulkProgress(const Output& output)
                                          : Mode::kLines) {}
 
 void BulkProgress::Update(const ats::v1::BulkOperation& operation) {
-  const bool recover =
-      operation.kind() == ats::v1::BULK_OPERATION_KIND_RECOVER;
+  const bool recover = operation.kind() == ats::v1::BULK_OPERATION_KIND_RECOVER;
   const int64_t handled =
       recover ? operation.requeued_count() : operation.created_count();
   const int64_t done =
       handled + operation.skipped_count() + operation.failed_count();
-  const std::string counts = absl::StrCat(
-      done, "/", operation.total_count(), recover ? "  requeued " : "  created ",
-      handled, "  skipped ", operation.skipped_count(), "  failed ",
-      operation.failed_count(), "  ", Label(operation.state()));
+  const std::string counts =
+      absl::StrCat(done, "/", operation.total_count(),
+                   recover ? "  requeued " : "  created ", handled,
+                   "  skipped ", operation.skipped_count(), "  failed ",
+                   operation.failed_count(), "  ", Label(operation.state()));
   if (counts == last_) return;
   last_ = counts;
   if (mode_ == Mode::kLines) {

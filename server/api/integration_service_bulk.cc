@@ -373,8 +373,8 @@ absl::Status CreateRecoverOperation(
     const std::string& integration_id,
     const ats::v1::RecoverEventsRequest& request, absl::Time now,
     RandomSource& random, ats::v1::BulkOperation* created) {
-  auto target = CheckSendableIntegration(txn, caller.account_id,
-                                         integration_id, "recovering its events");
+  auto target = CheckSendableIntegration(txn, caller.account_id, integration_id,
+                                         "recovering its events");
   if (!target.ok()) return target.status();
   const absl::Time since = FromProtoTime(request.since());
   const absl::Time until =
@@ -441,10 +441,9 @@ grpc::ServerWriteReactor<ats::v1::BulkOperation>* StartBulkOperation(
         // A run again after a conflict answers afresh.
         ClearInPlace(*stream->created());
         const absl::Time now = env.clock.Now();
-        return RunOnce(txn, caller, method, request_id, request,
-                       stream->created(), now, [&] {
-                         return create(txn, caller, now, stream->created());
-                       });
+        return RunOnce(
+            txn, caller, method, request_id, request, stream->created(), now,
+            [&] { return create(txn, caller, now, stream->created()); });
       },
       [stream](absl::Status status) { stream->Created(status); });
   return stream;
@@ -588,8 +587,9 @@ grpc::ServerUnaryReactor* IntegrationService::CancelBulkOperation(
 }
 
 grpc::ServerWriteReactor<ats::v1::BulkOperation>*
-IntegrationService::RecoverEvents(grpc::CallbackServerContext* context,
-                                  const ats::v1::RecoverEventsRequest* request) {
+IntegrationService::RecoverEvents(
+    grpc::CallbackServerContext* context,
+    const ats::v1::RecoverEventsRequest* request) {
   return StartBulkOperation(
       env_, bulk_, context, *request, request->request_id(),
       [this, request](Validator& v) -> CreateFn {

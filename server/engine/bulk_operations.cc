@@ -77,9 +77,9 @@ absl::StatusOr<std::vector<storage::BulkItemRow>> NextItemsToResolve(
     storage::Transaction& txn, const storage::BulkOperationRow& operation,
     int batch_size) {
   if (operation.kind == ats::v1::BULK_OPERATION_KIND_RECOVER) {
-    const storage::DeadEventWindow window{operation.integration_id,
-                                          FromProtoTime(operation.recover.since()),
-                                          FromProtoTime(operation.recover.until())};
+    const storage::DeadEventWindow window{
+        operation.integration_id, FromProtoTime(operation.recover.since()),
+        FromProtoTime(operation.recover.until())};
     return txn.bulk_operations().ListDeadEventItems(
         operation.account_id, window, operation.resolve_cursor, batch_size);
   }
@@ -145,8 +145,8 @@ absl::Status HandleNextItems(storage::Transaction& txn,
                              absl::Time now, int batch_size, bool with_tags,
                              const HandleItemFn& handle) {
   auto items = txn.bulk_operations().ListPendingItems(
-      operation.account_id, operation.id, operation.process_cursor,
-      batch_size, with_tags);
+      operation.account_id, operation.id, operation.process_cursor, batch_size,
+      with_tags);
   if (!items.ok()) return items.status();
   std::vector<storage::BulkItemRow> outcomes(items->size());
   for (size_t i = 0; i < items->size(); ++i) {

@@ -45,8 +45,8 @@ absl::StatusOr<IntegrationTarget> CheckManualTarget(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id,
     const google::protobuf::Map<std::string, std::string>& option_values) {
-  auto target =
-      CheckSendableIntegration(txn, account_id, integration_id, "triggering it");
+  auto target = CheckSendableIntegration(txn, account_id, integration_id,
+                                         "triggering it");
   if (!target.ok()) return target.status();
   absl::Status fits =
       CheckOptionValues(target->partner.listing, option_values, "");

@@ -265,10 +265,10 @@ SqlBulkOperationRepository::ListDeadEventItems(std::string_view account_id,
 absl::StatusOr<int64_t> SqlBulkOperationRepository::AddItems(
     std::string_view account_id, std::string_view operation_id,
     const std::vector<BulkItemRow>& items) {
-  static const std::string sql = absl::StrCat(
-      "INSERT INTO bulk_operation_items (", kItemColumns,
-      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-      "ON CONFLICT (operation_id, item_key) DO NOTHING");
+  static const std::string sql =
+      absl::StrCat("INSERT INTO bulk_operation_items (", kItemColumns,
+                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                   "ON CONFLICT (operation_id, item_key) DO NOTHING");
   int64_t added = 0;
   for (const BulkItemRow& item : items) {
     absl::Status status = db_.Prepare(sql.c_str())
@@ -287,9 +287,10 @@ absl::StatusOr<int64_t> SqlBulkOperationRepository::AddItems(
 }
 
 absl::StatusOr<std::vector<PendingBulkItem>>
-SqlBulkOperationRepository::ListPendingItems(
-    std::string_view account_id, std::string_view operation_id,
-    std::string_view after_key, int limit, bool with_tags) {
+SqlBulkOperationRepository::ListPendingItems(std::string_view account_id,
+                                             std::string_view operation_id,
+                                             std::string_view after_key,
+                                             int limit, bool with_tags) {
   // Tags come as one space-separated text (tags hold no spaces), so a page
   // costs one query rather than one per candidate.
   Statement& stmt = db_.Prepare(
@@ -381,10 +382,10 @@ absl::Status SqlBulkOperationRepository::UpdateItems(
       if (rows == 1) {
         return RowNotFound("bulk operation item", items[next].key);
       }
-      return absl::NotFoundError(absl::StrCat(
-          "bulk operation ", std::string(operation_id),
-          " has no item for some of the keys ", items[next].key, " to ",
-          items[next + rows - 1].key));
+      return absl::NotFoundError(
+          absl::StrCat("bulk operation ", std::string(operation_id),
+                       " has no item for some of the keys ", items[next].key,
+                       " to ", items[next + rows - 1].key));
     }
     next += rows;
   }
@@ -399,11 +400,11 @@ absl::StatusOr<Page<BulkItemRow>> SqlBulkOperationRepository::ListItems(
   }
   // The primary key serves the order; an outcome filter reads past the
   // items with other outcomes, which for one operation is bounded.
-  static const std::string sql = absl::StrCat(
-      "SELECT ", kItemColumns,
-      " FROM bulk_operation_items WHERE operation_id = ?2 "
-      "AND account_id = ?1 AND (?3 = 0 OR outcome = ?3) "
-      "AND item_key > ?4 ORDER BY item_key LIMIT ?5");
+  static const std::string sql =
+      absl::StrCat("SELECT ", kItemColumns,
+                   " FROM bulk_operation_items WHERE operation_id = ?2 "
+                   "AND account_id = ?1 AND (?3 = 0 OR outcome = ?3) "
+                   "AND item_key > ?4 ORDER BY item_key LIMIT ?5");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id)
       .Bind(2, operation_id)

@@ -25,8 +25,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
-#include "server/contract/timestamps.h"
 #include "gtest/gtest.h"
+#include "server/contract/timestamps.h"
 #include "tests/delivery/sink_process.h"
 #include "tests/e2e/partner_setup.h"
 #include "tests/support/child_process.h"
@@ -66,8 +66,8 @@ class BulkRestartTest : public ::testing::Test {
         {kServerBin, absl::StrCat("--listen=127.0.0.1:", port),
          "--db=" + dir_.File("ats.db"), "--key_dir=" + dir_.path(),
          "--shutdown_grace=2s", "--log_level=warn", "--bulk_batch_size=3",
-         "--retry_schedule=" + retry_schedule,
-         "--dispatch_lease=2s", "--delivery_timeout=1s",
+         "--retry_schedule=" + retry_schedule, "--dispatch_lease=2s",
+         "--delivery_timeout=1s",
          "--allowed_destination_networks=127.0.0.0/8,::1/128"},
         port, kStartTimeout);
     if (!server.ok()) {
@@ -107,6 +107,20 @@ class BulkRestartTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(50));
     }
     return polled;
+  }
+
+  // Reads `reader` until its operation has created or re-queued events,
+  // then kills `server`; returns the last message read.
+  static ats::v1::BulkOperation KillWhenUnderWay(
+      grpc::ClientReader<ats::v1::BulkOperation>& reader,
+      ChildProcess& server) {
+    ats::v1::BulkOperation progress;
+    while (reader.Read(&progress) &&
+           progress.created_count() + progress.requeued_count() == 0) {
+    }
+    server.Kill();
+    reader.Finish();
+    return progress;
   }
 
   // What `partner` received once it has accepted `count` events (or the
@@ -164,11 +178,8 @@ TEST_F(BulkRestartTest, ABulkOperationResumesAfterASigkillAndReachesEachCandidat
   ats::v1::BulkOperation progress;
   {
     auto context = KeyContext(admin_key, kCallSeconds);
-    auto reader = integrations_->BulkTriggerIntegration(context.get(), bulk);
-    while (reader->Read(&progress) && progress.created_count() == 0) {
-    }
-    server->Kill();
-    reader->Finish();
+    progress = KillWhenUnderWay(
+        *integrations_->BulkTriggerIntegration(context.get(), bulk), *server);
   }
   ASSERT_GT(progress.created_count(), 0) << server->Log();
   EXPECT_LT(progress.created_count(), kCandidates)
@@ -239,7 +250,8 @@ std::vector<ats::v1::Event> EventsIn(ats::v1::IntegrationService::Stub& stub,
   return {response.events().begin(), response.events().end()};
 }
 
-TEST_F(BulkRestartTest, ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgain) {
+TEST_F(BulkRestartTest,
+       ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgain) {
   constexpr int kEvents = 60;
   auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN);
   ASSERT_TRUE(sink.ok()) << sink.status();
@@ -280,9 +292,9 @@ TEST_F(BulkRestartTest, ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgai
   const absl::Time deadline = absl::Now() + kFinishTimeout;
   while (absl::Now() < deadline && dead.size() < kEvents) {
     dead.clear();
-    for (const ats::v1::Event& event : EventsIn(
-             *integrations_, admin_key, *integration,
-             ats::v1::EVENT_STATE_DEAD)) {
+    for (const ats::v1::Event& event :
+         EventsIn(*integrations_, admin_key, *integration,
+                  ats::v1::EVENT_STATE_DEAD)) {
       dead.insert(event.name());
     }
     absl::SleepFor(absl::Milliseconds(100));
@@ -299,11 +311,8 @@ TEST_F(BulkRestartTest, ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgai
   ats::v1::BulkOperation progress;
   {
     auto context = KeyContext(admin_key, kCallSeconds);
-    auto reader = integrations_->RecoverEvents(context.get(), recover);
-    while (reader->Read(&progress) && progress.requeued_count() == 0) {
-    }
-    server->Kill();
-    reader->Finish();
+    progress = KillWhenUnderWay(
+        *integrations_->RecoverEvents(context.get(), recover), *server);
   }
   ASSERT_GT(progress.requeued_count(), 0) << server->Log();
   EXPECT_LT(progress.requeued_count(), kEvents)
@@ -332,9 +341,10 @@ TEST_F(BulkRestartTest, ARecoverResumesAfterASigkillAndDeliversEachDeadEventAgai
                      ats::v1::EVENT_STATE_DEAD)
                 .size(),
             0u);
-  std::printf("recover restart test: %lld of %d events re-queued before "
-              "SIGKILL\n",
-              static_cast<long long>(progress.requeued_count()), kEvents);
+  std::printf(
+      "recover restart test: %lld of %d events re-queued before "
+      "SIGKILL\n",
+      static_cast<long long>(progress.requeued_count()), kEvents);
   EXPECT_EQ(server->Stop(SIGTERM, absl::Seconds(15)), 0) << server->Log();
 }
 

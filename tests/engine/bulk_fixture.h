@@ -56,8 +56,7 @@ class BulkFixture : public EventFixture {
       EXPECT_EQ(messages[i].name(), messages[0].name());
       EXPECT_GE(messages[i].total_count(), messages[i - 1].total_count());
       EXPECT_GE(messages[i].created_count(), messages[i - 1].created_count());
-      EXPECT_GE(messages[i].requeued_count(),
-                messages[i - 1].requeued_count());
+      EXPECT_GE(messages[i].requeued_count(), messages[i - 1].requeued_count());
       EXPECT_GE(messages[i].skipped_count(), messages[i - 1].skipped_count());
     }
     for (size_t i = 0; i + 1 < messages.size(); ++i) {
@@ -113,6 +112,17 @@ class BulkFixture : public EventFixture {
       request.set_page_token(response.next_page_token());
     }
     return items;
+  }
+
+  // Expects the PENDING items of `operation` to be those it has not
+  // handled: its counters are exact.
+  void ExpectTheRestPending(const BulkOperation& operation) {
+    EXPECT_EQ(
+        static_cast<int64_t>(
+            Items(operation.name(), ats::v1::BULK_ITEM_OUTCOME_PENDING).size()),
+        operation.total_count() - operation.created_count() -
+            operation.requeued_count() - operation.skipped_count() -
+            operation.failed_count());
   }
 
  private:

@@ -360,8 +360,8 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
   for (int i = 0; i < 150; ++i) ids.push_back("m" + std::to_string(1000 + i));
   std::vector<BulkItemRow> outcomes;
   for (const std::string& id : ids) {
-    outcomes.push_back({"", "", id, id, ats::v1::BULK_ITEM_OUTCOME_CREATED,
-                        "ev-" + id, ""});
+    outcomes.push_back(
+        {"", "", id, id, ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev-" + id, ""});
   }
   outcomes[70].outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
   outcomes[70].event_id.clear();

@@ -502,7 +502,8 @@ TEST(EmbeddedMigrationsTest, EventsKeepEveryColumnAndTheirListOrder) {
             1);
 }
 
-TEST(EmbeddedMigrationsTest, BulkOperationsBecomeTriggersAndItemsKeyedByCandidate) {
+TEST(EmbeddedMigrationsTest,
+     BulkOperationsBecomeTriggersAndItemsKeyedByCandidate) {
   absl::Span<const Migration> migrations = EmbeddedMigrations();
   const size_t recover = IndexOfMigration(migrations, "recover_events");
   ASSERT_LT(recover, migrations.size());
