@@ -1,4 +1,4 @@
--- RecoverEvents, as SQLite's migration 12: bulk operations of a second kind
+-- RecoverEvents, as SQLite's migration 13: bulk operations of a second kind
 -- (ats.v1.BulkOperationKind: 1 trigger, 2 recover), items keyed by their
 -- place in the operation's order (the candidate id for a trigger, the
 -- event's death time and seq for a recover) with outcome 5 (REQUEUED), and
