@@ -5,6 +5,7 @@
 
 #include "absl/time/time.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 #include "server/contract/timestamps.h"
 
 namespace ats::client {
@@ -46,6 +47,17 @@ google::protobuf::Duration ParseDuration(const std::string& text) {
     throw UsageError("\"" + text + "\" is not a duration such as 90s or 2h");
   }
   return server::ToProtoDuration(duration);
+}
+
+google::protobuf::Timestamp ParseTime(const std::string& text,
+                                      const std::string& flag) {
+  google::protobuf::Timestamp time;
+  if (!google::protobuf::util::TimeUtil::FromString(text, &time)) {
+    throw UsageError(flag + ": \"" + text +
+                     "\" is not an RFC 3339 time such as "
+                     "2026-12-01T00:00:00Z");
+  }
+  return time;
 }
 
 }  // namespace ats::client

@@ -1,5 +1,5 @@
 // Turning command-line words into request fields: resource names, enum
-// values, key=value options, durations, JSON files.
+// values, key=value options, durations, times, JSON files.
 #ifndef ATS_CLIENT_ARGS_H_
 #define ATS_CLIENT_ARGS_H_
 
@@ -15,6 +15,7 @@
 #include "google/protobuf/generated_enum_reflection.h"
 #include "google/protobuf/map.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace ats::client {
 
@@ -33,6 +34,11 @@ void ReadJsonFile(const std::string& path, google::protobuf::Message* message);
 
 // Parses a duration such as "90s", "2h" or "1h30m".
 google::protobuf::Duration ParseDuration(const std::string& text);
+
+// Parses an RFC 3339 time such as "2026-12-01T00:00:00Z" (of flag `flag`,
+// for the error message).
+google::protobuf::Timestamp ParseTime(const std::string& text,
+                                      const std::string& flag);
 
 // The labels of E's values except UNSPECIFIED, lower case: "open, closed".
 template <typename E>

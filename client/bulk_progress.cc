@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/errors.h"
 
 namespace ats::client {
 namespace {
@@ -29,12 +30,16 @@ BulkProgress::BulkProgress(const Output& output)
                                          : Mode::kLines) {}
 
 void BulkProgress::Update(const ats::v1::BulkOperation& operation) {
-  const int64_t done = operation.created_count() + operation.skipped_count() +
-                       operation.failed_count();
-  const std::string counts = absl::StrCat(
-      done, "/", operation.total_count(), "  created ",
-      operation.created_count(), "  skipped ", operation.skipped_count(),
-      "  failed ", operation.failed_count(), "  ", Label(operation.state()));
+  const bool recover = operation.kind() == ats::v1::BULK_OPERATION_KIND_RECOVER;
+  const int64_t handled =
+      recover ? operation.requeued_count() : operation.created_count();
+  const int64_t done =
+      handled + operation.skipped_count() + operation.failed_count();
+  const std::string counts =
+      absl::StrCat(done, "/", operation.total_count(),
+                   recover ? "  requeued " : "  created ", handled,
+                   "  skipped ", operation.skipped_count(), "  failed ",
+                   operation.failed_count(), "  ", Label(operation.state()));
   if (counts == last_) return;
   last_ = counts;
   if (mode_ == Mode::kLines) {
@@ -51,6 +56,39 @@ void BulkProgress::Update(const ats::v1::BulkOperation& operation) {
 
 void BulkProgress::Done() {
   if (mode_ == Mode::kBar && !last_.empty()) std::cerr << "\n";
+}
+
+void PrintDetached(const std::string& name) {
+  std::cerr << "\nStopped watching; the operation goes on";
+  if (name.empty()) {
+    std::cerr
+        << " if the server started it. Find it with: ats-admin bulk-ops list\n";
+  } else {
+    std::cerr << ". Follow it with: ats-admin bulk-ops watch " << name
+              << "\nCancel it with:  ats-admin bulk-ops cancel " << name
+              << "\n";
+  }
+}
+
+void FollowBulkStream(
+    Session& session,
+    const std::function<
+        std::unique_ptr<grpc::ClientReader<ats::v1::BulkOperation>>(
+            grpc::ClientContext* context)>& start) {
+  auto context = session.connection().NewStreamContext();
+  BulkProgress progress(session.output());
+  InterruptWatcher interrupt([&context] { context->TryCancel(); });
+  auto reader = start(context.get());
+  ats::v1::BulkOperation operation;
+  for (ats::v1::BulkOperation update; reader->Read(&update);) {
+    operation = update;
+    progress.Update(operation);
+  }
+  const grpc::Status status = reader->Finish();
+  progress.Done();
+  if (interrupt.interrupted()) return PrintDetached(operation.name());
+  Check(status);
+  session.output().Show(operation);
 }
 
 InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt) {

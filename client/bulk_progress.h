@@ -6,11 +6,14 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
-#include "ats/v1/integration_service.pb.h"
+#include "ats/v1/integration_service.grpc.pb.h"
 #include "client/output.h"
+#include "client/session.h"
+#include "grpcpp/support/sync_stream.h"
 
 namespace ats::client {
 
@@ -31,6 +34,19 @@ class BulkProgress {
   Mode mode_;
   std::string last_;
 };
+
+// Tells the user how to follow an operation they stopped watching.
+void PrintDetached(const std::string& name);
+
+// Starts a bulk operation with `start` (a BulkTriggerIntegration or
+// RecoverEvents call on the context it is given) and shows its progress from
+// the stream until it ends, or until Ctrl-C, which stops watching but not
+// the operation; then shows the operation.
+void FollowBulkStream(
+    Session& session,
+    const std::function<
+        std::unique_ptr<grpc::ClientReader<ats::v1::BulkOperation>>(
+            grpc::ClientContext* context)>& start);
 
 // While alive, Ctrl-C (SIGINT) calls `on_interrupt` once, from a thread of
 // its own, instead of killing the process; the previous handling comes back

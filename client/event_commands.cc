@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ats/v1/integration_service.grpc.pb.h"
+#include "client/bulk_progress.h"
 #include "client/commands.h"
 #include "client/event_wait.h"
 #include "google/protobuf/util/time_util.h"
@@ -181,6 +182,47 @@ void AddWatch(CLI::App& events, Session& session) {
   });
 }
 
+struct RecoverArgs {
+  std::string integration, since, until, request_id;
+};
+
+void AddRecover(CLI::App& events, Session& session) {
+  auto args = std::make_shared<RecoverArgs>();
+  auto* recover = AddCommand(
+      events, "recover",
+      "Deliver again the DEAD events of an integration that died in a time "
+      "window (since, until or now), as one bulk operation, oldest first, "
+      "showing its progress. Ctrl-C stops watching, not the operation",
+      "ats-admin events recover --integration integrations/7b90 --since "
+      "2026-12-01T00:00:00Z");
+  recover
+      ->add_option("--integration", args->integration,
+                   "The integration (integrations/ID or ID)")
+      ->required();
+  recover
+      ->add_option("--since", args->since,
+                   "Events that died at or after this RFC 3339 time")
+      ->required();
+  recover->add_option("--until", args->until,
+                      "Only events that died before this RFC 3339 time "
+                      "(default: now)");
+  recover->add_option("--request-id", args->request_id,
+                      "Idempotency key: a retry watches the same operation");
+  recover->callback([&session, args] {
+    ats::v1::RecoverEventsRequest request;
+    request.set_integration(Qualified("integrations", args->integration));
+    *request.mutable_since() = ParseTime(args->since, "--since");
+    if (!args->until.empty()) {
+      *request.mutable_until() = ParseTime(args->until, "--until");
+    }
+    request.set_request_id(args->request_id);
+    auto stub = session.Stub<IntegrationService>();
+    FollowBulkStream(session, [&](grpc::ClientContext* context) {
+      return stub->RecoverEvents(context, request);
+    });
+  });
+}
+
 }  // namespace
 
 void AddEventCommands(CLI::App& app, Session& session) {
@@ -225,6 +267,7 @@ void AddEventCommands(CLI::App& app, Session& session) {
       "ats-admin events cancel events/0c2b", "events",
       &IntegrationService::Stub::CancelEvent);
   AddWatch(*events, session);
+  AddRecover(*events, session);
 }
 
 }  // namespace ats::client

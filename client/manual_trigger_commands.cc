@@ -1,4 +1,5 @@
-// trigger, bulk-trigger and bulk-ops: manual triggers (IntegrationService).
+// trigger, bulk-trigger and bulk-ops: manual triggers and bulk operations
+// (IntegrationService).
 
 #include <fstream>
 #include <iostream>
@@ -25,8 +26,11 @@ const std::vector<Column<BulkOperation>> kBulkColumns = {
     {"NAME", [](const auto& b) { return b.name(); }},
     {"STATE", [](const auto& b) { return Label(b.state()); }},
     {"INTEGRATION", [](const auto& b) { return b.integration(); }},
+    {"KIND", [](const auto& b) { return Label(b.kind()); }},
     {"TOTAL", [](const auto& b) { return absl::StrCat(b.total_count()); }},
     {"CREATED", [](const auto& b) { return absl::StrCat(b.created_count()); }},
+    {"REQUEUED",
+     [](const auto& b) { return absl::StrCat(b.requeued_count()); }},
     {"SKIPPED", [](const auto& b) { return absl::StrCat(b.skipped_count()); }},
     {"FAILED", [](const auto& b) { return absl::StrCat(b.failed_count()); }},
     {"STARTED", [](const auto& b) { return TimeText(b.create_time()); }},
@@ -46,19 +50,6 @@ void CancelBulk(Session& session, const std::string& name) {
   Check(session.Stub<IntegrationService>()->CancelBulkOperation(
       session.Context().get(), request, &operation));
   session.output().Show(operation);
-}
-
-// Tells the user how to follow an operation they stopped watching.
-void PrintDetached(const std::string& name) {
-  std::cerr << "\nStopped watching; the operation goes on";
-  if (name.empty()) {
-    std::cerr
-        << " if the server started it. Find it with: ats-admin bulk-ops list\n";
-  } else {
-    std::cerr << ". Follow it with: ats-admin bulk-ops watch " << name
-              << "\nCancel it with:  ats-admin bulk-trigger --cancel " << name
-              << "\n";
-  }
 }
 
 // Polls a bulk operation, showing its progress, until it is no longer
@@ -160,25 +151,16 @@ void StartBulk(Session& session, const BulkArgs& args) {
   PutKeyValues(args.options, "--option", request.mutable_option_values());
   request.set_request_id(args.request_id);
   auto stub = session.Stub<IntegrationService>();
-  auto context = session.connection().NewStreamContext();
-  BulkProgress progress(session.output());
-  InterruptWatcher interrupt([&context] { context->TryCancel(); });
-  auto reader = stub->BulkTriggerIntegration(context.get(), request);
-  BulkOperation operation;
-  for (BulkOperation update; reader->Read(&update);) {
-    operation = update;
-    progress.Update(operation);
-  }
-  const grpc::Status status = reader->Finish();
-  progress.Done();
-  if (interrupt.interrupted()) return PrintDetached(operation.name());
-  Check(status);
-  session.output().Show(operation);
+  FollowBulkStream(session, [&](grpc::ClientContext* context) {
+    return stub->BulkTriggerIntegration(context, request);
+  });
 }
 
 void AddBulkOps(CLI::App& app, Session& session) {
   CLI::App* bulk_ops =
-      AddGroup(app, "bulk-ops", "Bulk trigger operations and their progress",
+      AddGroup(app, "bulk-ops",
+               "Bulk operations (bulk triggers, event recovers) and their "
+               "progress",
                "ats-admin bulk-ops list");
 
   auto limit = std::make_shared<int>(100);
@@ -205,7 +187,8 @@ void AddBulkOps(CLI::App& app, Session& session) {
   };
   auto item_args = std::make_shared<ItemArgs>();
   auto* items = AddCommand(
-      *bulk_ops, "items", "What the operation did for each candidate",
+      *bulk_ops, "items",
+      "What the operation did for each candidate (or event, for a recover)",
       "ats-admin bulk-ops items bulkOperations/6d0e --outcome skipped");
   items->add_option("name", item_args->name, "bulkOperations/ID or ID")
       ->required();

@@ -132,9 +132,9 @@ ABSL_FLAG(int, metrics_integration_labels, 50,
           "deliveries since the start; later ones share "
           "integration=\"other\"");
 ABSL_FLAG(int, bulk_batch_size, 1000,
-          "candidates a bulk manual trigger handles per write transaction "
-          "(1 to 10000): larger batches finish sooner, smaller ones hold the "
-          "write lock for less time");
+          "candidates (or dead events) a bulk trigger (or recover) handles "
+          "per write transaction (1 to 10000): larger batches finish sooner, "
+          "smaller ones hold the write lock for less time");
 
 namespace {
 

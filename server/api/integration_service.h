@@ -90,6 +90,9 @@ class IntegrationService final
       grpc::CallbackServerContext* context,
       const ats::v1::CancelBulkOperationRequest* request,
       ats::v1::BulkOperation* response) override;
+  grpc::ServerWriteReactor<ats::v1::BulkOperation>* RecoverEvents(
+      grpc::CallbackServerContext* context,
+      const ats::v1::RecoverEventsRequest* request) override;
 
   // Events and partner results: integration_service_events.cc.
   grpc::ServerUnaryReactor* GetEvent(grpc::CallbackServerContext* context,

@@ -1,8 +1,9 @@
-// IntegrationService: bulk manual triggers. BulkTriggerIntegration creates
-// the operation and streams its progress; the bulk worker
-// (bulk_operations.h) does the work, so nothing here waits for it.
+// IntegrationService: bulk operations. BulkTriggerIntegration and
+// RecoverEvents create an operation and stream its progress; the bulk
+// worker (bulk_operations.h) does the work, so nothing here waits for it.
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "server/common/logging.h"
 #include "server/common/validation.h"
 #include "server/contract/errors.h"
+#include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
 #include "server/domain/marketplace.h"
 #include "server/domain/pipeline_convert.h"
@@ -25,9 +27,18 @@
 namespace ats::server {
 namespace {
 
+using google::protobuf::util::TimeUtil;
+
 // Bad names of an explicit list reported in one error: enough to see the
 // pattern without an error the size of the request.
 constexpr int kMaxReportedBadNames = 10;
+
+// Whether `time` is a timestamp protobuf can represent (years 1 to 9999).
+bool IsValidTime(const google::protobuf::Timestamp& time) {
+  return time.seconds() >= TimeUtil::kTimestampMinSeconds &&
+         time.seconds() <= TimeUtil::kTimestampMaxSeconds &&
+         time.nanos() >= 0 && time.nanos() < 1000000000;
+}
 
 // Returns operation `id` of the account, or NOT_FOUND naming it.
 absl::StatusOr<storage::BulkOperationRow> LoadOperation(
@@ -222,8 +233,9 @@ class BulkStream final
   // Grows with every batch: resolving adds to the total, handling to the
   // other counters.
   static int64_t Progress(const ats::v1::BulkOperation& operation) {
-    return operation.created_count() + operation.skipped_count() +
-           operation.failed_count() + operation.total_count();
+    return operation.created_count() + operation.requeued_count() +
+           operation.skipped_count() + operation.failed_count() +
+           operation.total_count();
   }
 
   // Queues `operation` unless it is older than what was offered last.
@@ -327,6 +339,116 @@ absl::Status CreateOperation(
   return absl::OkStatus();
 }
 
+// Checks `request`'s fields, recording violations in `v`, and returns the
+// id of the integration it names.
+std::string ValidateRecoverRequest(const ats::v1::RecoverEventsRequest& request,
+                                   Validator& v) {
+  std::string integration_id;
+  std::vector<std::string> ids;
+  if (v.Name("integration", request.integration(), kIntegrationPattern, &ids)) {
+    integration_id = ids[0];
+  }
+  const bool since_ok =
+      v.Require(request.has_since(), "since",
+                "is required: the start of the window of deaths to recover") &&
+      v.Require(IsValidTime(request.since()), "since",
+                "must be a valid timestamp");
+  if (request.has_until() &&
+      v.Require(IsValidTime(request.until()), "until",
+                "must be a valid timestamp") &&
+      since_ok) {
+    v.Require(FromProtoTime(request.since()) < FromProtoTime(request.until()),
+              "until", "must be after since");
+  }
+  v.RequestId("request_id", request.request_id());
+  return integration_id;
+}
+
+// Creates the recover `request` asks for, of integration `integration_id`,
+// by `caller` at `now`, and fills `created` with it. Its window ends at
+// `until` or `now`, whichever comes first: an event the operation re-queues
+// dies again after `now`, outside the window.
+absl::Status CreateRecoverOperation(
+    storage::Transaction& txn, const Caller& caller,
+    const std::string& integration_id,
+    const ats::v1::RecoverEventsRequest& request, absl::Time now,
+    RandomSource& random, ats::v1::BulkOperation* created) {
+  auto target = CheckSendableIntegration(txn, caller.account_id, integration_id,
+                                         "recovering its events");
+  if (!target.ok()) return target.status();
+  const absl::Time since = FromProtoTime(request.since());
+  const absl::Time until =
+      request.has_until() ? std::min(FromProtoTime(request.until()), now) : now;
+  if (since >= until) {
+    return InvalidArgument(
+        {{"since", "must be before until and before the call's time"}});
+  }
+  storage::BulkOperationRow row;
+  row.account_id = caller.account_id;
+  row.id = NewResourceId(random);
+  row.integration_id = integration_id;
+  row.kind = ats::v1::BULK_OPERATION_KIND_RECOVER;
+  row.recover.set_integration(request.integration());
+  *row.recover.mutable_since() = ToProtoTime(since);
+  *row.recover.mutable_until() = ToProtoTime(until);
+  row.created_by = caller.key_id;
+  row.create_time = now;
+  row.update_time = now;
+  absl::Status status = txn.bulk_operations().InsertOperation(row);
+  if (!status.ok()) return status;
+  BulkOperationToProto(row, created);
+  return absl::OkStatus();
+}
+
+// Creates, inside its write, the operation of a call admitted for `caller`
+// at `now`, and fills `created` with it.
+using CreateFn = std::function<absl::Status(
+    storage::Transaction& txn, const Caller& caller, absl::Time now,
+    ats::v1::BulkOperation* created)>;
+
+// Serves a call that starts a bulk operation: admits its caller, checks
+// `request` with `check` (which records violations in the validator it is
+// given and returns how to create the operation), creates the operation in
+// one write, once per `request_id` (a retry watches the one logged), and
+// streams its progress.
+grpc::ServerWriteReactor<ats::v1::BulkOperation>* StartBulkOperation(
+    const ServiceEnv& env, BulkRunner& bulk,
+    grpc::CallbackServerContext* context,
+    const google::protobuf::Message& request, const std::string& request_id,
+    const std::function<CreateFn(Validator& v)>& check) {
+  // Admit refuses a request that no RPC takes, so past it the policy exists;
+  // before, the request type names the call in its log line.
+  const MethodPolicy* policy = env.methods.ForRequest(*request.GetDescriptor());
+  auto* stream = new BulkStream(bulk, MethodName(policy, request));
+  absl::StatusOr<Caller> caller = Admit(env, *context, request, policy);
+  if (!caller.ok()) {
+    stream->Fail(caller.status());
+    return stream;
+  }
+  stream->set_caller(*caller);
+  Validator v;
+  CreateFn create = check(v);
+  if (!v.ok()) {
+    stream->Fail(v.status());
+    return stream;
+  }
+  stream->set_creating();
+  env.store.Write(
+      WriteScopeOf(*caller),
+      [&env, &request, request_id, stream, method = policy->name,
+       caller = *caller,
+       create = std::move(create)](storage::Transaction& txn) {
+        // A run again after a conflict answers afresh.
+        ClearInPlace(*stream->created());
+        const absl::Time now = env.clock.Now();
+        return RunOnce(
+            txn, caller, method, request_id, request, stream->created(), now,
+            [&] { return create(txn, caller, now, stream->created()); });
+      },
+      [stream](absl::Status status) { stream->Created(status); });
+  return stream;
+}
+
 // Ends the RUNNING operation `id` as cancelled by `caller` at `now`, and
 // fills `response` with it; an operation that ended already is
 // FAILED_PRECONDITION.
@@ -360,40 +482,16 @@ grpc::ServerWriteReactor<ats::v1::BulkOperation>*
 IntegrationService::BulkTriggerIntegration(
     grpc::CallbackServerContext* context,
     const ats::v1::BulkTriggerIntegrationRequest* request) {
-  // Admit refuses a request that no RPC takes, so past it the policy exists;
-  // before, the request type names the call in its log line.
-  const MethodPolicy* policy =
-      env_.methods.ForRequest(*request->GetDescriptor());
-  auto* stream = new BulkStream(bulk_, MethodName(policy, *request));
-  absl::StatusOr<Caller> caller = Admit(env_, *context, *request, policy);
-  if (!caller.ok()) {
-    stream->Fail(caller.status());
-    return stream;
-  }
-  stream->set_caller(*caller);
-  Validator v;
-  BulkTarget target = ValidateBulkRequest(*request, v);
-  if (!v.ok()) {
-    stream->Fail(v.status());
-    return stream;
-  }
-  stream->set_creating();
-  env_.store.Write(
-      WriteScopeOf(*caller),
-      [this, request, stream, method = policy->name, caller = *caller,
-       target = std::move(target)](storage::Transaction& txn) {
-        // A run again after a conflict answers afresh.
-        ClearInPlace(*stream->created());
-        const absl::Time now = env_.clock.Now();
-        return RunOnce(txn, caller, method, request->request_id(), *request,
-                       stream->created(), now, [&] {
-                         return CreateOperation(txn, caller, target, *request,
-                                                now, env_.random,
-                                                stream->created());
-                       });
-      },
-      [stream](absl::Status status) { stream->Created(status); });
-  return stream;
+  return StartBulkOperation(
+      env_, bulk_, context, *request, request->request_id(),
+      [this, request](Validator& v) -> CreateFn {
+        return [this, request, target = ValidateBulkRequest(*request, v)](
+                   storage::Transaction& txn, const Caller& caller,
+                   absl::Time now, ats::v1::BulkOperation* created) {
+          return CreateOperation(txn, caller, target, *request, now,
+                                 env_.random, created);
+        };
+      });
 }
 
 grpc::ServerUnaryReactor* IntegrationService::GetBulkOperation(
@@ -486,6 +584,23 @@ grpc::ServerUnaryReactor* IntegrationService::CancelBulkOperation(
         return CancelOperation(txn, caller, id, now, response);
       },
       [this, response] { bulk_.Publish(*response); });
+}
+
+grpc::ServerWriteReactor<ats::v1::BulkOperation>*
+IntegrationService::RecoverEvents(
+    grpc::CallbackServerContext* context,
+    const ats::v1::RecoverEventsRequest* request) {
+  return StartBulkOperation(
+      env_, bulk_, context, *request, request->request_id(),
+      [this, request](Validator& v) -> CreateFn {
+        return [this, request,
+                integration_id = ValidateRecoverRequest(*request, v)](
+                   storage::Transaction& txn, const Caller& caller,
+                   absl::Time now, ats::v1::BulkOperation* created) {
+          return CreateRecoverOperation(txn, caller, integration_id, *request,
+                                        now, env_.random, created);
+        };
+      });
 }
 
 }  // namespace ats::server

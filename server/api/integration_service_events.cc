@@ -14,6 +14,7 @@
 #include "server/contract/errors.h"
 #include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
+#include "server/domain/event_requeue.h"
 #include "server/domain/marketplace.h"
 #include "server/domain/partner_result.h"
 #include "server/domain/pipeline_convert.h"
@@ -81,17 +82,7 @@ absl::Status Retry(const Caller&, absl::Time now, storage::EventRow& event) {
       event.state != ats::v1::EVENT_STATE_FAILED) {
     return WrongState(event, "events can be retried", "DEAD or FAILED");
   }
-  // A fresh retry schedule: attempt_count restarts, while the attempts so
-  // far stay in the history and numbering continues after them.
-  event.state = ats::v1::EVENT_STATE_PENDING;
-  event.state_reason.clear();
-  event.due_time = now;
-  event.attempt_count = 0;
-  event.lease_expire_time.reset();
-  event.update_time = now;
-  // A FAILED event's result was about the delivery being replaced; kept, it
-  // would contradict the new state. The partner reports afresh.
-  event.result.reset();
+  Requeue(now, event);
   return absl::OkStatus();
 }
 

@@ -15,6 +15,12 @@ inline google::protobuf::Timestamp ToProtoTime(absl::Time t) {
       absl::ToUnixMicros(t));
 }
 
+// Returns `t` as an absl::Time, to the microsecond (as storage keeps it).
+inline absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixMicros(
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(t));
+}
+
 // Returns `d` as an absl::Duration.
 inline absl::Duration FromProtoDuration(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());

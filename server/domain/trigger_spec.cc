@@ -134,11 +134,9 @@ void CheckTriggerShape(const ats::v1::Trigger& trigger,
   }
 }
 
-absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
+absl::StatusOr<IntegrationTarget> LoadActiveIntegration(
     storage::Transaction& txn, const std::string& account_id,
-    const std::string& integration_id,
-    const google::protobuf::Map<std::string, std::string>& option_values,
-    const std::string& field, const std::string& purpose) {
+    const std::string& integration_id, const std::string& purpose) {
   const std::string name = IntegrationName(integration_id);
   auto integration =
       txn.integrations().GetIntegration(account_id, integration_id);
@@ -157,9 +155,20 @@ absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
   }
   auto partner = txn.integrations().GetPartner(integration->partner_id);
   if (!partner.ok()) return partner.status();
-  absl::Status fits = CheckOptionValues(partner->listing, option_values, field);
-  if (!fits.ok()) return fits;
   return IntegrationTarget{*std::move(integration), *std::move(partner)};
+}
+
+absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id,
+    const google::protobuf::Map<std::string, std::string>& option_values,
+    const std::string& field, const std::string& purpose) {
+  auto target = LoadActiveIntegration(txn, account_id, integration_id, purpose);
+  if (!target.ok()) return target.status();
+  absl::Status fits =
+      CheckOptionValues(target->partner.listing, option_values, field);
+  if (!fits.ok()) return fits;
+  return target;
 }
 
 absl::StatusOr<std::string> CheckTriggerTarget(

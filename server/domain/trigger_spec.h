@@ -105,13 +105,20 @@ struct IntegrationTarget {
   storage::PartnerRow partner;
 };
 
+// Returns, inside `txn`, integration `integration_id` of `account_id` with
+// its partner: NOT_FOUND when the account has no such integration,
+// FAILED_PRECONDITION (ErrorInfo reason INTEGRATION_INACTIVE, a message
+// asking to reactivate it before `purpose`, e.g. "triggering it") when it is
+// inactive.
+absl::StatusOr<IntegrationTarget> LoadActiveIntegration(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id, const std::string& purpose);
+
 // Checks, inside `txn`, integration `integration_id` of `account_id` for a
-// trigger or manual trigger with `option_values`: NOT_FOUND when the account
-// has no such integration, FAILED_PRECONDITION (ErrorInfo reason
-// INTEGRATION_INACTIVE, a message asking to reactivate it before `purpose`,
-// e.g. "triggering it") when it is inactive, INVALID_ARGUMENT when the
-// values do not fit the partner's options (CheckOptionValues under `field`).
-// Returns the integration with its partner.
+// trigger or manual trigger with `option_values`: as LoadActiveIntegration,
+// and INVALID_ARGUMENT when the values do not fit the partner's options
+// (CheckOptionValues under `field`). Returns the integration with its
+// partner.
 absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id,

@@ -1,6 +1,8 @@
 #include "server/engine/bulk_operations.h"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include "server/contract/errors.h"
 #include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
+#include "server/domain/event_requeue.h"
 #include "server/domain/marketplace.h"
 #include "server/domain/pipeline_convert.h"
 #include "server/engine/manual_trigger.h"
@@ -68,25 +71,150 @@ void End(storage::BulkOperationRow& operation,
   operation.end_time = now;
 }
 
-// Resolves the next `batch_size` candidates of the selection of
-// `operation` into PENDING items, in `txn`.
-absl::Status ResolveBatch(storage::Transaction& txn,
-                          storage::BulkOperationRow& operation,
-                          int batch_size) {
+// The next `batch_size` PENDING items of `operation`, in `txn`: the
+// candidates of a trigger's selection, or the events of a recover's window.
+absl::StatusOr<std::vector<storage::BulkItemRow>> NextItemsToResolve(
+    storage::Transaction& txn, const storage::BulkOperationRow& operation,
+    int batch_size) {
+  if (operation.kind == ats::v1::BULK_OPERATION_KIND_RECOVER) {
+    const storage::DeadEventWindow window{
+        operation.integration_id, FromProtoTime(operation.recover.since()),
+        FromProtoTime(operation.recover.until())};
+    return txn.bulk_operations().ListDeadEventItems(
+        operation.account_id, window, operation.resolve_cursor, batch_size);
+  }
   auto ids = txn.bulk_operations().ListSelectedCandidates(
       operation.account_id, SelectorOf(operation.spec),
       operation.resolve_cursor, batch_size);
   if (!ids.ok()) return ids.status();
-  auto added = txn.bulk_operations().AddPendingItems(operation.account_id,
-                                                     operation.id, *ids);
+  std::vector<storage::BulkItemRow> items(ids->size());
+  for (size_t i = 0; i < ids->size(); ++i) {
+    items[i].key = (*ids)[i];
+    items[i].candidate_id = std::move((*ids)[i]);
+  }
+  return items;
+}
+
+// Resolves the next `batch_size` candidates (or events) of `operation` into
+// PENDING items, in `txn`.
+absl::Status ResolveBatch(storage::Transaction& txn,
+                          storage::BulkOperationRow& operation,
+                          int batch_size) {
+  auto items = NextItemsToResolve(txn, operation, batch_size);
+  if (!items.ok()) return items.status();
+  auto added = txn.bulk_operations().AddItems(operation.account_id,
+                                              operation.id, *items);
   if (!added.ok()) return added.status();
   operation.total_count += *added;
-  if (static_cast<int>(ids->size()) < batch_size) {
+  if (static_cast<int>(items->size()) < batch_size) {
     operation.resolved = true;
   } else {
-    operation.resolve_cursor = ids->back();
+    operation.resolve_cursor = items->back().key;
   }
   return absl::OkStatus();
+}
+
+// Returns the integration of `operation`, or nullopt after ending the
+// operation at `now` as INTERRUPTED because the integration can no longer
+// take events (inactive, or its endpoint disabled).
+absl::StatusOr<std::optional<storage::IntegrationRow>> SendableIntegration(
+    storage::Transaction& txn, storage::BulkOperationRow& operation,
+    absl::Time now) {
+  auto integration = txn.integrations().GetIntegration(
+      operation.account_id, operation.integration_id);
+  if (!integration.ok()) return integration.status();
+  const std::string why = WhyNotTriggerable(*integration);
+  if (!why.empty()) {
+    End(operation, ats::v1::BULK_OPERATION_STATE_INTERRUPTED, why, now);
+    return std::nullopt;
+  }
+  return *std::move(integration);
+}
+
+// Fills the outcome of one PENDING item (its key already set) of a batch,
+// counting it in the operation's counters.
+using HandleItemFn = std::function<absl::Status(
+    const storage::PendingBulkItem& item, storage::BulkItemRow& outcome)>;
+
+// Handles the next `batch_size` PENDING items of `operation` (with their
+// candidates' tags when `with_tags`) at `now`, in `txn`, with `handle`;
+// records their outcomes and moves the cursor past them: the operation
+// SUCCEEDS when they were the last.
+absl::Status HandleNextItems(storage::Transaction& txn,
+                             storage::BulkOperationRow& operation,
+                             absl::Time now, int batch_size, bool with_tags,
+                             const HandleItemFn& handle) {
+  auto items = txn.bulk_operations().ListPendingItems(
+      operation.account_id, operation.id, operation.process_cursor, batch_size,
+      with_tags);
+  if (!items.ok()) return items.status();
+  std::vector<storage::BulkItemRow> outcomes(items->size());
+  for (size_t i = 0; i < items->size(); ++i) {
+    outcomes[i].key = (*items)[i].key;
+    absl::Status status = handle((*items)[i], outcomes[i]);
+    if (!status.ok()) return status;
+  }
+  absl::Status status = txn.bulk_operations().UpdateItems(
+      operation.account_id, operation.id, outcomes);
+  if (!status.ok()) return status;
+  if (!items->empty()) operation.process_cursor = items->back().key;
+  if (static_cast<int>(items->size()) < batch_size) {
+    End(operation, ats::v1::BULK_OPERATION_STATE_SUCCEEDED, "", now);
+  }
+  return absl::OkStatus();
+}
+
+// Returns why a recover whose window ends at `until` leaves event `id`, as
+// read (NOT_FOUND when gone), as it is; "" when it re-queues it.
+std::string WhyNotRequeued(const absl::StatusOr<storage::EventRow>& event,
+                           const std::string& id, absl::Time until) {
+  const std::string name = EventName(id);
+  if (!event.ok()) return absl::StrCat("event ", name, " not found");
+  if (event->state != ats::v1::EVENT_STATE_DEAD) {
+    return absl::StrCat("event ", name, " is no longer DEAD (it is ",
+                        ats::v1::EventState_Name(event->state), ")");
+  }
+  if (event->update_time >= until) {
+    // Retried by someone else since the operation found it, and dead again.
+    return absl::StrCat("event ", name,
+                        " was retried and died again after the window");
+  }
+  return "";
+}
+
+// Handles the next `batch_size` PENDING items of recover `operation` at
+// `now`, in `txn`: re-queues each event still DEAD from its death in the
+// window, skips the others. Sets *requeued to the number re-queued.
+absl::Status RequeueBatch(storage::Transaction& txn,
+                          storage::BulkOperationRow& operation, absl::Time now,
+                          int batch_size, int64_t* requeued) {
+  auto integration = SendableIntegration(txn, operation, now);
+  if (!integration.ok()) return integration.status();
+  if (!integration->has_value()) return absl::OkStatus();
+  const absl::Time until = FromProtoTime(operation.recover.until());
+  return HandleNextItems(
+      txn, operation, now, batch_size, /*with_tags=*/false,
+      [&](const storage::PendingBulkItem& item, storage::BulkItemRow& outcome) {
+        outcome.event_id = item.event_id;
+        auto event = txn.events().GetEventToChange(
+            operation.account_id, item.event_id, storage::PayloadParts::kShown);
+        if (!event.ok() && !absl::IsNotFound(event.status())) {
+          return event.status();
+        }
+        outcome.reason = WhyNotRequeued(event, item.event_id, until);
+        if (!outcome.reason.empty()) {
+          outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
+          ++operation.skipped_count;
+          return absl::OkStatus();
+        }
+        Requeue(now, *event);
+        absl::Status status = txn.events().UpdateEvent(*event);
+        if (!status.ok()) return status;
+        outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_REQUEUED;
+        ++operation.created_count;
+        ++*requeued;
+        return absl::OkStatus();
+      });
 }
 
 // Handles the next `batch_size` PENDING items of `operation` at `now`, in
@@ -97,17 +225,12 @@ absl::Status ProcessBatch(storage::Transaction& txn,
                           int batch_size, RandomSource& random,
                           int64_t* created) {
   const std::string& account_id = operation.account_id;
-  auto integration =
-      txn.integrations().GetIntegration(account_id, operation.integration_id);
+  auto integration = SendableIntegration(txn, operation, now);
   if (!integration.ok()) return integration.status();
-  const std::string why = WhyNotTriggerable(*integration);
-  if (!why.empty()) {
-    End(operation, ats::v1::BULK_OPERATION_STATE_INTERRUPTED, why, now);
-    return absl::OkStatus();
-  }
-  auto partner = txn.integrations().GetPartner(integration->partner_id);
+  if (!integration->has_value()) return absl::OkStatus();
+  auto partner = txn.integrations().GetPartner((*integration)->partner_id);
   if (!partner.ok()) return partner.status();
-  const IntegrationTarget target{*std::move(integration), *std::move(partner)};
+  const IntegrationTarget target{**std::move(integration), *std::move(partner)};
 
   EventOrigin origin{account_id,
                      operation.created_by,
@@ -131,45 +254,31 @@ absl::Status ProcessBatch(storage::Transaction& txn,
   const bool with_tags =
       std::find(fields.begin(), fields.end(), ats::v1::CANDIDATE_FIELD_TAGS) !=
       fields.end();
-  auto items = txn.bulk_operations().ListPendingItems(
-      account_id, operation.id, operation.process_cursor, batch_size,
-      with_tags);
-  if (!items.ok()) return items.status();
-  std::vector<storage::BulkItemRow> outcomes(items->size());
-  for (size_t i = 0; i < items->size(); ++i) {
-    const storage::PendingBulkItem& item = (*items)[i];
-    storage::BulkItemRow& outcome = outcomes[i];
-    outcome.candidate_id = item.candidate_id;
-    if (item.candidate.has_value()) {
-      storage::EventRow event =
-          ManualEvent(origin, target, *item.candidate,
-                      operation.spec.option_values(), random);
-      absl::Status status = InsertNewEvent(txn, event, random);
-      if (!status.ok()) return status;
-      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
-      outcome.event_id = std::move(event.id);
-      ++operation.created_count;
-      ++*created;
-    } else {
-      outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
-      outcome.reason = absl::StrCat("candidate ",
-                                    CandidateName(item.candidate_id),
-                                    " not found");
-      ++operation.skipped_count;
-    }
-  }
-  absl::Status status =
-      txn.bulk_operations().UpdateItems(account_id, operation.id, outcomes);
-  if (!status.ok()) return status;
-  if (!items->empty()) operation.process_cursor = items->back().candidate_id;
-  if (static_cast<int>(items->size()) < batch_size) {
-    End(operation, ats::v1::BULK_OPERATION_STATE_SUCCEEDED, "", now);
-  }
-  return absl::OkStatus();
+  return HandleNextItems(
+      txn, operation, now, batch_size, with_tags,
+      [&](const storage::PendingBulkItem& item, storage::BulkItemRow& outcome) {
+        if (!item.candidate.has_value()) {
+          outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
+          outcome.reason = absl::StrCat(
+              "candidate ", CandidateName(item.candidate_id), " not found");
+          ++operation.skipped_count;
+          return absl::OkStatus();
+        }
+        storage::EventRow event =
+            ManualEvent(origin, target, *item.candidate,
+                        operation.spec.option_values(), random);
+        absl::Status status = InsertNewEvent(txn, event, random);
+        if (!status.ok()) return status;
+        outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_CREATED;
+        outcome.event_id = std::move(event.id);
+        ++operation.created_count;
+        ++*created;
+        return absl::OkStatus();
+      });
 }
 
-// Records, in `txn`, that the event of the next PENDING item of `operation`
-// cannot be created, for `why`.
+// Records, in `txn`, that the next PENDING item of `operation` cannot be
+// handled (its event created or re-queued), for `why`.
 absl::Status FailNextItem(storage::Transaction& txn,
                           storage::BulkOperationRow& operation,
                           const std::string& why) {
@@ -179,14 +288,15 @@ absl::Status FailNextItem(storage::Transaction& txn,
   if (!items.ok()) return items.status();
   if (items->empty()) return absl::OkStatus();
   storage::BulkItemRow item;
-  item.candidate_id = items->front().candidate_id;
+  item.key = items->front().key;
+  item.event_id = items->front().event_id;
   item.outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
   item.reason = why;
   absl::Status status = txn.bulk_operations().UpdateItems(
       operation.account_id, operation.id, {item});
   if (!status.ok()) return status;
   ++operation.failed_count;
-  operation.process_cursor = item.candidate_id;
+  operation.process_cursor = item.key;
   return absl::OkStatus();
 }
 
@@ -196,11 +306,18 @@ void BulkOperationToProto(const storage::BulkOperationRow& row,
                           ats::v1::BulkOperation* operation) {
   operation->set_name(BulkOperationName(row.id));
   operation->set_integration(IntegrationName(row.integration_id));
-  *operation->mutable_selection() = row.spec.selection();
-  *operation->mutable_option_values() = row.spec.option_values();
+  operation->set_kind(row.kind);
+  if (row.kind == ats::v1::BULK_OPERATION_KIND_RECOVER) {
+    *operation->mutable_recover_since() = row.recover.since();
+    *operation->mutable_recover_until() = row.recover.until();
+    operation->set_requeued_count(row.created_count);
+  } else {
+    *operation->mutable_selection() = row.spec.selection();
+    *operation->mutable_option_values() = row.spec.option_values();
+    operation->set_created_count(row.created_count);
+  }
   operation->set_state(row.state);
   operation->set_total_count(row.total_count);
-  operation->set_created_count(row.created_count);
   operation->set_skipped_count(row.skipped_count);
   operation->set_failed_count(row.failed_count);
   operation->set_created_by(ApiKeyName(row.created_by));
@@ -352,9 +469,11 @@ bool BulkRunner::RunBatch(const OperationKey& key) {
       [&](storage::Transaction& txn, storage::BulkOperationRow& row,
           absl::Time now, int64_t* created) {
         resolving = !row.resolved;
-        return resolving ? ResolveBatch(txn, row, batch_size)
-                         : ProcessBatch(txn, row, now, batch_size, random_,
-                                        created);
+        if (resolving) return ResolveBatch(txn, row, batch_size);
+        if (row.kind == ats::v1::BULK_OPERATION_KIND_RECOVER) {
+          return RequeueBatch(txn, row, now, batch_size, created);
+        }
+        return ProcessBatch(txn, row, now, batch_size, random_, created);
       },
       &operation);
   if (!status.ok() && !absl::IsNotFound(status)) {
@@ -402,7 +521,11 @@ bool BulkRunner::Recover(const OperationKey& key, bool resolving,
           absl::Time now, int64_t*) {
         if (!resolving) {
           return FailNextItem(
-              txn, row, absl::StrCat("its event could not be written: ", why));
+              txn, row,
+              absl::StrCat(row.kind == ats::v1::BULK_OPERATION_KIND_RECOVER
+                               ? "its event could not be re-queued: "
+                               : "its event could not be written: ",
+                           why));
         }
         End(row, ats::v1::BULK_OPERATION_STATE_INTERRUPTED,
             absl::StrCat("selecting its candidates failed: ", why), now);

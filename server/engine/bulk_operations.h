@@ -1,13 +1,15 @@
 #ifndef ATS_SERVER_ENGINE_BULK_OPERATIONS_H_
 #define ATS_SERVER_ENGINE_BULK_OPERATIONS_H_
 
-// The bulk worker: runs bulk manual triggers (BulkTriggerIntegration) on its
-// own thread, in bounded batches, so that a 100,000-candidate operation
-// neither occupies a gRPC thread nor holds the write lock for long. Each
-// batch is one write transaction that either resolves the next part of the
-// selection into PENDING items or handles the next PENDING items (an event
-// and the item's outcome together, so a crash never leaves an event without
-// its item or the other way round). Operations take turns batch by batch.
+// The bulk worker: runs bulk manual triggers (BulkTriggerIntegration) and
+// recovers of dead events (RecoverEvents) on its own thread, in bounded
+// batches, so that a 100,000-candidate operation neither occupies a gRPC
+// thread nor holds the write lock for long. Each batch is one write
+// transaction that either resolves the next part of the selection (or of
+// the window's dead events) into PENDING items or handles the next PENDING
+// items (an event created or re-queued and the item's outcome together, so
+// a crash never leaves an event without its item or the other way round,
+// nor re-queues an event twice). Operations take turns batch by batch.
 //
 // A batch whose write fails is tried again: after a wait growing from try to
 // try when the failure may pass (lock contention, a full disk), at once one
@@ -75,7 +77,7 @@ class BulkRunner {
 
   // `store`, `clock` and `random` must outlive the runner;
   // `events_created` (may be empty) is called after each batch that created
-  // events.
+  // or re-queued events.
   BulkRunner(const BulkRunnerOptions& options, storage::Store& store,
              const Clock& clock, RandomSource& random,
              std::function<void()> events_created);

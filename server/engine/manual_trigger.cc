@@ -25,21 +25,32 @@ std::string WhyNotTriggerable(const storage::IntegrationRow& integration) {
   return "";
 }
 
-absl::StatusOr<IntegrationTarget> CheckManualTarget(
+absl::StatusOr<IntegrationTarget> CheckSendableIntegration(
     storage::Transaction& txn, const std::string& account_id,
-    const std::string& integration_id,
-    const google::protobuf::Map<std::string, std::string>& option_values) {
-  auto target = CheckIntegrationTarget(txn, account_id, integration_id,
-                                       option_values, "", "triggering it");
+    const std::string& integration_id, const std::string& purpose) {
+  auto target = LoadActiveIntegration(txn, account_id, integration_id, purpose);
   if (!target.ok()) return target.status();
   const std::string why = WhyNotTriggerable(target->integration);
   if (!why.empty()) {
     return WithErrorInfo(
         absl::FailedPreconditionError(absl::StrCat(
-            why, "; ReactivateIntegration re-enables it")),
+            why, "; re-enable it with ReactivateIntegration before ", purpose)),
         "ENDPOINT_DISABLED",
         {{"integration", IntegrationName(integration_id)}});
   }
+  return target;
+}
+
+absl::StatusOr<IntegrationTarget> CheckManualTarget(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id,
+    const google::protobuf::Map<std::string, std::string>& option_values) {
+  auto target = CheckSendableIntegration(txn, account_id, integration_id,
+                                         "triggering it");
+  if (!target.ok()) return target.status();
+  absl::Status fits =
+      CheckOptionValues(target->partner.listing, option_values, "");
+  if (!fits.ok()) return fits;
   return target;
 }
 

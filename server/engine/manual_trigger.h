@@ -17,10 +17,18 @@
 
 namespace ats::server {
 
+// Returns, inside `txn`, integration `integration_id` of `account_id` with
+// its partner if it can take manual events for `purpose` (e.g. "triggering
+// it"): as LoadActiveIntegration, and FAILED_PRECONDITION (ErrorInfo
+// ENDPOINT_DISABLED) when a 410 answer disabled its endpoint.
+absl::StatusOr<IntegrationTarget> CheckSendableIntegration(
+    storage::Transaction& txn, const std::string& account_id,
+    const std::string& integration_id, const std::string& purpose);
+
 // Checks, inside `txn`, the integration a manual trigger of `account_id`
 // sends to with `option_values` (violations under `option_values[<key>]`):
-// as CheckIntegrationTarget, and FAILED_PRECONDITION (ErrorInfo
-// ENDPOINT_DISABLED) when a 410 answer disabled its endpoint.
+// as CheckSendableIntegration, and INVALID_ARGUMENT when the values do not
+// fit the partner's options.
 absl::StatusOr<IntegrationTarget> CheckManualTarget(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id,

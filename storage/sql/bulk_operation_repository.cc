@@ -4,7 +4,9 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "storage/sql/values.h"
 
@@ -14,20 +16,41 @@ namespace {
 constexpr char kOperationColumns[] =
     "account_id, id, integration_id, spec, state, state_reason, total_count, "
     "created_count, skipped_count, failed_count, created_by, resolved, "
-    "resolve_cursor, process_cursor, create_time, update_time, end_time";
+    "resolve_cursor, process_cursor, create_time, update_time, end_time, "
+    "kind";
 constexpr char kItemColumns[] =
-    "account_id, operation_id, candidate_id, outcome, event_id, reason";
+    "account_id, operation_id, item_key, candidate_id, outcome, event_id, "
+    "reason";
 
 static_assert(ats::v1::BULK_ITEM_OUTCOME_PENDING == 4 &&
-                  ats::v1::BULK_OPERATION_STATE_RUNNING == 1,
-              "the SQL below spells PENDING items and RUNNING operations");
+                  ats::v1::BULK_OPERATION_STATE_RUNNING == 1 &&
+                  ats::v1::EVENT_STATE_DEAD == 8,
+              "the SQL below spells PENDING items, RUNNING operations and "
+              "DEAD events");
+
+// A recover's item key: the event's death time and seq, each as 20 digits,
+// so that text order is death order.
+std::string DeadEventKey(int64_t update_micros, int64_t seq) {
+  return absl::StrFormat("%020d%020d", update_micros, seq);
+}
+
+// Reads DeadEventKey's parts back; false for a key it did not make.
+bool ParseDeadEventKey(const std::string& key, int64_t* update_micros,
+                       int64_t* seq) {
+  return key.size() == 40 &&
+         absl::SimpleAtoi(key.substr(0, 20), update_micros) &&
+         absl::SimpleAtoi(key.substr(20), seq);
+}
 
 absl::StatusOr<BulkOperationRow> ReadOperation(const Statement& stmt) {
   BulkOperationRow row;
   row.account_id = stmt.ColumnText(0);
   row.id = stmt.ColumnText(1);
   row.integration_id = stmt.ColumnText(2);
-  if (!ParseColumn(stmt, 3, &row.spec)) {
+  row.kind = static_cast<ats::v1::BulkOperationKind>(stmt.ColumnInt64(17));
+  google::protobuf::MessageLite* spec = &row.spec;
+  if (row.kind == ats::v1::BULK_OPERATION_KIND_RECOVER) spec = &row.recover;
+  if (!ParseColumn(stmt, 3, spec)) {
     return absl::DataLossError(
         absl::StrCat("stored spec of bulk operation ", row.id, " is corrupt"));
   }
@@ -51,10 +74,11 @@ BulkItemRow ReadItem(const Statement& stmt) {
   BulkItemRow item;
   item.account_id = stmt.ColumnText(0);
   item.operation_id = stmt.ColumnText(1);
-  item.candidate_id = stmt.ColumnText(2);
-  item.outcome = static_cast<ats::v1::BulkItemOutcome>(stmt.ColumnInt64(3));
-  item.event_id = stmt.ColumnText(4);
-  item.reason = stmt.ColumnText(5);
+  item.key = stmt.ColumnText(2);
+  item.candidate_id = stmt.ColumnText(3);
+  item.outcome = static_cast<ats::v1::BulkItemOutcome>(stmt.ColumnInt64(4));
+  item.event_id = stmt.ColumnText(5);
+  item.reason = stmt.ColumnText(6);
   return item;
 }
 
@@ -70,12 +94,15 @@ absl::Status SqlBulkOperationRepository::InsertOperation(
   static const std::string sql = absl::StrCat(
       "INSERT INTO bulk_operations (", kOperationColumns,
       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-      "?15, ?16, ?17)");
+      "?15, ?16, ?17, ?18)");
+  const std::string spec = row.kind == ats::v1::BULK_OPERATION_KIND_RECOVER
+                               ? row.recover.SerializeAsString()
+                               : row.spec.SerializeAsString();
   absl::Status status = db_.Prepare(sql.c_str())
                             .Bind(1, row.account_id)
                             .Bind(2, row.id)
                             .Bind(3, row.integration_id)
-                            .BindBlob(4, row.spec.SerializeAsString())
+                            .BindBlob(4, spec)
                             .Bind(5, static_cast<int>(row.state))
                             .Bind(6, row.state_reason)
                             .Bind(7, row.total_count)
@@ -89,6 +116,7 @@ absl::Status SqlBulkOperationRepository::InsertOperation(
                             .Bind(15, ToMicros(row.create_time))
                             .Bind(16, ToMicros(row.update_time))
                             .Bind(17, EndMicros(row))
+                            .Bind(18, static_cast<int>(row.kind))
                             .Run();
   return RewordDuplicate(
       status, absl::StrCat("bulk operation ", row.id, " already exists"));
@@ -200,19 +228,57 @@ SqlBulkOperationRepository::ListSelectedCandidates(
       stmt, [](const Statement& row) { return row.ColumnText(0); });
 }
 
-absl::StatusOr<int64_t> SqlBulkOperationRepository::AddPendingItems(
+absl::StatusOr<std::vector<BulkItemRow>>
+SqlBulkOperationRepository::ListDeadEventItems(std::string_view account_id,
+                                               const DeadEventWindow& window,
+                                               std::string_view after_key,
+                                               int limit) {
+  // Walks events_dead_by_integration from the window's start, or from just
+  // after the item `after_key`: (update_time, seq) is its order.
+  int64_t after_micros = ToMicros(window.since);
+  int64_t after_seq = -1;
+  const std::string after(after_key);
+  if (!after.empty() && !ParseDeadEventKey(after, &after_micros, &after_seq)) {
+    return absl::InternalError(
+        absl::StrCat("bad recover cursor \"", after, "\""));
+  }
+  Statement& stmt = db_.Prepare(
+      "SELECT update_time, seq, candidate_id, id FROM events "
+      "WHERE account_id = ?1 AND integration_id = ?2 AND state = 8 "
+      "AND (update_time, seq) > (?3, ?4) AND update_time < ?5 "
+      "ORDER BY update_time, seq LIMIT ?6");
+  stmt.Bind(1, account_id)
+      .Bind(2, window.integration_id)
+      .Bind(3, after_micros)
+      .Bind(4, after_seq)
+      .Bind(5, ToMicros(window.until))
+      .Bind(6, limit);
+  return ReadAll<BulkItemRow>(stmt, [](const Statement& row) {
+    BulkItemRow item;
+    item.key = DeadEventKey(row.ColumnInt64(0), row.ColumnInt64(1));
+    item.candidate_id = row.ColumnText(2);
+    item.event_id = row.ColumnText(3);
+    return item;
+  });
+}
+
+absl::StatusOr<int64_t> SqlBulkOperationRepository::AddItems(
     std::string_view account_id, std::string_view operation_id,
-    const std::vector<std::string>& candidate_ids) {
-  static const std::string sql = absl::StrCat(
-      "INSERT INTO bulk_operation_items (", kItemColumns,
-      ") VALUES (?1, ?2, ?3, 4, '', '') "
-      "ON CONFLICT (operation_id, candidate_id) DO NOTHING");
+    const std::vector<BulkItemRow>& items) {
+  static const std::string sql =
+      absl::StrCat("INSERT INTO bulk_operation_items (", kItemColumns,
+                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                   "ON CONFLICT (operation_id, item_key) DO NOTHING");
   int64_t added = 0;
-  for (const std::string& candidate_id : candidate_ids) {
+  for (const BulkItemRow& item : items) {
     absl::Status status = db_.Prepare(sql.c_str())
                               .Bind(1, account_id)
                               .Bind(2, operation_id)
-                              .Bind(3, candidate_id)
+                              .Bind(3, item.key)
+                              .Bind(4, item.candidate_id)
+                              .Bind(5, static_cast<int>(item.outcome))
+                              .Bind(6, item.event_id)
+                              .Bind(7, item.reason)
                               .Run();
     if (!status.ok()) return status;
     added += db_.changes();
@@ -221,29 +287,32 @@ absl::StatusOr<int64_t> SqlBulkOperationRepository::AddPendingItems(
 }
 
 absl::StatusOr<std::vector<PendingBulkItem>>
-SqlBulkOperationRepository::ListPendingItems(
-    std::string_view account_id, std::string_view operation_id,
-    std::string_view after_candidate_id, int limit, bool with_tags) {
+SqlBulkOperationRepository::ListPendingItems(std::string_view account_id,
+                                             std::string_view operation_id,
+                                             std::string_view after_key,
+                                             int limit, bool with_tags) {
   // Tags come as one space-separated text (tags hold no spaces), so a page
   // costs one query rather than one per candidate.
   Statement& stmt = db_.Prepare(
       "SELECT i.candidate_id, c.id IS NOT NULL, c.given_name, c.family_name, "
       "c.email, c.phone, c.create_time, c.update_time, c.revision, "
       "CASE WHEN ?5 THEN (SELECT group_concat(t.tag, ' ') FROM candidate_tags "
-      "t WHERE t.candidate_id = c.id) END "
+      "t WHERE t.candidate_id = c.id) END, i.item_key, i.event_id "
       "FROM bulk_operation_items i LEFT JOIN candidates c "
       "ON c.id = i.candidate_id AND c.account_id = i.account_id "
       "WHERE i.operation_id = ?2 AND i.account_id = ?1 "
-      "AND i.candidate_id > ?3 AND i.outcome = 4 "
-      "ORDER BY i.candidate_id LIMIT ?4");
+      "AND i.item_key > ?3 AND i.outcome = 4 "
+      "ORDER BY i.item_key LIMIT ?4");
   stmt.Bind(1, account_id)
       .Bind(2, operation_id)
-      .Bind(3, std::string(after_candidate_id))
+      .Bind(3, std::string(after_key))
       .Bind(4, limit)
       .Bind(5, with_tags ? 1 : 0);
   return ReadAll<PendingBulkItem>(stmt, [account_id](const Statement& row) {
     PendingBulkItem item;
     item.candidate_id = row.ColumnText(0);
+    item.key = row.ColumnText(10);
+    item.event_id = row.ColumnText(11);
     if (row.ColumnInt64(1) == 0) return item;
     CandidateRow& candidate = item.candidate.emplace();
     candidate.account_id = std::string(account_id);
@@ -285,12 +354,12 @@ absl::Status SqlBulkOperationRepository::UpdateItems(
         "UPDATE bulk_operation_items AS i SET outcome = v.column2, "
         "event_id = v.column3, reason = v.column4 FROM (VALUES ",
         values,
-        ") AS v WHERE i.operation_id = ?2 AND i.candidate_id = v.column1 "
+        ") AS v WHERE i.operation_id = ?2 AND i.item_key = v.column1 "
         "AND i.account_id = ?1");
   }();
   constexpr char kOneSql[] =
       "UPDATE bulk_operation_items SET outcome = ?4, event_id = ?5, "
-      "reason = ?6 WHERE operation_id = ?2 AND candidate_id = ?3 "
+      "reason = ?6 WHERE operation_id = ?2 AND item_key = ?3 "
       "AND account_id = ?1";
   size_t next = 0;
   while (next < items.size()) {
@@ -302,7 +371,7 @@ absl::Status SqlBulkOperationRepository::UpdateItems(
     for (size_t row = 0; row < rows; ++row) {
       const BulkItemRow& item = items[next + row];
       const int first = static_cast<int>(3 + 4 * row);
-      stmt.Bind(first, item.candidate_id)
+      stmt.Bind(first, item.key)
           .Bind(first + 1, static_cast<int>(item.outcome))
           .Bind(first + 2, item.event_id)
           .Bind(first + 3, item.reason);
@@ -311,12 +380,12 @@ absl::Status SqlBulkOperationRepository::UpdateItems(
     if (!status.ok()) return status;
     if (db_.changes() != static_cast<int64_t>(rows)) {
       if (rows == 1) {
-        return RowNotFound("bulk operation item", items[next].candidate_id);
+        return RowNotFound("bulk operation item", items[next].key);
       }
-      return absl::NotFoundError(absl::StrCat(
-          "bulk operation ", std::string(operation_id),
-          " has no item for some of the candidates ", items[next].candidate_id,
-          " to ", items[next + rows - 1].candidate_id));
+      return absl::NotFoundError(
+          absl::StrCat("bulk operation ", std::string(operation_id),
+                       " has no item for some of the keys ", items[next].key,
+                       " to ", items[next + rows - 1].key));
     }
     next += rows;
   }
@@ -331,11 +400,11 @@ absl::StatusOr<Page<BulkItemRow>> SqlBulkOperationRepository::ListItems(
   }
   // The primary key serves the order; an outcome filter reads past the
   // items with other outcomes, which for one operation is bounded.
-  static const std::string sql = absl::StrCat(
-      "SELECT ", kItemColumns,
-      " FROM bulk_operation_items WHERE operation_id = ?2 "
-      "AND account_id = ?1 AND (?3 = 0 OR outcome = ?3) "
-      "AND candidate_id > ?4 ORDER BY candidate_id LIMIT ?5");
+  static const std::string sql =
+      absl::StrCat("SELECT ", kItemColumns,
+                   " FROM bulk_operation_items WHERE operation_id = ?2 "
+                   "AND account_id = ?1 AND (?3 = 0 OR outcome = ?3) "
+                   "AND item_key > ?4 ORDER BY item_key LIMIT ?5");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id)
       .Bind(2, operation_id)
@@ -345,7 +414,7 @@ absl::StatusOr<Page<BulkItemRow>> SqlBulkOperationRepository::ListItems(
   auto rows = ReadAll<BulkItemRow>(stmt, ReadItem);
   if (!rows.ok()) return rows.status();
   return MakePage(*std::move(rows), page.limit, [](const BulkItemRow& item) {
-    return std::vector<std::string>{item.candidate_id};
+    return std::vector<std::string>{item.key};
   });
 }
 

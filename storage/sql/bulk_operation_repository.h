@@ -25,12 +25,15 @@ class SqlBulkOperationRepository final : public BulkOperationRepository {
   absl::StatusOr<std::vector<std::string>> ListSelectedCandidates(
       std::string_view account_id, const CandidateSelector& selector,
       std::string_view after_candidate_id, int limit) override;
-  absl::StatusOr<int64_t> AddPendingItems(
+  absl::StatusOr<std::vector<BulkItemRow>> ListDeadEventItems(
+      std::string_view account_id, const DeadEventWindow& window,
+      std::string_view after_key, int limit) override;
+  absl::StatusOr<int64_t> AddItems(
       std::string_view account_id, std::string_view operation_id,
-      const std::vector<std::string>& candidate_ids) override;
+      const std::vector<BulkItemRow>& items) override;
   absl::StatusOr<std::vector<PendingBulkItem>> ListPendingItems(
       std::string_view account_id, std::string_view operation_id,
-      std::string_view after_candidate_id, int limit, bool with_tags) override;
+      std::string_view after_key, int limit, bool with_tags) override;
   absl::Status UpdateItems(std::string_view account_id,
                            std::string_view operation_id,
                            const std::vector<BulkItemRow>& items) override;

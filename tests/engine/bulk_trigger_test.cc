@@ -18,58 +18,15 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "storage/sqlite/connection.h"
-#include "tests/api/event_fixture.h"
+#include "tests/engine/bulk_fixture.h"
 
 namespace ats::testing {
 namespace {
 
-using ats::v1::BulkOperation;
-using ats::v1::BulkOperationItem;
 using google::protobuf::util::MessageDifferencer;
 
-class BulkTriggerTest : public EventFixture {
+class BulkTriggerTest : public BulkFixture {
  protected:
-  // What a BulkTriggerIntegration call streamed, and how it ended.
-  struct Streamed {
-    std::vector<BulkOperation> messages;
-    grpc::Status status;
-  };
-
-  Streamed Stream(const ats::v1::BulkTriggerIntegrationRequest& request,
-                  const std::string& key = "") {
-    auto context = As(key.empty() ? server_.recruiter_key() : key);
-    auto reader = integrations_->BulkTriggerIntegration(context.get(), request);
-    Streamed streamed;
-    BulkOperation operation;
-    while (reader->Read(&operation)) streamed.messages.push_back(operation);
-    streamed.status = reader->Finish();
-    return streamed;
-  }
-
-  // Runs `request` to its end; returns the last message.
-  BulkOperation MustRun(const ats::v1::BulkTriggerIntegrationRequest& request) {
-    Streamed streamed = Stream(request);
-    EXPECT_TRUE(streamed.status.ok()) << streamed.status.error_message();
-    if (streamed.messages.empty()) {
-      ADD_FAILURE() << "nothing streamed";
-      return {};
-    }
-    ExpectProgressOnlyGrows(streamed.messages);
-    return streamed.messages.back();
-  }
-
-  static void ExpectProgressOnlyGrows(const std::vector<BulkOperation>& messages) {
-    for (size_t i = 1; i < messages.size(); ++i) {
-      EXPECT_EQ(messages[i].name(), messages[0].name());
-      EXPECT_GE(messages[i].total_count(), messages[i - 1].total_count());
-      EXPECT_GE(messages[i].created_count(), messages[i - 1].created_count());
-      EXPECT_GE(messages[i].skipped_count(), messages[i - 1].skipped_count());
-    }
-    for (size_t i = 0; i + 1 < messages.size(); ++i) {
-      EXPECT_EQ(messages[i].state(), ats::v1::BULK_OPERATION_STATE_RUNNING);
-    }
-  }
-
   ats::v1::BulkTriggerIntegrationRequest Request(
       const ats::v1::CandidateSelection& selection) {
     ats::v1::BulkTriggerIntegrationRequest request;
@@ -93,56 +50,6 @@ class BulkTriggerTest : public EventFixture {
     ats::v1::CandidateSelection selection;
     selection.set_tag(tag);
     return selection;
-  }
-
-  grpc::Status Get(const std::string& name, BulkOperation* operation,
-                   const std::string& key = "") {
-    ats::v1::GetBulkOperationRequest request;
-    request.set_name(name);
-    return integrations_->GetBulkOperation(
-        As(key.empty() ? server_.recruiter_key() : key).get(), request,
-        operation);
-  }
-
-  BulkOperation MustGet(const std::string& name) {
-    BulkOperation operation;
-    grpc::Status status = Get(name, &operation);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return operation;
-  }
-
-  grpc::Status Cancel(const std::string& name, BulkOperation* operation,
-                      const std::string& key = "") {
-    ats::v1::CancelBulkOperationRequest request;
-    request.set_name(name);
-    return integrations_->CancelBulkOperation(
-        As(key.empty() ? server_.recruiter_key() : key).get(), request,
-        operation);
-  }
-
-  // Every item of `operation` with `outcome` (any when unspecified), in
-  // pages of `page_size`.
-  std::vector<BulkOperationItem> Items(
-      const std::string& operation,
-      ats::v1::BulkItemOutcome outcome = ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED,
-      int page_size = 0) {
-    std::vector<BulkOperationItem> items;
-    ats::v1::ListBulkOperationItemsRequest request;
-    request.set_parent(operation);
-    request.set_outcome(outcome);
-    request.set_page_size(page_size);
-    for (int pages = 0; pages < 1000; ++pages) {
-      ats::v1::ListBulkOperationItemsResponse response;
-      grpc::Status status = integrations_->ListBulkOperationItems(
-          As(server_.recruiter_key()).get(), request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok()) break;
-      items.insert(items.end(), response.items().begin(),
-                   response.items().end());
-      if (response.next_page_token().empty()) break;
-      request.set_page_token(response.next_page_token());
-    }
-    return items;
   }
 
   // The events of `operation`.
@@ -646,11 +553,7 @@ TEST_F(BulkTriggerTest, CancellingStopsWithExactCounts) {
                 Items(cancelled.name(), ats::v1::BULK_ITEM_OUTCOME_CREATED)
                     .size()),
             cancelled.created_count());
-  EXPECT_EQ(static_cast<int64_t>(
-                Items(cancelled.name(), ats::v1::BULK_ITEM_OUTCOME_PENDING)
-                    .size()),
-            cancelled.total_count() - cancelled.created_count() -
-                cancelled.skipped_count() - cancelled.failed_count());
+  ExpectTheRestPending(cancelled);
 
   // An operation that ended cannot be cancelled (again).
   BulkOperation again;

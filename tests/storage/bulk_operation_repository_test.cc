@@ -25,6 +25,12 @@ using ::ats::testing::TempDir;
     ASSERT_TRUE(status_.ok()) << status_; \
   } while (false)
 
+#define EXPECT_OK(expr)                   \
+  do {                                    \
+    const absl::Status status_ = (expr);  \
+    EXPECT_TRUE(status_.ok()) << status_; \
+  } while (false)
+
 constexpr char kAccountA[] = "acct-a";
 constexpr char kAccountB[] = "acct-b";
 
@@ -303,14 +309,14 @@ TEST_P(BulkOperationRepositoryTest, ItemsAreUniquePerCandidateAndCarryTheirCandi
   ASSERT_OK(Write([](Transaction& t) -> absl::Status {
     return t.bulk_operations().UpdateItems(
         kAccountA, "op1",
-        {{"", "", "c1", ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev1", ""},
-         {"", "", "gone", ats::v1::BULK_ITEM_OUTCOME_SKIPPED, "",
+        {{"", "", "c1", "c1", ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev1", ""},
+         {"", "", "gone", "gone", ats::v1::BULK_ITEM_OUTCOME_SKIPPED, "",
           "candidate candidates/gone not found"}});
   }));
   EXPECT_TRUE(absl::IsNotFound(Write([](Transaction& t) {
     return t.bulk_operations().UpdateItems(
         kAccountA, "op1",
-        {{"", "", "c5", ats::v1::BULK_ITEM_OUTCOME_CREATED, "", ""}});
+        {{"", "", "c5", "c5", ats::v1::BULK_ITEM_OUTCOME_CREATED, "", ""}});
   })));
   ASSERT_OK(store_->Read([&](Transaction& t) -> absl::Status {
     auto list = [&](ats::v1::BulkItemOutcome outcome) {
@@ -354,8 +360,8 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
   for (int i = 0; i < 150; ++i) ids.push_back("m" + std::to_string(1000 + i));
   std::vector<BulkItemRow> outcomes;
   for (const std::string& id : ids) {
-    outcomes.push_back({"", "", id, ats::v1::BULK_ITEM_OUTCOME_CREATED,
-                        "ev-" + id, ""});
+    outcomes.push_back(
+        {"", "", id, id, ats::v1::BULK_ITEM_OUTCOME_CREATED, "ev-" + id, ""});
   }
   outcomes[70].outcome = ats::v1::BULK_ITEM_OUTCOME_FAILED;
   outcomes[70].event_id.clear();
@@ -369,7 +375,7 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
 
   // One item the operation lacks fails the whole write.
   std::vector<BulkItemRow> with_stranger = outcomes;
-  with_stranger[5].candidate_id = "stranger";
+  with_stranger[5].key = "stranger";
   EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& t) {
     return t.bulk_operations().UpdateItems(kAccountA, "op1", with_stranger);
   })));
@@ -402,6 +408,70 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
     }
     return absl::OkStatus();
   }));
+}
+
+TEST_P(BulkOperationRepositoryTest, ListsTheDeadEventsOfAWindowByDeathTime) {
+  // Inserted in this order; each DEAD since its time unless said otherwise.
+  struct Dead {
+    const char* id;
+    const char* account;
+    int64_t died;
+    ats::v1::EventState state;
+  };
+  const std::vector<Dead> events = {
+      {"d2", kAccountA, 150, ats::v1::EVENT_STATE_DEAD},
+      {"d1", kAccountA, 100, ats::v1::EVENT_STATE_DEAD},  // At since.
+      {"d3", kAccountA, 120, ats::v1::EVENT_STATE_DEAD},
+      {"d4", kAccountA, 120, ats::v1::EVENT_STATE_DEAD},  // Same time as d3.
+      {"d5", kAccountA, 200, ats::v1::EVENT_STATE_DEAD},  // At until.
+      {"d0", kAccountA, 99, ats::v1::EVENT_STATE_DEAD},
+      {"p1", kAccountA, 130, ats::v1::EVENT_STATE_PENDING},
+      {"b1", kAccountB, 130, ats::v1::EVENT_STATE_DEAD},
+  };
+  ASSERT_OK(Write([&](Transaction& t) -> absl::Status {
+    for (const Dead& dead : events) {
+      EventRow event;
+      event.account_id = dead.account;
+      event.id = dead.id;
+      event.state = dead.state;
+      event.integration_id = dead.account == kAccountA ? "int-a" : "int-b";
+      event.candidate_id = std::string("cand-") + dead.id;
+      event.source = ats::v1::EVENT_SOURCE_MANUAL;
+      event.triggered_by = "key1";
+      event.payload.set_event_id(std::string("events/") + dead.id);
+      event.create_time = event.due_time = At(1);
+      event.update_time = At(dead.died);
+      absl::Status status = t.events().InsertEvent(event);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }));
+  auto list = [&](const std::string& account, const std::string& integration) {
+    std::vector<std::string> ids;
+    std::string after;
+    for (int pages = 0; pages < 10; ++pages) {
+      std::vector<BulkItemRow> page;
+      EXPECT_OK(store_->Read([&](Transaction& t) {
+        auto items = t.bulk_operations().ListDeadEventItems(
+            account, {integration, At(100), At(200)}, after, 2);
+        if (!items.ok()) return items.status();
+        page = *std::move(items);
+        return absl::OkStatus();
+      }));
+      for (const BulkItemRow& item : page) {
+        EXPECT_EQ(item.candidate_id, "cand-" + item.event_id);
+        ids.push_back(item.event_id);
+      }
+      if (page.size() < 2) break;
+      after = page.back().key;
+    }
+    return ids;
+  };
+  EXPECT_EQ(list(kAccountA, "int-a"),
+            (std::vector<std::string>{"d1", "d3", "d4", "d2"}));
+  EXPECT_TRUE(list(kAccountA, "int-b").empty());
+  EXPECT_TRUE(list(kAccountB, "int-a").empty());
+  EXPECT_EQ(list(kAccountB, "int-b"), (std::vector<std::string>{"b1"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BulkOperationRepositoryTest,

@@ -502,6 +502,58 @@ TEST(EmbeddedMigrationsTest, EventsKeepEveryColumnAndTheirListOrder) {
             1);
 }
 
+TEST(EmbeddedMigrationsTest,
+     BulkOperationsBecomeTriggersAndItemsKeyedByCandidate) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  const size_t recover = IndexOfMigration(migrations, "recover_events");
+  ASSERT_LT(recover, migrations.size());
+
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(recover)).ok());
+  ASSERT_TRUE(
+      db.Exec("INSERT INTO accounts (id, display_name, create_time) "
+              "VALUES ('a', 'A', 1); "
+              "INSERT INTO partners (id, sort_name, category, listing, "
+              "create_time, update_time, revision) VALUES "
+              "('p', 'p', 1, X'', 1, 1, 1); "
+              "INSERT INTO integrations (account_id, id, partner_id, "
+              "display_name, active, activation_values, signing_secret, "
+              "signing_secret_create_time, create_time, update_time, "
+              "revision) VALUES ('a', 'i', 'p', 'P', 1, X'', '', 1, 1, 1, 1); "
+              "INSERT INTO bulk_operations (account_id, id, integration_id, "
+              "spec, state, state_reason, total_count, created_count, "
+              "skipped_count, failed_count, created_by, resolved, "
+              "resolve_cursor, process_cursor, create_time, update_time, "
+              "end_time) VALUES ('a', 'op', 'i', X'0a01', 1, '', 2, 1, 0, 0, "
+              "'k', 1, '', 'c1', 1, 2, NULL); "
+              "INSERT INTO bulk_operation_items (account_id, operation_id, "
+              "candidate_id, outcome, event_id, reason) VALUES "
+              "('a', 'op', 'c2', 4, '', ''), ('a', 'op', 'c1', 1, 'e1', '')")
+          .ok());
+
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(recover + 1)).ok());
+  EXPECT_EQ(QueryInt(db, "SELECT kind FROM bulk_operations WHERE id = 'op'"),
+            1);
+  std::vector<std::string> items;
+  Statement& select = db.Prepare(
+      "SELECT item_key || '|' || candidate_id || '|' || outcome || '|' || "
+      "event_id FROM bulk_operation_items ORDER BY item_key");
+  while (select.Step().value_or(false)) items.push_back(select.ColumnText(0));
+  db.ResetStatements();
+  EXPECT_EQ(items, (std::vector<std::string>{"c1|c1|1|e1", "c2|c2|4|"}));
+  // A recover's items: several per candidate, and REQUEUED.
+  EXPECT_TRUE(
+      db.Exec("INSERT INTO bulk_operation_items (account_id, operation_id, "
+              "item_key, candidate_id, outcome, event_id, reason) VALUES "
+              "('a', 'op', 'k1', 'c1', 5, 'e2', ''), "
+              "('a', 'op', 'k2', 'c1', 5, 'e3', '')")
+          .ok());
+}
+
 TEST(EmbeddedMigrationsTest, WebhookTriggersKeepTheFieldsTheyWereSent) {
   absl::Span<const Migration> migrations = EmbeddedMigrations();
   const size_t declared =
