@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,9 +13,12 @@
 #include "server/api/job_service.h"
 #include "server/common/validation.h"
 #include "server/contract/errors.h"
+#include "server/domain/marketplace.h"
 #include "server/domain/pipeline_convert.h"
 #include "server/domain/trigger_spec.h"
+#include "server/api/trigger_forms.h"
 #include "server/engine/pipeline_access.h"
+#include "storage/failure.h"
 
 namespace ats::server {
 namespace {
@@ -44,6 +48,15 @@ ats::v1::Trigger UpdatedSpec(const ats::v1::Trigger& spec,
   return updated;
 }
 
+// Returns a copy of the form fetched for `need`, or null when none was;
+// shared, since a write may run more than once.
+std::shared_ptr<const FetchedTriggerForm> FormOf(const FetchedForms& forms,
+                                                 const FormNeed& need) {
+  const FetchedTriggerForm* form = FindForm(forms, need);
+  if (form == nullptr) return nullptr;
+  return std::make_shared<const FetchedTriggerForm>(*form);
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* JobService::CreateTrigger(
@@ -56,40 +69,49 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
   v.Name("parent", request->parent(), kStagePattern, &ids);
   CheckTriggerShape(request->trigger(), "trigger", env_.destinations, v);
   if (!v.ok()) return call.Finish(v.status());
-  return call.Write(
-      [this, request, response, account_id = call.caller().account_id,
-       ids = std::move(ids)](storage::Transaction& txn, absl::Time now) {
-        auto job = LoadJob(txn, account_id, ids[0]);
-        if (!job.ok()) return job.status();
-        auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
-        if (!stage.ok()) return stage.status();
-        auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
-        if (!triggers.ok()) return triggers.status();
-        if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
-          return WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
-                                   "a stage has at most ", kMaxTriggersPerStage,
-                                   " triggers, and ", request->parent(),
-                                   " has them; delete one first")),
-                               "TRIGGER_LIMIT_REACHED",
-                               {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
-        }
-        auto integration_id =
-            CheckTriggerTarget(txn, account_id, request->trigger(), "trigger");
-        if (!integration_id.ok()) return integration_id.status();
-        storage::TriggerRow trigger;
-        trigger.account_id = account_id;
-        trigger.id = NewResourceId(env_.random);
-        trigger.stage_id = stage->id;
-        trigger.position = static_cast<int>(triggers->size());
-        trigger.integration_id = *integration_id;
-        trigger.spec = TriggerSpecOf(request->trigger());
-        trigger.create_time = now;
-        absl::Status status = txn.jobs().InsertTrigger(trigger);
-        if (!status.ok()) return status;
-        status = TouchJob(txn, *job, now);
-        if (!status.ok()) return status;
-        return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
-      });
+  FormNeed need{FormIntegrationOf(request->trigger()), FormStage()};
+  need.stage.job_id = ids[0];
+  need.stage.stage_id = ids[1];
+  return WithTriggerForms(call, env_, {need}, [this, call, need, request,
+                                               response,
+                                               ids = std::move(ids)](
+                                                  const FetchedForms& forms) {
+    return call.Write([this, request, response,
+                       account_id = call.caller().account_id, ids,
+                       form = FormOf(forms, need)](storage::Transaction& txn,
+                                                   absl::Time now) {
+      auto job = LoadJob(txn, account_id, ids[0]);
+      if (!job.ok()) return job.status();
+      auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
+      if (!stage.ok()) return stage.status();
+      auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
+      if (!triggers.ok()) return triggers.status();
+      if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
+        return WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
+                                 "a stage has at most ", kMaxTriggersPerStage,
+                                 " triggers, and ", request->parent(),
+                                 " has them; delete one first")),
+                             "TRIGGER_LIMIT_REACHED",
+                             {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
+      }
+      auto integration_id = CheckTriggerTarget(
+          txn, account_id, request->trigger(), "trigger", form.get());
+      if (!integration_id.ok()) return integration_id.status();
+      storage::TriggerRow trigger;
+      trigger.account_id = account_id;
+      trigger.id = NewResourceId(env_.random);
+      trigger.stage_id = stage->id;
+      trigger.position = static_cast<int>(triggers->size());
+      trigger.integration_id = *integration_id;
+      trigger.spec = TriggerSpecOf(request->trigger());
+      trigger.create_time = now;
+      absl::Status status = txn.jobs().InsertTrigger(trigger);
+      if (!status.ok()) return status;
+      status = TouchJob(txn, *job, now);
+      if (!status.ok()) return status;
+      return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
+    });
+  });
 }
 
 grpc::ServerUnaryReactor* JobService::GetTrigger(
@@ -153,32 +175,55 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
               "a trigger has one action");
   }
   if (!v.ok()) return call.Finish(v.status());
-  return call.Write(
-      [this, request, response, account_id = call.caller().account_id,
-       ids = std::move(ids)](storage::Transaction& txn, absl::Time now) {
-        auto job = LoadJob(txn, account_id, ids[0]);
-        if (!job.ok()) return job.status();
-        auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
-        if (!trigger.ok()) return trigger.status();
-        const ats::v1::Trigger updated = UpdatedSpec(
-            trigger->spec, request->trigger(), request->update_mask());
-        Validator shape;
-        CheckTriggerShape(updated, "trigger", env_.destinations, shape);
-        if (!shape.ok()) return shape.status();
-        auto integration_id =
-            CheckTriggerTarget(txn, account_id, updated, "trigger");
-        if (!integration_id.ok()) return integration_id.status();
-        if (!google::protobuf::util::MessageDifferencer::Equals(
-                updated, trigger->spec)) {
-          trigger->spec = updated;
-          trigger->integration_id = *integration_id;
-          absl::Status status = txn.jobs().UpdateTrigger(*trigger);
-          if (!status.ok()) return status;
-          status = TouchJob(txn, *job, now);
-          if (!status.ok()) return status;
-        }
-        return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
-      });
+  // The form to fetch depends on the stored trigger the mask applies to.
+  FormNeed need;
+  need.stage.job_id = ids[0];
+  need.stage.stage_id = ids[1];
+  if (Masks(mask, "integration_event")) {
+    need.integration_id = FormIntegrationOf(request->trigger());
+  } else {
+    absl::Status read = env_.store.Read([&](storage::Transaction& txn) {
+      auto trigger = LoadTrigger(txn, call.caller().account_id, ids[0],
+                                 ids[1], ids[2]);
+      if (trigger.ok()) need.integration_id = FormIntegrationOf(trigger->spec);
+      // What is missing, the write reports.
+      return storage::IsStorageFailure(trigger.status()) ? trigger.status()
+                                                         : absl::OkStatus();
+    });
+    if (!read.ok()) return call.Finish(read);
+  }
+  return WithTriggerForms(call, env_, {need}, [this, call, need, request,
+                                               response,
+                                               ids = std::move(ids)](
+                                                  const FetchedForms& forms) {
+    return call.Write([this, request, response,
+                       account_id = call.caller().account_id, ids,
+                       form = FormOf(forms, need)](storage::Transaction& txn,
+                                                   absl::Time now) {
+      auto job = LoadJob(txn, account_id, ids[0]);
+      if (!job.ok()) return job.status();
+      auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
+      if (!trigger.ok()) return trigger.status();
+      const ats::v1::Trigger updated = UpdatedSpec(
+          trigger->spec, request->trigger(), request->update_mask());
+      Validator shape;
+      CheckTriggerShape(updated, "trigger", env_.destinations, shape);
+      if (!shape.ok()) return shape.status();
+      auto integration_id =
+          CheckTriggerTarget(txn, account_id, updated, "trigger", form.get());
+      if (!integration_id.ok()) return integration_id.status();
+      if (!google::protobuf::util::MessageDifferencer::Equals(
+              updated, trigger->spec)) {
+        trigger->spec = updated;
+        trigger->integration_id = *integration_id;
+        absl::Status status = txn.jobs().UpdateTrigger(*trigger);
+        if (!status.ok()) return status;
+        status = TouchJob(txn, *job, now);
+        if (!status.ok()) return status;
+      }
+      return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
+    });
+  });
 }
 
 grpc::ServerUnaryReactor* JobService::DeleteTrigger(
@@ -206,6 +251,60 @@ grpc::ServerUnaryReactor* JobService::DeleteTrigger(
         if (!status.ok()) return status;
         return TouchJob(txn, *job, now);
       });
+}
+
+}  // namespace ats::server
+
+namespace ats::server {
+
+grpc::ServerUnaryReactor* JobService::GetTriggerForm(
+    grpc::CallbackServerContext* context,
+    const ats::v1::GetTriggerFormRequest* request,
+    ats::v1::TriggerForm* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  FormStage stage;
+  std::vector<std::string> ids;
+  if (ParseResourceName(request->stage(), kTemplateStagePattern, &ids)) {
+    stage.template_id = ids[0];
+    stage.stage_id = ids[1];
+  } else {
+    v.Name("stage", request->stage(), kStagePattern, &ids);
+    if (ids.size() == 2) {
+      stage.job_id = ids[0];
+      stage.stage_id = ids[1];
+    }
+  }
+  v.Name("integration", request->integration(), kIntegrationPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string integration_id = ids[0];
+  TriggerFormFetch fetch;
+  bool fetching = false;
+  absl::Status read = env_.store.Read([&](storage::Transaction& txn) {
+    const std::string& account_id = call.caller().account_id;
+    if (!stage.template_id.empty()) {
+      absl::Status found = ReadTemplateStage(txn, account_id, &stage);
+      if (!found.ok()) return found;
+    }
+    auto read = ReadTriggerForm(txn, account_id, integration_id, stage, &fetch,
+                                response);
+    if (!read.ok()) return read.status();
+    fetching = *read;
+    return absl::OkStatus();
+  });
+  if (!read.ok() || !fetching) return call.Finish(read);
+  if (env_.trigger_forms == nullptr) {
+    return call.Finish(absl::UnavailableError(
+        "this server does not fetch partners' trigger forms"));
+  }
+  env_.trigger_forms->Fetch(
+      std::move(fetch),
+      [call, response](absl::StatusOr<ats::v1::TriggerForm> form) {
+        if (form.ok()) *response = *std::move(form);
+        call.Finish(form.status());
+      });
+  return call.Pending();
 }
 
 }  // namespace ats::server

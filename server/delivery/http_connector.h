@@ -29,6 +29,10 @@ struct HttpConnectorOptions {
   // How much of a response body is kept (DeliveryOutcome::response_body); the
   // rest is read and discarded, so a huge body never grows memory.
   size_t max_response_body_bytes = 4096;
+  // Whether a body longer than max_response_body_bytes ends the attempt
+  // there, unread (DeliveryOutcome::body_too_long), instead of being read
+  // and discarded: for answers that are used whole or not at all.
+  bool refuse_longer_bodies = false;
   // How much of the body a non-2xx error message quotes.
   size_t max_error_body_bytes = 200;
   std::string user_agent = "ats-trigger-service/1";
