@@ -92,6 +92,15 @@ absl::StatusOr<bool> ReadTriggerForm(storage::Transaction& txn,
                                      const FormStage& stage,
                                      TriggerFormFetch* fetch,
                                      ats::v1::TriggerForm* form) {
+  ats::v1::TriggerFormRequest& request = fetch->request;
+  if (!stage.job_id.empty()) {
+    auto job = LoadJob(txn, account_id, stage.job_id);
+    if (!job.ok()) return job.status();
+    auto row = LoadStage(txn, account_id, stage.job_id, stage.stage_id);
+    if (!row.ok()) return row.status();
+    request.set_job_title(job->title);
+    request.set_stage_display_name(row->display_name);
+  }
   auto target = LoadIntegrationTarget(txn, account_id, integration_id,
                                       "showing its trigger form");
   if (!target.ok()) return target.status();
@@ -100,19 +109,12 @@ absl::StatusOr<bool> ReadTriggerForm(storage::Transaction& txn,
     *form = StaticTriggerForm(listing);
     return false;
   }
-  ats::v1::TriggerFormRequest& request = fetch->request;
   request.set_integration(IntegrationName(integration_id));
   request.set_partner(PartnerName(target->partner.id));
   request.set_account(absl::StrCat("accounts/", account_id));
   if (!stage.job_id.empty()) {
-    auto job = LoadJob(txn, account_id, stage.job_id);
-    if (!job.ok()) return job.status();
-    auto row = LoadStage(txn, account_id, stage.job_id, stage.stage_id);
-    if (!row.ok()) return row.status();
     request.set_job(JobName(stage.job_id));
-    request.set_job_title(job->title);
     request.set_stage(StageName(stage.job_id, stage.stage_id));
-    request.set_stage_display_name(row->display_name);
   } else {
     if (!stage.template_id.empty()) {
       request.set_job_template(JobTemplateName(stage.template_id));

@@ -247,9 +247,11 @@ absl::StatusOr<TriggerForm> ParseTriggerForm(std::string_view json,
   const auto parsed = google::protobuf::util::JsonStringToMessage(
       std::string(json), &form, options);
   if (!parsed.ok()) {
-    return TriggerFormUnusable(partner,
-                    absl::StrCat("it is not the JSON of an ats.v1.TriggerForm: ",
-                                 std::string(parsed.message())));
+    // The parser's message goes on with lines quoting the input.
+    const std::string message(parsed.message());
+    return TriggerFormUnusable(
+        partner, absl::StrCat("it is not the JSON of an ats.v1.TriggerForm: ",
+                              message.substr(0, message.find('\n'))));
   }
   Validator v;
   if (v.Require(form.fields_size() <= kMaxTriggerFormFields, "fields",
