@@ -157,7 +157,12 @@ AtsServer::AtsServer(ServerOptions options, MethodPolicies methods,
           *form_connector_, clock, random, options_.trigger_form_cache_ttl)),
       auth_(store, options_.limits, clock),
       methods_(std::move(methods)),
-      env_{store, auth_, methods_, clock, random, options_.destinations,
+      env_{store,
+           auth_,
+           methods_,
+           clock,
+           random,
+           options_.destinations,
            [this] {
              if (dispatcher_ != nullptr) dispatcher_->Wake();
            },

@@ -11,12 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/api/job_service.h"
+#include "server/api/trigger_forms.h"
 #include "server/common/validation.h"
 #include "server/contract/errors.h"
 #include "server/domain/marketplace.h"
 #include "server/domain/pipeline_convert.h"
 #include "server/domain/trigger_spec.h"
-#include "server/api/trigger_forms.h"
 #include "server/engine/pipeline_access.h"
 #include "storage/failure.h"
 
@@ -72,46 +72,47 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
   FormNeed need{FormIntegrationOf(request->trigger()), FormStage()};
   need.stage.job_id = ids[0];
   need.stage.stage_id = ids[1];
-  return WithTriggerForms(call, env_, {need}, [this, call, need, request,
-                                               response,
-                                               ids = std::move(ids)](
-                                                  const FetchedForms& forms) {
-    return call.Write([this, request, response,
-                       account_id = call.caller().account_id, ids,
-                       form = FormOf(forms, need)](storage::Transaction& txn,
-                                                   absl::Time now) {
-      auto job = LoadJob(txn, account_id, ids[0]);
-      if (!job.ok()) return job.status();
-      auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
-      if (!stage.ok()) return stage.status();
-      auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
-      if (!triggers.ok()) return triggers.status();
-      if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
-        return WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
-                                 "a stage has at most ", kMaxTriggersPerStage,
+  return WithTriggerForms(
+      call, env_, {need},
+      [this, call, need, request, response,
+       ids = std::move(ids)](const FetchedForms& forms) {
+        return call.Write([this, request, response,
+                           account_id = call.caller().account_id, ids,
+                           form = FormOf(forms, need)](
+                              storage::Transaction& txn, absl::Time now) {
+          auto job = LoadJob(txn, account_id, ids[0]);
+          if (!job.ok()) return job.status();
+          auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
+          if (!stage.ok()) return stage.status();
+          auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
+          if (!triggers.ok()) return triggers.status();
+          if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
+            return WithErrorInfo(
+                absl::ResourceExhaustedError(
+                    absl::StrCat("a stage has at most ", kMaxTriggersPerStage,
                                  " triggers, and ", request->parent(),
                                  " has them; delete one first")),
-                             "TRIGGER_LIMIT_REACHED",
-                             {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
-      }
-      auto integration_id = CheckTriggerTarget(
-          txn, account_id, request->trigger(), "trigger", form.get());
-      if (!integration_id.ok()) return integration_id.status();
-      storage::TriggerRow trigger;
-      trigger.account_id = account_id;
-      trigger.id = NewResourceId(env_.random);
-      trigger.stage_id = stage->id;
-      trigger.position = static_cast<int>(triggers->size());
-      trigger.integration_id = *integration_id;
-      trigger.spec = TriggerSpecOf(request->trigger());
-      trigger.create_time = now;
-      absl::Status status = txn.jobs().InsertTrigger(trigger);
-      if (!status.ok()) return status;
-      status = TouchJob(txn, *job, now);
-      if (!status.ok()) return status;
-      return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
-    });
-  });
+                "TRIGGER_LIMIT_REACHED",
+                {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
+          }
+          auto integration_id = CheckTriggerTarget(
+              txn, account_id, request->trigger(), "trigger", form.get());
+          if (!integration_id.ok()) return integration_id.status();
+          storage::TriggerRow trigger;
+          trigger.account_id = account_id;
+          trigger.id = NewResourceId(env_.random);
+          trigger.stage_id = stage->id;
+          trigger.position = static_cast<int>(triggers->size());
+          trigger.integration_id = *integration_id;
+          trigger.spec = TriggerSpecOf(request->trigger());
+          trigger.create_time = now;
+          absl::Status status = txn.jobs().InsertTrigger(trigger);
+          if (!status.ok()) return status;
+          status = TouchJob(txn, *job, now);
+          if (!status.ok()) return status;
+          return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* JobService::GetTrigger(
@@ -183,8 +184,8 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
     need.integration_id = FormIntegrationOf(request->trigger());
   } else {
     absl::Status read = env_.store.Read([&](storage::Transaction& txn) {
-      auto trigger = LoadTrigger(txn, call.caller().account_id, ids[0],
-                                 ids[1], ids[2]);
+      auto trigger =
+          LoadTrigger(txn, call.caller().account_id, ids[0], ids[1], ids[2]);
       if (trigger.ok()) need.integration_id = FormIntegrationOf(trigger->spec);
       // What is missing, the write reports.
       return storage::IsStorageFailure(trigger.status()) ? trigger.status()
@@ -192,38 +193,38 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
     });
     if (!read.ok()) return call.Finish(read);
   }
-  return WithTriggerForms(call, env_, {need}, [this, call, need, request,
-                                               response,
-                                               ids = std::move(ids)](
-                                                  const FetchedForms& forms) {
-    return call.Write([this, request, response,
-                       account_id = call.caller().account_id, ids,
-                       form = FormOf(forms, need)](storage::Transaction& txn,
-                                                   absl::Time now) {
-      auto job = LoadJob(txn, account_id, ids[0]);
-      if (!job.ok()) return job.status();
-      auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
-      if (!trigger.ok()) return trigger.status();
-      const ats::v1::Trigger updated = UpdatedSpec(
-          trigger->spec, request->trigger(), request->update_mask());
-      Validator shape;
-      CheckTriggerShape(updated, "trigger", env_.destinations, shape);
-      if (!shape.ok()) return shape.status();
-      auto integration_id =
-          CheckTriggerTarget(txn, account_id, updated, "trigger", form.get());
-      if (!integration_id.ok()) return integration_id.status();
-      if (!google::protobuf::util::MessageDifferencer::Equals(
-              updated, trigger->spec)) {
-        trigger->spec = updated;
-        trigger->integration_id = *integration_id;
-        absl::Status status = txn.jobs().UpdateTrigger(*trigger);
-        if (!status.ok()) return status;
-        status = TouchJob(txn, *job, now);
-        if (!status.ok()) return status;
-      }
-      return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
-    });
-  });
+  return WithTriggerForms(
+      call, env_, {need},
+      [this, call, need, request, response,
+       ids = std::move(ids)](const FetchedForms& forms) {
+        return call.Write([this, request, response,
+                           account_id = call.caller().account_id, ids,
+                           form = FormOf(forms, need)](
+                              storage::Transaction& txn, absl::Time now) {
+          auto job = LoadJob(txn, account_id, ids[0]);
+          if (!job.ok()) return job.status();
+          auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
+          if (!trigger.ok()) return trigger.status();
+          const ats::v1::Trigger updated = UpdatedSpec(
+              trigger->spec, request->trigger(), request->update_mask());
+          Validator shape;
+          CheckTriggerShape(updated, "trigger", env_.destinations, shape);
+          if (!shape.ok()) return shape.status();
+          auto integration_id = CheckTriggerTarget(txn, account_id, updated,
+                                                   "trigger", form.get());
+          if (!integration_id.ok()) return integration_id.status();
+          if (!google::protobuf::util::MessageDifferencer::Equals(
+                  updated, trigger->spec)) {
+            trigger->spec = updated;
+            trigger->integration_id = *integration_id;
+            absl::Status status = txn.jobs().UpdateTrigger(*trigger);
+            if (!status.ok()) return status;
+            status = TouchJob(txn, *job, now);
+            if (!status.ok()) return status;
+          }
+          return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* JobService::DeleteTrigger(

@@ -145,10 +145,10 @@ FormNeed FormNeedOf(const std::string& template_id,
 // Returns the forms the triggers of `stages`, asked for template
 // `template_id` ("" on create) named `display_name`, are checked against:
 // those of new or changed triggers (by `stored`'s, on update).
-std::vector<FormNeed> FormNeedsOf(const std::string& template_id,
-                                  const std::string& display_name,
-                                  const RepeatedPtrField<ats::v1::Stage>& stages,
-                                  const ats::v1::JobTemplate* stored) {
+std::vector<FormNeed> FormNeedsOf(
+    const std::string& template_id, const std::string& display_name,
+    const RepeatedPtrField<ats::v1::Stage>& stages,
+    const ats::v1::JobTemplate* stored) {
   std::map<std::string, const ats::v1::Trigger*> stored_triggers;
   if (stored != nullptr) {
     for (const ats::v1::Stage& stage : stored->stages()) {
@@ -161,9 +161,9 @@ std::vector<FormNeed> FormNeedsOf(const std::string& template_id,
   for (const ats::v1::Stage& stage : stages) {
     for (const ats::v1::Trigger& asked : stage.triggers()) {
       auto before = stored_triggers.find(asked.name());
-      if (!NeedsCheck(before == stored_triggers.end() ? nullptr
-                                                      : before->second,
-                      asked)) {
+      if (!NeedsCheck(
+              before == stored_triggers.end() ? nullptr : before->second,
+              asked)) {
         continue;
       }
       needs.push_back(FormNeedOf(template_id, display_name, stage, asked));
@@ -348,31 +348,32 @@ grpc::ServerUnaryReactor* TemplateService::CreateJobTemplate(
         return call.Write([this, request, response, forms,
                            account_id = call.caller().account_id](
                               storage::Transaction& txn, absl::Time now) {
-    const ats::v1::JobTemplate& asked = request->job_template();
-    storage::TemplateRow row;
-    row.account_id = account_id;
-    row.id = NewResourceId(env_.random);
-    row.display_name = asked.display_name();
-    row.description = asked.description();
-    auto pipeline = BuildPipeline(txn, account_id, row.id, row.display_name,
-                                  asked.stages(), /*stored=*/nullptr, forms,
-                                  "job_template.stages", env_.random);
-    if (!pipeline.ok()) return pipeline.status();
-    row.pipeline = *std::move(pipeline);
-    // An account without a default (one older than templates) gets its
-    // first template as the default.
-    auto current = txn.templates().GetDefaultTemplate(account_id);
-    if (absl::IsNotFound(current.status())) {
-      row.is_default = true;
-    } else if (!current.ok()) {
-      return current.status();
-    }
-    row.create_time = now;
-    row.update_time = now;
-    row.revision = 1;
-    absl::Status status = NameTakenOr(txn.templates().InsertTemplate(row));
-    if (!status.ok()) return status;
-    return ToProto(txn, row, response);
+          const ats::v1::JobTemplate& asked = request->job_template();
+          storage::TemplateRow row;
+          row.account_id = account_id;
+          row.id = NewResourceId(env_.random);
+          row.display_name = asked.display_name();
+          row.description = asked.description();
+          auto pipeline = BuildPipeline(
+              txn, account_id, row.id, row.display_name, asked.stages(),
+              /*stored=*/nullptr, forms, "job_template.stages", env_.random);
+          if (!pipeline.ok()) return pipeline.status();
+          row.pipeline = *std::move(pipeline);
+          // An account without a default (one older than templates) gets its
+          // first template as the default.
+          auto current = txn.templates().GetDefaultTemplate(account_id);
+          if (absl::IsNotFound(current.status())) {
+            row.is_default = true;
+          } else if (!current.ok()) {
+            return current.status();
+          }
+          row.create_time = now;
+          row.update_time = now;
+          row.revision = 1;
+          absl::Status status =
+              NameTakenOr(txn.templates().InsertTemplate(row));
+          if (!status.ok()) return status;
+          return ToProto(txn, row, response);
         });
       });
 }
@@ -459,25 +460,25 @@ grpc::ServerUnaryReactor* TemplateService::UpdateJobTemplate(
                            account_id = call.caller().account_id, id,
                            set_display_name, set_description, set_stages](
                               storage::Transaction& txn, absl::Time now) {
-    const ats::v1::JobTemplate& asked = request->job_template();
-    auto row = txn.templates().GetTemplate(account_id, id);
-    if (!row.ok()) return NamedNotFound(row.status(), id);
-    absl::Status status = CheckEtag(request->etag(), row->revision);
-    if (!status.ok()) return status;
-    if (set_display_name) row->display_name = asked.display_name();
-    if (set_description) row->description = asked.description();
-    if (set_stages) {
-      auto pipeline = BuildPipeline(txn, account_id, id, row->display_name,
-                                    asked.stages(), &row->pipeline, forms,
-                                    "job_template.stages", env_.random);
-      if (!pipeline.ok()) return pipeline.status();
-      row->pipeline = *std::move(pipeline);
-    }
-    row->update_time = now;
-    row->revision += 1;
-    status = NameTakenOr(txn.templates().UpdateTemplate(*row));
-    if (!status.ok()) return NamedNotFound(status, id);
-    return ToProto(txn, *row, response);
+          const ats::v1::JobTemplate& asked = request->job_template();
+          auto row = txn.templates().GetTemplate(account_id, id);
+          if (!row.ok()) return NamedNotFound(row.status(), id);
+          absl::Status status = CheckEtag(request->etag(), row->revision);
+          if (!status.ok()) return status;
+          if (set_display_name) row->display_name = asked.display_name();
+          if (set_description) row->description = asked.description();
+          if (set_stages) {
+            auto pipeline = BuildPipeline(
+                txn, account_id, id, row->display_name, asked.stages(),
+                &row->pipeline, forms, "job_template.stages", env_.random);
+            if (!pipeline.ok()) return pipeline.status();
+            row->pipeline = *std::move(pipeline);
+          }
+          row->update_time = now;
+          row->revision += 1;
+          status = NameTakenOr(txn.templates().UpdateTemplate(*row));
+          if (!status.ok()) return NamedNotFound(status, id);
+          return ToProto(txn, *row, response);
         });
       });
 }

@@ -139,29 +139,27 @@ grpc::ServerUnaryReactor* WithTriggerForms(
     const UnaryCall& call, const ServiceEnv& env, std::vector<FormNeed> needs,
     std::function<grpc::ServerUnaryReactor*(const FetchedForms&)> then) {
   std::vector<Planned> planned;
-  const absl::Status read =
-      env.store.Read([&](storage::Transaction& txn) {
-        std::set<FormKey> seen;
-        for (const FormNeed& need : needs) {
-          if (need.integration_id.empty()) continue;
-          FormKey key = KeyOf(need);
-          if (!seen.insert(key).second) continue;
-          TriggerFormFetch fetch;
-          ats::v1::TriggerForm static_form;
-          auto fetching =
-              ReadTriggerForm(txn, call.caller().account_id,
-                              need.integration_id, need.stage, &fetch,
-                              &static_form);
-          // What is missing or inactive, the write reports.
-          if (storage::IsStorageFailure(fetching.status())) {
-            return fetching.status();
-          }
-          if (fetching.ok() && *fetching) {
-            planned.push_back({std::move(key), std::move(fetch)});
-          }
-        }
-        return absl::OkStatus();
-      });
+  const absl::Status read = env.store.Read([&](storage::Transaction& txn) {
+    std::set<FormKey> seen;
+    for (const FormNeed& need : needs) {
+      if (need.integration_id.empty()) continue;
+      FormKey key = KeyOf(need);
+      if (!seen.insert(key).second) continue;
+      TriggerFormFetch fetch;
+      ats::v1::TriggerForm static_form;
+      auto fetching =
+          ReadTriggerForm(txn, call.caller().account_id, need.integration_id,
+                          need.stage, &fetch, &static_form);
+      // What is missing or inactive, the write reports.
+      if (storage::IsStorageFailure(fetching.status())) {
+        return fetching.status();
+      }
+      if (fetching.ok() && *fetching) {
+        planned.push_back({std::move(key), std::move(fetch)});
+      }
+    }
+    return absl::OkStatus();
+  });
   if (!read.ok()) return call.Finish(read);
   if (planned.empty()) return then(FetchedForms());
   if (env.trigger_forms == nullptr) {

@@ -73,8 +73,7 @@ grpc::ServerUnaryReactor* WithTriggerForms(
 // Reads, inside `txn`, the display names of template stage `*stage` (its
 // template_id and stage_id set) into it: NOT_FOUND naming what is missing.
 absl::Status ReadTemplateStage(storage::Transaction& txn,
-                               const std::string& account_id,
-                               FormStage* stage);
+                               const std::string& account_id, FormStage* stage);
 
 // Reads, inside `txn`, the form of integration `integration_id` of
 // `account_id` for `stage`: the one to fetch (`*fetch` set, true returned)

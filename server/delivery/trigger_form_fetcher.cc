@@ -59,8 +59,7 @@ HttpConnectorOptions TriggerFormConnectorOptions(
   return options;
 }
 
-TriggerFormFetcher::TriggerFormFetcher(Connector& connector,
-                                       const Clock& clock,
+TriggerFormFetcher::TriggerFormFetcher(Connector& connector, const Clock& clock,
                                        RandomSource& random,
                                        absl::Duration cache_ttl)
     : connector_(connector),
@@ -95,15 +94,14 @@ void TriggerFormFetcher::Fetch(TriggerFormFetch fetch, Done done) {
         "could not write the trigger form request: ", printed.ToString())));
     return;
   }
-  connector_.Send(std::move(delivery),
-                  [this, key = std::move(key),
-                   partner = std::move(fetch.partner_display_name),
-                   done = std::move(done)](DeliveryOutcome outcome) {
-                    absl::StatusOr<ats::v1::TriggerForm> form =
-                        FormOf(outcome, partner);
-                    if (form.ok()) Keep(key, *form);
-                    done(std::move(form));
-                  });
+  connector_.Send(
+      std::move(delivery), [this, key = std::move(key),
+                            partner = std::move(fetch.partner_display_name),
+                            done = std::move(done)](DeliveryOutcome outcome) {
+        absl::StatusOr<ats::v1::TriggerForm> form = FormOf(outcome, partner);
+        if (form.ok()) Keep(key, *form);
+        done(std::move(form));
+      });
 }
 
 void TriggerFormFetcher::Keep(const std::string& key,

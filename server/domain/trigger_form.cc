@@ -80,8 +80,7 @@ void CheckChoices(Validator& v, const std::string& path,
               "is listed twice; option values must be unique in a field");
     v.Require(field.type() != kMultiSelect ||
                   option.value().find(',') == std::string::npos,
-              at,
-              "contains a comma, which separates multi_select values");
+              at, "contains a comma, which separates multi_select values");
   });
   v.Require(count > 0, path + ".options", "must have at least one option");
   v.Require(count <= kMaxTriggerFormOptions, path + ".options",
@@ -119,8 +118,8 @@ void CheckField(Validator& v, const std::string& path,
             path + ".max_length",
             absl::StrCat("must be 0 to ", kMaxValueLength));
   v.Require(type == kNumber || (!field.has_min() && !field.has_max()),
-            path + ".min", absl::StrCat("min and max are only for number, not ",
-                                        type));
+            path + ".min",
+            absl::StrCat("min and max are only for number, not ", type));
   v.Require(!field.has_min() || !field.has_max() || field.min() <= field.max(),
             path + ".max", "must not be less than min");
 }
@@ -238,8 +237,8 @@ absl::Status TriggerFormUnusable(const std::string& partner,
 absl::StatusOr<TriggerForm> ParseTriggerForm(std::string_view json,
                                              const std::string& partner) {
   if (json.size() > kMaxTriggerFormBytes) {
-    return TriggerFormUnusable(partner, absl::StrCat("it is over ", kMaxTriggerFormBytes,
-                                          " bytes"));
+    return TriggerFormUnusable(
+        partner, absl::StrCat("it is over ", kMaxTriggerFormBytes, " bytes"));
   }
   TriggerForm form;
   google::protobuf::util::JsonParseOptions options;
@@ -261,10 +260,10 @@ absl::StatusOr<TriggerForm> ParseTriggerForm(std::string_view json,
     for (int i = 0; i < form.fields_size(); ++i) {
       const std::string path = absl::StrCat("fields[", i, "]");
       CheckField(v, path, form.fields(i));
-      v.Require(keys.insert(form.fields(i).key()).second, path + ".key",
-                absl::StrCat("repeats key \"",
-                             absl::CHexEscape(form.fields(i).key()),
-                             "\"; keys must be unique in the form"));
+      v.Require(
+          keys.insert(form.fields(i).key()).second, path + ".key",
+          absl::StrCat("repeats key \"", absl::CHexEscape(form.fields(i).key()),
+                       "\"; keys must be unique in the form"));
     }
   }
   if (v.ok()) return form;
@@ -274,7 +273,8 @@ absl::StatusOr<TriggerForm> ParseTriggerForm(std::string_view json,
       faults.push_back("...");
       break;
     }
-    faults.push_back(absl::StrCat(violation.field, ": ", violation.description));
+    faults.push_back(
+        absl::StrCat(violation.field, ": ", violation.description));
   }
   return TriggerFormUnusable(partner, absl::StrJoin(faults, "; "));
 }
@@ -308,8 +308,7 @@ absl::Status CheckFormValues(
   const std::string values_field =
       field.empty() ? "option_values" : field + ".option_values";
   Validator v;
-  const std::map<std::string, std::string> sorted(values.begin(),
-                                                  values.end());
+  const std::map<std::string, std::string> sorted(values.begin(), values.end());
   for (const auto& [key, value] : sorted) {
     const std::string entry = Entry(values_field, key);
     const TriggerFormField* known = FindField(form, key);
@@ -331,8 +330,8 @@ absl::Status CheckFormValues(
   }
   for (const TriggerFormField& known : form.fields()) {
     if (!known.required() || sorted.count(known.key()) > 0) continue;
-    std::string description = absl::StrCat(
-        "is required by partner \"", partner, "\" (", known.label(), ")");
+    std::string description = absl::StrCat("is required by partner \"", partner,
+                                           "\" (", known.label(), ")");
     if (HasChoices(known)) {
       std::vector<std::string> listed;
       ForEachOption(known, [&](const TriggerFormOption& option) {

@@ -125,16 +125,14 @@ absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
     const google::protobuf::Map<std::string, std::string>& option_values,
     const std::string& field, const std::string& purpose,
     const FetchedTriggerForm* fetched) {
-  auto target =
-      LoadIntegrationTarget(txn, account_id, integration_id, purpose);
+  auto target = LoadIntegrationTarget(txn, account_id, integration_id, purpose);
   if (!target.ok()) return target;
   const ats::v1::Partner& listing = target->partner.listing;
-  if (fetched != nullptr &&
-      (fetched->integration_id != integration_id ||
-       fetched->uri != listing.trigger_form_uri())) {
-    return absl::AbortedError(absl::StrCat(
-        "the trigger form of partner \"", listing.display_name(),
-        "\" changed while it was fetched; retry"));
+  if (fetched != nullptr && (fetched->integration_id != integration_id ||
+                             fetched->uri != listing.trigger_form_uri())) {
+    return absl::AbortedError(
+        absl::StrCat("the trigger form of partner \"", listing.display_name(),
+                     "\" changed while it was fetched; retry"));
   }
   absl::Status fits = CheckFormValues(
       fetched != nullptr ? fetched->form : StaticTriggerForm(listing),

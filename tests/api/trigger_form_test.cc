@@ -44,8 +44,8 @@ class TriggerFormTest : public JobServiceFixture {
     server_.clock().Set(absl::Now());
     const std::string form_file = server_.dir() + "/form.json";
     std::ofstream(form_file) << kForm;
-    auto sink = SinkProcess::Start(ATS_PARTNER_SINK_BIN,
-                                   {"--form-file", form_file});
+    auto sink =
+        SinkProcess::Start(ATS_PARTNER_SINK_BIN, {"--form-file", form_file});
     ASSERT_TRUE(sink.ok()) << sink.status();
     sink_ = *std::move(sink);
     integration_ = ActivateFormPartner("Formful", FormUri());
@@ -145,13 +145,12 @@ TEST_F(TriggerFormTest, FetchesSignedFormOnceWithinTheCacheTtl) {
 
 TEST_F(TriggerFormTest, ChecksValuesByFieldType) {
   const std::string stage = job_.stages(1).name();
-  const Trigger bad =
-      IntegrationTrigger(integration_, {{"package", "cobol"},
-                                        {"skills", "go,go"},
-                                        {"note", "too long"},
-                                        {"minutes", "500"},
-                                        {"proctored", "yes"},
-                                        {"color", "red"}});
+  const Trigger bad = IntegrationTrigger(integration_, {{"package", "cobol"},
+                                                        {"skills", "go,go"},
+                                                        {"note", "too long"},
+                                                        {"minutes", "500"},
+                                                        {"proctored", "yes"},
+                                                        {"color", "red"}});
   ExpectInvalid(CreateTrigger(stage, bad),
                 {"trigger.integration_event.option_values[color]",
                  "trigger.integration_event.option_values[minutes]",
@@ -161,9 +160,9 @@ TEST_F(TriggerFormTest, ChecksValuesByFieldType) {
                  "trigger.integration_event.option_values[skills]"});
   ExpectInvalid(CreateTrigger(stage, IntegrationTrigger(integration_, {})),
                 {"trigger.integration_event.option_values[package]"});
-  ExpectInvalid(CreateTrigger(stage, IntegrationTrigger(
-                                         integration_, {{"package", "sql"},
-                                                        {"minutes", "1e3"}})),
+  ExpectInvalid(CreateTrigger(stage, IntegrationTrigger(integration_,
+                                                        {{"package", "sql"},
+                                                         {"minutes", "1e3"}})),
                 {"trigger.integration_event.option_values[minutes]"});
   EXPECT_EQ(TriggersOn(stage), 0);
 
@@ -235,8 +234,7 @@ TEST_F(TriggerFormTest, PartnerDownIsUnavailableAndStoredTriggersStillFire) {
   EXPECT_EQ(TriggersOn(job_.stages(3).name()), 0);
 
   // The stored trigger fires with its stored values; nothing is fetched.
-  const ats::v1::Application application =
-      MustAdd(job_, NewCandidate("Ada"));
+  const ats::v1::Application application = MustAdd(job_, NewCandidate("Ada"));
   ats::v1::MoveCandidateRequest move;
   move.set_name(application.name());
   move.set_stage(stage);
@@ -298,9 +296,10 @@ TEST_F(TriggerFormTest, TemplateStagesFetchTheirForms) {
   ASSERT_TRUE(received.ok());
   bool saw_template = false;
   for (const auto& [id, body] : received->bodies) {
-    saw_template = saw_template ||
-                   absl::StrContains(body, "\"jobTemplateDisplayName\":\"With "
-                                           "forms\"");
+    saw_template =
+        saw_template || absl::StrContains(body,
+                                          "\"jobTemplateDisplayName\":\"With "
+                                          "forms\"");
   }
   EXPECT_TRUE(saw_template);
 
@@ -323,10 +322,10 @@ TEST(TriggerFormDestinationTest, RefusesFormUrisTheGuardRefuses) {
   *request.mutable_partner() = TestListing("Private");
   request.mutable_partner()->set_trigger_form_uri("http://10.0.0.1/form");
   ats::v1::Partner partner;
-  ExpectInvalid(server.integrations()->CreatePartner(
-                    TestServer::Context(server.operator_key()).get(), request,
-                    &partner),
-                {"partner.trigger_form_uri"});
+  ExpectInvalid(
+      server.integrations()->CreatePartner(
+          TestServer::Context(server.operator_key()).get(), request, &partner),
+      {"partner.trigger_form_uri"});
 
   // A name, accepted on save, whose address (loopback) is refused on connect.
   request.mutable_partner()->set_trigger_form_uri("http://localhost:9/form");

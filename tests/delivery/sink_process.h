@@ -21,7 +21,8 @@ class SinkProcess {
   // Starts `binary` on 127.0.0.1 and a free port, with `more_args` (e.g.
   // --form-file), and waits until it listens.
   static absl::StatusOr<std::unique_ptr<SinkProcess>> Start(
-      const std::string& binary, const std::vector<std::string>& more_args = {});
+      const std::string& binary,
+      const std::vector<std::string>& more_args = {});
 
   int port() const { return port_; }
   // The URL webhooks go to.

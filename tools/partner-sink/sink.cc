@@ -118,8 +118,8 @@ Sink::Sink(std::vector<std::string> secrets, absl::Duration tolerance,
     : initial_secrets_(std::move(secrets)),
       tolerance_(tolerance),
       form_(std::move(form)),
-      secrets_(std::make_shared<const std::vector<std::string>>(
-          initial_secrets_)) {}
+      secrets_(
+          std::make_shared<const std::vector<std::string>>(initial_secrets_)) {}
 
 std::string Sink::VerificationError(const WebhookRequest& request,
                                     absl::Time now, const Secrets& secrets,
