@@ -14,6 +14,7 @@
 #include "grpcpp/server_builder.h"
 #include "server/api/malformed_request.h"
 #include "server/delivery/metered_connector.h"
+#include "server/engine/result_report.h"
 
 namespace ats::server {
 namespace {
@@ -188,8 +189,17 @@ AtsServer::AtsServer(ServerOptions options, MethodPolicies methods,
         *connector, options_.metrics->registry());
     connector = metered_connector_.get();
   }
-  dispatcher_ = std::make_unique<Dispatcher>(options_.dispatcher, store,
-                                             *connector, clock, random);
+  DispatcherOptions dispatcher = options_.dispatcher;
+  // Results in webhook answers are recorded as ReportPartnerResult records
+  // them, moving rules included.
+  dispatcher.record_result = [&random](storage::Transaction& txn,
+                                       storage::EventRow& event,
+                                       const ats::v1::PartnerResult& result,
+                                       absl::Time now) {
+    return RecordPartnerResult(txn, event, result, "result", now, random);
+  };
+  dispatcher_ = std::make_unique<Dispatcher>(dispatcher, store, *connector,
+                                             clock, random);
 }
 
 absl::StatusOr<std::unique_ptr<AtsServer>> AtsServer::Start(

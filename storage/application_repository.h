@@ -1,12 +1,14 @@
 #ifndef ATS_STORAGE_APPLICATION_REPOSITORY_H_
 #define ATS_STORAGE_APPLICATION_REPOSITORY_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "ats/v1/pipeline.pb.h"
 #include "storage/page.h"
 
 namespace ats::storage {
@@ -36,6 +38,8 @@ struct TransitionRow {
   absl::Time time;
   // Id of the API key that made the move.
   std::string moved_by;
+  // The moving rule that made it, for an automatic move.
+  std::optional<ats::v1::RuleRef> moved_by_rule;
 };
 
 // Applications and their stage history. Scoped by account like every

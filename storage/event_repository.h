@@ -41,6 +41,10 @@ struct EventRow {
   int attempt_count = 0;
   std::optional<absl::Time> lease_expire_time;
   std::optional<ats::v1::PartnerResult> result;
+  // What the trigger's moving rules did with the result, once one matched.
+  std::optional<ats::v1::AutomaticMove> automatic_move;
+  // What the partner said last (ats.v1.Event.partner_message).
+  std::string partner_message;
 };
 
 // How much of an event's stored payload a read decodes. The payload is most
@@ -81,6 +85,8 @@ struct AttemptRow {
   int http_status = 0;
   absl::Duration latency;
   std::string error;
+  // The start of an error answer's body (ats.v1.DeliveryAttempt).
+  std::string partner_message;
 };
 
 // Filters of ListEvents; empty or unspecified fields do not filter.
@@ -105,11 +111,11 @@ class EventRepository {
   virtual absl::Status InsertEvent(const EventRow& event) = 0;
   // Replaces the mutable columns of event `event.id` of `event.account_id`:
   // state, state_reason, due_time, update_time, attempt_count,
-  // lease_expire_time and result (what was delivered and to whom is fixed at
-  // creation); NOT_FOUND if absent.
+  // lease_expire_time, result, automatic_move and partner_message (what was
+  // delivered and to whom is fixed at creation); NOT_FOUND if absent.
   virtual absl::Status UpdateEvent(const EventRow& event) = 0;
   // Ends a delivery attempt's claim: sets the state, state_reason, due_time,
-  // update_time and lease_expire_time of `next` only if event `claimed.id`
+  // update_time, lease_expire_time and partner_message of `next` only if event `claimed.id`
   // of `claimed.account_id` is still as the claim `claimed` left it
   // (SENDING, with its attempt_count and lease_expire_time). Returns whether
   // it was; false when another dispatcher re-claimed it after the lease

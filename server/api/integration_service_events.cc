@@ -1,14 +1,12 @@
 // IntegrationService: events (what operators look at, retry and cancel) and
 // the partner results reported for them.
 
-#include <cmath>
 #include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "server/api/integration_service.h"
 #include "server/api/list_page.h"
 #include "server/common/page_token.h"
@@ -17,17 +15,12 @@
 #include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
 #include "server/domain/marketplace.h"
+#include "server/domain/partner_result.h"
 #include "server/domain/pipeline_convert.h"
+#include "server/engine/result_report.h"
 
 namespace ats::server {
 namespace {
-
-// Limits of a partner result, documented in partner_event.proto.
-constexpr size_t kMaxSummaryLength = 2000;
-constexpr int kMaxAttachments = 20;
-constexpr size_t kMaxAttachmentNameLength = 200;
-constexpr size_t kMaxContentTypeLength = 100;
-constexpr size_t kMaxDetailsJsonBytes = 64 * 1024;
 
 absl::Status EventNotFound(const std::string& id) {
   return absl::NotFoundError(
@@ -54,124 +47,6 @@ absl::StatusOr<storage::EventRow> LoadEvent(storage::Transaction& txn,
     return EventNotFound(id);
   }
   return row;
-}
-
-// FAILED_PRECONDITION for an event whose state does not allow what was
-// asked: "event events/x is <STATE>; <why>".
-absl::Status StateMismatch(const storage::EventRow& event,
-                           const std::string& why) {
-  const std::string state = ats::v1::EventState_Name(event.state);
-  return WithErrorInfo(
-      absl::FailedPreconditionError(absl::StrCat("event ", EventName(event.id),
-                                                 " is ", state, "; ", why)),
-      "EVENT_STATE_MISMATCH",
-      {{"event", EventName(event.id)}, {"state", state}});
-}
-
-// FAILED_PRECONDITION for an event whose state does not allow `what`;
-// `allowed` lists the states that do, for the message.
-absl::Status WrongState(const storage::EventRow& event, const std::string& what,
-                        const std::string& allowed) {
-  return StateMismatch(event, absl::StrCat(what, " only in state ", allowed));
-}
-
-// Records in `v` what is wrong with the partner's `result`.
-void ValidateResult(Validator& v, const ats::v1::PartnerResult& result) {
-  v.EnumValue<ats::v1::PartnerResultStatus>(
-      "result.status", result.status(), ats::v1::PartnerResultStatus_IsValid,
-      /*allow_unspecified=*/false);
-  if (result.has_score()) {
-    v.Require(std::isfinite(result.score().value()), "result.score",
-              "must be a finite number");
-  }
-  v.MultilineLength("result.summary", result.summary(), 0, kMaxSummaryLength);
-  v.Uri("result.link", result.link(), /*required=*/false);
-  if (v.Require(
-          result.attachments_size() <= kMaxAttachments, "result.attachments",
-          absl::StrCat("must have at most ", kMaxAttachments, " entries (got ",
-                       result.attachments_size(), ")"))) {
-    for (int i = 0; i < result.attachments_size(); ++i) {
-      const ats::v1::Attachment& attachment = result.attachments(i);
-      const std::string field = absl::StrCat("result.attachments[", i, "]");
-      v.Length(field + ".display_name", attachment.display_name(), 1,
-               kMaxAttachmentNameLength);
-      v.Uri(field + ".uri", attachment.uri(), /*required=*/true);
-      v.Length(field + ".content_type", attachment.content_type(), 0,
-               kMaxContentTypeLength);
-    }
-  }
-  if (result.has_details()) {
-    std::string json;
-    const bool encoded =
-        google::protobuf::util::MessageToJsonString(result.details(), &json)
-            .ok();
-    v.Require(encoded, "result.details", "must be encodable as JSON");
-    if (encoded) {
-      v.Require(json.size() <= kMaxDetailsJsonBytes, "result.details",
-                absl::StrCat("must be at most 64 KiB in JSON form (got ",
-                             json.size(), " bytes)"));
-    }
-  }
-}
-
-// The event state a result with `status` puts its event in. The event's
-// state and its result's status never disagree: SENT and PENDING (the
-// partner has the event and is at work) go with SENT, COMPLETED and FAILED
-// with themselves.
-ats::v1::EventState StateOfResult(ats::v1::PartnerResultStatus status) {
-  switch (status) {
-    case ats::v1::PARTNER_RESULT_STATUS_COMPLETED:
-      return ats::v1::EVENT_STATE_COMPLETED;
-    case ats::v1::PARTNER_RESULT_STATUS_FAILED:
-      return ats::v1::EVENT_STATE_FAILED;
-    default:
-      return ats::v1::EVENT_STATE_SENT;
-  }
-}
-
-// Records `result` for `event`, reported at `now`, if the event's state
-// allows it (see ReportPartnerResult in integration_service.proto):
-// FAILED_PRECONDITION naming the state otherwise.
-absl::Status ApplyResult(const ats::v1::PartnerResult& result, absl::Time now,
-                         storage::EventRow& event) {
-  switch (event.state) {
-    case ats::v1::EVENT_STATE_SENDING:
-    case ats::v1::EVENT_STATE_SENT:
-    case ats::v1::EVENT_STATE_RETRYING:
-      break;
-    case ats::v1::EVENT_STATE_COMPLETED:
-    case ats::v1::EVENT_STATE_FAILED:
-      // A final result may be amended, never overturned.
-      if (StateOfResult(result.status()) != event.state) {
-        return StateMismatch(
-            event,
-            absl::StrCat("its result is final and may only be amended with "
-                         "the same status, not ",
-                         ats::v1::PartnerResultStatus_Name(result.status())));
-      }
-      break;
-    default:
-      return WrongState(event, "results are accepted",
-                        "SENDING, SENT, RETRYING, COMPLETED or FAILED");
-  }
-  const ats::v1::EventState state = StateOfResult(result.status());
-  event.result = result;
-  *event.result->mutable_report_time() = ToProtoTime(now);
-  if (state == ats::v1::EVENT_STATE_FAILED) {
-    event.state_reason = result.summary().empty()
-                             ? "the partner reported a failure"
-                             : result.summary();
-  } else {
-    event.state_reason.clear();
-  }
-  if (state != event.state) {
-    event.state = state;
-    event.update_time = now;
-    // The partner has the event: a delivery still under way must not settle
-    // it again, nor a scheduled retry send it again.
-    event.lease_expire_time.reset();
-  }
-  return absl::OkStatus();
 }
 
 // Stores the changed `event` and fills `response` with it.
@@ -242,7 +117,7 @@ absl::Status Cancel(const Caller& caller, absl::Time now,
 absl::Status RecordResult(storage::Transaction& txn, const Caller& caller,
                           const std::string& id,
                           const ats::v1::PartnerResult& result, absl::Time now,
-                          ats::v1::Event* response) {
+                          RandomSource& random, ats::v1::Event* response) {
   auto event = txn.events().GetEventToChange(caller.account_id, id,
                                              storage::PayloadParts::kShown);
   if (absl::IsNotFound(event.status())) return EventNotFound(id);
@@ -254,9 +129,11 @@ absl::Status RecordResult(storage::Transaction& txn, const Caller& caller,
         "; a partner key reports results for its own integration's events "
         "only"));
   }
-  absl::Status status = ApplyResult(result, now, *event);
+  absl::Status status =
+      RecordPartnerResult(txn, *event, result, "result", now, random);
   if (!status.ok()) return status;
-  return SaveEvent(txn, *std::move(event), response);
+  EventToProto(*std::move(event), response);
+  return absl::OkStatus();
 }
 
 // Serves `call`, whose request names an event in `name`: applies `change` to
@@ -372,12 +249,13 @@ grpc::ServerUnaryReactor* IntegrationService::ReportPartnerResult(
   Validator v;
   std::vector<std::string> ids;
   v.Name("event", request->event(), kEventPattern, &ids);
-  ValidateResult(v, request->result());
+  ValidateResult(v, "result", request->result());
   v.RequestId("request_id", request->request_id());
   if (!v.ok()) return call.Finish(v.status());
-  return call.Write([request, response, caller = call.caller(), id = ids[0]](
-                        storage::Transaction& txn, absl::Time now) {
-    return RecordResult(txn, caller, id, request->result(), now, response);
+  return call.Write([this, request, response, caller = call.caller(),
+                     id = ids[0]](storage::Transaction& txn, absl::Time now) {
+    return RecordResult(txn, caller, id, request->result(), now, env_.random,
+                        response);
   });
 }
 

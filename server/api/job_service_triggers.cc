@@ -45,6 +45,7 @@ ats::v1::Trigger UpdatedSpec(const ats::v1::Trigger& spec,
   }
   if (Masks(mask, "add_tag")) *updated.mutable_add_tag() = update.add_tag();
   if (Masks(mask, "webhook")) *updated.mutable_webhook() = update.webhook();
+  if (Masks(mask, "rules")) *updated.mutable_rules() = update.rules();
   return updated;
 }
 
@@ -69,7 +70,7 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
   v.Name("parent", request->parent(), kStagePattern, &ids);
   CheckTriggerShape(request->trigger(), "trigger", env_.destinations, v);
   if (!v.ok()) return call.Finish(v.status());
-  FormNeed need{FormIntegrationOf(request->trigger()), FormStage()};
+  FormNeed need{IntegrationIdOf(request->trigger()), FormStage()};
   need.stage.job_id = ids[0];
   need.stage.stage_id = ids[1];
   return WithTriggerForms(
@@ -106,6 +107,10 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
           trigger.integration_id = *integration_id;
           trigger.spec = TriggerSpecOf(request->trigger());
           trigger.create_time = now;
+          absl::Status resolved =
+              ResolveJobRules(txn, account_id, ids[0], stage->id, "",
+                              trigger.spec, "trigger");
+          if (!resolved.ok()) return resolved;
           absl::Status status = txn.jobs().InsertTrigger(trigger);
           if (!status.ok()) return status;
           status = TouchJob(txn, *job, now);
@@ -167,7 +172,8 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
   std::vector<std::string> ids;
   v.Name("trigger.name", request->trigger().name(), kTriggerPattern, &ids);
   if (v.UpdateMask("update_mask", mask,
-                   {"delay", "integration_event", "add_tag", "webhook"})) {
+                   {"delay", "integration_event", "add_tag", "webhook",
+                    "rules"})) {
     const auto actions =
         std::count_if(std::begin(kActionPaths), std::end(kActionPaths),
                       [&](const char* path) { return Masks(mask, path); });
@@ -181,12 +187,12 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
   need.stage.job_id = ids[0];
   need.stage.stage_id = ids[1];
   if (Masks(mask, "integration_event")) {
-    need.integration_id = FormIntegrationOf(request->trigger());
+    need.integration_id = IntegrationIdOf(request->trigger());
   } else {
     absl::Status read = env_.store.Read([&](storage::Transaction& txn) {
       auto trigger =
           LoadTrigger(txn, call.caller().account_id, ids[0], ids[1], ids[2]);
-      if (trigger.ok()) need.integration_id = FormIntegrationOf(trigger->spec);
+      if (trigger.ok()) need.integration_id = IntegrationIdOf(trigger->spec);
       // What is missing, the write reports.
       return storage::IsStorageFailure(trigger.status()) ? trigger.status()
                                                          : absl::OkStatus();
@@ -205,7 +211,7 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
           if (!job.ok()) return job.status();
           auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
           if (!trigger.ok()) return trigger.status();
-          const ats::v1::Trigger updated = UpdatedSpec(
+          ats::v1::Trigger updated = UpdatedSpec(
               trigger->spec, request->trigger(), request->update_mask());
           Validator shape;
           CheckTriggerShape(updated, "trigger", env_.destinations, shape);
@@ -213,6 +219,10 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
           auto integration_id = CheckTriggerTarget(txn, account_id, updated,
                                                    "trigger", form.get());
           if (!integration_id.ok()) return integration_id.status();
+          absl::Status resolved =
+              ResolveJobRules(txn, account_id, ids[0], trigger->stage_id,
+                              trigger->id, updated, "trigger");
+          if (!resolved.ok()) return resolved;
           if (!google::protobuf::util::MessageDifferencer::Equals(
                   updated, trigger->spec)) {
             trigger->spec = updated;

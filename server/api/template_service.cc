@@ -132,7 +132,7 @@ FormNeed FormNeedOf(const std::string& template_id,
                     const ats::v1::Stage& stage,
                     const ats::v1::Trigger& asked) {
   FormNeed need;
-  need.integration_id = FormIntegrationOf(asked);
+  need.integration_id = IntegrationIdOf(asked);
   need.stage.template_id = template_id;
   need.stage.template_display_name = display_name;
   if (!template_id.empty() && !stage.name().empty()) {

@@ -56,16 +56,6 @@ const FetchedTriggerForm* FindForm(const FetchedForms& forms,
   return found == forms.end() ? nullptr : &found->second;
 }
 
-std::string FormIntegrationOf(const ats::v1::Trigger& trigger) {
-  std::vector<std::string> ids;
-  if (!trigger.has_integration_event() ||
-      !ParseResourceName(trigger.integration_event().integration(),
-                         kIntegrationPattern, &ids)) {
-    return "";
-  }
-  return ids[0];
-}
-
 absl::Status ReadTemplateStage(storage::Transaction& txn,
                                const std::string& account_id,
                                FormStage* stage) {
@@ -177,6 +167,8 @@ grpc::ServerUnaryReactor* WithTriggerForms(
         [gathering, key = next.key, fetched = std::move(fetched)](
             absl::StatusOr<ats::v1::TriggerForm> form) mutable {
           Gathering& g = *gathering;
+          absl::Status error;
+          FetchedForms forms;
           {
             absl::MutexLock lock(&g.mu);
             if (form.ok()) {
@@ -186,12 +178,7 @@ grpc::ServerUnaryReactor* WithTriggerForms(
               g.first_error = form.status();
             }
             if (--g.remaining > 0) return;
-          }
-          // The last fetch: no other thread touches the forms any more.
-          absl::Status error;
-          FetchedForms forms;
-          {
-            absl::MutexLock lock(&g.mu);
+            // The last fetch: no other thread touches the gathering now.
             error = g.first_error;
             forms = std::move(g.forms);
           }

@@ -55,10 +55,6 @@ using FetchedForms = std::map<FormKey, FetchedTriggerForm>;
 const FetchedTriggerForm* FindForm(const FetchedForms& forms,
                                    const FormNeed& need);
 
-// Returns the integration id of `trigger` when it is a well-formed
-// integration-event trigger, else "".
-std::string FormIntegrationOf(const ats::v1::Trigger& trigger);
-
 // Runs `then` with the forms of `needs` whose partners have a config
 // endpoint: reads what the fetches need in one snapshot (needs whose
 // integration or job stage is missing or inactive are skipped, for the

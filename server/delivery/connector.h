@@ -33,6 +33,8 @@ struct DeliveryOutcome {
   // The start of the response body (the connector's limit, e.g. 4 KiB), for
   // the attempt record; empty when no response arrived.
   std::string response_body;
+  // The body went on past `response_body`.
+  bool response_body_truncated = false;
   // Nothing was sent because the destination is an address the service may
   // not connect to (see destination_guard.h); `error` names it. Trying again
   // cannot help.

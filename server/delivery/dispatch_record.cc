@@ -6,14 +6,20 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/common/string_view.h"
+#include "server/common/validation.h"
 #include "server/contract/errors.h"
 #include "server/delivery/dispatch_settle.h"
 #include "server/delivery/dispatcher.h"
+#include "server/domain/partner_result.h"
 #include "spdlog/spdlog.h"
 
 namespace ats::server {
@@ -24,6 +30,9 @@ constexpr absl::Duration kMaxRetryAfter = absl::Hours(24);
 
 constexpr char kGone[] = "partner answered 410 Gone: endpoint disabled";
 
+// Longest partner message kept, per the Event contract.
+constexpr size_t kMaxPartnerMessageBytes = 1024;
+
 bool IsSuccess(int http_status) {
   return http_status >= 200 && http_status < 300;
 }
@@ -33,6 +42,82 @@ std::string ErrorOf(const DeliveryOutcome& outcome) {
   if (!outcome.error.empty()) return outcome.error;
   if (outcome.http_status == 0) return "no response";
   return absl::StrCat("HTTP ", outcome.http_status);
+}
+
+// Returns `text` as a recruiter may read it: valid UTF-8 kept, control
+// characters as spaces, bytes of no valid sequence as '?', cut at
+// kMaxPartnerMessageBytes, without leading or trailing spaces.
+std::string PartnerMessage(std::string_view text) {
+  text = text.substr(0, kMaxPartnerMessageBytes);
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    const size_t length = byte < 0x80           ? 1
+                          : (byte >> 5) == 0x6 ? 2
+                          : (byte >> 4) == 0xE ? 3
+                          : (byte >> 3) == 0x1E ? 4
+                                                : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    }
+    if (!valid) {
+      out.push_back('?');
+      ++i;
+    } else if (length == 1) {
+      out.push_back(byte < 0x20 || byte == 0x7F ? ' ' : text[i]);
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  const size_t first = out.find_first_not_of(' ');
+  if (first == std::string::npos) return "";
+  return out.substr(first, out.find_last_not_of(' ') - first + 1);
+}
+
+// What an answer's body says: a result the partner gave in a 2xx answer,
+// or a message (an error answer's text, or why a 2xx body offered as a
+// result is not one), or nothing.
+struct Answer {
+  std::optional<ats::v1::PartnerResult> result;
+  std::string message;
+};
+
+// Reads `outcome`'s body. A 2xx body is offered as a result when it is a
+// JSON object; one that is not the PartnerResult's JSON form, or breaks its
+// rules, becomes the message instead.
+Answer ReadAnswer(const DeliveryOutcome& outcome) {
+  Answer answer;
+  if (!IsSuccess(outcome.http_status)) {
+    if (outcome.http_status >= 400) {
+      answer.message = PartnerMessage(outcome.response_body);
+    }
+    return answer;
+  }
+  const std::string_view body = outcome.response_body;
+  const size_t start = body.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos || body[start] != '{') return answer;
+  auto refuse = [&answer, &body](const std::string& why) {
+    answer.message = PartnerMessage(absl::StrCat(
+        "the answer's body is not a result (", why, "): ", AbslView(body)));
+    return answer;
+  };
+  if (outcome.response_body_truncated) {
+    return refuse(absl::StrCat("over ", body.size(), " bytes"));
+  }
+  ats::v1::PartnerResult result;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(
+      std::string(body), &result);
+  if (!parsed.ok()) return refuse(std::string(parsed.message()));
+  Validator v;
+  ValidateResult(v, "result", result);
+  if (!v.ok()) return refuse(std::string(v.status().message()));
+  answer.result = std::move(result);
+  return answer;
 }
 
 }  // namespace
@@ -104,21 +189,8 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
                                    std::string* verdict) {
   const storage::EventRow& claimed = attempt.event;
   const DeliveryOutcome& outcome = attempt.outcome;
-  storage::AttemptRow row;
-  row.account_id = claimed.account_id;
-  row.event_id = claimed.id;
-  // InsertAttempt numbers it after the event's last stored attempt.
-  row.attempt_time = attempt.time;
-  row.http_status = outcome.http_status;
-  row.latency = outcome.latency;
   const bool success = IsSuccess(outcome.http_status);
-  row.error = success ? "" : Truncate(ErrorOf(outcome));
-  absl::Status inserted = txn.events().InsertAttempt(row);
-  if (absl::IsNotFound(inserted)) {
-    *verdict = "event deleted meanwhile";
-    return absl::OkStatus();
-  }
-  if (!inserted.ok()) return inserted;
+  Answer answer = ReadAnswer(outcome);
 
   const absl::Time now = clock_.Now();
   storage::EventRow next = claimed;
@@ -148,8 +220,36 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
     Settle(next, ats::v1::EVENT_STATE_RETRYING,
            absl::StrCat("attempt failed: ", ErrorOf(outcome)), now);
   }
+  if (!answer.message.empty()) next.partner_message = answer.message;
   absl::StatusOr<bool> held = txn.events().SettleClaim(claimed, next);
   if (!held.ok()) return held.status();
+  if (*held && answer.result.has_value() && options_.record_result) {
+    absl::Status recorded =
+        options_.record_result(txn, next, *answer.result, now);
+    if (absl::IsInvalidArgument(recorded)) {
+      answer.message = PartnerMessage(absl::StrCat(
+          "the answer's result was refused: ", recorded.message()));
+      next.partner_message = answer.message;
+      recorded = txn.events().UpdateEvent(next);
+    }
+    if (!recorded.ok()) return recorded;
+  }
+
+  storage::AttemptRow row;
+  row.account_id = claimed.account_id;
+  row.event_id = claimed.id;
+  // InsertAttempt numbers it after the event's last stored attempt.
+  row.attempt_time = attempt.time;
+  row.http_status = outcome.http_status;
+  row.latency = outcome.latency;
+  row.error = success ? "" : Truncate(ErrorOf(outcome));
+  row.partner_message = answer.message;
+  absl::Status inserted = txn.events().InsertAttempt(row);
+  if (absl::IsNotFound(inserted)) {
+    *verdict = "event deleted meanwhile";
+    return absl::OkStatus();
+  }
+  if (!inserted.ok()) return inserted;
   if (!*held) {
     // Another dispatcher re-claimed it after the lease expired, or it was
     // settled meanwhile: the attempt is on record, the state is theirs.

@@ -11,6 +11,7 @@
 // claimable again when its lease expires.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "ats/v1/partner_event.pb.h"
 #include "server/common/clock.h"
 #include "server/common/random.h"
 #include "server/delivery/connector.h"
@@ -77,6 +79,15 @@ struct DispatcherOptions {
   int claim_batch = 128;
   // How long Stop waits for deliveries under way to finish and be recorded.
   absl::Duration stop_grace = absl::Seconds(5);
+  // Records a result a partner gave in a 2xx answer's body for the event,
+  // SENT by that answer, inside the recorder's transaction at the time
+  // given (the engine's RecordPartnerResult, which also runs the moving
+  // rules); INVALID_ARGUMENT when the result misfits the partner's listing.
+  // Unset (when delivery runs without the engine), answers are not read as
+  // results.
+  std::function<absl::Status(storage::Transaction&, storage::EventRow&,
+                             const ats::v1::PartnerResult&, absl::Time)>
+      record_result;
 };
 
 // Returns INVALID_ARGUMENT, naming the option, unless `options` has positive

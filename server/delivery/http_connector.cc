@@ -38,7 +38,10 @@ struct Captured {
   // Whether a longer body aborts the transfer, and whether one did.
   bool refuse_longer = false;
   bool too_long = false;
-  std::string body;  // Capacity reserved up front: appending never allocates.
+  // Room for the usual short answer is reserved up front; longer bodies,
+  // such as results, grow it.
+  std::string body;
+  bool truncated = false;
   std::optional<std::string> retry_after;
 };
 
@@ -55,6 +58,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     return 0;  // Not all consumed: curl ends the transfer.
   }
   transfer->body.append(data, std::min(n, room));
+  transfer->truncated = transfer->truncated || n > room;
   return n;
 }
 
@@ -339,7 +343,7 @@ void HttpConnector::Start(std::unique_ptr<Transfer> transfer) {
     Transfer& t = *transfer;
     t.response.max_body = options_.max_response_body_bytes;
     t.response.refuse_longer = options_.refuse_longer_bodies;
-    t.response.body.reserve(t.response.max_body);
+    t.response.body.reserve(std::min<size_t>(t.response.max_body, 4096));
     t.gate.destinations = &options_.destinations;
     curl_easy_setopt(curl, CURLOPT_PRIVATE, transfer.get());
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t.error_buffer);
@@ -419,6 +423,7 @@ void HttpConnector::Finish(void* handle, int code) {
       curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
       outcome.http_status = static_cast<int>(status);
       outcome.response_body = std::move(transfer->response.body);
+      outcome.response_body_truncated = transfer->response.truncated;
       if (transfer->response.retry_after.has_value()) {
         outcome.retry_after =
             ParseRetryAfter(*transfer->response.retry_after, clock_.Now());

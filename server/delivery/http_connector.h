@@ -27,8 +27,9 @@ struct HttpConnectorOptions {
   // attempt fails with http_status 0.
   absl::Duration total_timeout = absl::Seconds(15);
   // How much of a response body is kept (DeliveryOutcome::response_body); the
-  // rest is read and discarded, so a huge body never grows memory.
-  size_t max_response_body_bytes = 4096;
+  // rest is read and discarded, so a huge body never grows memory. Room for
+  // a result in a 2xx answer (64 KiB of details and the rest).
+  size_t max_response_body_bytes = 96 * 1024;
   // Whether a body longer than max_response_body_bytes ends the attempt
   // there, unread (DeliveryOutcome::body_too_long), instead of being read
   // and discarded: for answers that are used whole or not at all.

@@ -71,6 +71,10 @@ void EventToProto(storage::EventRow row, ats::v1::Event* event) {
   *event->mutable_update_time() = ToProtoTime(row.update_time);
   event->set_attempt_count(row.attempt_count);
   if (row.result.has_value()) event->mutable_result()->Swap(&*row.result);
+  if (row.automatic_move.has_value()) {
+    event->mutable_automatic_move()->Swap(&*row.automatic_move);
+  }
+  event->set_partner_message(std::move(row.partner_message));
 }
 
 void AttemptToProto(const storage::AttemptRow& row,
@@ -80,6 +84,7 @@ void AttemptToProto(const storage::AttemptRow& row,
   attempt->set_http_status(row.http_status);
   *attempt->mutable_latency() = ToProtoDuration(row.latency);
   attempt->set_error(row.error);
+  attempt->set_partner_message(row.partner_message);
 }
 
 }  // namespace ats::server

@@ -11,6 +11,7 @@
 #include "server/common/etag.h"
 #include "server/common/string_view.h"
 #include "server/contract/timestamps.h"
+#include "server/domain/moving_rules.h"
 
 namespace ats::server {
 namespace {
@@ -182,6 +183,7 @@ void ValidateListing(Validator& v, std::string_view field,
       });
   ValidateCandidateFields(v, Child(field, "candidate_fields"),
                           listing.candidate_fields());
+  ValidateCriteria(v, Child(field, "criteria"), listing.criteria());
 }
 
 void ValidatePartnerMask(Validator& v, std::string_view field,
@@ -189,7 +191,7 @@ void ValidatePartnerMask(Validator& v, std::string_view field,
   v.UpdateMask(field, mask,
                {"display_name", "category", "description", "webhook_uri",
                 "activation_fields", "trigger_options", "candidate_fields",
-                "trigger_form_uri"});
+                "criteria", "trigger_form_uri"});
 }
 
 void ApplyPartnerMask(const google::protobuf::FieldMask& mask,

@@ -128,6 +128,9 @@ void TransitionToProto(const storage::TransitionRow& row,
   transition->set_to_stage(StageName(row.job_id, row.to_stage_id));
   *transition->mutable_transition_time() = ToProtoTime(row.time);
   transition->set_moved_by(absl::StrCat("apiKeys/", row.moved_by));
+  if (row.moved_by_rule.has_value()) {
+    *transition->mutable_moved_by_rule() = *row.moved_by_rule;
+  }
 }
 
 int64_t TotalCandidates(const std::vector<storage::StageRow>& stages) {

@@ -1,6 +1,7 @@
 #include "server/domain/trigger_spec.h"
 
 #include <map>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "server/contract/errors.h"
 #include "server/contract/webhook_signature.h"
 #include "server/domain/marketplace.h"
+#include "server/domain/moving_rules.h"
+#include "server/domain/pipeline_convert.h"
 
 namespace ats::server {
 namespace {
@@ -27,8 +30,8 @@ std::string Entry(const std::string& field, const std::string& key) {
   return absl::StrCat(field, "[", absl::CHexEscape(key), "]");
 }
 
-// Returns the integration id an integration-event trigger names, or "" when
-// the name does not parse.
+}  // namespace
+
 std::string IntegrationIdOf(const ats::v1::Trigger& trigger) {
   std::vector<std::string> ids;
   if (!ParseResourceName(trigger.integration_event().integration(),
@@ -37,8 +40,6 @@ std::string IntegrationIdOf(const ats::v1::Trigger& trigger) {
   }
   return ids[0];
 }
-
-}  // namespace
 
 void CheckTriggerShape(const ats::v1::Trigger& trigger,
                        const std::string& field,
@@ -92,6 +93,12 @@ void CheckTriggerShape(const ats::v1::Trigger& trigger,
                 "needs exactly one action: integration_event, add_tag or "
                 "webhook");
       break;
+  }
+  if (trigger.rules().empty()) return;
+  if (v.Require(trigger.has_integration_event(), Child(field, "rules"),
+                "are for integration_event triggers only: only a partner "
+                "reports results")) {
+    CheckRulesShape(trigger.rules(), Child(field, "rules"), v);
   }
 }
 
@@ -157,7 +164,59 @@ absl::StatusOr<std::string> CheckTriggerTarget(
       Child(field, "integration_event"), "adding a trigger that uses it",
       fetched);
   if (!target.ok()) return target.status();
+  Validator v;
+  CheckRulesCriteria(trigger.rules(), target->partner.listing,
+                     Child(field, "rules"), v);
+  if (!v.ok()) return v.status();
   return id;
+}
+
+absl::Status ResolvePipelineRules(std::vector<RuleStage>& stages, int own,
+                                  ats::v1::Trigger& trigger,
+                                  const std::string& field) {
+  if (trigger.rules().empty()) return absl::OkStatus();
+  Validator v;
+  ResolveRuleDestinations(*trigger.mutable_rules(), stages, own,
+                          Child(field, "rules"), v);
+  if (!v.ok()) return v.status();
+  stages[own].rules.push_back(&trigger.rules());
+  const std::optional<std::string> cycle = EndlessCycle(stages);
+  stages[own].rules.pop_back();
+  if (!cycle.has_value()) return absl::OkStatus();
+  return InvalidArgument(
+      {{Child(field, "rules"),
+        absl::StrCat("would move candidates around the stages ", *cycle,
+                     " for ever: every rule on the way matches any result; "
+                     "give one of them a condition")}});
+}
+
+absl::Status ResolveJobRules(storage::Transaction& txn,
+                             const std::string& account_id,
+                             const std::string& job_id,
+                             const std::string& stage_id,
+                             const std::string& trigger_id,
+                             ats::v1::Trigger& trigger,
+                             const std::string& field) {
+  if (trigger.rules().empty()) return absl::OkStatus();
+  auto stages = txn.jobs().ListStages(account_id, job_id);
+  if (!stages.ok()) return stages.status();
+  auto triggers = txn.jobs().ListJobTriggers(account_id, job_id);
+  if (!triggers.ok()) return triggers.status();
+  std::vector<RuleStage> pipeline;
+  int own = -1;
+  for (const storage::StageRow& stage : *stages) {
+    if (stage.id == stage_id) own = static_cast<int>(pipeline.size());
+    RuleStage& entry = pipeline.emplace_back();
+    entry.key = StageName(job_id, stage.id);
+    entry.display_name = stage.display_name;
+    for (const storage::TriggerRow& other : *triggers) {
+      if (other.stage_id == stage.id && other.id != trigger_id) {
+        entry.rules.push_back(&other.spec.rules());
+      }
+    }
+  }
+  if (own < 0) return absl::NotFoundError("stage not found");
+  return ResolvePipelineRules(pipeline, own, trigger, field);
 }
 
 absl::Status FillTriggerReadiness(storage::Transaction& txn,

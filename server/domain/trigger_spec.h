@@ -9,6 +9,7 @@
 // in between.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -17,6 +18,7 @@
 #include "ats/v1/pipeline.pb.h"
 #include "google/protobuf/map.h"
 #include "server/common/validation.h"
+#include "server/domain/moving_rules.h"
 #include "server/domain/trigger_form.h"
 #include "storage/store.h"
 
@@ -36,24 +38,50 @@ inline constexpr size_t kMaxOptionValueLength = 256;
 // action, a valid add_tag.tag, a webhook.uri that `destinations` allows
 // (Validator::Destination), known webhook.candidate_fields each listed
 // once, a well-formed integration_event.integration name, at most 20 option
-// values
-// with keys of 1 to 64 and values of up to 256 characters. Output-only fields
-// (name, readiness) are ignored.
+// values with keys of 1 to 64 and values of up to 256 characters, and rules
+// on integration_event triggers only, well-formed (CheckRulesShape).
+// Output-only fields (name, readiness) are ignored.
 void CheckTriggerShape(const ats::v1::Trigger& trigger,
                        const std::string& field,
                        const DestinationPolicy& destinations, Validator& v);
 
+// Returns the integration id an integration-event trigger names, or "" when
+// the name does not parse (or the trigger has another action).
+std::string IntegrationIdOf(const ats::v1::Trigger& trigger);
+
 // Checks, inside `txn`, what the trigger points at, assuming its shape passed
 // CheckTriggerShape: an integration-event trigger must name an integration of
 // `account_id` (NOT_FOUND otherwise) that is active (FAILED_PRECONDITION
-// otherwise, with ErrorInfo reason INTEGRATION_INACTIVE), and its option
+// otherwise, with ErrorInfo reason INTEGRATION_INACTIVE), its option
 // values must fit the partner's form (see CheckIntegrationTarget, with
-// violations under `<field>.integration_event.option_values[<key>]`). Returns
-// the integration id, or "" for other kinds of trigger.
+// violations under `<field>.integration_event.option_values[<key>]`), and
+// its rules' conditions the partner's criteria (CheckRulesCriteria, under
+// `<field>.rules`). Returns the integration id, or "" for other kinds of
+// trigger.
 absl::StatusOr<std::string> CheckTriggerTarget(
     storage::Transaction& txn, const std::string& account_id,
     const ats::v1::Trigger& trigger, const std::string& field,
     const FetchedTriggerForm* fetched = nullptr);
+
+// Resolves the rules' destinations of `trigger`, a trigger of stage
+// `stages[own]` (see ResolveRuleDestinations), and refuses rules that, with
+// the rules of the other triggers of `stages`, move candidates around a
+// cycle for ever (EndlessCycle): INVALID_ARGUMENT under `<field>.rules`.
+absl::Status ResolvePipelineRules(std::vector<RuleStage>& stages, int own,
+                                  ats::v1::Trigger& trigger,
+                                  const std::string& field);
+
+// ResolvePipelineRules inside `txn` for `trigger`, a new trigger (empty
+// `trigger_id`) or the new version of trigger `trigger_id`, of stage
+// `stage_id` of job `job_id`: destinations become stage names of the job,
+// and the job's stored triggers count for cycles.
+absl::Status ResolveJobRules(storage::Transaction& txn,
+                             const std::string& account_id,
+                             const std::string& job_id,
+                             const std::string& stage_id,
+                             const std::string& trigger_id,
+                             ats::v1::Trigger& trigger,
+                             const std::string& field);
 
 // The integration a trigger or a manual trigger sends to, and its partner.
 struct IntegrationTarget {

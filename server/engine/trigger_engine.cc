@@ -305,7 +305,8 @@ absl::Status EnterStage(storage::Transaction& txn, const Caller& caller,
                         storage::ApplicationRow& app,
                         const storage::StageRow& to, absl::Time now,
                         RandomSource& random,
-                        std::vector<storage::EventRow>* created) {
+                        std::vector<storage::EventRow>* created,
+                        std::optional<ats::v1::RuleRef> moved_by_rule) {
   const bool added = app.entry_count == 0;
   storage::TransitionRow transition;
   transition.account_id = app.account_id;
@@ -315,6 +316,7 @@ absl::Status EnterStage(storage::Transaction& txn, const Caller& caller,
   transition.to_stage_id = to.id;
   transition.time = now;
   transition.moved_by = caller.key_id;
+  transition.moved_by_rule = std::move(moved_by_rule);
 
   app.stage_id = to.id;
   app.stage_enter_time = now;

@@ -10,12 +10,14 @@
 // TriggerAction there): a new kind is a new class plus one line in its
 // lookup, not edits across the engine.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ats/v1/event.pb.h"
+#include "ats/v1/pipeline.pb.h"
 #include "google/protobuf/repeated_field.h"
 #include "server/common/random.h"
 #include "server/domain/caller.h"
@@ -95,12 +97,14 @@ absl::Status FireStageTriggers(storage::Transaction& txn,
 // FireStageTriggers; event ids come from `random`), and the events they
 // create are appended to `created`. The caller makes sure `to` is a stage of
 // the application's job other than its current one, and runs this at most
-// once per request (RunOnce), so that a retried request fires nothing.
-absl::Status EnterStage(storage::Transaction& txn, const Caller& caller,
-                        storage::ApplicationRow& app,
-                        const storage::StageRow& to, absl::Time now,
-                        RandomSource& random,
-                        std::vector<storage::EventRow>* created);
+// once per request (RunOnce), so that a retried request fires nothing. An
+// automatic move names the moving rule that made it in `moved_by_rule`,
+// which the history keeps.
+absl::Status EnterStage(
+    storage::Transaction& txn, const Caller& caller,
+    storage::ApplicationRow& app, const storage::StageRow& to, absl::Time now,
+    RandomSource& random, std::vector<storage::EventRow>* created,
+    std::optional<ats::v1::RuleRef> moved_by_rule = std::nullopt);
 
 }  // namespace ats::server
 

@@ -18,7 +18,7 @@ constexpr char kApplicationColumns[] =
     "a.entry_count, a.create_time";
 constexpr char kTransitionColumns[] =
     "account_id, job_id, candidate_id, entry, from_stage_id, to_stage_id, "
-    "time, moved_by";
+    "time, moved_by, moved_by_rule";
 
 absl::Status ApplicationNotFound(std::string_view job_id,
                                  std::string_view candidate_id) {
@@ -50,7 +50,7 @@ ApplicationRow ReadApplication(const Statement& stmt) {
   return row;
 }
 
-TransitionRow ReadTransition(const Statement& stmt) {
+absl::StatusOr<TransitionRow> ReadTransition(const Statement& stmt) {
   TransitionRow row;
   row.account_id = stmt.ColumnText(0);
   row.job_id = stmt.ColumnText(1);
@@ -60,6 +60,11 @@ TransitionRow ReadTransition(const Statement& stmt) {
   row.to_stage_id = stmt.ColumnText(5);
   row.time = FromMicros(stmt.ColumnInt64(6));
   row.moved_by = stmt.ColumnText(7);
+  if (!ParseOptionalColumn(stmt, 8, &row.moved_by_rule)) {
+    return absl::DataLossError(absl::StrCat(
+        "stored rule of stage entry ", row.entry, " of candidate ",
+        row.candidate_id, " in job ", row.job_id, " is corrupt"));
+  }
   return row;
 }
 
@@ -253,17 +258,18 @@ absl::Status SqlApplicationRepository::InsertTransition(
   if (!status.ok()) return status;
   static const std::string sql =
       absl::StrCat("INSERT INTO stage_transitions (", kTransitionColumns,
-                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  status = db_.Prepare(sql.c_str())
-               .Bind(1, row.account_id)
-               .Bind(2, row.job_id)
-               .Bind(3, row.candidate_id)
-               .Bind(4, row.entry)
-               .Bind(5, row.from_stage_id)
-               .Bind(6, row.to_stage_id)
-               .Bind(7, ToMicros(row.time))
-               .Bind(8, row.moved_by)
-               .Run();
+                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  Statement& stmt = db_.Prepare(sql.c_str());
+  stmt.Bind(1, row.account_id)
+      .Bind(2, row.job_id)
+      .Bind(3, row.candidate_id)
+      .Bind(4, row.entry)
+      .Bind(5, row.from_stage_id)
+      .Bind(6, row.to_stage_id)
+      .Bind(7, ToMicros(row.time))
+      .Bind(8, row.moved_by);
+  BindMessageOrNull(stmt, 9, row.moved_by_rule);
+  status = stmt.Run();
   return RewordDuplicate(
       std::move(status),
       absl::StrCat("stage entry ", row.entry, " of candidate ",

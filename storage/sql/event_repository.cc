@@ -24,10 +24,11 @@ constexpr char kEventColumns[] =
     "account_id, id, state, state_reason, integration_id, webhook_uri, "
     "candidate_id, job_id, source, trigger_id, stage_id, stage_entry, "
     "bulk_operation_id, triggered_by, payload, create_time, due_time, "
-    "update_time, attempt_count, lease_expire_time, result";
+    "update_time, attempt_count, lease_expire_time, result, automatic_move, "
+    "partner_message";
 constexpr char kAttemptColumns[] =
     "account_id, event_id, number, attempt_time, http_status, latency_micros, "
-    "error";
+    "error, partner_message";
 
 // States an event can still be delivered from (and cancelled in), as the
 // integers stored; they match events_to_dispatch's WHERE clause.
@@ -78,6 +79,11 @@ absl::StatusOr<EventRow> ReadEvent(const Statement& stmt, PayloadParts parts) {
     }
     event.result = std::move(result);
   }
+  if (!ParseOptionalColumn(stmt, 21, &event.automatic_move)) {
+    return absl::DataLossError(absl::StrCat("stored automatic move of event ",
+                                            event.id, " is corrupt"));
+  }
+  event.partner_message = stmt.ColumnText(22);
   return event;
 }
 
@@ -111,21 +117,13 @@ AttemptRow ReadAttempt(const Statement& stmt) {
   attempt.http_status = static_cast<int>(stmt.ColumnInt64(4));
   attempt.latency = absl::Microseconds(stmt.ColumnInt64(5));
   attempt.error = stmt.ColumnText(6);
+  attempt.partner_message = stmt.ColumnText(7);
   return attempt;
 }
 
 std::optional<int64_t> LeaseMicros(const EventRow& event) {
   if (!event.lease_expire_time.has_value()) return std::nullopt;
   return ToMicros(*event.lease_expire_time);
-}
-
-// Binds the result blob of `event` (NULL when none) to parameter `index`.
-void BindResult(Statement& stmt, int index, const EventRow& event) {
-  if (event.result.has_value()) {
-    stmt.BindBlob(index, event.result->SerializeAsString());
-  } else {
-    stmt.BindNull(index);
-  }
 }
 
 // The ListEvents queries, one per index: the first filter set (candidate,
@@ -146,7 +144,7 @@ ListIndex IndexFor(const EventFilter& filter) {
   return ListIndex::kAccount;
 }
 
-constexpr int kSeqColumn = 21;
+constexpr int kSeqColumn = 23;
 
 std::string ListSql(const char* index, const char* leading) {
   return absl::StrCat(
@@ -197,7 +195,7 @@ absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
   static const std::string sql = absl::StrCat(
       "INSERT INTO events (", kEventColumns,
       ", destination) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
+      "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24) "
       "ON CONFLICT DO NOTHING");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, event.account_id)
@@ -226,8 +224,10 @@ absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
       .Bind(18, ToMicros(event.update_time))
       .Bind(19, event.attempt_count)
       .Bind(20, LeaseMicros(event));
-  BindResult(stmt, 21, event);
-  stmt.Bind(22, DeliveryDestination(event.account_id, event.integration_id,
+  BindMessageOrNull(stmt, 21, event.result);
+  BindMessageOrNull(stmt, 22, event.automatic_move);
+  stmt.Bind(23, event.partner_message);
+  stmt.Bind(24, DeliveryDestination(event.account_id, event.integration_id,
                                     event.webhook_uri));
   return InsertedOrAlreadyExists(
       db_, stmt.Run(), absl::StrCat("event ", event.id, " already exists"));
@@ -238,7 +238,8 @@ absl::Status SqlEventRepository::UpdateEvent(const EventRow& event) {
   Statement& stmt = db_.Prepare(
       "UPDATE events SET state = ?3, state_reason = ?4, due_time = ?5, "
       "update_time = ?6, attempt_count = ?7, lease_expire_time = ?8, "
-      "result = ?9 WHERE account_id = ?1 AND id = ?2");
+      "result = ?9, automatic_move = ?10, partner_message = ?11 "
+      "WHERE account_id = ?1 AND id = ?2");
   stmt.Bind(1, event.account_id)
       .Bind(2, event.id)
       .Bind(3, static_cast<int>(event.state))
@@ -247,7 +248,9 @@ absl::Status SqlEventRepository::UpdateEvent(const EventRow& event) {
       .Bind(6, ToMicros(event.update_time))
       .Bind(7, event.attempt_count)
       .Bind(8, LeaseMicros(event));
-  BindResult(stmt, 9, event);
+  BindMessageOrNull(stmt, 9, event.result);
+  BindMessageOrNull(stmt, 10, event.automatic_move);
+  stmt.Bind(11, event.partner_message);
   absl::Status status = stmt.Run();
   if (!status.ok()) return status;
   if (db_.changes() == 0) return EventNotFound(event.id);
@@ -259,7 +262,7 @@ absl::StatusOr<bool> SqlEventRepository::SettleClaim(
   // `IS` so that a claim without a lease matches a stored NULL.
   Statement& stmt = db_.Prepare(
       "UPDATE events SET state = ?5, state_reason = ?6, due_time = ?7, "
-      "update_time = ?8, lease_expire_time = ?9 "
+      "update_time = ?8, lease_expire_time = ?9, partner_message = ?10 "
       "WHERE account_id = ?1 AND id = ?2 AND state = 3 "
       "AND attempt_count = ?3 AND lease_expire_time IS NOT DISTINCT FROM ?4");
   stmt.Bind(1, claimed.account_id)
@@ -270,7 +273,8 @@ absl::StatusOr<bool> SqlEventRepository::SettleClaim(
       .Bind(6, next.state_reason)
       .Bind(7, ToMicros(next.due_time))
       .Bind(8, ToMicros(next.update_time))
-      .Bind(9, LeaseMicros(next));
+      .Bind(9, LeaseMicros(next))
+      .Bind(10, next.partner_message);
   absl::Status status = stmt.Run();
   if (!status.ok()) return status;
   return db_.changes() > 0;
@@ -338,7 +342,7 @@ absl::Status SqlEventRepository::InsertAttempt(const AttemptRow& attempt) {
       "INSERT INTO delivery_attempts (", kAttemptColumns,
       ") SELECT e.account_id, e.id, "
       "(SELECT coalesce(max(a.number), 0) + 1 FROM delivery_attempts a "
-      "WHERE a.event_id = e.id), ?3, ?4, ?5, ?6 "
+      "WHERE a.event_id = e.id), ?3, ?4, ?5, ?6, ?7 "
       "FROM events e WHERE e.account_id = ?1 AND e.id = ?2");
   absl::Status status = db_.Prepare(sql.c_str())
                             .Bind(1, attempt.account_id)
@@ -347,6 +351,7 @@ absl::Status SqlEventRepository::InsertAttempt(const AttemptRow& attempt) {
                             .Bind(4, attempt.http_status)
                             .Bind(5, absl::ToInt64Microseconds(attempt.latency))
                             .Bind(6, attempt.error)
+                            .Bind(7, attempt.partner_message)
                             .Run();
   if (!status.ok()) return status;
   if (db_.changes() == 0) return EventNotFound(attempt.event_id);

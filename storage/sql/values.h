@@ -38,6 +38,16 @@ inline bool ParseColumn(const Statement& stmt, int column,
   return message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
 }
 
+// Reads nullable column `column`, a serialized `Message`, into `*message`:
+// empty for NULL. Returns false if the bytes do not decode.
+template <typename Message>
+bool ParseOptionalColumn(const Statement& stmt, int column,
+                         std::optional<Message>* message) {
+  message->reset();
+  if (stmt.ColumnIsNull(column)) return true;
+  return ParseColumn(stmt, column, &message->emplace());
+}
+
 // --- Reading rows ----------------------------------------------------------
 
 // Steps `stmt` (already bound) to the end, reading every row with `read`, a
@@ -107,6 +117,17 @@ inline void BindTextOrNull(Statement& stmt, int index,
     stmt.BindNull(index);
   } else {
     stmt.Bind(index, value);
+  }
+}
+
+// Binds `message` serialized to parameter `index`, or NULL when it is empty.
+template <typename Message>
+void BindMessageOrNull(Statement& stmt, int index,
+                       const std::optional<Message>& message) {
+  if (message.has_value()) {
+    stmt.BindBlob(index, message->SerializeAsString());
+  } else {
+    stmt.BindNull(index);
   }
 }
 
