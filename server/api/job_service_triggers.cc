@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,15 +48,6 @@ ats::v1::Trigger UpdatedSpec(const ats::v1::Trigger& spec,
   return updated;
 }
 
-// Returns a copy of the form fetched for `need`, or null when none was;
-// shared, since a write may run more than once.
-std::shared_ptr<const FetchedTriggerForm> FormOf(const FetchedForms& forms,
-                                                 const FormNeed& need) {
-  const FetchedTriggerForm* form = FindForm(forms, need);
-  if (form == nullptr) return nullptr;
-  return std::make_shared<const FetchedTriggerForm>(*form);
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* JobService::CreateTrigger(
@@ -73,50 +63,45 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
   FormNeed need{IntegrationIdOf(request->trigger()), FormStage()};
   need.stage.job_id = ids[0];
   need.stage.stage_id = ids[1];
-  return WithTriggerForms(
+  return WriteWithTriggerForms(
       call, env_, {need},
-      [this, call, need, request, response,
-       ids = std::move(ids)](const FetchedForms& forms) {
-        return call.Write([this, request, response,
-                           account_id = call.caller().account_id, ids,
-                           form = FormOf(forms, need)](
-                              storage::Transaction& txn, absl::Time now) {
-          auto job = LoadJob(txn, account_id, ids[0]);
-          if (!job.ok()) return job.status();
-          auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
-          if (!stage.ok()) return stage.status();
-          auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
-          if (!triggers.ok()) return triggers.status();
-          if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
-            return WithErrorInfo(
-                absl::ResourceExhaustedError(
-                    absl::StrCat("a stage has at most ", kMaxTriggersPerStage,
-                                 " triggers, and ", request->parent(),
-                                 " has them; delete one first")),
-                "TRIGGER_LIMIT_REACHED",
-                {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
-          }
-          auto integration_id = CheckTriggerTarget(
-              txn, account_id, request->trigger(), "trigger", form.get());
-          if (!integration_id.ok()) return integration_id.status();
-          storage::TriggerRow trigger;
-          trigger.account_id = account_id;
-          trigger.id = NewResourceId(env_.random);
-          trigger.stage_id = stage->id;
-          trigger.position = static_cast<int>(triggers->size());
-          trigger.integration_id = *integration_id;
-          trigger.spec = TriggerSpecOf(request->trigger());
-          trigger.create_time = now;
-          absl::Status resolved =
-              ResolveJobRules(txn, account_id, ids[0], stage->id, "",
-                              trigger.spec, "trigger");
-          if (!resolved.ok()) return resolved;
-          absl::Status status = txn.jobs().InsertTrigger(trigger);
-          if (!status.ok()) return status;
-          status = TouchJob(txn, *job, now);
-          if (!status.ok()) return status;
-          return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
-        });
+      [this, need, request, response, account_id = call.caller().account_id,
+       ids = std::move(ids)](storage::Transaction& txn, absl::Time now,
+                             const FetchedForms& forms) {
+        auto job = LoadJob(txn, account_id, ids[0]);
+        if (!job.ok()) return job.status();
+        auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
+        if (!stage.ok()) return stage.status();
+        auto triggers = txn.jobs().ListTriggers(account_id, ids[1]);
+        if (!triggers.ok()) return triggers.status();
+        if (triggers->size() >= static_cast<size_t>(kMaxTriggersPerStage)) {
+          return WithErrorInfo(absl::ResourceExhaustedError(absl::StrCat(
+                                   "a stage has at most ", kMaxTriggersPerStage,
+                                   " triggers, and ", request->parent(),
+                                   " has them; delete one first")),
+                               "TRIGGER_LIMIT_REACHED",
+                               {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
+        }
+        auto integration_id =
+            CheckTriggerTarget(txn, account_id, request->trigger(), "trigger",
+                               FindForm(forms, need));
+        if (!integration_id.ok()) return integration_id.status();
+        storage::TriggerRow trigger;
+        trigger.account_id = account_id;
+        trigger.id = NewResourceId(env_.random);
+        trigger.stage_id = stage->id;
+        trigger.position = static_cast<int>(triggers->size());
+        trigger.integration_id = *integration_id;
+        trigger.spec = TriggerSpecOf(request->trigger());
+        trigger.create_time = now;
+        absl::Status resolved = ResolveJobRules(
+            txn, account_id, ids[0], stage->id, "", trigger.spec, "trigger");
+        if (!resolved.ok()) return resolved;
+        absl::Status status = txn.jobs().InsertTrigger(trigger);
+        if (!status.ok()) return status;
+        status = TouchJob(txn, *job, now);
+        if (!status.ok()) return status;
+        return TriggerToProtoWithReadiness(txn, trigger, ids[0], response);
       });
 }
 
@@ -199,41 +184,37 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
     });
     if (!read.ok()) return call.Finish(read);
   }
-  return WithTriggerForms(
+  return WriteWithTriggerForms(
       call, env_, {need},
-      [this, call, need, request, response,
-       ids = std::move(ids)](const FetchedForms& forms) {
-        return call.Write([this, request, response,
-                           account_id = call.caller().account_id, ids,
-                           form = FormOf(forms, need)](
-                              storage::Transaction& txn, absl::Time now) {
-          auto job = LoadJob(txn, account_id, ids[0]);
-          if (!job.ok()) return job.status();
-          auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
-          if (!trigger.ok()) return trigger.status();
-          ats::v1::Trigger updated = UpdatedSpec(
-              trigger->spec, request->trigger(), request->update_mask());
-          Validator shape;
-          CheckTriggerShape(updated, "trigger", env_.destinations, shape);
-          if (!shape.ok()) return shape.status();
-          auto integration_id = CheckTriggerTarget(txn, account_id, updated,
-                                                   "trigger", form.get());
-          if (!integration_id.ok()) return integration_id.status();
-          absl::Status resolved =
-              ResolveJobRules(txn, account_id, ids[0], trigger->stage_id,
-                              trigger->id, updated, "trigger");
-          if (!resolved.ok()) return resolved;
-          if (!google::protobuf::util::MessageDifferencer::Equals(
-                  updated, trigger->spec)) {
-            trigger->spec = updated;
-            trigger->integration_id = *integration_id;
-            absl::Status status = txn.jobs().UpdateTrigger(*trigger);
-            if (!status.ok()) return status;
-            status = TouchJob(txn, *job, now);
-            if (!status.ok()) return status;
-          }
-          return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
-        });
+      [this, need, request, response, account_id = call.caller().account_id,
+       ids = std::move(ids)](storage::Transaction& txn, absl::Time now,
+                             const FetchedForms& forms) {
+        auto job = LoadJob(txn, account_id, ids[0]);
+        if (!job.ok()) return job.status();
+        auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
+        if (!trigger.ok()) return trigger.status();
+        ats::v1::Trigger updated = UpdatedSpec(
+            trigger->spec, request->trigger(), request->update_mask());
+        Validator shape;
+        CheckTriggerShape(updated, "trigger", env_.destinations, shape);
+        if (!shape.ok()) return shape.status();
+        auto integration_id = CheckTriggerTarget(
+            txn, account_id, updated, "trigger", FindForm(forms, need));
+        if (!integration_id.ok()) return integration_id.status();
+        absl::Status resolved =
+            ResolveJobRules(txn, account_id, ids[0], trigger->stage_id,
+                            trigger->id, updated, "trigger");
+        if (!resolved.ok()) return resolved;
+        if (!google::protobuf::util::MessageDifferencer::Equals(
+                updated, trigger->spec)) {
+          trigger->spec = updated;
+          trigger->integration_id = *integration_id;
+          absl::Status status = txn.jobs().UpdateTrigger(*trigger);
+          if (!status.ok()) return status;
+          status = TouchJob(txn, *job, now);
+          if (!status.ok()) return status;
+        }
+        return TriggerToProtoWithReadiness(txn, *trigger, ids[0], response);
       });
 }
 

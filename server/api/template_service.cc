@@ -341,40 +341,37 @@ grpc::ServerUnaryReactor* TemplateService::CreateJobTemplate(
   v.RequestId("request_id", request->request_id());
   if (!v.ok()) return call.Finish(v.status());
   const ats::v1::JobTemplate& asked = request->job_template();
-  return WithTriggerForms(
+  return WriteWithTriggerForms(
       call, env_,
       FormNeedsOf("", asked.display_name(), asked.stages(), nullptr),
-      [this, call, request, response](const FetchedForms& forms) {
-        return call.Write([this, request, response, forms,
-                           account_id = call.caller().account_id](
-                              storage::Transaction& txn, absl::Time now) {
-          const ats::v1::JobTemplate& asked = request->job_template();
-          storage::TemplateRow row;
-          row.account_id = account_id;
-          row.id = NewResourceId(env_.random);
-          row.display_name = asked.display_name();
-          row.description = asked.description();
-          auto pipeline = BuildPipeline(
-              txn, account_id, row.id, row.display_name, asked.stages(),
-              /*stored=*/nullptr, forms, "job_template.stages", env_.random);
-          if (!pipeline.ok()) return pipeline.status();
-          row.pipeline = *std::move(pipeline);
-          // An account without a default (one older than templates) gets its
-          // first template as the default.
-          auto current = txn.templates().GetDefaultTemplate(account_id);
-          if (absl::IsNotFound(current.status())) {
-            row.is_default = true;
-          } else if (!current.ok()) {
-            return current.status();
-          }
-          row.create_time = now;
-          row.update_time = now;
-          row.revision = 1;
-          absl::Status status =
-              NameTakenOr(txn.templates().InsertTemplate(row));
-          if (!status.ok()) return status;
-          return ToProto(txn, row, response);
-        });
+      [this, request, response, account_id = call.caller().account_id](
+          storage::Transaction& txn, absl::Time now,
+          const FetchedForms& forms) {
+        const ats::v1::JobTemplate& asked = request->job_template();
+        storage::TemplateRow row;
+        row.account_id = account_id;
+        row.id = NewResourceId(env_.random);
+        row.display_name = asked.display_name();
+        row.description = asked.description();
+        auto pipeline = BuildPipeline(
+            txn, account_id, row.id, row.display_name, asked.stages(),
+            /*stored=*/nullptr, forms, "job_template.stages", env_.random);
+        if (!pipeline.ok()) return pipeline.status();
+        row.pipeline = *std::move(pipeline);
+        // An account without a default (one older than templates) gets its
+        // first template as the default.
+        auto current = txn.templates().GetDefaultTemplate(account_id);
+        if (absl::IsNotFound(current.status())) {
+          row.is_default = true;
+        } else if (!current.ok()) {
+          return current.status();
+        }
+        row.create_time = now;
+        row.update_time = now;
+        row.revision = 1;
+        absl::Status status = NameTakenOr(txn.templates().InsertTemplate(row));
+        if (!status.ok()) return status;
+        return ToProto(txn, row, response);
       });
 }
 
@@ -452,34 +449,31 @@ grpc::ServerUnaryReactor* TemplateService::UpdateJobTemplate(
     });
     if (!read.ok()) return call.Finish(read);
   }
-  return WithTriggerForms(
+  return WriteWithTriggerForms(
       call, env_, std::move(needs),
-      [this, call, request, response, id = ids[0], set_display_name,
-       set_description, set_stages](const FetchedForms& forms) {
-        return call.Write([this, request, response, forms,
-                           account_id = call.caller().account_id, id,
-                           set_display_name, set_description, set_stages](
-                              storage::Transaction& txn, absl::Time now) {
-          const ats::v1::JobTemplate& asked = request->job_template();
-          auto row = txn.templates().GetTemplate(account_id, id);
-          if (!row.ok()) return NamedNotFound(row.status(), id);
-          absl::Status status = CheckEtag(request->etag(), row->revision);
-          if (!status.ok()) return status;
-          if (set_display_name) row->display_name = asked.display_name();
-          if (set_description) row->description = asked.description();
-          if (set_stages) {
-            auto pipeline = BuildPipeline(
-                txn, account_id, id, row->display_name, asked.stages(),
-                &row->pipeline, forms, "job_template.stages", env_.random);
-            if (!pipeline.ok()) return pipeline.status();
-            row->pipeline = *std::move(pipeline);
-          }
-          row->update_time = now;
-          row->revision += 1;
-          status = NameTakenOr(txn.templates().UpdateTemplate(*row));
-          if (!status.ok()) return NamedNotFound(status, id);
-          return ToProto(txn, *row, response);
-        });
+      [this, request, response, account_id = call.caller().account_id,
+       id = ids[0], set_display_name, set_description,
+       set_stages](storage::Transaction& txn, absl::Time now,
+                   const FetchedForms& forms) {
+        const ats::v1::JobTemplate& asked = request->job_template();
+        auto row = txn.templates().GetTemplate(account_id, id);
+        if (!row.ok()) return NamedNotFound(row.status(), id);
+        absl::Status status = CheckEtag(request->etag(), row->revision);
+        if (!status.ok()) return status;
+        if (set_display_name) row->display_name = asked.display_name();
+        if (set_description) row->description = asked.description();
+        if (set_stages) {
+          auto pipeline = BuildPipeline(txn, account_id, id, row->display_name,
+                                        asked.stages(), &row->pipeline, forms,
+                                        "job_template.stages", env_.random);
+          if (!pipeline.ok()) return pipeline.status();
+          row->pipeline = *std::move(pipeline);
+        }
+        row->update_time = now;
+        row->revision += 1;
+        status = NameTakenOr(txn.templates().UpdateTemplate(*row));
+        if (!status.ok()) return NamedNotFound(status, id);
+        return ToProto(txn, *row, response);
       });
 }
 

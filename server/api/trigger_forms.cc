@@ -192,4 +192,20 @@ grpc::ServerUnaryReactor* WithTriggerForms(
   return call.Pending();
 }
 
+grpc::ServerUnaryReactor* WriteWithTriggerForms(const UnaryCall& call,
+                                                const ServiceEnv& env,
+                                                std::vector<FormNeed> needs,
+                                                WriteWithFormsFn write) {
+  return WithTriggerForms(
+      call, env, std::move(needs),
+      [call, write = std::move(write)](const FetchedForms& fetched) {
+        // Shared: a write may run more than once.
+        auto forms = std::make_shared<const FetchedForms>(fetched);
+        return call.Write(
+            [write, forms](storage::Transaction& txn, absl::Time now) {
+              return write(txn, now, *forms);
+            });
+      });
+}
+
 }  // namespace ats::server

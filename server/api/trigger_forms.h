@@ -66,6 +66,17 @@ grpc::ServerUnaryReactor* WithTriggerForms(
     const UnaryCall& call, const ServiceEnv& env, std::vector<FormNeed> needs,
     std::function<grpc::ServerUnaryReactor*(const FetchedForms&)> then);
 
+// The write of a call that saves triggers, with the forms fetched for them.
+using WriteWithFormsFn = std::function<absl::Status(
+    storage::Transaction& txn, absl::Time now, const FetchedForms& forms)>;
+
+// WithTriggerForms, then `call.Write` of `write` with the forms fetched.
+// Returns `call`'s reactor.
+grpc::ServerUnaryReactor* WriteWithTriggerForms(const UnaryCall& call,
+                                                const ServiceEnv& env,
+                                                std::vector<FormNeed> needs,
+                                                WriteWithFormsFn write);
+
 // Reads, inside `txn`, the display names of template stage `*stage` (its
 // template_id and stage_id set) into it: NOT_FOUND naming what is missing.
 absl::Status ReadTemplateStage(storage::Transaction& txn,
