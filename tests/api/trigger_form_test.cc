@@ -105,6 +105,17 @@ class TriggerFormTest : public JobServiceFixture {
     return received.ok() ? received->accepted : -1;
   }
 
+  // Rotates the signing secret of integration `name` and returns it.
+  std::string RotatedSecret(const std::string& name) {
+    ats::v1::RotateSigningSecretRequest request;
+    request.set_name(name);
+    ats::v1::RotateSigningSecretResponse response;
+    grpc::Status status = server_.integrations()->RotateSigningSecret(
+        TestServer::Context(server_.admin_key()).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.signing_secret();
+  }
+
   Trigger Valid() const {
     return IntegrationTrigger(integration_, {{"package", "sql"},
                                              {"skills", "go,rust"},
@@ -270,6 +281,29 @@ TEST_F(TriggerFormTest, GetTriggerFormShowsFetchedAndStaticForms) {
   request.set_stage(job_.name() + "/stages/nope");
   EXPECT_EQ(Call(&Stub::GetTriggerForm, request, &form).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(TriggerFormTest, UpdatePartnerSetsTheFormUri) {
+  const ats::v1::Integration fixed =
+      MustActivateNewPartner(server_, server_.admin_key(), "Fixed");
+  ASSERT_TRUE(sink_->AddSecret(RotatedSecret(fixed.name())).ok());
+  ats::v1::UpdatePartnerRequest update;
+  update.mutable_partner()->set_name(fixed.partner());
+  update.mutable_partner()->set_trigger_form_uri(FormUri());
+  update.mutable_update_mask()->add_paths("trigger_form_uri");
+  ats::v1::Partner updated;
+  grpc::Status status = server_.integrations()->UpdatePartner(
+      TestServer::Context(server_.operator_key()).get(), update, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.trigger_form_uri(), FormUri());
+
+  ats::v1::GetTriggerFormRequest request;
+  request.set_stage(job_.stages(0).name());
+  request.set_integration(fixed.name());
+  TriggerForm form;
+  status = Call(&Stub::GetTriggerForm, request, &form);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(form.fields_size(), 5) << "the partner's form, not its options";
 }
 
 TEST_F(TriggerFormTest, TemplateStagesFetchTheirForms) {
