@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/job_service.h"
 #include "server/api/list_page.h"
+#include "server/api/trigger_forms.h"
 #include "server/common/etag.h"
 #include "server/common/page_token.h"
 #include "server/common/validation.h"
@@ -73,11 +74,33 @@ void ValidateGivenStages(const ats::v1::Job& job,
   }
 }
 
+// Returns the form `trigger`, given with skip_template on `stage` of `job`,
+// is checked against.
+FormNeed GivenStageNeed(const ats::v1::Job& job, const ats::v1::Stage& stage,
+                        const ats::v1::Trigger& trigger) {
+  FormNeed need;
+  need.integration_id = IntegrationIdOf(trigger);
+  need.stage.new_job_title = job.title();
+  need.stage.stage_display_name = stage.display_name();
+  return need;
+}
+
+// Returns the forms the triggers given with skip_template need.
+std::vector<FormNeed> GivenStagesNeeds(const ats::v1::Job& job) {
+  std::vector<FormNeed> needs;
+  for (const ats::v1::Stage& stage : job.stages()) {
+    for (const ats::v1::Trigger& trigger : stage.triggers()) {
+      needs.push_back(GivenStageNeed(job, stage, trigger));
+    }
+  }
+  return needs;
+}
+
 // Returns the stages given with skip_template, their triggers' targets
-// checked inside `txn`.
+// checked inside `txn` (against the forms of `forms` where fetched).
 absl::StatusOr<std::vector<PlannedStage>> PlanGivenStages(
     storage::Transaction& txn, const std::string& account_id,
-    const ats::v1::Job& job) {
+    const ats::v1::Job& job, const FetchedForms& forms) {
   std::vector<PlannedStage> planned;
   for (int i = 0; i < job.stages_size(); ++i) {
     const ats::v1::Stage& stage = job.stages(i);
@@ -87,7 +110,8 @@ absl::StatusOr<std::vector<PlannedStage>> PlanGivenStages(
       const ats::v1::Trigger& trigger = stage.triggers(j);
       auto integration_id = CheckTriggerTarget(
           txn, account_id, trigger,
-          absl::StrCat("job.stages[", i, "].triggers[", j, "]"));
+          absl::StrCat("job.stages[", i, "].triggers[", j, "]"),
+          FindForm(forms, GivenStageNeed(job, stage, trigger)));
       if (!integration_id.ok()) return integration_id.status();
       next.triggers.push_back({TriggerSpecOf(trigger), *integration_id});
     }
@@ -214,15 +238,20 @@ grpc::ServerUnaryReactor* JobService::CreateJob(
   v.RequestId("request_id", request->request_id());
   if (!v.ok()) return call.Finish(v.status());
 
-  return call.Write([this, request, response,
-                     account_id = call.caller().account_id,
-                     template_ids = std::move(template_ids)](
-                        storage::Transaction& txn, absl::Time now) {
+  // Copied template triggers keep their stored values: no form is fetched.
+  return WriteWithTriggerForms(
+      call, env_,
+      request->skip_template() ? GivenStagesNeeds(job)
+                               : std::vector<FormNeed>(),
+      [this, request, response, account_id = call.caller().account_id,
+       template_ids = std::move(template_ids)](
+          storage::Transaction& txn, absl::Time now,
+          const FetchedForms& forms) {
     const ats::v1::Job& job = request->job();
     std::string template_id = template_ids.empty() ? "" : template_ids[0];
     absl::StatusOr<std::vector<PlannedStage>> stages =
         request->skip_template()
-            ? PlanGivenStages(txn, account_id, job)
+            ? PlanGivenStages(txn, account_id, job, forms)
             : PlanTemplateStages(txn, account_id, &template_id);
     if (!stages.ok()) return stages.status();
     storage::JobRow row;

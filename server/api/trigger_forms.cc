@@ -43,6 +43,9 @@ FormKey KeyOf(const FormNeed& need) {
   if (!stage.job_id.empty()) {
     return {need.integration_id, StageName(stage.job_id, stage.stage_id)};
   }
+  if (!stage.new_job_title.empty()) {
+    return {need.integration_id, "new job stage " + stage.stage_display_name};
+  }
   return {need.integration_id,
           FormatName(kTemplateStagePattern,
                      {stage.template_id, stage.stage_id.empty()
@@ -113,6 +116,7 @@ absl::StatusOr<bool> ReadTriggerForm(storage::Transaction& txn,
                                      {stage.template_id, stage.stage_id}));
       }
     }
+    request.set_job_title(stage.new_job_title);
     request.set_job_template_display_name(stage.template_display_name);
     request.set_stage_display_name(stage.stage_display_name);
   }

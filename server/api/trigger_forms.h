@@ -27,6 +27,9 @@ struct FormStage {
   // For a job stage: the job and stage ids; the job's title and the stage's
   // display name are read from storage.
   std::string job_id;
+  // For a stage of a job being created (no ids yet): the job's title, and
+  // the stage's display name below.
+  std::string new_job_title;
   // For a template stage: the template's id (empty while it is being
   // created) and display name.
   std::string template_id;

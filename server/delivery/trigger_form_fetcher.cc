@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace ats::server {
@@ -18,9 +19,10 @@ constexpr size_t kMaxKeptForms = 10000;
 // about the stage.
 std::string KeyOf(const TriggerFormFetch& fetch) {
   const ats::v1::TriggerFormRequest& r = fetch.request;
-  return absl::StrCat(fetch.uri, "\n", r.integration(), "\n", r.job(), "\n",
-                      r.job_template(), "\n", r.stage(), "\n",
-                      r.stage_display_name());
+  return absl::StrJoin({fetch.uri, r.integration(), r.job(), r.job_title(),
+                       r.job_template(), r.job_template_display_name(),
+                       r.stage(), r.stage_display_name()},
+                      "\n");
 }
 
 // Returns what `outcome`, the answer of partner `partner`'s config

@@ -283,6 +283,51 @@ TEST_F(TriggerFormTest, GetTriggerFormShowsFetchedAndStaticForms) {
             grpc::StatusCode::NOT_FOUND);
 }
 
+TEST_F(TriggerFormTest, JobsCreatedWithTheirOwnStagesFetchForms) {
+  ats::v1::CreateJobRequest request;
+  request.set_skip_template(true);
+  request.mutable_job()->set_title("Data analyst");
+  ats::v1::Stage* stage = request.mutable_job()->add_stages();
+  stage->set_display_name("Assessment");
+  *stage->add_triggers() =
+      IntegrationTrigger(integration_, {{"package", "java"}, {"minutes", "1"}});
+  ats::v1::Job job;
+  ExpectInvalid(Call(&Stub::CreateJob, request, &job),
+                {"job.stages[0].triggers[0].integration_event.option_values["
+                 "minutes]"});
+  *stage->mutable_triggers(0) = Valid();
+  grpc::Status status = Call(&Stub::CreateJob, request, &job);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(FormRequests(), 1) << "the form was kept between the two calls";
+  auto received = sink_->Received();
+  ASSERT_TRUE(received.ok());
+  EXPECT_TRUE(absl::StrContains(received->bodies.begin()->second,
+                                "\"jobTitle\":\"Data analyst\""));
+
+  // A job copying a template copies its triggers' values: nothing is asked.
+  auto templates = server_.templates();
+  ats::v1::JobTemplate standard;
+  ASSERT_TRUE(templates
+                  ->GetDefaultJobTemplate(
+                      TestServer::Context(server_.admin_key()).get(),
+                      ats::v1::GetDefaultJobTemplateRequest(), &standard)
+                  .ok());
+  ats::v1::UpdateJobTemplateRequest update;
+  *update.mutable_job_template() = standard;
+  *update.mutable_job_template()->mutable_stages(1)->add_triggers() = Valid();
+  update.mutable_update_mask()->add_paths("stages");
+  update.set_etag(standard.etag());
+  status = templates->UpdateJobTemplate(
+      TestServer::Context(server_.admin_key()).get(), update, &standard);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(FormRequests(), 2);
+  ats::v1::CreateJobRequest copy;
+  copy.mutable_job()->set_title("Copy");
+  ASSERT_TRUE(Call(&Stub::CreateJob, copy, &job).ok());
+  EXPECT_EQ(job.stages(1).triggers_size(), 1);
+  EXPECT_EQ(FormRequests(), 2);
+}
+
 TEST_F(TriggerFormTest, UpdatePartnerSetsTheFormUri) {
   const ats::v1::Integration fixed =
       MustActivateNewPartner(server_, server_.admin_key(), "Fixed");
