@@ -120,7 +120,8 @@ void CheckField(Validator& v, const std::string& path,
   v.Require(type == kNumber || (!field.has_min() && !field.has_max()),
             path + ".min",
             absl::StrCat("min and max are only for number, not ", type));
-  v.Require(!field.has_min() || !field.has_max() || field.min() <= field.max(),
+  v.Require(!field.has_min() || !field.has_max() ||
+                field.min().value() <= field.max().value(),
             path + ".max", "must not be less than min");
 }
 
@@ -185,11 +186,11 @@ std::string Misfit(const TriggerFormField& field, const std::string& value) {
     if (!IsDecimal(value) || !absl::SimpleAtod(value, &number)) {
       return "must be a decimal number, such as 42 or -1.5";
     }
-    if (field.has_min() && number < field.min()) {
-      return absl::StrCat("must be at least ", field.min());
+    if (field.has_min() && number < field.min().value()) {
+      return absl::StrCat("must be at least ", field.min().value());
     }
-    if (field.has_max() && number > field.max()) {
-      return absl::StrCat("must be at most ", field.max());
+    if (field.has_max() && number > field.max().value()) {
+      return absl::StrCat("must be at most ", field.max().value());
     }
     return "";
   }

@@ -266,7 +266,7 @@ TEST_F(TriggerFormTest, GetTriggerFormShowsFetchedAndStaticForms) {
   ASSERT_EQ(form.fields_size(), 5);
   EXPECT_EQ(form.fields(0).type(), "select");
   EXPECT_EQ(form.fields(0).option_groups(0).options(0).value(), "sql");
-  EXPECT_EQ(form.fields(3).max(), 120);
+  EXPECT_EQ(form.fields(3).max().value(), 120);
 
   const ats::v1::Integration fixed =
       MustActivateNewPartner(server_, server_.admin_key(), "Fixed");
