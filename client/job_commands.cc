@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "ats/v1/job_service.grpc.pb.h"
 #include "client/commands.h"
 #include "client/pipeline.h"
@@ -21,6 +22,24 @@ const std::vector<Column<Job>> kJobColumns = {
     {"STATE", [](const auto& j) { return Label(j.state()); }},
     {"STAGES", [](const auto& j) { return absl::StrCat(j.stages_size()); }},
     {"CREATED", [](const auto& j) { return TimeText(j.create_time()); }},
+};
+
+// The choices of a select or multi_select field, groups included.
+std::string ChoicesOf(const ats::v1::TriggerFormField& field) {
+  std::vector<std::string> values;
+  for (const auto& option : field.options()) values.push_back(option.value());
+  for (const auto& group : field.option_groups()) {
+    for (const auto& option : group.options()) values.push_back(option.value());
+  }
+  return absl::StrJoin(values, ",");
+}
+
+const std::vector<Column<ats::v1::TriggerFormField>> kFormColumns = {
+    {"KEY", [](const auto& f) { return f.key(); }},
+    {"TYPE", [](const auto& f) { return f.type(); }},
+    {"REQUIRED", [](const auto& f) { return f.required() ? "yes" : "no"; }},
+    {"LABEL", [](const auto& f) { return f.label(); }},
+    {"CHOICES", [](const auto& f) { return ChoicesOf(f); }},
 };
 
 // Says what a command that returns nothing did, unless the output is a
@@ -144,6 +163,32 @@ void AddTriggerCommands(CLI::App& jobs, Session& session) {
     Check(session.Stub<JobService>()->CreateTrigger(session.Context().get(),
                                                     request, &trigger));
     session.output().Show(trigger);
+  });
+
+  struct FormArgs {
+    std::string job, stage, integration;
+  };
+  auto form_args = std::make_shared<FormArgs>();
+  auto* form = AddCommand(
+      *triggers, "form",
+      "Show the options a trigger of an integration fills in on a stage: the "
+      "partner's form for the stage, or its static trigger options",
+      "ats-admin jobs triggers form jobs/9a1f Screening --integration "
+      "integrations/7b90");
+  form->add_option("job", form_args->job, "jobs/ID or ID")->required();
+  form->add_option("stage", form_args->stage, "Display name or resource name")
+      ->required();
+  form->add_option("--integration", form_args->integration,
+                   "integrations/ID or ID")
+      ->required();
+  form->callback([&session, args = form_args] {
+    ats::v1::GetTriggerFormRequest request;
+    request.set_stage(ResolveJobStage(session, args->job, args->stage));
+    request.set_integration(Qualified("integrations", args->integration));
+    ats::v1::TriggerForm form;
+    Check(session.Stub<JobService>()->GetTriggerForm(session.Context().get(),
+                                                     request, &form));
+    session.output().List(form, form.fields(), kFormColumns);
   });
 
   auto removed = std::make_shared<std::string>();

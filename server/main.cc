@@ -62,6 +62,10 @@ ABSL_FLAG(std::string, log_format, "text",
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGINT/SIGTERM, how long calls in flight may finish (then "
           "deliveries under way get as long again)");
+ABSL_FLAG(absl::Duration, trigger_form_cache_ttl, absl::Seconds(60),
+          "how long a partner's trigger form, once fetched from its config "
+          "endpoint, serves the triggers of a stage without asking again; "
+          "0 asks every time");
 ABSL_FLAG(std::string, sqlite_synchronous, "normal",
           "normal (WAL synced at checkpoints: a power loss may drop the "
           "last commits) or full (every commit synced)");
@@ -321,6 +325,7 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.dispatch = absl::GetFlag(FLAGS_dispatch);
+  options.trigger_form_cache_ttl = absl::GetFlag(FLAGS_trigger_form_cache_ttl);
   options.dispatcher.max_in_flight = absl::GetFlag(FLAGS_dispatch_in_flight);
   options.dispatcher.max_in_flight_per_destination =
       absl::GetFlag(FLAGS_dispatch_per_destination);

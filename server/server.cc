@@ -138,6 +138,10 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return absl::InvalidArgumentError(
         "--shutdown_grace must not be negative");
   }
+  if (options.trigger_form_cache_ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "--trigger_form_cache_ttl must not be negative");
+  }
   status = ValidateRateLimitOptions(options.limits);
   if (!status.ok()) return status;
   if (options.dispatch) return ValidateDispatcherOptions(options.dispatcher);
@@ -148,12 +152,22 @@ AtsServer::AtsServer(ServerOptions options, MethodPolicies methods,
                      storage::Store& store, const Clock& clock,
                      RandomSource& random)
     : options_(std::move(options)),
+      form_connector_(std::make_unique<HttpConnector>(
+          clock, TriggerFormConnectorOptions(options_.destinations))),
+      trigger_forms_(std::make_unique<TriggerFormFetcher>(
+          *form_connector_, clock, random, options_.trigger_form_cache_ttl)),
       auth_(store, options_.limits, clock),
       methods_(std::move(methods)),
-      env_{store, auth_, methods_, clock, random, options_.destinations,
+      env_{store,
+           auth_,
+           methods_,
+           clock,
+           random,
+           options_.destinations,
            [this] {
              if (dispatcher_ != nullptr) dispatcher_->Wake();
-           }},
+           },
+           trigger_forms_.get()},
       bulk_(options_.bulk, store, clock, random,
             [this] { env_.NotifyEventsCreated(); }),
       accounts_(env_),

@@ -20,6 +20,7 @@
 #include "server/delivery/connector.h"
 #include "server/delivery/dispatcher.h"
 #include "server/delivery/http_connector.h"
+#include "server/delivery/trigger_form_fetcher.h"
 #include "server/engine/bulk_operations.h"
 #include "server/metrics_endpoint.h"
 #include "server/request_log_janitor.h"
@@ -52,6 +53,10 @@ struct ServerOptions {
   // Delivers instead of an HttpConnector when set (a test's fake partner);
   // must outlive the server.
   Connector* connector = nullptr;
+  // How long a partner's trigger form, once fetched, serves the triggers of
+  // its stage without asking again (--trigger_form_cache_ttl); zero keeps
+  // none.
+  absl::Duration trigger_form_cache_ttl = absl::Seconds(60);
   // How the bulk worker batches bulk manual triggers.
   BulkRunnerOptions bulk;
   // Limits per API key and per client address. Off by default, like
@@ -115,6 +120,9 @@ class AtsServer {
   std::unique_ptr<Connector> owned_connector_;
   std::unique_ptr<Connector> metered_connector_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  // Asks partners' config endpoints for their trigger forms.
+  std::unique_ptr<Connector> form_connector_;
+  std::unique_ptr<TriggerFormFetcher> trigger_forms_;
   Authenticator auth_;
   const MethodPolicies methods_;
   ServiceEnv env_;

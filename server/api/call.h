@@ -18,6 +18,7 @@
 #include "server/common/destination_guard.h"
 #include "server/common/logging.h"
 #include "server/common/random.h"
+#include "server/domain/trigger_form.h"
 #include "storage/store.h"
 
 namespace ats::server {
@@ -38,6 +39,9 @@ struct ServiceEnv {
   // dispatcher so they go out at once instead of at its next poll. May be
   // empty (no dispatcher).
   std::function<void()> events_created;
+  // Fetches partners' trigger forms (Partner.trigger_form_uri); null in a
+  // server that fetches none, whose calls needing one are UNAVAILABLE.
+  TriggerFormSource* trigger_forms = nullptr;
 
   // Calls events_created if set.
   void NotifyEventsCreated() const {
@@ -129,6 +133,11 @@ class UnaryCall {
   // Finishes the call with `status` (storage details replaced, see
   // ForClient), writes its log line, and returns its reactor.
   grpc::ServerUnaryReactor* Finish(const absl::Status& status) const;
+
+  // Returns the call's reactor without finishing the call, for a handler
+  // whose work goes on on another thread, which finishes it later (Finish,
+  // Read or Write).
+  grpc::ServerUnaryReactor* Pending() const { return state_->reactor; }
 
   // Runs `read` on a consistent snapshot and finishes with its outcome.
   grpc::ServerUnaryReactor* Read(

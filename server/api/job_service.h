@@ -74,6 +74,10 @@ class JobService final : public ats::v1::JobService::CallbackService {
       grpc::CallbackServerContext* context,
       const ats::v1::DeleteTriggerRequest* request,
       google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* GetTriggerForm(
+      grpc::CallbackServerContext* context,
+      const ats::v1::GetTriggerFormRequest* request,
+      ats::v1::TriggerForm* response) override;
 
   // Candidates: job_service_candidates.cc.
   grpc::ServerUnaryReactor* CreateCandidate(

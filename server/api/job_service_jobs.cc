@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/job_service.h"
 #include "server/api/list_page.h"
+#include "server/api/trigger_forms.h"
 #include "server/common/etag.h"
 #include "server/common/page_token.h"
 #include "server/common/validation.h"
@@ -80,11 +81,34 @@ std::string TriggerField(size_t stage, size_t trigger) {
   return absl::StrCat("job.stages[", stage, "].triggers[", trigger, "]");
 }
 
+// Returns the form `trigger`, given with skip_template on `stage` of `job`,
+// is checked against.
+FormNeed GivenStageNeed(const ats::v1::Job& job, const ats::v1::Stage& stage,
+                        const ats::v1::Trigger& trigger) {
+  FormNeed need;
+  need.integration_id = IntegrationIdOf(trigger);
+  need.stage.new_job_title = job.title();
+  need.stage.stage_display_name = stage.display_name();
+  return need;
+}
+
+// Returns the forms the triggers given with skip_template need.
+std::vector<FormNeed> GivenStagesNeeds(const ats::v1::Job& job) {
+  std::vector<FormNeed> needs;
+  for (const ats::v1::Stage& stage : job.stages()) {
+    for (const ats::v1::Trigger& trigger : stage.triggers()) {
+      needs.push_back(GivenStageNeed(job, stage, trigger));
+    }
+  }
+  return needs;
+}
+
 // Returns the stages given with skip_template, their triggers' targets
-// checked inside `txn` and their rules' destinations resolved.
+// checked inside `txn` (against the forms of `forms` where fetched) and
+// their rules' destinations resolved.
 absl::StatusOr<std::vector<PlannedStage>> PlanGivenStages(
     storage::Transaction& txn, const std::string& account_id,
-    const ats::v1::Job& job) {
+    const ats::v1::Job& job, const FetchedForms& forms) {
   std::vector<PlannedStage> planned;
   std::vector<RuleStage> rule_stages;
   for (int i = 0; i < job.stages_size(); ++i) {
@@ -96,7 +120,8 @@ absl::StatusOr<std::vector<PlannedStage>> PlanGivenStages(
     for (int j = 0; j < stage.triggers_size(); ++j) {
       const ats::v1::Trigger& trigger = stage.triggers(j);
       auto integration_id = CheckTriggerTarget(
-          txn, account_id, trigger, TriggerField(i, j));
+          txn, account_id, trigger, TriggerField(i, j),
+          FindForm(forms, GivenStageNeed(job, stage, trigger)));
       if (!integration_id.ok()) return integration_id.status();
       next.triggers.push_back({TriggerSpecOf(trigger), *integration_id});
     }
@@ -242,15 +267,20 @@ grpc::ServerUnaryReactor* JobService::CreateJob(
   v.RequestId("request_id", request->request_id());
   if (!v.ok()) return call.Finish(v.status());
 
-  return call.Write([this, request, response,
-                     account_id = call.caller().account_id,
-                     template_ids = std::move(template_ids)](
-                        storage::Transaction& txn, absl::Time now) {
+  // Copied template triggers keep their stored values: no form is fetched.
+  return WriteWithTriggerForms(
+      call, env_,
+      request->skip_template() ? GivenStagesNeeds(job)
+                               : std::vector<FormNeed>(),
+      [this, request, response, account_id = call.caller().account_id,
+       template_ids = std::move(template_ids)](
+          storage::Transaction& txn, absl::Time now,
+          const FetchedForms& forms) {
     const ats::v1::Job& job = request->job();
     std::string template_id = template_ids.empty() ? "" : template_ids[0];
     absl::StatusOr<std::vector<PlannedStage>> stages =
         request->skip_template()
-            ? PlanGivenStages(txn, account_id, job)
+            ? PlanGivenStages(txn, account_id, job, forms)
             : PlanTemplateStages(txn, account_id, &template_id);
     if (!stages.ok()) return stages.status();
     storage::JobRow row;

@@ -10,11 +10,14 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/api/job_service.h"
+#include "server/api/trigger_forms.h"
 #include "server/common/validation.h"
 #include "server/contract/errors.h"
+#include "server/domain/marketplace.h"
 #include "server/domain/pipeline_convert.h"
 #include "server/domain/trigger_spec.h"
 #include "server/engine/pipeline_access.h"
+#include "storage/failure.h"
 
 namespace ats::server {
 namespace {
@@ -57,9 +60,14 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
   v.Name("parent", request->parent(), kStagePattern, &ids);
   CheckTriggerShape(request->trigger(), "trigger", env_.destinations, v);
   if (!v.ok()) return call.Finish(v.status());
-  return call.Write(
-      [this, request, response, account_id = call.caller().account_id,
-       ids = std::move(ids)](storage::Transaction& txn, absl::Time now) {
+  FormNeed need{IntegrationIdOf(request->trigger()), FormStage()};
+  need.stage.job_id = ids[0];
+  need.stage.stage_id = ids[1];
+  return WriteWithTriggerForms(
+      call, env_, {need},
+      [this, need, request, response, account_id = call.caller().account_id,
+       ids = std::move(ids)](storage::Transaction& txn, absl::Time now,
+                             const FetchedForms& forms) {
         auto job = LoadJob(txn, account_id, ids[0]);
         if (!job.ok()) return job.status();
         auto stage = LoadStage(txn, account_id, ids[0], ids[1]);
@@ -75,7 +83,8 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
                                {{"limit", absl::StrCat(kMaxTriggersPerStage)}});
         }
         auto integration_id =
-            CheckTriggerTarget(txn, account_id, request->trigger(), "trigger");
+            CheckTriggerTarget(txn, account_id, request->trigger(), "trigger",
+                               FindForm(forms, need));
         if (!integration_id.ok()) return integration_id.status();
         storage::TriggerRow trigger;
         trigger.account_id = account_id;
@@ -85,9 +94,8 @@ grpc::ServerUnaryReactor* JobService::CreateTrigger(
         trigger.integration_id = *integration_id;
         trigger.spec = TriggerSpecOf(request->trigger());
         trigger.create_time = now;
-        absl::Status resolved =
-            ResolveJobRules(txn, account_id, ids[0], stage->id, "",
-                            trigger.spec, "trigger");
+        absl::Status resolved = ResolveJobRules(
+            txn, account_id, ids[0], stage->id, "", trigger.spec, "trigger");
         if (!resolved.ok()) return resolved;
         absl::Status status = txn.jobs().InsertTrigger(trigger);
         if (!status.ok()) return status;
@@ -159,9 +167,28 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
               "a trigger has one action");
   }
   if (!v.ok()) return call.Finish(v.status());
-  return call.Write(
-      [this, request, response, account_id = call.caller().account_id,
-       ids = std::move(ids)](storage::Transaction& txn, absl::Time now) {
+  // The form to fetch depends on the stored trigger the mask applies to.
+  FormNeed need;
+  need.stage.job_id = ids[0];
+  need.stage.stage_id = ids[1];
+  if (Masks(mask, "integration_event")) {
+    need.integration_id = IntegrationIdOf(request->trigger());
+  } else {
+    absl::Status read = env_.store.Read([&](storage::Transaction& txn) {
+      auto trigger =
+          LoadTrigger(txn, call.caller().account_id, ids[0], ids[1], ids[2]);
+      if (trigger.ok()) need.integration_id = IntegrationIdOf(trigger->spec);
+      // What is missing, the write reports.
+      return storage::IsStorageFailure(trigger.status()) ? trigger.status()
+                                                         : absl::OkStatus();
+    });
+    if (!read.ok()) return call.Finish(read);
+  }
+  return WriteWithTriggerForms(
+      call, env_, {need},
+      [this, need, request, response, account_id = call.caller().account_id,
+       ids = std::move(ids)](storage::Transaction& txn, absl::Time now,
+                             const FetchedForms& forms) {
         auto job = LoadJob(txn, account_id, ids[0]);
         if (!job.ok()) return job.status();
         auto trigger = LoadTrigger(txn, account_id, ids[0], ids[1], ids[2]);
@@ -171,8 +198,8 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
         Validator shape;
         CheckTriggerShape(updated, "trigger", env_.destinations, shape);
         if (!shape.ok()) return shape.status();
-        auto integration_id =
-            CheckTriggerTarget(txn, account_id, updated, "trigger");
+        auto integration_id = CheckTriggerTarget(
+            txn, account_id, updated, "trigger", FindForm(forms, need));
         if (!integration_id.ok()) return integration_id.status();
         absl::Status resolved =
             ResolveJobRules(txn, account_id, ids[0], trigger->stage_id,
@@ -216,6 +243,60 @@ grpc::ServerUnaryReactor* JobService::DeleteTrigger(
         if (!status.ok()) return status;
         return TouchJob(txn, *job, now);
       });
+}
+
+}  // namespace ats::server
+
+namespace ats::server {
+
+grpc::ServerUnaryReactor* JobService::GetTriggerForm(
+    grpc::CallbackServerContext* context,
+    const ats::v1::GetTriggerFormRequest* request,
+    ats::v1::TriggerForm* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  Validator v;
+  FormStage stage;
+  std::vector<std::string> ids;
+  if (ParseResourceName(request->stage(), kTemplateStagePattern, &ids)) {
+    stage.template_id = ids[0];
+    stage.stage_id = ids[1];
+  } else {
+    v.Name("stage", request->stage(), kStagePattern, &ids);
+    if (ids.size() == 2) {
+      stage.job_id = ids[0];
+      stage.stage_id = ids[1];
+    }
+  }
+  v.Name("integration", request->integration(), kIntegrationPattern, &ids);
+  if (!v.ok()) return call.Finish(v.status());
+  const std::string integration_id = ids[0];
+  TriggerFormFetch fetch;
+  bool fetching = false;
+  absl::Status read = env_.store.Read([&](storage::Transaction& txn) {
+    const std::string& account_id = call.caller().account_id;
+    if (!stage.template_id.empty()) {
+      absl::Status found = ReadTemplateStage(txn, account_id, &stage);
+      if (!found.ok()) return found;
+    }
+    auto read = ReadTriggerForm(txn, account_id, integration_id, stage, &fetch,
+                                response);
+    if (!read.ok()) return read.status();
+    fetching = *read;
+    return absl::OkStatus();
+  });
+  if (!read.ok() || !fetching) return call.Finish(read);
+  if (env_.trigger_forms == nullptr) {
+    return call.Finish(absl::UnavailableError(
+        "this server does not fetch partners' trigger forms"));
+  }
+  env_.trigger_forms->Fetch(
+      std::move(fetch),
+      [call, response](absl::StatusOr<ats::v1::TriggerForm> form) {
+        if (form.ok()) *response = *std::move(form);
+        call.Finish(form.status());
+      });
+  return call.Pending();
 }
 
 }  // namespace ats::server

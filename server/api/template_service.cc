@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/api/list_page.h"
+#include "server/api/trigger_forms.h"
 #include "server/common/etag.h"
 #include "server/common/page_token.h"
 #include "server/common/validation.h"
@@ -16,15 +17,14 @@
 #include "server/contract/timestamps.h"
 #include "server/domain/pipeline_convert.h"
 #include "server/domain/trigger_spec.h"
+#include "storage/failure.h"
 
 namespace ats::server {
 namespace {
 
 using google::protobuf::RepeatedPtrField;
 
-// Below kJobTemplatePattern: a template's stages and triggers.
-constexpr char kTemplateStagePattern[] =
-    "jobTemplates/{template}/stages/{stage}";
+// Below kTemplateStagePattern: a template stage's triggers.
 constexpr char kTemplateTriggerPattern[] =
     "jobTemplates/{template}/stages/{stage}/triggers/{trigger}";
 
@@ -126,21 +126,82 @@ bool SameRules(const ats::v1::Trigger& a, const ats::v1::Trigger& b) {
   return true;
 }
 
+// Returns whether `asked`, a trigger of a template update, must be checked
+// against its integration: it is new, or its integration event or rules
+// changed from `before` (null for a new trigger). An integration only needs
+// to be active, and its form and criteria met, when a trigger is added or
+// changed.
+bool NeedsCheck(const ats::v1::Trigger* before, const ats::v1::Trigger& asked) {
+  return before == nullptr || !before->has_integration_event() ||
+         !asked.has_integration_event() ||
+         !google::protobuf::util::MessageDifferencer::Equals(
+             before->integration_event(), asked.integration_event()) ||
+         !SameRules(*before, asked);
+}
+
+// Returns the form `asked`, a trigger of `stage` in a request for template
+// `template_id` ("" on create) named `display_name`, is checked against.
+FormNeed FormNeedOf(const std::string& template_id,
+                    const std::string& display_name,
+                    const ats::v1::Stage& stage,
+                    const ats::v1::Trigger& asked) {
+  FormNeed need;
+  need.integration_id = IntegrationIdOf(asked);
+  need.stage.template_id = template_id;
+  need.stage.template_display_name = display_name;
+  if (!template_id.empty() && !stage.name().empty()) {
+    need.stage.stage_id = LastId(stage.name());
+  }
+  need.stage.stage_display_name = stage.display_name();
+  return need;
+}
+
+// Returns the forms the triggers of `stages`, asked for template
+// `template_id` ("" on create) named `display_name`, are checked against:
+// those of new or changed triggers (by `stored`'s, on update).
+std::vector<FormNeed> FormNeedsOf(
+    const std::string& template_id, const std::string& display_name,
+    const RepeatedPtrField<ats::v1::Stage>& stages,
+    const ats::v1::JobTemplate* stored) {
+  std::map<std::string, const ats::v1::Trigger*> stored_triggers;
+  if (stored != nullptr) {
+    for (const ats::v1::Stage& stage : stored->stages()) {
+      for (const ats::v1::Trigger& trigger : stage.triggers()) {
+        stored_triggers.emplace(trigger.name(), &trigger);
+      }
+    }
+  }
+  std::vector<FormNeed> needs;
+  for (const ats::v1::Stage& stage : stages) {
+    for (const ats::v1::Trigger& asked : stage.triggers()) {
+      auto before = stored_triggers.find(asked.name());
+      if (!NeedsCheck(
+              before == stored_triggers.end() ? nullptr : before->second,
+              asked)) {
+        continue;
+      }
+      needs.push_back(FormNeedOf(template_id, display_name, stage, asked));
+    }
+  }
+  return needs;
+}
+
 // Turns the requested `stages` of template `template_id` into the stored
 // pipeline, inside `txn`: every stage and trigger gets its resource name and
 // output-only fields are dropped. On update (`stored` set), a stage or
 // trigger whose name is one of `stored`'s keeps its id; any other given name
 // is INVALID_ARGUMENT. On create names are ignored. Triggers that are new, or
-// whose integration event or rules changed, are checked with
-// CheckTriggerTarget; an unchanged one is not, since an integration only
-// needs to be active when a trigger is added. Every trigger's rules name
-// stages of the template once stored (ResolveGivenPipelineRules).
+// whose integration event changed (NeedsCheck), are checked with
+// CheckTriggerTarget, against the form of `forms` fetched for them (see
+// FormNeedsOf; `display_name` is the template's) when there is one. Every
+// trigger's rules name stages of the template once stored
+// (ResolveGivenPipelineRules).
 absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
     storage::Transaction& txn, const std::string& account_id,
-    const std::string& template_id,
+    const std::string& template_id, const std::string& display_name,
     const RepeatedPtrField<ats::v1::Stage>& stages,
-    const ats::v1::JobTemplate* stored, const std::string& field,
-    RandomSource& random) {
+    const ats::v1::JobTemplate* stored, const FetchedForms& forms,
+    const std::string& field, RandomSource& random) {
   std::map<std::string, const ats::v1::Trigger*> stored_triggers;
   std::set<std::string> stored_stages;
   if (stored != nullptr) {
@@ -153,8 +214,13 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
   }
   Validator v;
   std::set<std::string> used;
-  // Triggers to check against their integration, with their field.
-  std::vector<std::pair<const ats::v1::Trigger*, std::string>> to_check;
+  // Triggers to check against their integration, with their field and form.
+  struct ToCheck {
+    const ats::v1::Trigger* trigger;
+    std::string field;
+    const FetchedTriggerForm* form;
+  };
+  std::vector<ToCheck> to_check;
   // Every trigger, whose rules' destinations are resolved once all stages
   // have names.
   std::vector<PipelineTrigger> ruled;
@@ -209,19 +275,18 @@ absl::StatusOr<ats::v1::JobTemplate> BuildPipeline(
       if (trigger_id.empty()) trigger_id = NewResourceId(random);
       trigger->set_name(FormatName(kTemplateTriggerPattern,
                                    {template_id, stage_id, trigger_id}));
-      const bool unchanged =
-          before != nullptr && before->has_integration_event() &&
-          asked.has_integration_event() &&
-          google::protobuf::util::MessageDifferencer::Equals(
-              before->integration_event(), asked.integration_event()) &&
-          SameRules(*before, asked);
-      if (!unchanged) to_check.emplace_back(trigger, trigger_field);
+      if (NeedsCheck(before, asked)) {
+        const FormNeed need = FormNeedOf(stored == nullptr ? "" : template_id,
+                                         display_name, requested, asked);
+        to_check.push_back({trigger, trigger_field, FindForm(forms, need)});
+      }
       ruled.push_back({i, trigger, trigger_field});
     }
   }
   if (!v.ok()) return v.status();
-  for (const auto& [trigger, trigger_field] : to_check) {
-    auto target = CheckTriggerTarget(txn, account_id, *trigger, trigger_field);
+  for (const ToCheck& check : to_check) {
+    auto target = CheckTriggerTarget(txn, account_id, *check.trigger,
+                                     check.field, check.form);
     if (!target.ok()) return target.status();
   }
   // Rules name the template's stages by resource name; jobs created from
@@ -303,35 +368,39 @@ grpc::ServerUnaryReactor* TemplateService::CreateJobTemplate(
                 /*stages=*/true, env_.destinations, v);
   v.RequestId("request_id", request->request_id());
   if (!v.ok()) return call.Finish(v.status());
-  return call.Write([this, request, response,
-                     account_id = call.caller().account_id](
-                        storage::Transaction& txn, absl::Time now) {
-    const ats::v1::JobTemplate& asked = request->job_template();
-    storage::TemplateRow row;
-    row.account_id = account_id;
-    row.id = NewResourceId(env_.random);
-    row.display_name = asked.display_name();
-    row.description = asked.description();
-    auto pipeline =
-        BuildPipeline(txn, account_id, row.id, asked.stages(),
-                      /*stored=*/nullptr, "job_template.stages", env_.random);
-    if (!pipeline.ok()) return pipeline.status();
-    row.pipeline = *std::move(pipeline);
-    // An account without a default (one older than templates) gets its
-    // first template as the default.
-    auto current = txn.templates().GetDefaultTemplate(account_id);
-    if (absl::IsNotFound(current.status())) {
-      row.is_default = true;
-    } else if (!current.ok()) {
-      return current.status();
-    }
-    row.create_time = now;
-    row.update_time = now;
-    row.revision = 1;
-    absl::Status status = NameTakenOr(txn.templates().InsertTemplate(row));
-    if (!status.ok()) return status;
-    return ToProto(txn, row, response);
-  });
+  const ats::v1::JobTemplate& asked = request->job_template();
+  return WriteWithTriggerForms(
+      call, env_,
+      FormNeedsOf("", asked.display_name(), asked.stages(), nullptr),
+      [this, request, response, account_id = call.caller().account_id](
+          storage::Transaction& txn, absl::Time now,
+          const FetchedForms& forms) {
+        const ats::v1::JobTemplate& asked = request->job_template();
+        storage::TemplateRow row;
+        row.account_id = account_id;
+        row.id = NewResourceId(env_.random);
+        row.display_name = asked.display_name();
+        row.description = asked.description();
+        auto pipeline = BuildPipeline(
+            txn, account_id, row.id, row.display_name, asked.stages(),
+            /*stored=*/nullptr, forms, "job_template.stages", env_.random);
+        if (!pipeline.ok()) return pipeline.status();
+        row.pipeline = *std::move(pipeline);
+        // An account without a default (one older than templates) gets its
+        // first template as the default.
+        auto current = txn.templates().GetDefaultTemplate(account_id);
+        if (absl::IsNotFound(current.status())) {
+          row.is_default = true;
+        } else if (!current.ok()) {
+          return current.status();
+        }
+        row.create_time = now;
+        row.update_time = now;
+        row.revision = 1;
+        absl::Status status = NameTakenOr(txn.templates().InsertTemplate(row));
+        if (!status.ok()) return status;
+        return ToProto(txn, row, response);
+      });
 }
 
 grpc::ServerUnaryReactor* TemplateService::GetJobTemplate(
@@ -392,30 +461,48 @@ grpc::ServerUnaryReactor* TemplateService::UpdateJobTemplate(
   CheckTemplate(asked, "job_template", set_display_name, set_description,
                 set_stages, env_.destinations, v);
   if (!v.ok()) return call.Finish(v.status());
-  return call.Write([this, request, response,
-                     account_id = call.caller().account_id, id = ids[0],
-                     set_display_name, set_description,
-                     set_stages](storage::Transaction& txn, absl::Time now) {
-    const ats::v1::JobTemplate& asked = request->job_template();
-    auto row = txn.templates().GetTemplate(account_id, id);
-    if (!row.ok()) return NamedNotFound(row.status(), id);
-    absl::Status status = CheckEtag(request->etag(), row->revision);
-    if (!status.ok()) return status;
-    if (set_display_name) row->display_name = asked.display_name();
-    if (set_description) row->description = asked.description();
-    if (set_stages) {
-      auto pipeline =
-          BuildPipeline(txn, account_id, id, asked.stages(), &row->pipeline,
-                        "job_template.stages", env_.random);
-      if (!pipeline.ok()) return pipeline.status();
-      row->pipeline = *std::move(pipeline);
-    }
-    row->update_time = now;
-    row->revision += 1;
-    status = NameTakenOr(txn.templates().UpdateTemplate(*row));
-    if (!status.ok()) return NamedNotFound(status, id);
-    return ToProto(txn, *row, response);
-  });
+  std::vector<FormNeed> needs;
+  if (set_stages) {
+    absl::Status read = env_.store.Read([&](storage::Transaction& txn) {
+      auto row = txn.templates().GetTemplate(call.caller().account_id, ids[0]);
+      // What is missing, the write reports.
+      if (!row.ok()) {
+        return storage::IsStorageFailure(row.status()) ? row.status()
+                                                       : absl::OkStatus();
+      }
+      needs = FormNeedsOf(
+          ids[0], set_display_name ? asked.display_name() : row->display_name,
+          asked.stages(), &row->pipeline);
+      return absl::OkStatus();
+    });
+    if (!read.ok()) return call.Finish(read);
+  }
+  return WriteWithTriggerForms(
+      call, env_, std::move(needs),
+      [this, request, response, account_id = call.caller().account_id,
+       id = ids[0], set_display_name, set_description,
+       set_stages](storage::Transaction& txn, absl::Time now,
+                   const FetchedForms& forms) {
+        const ats::v1::JobTemplate& asked = request->job_template();
+        auto row = txn.templates().GetTemplate(account_id, id);
+        if (!row.ok()) return NamedNotFound(row.status(), id);
+        absl::Status status = CheckEtag(request->etag(), row->revision);
+        if (!status.ok()) return status;
+        if (set_display_name) row->display_name = asked.display_name();
+        if (set_description) row->description = asked.description();
+        if (set_stages) {
+          auto pipeline = BuildPipeline(txn, account_id, id, row->display_name,
+                                        asked.stages(), &row->pipeline, forms,
+                                        "job_template.stages", env_.random);
+          if (!pipeline.ok()) return pipeline.status();
+          row->pipeline = *std::move(pipeline);
+        }
+        row->update_time = now;
+        row->revision += 1;
+        status = NameTakenOr(txn.templates().UpdateTemplate(*row));
+        if (!status.ok()) return NamedNotFound(status, id);
+        return ToProto(txn, *row, response);
+      });
 }
 
 grpc::ServerUnaryReactor* TemplateService::DeleteJobTemplate(

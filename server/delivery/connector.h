@@ -39,6 +39,9 @@ struct DeliveryOutcome {
   // not connect to (see destination_guard.h); `error` names it. Trying again
   // cannot help.
   bool refused_destination = false;
+  // The response body was longer than the connector reads
+  // (HttpConnectorOptions::refuse_longer_bodies); `error` says so.
+  bool body_too_long = false;
 };
 
 // Called once with the outcome of a delivery attempt.

@@ -35,6 +35,9 @@ CURLcode GlobalInit() {
 // What the callbacks collect of one response.
 struct Captured {
   size_t max_body = 0;
+  // Whether a longer body aborts the transfer, and whether one did.
+  bool refuse_longer = false;
+  bool too_long = false;
   // Room for the usual short answer is reserved up front; longer bodies,
   // such as results, grow it.
   std::string body;
@@ -44,12 +47,16 @@ struct Captured {
 
 // CURLOPT_WRITEFUNCTION: keeps the first max_body bytes and consumes the
 // rest, so the transfer goes on (and the connection stays reusable) without
-// growing memory.
+// growing memory; or, with refuse_longer, aborts the transfer at once.
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Captured*>(user);
   const size_t n = size * count;
   const size_t room = transfer->max_body - std::min(transfer->max_body,
                                                     transfer->body.size());
+  if (transfer->refuse_longer && n > room) {
+    transfer->too_long = true;
+    return 0;  // Not all consumed: curl ends the transfer.
+  }
   transfer->body.append(data, std::min(n, room));
   transfer->truncated = transfer->truncated || n > room;
   return n;
@@ -335,6 +342,7 @@ void HttpConnector::Start(std::unique_ptr<Transfer> transfer) {
     }
     Transfer& t = *transfer;
     t.response.max_body = options_.max_response_body_bytes;
+    t.response.refuse_longer = options_.refuse_longer_bodies;
     t.response.body.reserve(std::min<size_t>(t.response.max_body, 4096));
     t.gate.destinations = &options_.destinations;
     curl_easy_setopt(curl, CURLOPT_PRIVATE, transfer.get());
@@ -393,7 +401,12 @@ void HttpConnector::Finish(void* handle, int code) {
   outcome.latency =
       absl::FromChrono(std::chrono::steady_clock::now() - transfer->start);
   try {
-    if (result != CURLE_OK && !transfer->gate.refusals.empty()) {
+    if (result != CURLE_OK && transfer->response.too_long) {
+      outcome.body_too_long = true;
+      outcome.error = absl::StrCat("the response body is over ",
+                                   options_.max_response_body_bytes,
+                                   " bytes; the rest was not read");
+    } else if (result != CURLE_OK && !transfer->gate.refusals.empty()) {
       // Whatever else failed, the host leads where webhooks may not go.
       outcome.refused_destination = true;
       outcome.error = absl::StrJoin(transfer->gate.refusals, "; ");

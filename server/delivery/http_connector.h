@@ -30,6 +30,10 @@ struct HttpConnectorOptions {
   // rest is read and discarded, so a huge body never grows memory. Room for
   // a result in a 2xx answer (64 KiB of details and the rest).
   size_t max_response_body_bytes = 96 * 1024;
+  // Whether a body longer than max_response_body_bytes ends the attempt
+  // there, unread (DeliveryOutcome::body_too_long), instead of being read
+  // and discarded: for answers that are used whole or not at all.
+  bool refuse_longer_bodies = false;
   // How much of the body a non-2xx error message quotes.
   size_t max_error_body_bytes = 200;
   std::string user_agent = "ats-trigger-service/1";

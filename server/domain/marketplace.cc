@@ -168,6 +168,10 @@ void ValidateListing(Validator& v, std::string_view field,
                     kMaxDescriptionLength);
   v.Destination(Child(field, "webhook_uri"), listing.webhook_uri(),
                 destinations);
+  if (!listing.trigger_form_uri().empty()) {
+    v.Destination(Child(field, "trigger_form_uri"), listing.trigger_form_uri(),
+                  destinations);
+  }
   ValidateKeyedList(v, Child(field, "activation_fields"),
                     listing.activation_fields(),
                     [](const std::string&, const ats::v1::ActivationField&) {});
@@ -187,7 +191,7 @@ void ValidatePartnerMask(Validator& v, std::string_view field,
   v.UpdateMask(field, mask,
                {"display_name", "category", "description", "webhook_uri",
                 "activation_fields", "trigger_options", "candidate_fields",
-                "criteria"});
+                "criteria", "trigger_form_uri"});
 }
 
 void ApplyPartnerMask(const google::protobuf::FieldMask& mask,

@@ -35,7 +35,8 @@ ats::v1::Partner ListingOf(const ats::v1::Partner& partner);
 
 // Records in `v` every rule of the Marketplace that `listing` breaks, naming
 // fields below `field` (e.g. "partner.activation_fields[2].key"); its
-// webhook_uri must be a destination `destinations` allows.
+// webhook_uri, and trigger_form_uri when set, must be destinations
+// `destinations` allows.
 void ValidateListing(Validator& v, std::string_view field,
                      const ats::v1::Partner& listing,
                      const DestinationPolicy& destinations);

@@ -28,6 +28,9 @@ inline constexpr char kCandidatePattern[] = "candidates/{candidate}";
 inline constexpr char kApplicationPattern[] =
     "jobs/{job}/applications/{candidate}";
 inline constexpr char kJobTemplatePattern[] = "jobTemplates/{template}";
+// A job template's stage.
+inline constexpr char kTemplateStagePattern[] =
+    "jobTemplates/{template}/stages/{stage}";
 
 // Limits documented in job_service.proto and pipeline.proto.
 inline constexpr int kMaxStagesPerJob = 30;

@@ -30,38 +30,8 @@ std::string Entry(const std::string& field, const std::string& key) {
   return absl::StrCat(field, "[", absl::CHexEscape(key), "]");
 }
 
-const ats::v1::TriggerOption* FindOption(const ats::v1::Partner& listing,
-                                         const std::string& key) {
-  for (const ats::v1::TriggerOption& option : listing.trigger_options()) {
-    if (option.key() == key) return &option;
-  }
-  return nullptr;
-}
+}  // namespace
 
-// Says which keys the listing does accept, so the client can fix the call.
-std::string KnownOptions(const ats::v1::Partner& listing) {
-  if (listing.trigger_options().empty()) {
-    return absl::StrCat("partner \"", listing.display_name(),
-                        "\" has no trigger options");
-  }
-  std::vector<std::string> keys;
-  for (const ats::v1::TriggerOption& option : listing.trigger_options()) {
-    keys.push_back(option.key());
-  }
-  return absl::StrCat("the options of partner \"", listing.display_name(),
-                      "\" are: ", absl::StrJoin(keys, ", "));
-}
-
-bool IsAllowed(const ats::v1::TriggerOption& option, const std::string& value) {
-  if (option.allowed_values().empty()) return true;
-  for (const std::string& allowed : option.allowed_values()) {
-    if (allowed == value) return true;
-  }
-  return false;
-}
-
-// Returns the integration id an integration-event trigger names, or "" when
-// the name does not parse.
 std::string IntegrationIdOf(const ats::v1::Trigger& trigger) {
   std::vector<std::string> ids;
   if (!ParseResourceName(trigger.integration_event().integration(),
@@ -70,8 +40,6 @@ std::string IntegrationIdOf(const ats::v1::Trigger& trigger) {
   }
   return ids[0];
 }
-
-}  // namespace
 
 void CheckTriggerShape(const ats::v1::Trigger& trigger,
                        const std::string& field,
@@ -134,7 +102,7 @@ void CheckTriggerShape(const ats::v1::Trigger& trigger,
   }
 }
 
-absl::StatusOr<IntegrationTarget> LoadActiveIntegration(
+absl::StatusOr<IntegrationTarget> LoadIntegrationTarget(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id, const std::string& purpose) {
   const std::string name = IntegrationName(integration_id);
@@ -162,18 +130,28 @@ absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id,
     const google::protobuf::Map<std::string, std::string>& option_values,
-    const std::string& field, const std::string& purpose) {
-  auto target = LoadActiveIntegration(txn, account_id, integration_id, purpose);
-  if (!target.ok()) return target.status();
-  absl::Status fits =
-      CheckOptionValues(target->partner.listing, option_values, field);
+    const std::string& field, const std::string& purpose,
+    const FetchedTriggerForm* fetched) {
+  auto target = LoadIntegrationTarget(txn, account_id, integration_id, purpose);
+  if (!target.ok()) return target;
+  const ats::v1::Partner& listing = target->partner.listing;
+  if (fetched != nullptr && (fetched->integration_id != integration_id ||
+                             fetched->uri != listing.trigger_form_uri())) {
+    return absl::AbortedError(
+        absl::StrCat("the trigger form of partner \"", listing.display_name(),
+                     "\" changed while it was fetched; retry"));
+  }
+  absl::Status fits = CheckFormValues(
+      fetched != nullptr ? fetched->form : StaticTriggerForm(listing),
+      listing.display_name(), option_values, field);
   if (!fits.ok()) return fits;
   return target;
 }
 
 absl::StatusOr<std::string> CheckTriggerTarget(
     storage::Transaction& txn, const std::string& account_id,
-    const ats::v1::Trigger& trigger, const std::string& field) {
+    const ats::v1::Trigger& trigger, const std::string& field,
+    const FetchedTriggerForm* fetched) {
   if (!trigger.has_integration_event()) return std::string();
   const std::string id = IntegrationIdOf(trigger);
   if (id.empty()) {
@@ -183,7 +161,8 @@ absl::StatusOr<std::string> CheckTriggerTarget(
   }
   auto target = CheckIntegrationTarget(
       txn, account_id, id, trigger.integration_event().option_values(),
-      Child(field, "integration_event"), "adding a trigger that uses it");
+      Child(field, "integration_event"), "adding a trigger that uses it",
+      fetched);
   if (!target.ok()) return target.status();
   Validator v;
   CheckRulesCriteria(trigger.rules(), target->partner.listing,
@@ -259,47 +238,6 @@ absl::Status ResolveJobRules(storage::Transaction& txn,
   }
   if (own < 0) return absl::NotFoundError("stage not found");
   return ResolvePipelineRules(pipeline, own, trigger, field);
-}
-
-absl::Status CheckOptionValues(
-    const ats::v1::Partner& listing,
-    const google::protobuf::Map<std::string, std::string>& values,
-    const std::string& field) {
-  const std::string values_field = Child(field, "option_values");
-  Validator v;
-  for (const auto& [key, value] : SortedValues(values)) {
-    const std::string entry = Entry(values_field, key);
-    const ats::v1::TriggerOption* option = FindOption(listing, key);
-    if (option == nullptr) {
-      v.Require(false, entry,
-                absl::StrCat("is not a trigger option; ",
-                             KnownOptions(listing)));
-      continue;
-    }
-    if (!v.Length(entry, value, 0, kMaxOptionValueLength)) continue;
-    if (option->required() && value.empty()) {
-      v.Require(false, entry,
-                absl::StrCat("is required by partner \"",
-                             listing.display_name(), "\" and must not be empty"));
-      continue;
-    }
-    v.Require(IsAllowed(*option, value), entry,
-              absl::StrCat("must be one of: ",
-                           absl::StrJoin(option->allowed_values(), ", ")));
-  }
-  for (const ats::v1::TriggerOption& option : listing.trigger_options()) {
-    if (option.required() && values.find(option.key()) == values.end()) {
-      std::string description =
-          absl::StrCat("is required by partner \"", listing.display_name(),
-                       "\" (", option.display_name(), ")");
-      if (!option.allowed_values().empty()) {
-        absl::StrAppend(&description, "; one of: ",
-                        absl::StrJoin(option.allowed_values(), ", "));
-      }
-      v.Require(false, Entry(values_field, option.key()), description);
-    }
-  }
-  return v.status();
 }
 
 absl::Status FillTriggerReadiness(storage::Transaction& txn,

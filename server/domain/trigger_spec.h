@@ -20,6 +20,7 @@
 #include "google/protobuf/map.h"
 #include "server/common/validation.h"
 #include "server/domain/moving_rules.h"
+#include "server/domain/trigger_form.h"
 #include "storage/store.h"
 
 namespace ats::server {
@@ -45,18 +46,23 @@ void CheckTriggerShape(const ats::v1::Trigger& trigger,
                        const std::string& field,
                        const DestinationPolicy& destinations, Validator& v);
 
+// Returns the integration id an integration-event trigger names, or "" when
+// the name does not parse (or the trigger has another action).
+std::string IntegrationIdOf(const ats::v1::Trigger& trigger);
+
 // Checks, inside `txn`, what the trigger points at, assuming its shape passed
 // CheckTriggerShape: an integration-event trigger must name an integration of
 // `account_id` (NOT_FOUND otherwise) that is active (FAILED_PRECONDITION
 // otherwise, with ErrorInfo reason INTEGRATION_INACTIVE), its option
-// values must fit the partner's trigger options (see CheckOptionValues, with
+// values must fit the partner's form (see CheckIntegrationTarget, with
 // violations under `<field>.integration_event.option_values[<key>]`), and
 // its rules' conditions the partner's criteria (CheckRulesCriteria, under
 // `<field>.rules`). Returns the integration id, or "" for other kinds of
 // trigger.
 absl::StatusOr<std::string> CheckTriggerTarget(
     storage::Transaction& txn, const std::string& account_id,
-    const ats::v1::Trigger& trigger, const std::string& field);
+    const ats::v1::Trigger& trigger, const std::string& field,
+    const FetchedTriggerForm* fetched = nullptr);
 
 // Resolves the rules' destinations of `trigger`, a trigger of stage
 // `stages[own]` (see ResolveRuleDestinations), and refuses rules that, with
@@ -105,35 +111,28 @@ struct IntegrationTarget {
   storage::PartnerRow partner;
 };
 
-// Returns, inside `txn`, integration `integration_id` of `account_id` with
-// its partner: NOT_FOUND when the account has no such integration,
+// Loads, inside `txn`, integration `integration_id` of `account_id` with its
+// partner: NOT_FOUND when the account has no such integration,
 // FAILED_PRECONDITION (ErrorInfo reason INTEGRATION_INACTIVE, a message
 // asking to reactivate it before `purpose`, e.g. "triggering it") when it is
 // inactive.
-absl::StatusOr<IntegrationTarget> LoadActiveIntegration(
+absl::StatusOr<IntegrationTarget> LoadIntegrationTarget(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id, const std::string& purpose);
 
 // Checks, inside `txn`, integration `integration_id` of `account_id` for a
-// trigger or manual trigger with `option_values`: as LoadActiveIntegration,
-// and INVALID_ARGUMENT when the values do not fit the partner's options
-// (CheckOptionValues under `field`). Returns the integration with its
-// partner.
+// trigger or manual trigger with `option_values`: LoadIntegrationTarget's
+// errors, then INVALID_ARGUMENT when the values do not fit the partner's
+// form (CheckFormValues under `field`). The form is `fetched` when given
+// (ABORTED when it was fetched for another integration or from a URI the
+// listing no longer has: the caller fetches again), else the listing's
+// static trigger options. Returns the integration with its partner.
 absl::StatusOr<IntegrationTarget> CheckIntegrationTarget(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id,
     const google::protobuf::Map<std::string, std::string>& option_values,
-    const std::string& field, const std::string& purpose);
-
-// Returns OK when `values` fit the trigger options of `listing`; otherwise
-// INVALID_ARGUMENT with every violation under `<field>.option_values[<key>]`
-// (`option_values[<key>]` when `field` is empty): a key that is not an option
-// of the listing, a required option absent or empty, a value not among the
-// option's allowed_values when it lists any, a value over 256 characters.
-absl::Status CheckOptionValues(
-    const ats::v1::Partner& listing,
-    const google::protobuf::Map<std::string, std::string>& values,
-    const std::string& field);
+    const std::string& field, const std::string& purpose,
+    const FetchedTriggerForm* fetched = nullptr);
 
 // Sets `trigger->readiness` and `readiness_reason` for a stored trigger of
 // `account_id`: TRIGGER_READINESS_WILL_SKIP with the reason when its

@@ -28,7 +28,7 @@ std::string WhyNotTriggerable(const storage::IntegrationRow& integration) {
 absl::StatusOr<IntegrationTarget> CheckSendableIntegration(
     storage::Transaction& txn, const std::string& account_id,
     const std::string& integration_id, const std::string& purpose) {
-  auto target = LoadActiveIntegration(txn, account_id, integration_id, purpose);
+  auto target = LoadIntegrationTarget(txn, account_id, integration_id, purpose);
   if (!target.ok()) return target.status();
   const std::string why = WhyNotTriggerable(target->integration);
   if (!why.empty()) {

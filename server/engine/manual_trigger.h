@@ -19,7 +19,7 @@ namespace ats::server {
 
 // Returns, inside `txn`, integration `integration_id` of `account_id` with
 // its partner if it can take manual events for `purpose` (e.g. "triggering
-// it"): as LoadActiveIntegration, and FAILED_PRECONDITION (ErrorInfo
+// it"): as LoadIntegrationTarget, and FAILED_PRECONDITION (ErrorInfo
 // ENDPOINT_DISABLED) when a 410 answer disabled its endpoint.
 absl::StatusOr<IntegrationTarget> CheckSendableIntegration(
     storage::Transaction& txn, const std::string& account_id,

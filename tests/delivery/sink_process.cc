@@ -15,8 +15,10 @@ constexpr absl::Duration kStartTimeout = absl::Seconds(20);
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SinkProcess>> SinkProcess::Start(
-    const std::string& binary) {
-  auto process = ChildProcess::Start({binary, "--listen", "127.0.0.1:0"});
+    const std::string& binary, const std::vector<std::string>& more_args) {
+  std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), more_args.begin(), more_args.end());
+  auto process = ChildProcess::Start(args);
   if (!process.ok()) return process.status();
   static const std::regex kListening(
       R"(partner-sink listening on 127\.0\.0\.1:(\d+))");

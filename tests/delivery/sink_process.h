@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/support/child_process.h"
@@ -17,9 +18,11 @@ using ::ats::partner_sink::SinkReceived;
 
 class SinkProcess {
  public:
-  // Starts `binary` on 127.0.0.1 and a free port, and waits until it listens.
+  // Starts `binary` on 127.0.0.1 and a free port, with `more_args` (e.g.
+  // --form-file), and waits until it listens.
   static absl::StatusOr<std::unique_ptr<SinkProcess>> Start(
-      const std::string& binary);
+      const std::string& binary,
+      const std::vector<std::string>& more_args = {});
 
   int port() const { return port_; }
   // The URL webhooks go to.

@@ -2,12 +2,18 @@
 // service's webhooks, for demos and tests.
 //
 //   partner-sink --listen 127.0.0.1:8090 --secret whsec_... [--log]
+//                [--form-file form.json]
 //
 // POST /webhooks (or any path under it) verifies the Standard Webhooks
 // signature over the raw body with any known secret (401 if none matches or
 // the timestamp is more than 5 minutes off), deduplicates by webhook-id (a
 // duplicate is answered like the first delivery but stored once) and answers
 // 200 "ok", or as programmed with POST /behaviour.
+//
+// POST /form plays a partner's config endpoint (Partner.trigger_form_uri):
+// verified and counted like a webhook, it answers 200 with the trigger form
+// of --form-file (an ats.v1.TriggerForm in proto3 JSON, served as it is),
+// or as programmed with POST /behaviour {"path": "/form", ...}.
 //
 // Control API (JSON; from loopback clients only):
 //   GET  /received         counts (accepted, duplicates, rejected, failed,
@@ -21,8 +27,9 @@
 //                          "times": 3, "body": "...", "body_bytes": 0,
 //                          "headers": {"Location": "..."},
 //                          "path": "/webhooks/x"}: how to answer the next
-//                          `times` webhooks (all, if absent) to `path` (any,
-//                          if absent); then 200 again
+//                          `times` webhooks (all, if absent) to `path` (any
+//                          under /webhooks, if absent; or /form); then 200
+//                          again
 //   POST /secrets          {"secret": "whsec_..."}: verify with it too
 //   POST /reset            forget events, counts, behaviours, added secrets
 //   GET  /healthz          "ok"
@@ -49,7 +56,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -234,6 +243,7 @@ struct Route {
 const Route kRoutes[] = {
     {EVHTTP_REQ_POST, "/webhooks", false, &HandleWebhook},
     {EVHTTP_REQ_POST, "/webhooks/", false, &HandleWebhook},
+    {EVHTTP_REQ_POST, kFormPath, false, &HandleWebhook},
     {EVHTTP_REQ_GET, "/received", true,
      [](evhttp_request* request, const std::string&, const Context& context) {
        ReplyJson(request, 200, context.sink->ReceivedJson());
@@ -365,6 +375,11 @@ int Run(int argc, char** argv) {
                  "(POST /secrets adds more at runtime)")
       ->allow_extra_args(false);
   app.add_flag("--log", log, "print one line per webhook received");
+  std::string form_file;
+  app.add_option("--form-file", form_file,
+                 "a trigger form (ats.v1.TriggerForm as JSON) to answer "
+                 "POST /form with")
+      ->check(CLI::ExistingFile);
   int threads = 1;
   app.add_option("--threads", threads,
                  "event loops serving requests, each on a thread of its own "
@@ -395,7 +410,19 @@ int Run(int argc, char** argv) {
     }
   }
   // Never destroyed: the loops use them until the process ends.
-  auto* const context = new Context{new Sink(secrets), log};
+  std::string form;
+  if (!form_file.empty()) {
+    std::ifstream in(form_file, std::ios::binary);
+    form.assign(std::istreambuf_iterator<char>(in),
+                std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) {
+      std::cerr << "partner-sink: cannot read --form-file " << form_file
+                << "\n";
+      return 2;
+    }
+  }
+  auto* const context =
+      new Context{new Sink(secrets, absl::Minutes(5), std::move(form)), log};
 
   // A client that goes away mid-answer must not kill the sink.
   signal(SIGPIPE, SIG_IGN);

@@ -113,11 +113,13 @@ absl::StatusOr<std::string> StringField(const std::string& field,
 
 }  // namespace
 
-Sink::Sink(std::vector<std::string> secrets, absl::Duration tolerance)
+Sink::Sink(std::vector<std::string> secrets, absl::Duration tolerance,
+           std::string form)
     : initial_secrets_(std::move(secrets)),
       tolerance_(tolerance),
-      secrets_(std::make_shared<const std::vector<std::string>>(
-          initial_secrets_)) {}
+      form_(std::move(form)),
+      secrets_(
+          std::make_shared<const std::vector<std::string>>(initial_secrets_)) {}
 
 std::string Sink::VerificationError(const WebhookRequest& request,
                                     absl::Time now, const Secrets& secrets,
@@ -196,6 +198,8 @@ WebhookResponse Sink::HandleWebhook(const WebhookRequest& request,
     response.body.assign(behaviour.body_bytes, 'x');
   } else if (!behaviour.body.empty()) {
     response.body = behaviour.body;
+  } else if (success && request.path == kFormPath) {
+    response.body = form_;
   } else {
     response.body = success ? "ok" : "programmed failure";
   }
@@ -339,9 +343,10 @@ absl::StatusOr<Behaviour> ParseBehaviour(const std::string& json) {
     } else if (field == "path") {
       absl::StatusOr<std::string> path = StringField(field, value);
       if (!path.ok()) return path.status();
-      if (*path != "/webhooks" && !absl::StartsWith(*path, "/webhooks/")) {
+      if (*path != "/webhooks" && !absl::StartsWith(*path, "/webhooks/") &&
+          *path != kFormPath) {
         return absl::InvalidArgumentError(
-            "\"path\" must be /webhooks or a path under it");
+            "\"path\" must be /webhooks, a path under it, or /form");
       }
       behaviour.path = *path;
     } else {

@@ -69,14 +69,22 @@ struct ReceivedEvent {
   int deliveries = 1;  // 1 + the duplicates received since.
 };
 
+// The config endpoint: a signed POST there is verified and counted like a
+// webhook (one event per request, each with its own webhook-id), and its
+// 2xx answer is the sink's trigger form.
+inline constexpr char kFormPath[] = "/form";
+
 // Thread-safe.
 class Sink {
  public:
   // Verifies with `secrets` (each a valid "whsec_..." secret: see
   // server::WebhookSigningKey) and accepts timestamps within `tolerance` of
   // the time a webhook arrives.
+  // `form` is the body of a 2xx answer to POST /form (the config endpoint
+  // of trigger forms, see kFormPath) that no behaviour gives a body.
   explicit Sink(std::vector<std::string> secrets,
-                absl::Duration tolerance = absl::Minutes(5));
+                absl::Duration tolerance = absl::Minutes(5),
+                std::string form = "");
 
   // Verifies, deduplicates and stores a webhook that arrived at `now`, and
   // returns the answer: 401 for a missing or bad signature or a stale
@@ -121,6 +129,7 @@ class Sink {
 
   const std::vector<std::string> initial_secrets_;
   const absl::Duration tolerance_;
+  const std::string form_;
 
   mutable absl::Mutex mu_;
   Secrets secrets_ ABSL_GUARDED_BY(mu_);  // Replaced, never changed.
