@@ -8,6 +8,7 @@
 #include "server/contract/errors.h"
 #include "server/domain/marketplace.h"
 #include "server/domain/pipeline_convert.h"
+#include "server/domain/trigger_form.h"
 #include "server/engine/pipeline_access.h"
 
 namespace ats::server {
@@ -48,8 +49,12 @@ absl::StatusOr<IntegrationTarget> CheckManualTarget(
   auto target = CheckSendableIntegration(txn, account_id, integration_id,
                                          "triggering it");
   if (!target.ok()) return target.status();
-  absl::Status fits =
-      CheckOptionValues(target->partner.listing, option_values, "");
+  // A manual trigger has no stage to ask a form for: the listing's static
+  // options are its form.
+  const ats::v1::Partner& listing = target->partner.listing;
+  absl::Status fits = CheckFormValues(StaticTriggerForm(listing),
+                                      listing.display_name(), option_values,
+                                      "");
   if (!fits.ok()) return fits;
   return target;
 }
