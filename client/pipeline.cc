@@ -69,12 +69,12 @@ std::string TriggerSummary(const ats::v1::Trigger& trigger) {
       break;
   }
   if (!trigger.rules().empty()) {
-    absl::StrAppend(&summary, ", rules: ",
-                    absl::StrJoin(trigger.rules(), "; ",
-                                  [](std::string* out,
-                                     const ats::v1::MovingRule& rule) {
-                                    absl::StrAppend(out, RuleText(rule));
-                                  }));
+    absl::StrAppend(
+        &summary, ", rules: ",
+        absl::StrJoin(trigger.rules(), "; ",
+                      [](std::string* out, const ats::v1::MovingRule& rule) {
+                        absl::StrAppend(out, RuleText(rule));
+                      }));
   }
   if (trigger.has_delay()) {
     absl::StrAppend(

@@ -136,9 +136,10 @@ std::string ConditionText(const ats::v1::RuleCondition& condition) {
              absl::StrJoin(condition.status().statuses(), "|",
                            [](std::string* out, int status) {
                              absl::StrAppend(
-                                 out, absl::AsciiStrToLower(EnumLabel(
-                                          ats::v1::PartnerResultStatus_descriptor()
-                                              ->FindValueByNumber(status))));
+                                 out,
+                                 absl::AsciiStrToLower(EnumLabel(
+                                     ats::v1::PartnerResultStatus_descriptor()
+                                         ->FindValueByNumber(status))));
                            });
     case ats::v1::RuleCondition::TEST_NOT_SET:
       break;
@@ -173,11 +174,11 @@ ats::v1::MovingRule ParseRule(const std::string& text) {
   } else {
     rule.set_move_to_stage(destination);
   }
-  const absl::string_view conditions = absl::StripAsciiWhitespace(
-      absl::string_view(text).substr(0, arrow));
+  const absl::string_view conditions =
+      absl::StripAsciiWhitespace(absl::string_view(text).substr(0, arrow));
   if (conditions.empty()) return rule;
-  std::vector<absl::string_view> words = absl::StrSplit(
-      conditions, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  std::vector<absl::string_view> words =
+      absl::StrSplit(conditions, absl::ByAnyChar(" \t"), absl::SkipEmpty());
   std::string current;
   std::string joiner;
   auto flush = [&] {

@@ -332,7 +332,8 @@ int main(int argc, char** argv) {
   options.dispatcher.claim_batch = absl::GetFlag(FLAGS_dispatch_claim_batch);
   options.dispatcher.lease = absl::GetFlag(FLAGS_dispatch_lease);
   options.dispatcher.retry_schedule = *retry_schedule;
-  options.dispatcher.auto_disable_after = absl::GetFlag(FLAGS_auto_disable_after);
+  options.dispatcher.auto_disable_after =
+      absl::GetFlag(FLAGS_auto_disable_after);
   options.dispatcher.auto_disable_min_failures =
       absl::GetFlag(FLAGS_auto_disable_min_failures);
   // Deliveries under way at shutdown get the same grace as calls.

@@ -192,12 +192,11 @@ AtsServer::AtsServer(ServerOptions options, MethodPolicies methods,
   DispatcherOptions dispatcher = options_.dispatcher;
   // Results in webhook answers are recorded as ReportPartnerResult records
   // them, moving rules included.
-  dispatcher.record_result = [&random](storage::Transaction& txn,
-                                       storage::EventRow& event,
-                                       const ats::v1::PartnerResult& result,
-                                       absl::Time now) {
-    return RecordPartnerResult(txn, event, result, "result", now, random);
-  };
+  dispatcher.record_result =
+      [&random](storage::Transaction& txn, storage::EventRow& event,
+                const ats::v1::PartnerResult& result, absl::Time now) {
+        return RecordPartnerResult(txn, event, result, "result", now, random);
+      };
   dispatcher_ = std::make_unique<Dispatcher>(dispatcher, store, *connector,
                                              clock, random);
 }

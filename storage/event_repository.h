@@ -115,9 +115,9 @@ class EventRepository {
   // delivered and to whom is fixed at creation); NOT_FOUND if absent.
   virtual absl::Status UpdateEvent(const EventRow& event) = 0;
   // Ends a delivery attempt's claim: sets the state, state_reason, due_time,
-  // update_time, lease_expire_time and partner_message of `next` only if event `claimed.id`
-  // of `claimed.account_id` is still as the claim `claimed` left it
-  // (SENDING, with its attempt_count and lease_expire_time). Returns whether
+  // update_time, lease_expire_time and partner_message of `next` only if event
+  // `claimed.id` of `claimed.account_id` is still as the claim `claimed` left
+  // it (SENDING, with its attempt_count and lease_expire_time). Returns whether
   // it was; false when another dispatcher re-claimed it after the lease
   // expired, someone settled it meanwhile, or it is gone. One statement and
   // no read: the dispatcher records many outcomes in one write.

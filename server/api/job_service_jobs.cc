@@ -273,34 +273,35 @@ grpc::ServerUnaryReactor* JobService::CreateJob(
       request->skip_template() ? GivenStagesNeeds(job)
                                : std::vector<FormNeed>(),
       [this, request, response, account_id = call.caller().account_id,
-       template_ids = std::move(template_ids)](
-          storage::Transaction& txn, absl::Time now,
-          const FetchedForms& forms) {
-    const ats::v1::Job& job = request->job();
-    std::string template_id = template_ids.empty() ? "" : template_ids[0];
-    absl::StatusOr<std::vector<PlannedStage>> stages =
-        request->skip_template()
-            ? PlanGivenStages(txn, account_id, job, forms)
-            : PlanTemplateStages(txn, account_id, &template_id);
-    if (!stages.ok()) return stages.status();
-    storage::JobRow row;
-    row.account_id = account_id;
-    row.id = NewResourceId(env_.random);
-    row.title = job.title();
-    row.description = job.description();
-    row.state = job.state() == ats::v1::JOB_STATE_UNSPECIFIED
-                    ? ats::v1::JOB_STATE_DRAFT
-                    : job.state();
-    row.template_id = request->skip_template() ? "" : template_id;
-    row.create_time = now;
-    row.update_time = now;
-    row.revision = 1;
-    absl::Status status = txn.jobs().InsertJob(row);
-    if (!status.ok()) return status;
-    status = InsertPipeline(txn, row, *stages, env_.random);
-    if (!status.ok()) return status;
-    return JobToProtoWithPipeline(txn, row, /*with_triggers=*/true, response);
-  });
+       template_ids = std::move(template_ids)](storage::Transaction& txn,
+                                               absl::Time now,
+                                               const FetchedForms& forms) {
+        const ats::v1::Job& job = request->job();
+        std::string template_id = template_ids.empty() ? "" : template_ids[0];
+        absl::StatusOr<std::vector<PlannedStage>> stages =
+            request->skip_template()
+                ? PlanGivenStages(txn, account_id, job, forms)
+                : PlanTemplateStages(txn, account_id, &template_id);
+        if (!stages.ok()) return stages.status();
+        storage::JobRow row;
+        row.account_id = account_id;
+        row.id = NewResourceId(env_.random);
+        row.title = job.title();
+        row.description = job.description();
+        row.state = job.state() == ats::v1::JOB_STATE_UNSPECIFIED
+                        ? ats::v1::JOB_STATE_DRAFT
+                        : job.state();
+        row.template_id = request->skip_template() ? "" : template_id;
+        row.create_time = now;
+        row.update_time = now;
+        row.revision = 1;
+        absl::Status status = txn.jobs().InsertJob(row);
+        if (!status.ok()) return status;
+        status = InsertPipeline(txn, row, *stages, env_.random);
+        if (!status.ok()) return status;
+        return JobToProtoWithPipeline(txn, row, /*with_triggers=*/true,
+                                      response);
+      });
 }
 
 grpc::ServerUnaryReactor* JobService::GetJob(

@@ -156,9 +156,9 @@ grpc::ServerUnaryReactor* JobService::UpdateTrigger(
   Validator v;
   std::vector<std::string> ids;
   v.Name("trigger.name", request->trigger().name(), kTriggerPattern, &ids);
-  if (v.UpdateMask("update_mask", mask,
-                   {"delay", "integration_event", "add_tag", "webhook",
-                    "rules"})) {
+  if (v.UpdateMask(
+          "update_mask", mask,
+          {"delay", "integration_event", "add_tag", "webhook", "rules"})) {
     const auto actions =
         std::count_if(std::begin(kActionPaths), std::end(kActionPaths),
                       [&](const char* path) { return Masks(mask, path); });

@@ -68,8 +68,8 @@ std::string PartnerMessage(std::string_view text) {
   while (i < text.size()) {
     const auto byte = static_cast<unsigned char>(text[i]);
     const size_t length = byte < 0x80           ? 1
-                          : (byte >> 5) == 0x6 ? 2
-                          : (byte >> 4) == 0xE ? 3
+                          : (byte >> 5) == 0x6  ? 2
+                          : (byte >> 4) == 0xE  ? 3
                           : (byte >> 3) == 0x1E ? 4
                                                 : 0;
     bool valid = length > 0 && i + length <= text.size();
@@ -123,8 +123,8 @@ Answer ReadAnswer(const DeliveryOutcome& outcome) {
     return refuse(absl::StrCat("over ", body.size(), " bytes"));
   }
   ats::v1::PartnerResult result;
-  const auto parsed = google::protobuf::util::JsonStringToMessage(
-      std::string(body), &result);
+  const auto parsed =
+      google::protobuf::util::JsonStringToMessage(std::string(body), &result);
   if (!parsed.ok()) return refuse(std::string(parsed.message()));
   Validator v;
   ValidateResult(v, "result", result);
@@ -329,11 +329,10 @@ absl::Status Dispatcher::NoteFailingEndpoints(
           row.endpoint_disabled_reason.empty() &&
           failing >= options_.auto_disable_after &&
           row.failed_attempts >= options_.auto_disable_min_failures) {
-        DisableEndpoint(
-            absl::StrCat("every delivery failed since ",
-                         TimeText(*row.failing_since), " (",
-                         row.failed_attempts, " attempts)"),
-            now, row);
+        DisableEndpoint(absl::StrCat("every delivery failed since ",
+                                     TimeText(*row.failing_since), " (",
+                                     row.failed_attempts, " attempts)"),
+                        now, row);
       }
     }
     absl::Status updated = txn.integrations().UpdateIntegration(row);

@@ -226,8 +226,8 @@ class Dispatcher {
   // Keeps, inside `txn`, each integration's run of failed deliveries from
   // the `attempts` of one account just recorded, and disables the endpoint
   // of one whose every attempt has failed for auto_disable_after.
-  absl::Status NoteFailingEndpoints(storage::Transaction& txn,
-                                    const std::vector<const Attempt*>& attempts);
+  absl::Status NoteFailingEndpoints(
+      storage::Transaction& txn, const std::vector<const Attempt*>& attempts);
 
   // Returns `wait` scaled by a random factor in [1 - jitter, 1 + jitter].
   absl::Duration Jittered(absl::Duration wait);

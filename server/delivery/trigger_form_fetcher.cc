@@ -19,10 +19,10 @@ constexpr size_t kMaxKeptForms = 10000;
 // about the stage.
 std::string KeyOf(const TriggerFormFetch& fetch) {
   const ats::v1::TriggerFormRequest& r = fetch.request;
-  return absl::StrJoin({fetch.uri, r.integration(), r.job(), r.job_title(),
-                       r.job_template(), r.job_template_display_name(),
-                       r.stage(), r.stage_display_name()},
-                      "\n");
+  return absl::StrJoin(
+      {fetch.uri, r.integration(), r.job(), r.job_title(), r.job_template(),
+       r.job_template_display_name(), r.stage(), r.stage_display_name()},
+      "\n");
 }
 
 // Returns what `outcome`, the answer of partner `partner`'s config

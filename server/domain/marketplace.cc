@@ -10,6 +10,7 @@
 #include "google/protobuf/util/field_mask_util.h"
 #include "server/common/etag.h"
 #include "server/common/string_view.h"
+#include "server/domain/field_paths.h"
 #include "server/contract/timestamps.h"
 #include "server/domain/moving_rules.h"
 
@@ -29,14 +30,6 @@ constexpr size_t kMaxActivationValueLength = 1024;
 // Longest client-chosen key echoed as is in a violation's field path.
 constexpr size_t kMaxKeyShown = 64;
 
-std::string Child(std::string_view field, std::string_view child) {
-  return absl::StrCat(AbslView(field), ".", AbslView(child));
-}
-
-std::string Indexed(std::string_view field, int index) {
-  return absl::StrCat(AbslView(field), "[", index, "]");
-}
-
 // A map entry's path, `field[key]`; a key no listing could have is shortened
 // and escaped, since the path ends up in messages and logs.
 std::string Keyed(std::string_view field, std::string_view key) {
@@ -46,14 +39,6 @@ std::string Keyed(std::string_view field, std::string_view key) {
   return absl::StrCat(AbslView(field), "[",
                       absl::CHexEscape(AbslView(key.substr(0, kMaxKeyShown))),
                       key.size() > kMaxKeyShown ? "..." : "", "]");
-}
-
-// Lists over their limit are refused whole rather than truncated, and their
-// entries are not checked one by one, which keeps the error small.
-bool CheckCount(Validator& v, std::string_view field, int count, int max) {
-  return v.Require(count <= max, field,
-                   absl::StrCat("must have at most ", max, " entries, has ",
-                                count));
 }
 
 // Checks a list of activation fields or trigger options: what the two share

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/string_view.h"
+#include "server/domain/field_paths.h"
 
 namespace ats::server {
 namespace {
@@ -17,20 +18,6 @@ namespace {
 constexpr size_t kMaxLabelLength = 200;
 constexpr size_t kMaxDescriptionLength = 2000;
 constexpr int kMaxStatuses = 4;
-
-std::string Child(std::string_view field, std::string_view child) {
-  return absl::StrCat(AbslView(field), ".", AbslView(child));
-}
-
-std::string Indexed(std::string_view field, int index) {
-  return absl::StrCat(AbslView(field), "[", index, "]");
-}
-
-bool CheckCount(Validator& v, std::string_view field, int count, int max) {
-  return v.Require(count <= max, field,
-                   absl::StrCat("must have at most ", max, " entries, has ",
-                                count));
-}
 
 const ats::v1::Criterion* FindCriterion(const ats::v1::Partner& listing,
                                         std::string_view id) {
@@ -63,10 +50,11 @@ std::string CriteriaOf(const ats::v1::Partner& listing) {
 }
 
 std::string OutcomesOf(const ats::v1::Criterion& criterion) {
-  return absl::StrJoin(criterion.outcome().outcomes(), ", ",
-                       [](std::string* out, const ats::v1::CriterionOutcome& o) {
-                         absl::StrAppend(out, o.id());
-                       });
+  return absl::StrJoin(
+      criterion.outcome().outcomes(), ", ",
+      [](std::string* out, const ats::v1::CriterionOutcome& o) {
+        absl::StrAppend(out, o.id());
+      });
 }
 
 void ValidateOutcomes(Validator& v, std::string_view field,
@@ -221,8 +209,7 @@ void CheckConditionShape(Validator& v, const std::string& field,
       }
       for (int i = 0; i < statuses.size(); ++i) {
         v.EnumValue<ats::v1::PartnerResultStatus>(
-            Indexed(path, i), statuses[i],
-            ats::v1::PartnerResultStatus_IsValid,
+            Indexed(path, i), statuses[i], ats::v1::PartnerResultStatus_IsValid,
             /*allow_unspecified=*/false);
       }
       return;
@@ -237,22 +224,23 @@ void CheckConditionShape(Validator& v, const std::string& field,
 
 // Records in `v` that the condition at `field` names `criterion_id`, which
 // must be a criterion of `listing` of kind `kind`.
-const ats::v1::Criterion* RequireCriterion(
-    Validator& v, const std::string& field, std::string_view criterion_id,
-    ats::v1::Criterion::KindCase kind, const ats::v1::Partner& listing) {
+const ats::v1::Criterion* RequireCriterion(Validator& v,
+                                           const std::string& field,
+                                           std::string_view criterion_id,
+                                           ats::v1::Criterion::KindCase kind,
+                                           const ats::v1::Partner& listing) {
   const ats::v1::Criterion* criterion = FindCriterion(listing, criterion_id);
-  if (!v.Require(criterion != nullptr, field,
-                 absl::StrCat("names unknown criterion \"",
-                              AbslView(criterion_id), "\"; ",
-                              CriteriaOf(listing)))) {
+  if (!v.Require(
+          criterion != nullptr, field,
+          absl::StrCat("names unknown criterion \"", AbslView(criterion_id),
+                       "\"; ", CriteriaOf(listing)))) {
     return nullptr;
   }
   const bool outcome = kind == ats::v1::Criterion::kOutcome;
   if (!v.Require(criterion->kind_case() == kind, field,
-                 absl::StrCat("names criterion \"", criterion->id(),
-                              "\", which is not ",
-                              outcome ? "an outcome" : "a score",
-                              " criterion"))) {
+                 absl::StrCat(
+                     "names criterion \"", criterion->id(), "\", which is not ",
+                     outcome ? "an outcome" : "a score", " criterion"))) {
     return nullptr;
   }
   return criterion;
@@ -309,8 +297,8 @@ void ValidateResultCriteria(Validator& v, std::string_view field,
     return;
   }
   // Sorted, so that violations come out in a stable order.
-  const std::map<std::string, ats::v1::CriterionResult> sorted(
-      criteria.begin(), criteria.end());
+  const std::map<std::string, ats::v1::CriterionResult> sorted(criteria.begin(),
+                                                               criteria.end());
   for (const auto& [id, value] : sorted) {
     const std::string path = absl::StrCat(AbslView(field), "[", id, "]");
     const ats::v1::Criterion* criterion = FindCriterion(listing, id);
@@ -323,10 +311,10 @@ void ValidateResultCriteria(Validator& v, std::string_view field,
       case ats::v1::Criterion::kOutcome:
         if (v.Require(value.has_outcome(), path,
                       "must give an outcome: the criterion is an outcome")) {
-          v.Require(HasOutcome(*criterion, value.outcome()), path,
-                    absl::StrCat("gives unknown outcome \"", value.outcome(),
-                                 "\"; its outcomes are: ",
-                                 OutcomesOf(*criterion)));
+          v.Require(
+              HasOutcome(*criterion, value.outcome()), path,
+              absl::StrCat("gives unknown outcome \"", value.outcome(),
+                           "\"; its outcomes are: ", OutcomesOf(*criterion)));
         }
         break;
       case ats::v1::Criterion::kScore: {
@@ -356,8 +344,7 @@ ats::v1::PartnerResult MergeCriteria(const ats::v1::PartnerResult& previous,
   return update;
 }
 
-void CheckRulesShape(const Rules& rules, std::string_view field,
-                     Validator& v) {
+void CheckRulesShape(const Rules& rules, std::string_view field, Validator& v) {
   if (!CheckCount(v, field, rules.size(), kMaxRules)) return;
   for (int i = 0; i < rules.size(); ++i) {
     const ats::v1::MovingRule& rule = rules[i];
@@ -396,18 +383,18 @@ void CheckRulesCriteria(const Rules& rules, const ats::v1::Partner& listing,
       const std::string path =
           Indexed(Child(Indexed(field, i), "conditions"), j);
       if (condition.has_outcome()) {
-        const ats::v1::Criterion* criterion = RequireCriterion(
-            v, Child(path, "outcome.criterion"),
-            condition.outcome().criterion(), ats::v1::Criterion::kOutcome,
-            listing);
+        const ats::v1::Criterion* criterion =
+            RequireCriterion(v, Child(path, "outcome.criterion"),
+                             condition.outcome().criterion(),
+                             ats::v1::Criterion::kOutcome, listing);
         if (criterion == nullptr) continue;
         const auto& outcomes = condition.outcome().outcomes();
         for (int k = 0; k < outcomes.size(); ++k) {
-          v.Require(HasOutcome(*criterion, outcomes[k]),
-                    Indexed(Child(path, "outcome.outcomes"), k),
-                    absl::StrCat("is not an outcome of criterion \"",
-                                 criterion->id(), "\"; its outcomes are: ",
-                                 OutcomesOf(*criterion)));
+          v.Require(
+              HasOutcome(*criterion, outcomes[k]),
+              Indexed(Child(path, "outcome.outcomes"), k),
+              absl::StrCat("is not an outcome of criterion \"", criterion->id(),
+                           "\"; its outcomes are: ", OutcomesOf(*criterion)));
         }
       } else if (condition.has_criterion_score()) {
         RequireCriterion(v, Child(path, "criterion_score.criterion"),

@@ -62,10 +62,9 @@ void ValidateResult(Validator& v, std::string_view field,
                              json.size(), " bytes)"));
     }
   }
-  if (!v.Require(result.criteria().size() <= kMaxResultCriteria,
-                 at("criteria"),
-                 absl::StrCat("must have at most ", kMaxResultCriteria,
-                              " entries"))) {
+  if (!v.Require(
+          result.criteria().size() <= kMaxResultCriteria, at("criteria"),
+          absl::StrCat("must have at most ", kMaxResultCriteria, " entries"))) {
     return;
   }
   for (const auto& [id, value] : result.criteria()) {
@@ -121,8 +120,8 @@ absl::Status ApplyResult(const ats::v1::PartnerResult& result, absl::Time now,
                         "SENDING, SENT, RETRYING, COMPLETED or FAILED");
   }
   const ats::v1::EventState state = StateOfResult(result.status());
-  event.result = event.result.has_value() ? MergeCriteria(*event.result, result)
-                                          : result;
+  event.result =
+      event.result.has_value() ? MergeCriteria(*event.result, result) : result;
   *event.result->mutable_report_time() = ToProtoTime(now);
   if (state == ats::v1::EVENT_STATE_FAILED) {
     event.state_reason = result.summary().empty()
@@ -140,7 +139,6 @@ absl::Status ApplyResult(const ats::v1::PartnerResult& result, absl::Time now,
   }
   return absl::OkStatus();
 }
-
 
 absl::Status StateMismatch(const storage::EventRow& event,
                            const std::string& why) {

@@ -85,7 +85,8 @@ struct PipelineTrigger {
 // stages are `stages` (keys and names, no rules yet): each trigger's rules
 // count for the cycles of those after it, so the last finds a cycle of all.
 absl::Status ResolveGivenPipelineRules(
-    std::vector<RuleStage> stages, const std::vector<PipelineTrigger>& triggers);
+    std::vector<RuleStage> stages,
+    const std::vector<PipelineTrigger>& triggers);
 
 // Rewrites the destinations of `trigger`'s rules, stage keys of the pipeline
 // it was given in, to the names `names` maps them to (a template's stages to

@@ -52,9 +52,8 @@ absl::StatusOr<IntegrationTarget> CheckManualTarget(
   // A manual trigger has no stage to ask a form for: the listing's static
   // options are its form.
   const ats::v1::Partner& listing = target->partner.listing;
-  absl::Status fits = CheckFormValues(StaticTriggerForm(listing),
-                                      listing.display_name(), option_values,
-                                      "");
+  absl::Status fits = CheckFormValues(
+      StaticTriggerForm(listing), listing.display_name(), option_values, "");
   if (!fits.ok()) return fits;
   return target;
 }

@@ -19,8 +19,8 @@ namespace {
 
 // Returns the criteria declared by the partner of `event`'s integration;
 // none when the integration is gone.
-absl::StatusOr<ats::v1::Partner> ListingOfEvent(storage::Transaction& txn,
-                                                const storage::EventRow& event) {
+absl::StatusOr<ats::v1::Partner> ListingOfEvent(
+    storage::Transaction& txn, const storage::EventRow& event) {
   auto integration =
       txn.integrations().GetIntegration(event.account_id, event.integration_id);
   if (absl::IsNotFound(integration.status())) return ats::v1::Partner();
@@ -34,8 +34,8 @@ absl::StatusOr<ats::v1::Partner> ListingOfEvent(storage::Transaction& txn,
 // current one, moving rules made one after another.
 absl::StatusOr<int> AutomaticMovesInARow(storage::Transaction& txn,
                                          const storage::ApplicationRow& app) {
-  auto history = txn.applications().ListTransitions(app.account_id,
-                                                    app.job_id, app.candidate_id);
+  auto history = txn.applications().ListTransitions(app.account_id, app.job_id,
+                                                    app.candidate_id);
   if (!history.ok()) return history.status();
   int in_a_row = 0;
   for (auto it = history->rbegin();
@@ -64,10 +64,9 @@ absl::Status Move(storage::Transaction& txn, const storage::EventRow& event,
   if (!app.ok()) return app.status();
   if (app->stage_id != event.stage_id ||
       app->entry_count != event.stage_entry) {
-    return skip(absl::StrCat("candidate ", CandidateName(event.candidate_id),
-                             " has left stage ",
-                             StageName(event.job_id, event.stage_id),
-                             " since the event"));
+    return skip(absl::StrCat(
+        "candidate ", CandidateName(event.candidate_id), " has left stage ",
+        StageName(event.job_id, event.stage_id), " since the event"));
   }
   std::vector<std::string> ids;
   absl::StatusOr<storage::StageRow> to = absl::NotFoundError("");
@@ -75,7 +74,8 @@ absl::Status Move(storage::Transaction& txn, const storage::EventRow& event,
       ids[0] == event.job_id) {
     to = txn.jobs().GetStage(event.account_id, ids[1]);
   }
-  if (absl::IsNotFound(to.status()) || (to.ok() && to->job_id != event.job_id)) {
+  if (absl::IsNotFound(to.status()) ||
+      (to.ok() && to->job_id != event.job_id)) {
     return skip(absl::StrCat("destination stage ", move.to_stage(),
                              " no longer exists"));
   }
@@ -90,7 +90,8 @@ absl::Status Move(storage::Transaction& txn, const storage::EventRow& event,
     move.set_reason(absl::StrCat(
         "stopped at stage ", StageName(event.job_id, event.stage_id), " (",
         event.payload.stage_trigger().stage_display_name(), ") after ",
-        *in_a_row, " automatic moves in a row; a person must move the "
+        *in_a_row,
+        " automatic moves in a row; a person must move the "
         "candidate on"));
     return absl::OkStatus();
   }
@@ -125,8 +126,7 @@ absl::Status RunMovingRules(storage::Transaction& txn, storage::EventRow& event,
   if (!matched.has_value()) return absl::OkStatus();
   const ats::v1::MovingRule& rule = trigger->spec.rules(*matched);
   ats::v1::AutomaticMove move;
-  move.set_trigger(
-      TriggerName(event.job_id, trigger->stage_id, trigger->id));
+  move.set_trigger(TriggerName(event.job_id, trigger->stage_id, trigger->id));
   move.set_rule(*matched);
   *move.mutable_decide_time() = ToProtoTime(now);
   if (rule.has_do_nothing()) {

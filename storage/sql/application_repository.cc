@@ -61,9 +61,9 @@ absl::StatusOr<TransitionRow> ReadTransition(const Statement& stmt) {
   row.time = FromMicros(stmt.ColumnInt64(6));
   row.moved_by = stmt.ColumnText(7);
   if (!ParseOptionalColumn(stmt, 8, &row.moved_by_rule)) {
-    return absl::DataLossError(absl::StrCat(
-        "stored rule of stage entry ", row.entry, " of candidate ",
-        row.candidate_id, " in job ", row.job_id, " is corrupt"));
+    return absl::DataLossError(
+        absl::StrCat("stored rule of stage entry ", row.entry, " of candidate ",
+                     row.candidate_id, " in job ", row.job_id, " is corrupt"));
   }
   return row;
 }

@@ -13,8 +13,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
-#include "tests/support/property.h"
 #include "tests/api/event_fixture.h"
+#include "tests/support/property.h"
 
 namespace ats::testing {
 namespace {
@@ -288,7 +288,8 @@ TEST_F(ResultPropertyTest, EventStateAndResultStatusAlwaysAgree) {
     }
   };
 
-  CheckProperty("ResultPropertyTest/EventStateAndResultStatusAlwaysAgree", kCases, property);
+  CheckProperty("ResultPropertyTest/EventStateAndResultStatusAlwaysAgree",
+                kCases, property);
 }
 
 }  // namespace

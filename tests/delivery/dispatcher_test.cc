@@ -540,16 +540,15 @@ TEST_F(DispatcherTest, AnErrorAnswersBodyIsThePartnersMessage) {
 
   // The retry succeeds without a body: the event keeps what the partner
   // said last, the new attempt says nothing.
-  ASSERT_TRUE(WaitForState(event.id, ats::v1::EVENT_STATE_SENT,
-                           absl::Seconds(6)));
+  ASSERT_TRUE(
+      WaitForState(event.id, ats::v1::EVENT_STATE_SENT, absl::Seconds(6)));
   EXPECT_EQ(Get(event.id).partner_message, expected);
   attempts = Attempts(event.id);
   ASSERT_EQ(attempts.size(), 2u);
   EXPECT_EQ(attempts[1].partner_message, "");
 
   ASSERT_TRUE(
-      sink->SetBehaviour(
-              R"({"status": 500, "body_bytes": 5000, "times": 1})")
+      sink->SetBehaviour(R"({"status": 500, "body_bytes": 5000, "times": 1})")
           .ok());
   storage::EventRow long_answer = NewEvent(integration);
   Insert(long_answer);
@@ -564,10 +563,9 @@ TEST_F(DispatcherTest, AResultInASuccessfulAnswerIsRecorded) {
   DispatcherOptions options = TestOptions();
   // Delivery alone: the engine's recorder stands in as a plain record of
   // what it was given, refusing a summary of "refuse me".
-  options.record_result = [](storage::Transaction& txn,
-                             storage::EventRow& event,
-                             const ats::v1::PartnerResult& result,
-                             absl::Time) -> absl::Status {
+  options.record_result =
+      [](storage::Transaction& txn, storage::EventRow& event,
+         const ats::v1::PartnerResult& result, absl::Time) -> absl::Status {
     if (result.summary() == "refuse me") {
       return absl::InvalidArgumentError("criterion drug_test is unknown");
     }
@@ -575,9 +573,10 @@ TEST_F(DispatcherTest, AResultInASuccessfulAnswerIsRecorded) {
     event.state = ats::v1::EVENT_STATE_COMPLETED;
     return txn.events().UpdateEvent(event);
   };
-  ASSERT_TRUE(sink->SetBehaviour(
-                      R"({"body": "{\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"score\": 82, \"criteria\": {\"decision\": {\"outcome\": \"clear\"}}}", "times": 1})")
-                  .ok());
+  ASSERT_TRUE(
+      sink->SetBehaviour(
+              R"({"body": "{\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"score\": 82, \"criteria\": {\"decision\": {\"outcome\": \"clear\"}}}", "times": 1})")
+          .ok());
   storage::EventRow event = NewEvent(integration);
   Insert(event);
   StartDispatcher(options);
@@ -591,10 +590,13 @@ TEST_F(DispatcherTest, AResultInASuccessfulAnswerIsRecorded) {
 
   // A JSON object that is no result, or a result the recorder refuses: the
   // event is SENT, and the message says why.
-  for (const std::string& body :
-       {std::string(R"({\"received\": true})"),
-        std::string(R"({\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"summary\": \"refuse me\"})"),
-        std::string(R"({\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"score\": \"NaN\"})")}) {
+  for (
+      const std::string& body :
+      {std::string(R"({\"received\": true})"),
+       std::string(
+           R"({\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"summary\": \"refuse me\"})"),
+       std::string(
+           R"({\"status\": \"PARTNER_RESULT_STATUS_COMPLETED\", \"score\": \"NaN\"})")}) {
     ASSERT_TRUE(sink->SetBehaviour(absl::StrCat(R"({"body": ")", body,
                                                 R"(", "times": 1})"))
                     .ok());
@@ -663,8 +665,8 @@ TEST_F(DispatcherTest, AnEndpointFailingForTooLongIsDisabled) {
   clock_.Advance(absl::Hours(2));
   storage::EventRow last = NewEvent(integration);
   Insert(last);
-  ASSERT_TRUE(WaitForState(last.id, ats::v1::EVENT_STATE_DEAD,
-                           absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitForState(last.id, ats::v1::EVENT_STATE_DEAD, absl::Seconds(10)));
   const storage::IntegrationRow disabled = GetIntegration(integration);
   EXPECT_TRUE(absl::StrContains(disabled.endpoint_disabled_reason,
                                 "every delivery failed since"))

@@ -354,12 +354,12 @@ TEST_F(AdminTest, MovingRulesAreWrittenAndShownReadably) {
   const ats::v1::Integration integration = ActivatePartner();
   const ats::v1::Job job = CreateJob("Data engineer");
   AdminOk({"jobs", "stages", "add", job.name(), "Rejected"});
-  const auto trigger = Parse<ats::v1::Trigger>(AdminOk(
-      {"jobs", "triggers", "add", job.name(), "Screening", "--integration",
-       integration.name(), "--option", "test_package=sql-basics", "--rule",
-       "score<50 -> Rejected", "--rule",
-       "score=50..80 or status=pending -> interview", "--rule",
-       "status=failed -> nothing", "-o", "json"}));
+  const auto trigger = Parse<ats::v1::Trigger>(
+      AdminOk({"jobs", "triggers", "add", job.name(), "Screening",
+               "--integration", integration.name(), "--option",
+               "test_package=sql-basics", "--rule", "score<50 -> Rejected",
+               "--rule", "score=50..80 or status=pending -> interview",
+               "--rule", "status=failed -> nothing", "-o", "json"}));
   ASSERT_EQ(trigger.rules_size(), 3);
   const ats::v1::MovingRule& low = trigger.rules(0);
   ASSERT_EQ(low.conditions_size(), 1);
@@ -391,15 +391,16 @@ TEST_F(AdminTest, MovingRulesAreWrittenAndShownReadably) {
         Admin({"jobs", "triggers", "add", job.name(), "Screening",
                "--integration", integration.name(), "--option",
                "test_package=sql-basics", "--rule", bad});
-    EXPECT_EQ(refused.exit_code, kExitUsage) << bad << ": " << Describe(refused);
+    EXPECT_EQ(refused.exit_code, kExitUsage)
+        << bad << ": " << Describe(refused);
   }
   const CommandResult unknown = Admin(
       {"jobs", "triggers", "add", job.name(), "Screening", "--integration",
        integration.name(), "--option", "test_package=sql-basics", "--rule",
        "drug_test=clear -> Interview"});
   EXPECT_EQ(unknown.exit_code, kExitUsage) << Describe(unknown);
-  EXPECT_TRUE(absl::StrContains(unknown.err,
-                                "trigger.rules[0].conditions[0].outcome"))
+  EXPECT_TRUE(
+      absl::StrContains(unknown.err, "trigger.rules[0].conditions[0].outcome"))
       << unknown.err;
 }
 

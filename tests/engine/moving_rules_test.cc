@@ -5,6 +5,8 @@
 // candidate twice; an automatic move fires exactly the destination's
 // triggers.
 
+#include "server/domain/moving_rules.h"
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -16,7 +18,6 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
-#include "server/domain/moving_rules.h"
 #include "tests/api/event_fixture.h"
 #include "tests/support/property.h"
 
@@ -165,9 +166,9 @@ TEST_F(MovingRulesTest, RulesMustFitTheCriteriaAndThePipeline) {
   ats::v1::Trigger created;
   ats::v1::MovingRule unknown = MoveTo("Interview");
   WithOutcome(unknown, "drug_test", "clear");
-  EXPECT_TRUE(IsInvalid(TryAddTrigger(stages_[0], RuledTrigger({unknown}),
-                                      &created),
-                        "trigger.rules[0].conditions[0].outcome.criterion"));
+  EXPECT_TRUE(
+      IsInvalid(TryAddTrigger(stages_[0], RuledTrigger({unknown}), &created),
+                "trigger.rules[0].conditions[0].outcome.criterion"));
 
   ats::v1::MovingRule bad_outcome = MoveTo("Interview");
   WithOutcome(bad_outcome, "report_decision", "maybe");
@@ -181,14 +182,14 @@ TEST_F(MovingRulesTest, RulesMustFitTheCriteriaAndThePipeline) {
       "report_decision");
   wrong_kind.mutable_conditions(0)->mutable_criterion_score()->set_comparison(
       ats::v1::SCORE_COMPARISON_ABOVE);
-  EXPECT_TRUE(IsInvalid(
-      TryAddTrigger(stages_[0], RuledTrigger({wrong_kind}), &created),
-      "trigger.rules[0].conditions[0].criterion_score.criterion"));
+  EXPECT_TRUE(
+      IsInvalid(TryAddTrigger(stages_[0], RuledTrigger({wrong_kind}), &created),
+                "trigger.rules[0].conditions[0].criterion_score.criterion"));
 
   const ats::v1::Job other = CreateJob("Designer", {"Inbox", "Review"});
   EXPECT_TRUE(IsInvalid(
-      TryAddTrigger(stages_[0],
-                    RuledTrigger({MoveTo(other.stages(1).name())}), &created),
+      TryAddTrigger(stages_[0], RuledTrigger({MoveTo(other.stages(1).name())}),
+                    &created),
       "trigger.rules[0].move_to_stage"));
   EXPECT_TRUE(IsInvalid(
       TryAddTrigger(stages_[0], RuledTrigger({MoveTo("Nowhere")}), &created),
@@ -211,9 +212,9 @@ TEST_F(MovingRulesTest, RulesMustFitTheCriteriaAndThePipeline) {
 
   // Screen always moves to Interview; Interview always moving back would
   // never end, and is refused whichever trigger comes second.
-  ASSERT_TRUE(TryAddTrigger(stages_[0], RuledTrigger({MoveTo("Interview")}),
-                            &created)
-                  .ok());
+  ASSERT_TRUE(
+      TryAddTrigger(stages_[0], RuledTrigger({MoveTo("Interview")}), &created)
+          .ok());
   EXPECT_EQ(created.rules(0).move_to_stage(), stages_[1]);
   grpc::Status cycle =
       TryAddTrigger(stages_[1], RuledTrigger({MoveTo("Screen")}), &created);
@@ -238,10 +239,10 @@ TEST_F(MovingRulesTest, TemplatesAndNewJobsNameDestinationsByDisplayName) {
   pipeline->add_stages()->set_display_name("Interview");
   ats::v1::JobTemplate stored;
   auto templates = server_.templates();
-  ASSERT_TRUE(templates
-                  ->CreateJobTemplate(As(server_.admin_key()).get(), create,
-                                      &stored)
-                  .ok());
+  ASSERT_TRUE(
+      templates
+          ->CreateJobTemplate(As(server_.admin_key()).get(), create, &stored)
+          .ok());
   // Stored by the template stage's name.
   EXPECT_EQ(stored.stages(0).triggers(0).rules(0).move_to_stage(),
             stored.stages(1).name());
@@ -292,10 +293,9 @@ TEST_F(MovingRulesTest, TemplatesAndNewJobsNameDestinationsByDisplayName) {
   job_ = given_job;
   const ats::v1::Candidate ada = CreateCandidate("Ada");
   const Event event = AddAndSend(ada);
-  EXPECT_EQ(MustReport(event.name(), Completed("clear"))
-                .automatic_move()
-                .outcome(),
-            ats::v1::AUTOMATIC_MOVE_OUTCOME_MOVED);
+  EXPECT_EQ(
+      MustReport(event.name(), Completed("clear")).automatic_move().outcome(),
+      ats::v1::AUTOMATIC_MOVE_OUTCOME_MOVED);
   EXPECT_EQ(GetApplication(ada).stage(), given_job.stages(1).name());
 }
 
@@ -304,10 +304,11 @@ TEST_F(MovingRulesTest, FirstMatchingRuleMovesAndTheDestinationsTriggersFire) {
   WithOutcome(clear, "report_decision", "clear");
   ats::v1::MovingRule low = MoveTo(stages_[2]);
   WithScore(low, ats::v1::SCORE_COMPARISON_BELOW, 50);
-  const ats::v1::Trigger screen = AddTrigger(stages_[0], RuledTrigger({clear, low}));
+  const ats::v1::Trigger screen =
+      AddTrigger(stages_[0], RuledTrigger({clear, low}));
   AddTrigger(stages_[1], TagTrigger("interviewing"));
-  const ats::v1::Trigger interview =
-      AddTrigger(stages_[1], IntegrationTrigger(integration_.name(), "advanced"));
+  const ats::v1::Trigger interview = AddTrigger(
+      stages_[1], IntegrationTrigger(integration_.name(), "advanced"));
   AddTrigger(stages_[2], IntegrationTrigger(integration_.name(), "basic"));
 
   const ats::v1::Candidate ada = CreateCandidate("Ada");
@@ -338,7 +339,8 @@ TEST_F(MovingRulesTest, FirstMatchingRuleMovesAndTheDestinationsTriggersFire) {
   // Exactly Interview's triggers fired: its one event, and its tag.
   std::vector<Event> fired;
   for (const Event& candidate_event : AllEvents()) {
-    if (candidate_event.name() != event.name()) fired.push_back(candidate_event);
+    if (candidate_event.name() != event.name())
+      fired.push_back(candidate_event);
   }
   ASSERT_EQ(fired.size(), 1u);
   EXPECT_EQ(fired[0].stage_trigger().trigger(), interview.name());
@@ -347,7 +349,8 @@ TEST_F(MovingRulesTest, FirstMatchingRuleMovesAndTheDestinationsTriggersFire) {
   get.set_name(ada.name());
   ats::v1::Candidate tagged;
   ASSERT_TRUE(
-      jobs_->GetCandidate(As(server_.recruiter_key()).get(), get, &tagged).ok());
+      jobs_->GetCandidate(As(server_.recruiter_key()).get(), get, &tagged)
+          .ok());
   EXPECT_TRUE(std::find(tagged.tags().begin(), tagged.tags().end(),
                         "interviewing") != tagged.tags().end());
 
@@ -398,12 +401,12 @@ TEST_F(MovingRulesTest, CriteriaMergeAcrossReportsAndMustBeDeclared) {
                         "result.criteria[report_decision]"));
   bad = Completed();
   (*bad.mutable_criteria())["coding"].set_score(101);
-  EXPECT_TRUE(
-      IsInvalid(Report(event.name(), bad, &unchanged), "result.criteria[coding]"));
+  EXPECT_TRUE(IsInvalid(Report(event.name(), bad, &unchanged),
+                        "result.criteria[coding]"));
   bad = Completed();
   bad.mutable_criteria()->insert({"coding", ats::v1::CriterionResult()});
-  EXPECT_TRUE(
-      IsInvalid(Report(event.name(), bad, &unchanged), "result.criteria[coding]"));
+  EXPECT_TRUE(IsInvalid(Report(event.name(), bad, &unchanged),
+                        "result.criteria[coding]"));
   EXPECT_EQ(MustGetEvent(event.name()).result().criteria().at("coding").score(),
             85);
 }
@@ -540,8 +543,7 @@ ats::v1::RuleCondition PickCondition() {
           Pick(0, 2) == 0 ? condition.mutable_result_score()
                           : condition.mutable_criterion_score();
       if (condition.has_criterion_score()) score->set_criterion("coding");
-      score->set_comparison(
-          static_cast<ats::v1::ScoreComparison>(Pick(1, 7)));
+      score->set_comparison(static_cast<ats::v1::ScoreComparison>(Pick(1, 7)));
       score->set_value(Pick(0, 11) * 10);
       if (score->comparison() == ats::v1::SCORE_COMPARISON_BETWEEN) {
         score->set_upper_value(score->value() + Pick(0, 5) * 10);
@@ -653,7 +655,8 @@ TEST_F(MovingRulesTest, ReportsMoveAtMostOnceAndFireExactlyTheDestination) {
         // Rejected; each destination has random triggers of its own.
         const ats::v1::Job job =
             CreateJob("Prop", {"Screen", "Interview", "Rejected"});
-        ats::v1::Trigger screen = IntegrationTrigger(integration_.name(), "basic");
+        ats::v1::Trigger screen =
+            IntegrationTrigger(integration_.name(), "basic");
         const int count = Pick(1, 4);
         for (int i = 0; i < count; ++i) {
           ats::v1::MovingRule* rule = screen.add_rules();
@@ -674,7 +677,8 @@ TEST_F(MovingRulesTest, ReportsMoveAtMostOnceAndFireExactlyTheDestination) {
                            IntegrationTrigger(integration_.name(), "basic"))
                     .name());
           }
-          if (Pick(0, 2) == 0) AddTrigger(job.stages(s).name(), TagTrigger("t"));
+          if (Pick(0, 2) == 0)
+            AddTrigger(job.stages(s).name(), TagTrigger("t"));
         }
         const ats::v1::Candidate candidate = CreateCandidate("prop");
         ats::v1::AddCandidateToJobResponse added;
@@ -729,12 +733,13 @@ TEST_F(MovingRulesTest, ReportsMoveAtMostOnceAndFireExactlyTheDestination) {
         list.set_candidate(candidate.name());
         std::multiset<std::string> fired;
         for (const Event& other : AllEvents(list)) {
-          if (other.name() != event) fired.insert(other.stage_trigger().trigger());
+          if (other.name() != event)
+            fired.insert(other.stage_trigger().trigger());
         }
         const std::set<std::string> expected =
             moved ? triggers_of[decided->to_stage()] : std::set<std::string>();
-        RC_ASSERT(fired == std::multiset<std::string>(expected.begin(),
-                                                      expected.end()));
+        RC_ASSERT(fired ==
+                  std::multiset<std::string>(expected.begin(), expected.end()));
       });
 }
 

@@ -15,9 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "rapidcheck.h"
-#include "tests/support/property.h"
 #include "tests/api/fixtures.h"
 #include "tests/api/test_server.h"
+#include "tests/support/property.h"
 
 namespace ats::testing {
 namespace {
