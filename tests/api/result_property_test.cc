@@ -29,7 +29,6 @@ using google::protobuf::util::MessageDifferencer;
 constexpr int kCases = 40;
 constexpr int kMaxSteps = 25;
 
-// A value of [lo, hi), uniform whatever the size of the current case.
 // The event state a result status goes with.
 EventState StateOf(PartnerResultStatus status) {
   switch (status) {
