@@ -15,6 +15,7 @@ const std::vector<Column<ats::v1::Account>> kAccountColumns = {
     {"NAME", [](const auto& a) { return a.name(); }},
     {"DISPLAY NAME", [](const auto& a) { return a.display_name(); }},
     {"CREATED", [](const auto& a) { return TimeText(a.create_time()); }},
+    {"NOTIFICATIONS", [](const auto& a) { return a.notification_uri(); }},
 };
 
 const std::vector<Column<ats::v1::ApiKey>> kKeyColumns = {
@@ -68,6 +69,48 @@ void AddAccounts(CLI::App& app, Session& session) {
                                  "ats-admin accounts show accounts/8f3a",
                                  "accounts", &AccountService::Stub::GetAccount,
                                  KeyFile::kOperator);
+  struct UpdateArgs {
+    std::string name, display_name, notification_uri;
+    CLI::Option* notification_uri_flag = nullptr;
+  };
+  auto update_args = std::make_shared<UpdateArgs>();
+  auto* update = AddCommand(
+      *accounts, "update",
+      "Change the display name or the notification endpoint, which is told "
+      "when events die, integrations are disabled and bulk operations end "
+      "(admin key)",
+      "ats-admin accounts update accounts/8f3a --notification-uri "
+      "https://ops.example.com/ats\n"
+      "  ats-admin accounts update accounts/8f3a --notification-uri \"\"");
+  update->add_option("name", update_args->name, "accounts/ID or ID")
+      ->required();
+  update->add_option("--display-name", update_args->display_name, "New name");
+  update_args->notification_uri_flag = update->add_option(
+      "--notification-uri", update_args->notification_uri,
+      "Where notifications go, signed with the webhook signing secret; \"\" "
+      "for nowhere");
+  update->callback([&session, args = update_args] {
+    ats::v1::UpdateAccountRequest request;
+    ats::v1::Account* account = request.mutable_account();
+    account->set_name(Qualified("accounts", args->name));
+    if (!args->display_name.empty()) {
+      account->set_display_name(args->display_name);
+      request.mutable_update_mask()->add_paths("display_name");
+    }
+    if (args->notification_uri_flag->count() > 0) {
+      account->set_notification_uri(args->notification_uri);
+      request.mutable_update_mask()->add_paths("notification_uri");
+    }
+    if (request.update_mask().paths().empty()) {
+      throw UsageError(
+          "nothing to update: give --display-name or --notification-uri");
+    }
+    ats::v1::Account updated;
+    Check(session.Stub<AccountService>()->UpdateAccount(session.Context().get(),
+                                                        request, &updated));
+    session.output().Show(updated);
+  });
+
   AddNameCommand<AccountService>(
       *accounts, session, "rotate-webhook-secret",
       "Create or replace the account's signing secret for webhook triggers "

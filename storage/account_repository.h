@@ -21,6 +21,9 @@ struct AccountRow {
   std::string webhook_signing_secret;
   // When `webhook_signing_secret` was set; nullopt while there is none.
   std::optional<absl::Time> webhook_signing_secret_create_time;
+  // Where the account's notifications go (ats.v1.Account.notification_uri);
+  // empty for nowhere.
+  std::string notification_uri;
 };
 
 struct ApiKeyRow {
@@ -50,6 +53,9 @@ class AccountRepository {
   // Returns accounts oldest first.
   virtual absl::StatusOr<Page<AccountRow>> ListAccounts(
       const PageRequest& page) = 0;
+  // Replaces the display_name and notification_uri of account `account.id`
+  // (its other columns stay); NOT_FOUND if absent.
+  virtual absl::Status UpdateAccount(const AccountRow& account) = 0;
   // Sets the webhook signing secret of account `account_id` to `secret`,
   // created at `when`, replacing any previous one; NOT_FOUND if absent.
   virtual absl::Status SetWebhookSigningSecret(std::string_view account_id,

@@ -33,7 +33,8 @@ struct EventRow {
   std::string bulk_operation_id;
   std::string triggered_by;
   // What is delivered, fixed at creation. Reads that decode only
-  // PayloadParts::kShown fill stage_trigger and option_values alone.
+  // PayloadParts::kShown fill stage_trigger, option_values and
+  // notification alone.
   ats::v1::PartnerEvent payload;
   absl::Time create_time;
   absl::Time due_time;
@@ -52,7 +53,8 @@ struct EventRow {
 enum class PayloadParts {
   // Every field: what the dispatcher delivers.
   kAll,
-  // stage_trigger and option_values, what an ats.v1.Event shows; the other
+  // stage_trigger, option_values and notification, what an ats.v1.Event
+  // shows; the other
   // fields are skipped undecoded and left empty.
   kShown,
 };

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/field_mask_util.h"
 #include "server/api/list_page.h"
 #include "server/api/template_service.h"
 #include "server/common/page_token.h"
@@ -30,6 +31,7 @@ void ToProto(const storage::AccountRow& row, ats::v1::Account* account) {
     *account->mutable_webhook_signing_secret_create_time() =
         ToProtoTime(*row.webhook_signing_secret_create_time);
   }
+  account->set_notification_uri(row.notification_uri);
 }
 
 void ToProto(const storage::ApiKeyRow& row, ats::v1::ApiKey* key) {
@@ -222,6 +224,55 @@ grpc::ServerUnaryReactor* AccountService::GetAccount(
     auto account = txn.accounts().GetAccount(ids[0]);
     if (absl::IsNotFound(account.status())) return AccountNotFound(ids[0]);
     if (!account.ok()) return account.status();
+    ToProto(*account, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AccountService::UpdateAccount(
+    grpc::CallbackServerContext* context,
+    const ats::v1::UpdateAccountRequest* request, ats::v1::Account* response) {
+  UnaryCall call(env_, context, *request, response);
+  if (!call.admitted()) return call.Finish(call.admission());
+  using google::protobuf::util::FieldMaskUtil;
+  const ats::v1::Account& update = request->account();
+  const google::protobuf::FieldMask& mask = request->update_mask();
+  Validator v;
+  std::vector<std::string> ids;
+  v.Name("account.name", update.name(), "accounts/{account}", &ids);
+  v.UpdateMask("update_mask", mask, {"display_name", "notification_uri"});
+  const bool sets_name = FieldMaskUtil::IsPathInFieldMask("display_name", mask);
+  const bool sets_uri =
+      FieldMaskUtil::IsPathInFieldMask("notification_uri", mask);
+  if (sets_name)
+    v.Length("account.display_name", update.display_name(), 1, 200);
+  if (sets_uri && !update.notification_uri().empty()) {
+    v.Destination("account.notification_uri", update.notification_uri(),
+                  env_.destinations);
+  }
+  if (!v.ok()) return call.Finish(v.status());
+  if (!CanSeeAccount(call.caller(), ids[0])) {
+    return call.Finish(AccountNotFound(ids[0]));
+  }
+  return call.Write([update, sets_name, sets_uri, response, id = ids[0]](
+                        storage::Transaction& txn, absl::Time) {
+    auto account = txn.accounts().GetAccount(id);
+    if (absl::IsNotFound(account.status())) return AccountNotFound(id);
+    if (!account.ok()) return account.status();
+    if (sets_name) account->display_name = update.display_name();
+    if (sets_uri) account->notification_uri = update.notification_uri();
+    if (!account->notification_uri.empty() &&
+        account->webhook_signing_secret.empty()) {
+      return WithErrorInfo(
+          absl::FailedPreconditionError(absl::StrCat(
+              "account accounts/", id,
+              " has no webhook signing secret to sign its notifications "
+              "with; create one with RotateWebhookSigningSecret first")),
+          "WEBHOOK_SIGNING_SECRET_MISSING",
+          {{"account", absl::StrCat("accounts/", id)}});
+    }
+    absl::Status status = txn.accounts().UpdateAccount(*account);
+    if (!status.ok()) return status;
     ToProto(*account, response);
     return absl::OkStatus();
   });

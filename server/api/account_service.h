@@ -28,7 +28,8 @@ absl::StatusOr<NewApiKey> CreateApiKeyIn(storage::Transaction& txn,
                                          storage::ApiKeyRow key, absl::Time now,
                                          RandomSource& random);
 
-// ats.v1.AccountService: accounts, API keys and webhook signing secrets. The
+// ats.v1.AccountService: accounts (their notification endpoints included),
+// API keys and webhook signing secrets. The
 // roles each RPC admits are declared in account_service.proto; within them,
 // an account's keys see and change that account only (another account is
 // NOT_FOUND), while operator keys reach every account and alone create
@@ -44,6 +45,10 @@ class AccountService final : public ats::v1::AccountService::CallbackService {
   grpc::ServerUnaryReactor* GetAccount(
       grpc::CallbackServerContext* context,
       const ats::v1::GetAccountRequest* request,
+      ats::v1::Account* response) override;
+  grpc::ServerUnaryReactor* UpdateAccount(
+      grpc::CallbackServerContext* context,
+      const ats::v1::UpdateAccountRequest* request,
       ats::v1::Account* response) override;
   grpc::ServerUnaryReactor* ListAccounts(
       grpc::CallbackServerContext* context,

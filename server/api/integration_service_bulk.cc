@@ -19,6 +19,7 @@
 #include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
 #include "server/domain/marketplace.h"
+#include "server/domain/notifications.h"
 #include "server/domain/pipeline_convert.h"
 #include "server/engine/bulk_operations.h"
 #include "server/engine/manual_trigger.h"
@@ -449,11 +450,12 @@ grpc::ServerWriteReactor<ats::v1::BulkOperation>* StartBulkOperation(
   return stream;
 }
 
-// Ends the RUNNING operation `id` as cancelled by `caller` at `now`, and
-// fills `response` with it; an operation that ended already is
-// FAILED_PRECONDITION.
+// Ends the RUNNING operation `id` as cancelled by `caller` at `now`,
+// notifying the account (ids from `random`), and fills `response` with it;
+// an operation that ended already is FAILED_PRECONDITION.
 absl::Status CancelOperation(storage::Transaction& txn, const Caller& caller,
                              const std::string& id, absl::Time now,
+                             RandomSource& random,
                              ats::v1::BulkOperation* response) {
   auto row = LoadOperation(txn, caller.account_id, id);
   if (!row.ok()) return row.status();
@@ -471,6 +473,8 @@ absl::Status CancelOperation(storage::Transaction& txn, const Caller& caller,
   row->end_time = now;
   row->update_time = now;
   absl::Status status = txn.bulk_operations().UpdateOperation(*row);
+  if (!status.ok()) return status;
+  status = NotifyBulkOperationFinished(txn, *row, now, random);
   if (!status.ok()) return status;
   BulkOperationToProto(*row, response);
   return absl::OkStatus();
@@ -579,11 +583,15 @@ grpc::ServerUnaryReactor* IntegrationService::CancelBulkOperation(
   // The operation's watchers learn of the cancel as soon as it is
   // committed, not at the worker's next turn with it.
   return call.Write(
-      [response, caller = call.caller(), id = ids[0]](storage::Transaction& txn,
-                                                      absl::Time now) {
-        return CancelOperation(txn, caller, id, now, response);
+      [this, response, caller = call.caller(), id = ids[0]](
+          storage::Transaction& txn, absl::Time now) {
+        return CancelOperation(txn, caller, id, now, env_.random, response);
       },
-      [this, response] { bulk_.Publish(*response); });
+      [this, response] {
+        bulk_.Publish(*response);
+        // The account's notification of the end, if it has an endpoint.
+        env_.NotifyEventsCreated();
+      });
 }
 
 grpc::ServerWriteReactor<ats::v1::BulkOperation>*

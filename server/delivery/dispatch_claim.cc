@@ -15,6 +15,7 @@
 #include "server/delivery/dispatch_settle.h"
 #include "server/delivery/dispatcher.h"
 #include "server/domain/marketplace.h"
+#include "server/domain/notifications.h"
 
 namespace ats::server {
 namespace {
@@ -249,6 +250,10 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
                std::move((*settlement)->reason), now);
         absl::Status updated = txn.events().UpdateEvent(*event);
         if (!updated.ok()) return updated;
+        if (event->state == ats::v1::EVENT_STATE_DEAD) {
+          updated = NotifyEventDead(txn, *event, now, random_);
+          if (!updated.ok()) return updated;
+        }
         continue;
       }
       requests.Started(key.destination);

@@ -19,6 +19,7 @@
 #include "server/contract/errors.h"
 #include "server/delivery/dispatch_settle.h"
 #include "server/delivery/dispatcher.h"
+#include "server/domain/notifications.h"
 #include "server/domain/partner_result.h"
 #include "spdlog/spdlog.h"
 
@@ -270,6 +271,10 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
     return absl::OkStatus();
   }
   *verdict = ats::v1::EventState_Name(next.state);
+  if (next.state == ats::v1::EVENT_STATE_DEAD) {
+    absl::Status notified = NotifyEventDead(txn, next, now, random_);
+    if (!notified.ok()) return notified;
+  }
   if (!gone) return absl::OkStatus();
   auto integration =
       txn.integrations().GetIntegration(next.account_id, next.integration_id);
@@ -279,7 +284,9 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
   DisableEndpoint(absl::StrCat("partner answered 410 Gone to ", attempt.name,
                                " at ", TimeText(now)),
                   now, *integration);
-  return txn.integrations().UpdateIntegration(*integration);
+  absl::Status updated = txn.integrations().UpdateIntegration(*integration);
+  if (!updated.ok()) return updated;
+  return NotifyIntegrationDisabled(txn, *integration, now, random_);
 }
 
 absl::Status Dispatcher::NoteFailingEndpoints(
@@ -314,6 +321,7 @@ absl::Status Dispatcher::NoteFailingEndpoints(
     if (absl::IsNotFound(integration.status())) continue;
     if (!integration.ok()) return integration.status();
     storage::IntegrationRow& row = *integration;
+    bool disabled = false;
     if (run.failures == 0) {
       if (!row.failing_since.has_value() && row.failed_attempts == 0) continue;
       row.failing_since.reset();
@@ -333,10 +341,15 @@ absl::Status Dispatcher::NoteFailingEndpoints(
                                      TimeText(*row.failing_since), " (",
                                      row.failed_attempts, " attempts)"),
                         now, row);
+        disabled = true;
       }
     }
     absl::Status updated = txn.integrations().UpdateIntegration(row);
     if (!updated.ok()) return updated;
+    if (disabled) {
+      updated = NotifyIntegrationDisabled(txn, row, now, random_);
+      if (!updated.ok()) return updated;
+    }
   }
   return absl::OkStatus();
 }

@@ -53,7 +53,9 @@ void EventToProto(storage::EventRow row, ats::v1::Event* event) {
     event->set_integration(IntegrationName(row.integration_id));
   }
   event->set_webhook_uri(std::move(row.webhook_uri));
-  event->set_candidate(CandidateName(row.candidate_id));
+  if (!row.candidate_id.empty()) {
+    event->set_candidate(CandidateName(row.candidate_id));
+  }
   if (!row.job_id.empty()) event->set_job(JobName(row.job_id));
   event->set_source(row.source);
   if (row.payload.has_stage_trigger()) {
@@ -66,6 +68,9 @@ void EventToProto(storage::EventRow row, ats::v1::Event* event) {
     event->set_triggered_by(ApiKeyName(row.triggered_by));
   }
   event->mutable_option_values()->swap(*row.payload.mutable_option_values());
+  if (row.payload.has_notification()) {
+    event->mutable_notification()->Swap(row.payload.mutable_notification());
+  }
   *event->mutable_create_time() = ToProtoTime(row.create_time);
   *event->mutable_due_time() = ToProtoTime(row.due_time);
   *event->mutable_update_time() = ToProtoTime(row.update_time);

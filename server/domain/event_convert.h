@@ -31,10 +31,10 @@ std::string ApiKeyName(std::string_view key_id);
 std::string BulkOperationName(std::string_view bulk_operation_id);
 
 // Fills `event` from `row`, without attempts (GetEvent adds those). The
-// stage trigger reference and option values come from the stored payload,
-// so they show what was sent even after the trigger changed. Takes `row` by
-// value so that a caller done with it moves its strings and maps rather than
-// copying them (a page of events is mostly that).
+// stage trigger reference, option values and notification come from the
+// stored payload, so they show what was sent even after the trigger changed.
+// Takes `row` by value so that a caller done with it moves its strings and maps
+// rather than copying them (a page of events is mostly that).
 void EventToProto(storage::EventRow row, ats::v1::Event* event);
 
 // Fills `attempt` from `row`.

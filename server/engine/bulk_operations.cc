@@ -12,6 +12,7 @@
 #include "server/domain/event_convert.h"
 #include "server/domain/event_requeue.h"
 #include "server/domain/marketplace.h"
+#include "server/domain/notifications.h"
 #include "server/domain/pipeline_convert.h"
 #include "server/engine/manual_trigger.h"
 #include "server/engine/pipeline_access.h"
@@ -573,14 +574,22 @@ absl::Status BulkRunner::RunStep(const OperationKey& key, const StepFn& step,
         absl::Status done = step(txn, *operation, now, &created);
         if (!done.ok()) return done;
         operation->update_time = now;
-        return txn.bulk_operations().UpdateOperation(*operation);
+        done = txn.bulk_operations().UpdateOperation(*operation);
+        if (!done.ok() ||
+            operation->state == ats::v1::BULK_OPERATION_STATE_RUNNING) {
+          return done;
+        }
+        return NotifyBulkOperationFinished(txn, *operation, now, random_);
       });
   if (!status.ok()) return status;
-  if (created > 0 && events_created_) events_created_();
+  const bool ended =
+      ran && operation->state != ats::v1::BULK_OPERATION_STATE_RUNNING;
+  // An end made an event too: the account's notification of it.
+  if ((created > 0 || ended) && events_created_) events_created_();
   spdlog::debug("bulk operation {}: {} events created in {}",
                 BulkOperationName(id), created,
                 absl::FormatDuration(absl::Now() - start));
-  if (ran && operation->state != ats::v1::BULK_OPERATION_STATE_RUNNING) {
+  if (ended) {
     spdlog::info(
         "bulk operation {} {}: {} total, {} created, {} skipped, {} failed, "
         "{} since it started",

@@ -21,6 +21,7 @@
 #include "google/protobuf/repeated_field.h"
 #include "server/common/random.h"
 #include "server/domain/caller.h"
+#include "server/domain/event_insert.h"
 #include "storage/store.h"
 
 namespace ats::server {
@@ -60,12 +61,6 @@ void TargetIntegration(storage::EventRow& event,
                        const storage::IntegrationRow& integration,
                        const ats::v1::Partner& listing,
                        const storage::CandidateRow& candidate);
-
-// Stores the new `event` in `txn`. Event ids are time-ordered
-// (NewTimeOrderedId): should the id be taken, the event gets a new one, in
-// its payload too, and the insert is tried again.
-absl::Status InsertNewEvent(storage::Transaction& txn,
-                            storage::EventRow& event, RandomSource& random);
 
 // Runs the triggers of `stage`, in position order, for the application `app`
 // that has just entered it (its entry_count identifies the entry) on behalf

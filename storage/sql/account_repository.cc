@@ -9,7 +9,7 @@ namespace {
 
 constexpr char kAccountColumns[] =
     "id, display_name, create_time, webhook_signing_secret, "
-    "webhook_signing_secret_create_time";
+    "webhook_signing_secret_create_time, notification_uri";
 
 constexpr char kApiKeyColumns[] =
     "id, account_id, role, integration_id, display_name, secret_hash, "
@@ -45,6 +45,7 @@ absl::StatusOr<AccountRow> SqlAccountRepository::ReadAccount(
   if (!row.ColumnIsNull(4)) {
     account.webhook_signing_secret_create_time = FromMicros(row.ColumnInt64(4));
   }
+  account.notification_uri = row.ColumnText(5);
   return account;
 }
 
@@ -55,12 +56,13 @@ absl::Status SqlAccountRepository::InsertAccount(const AccountRow& account) {
   if (!secret.ok()) return secret.status();
   Statement& stmt = db_.Prepare(
       "INSERT INTO accounts (id, display_name, create_time, "
-      "webhook_signing_secret, webhook_signing_secret_create_time) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
+      "webhook_signing_secret, webhook_signing_secret_create_time, "
+      "notification_uri) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   stmt.Bind(1, account.id)
       .Bind(2, account.display_name)
       .Bind(3, ToMicros(account.create_time))
-      .Bind(4, *secret);
+      .Bind(4, *secret)
+      .Bind(6, account.notification_uri);
   if (account.webhook_signing_secret_create_time.has_value()) {
     stmt.Bind(5, ToMicros(*account.webhook_signing_secret_create_time));
   } else {
@@ -97,6 +99,17 @@ absl::StatusOr<Page<AccountRow>> SqlAccountRepository::ListAccounts(
   return MakePage(*std::move(rows), page.limit, [](const AccountRow& a) {
     return TimeCursor(a.create_time, a.id);
   });
+}
+
+absl::Status SqlAccountRepository::UpdateAccount(const AccountRow& account) {
+  return RowChanged(db_,
+                    db_.Prepare("UPDATE accounts SET display_name = ?2, "
+                                "notification_uri = ?3 WHERE id = ?1")
+                        .Bind(1, account.id)
+                        .Bind(2, account.display_name)
+                        .Bind(3, account.notification_uri)
+                        .Run(),
+                    "account", account.id);
 }
 
 absl::Status SqlAccountRepository::SetWebhookSigningSecret(

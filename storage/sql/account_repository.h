@@ -19,6 +19,7 @@ class SqlAccountRepository final : public AccountRepository {
   absl::StatusOr<AccountRow> GetAccount(std::string_view id) override;
   absl::StatusOr<Page<AccountRow>> ListAccounts(
       const PageRequest& page) override;
+  absl::Status UpdateAccount(const AccountRow& account) override;
   absl::Status SetWebhookSigningSecret(std::string_view account_id,
                                        std::string_view secret,
                                        absl::Time when) override;

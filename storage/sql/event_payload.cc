@@ -23,6 +23,8 @@ constexpr uint32_t kStageTriggerTag =
     LengthDelimitedTag(ats::v1::PartnerEvent::kStageTriggerFieldNumber);
 constexpr uint32_t kOptionValuesTag =
     LengthDelimitedTag(ats::v1::PartnerEvent::kOptionValuesFieldNumber);
+constexpr uint32_t kNotificationTag =
+    LengthDelimitedTag(ats::v1::PartnerEvent::kNotificationFieldNumber);
 // A map field's entries are messages with the key in field 1 and the value
 // in field 2.
 constexpr uint32_t kMapKeyTag = LengthDelimitedTag(1);
@@ -62,7 +64,8 @@ bool ReadOptionValue(CodedInputStream& input,
   return true;
 }
 
-// Decodes stage_trigger and option_values; steps over every other field.
+// Decodes stage_trigger, option_values and notification; steps over every
+// other field.
 bool DecodeShownParts(std::string_view stored, ats::v1::PartnerEvent* payload) {
   CodedInputStream input(reinterpret_cast<const uint8_t*>(stored.data()),
                          static_cast<int>(stored.size()));
@@ -77,6 +80,12 @@ bool DecodeShownParts(std::string_view stored, ats::v1::PartnerEvent* payload) {
         break;
       case kOptionValuesTag:
         if (!ReadOptionValue(input, payload->mutable_option_values())) {
+          return false;
+        }
+        break;
+      case kNotificationTag:
+        if (!WireFormatLite::ReadMessage(&input,
+                                         payload->mutable_notification())) {
           return false;
         }
         break;

@@ -1081,5 +1081,126 @@ TEST_F(AccountServiceTest, RotateWebhookSigningSecretOfMissingOrMalformed) {
                 {"name"});
 }
 
+// --- Notification endpoint ---------------------------------------------------
+
+class UpdateAccountTest : public AccountServiceTest {
+ protected:
+  grpc::Status Update(const std::string& key, const Account& account,
+                      const std::vector<std::string>& paths, Account* updated) {
+    ats::v1::UpdateAccountRequest request;
+    *request.mutable_account() = account;
+    for (const std::string& path : paths) {
+      request.mutable_update_mask()->add_paths(path);
+    }
+    return server_.accounts()->UpdateAccount(TestServer::Context(key).get(),
+                                             request, updated);
+  }
+
+  // Account A with `notification_uri`.
+  Account WithUri(const std::string& notification_uri) {
+    Account account;
+    account.set_name(server_.account());
+    account.set_notification_uri(notification_uri);
+    return account;
+  }
+};
+
+TEST_F(UpdateAccountTest, SetsTheNotificationEndpointOnceTheAccountCanSign) {
+  // Nothing to sign notifications with yet: refused, and nothing changes.
+  Account updated;
+  grpc::Status status =
+      Update(server_.admin_key(), WithUri("https://ops.example.com/ats"),
+             {"notification_uri"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << status.error_message();
+  EXPECT_TRUE(
+      absl::StrContains(status.error_message(), "RotateWebhookSigningSecret"))
+      << status.error_message();
+  Account got;
+  ASSERT_TRUE(GetAccount(server_.admin_key(), server_.account(), &got).ok());
+  EXPECT_EQ(got.notification_uri(), "");
+
+  ats::v1::RotateWebhookSigningSecretResponse rotated;
+  ASSERT_TRUE(RotateWebhookSigningSecret(server_.admin_key(), server_.account(),
+                                         &rotated)
+                  .ok());
+  status = Update(server_.admin_key(), WithUri("https://ops.example.com/ats"),
+                  {"notification_uri"}, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.notification_uri(), "https://ops.example.com/ats");
+  // The mask decides: the display name, left out of it, stays.
+  EXPECT_EQ(updated.display_name(), "Default account");
+  ASSERT_TRUE(GetAccount(server_.admin_key(), server_.account(), &got).ok());
+  EXPECT_TRUE(MessageDifferencer::Equals(got, updated)) << got.DebugString();
+
+  // Both fields at once, by an operator.
+  Account both = WithUri("https://ops.example.com/v2");
+  both.set_display_name("Acme");
+  status = Update(server_.operator_key(), both,
+                  {"display_name", "notification_uri"}, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.display_name(), "Acme");
+  EXPECT_EQ(updated.notification_uri(), "https://ops.example.com/v2");
+
+  // Empty turns notifications off.
+  status =
+      Update(server_.admin_key(), WithUri(""), {"notification_uri"}, &updated);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(updated.notification_uri(), "");
+}
+
+TEST_F(UpdateAccountTest, BadUpdatesAreInvalidAndChangeNothing) {
+  ats::v1::RotateWebhookSigningSecretResponse rotated;
+  ASSERT_TRUE(RotateWebhookSigningSecret(server_.admin_key(), server_.account(),
+                                         &rotated)
+                  .ok());
+  Account updated;
+  ExpectInvalid(
+      Update(server_.admin_key(), WithUri("https://a.example/x"), {}, &updated),
+      {"update_mask"});
+  ExpectInvalid(Update(server_.admin_key(), WithUri("https://a.example/x"),
+                       {"create_time"}, &updated),
+                {"update_mask"});
+  // Not a URL; a private address, refused on save without connecting.
+  for (const char* bad : {"not a url", "ftp://ops.example.com/x",
+                          "http://10.0.0.1/ats", "http://169.254.169.254/"}) {
+    ExpectInvalid(Update(server_.admin_key(), WithUri(bad),
+                         {"notification_uri"}, &updated),
+                  {"account.notification_uri"});
+  }
+  Account renamed = WithUri("");
+  renamed.set_display_name("");
+  ExpectInvalid(
+      Update(server_.admin_key(), renamed, {"display_name"}, &updated),
+      {"account.display_name"});
+  Account unnamed;
+  unnamed.set_display_name("Acme");
+  ExpectInvalid(
+      Update(server_.admin_key(), unnamed, {"display_name"}, &updated),
+      {"account.name"});
+  Account got;
+  ASSERT_TRUE(GetAccount(server_.admin_key(), server_.account(), &got).ok());
+  EXPECT_EQ(got.notification_uri(), "");
+  EXPECT_EQ(got.display_name(), "Default account");
+}
+
+TEST_F(UpdateAccountTest, OnlyAdminsOfTheAccountAndOperatorsMayUpdate) {
+  Account updated;
+  grpc::Status status = Update(server_.recruiter_key(), WithUri(""),
+                               {"notification_uri"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // Another account's admin cannot tell the account exists.
+  status = Update(server_.other_admin_key(), WithUri(""), {"notification_uri"},
+                  &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << status.error_message();
+  Account missing = WithUri("");
+  missing.set_name("accounts/nosuchaccount");
+  status =
+      Update(server_.operator_key(), missing, {"notification_uri"}, &updated);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND)
+      << status.error_message();
+}
+
 }  // namespace
 }  // namespace ats::testing

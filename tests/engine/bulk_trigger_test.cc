@@ -564,6 +564,72 @@ TEST_F(BulkTriggerTest, CancellingStopsWithExactCounts) {
       HasCode(Cancel(finished.name(), &again), Code::FAILED_PRECONDITION));
 }
 
+// The bulk_operation.finished notifications among account A's events,
+// oldest first.
+std::vector<ats::v1::BulkOperationFinishedNotification> FinishedNotifications(
+    const std::vector<ats::v1::Event>& events) {
+  std::vector<ats::v1::BulkOperationFinishedNotification> found;
+  for (auto it = events.rbegin(); it != events.rend(); ++it) {
+    if (it->source() != ats::v1::EVENT_SOURCE_NOTIFICATION) continue;
+    EXPECT_EQ(it->notification().type(), "bulk_operation.finished");
+    EXPECT_EQ(it->candidate(), "");
+    EXPECT_EQ(it->state(), ats::v1::EVENT_STATE_PENDING);
+    found.push_back(it->notification().bulk_operation_finished());
+  }
+  return found;
+}
+
+TEST_F(BulkTriggerTest, AnEndedOperationNotifiesTheAccountsEndpointOnce) {
+  const std::vector<std::string> ours = InsertCandidates(20);
+  // Without a notification endpoint, nothing is notified.
+  MustRun(ListRequest({ours[0]}));
+  EXPECT_TRUE(FinishedNotifications(AllEvents()).empty());
+
+  RotateWebhookSecret();
+  ats::v1::UpdateAccountRequest update;
+  update.mutable_account()->set_name(server_.account());
+  // Loopback, never reached: this server dispatches nothing.
+  update.mutable_account()->set_notification_uri("http://127.0.0.1:9/ats");
+  update.mutable_update_mask()->add_paths("notification_uri");
+  ats::v1::Account account;
+  grpc::Status status = server_.accounts()->UpdateAccount(
+      As(server_.admin_key()).get(), update, &account);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  const BulkOperation succeeded = MustRun(ListRequest(ours));
+  ASSERT_EQ(succeeded.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED);
+  auto notified = FinishedNotifications(AllEvents({}, 1000));
+  ASSERT_EQ(notified.size(), 1u);
+  EXPECT_EQ(notified[0].bulk_operation(), succeeded.name());
+  EXPECT_EQ(notified[0].integration(), integration_.name());
+  EXPECT_EQ(notified[0].kind(), "BULK_OPERATION_KIND_TRIGGER");
+  EXPECT_EQ(notified[0].state(), "BULK_OPERATION_STATE_SUCCEEDED");
+  EXPECT_EQ(notified[0].total_count(), 20);
+  EXPECT_EQ(notified[0].created_count(), 20);
+  EXPECT_EQ(notified[0].skipped_count(), 0);
+
+  // A cancelled operation is notified by the cancel, and only once: the
+  // worker finds it ended.
+  const std::vector<std::string> many = InsertCandidates(10000);
+  auto context = As(server_.recruiter_key());
+  auto reader =
+      integrations_->BulkTriggerIntegration(context.get(), ListRequest(many));
+  BulkOperation progress;
+  ASSERT_TRUE(reader->Read(&progress));
+  BulkOperation cancelled;
+  status = Cancel(progress.name(), &cancelled);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  while (reader->Read(&progress)) {
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  notified = FinishedNotifications(AllEvents({}, 1000));
+  ASSERT_EQ(notified.size(), 2u);
+  EXPECT_EQ(notified[1].bulk_operation(), cancelled.name());
+  EXPECT_EQ(notified[1].state(), "BULK_OPERATION_STATE_CANCELED");
+  EXPECT_EQ(notified[1].state_reason(), cancelled.state_reason());
+  EXPECT_EQ(notified[1].created_count(), cancelled.created_count());
+}
+
 TEST_F(BulkTriggerTest, OtherCallsAreServedWhileAnOperationRuns) {
   const std::vector<std::string> ours = InsertCandidates(10000);
   const ats::v1::Job job = CreateJob("Backend engineer", {"Inbox", "Test"});

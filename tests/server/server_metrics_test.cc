@@ -125,7 +125,7 @@ class ServerMetricsStoreTest : public ::testing::Test {
     ASSERT_TRUE(store_
                     ->WriteAndWait([](storage::Transaction& txn) {
                       return txn.accounts().InsertAccount(
-                          {kAccount, "Account", absl::UnixEpoch(), "", {}});
+                          {kAccount, "Account", absl::UnixEpoch(), "", {}, ""});
                     })
                     .ok());
   }

@@ -67,7 +67,7 @@ class BulkOperationRepositoryTest
     ASSERT_OK(Write([](Transaction& t) -> absl::Status {
       for (const char* account : {kAccountA, kAccountB}) {
         absl::Status status =
-            t.accounts().InsertAccount({account, account, At(1), "", {}});
+            t.accounts().InsertAccount({account, account, At(1), "", {}, ""});
         if (!status.ok()) return status;
       }
       PartnerRow partner;

@@ -77,11 +77,11 @@ class EventRepositoryTest
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_OK(Write([](Transaction& t) {
-      absl::Status status =
-          t.accounts().InsertAccount({kAccountA, "Account A", At(1), "", {}});
+      absl::Status status = t.accounts().InsertAccount(
+          {kAccountA, "Account A", At(1), "", {}, ""});
       if (status.ok()) {
-        status =
-            t.accounts().InsertAccount({kAccountB, "Account B", At(2), "", {}});
+        status = t.accounts().InsertAccount(
+            {kAccountB, "Account B", At(2), "", {}, ""});
       }
       PartnerRow partner;
       partner.id = "p1";

@@ -25,10 +25,11 @@ class FoundationRepositoryTest : public ::testing::TestWithParam<Backend> {
     store_ = *std::move(store);
     ASSERT_TRUE(Write([](Transaction& txn) {
                   absl::Status status = txn.accounts().InsertAccount(
-                      {"acct-a", "A", kT0, "", std::nullopt});
+                      {"acct-a", "A", kT0, "", std::nullopt, ""});
                   if (!status.ok()) return status;
-                  return txn.accounts().InsertAccount(
-                      {"acct-b", "B", kT0 + absl::Seconds(1), "", std::nullopt});
+                  return txn.accounts().InsertAccount({"acct-b", "B",
+                                                       kT0 + absl::Seconds(1),
+                                                       "", std::nullopt, ""});
                 }).ok());
   }
 
@@ -135,6 +136,38 @@ TEST_P(FoundationRepositoryTest, WebhookSigningSecretIsSetAndReplaced) {
               }).ok());
   EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& txn) {
     return txn.accounts().SetWebhookSigningSecret("missing", "whsec_x", kT0);
+  })));
+}
+
+TEST_P(FoundationRepositoryTest, UpdateAccountChangesNameAndEndpointOnly) {
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                return txn.accounts().SetWebhookSigningSecret(
+                    "acct-a", "whsec_kept", kT0 + absl::Hours(1));
+              }).ok());
+  AccountRow changed{"acct-a",      "Acme",       kT0 + absl::Hours(5),
+                     "whsec_other", std::nullopt, "https://ops.example/ats"};
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                return txn.accounts().UpdateAccount(changed);
+              }).ok());
+  absl::StatusOr<AccountRow> account;
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                account = txn.accounts().GetAccount("acct-a");
+                return account.status();
+              }).ok());
+  EXPECT_EQ(account->display_name, "Acme");
+  EXPECT_EQ(account->notification_uri, "https://ops.example/ats");
+  EXPECT_EQ(account->create_time, kT0);
+  EXPECT_EQ(account->webhook_signing_secret, "whsec_kept");
+  EXPECT_EQ(account->webhook_signing_secret_create_time, kT0 + absl::Hours(1));
+  // The other account is untouched; a missing one is NOT_FOUND.
+  ASSERT_TRUE(Read([&](Transaction& txn) {
+                account = txn.accounts().GetAccount("acct-b");
+                return account.status();
+              }).ok());
+  EXPECT_EQ(account->notification_uri, "");
+  changed.id = "missing";
+  EXPECT_TRUE(absl::IsNotFound(Write([&](Transaction& txn) {
+    return txn.accounts().UpdateAccount(changed);
   })));
 }
 

@@ -64,11 +64,11 @@ class PipelineRepositoryTest : public ::testing::TestWithParam<Backend> {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_OK(Write([](Transaction& t) {
-      absl::Status status =
-          t.accounts().InsertAccount({kAccountA, "Account A", At(1), "", {}});
+      absl::Status status = t.accounts().InsertAccount(
+          {kAccountA, "Account A", At(1), "", {}, ""});
       if (!status.ok()) return status;
       return t.accounts().InsertAccount(
-          {kAccountB, "Account B", At(2), "", {}});
+          {kAccountB, "Account B", At(2), "", {}, ""});
     }));
   }
 

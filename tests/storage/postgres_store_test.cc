@@ -72,7 +72,7 @@ class PostgresStoreTest : public ::testing::Test {
   static absl::Status SeedIntegration(Store& store) {
     return store.WriteAndWait([](Transaction& t) {
       absl::Status status =
-          t.accounts().InsertAccount({"acct", "A", kT0, "", {}});
+          t.accounts().InsertAccount({"acct", "A", kT0, "", {}, ""});
       PartnerRow partner;
       partner.id = "p1";
       partner.listing.set_display_name("Assessly");

@@ -98,10 +98,10 @@ class SealedSecretsTest : public ::testing::Test {
     ASSERT_TRUE(store
                     .WriteAndWait([](Transaction& txn) {
                       absl::Status status = txn.accounts().InsertAccount(
-                          {"acct-a", "A", kT0, kAccountSecret, kT0});
+                          {"acct-a", "A", kT0, kAccountSecret, kT0, ""});
                       if (status.ok()) {
                         status = txn.accounts().InsertAccount(
-                            {"acct-b", "B", kT0, "", std::nullopt});
+                            {"acct-b", "B", kT0, "", std::nullopt, ""});
                       }
                       if (status.ok()) {
                         status = txn.accounts().SetWebhookSigningSecret(

@@ -96,7 +96,7 @@ class StoreObserverTest
     store_ = *std::move(store);
     ASSERT_OK(store_->WriteAndWait([](Transaction& t) -> absl::Status {
       absl::Status status =
-          t.accounts().InsertAccount({kAccount, "Account", At(1), "", {}});
+          t.accounts().InsertAccount({kAccount, "Account", At(1), "", {}, ""});
       if (!status.ok()) return status;
       PartnerRow partner;
       partner.id = "p1";

@@ -1,0 +1,4 @@
+-- Where an account's notifications (an event died, an integration's
+-- endpoint was disabled, a bulk operation ended) are delivered; '' for
+-- nowhere.
+ALTER TABLE accounts ADD COLUMN notification_uri TEXT NOT NULL DEFAULT '';
