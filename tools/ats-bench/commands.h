@@ -35,6 +35,10 @@ struct BulkOptions {
   int candidates = 100000;
   int in_flight = 64;
   absl::Duration delivery_timeout = absl::Minutes(2);
+  // The job as the peer does it: the server (started here) delivers nothing
+  // while the events are created, then is restarted delivering them. By
+  // default it delivers while it creates.
+  bool deliver_after_creation = false;
 };
 int RunBulk(const BulkOptions& options);
 

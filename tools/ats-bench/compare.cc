@@ -1,8 +1,10 @@
 // ats-bench compare: our server next to graphile-worker on PostgreSQL (the
-// peer, tools/peer-bench) doing the same durable job, and our moves next to
-// SQLite writing a move's rows bare. The steps alternate, round after
-// round, so that a machine that slows down (two shared cores) slows every
-// one of them alike, and the table shows the load each ran under.
+// peer, tools/peer-bench) doing the same durable job, both delivering while
+// creating and, as the peer's steps are timed, creating first and then
+// delivering; and our moves next to SQLite writing a move's rows bare. The
+// steps alternate, round after round, so that a machine that slows down (two
+// shared cores) slows every one of them alike, and the table shows the load
+// each ran under.
 
 #include <algorithm>
 #include <cstdio>
@@ -108,13 +110,21 @@ class Comparison {
     Add(deliver);
   }
 
-  void RunBulk(int round) {
+  // Ours bulk-creating and delivering options_.jobs events: delivering
+  // while creating (as a server does), or, `after_creation`, creating with
+  // delivery off, then delivering (as the peer's steps are timed).
+  void RunBulk(int round, bool after_creation) {
     BulkOptions bulk;
     bulk.target = options_.target;
     bulk.candidates = options_.jobs;
     bulk.delivery_timeout = options_.delivery_timeout;
-    CompareRow create = Row("ours bulk create", round, "peer enqueue");
-    CompareRow deliver = Row("ours bulk deliver", round, "peer deliver");
+    bulk.deliver_after_creation = after_creation;
+    CompareRow create =
+        Row(after_creation ? "ours create, no send" : "ours bulk create", round,
+            "peer enqueue");
+    CompareRow deliver =
+        Row(after_creation ? "ours deliver backlog" : "ours bulk deliver",
+            round, "peer deliver");
     absl::StatusOr<BulkCreation> creation = CreateBulkEvents(bulk);
     if (!creation.ok()) {
       create.failure = deliver.failure =
@@ -233,7 +243,8 @@ int RunCompare(const CompareOptions& options) {
   Comparison comparison(options);
   for (int round = 1; round <= options.rounds; ++round) {
     if (!options.skip_peer) comparison.RunPeer(round);
-    comparison.RunBulk(round);
+    comparison.RunBulk(round, /*after_creation=*/false);
+    comparison.RunBulk(round, /*after_creation=*/true);
     comparison.RunMovesAndCeiling(round);
   }
   return comparison.Print() ? 0 : 1;

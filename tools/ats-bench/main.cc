@@ -132,6 +132,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddDuration(*bulk_command, "--delivery_timeout", bulk.delivery_timeout,
               "how long to wait for the sink to receive every event");
+  bulk_command->add_flag(
+      "--deliver_after_creation", bulk.deliver_after_creation,
+      "as the peer does: create every event with delivery off, then restart "
+      "the server delivering them (default: deliver while creating)");
 
   ats::bench::EventsOptions events;
   CLI::App* events_command = app.add_subcommand(

@@ -72,6 +72,8 @@ absl::StatusOr<std::unique_ptr<Target>> Target::Open(
         testing::ChildProcess::StartListening(argv, port, kStartTimeout);
     if (!process.ok()) return process.status();
     target->server_process_ = *std::move(process);
+    target->server_argv_ = std::move(argv);
+    target->server_port_ = port;
   }
   auto operator_key = ReadKey(key_dir + "/ats.operator.key");
   if (!operator_key.ok()) return operator_key.status();
@@ -107,6 +109,22 @@ std::vector<std::shared_ptr<grpc::Channel>> OpenChannels(
 Target::~Target() {
   if (server_process_.has_value()) server_process_->Stop();
   if (sink_process_.has_value()) sink_process_->Stop();
+}
+
+absl::Status Target::RestartServer(const std::vector<std::string>& flags) {
+  if (!server_process_.has_value()) {
+    return absl::FailedPreconditionError(
+        "only a server started by ats-bench can be restarted");
+  }
+  server_process_->Stop();
+  server_process_.reset();
+  std::vector<std::string> argv = server_argv_;
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  auto process =
+      testing::ChildProcess::StartListening(argv, server_port_, kStartTimeout);
+  if (!process.ok()) return process.status();
+  server_process_ = *std::move(process);
+  return absl::OkStatus();
 }
 
 std::optional<pid_t> Target::server_pid() const {

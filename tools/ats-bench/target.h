@@ -58,6 +58,12 @@ class Target {
   const std::string& admin_key() const { return admin_key_; }
   // host:port of the partner sink.
   const std::string& sink() const { return sink_; }
+  // Stops the server started here and starts it again, on the same
+  // database, port and keys, with `flags` after the ones it had (the last
+  // value of a flag wins); the channels reconnect by themselves.
+  // FAILED_PRECONDITION for servers not started here.
+  absl::Status RestartServer(const std::vector<std::string>& flags);
+
   // The server's process id and database file, when started here.
   std::optional<pid_t> server_pid() const;
   std::string database_path() const;
@@ -67,6 +73,9 @@ class Target {
 
   std::unique_ptr<testing::TempDir> dir_;
   std::optional<testing::ChildProcess> server_process_;
+  // How the server started here was started: its command line and port.
+  std::vector<std::string> server_argv_;
+  int server_port_ = 0;
   std::optional<testing::ChildProcess> sink_process_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::string operator_key_;
