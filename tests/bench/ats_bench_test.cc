@@ -2,6 +2,7 @@
 // in its application's history and every event it created exists. No
 // figure is asserted: they depend on the machine.
 
+#include <regex>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -72,6 +73,27 @@ TEST(AtsBenchTest, CompareWithoutThePeerPrintsOursAndTheCeiling) {
   EXPECT_TRUE(absl::StrContains(result.out, "x move ceiling")) << result.out;
   EXPECT_FALSE(absl::StrContains(result.out, "FAILED")) << result.out;
   EXPECT_FALSE(absl::StrContains(result.out, "peer enqueue  ")) << result.out;
+}
+
+TEST(AtsBenchTest, MemorySamplesTheServerThroughoutTheLoad) {
+  CommandResult result =
+      RunCommand({ATS_BENCH_BIN, "memory", "--duration=3s", "--interval=500ms",
+                  "--server_flag=--log_level=warn"},
+                 absl::Minutes(2));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  // A sample at the start and about one per interval after it, each a
+  // positive size.
+  const std::regex sample("\n +[0-9.]+s +([0-9]+\\.[0-9]) +[0-9]+");
+  int samples = 0;
+  for (std::sregex_iterator it(result.out.begin(), result.out.end(), sample),
+       end;
+       it != end; ++it) {
+    EXPECT_GT(std::stod((*it)[1]), 0) << result.out;
+    ++samples;
+  }
+  EXPECT_GE(samples, 4) << result.out;
+  EXPECT_TRUE(absl::StrContains(result.out, "second half:")) << result.out;
+  EXPECT_FALSE(absl::StrContains(result.out, "CHECK FAILED")) << result.out;
 }
 
 TEST(AtsBenchTest, MixRejectsAnUnknownCall) {

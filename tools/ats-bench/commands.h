@@ -27,8 +27,20 @@ struct MixOptions {
   int jobs = 4;
   int applications_per_slot = 16;
   absl::Duration drain_timeout = absl::Minutes(5);
+  // How often a move load samples the resident memory of a server started
+  // here (0: never).
+  absl::Duration rss_interval = absl::ZeroDuration();
 };
 int RunMix(const MixOptions& options);
+
+struct MemoryOptions {
+  TargetOptions target;
+  int in_flight = 64;
+  absl::Duration duration = absl::Minutes(5);
+  absl::Duration interval = absl::Seconds(20);
+  absl::Duration drain_timeout = absl::Minutes(5);
+};
+int RunMemory(const MemoryOptions& options);
 
 struct BulkOptions {
   TargetOptions target;

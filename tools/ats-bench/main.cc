@@ -2,11 +2,13 @@
 // figure comes with a baseline measured in the same run: the health check at
 // the same concurrency, or SQLite doing the same writes bare.
 //
-//   ats-bench mix    [--in_flight 64] [--duration 10s] [--mix
-//   move,get_job,list_events] [--replay] ats-bench bulk   [--candidates 100000]
-//   ats-bench events [--events 1000000] [--deep_page 1000]
-//   ats-bench noisy  [--hanging 0,2,10,100] [--hanging_events 200]
+//   ats-bench mix     [--in_flight 64] [--duration 10s]
+//                     [--mix move,get_job,list_events] [--replay]
+//   ats-bench bulk    [--candidates 100000] [--deliver_after_creation]
+//   ats-bench events  [--events 1000000] [--deep_page 1000]
+//   ats-bench noisy   [--hanging 0,2,10,100] [--hanging_events 200]
 //   ats-bench compare [--jobs 100000] [--rounds 2] [--skip_peer]
+//   ats-bench memory  [--duration 5m] [--interval 20s]
 //
 // By default each command starts its own ats-server (fresh database in a
 // temporary directory) and partner-sink on loopback ports; --server and
@@ -227,7 +229,23 @@ int main(int argc, char** argv) {
   AddDuration(*compare_command, "--peer_timeout", compare.peer_timeout,
               "how long one run of the peer may take");
 
+  ats::bench::MemoryOptions memory;
+  CLI::App* memory_command = app.add_subcommand(
+      "memory",
+      "MoveCandidate under load for a long while, sampling the server's "
+      "resident memory: the curve, and how much it grew in each half");
+  AddTargetFlags(*memory_command, memory.target);
+  memory_command->add_option("--in_flight", memory.in_flight, "calls in flight")
+      ->capture_default_str();
+  AddDuration(*memory_command, "--duration", memory.duration,
+              "length of the load");
+  AddDuration(*memory_command, "--interval", memory.interval,
+              "time between samples");
+  AddDuration(*memory_command, "--drain_timeout", memory.drain_timeout,
+              "how long to wait for the dispatcher to deliver every event");
+
   CLI11_PARSE(app, argc, argv);
+  if (memory_command->parsed()) return ats::bench::RunMemory(memory);
   if (compare_command->parsed()) return ats::bench::RunCompare(compare);
   if (mix_command->parsed()) return ats::bench::RunMix(mix);
   if (bulk_command->parsed()) return ats::bench::RunBulk(bulk);

@@ -8,10 +8,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "ats/v1/job_service.grpc.pb.h"
@@ -399,9 +401,26 @@ absl::StatusOr<MoveLoad> RunMoveLoad(const MixOptions& options) {
   MoveTally tally;
   Sample sample;
   MoveLoad load;
+  // Samples the server's memory beside the load, on a thread of its own.
+  absl::Notification load_done;
+  std::thread sampler;
+  const std::optional<pid_t> pid = target.server_pid();
+  if (options.rss_interval > absl::ZeroDuration() && pid.has_value()) {
+    sampler = std::thread([&] {
+      const absl::Time start = absl::Now();
+      do {
+        const absl::StatusOr<int64_t> bytes = RssBytes(*pid);
+        if (!bytes.ok()) return;
+        load.rss.push_back(
+            RssSample{absl::Now() - start, *bytes, tally.moves.load()});
+      } while (!load_done.WaitForNotificationWithTimeout(options.rss_interval));
+    });
+  }
   load.moves = RunLoad(
       {Move(target.channels(), seeded, options.in_flight, &tally, &sample)},
       MixLoad(options))[0];
+  load_done.Notify();
+  if (sampler.joinable()) sampler.join();
   load.applications = static_cast<int>(seeded.applications.size());
   load.delivered =
       WaitForDelivery(target, seeded.recruiter_key, options.drain_timeout);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,6 +53,15 @@ absl::StatusOr<BulkDelivery> AwaitBulkDelivery(const BulkCreation& creation,
                                                int64_t expected,
                                                absl::Duration timeout);
 
+// The server's resident memory at one moment of a load.
+struct RssSample {
+  // Since the load started.
+  absl::Duration elapsed;
+  int64_t bytes = 0;
+  // Moves made by then.
+  int64_t moves = 0;
+};
+
 // MoveCandidate alone under mix's load, on a target seeded as mix seeds it.
 struct MoveLoad {
   KindResult moves;
@@ -61,6 +71,9 @@ struct MoveLoad {
   int64_t payload_bytes = 0;
   // Whether the dispatcher delivered every event within drain_timeout.
   absl::Status delivered;
+  // Every options.rss_interval during the load, when it is set and the
+  // server was started here; the first at the start.
+  std::vector<RssSample> rss;
 };
 
 // Seeds as mix does and runs its move load alone (options.mix is ignored),

@@ -145,19 +145,32 @@ int64_t EventPayloadBytes(const Target& target) {
   return bytes.ok() && *bytes > 0 ? *bytes : kTypical;
 }
 
-absl::StatusOr<int64_t> PeakRssBytes(pid_t pid) {
+namespace {
+
+// Returns the `field` line (e.g. "VmHWM:") of /proc/`pid`/status in bytes.
+absl::StatusOr<int64_t> StatusBytes(pid_t pid, absl::string_view field) {
   const std::string path = absl::StrCat("/proc/", pid, "/status");
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     absl::string_view value(line);
-    if (!absl::ConsumePrefix(&value, "VmHWM:")) continue;
+    if (!absl::ConsumePrefix(&value, field)) continue;
     value = absl::StripAsciiWhitespace(value);
     absl::ConsumeSuffix(&value, "kB");
     int64_t kib = 0;
     if (absl::SimpleAtoi(value, &kib)) return kib * 1024;
   }
-  return absl::NotFoundError(absl::StrCat("no VmHWM line in ", path));
+  return absl::NotFoundError(absl::StrCat("no ", field, " line in ", path));
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> PeakRssBytes(pid_t pid) {
+  return StatusBytes(pid, "VmHWM:");
+}
+
+absl::StatusOr<int64_t> RssBytes(pid_t pid) {
+  return StatusBytes(pid, "VmRSS:");
 }
 
 }  // namespace ats::bench

@@ -94,6 +94,8 @@ int64_t EventPayloadBytes(const Target& target);
 
 // Returns the peak resident set size (VmHWM) of process `pid` in bytes.
 absl::StatusOr<int64_t> PeakRssBytes(pid_t pid);
+// Returns the resident set size (VmRSS) of process `pid` in bytes.
+absl::StatusOr<int64_t> RssBytes(pid_t pid);
 
 }  // namespace ats::bench
 
