@@ -20,6 +20,10 @@ absl::Status Notify(storage::Transaction& txn, const std::string& account_id,
                     ats::v1::Notification notification, absl::Time now,
                     RandomSource& random) {
   auto account = txn.accounts().GetAccount(account_id);
+  // An account whose sealed secret no longer opens (DATA_LOSS) could not
+  // sign a notification anyway; failing here would fail the write of what
+  // is being told, a claim or a record of every account's events with it.
+  if (absl::IsDataLoss(account.status())) return absl::OkStatus();
   if (!account.ok()) return account.status();
   if (account->notification_uri.empty()) return absl::OkStatus();
 

@@ -21,7 +21,11 @@ inline constexpr char kEventDead[] = "event.dead";
 inline constexpr char kIntegrationDisabled[] = "integration.disabled";
 inline constexpr char kBulkOperationFinished[] = "bulk_operation.finished";
 
-// Queues `event_dead` for `event`, which has just died (state DEAD), in
+// Each Notify... below queues nothing when the account has no notification
+// endpoint, or its row cannot be read (DATA_LOSS: its sealed webhook secret
+// no longer opens, so nothing could be signed).
+
+// Queues `event.dead` for `event`, which has just died (state DEAD), in
 // `txn` at `now`; nothing when `event` is itself a notification, whose
 // death would otherwise notify the endpoint that failed it, without end.
 absl::Status NotifyEventDead(storage::Transaction& txn,

@@ -1233,6 +1233,60 @@ TEST_F(DispatcherTest, AnUnreadableSigningSecretKillsOnlyItsOwnEvents) {
 // per-destination one is a quarter of it), ATS_THROUGHPUT_CLAIM_BATCH the
 // claim batch. Run:
 //   build/tests/delivery/dispatcher_test --gtest_filter='*Throughput*'
+TEST_F(DispatcherTest,
+       AnUnreadableAccountSecretNeitherNotifiesNorBlocksClaims) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string integration = AddIntegration(*sink);
+  ASSERT_TRUE(store_
+                  ->WriteAndWait([&](storage::Transaction& txn) {
+                    absl::Status set = txn.accounts().SetWebhookSigningSecret(
+                        account_id_, server::NewWebhookSecret(random_),
+                        clock_.Now());
+                    if (!set.ok()) return set;
+                    auto account = txn.accounts().GetAccount(account_id_);
+                    if (!account.ok()) return account.status();
+                    account->notification_uri = sink->webhook_url();
+                    return txn.accounts().UpdateAccount(*account);
+                  })
+                  .ok());
+  // The account's sealed secret is altered behind the server's back: its
+  // webhook events die, and its notifications cannot be signed.
+  {
+    auto db = storage::sqlite::Connection::Open(
+        dir_ + "/ats.db", storage::sqlite::ConnectionOptions());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)
+                    ->Prepare("UPDATE accounts SET webhook_signing_secret = "
+                              "'sealed:v1:0000000000000000:AAAA' WHERE id = ?1")
+                    .Bind(1, std::string_view(account_id_))
+                    .Run()
+                    .ok());
+  }
+  storage::EventRow webhook = NewEvent("");
+  webhook.webhook_uri = sink->webhook_url();
+  Insert(webhook);
+
+  StartDispatcher(TestOptions());
+  ASSERT_TRUE(WaitForState(webhook.id, ats::v1::EVENT_STATE_DEAD));
+  EXPECT_TRUE(absl::StrContains(Get(webhook.id).state_reason, "cannot be read"))
+      << Get(webhook.id).state_reason;
+  // Claims go on: the integration's next event, claimed after the death,
+  // is delivered.
+  storage::EventRow fine = NewEvent(integration);
+  Insert(fine);
+  ASSERT_TRUE(WaitForState(fine.id, ats::v1::EVENT_STATE_SENT));
+  // And the death notified nothing.
+  absl::Status listed = store_->Read([&](storage::Transaction& txn) {
+    auto page =
+        txn.events().ListEvents(account_id_, {}, storage::PageRequest{{}, 100});
+    if (!page.ok()) return page.status();
+    EXPECT_EQ(page->rows.size(), 2u);
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(listed.ok()) << listed;
+}
+
 TEST_F(DispatcherTest, ThroughputToLocalSink) {
   int count = 2000;
   if (const char* env = std::getenv("ATS_THROUGHPUT_EVENTS"); env != nullptr) {
