@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/api/event_fixture.h"
 
@@ -87,6 +88,32 @@ class BulkFixture : public EventFixture {
     return integrations_->CancelBulkOperation(
         As(key.empty() ? server_.recruiter_key() : key).get(), request,
         operation);
+  }
+
+  // Cancels the operation `reader` streams as soon as its first progress
+  // arrives, reads the stream to its end and returns the operation as the
+  // cancel returned it, expecting the stream's last message and
+  // GetBulkOperation to show it the same.
+  BulkOperation CancelAtFirstProgress(
+      grpc::ClientReader<BulkOperation>& reader) {
+    using google::protobuf::util::MessageDifferencer;
+    BulkOperation progress;
+    if (!reader.Read(&progress)) {
+      ADD_FAILURE() << "nothing streamed";
+      return progress;
+    }
+    EXPECT_EQ(progress.state(), ats::v1::BULK_OPERATION_STATE_RUNNING);
+    BulkOperation cancelled;
+    grpc::Status status = Cancel(progress.name(), &cancelled);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(cancelled.state(), ats::v1::BULK_OPERATION_STATE_CANCELED);
+    BulkOperation last = progress;
+    while (reader.Read(&progress)) last = progress;
+    EXPECT_TRUE(reader.Finish().ok());
+    EXPECT_TRUE(MessageDifferencer::Equals(last, cancelled));
+    EXPECT_TRUE(
+        MessageDifferencer::Equals(MustGet(cancelled.name()), cancelled));
+    return cancelled;
   }
 
   // Every item of `operation` with `outcome` (any when unspecified), in
