@@ -3,11 +3,10 @@
 #include <string>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
-#include "server/domain/event_insert.h"
 #include "server/domain/marketplace.h"
+#include "server/domain/new_event.h"
 #include "server/domain/pipeline_convert.h"
 
 namespace ats::server {
@@ -27,19 +26,13 @@ absl::Status Notify(storage::Transaction& txn, const std::string& account_id,
   if (!account.ok()) return account.status();
   if (account->notification_uri.empty()) return absl::OkStatus();
 
-  storage::EventRow event;
-  event.account_id = account_id;
-  event.id = NewTimeOrderedId(now, random);
-  event.state = ats::v1::EVENT_STATE_PENDING;
+  EventOrigin origin;
+  origin.account_id = account_id;
+  origin.source = ats::v1::EVENT_SOURCE_NOTIFICATION;
+  origin.now = now;
+  storage::EventRow event = NewEvent(origin, /*candidate_id=*/"", random);
   event.webhook_uri = account->notification_uri;
-  event.source = ats::v1::EVENT_SOURCE_NOTIFICATION;
-  event.create_time = event.due_time = event.update_time = now;
-  ats::v1::PartnerEvent& payload = event.payload;
-  payload.set_event_id(EventName(event.id));
-  payload.set_account(absl::StrCat("accounts/", account_id));
-  payload.set_source(event.source);
-  *payload.mutable_create_time() = ToProtoTime(now);
-  *payload.mutable_notification() = std::move(notification);
+  *event.payload.mutable_notification() = std::move(notification);
   return InsertNewEvent(txn, event, random);
 }
 

@@ -67,35 +67,6 @@ ats::v1::CandidateSnapshot Snapshot(
   return snapshot;
 }
 
-storage::EventRow NewEvent(const EventOrigin& origin,
-                           const std::string& candidate_id,
-                           RandomSource& random) {
-  storage::EventRow event;
-  event.account_id = origin.account_id;
-  event.id = NewTimeOrderedId(origin.now, random);
-  event.state = ats::v1::EVENT_STATE_PENDING;
-  event.candidate_id = candidate_id;
-  event.job_id = origin.job_id;
-  event.source = origin.source;
-  event.bulk_operation_id = origin.bulk_operation_id;
-  event.triggered_by = origin.key_id;
-  event.create_time = origin.now;
-  event.due_time = origin.now;
-  event.update_time = origin.now;
-
-  ats::v1::PartnerEvent& payload = event.payload;
-  payload.set_event_id(EventName(event.id));
-  payload.set_account(absl::StrCat("accounts/", event.account_id));
-  payload.set_source(event.source);
-  if (!origin.job_id.empty()) {
-    payload.set_job(JobName(origin.job_id));
-    payload.set_job_title(origin.job_title);
-  }
-  payload.set_triggered_by(ApiKeyName(origin.key_id));
-  *payload.mutable_create_time() = ToProtoTime(origin.now);
-  return event;
-}
-
 void TargetIntegration(storage::EventRow& event,
                        const storage::IntegrationRow& integration,
                        const ats::v1::Partner& listing,

@@ -21,38 +21,16 @@
 #include "google/protobuf/repeated_field.h"
 #include "server/common/random.h"
 #include "server/domain/caller.h"
-#include "server/domain/event_insert.h"
+#include "server/domain/new_event.h"
 #include "storage/store.h"
 
 namespace ats::server {
-
-// Where an event comes from, apart from its candidate and target.
-struct EventOrigin {
-  std::string account_id;
-  // Id of the API key that caused it.
-  std::string key_id;
-  ats::v1::EventSource source = ats::v1::EVENT_SOURCE_UNSPECIFIED;
-  // The job it is about, with its title; empty for none.
-  std::string job_id;
-  std::string job_title;
-  // The bulk operation, for EVENT_SOURCE_BULK.
-  std::string bulk_operation_id;
-  absl::Time now;
-};
 
 // Returns the candidate's data as a partner or webhook sees it: the name
 // always, the other fields only when `fields` lists them.
 ats::v1::CandidateSnapshot Snapshot(
     const storage::CandidateRow& candidate,
     const google::protobuf::RepeatedField<int>& fields);
-
-// Returns a new event from `origin` about candidate `candidate_id` with a
-// fresh id from `random`, PENDING and due at `origin.now`, and the parts of
-// its payload every event has (id, account, source, job, triggered_by,
-// create_time). Every event, stage-triggered or manual, starts here.
-storage::EventRow NewEvent(const EventOrigin& origin,
-                           const std::string& candidate_id,
-                           RandomSource& random);
 
 // Addresses `event` to `integration`, whose partner listing is `listing`:
 // sets the integration and partner, the candidate as the listing asks for
