@@ -35,13 +35,18 @@ std::string TimeText(absl::Time time) {
   return absl::FormatTime(absl::RFC3339_sec, time, absl::UTCTimeZone());
 }
 
-// Disables the endpoint of `integration` for `reason` at `now`: its events
-// die unsent until ReactivateIntegration.
-void DisableEndpoint(std::string reason, absl::Time now,
-                     storage::IntegrationRow& integration) {
+// Disables the endpoint of `integration` for `reason` at `now`, in `txn`:
+// its events die unsent until ReactivateIntegration. Stores the row, with
+// any other change made to it, and notifies the account.
+absl::Status DisableEndpoint(storage::Transaction& txn, std::string reason,
+                             absl::Time now, RandomSource& random,
+                             storage::IntegrationRow& integration) {
   integration.endpoint_disabled_reason = std::move(reason);
   integration.update_time = now;
   ++integration.revision;
+  absl::Status updated = txn.integrations().UpdateIntegration(integration);
+  if (!updated.ok()) return updated;
+  return NotifyIntegrationDisabled(txn, integration, now, random);
 }
 
 // Longest partner message kept, per the Event contract.
@@ -281,12 +286,10 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
   if (absl::IsNotFound(integration.status())) return absl::OkStatus();
   if (!integration.ok()) return integration.status();
   if (!integration->endpoint_disabled_reason.empty()) return absl::OkStatus();
-  DisableEndpoint(absl::StrCat("partner answered 410 Gone to ", attempt.name,
-                               " at ", TimeText(now)),
-                  now, *integration);
-  absl::Status updated = txn.integrations().UpdateIntegration(*integration);
-  if (!updated.ok()) return updated;
-  return NotifyIntegrationDisabled(txn, *integration, now, random_);
+  return DisableEndpoint(txn,
+                         absl::StrCat("partner answered 410 Gone to ",
+                                      attempt.name, " at ", TimeText(now)),
+                         now, random_, *integration);
 }
 
 absl::Status Dispatcher::NoteFailingEndpoints(
@@ -321,7 +324,6 @@ absl::Status Dispatcher::NoteFailingEndpoints(
     if (absl::IsNotFound(integration.status())) continue;
     if (!integration.ok()) return integration.status();
     storage::IntegrationRow& row = *integration;
-    bool disabled = false;
     if (run.failures == 0) {
       if (!row.failing_since.has_value() && row.failed_attempts == 0) continue;
       row.failing_since.reset();
@@ -337,19 +339,18 @@ absl::Status Dispatcher::NoteFailingEndpoints(
           row.endpoint_disabled_reason.empty() &&
           failing >= options_.auto_disable_after &&
           row.failed_attempts >= options_.auto_disable_min_failures) {
-        DisableEndpoint(absl::StrCat("every delivery failed since ",
-                                     TimeText(*row.failing_since), " (",
-                                     row.failed_attempts, " attempts)"),
-                        now, row);
-        disabled = true;
+        absl::Status disabled =
+            DisableEndpoint(txn,
+                            absl::StrCat("every delivery failed since ",
+                                         TimeText(*row.failing_since), " (",
+                                         row.failed_attempts, " attempts)"),
+                            now, random_, row);
+        if (!disabled.ok()) return disabled;
+        continue;
       }
     }
     absl::Status updated = txn.integrations().UpdateIntegration(row);
     if (!updated.ok()) return updated;
-    if (disabled) {
-      updated = NotifyIntegrationDisabled(txn, row, now, random_);
-      if (!updated.ok()) return updated;
-    }
   }
   return absl::OkStatus();
 }
