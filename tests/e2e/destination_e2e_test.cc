@@ -17,7 +17,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "ats/v1/job_service.grpc.pb.h"
@@ -120,21 +119,12 @@ class DestinationE2eTest : public ::testing::Test {
         KeyContext(admin_key_, kCallSeconds).get(), trigger, &triggered);
     EXPECT_TRUE(status.ok()) << status.error_message();
 
-    ats::v1::GetEventRequest get;
-    get.set_name(triggered.event().name());
-    ats::v1::Event event;
-    const absl::Time deadline = absl::Now() + kDeliveryTimeout;
-    while (absl::Now() < deadline) {
-      status = integrations_->GetEvent(
-          KeyContext(admin_key_, kCallSeconds).get(), get, &event);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok() || event.state() == ats::v1::EVENT_STATE_SENT ||
-          event.state() == ats::v1::EVENT_STATE_DEAD) {
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return event;
+    absl::StatusOr<ats::v1::Event> event =
+        AwaitEventState(*integrations_, admin_key_, triggered.event().name(),
+                        {ats::v1::EVENT_STATE_SENT, ats::v1::EVENT_STATE_DEAD},
+                        kDeliveryTimeout);
+    EXPECT_TRUE(event.ok()) << event.status();
+    return event.value_or(ats::v1::Event());
   }
 
   std::string dir_;

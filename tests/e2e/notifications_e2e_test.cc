@@ -154,22 +154,12 @@ class NotificationsE2eTest : public ::testing::Test {
     }
   }
 
-  // Waits (bounded) until event `name` is in `state`; returns it.
-  ats::v1::Event WaitForEvent(const std::string& name,
-                              ats::v1::EventState state) {
-    ats::v1::GetEventRequest get;
-    get.set_name(name);
-    ats::v1::Event event;
-    const absl::Time deadline = absl::Now() + kDeliveryTimeout;
-    while (absl::Now() < deadline) {
-      grpc::Status status = integrations_->GetEvent(
-          KeyContext(admin_key_, kCallSeconds).get(), get, &event);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok() || event.state() == state) break;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    EXPECT_EQ(event.state(), state) << event.DebugString();
-    return event;
+  // Waits (bounded) until event `name` is in `state`.
+  void WaitForEvent(const std::string& name, ats::v1::EventState state) {
+    absl::StatusOr<ats::v1::Event> event = AwaitEventState(
+        *integrations_, admin_key_, name, {state}, kDeliveryTimeout);
+    ASSERT_TRUE(event.ok()) << event.status();
+    EXPECT_EQ(event->state(), state) << event->DebugString();
   }
 
   // The notifications among the account's events, newest first.

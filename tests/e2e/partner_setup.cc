@@ -1,8 +1,10 @@
 #include "tests/e2e/partner_setup.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace ats::testing {
 namespace {
@@ -79,6 +81,28 @@ absl::StatusOr<ats::v1::Job> CreateJobNotifying(
                               create_trigger, &trigger);
   if (!status.ok()) return Failed("CreateTrigger", status);
   return job;
+}
+
+absl::StatusOr<ats::v1::Event> AwaitEventState(
+    ats::v1::IntegrationService::Stub& integrations, const std::string& key,
+    const std::string& name, const std::vector<ats::v1::EventState>& states,
+    absl::Duration timeout) {
+  constexpr int kCallSeconds = 30;
+  ats::v1::GetEventRequest get;
+  get.set_name(name);
+  ats::v1::Event event;
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    const grpc::Status status =
+        integrations.GetEvent(KeyContext(key, kCallSeconds).get(), get, &event);
+    if (!status.ok()) return Failed("GetEvent", status);
+    if (std::find(states.begin(), states.end(), event.state()) !=
+            states.end() ||
+        absl::Now() >= deadline) {
+      return event;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
 }
 
 }  // namespace ats::testing

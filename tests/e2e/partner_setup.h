@@ -6,8 +6,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ats/v1/integration_service.grpc.pb.h"
 #include "ats/v1/job_service.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -36,6 +38,14 @@ absl::StatusOr<std::string> ConnectSinkPartner(
 absl::StatusOr<ats::v1::Job> CreateJobNotifying(ats::v1::JobService::Stub& jobs,
                                                 const std::string& key,
                                                 const std::string& integration);
+
+// Reads event `name` with `key` until it is in one of `states` or `timeout`
+// has passed (checking every 20 ms); returns it as last read, or the status
+// of a read that failed.
+absl::StatusOr<ats::v1::Event> AwaitEventState(
+    ats::v1::IntegrationService::Stub& integrations, const std::string& key,
+    const std::string& name, const std::vector<ats::v1::EventState>& states,
+    absl::Duration timeout);
 
 }  // namespace ats::testing
 
