@@ -244,8 +244,9 @@ grpc::ServerUnaryReactor* AccountService::UpdateAccount(
   const bool sets_name = FieldMaskUtil::IsPathInFieldMask("display_name", mask);
   const bool sets_uri =
       FieldMaskUtil::IsPathInFieldMask("notification_uri", mask);
-  if (sets_name)
+  if (sets_name) {
     v.Length("account.display_name", update.display_name(), 1, 200);
+  }
   if (sets_uri && !update.notification_uri().empty()) {
     v.Destination("account.notification_uri", update.notification_uri(),
                   env_.destinations);

@@ -29,11 +29,10 @@ absl::StatusOr<NewApiKey> CreateApiKeyIn(storage::Transaction& txn,
                                          RandomSource& random);
 
 // ats.v1.AccountService: accounts (their notification endpoints included),
-// API keys and webhook signing secrets. The
-// roles each RPC admits are declared in account_service.proto; within them,
-// an account's keys see and change that account only (another account is
-// NOT_FOUND), while operator keys reach every account and alone create
-// operator keys.
+// API keys and webhook signing secrets. The roles each RPC admits are
+// declared in account_service.proto; within them, an account's keys see and
+// change that account only (another account is NOT_FOUND), while operator
+// keys reach every account and alone create operator keys.
 class AccountService final : public ats::v1::AccountService::CallbackService {
  public:
   explicit AccountService(ServiceEnv env) : env_(env) {}
