@@ -8,6 +8,7 @@
 #include "server/contract/errors.h"
 #include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
+#include "server/domain/field_paths.h"
 #include "server/domain/moving_rules.h"
 
 namespace ats::server {
@@ -42,7 +43,7 @@ void ValidateResult(Validator& v, std::string_view field,
                        result.attachments_size(), ")"))) {
     for (int i = 0; i < result.attachments_size(); ++i) {
       const ats::v1::Attachment& attachment = result.attachments(i);
-      const std::string path = absl::StrCat(at("attachments"), "[", i, "]");
+      const std::string path = Indexed(at("attachments"), i);
       v.Length(path + ".display_name", attachment.display_name(), 1,
                kMaxAttachmentNameLength);
       v.Uri(path + ".uri", attachment.uri(), /*required=*/true);

@@ -13,6 +13,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "server/common/validation.h"
 #include "server/contract/errors.h"
+#include "server/domain/field_paths.h"
 
 namespace ats::server {
 namespace {
@@ -217,12 +218,6 @@ const TriggerFormField* FindField(const TriggerForm& form,
     if (field.key() == key) return &field;
   }
   return nullptr;
-}
-
-// Returns the path of map entry `key` of the map field `field`, escaped so
-// that whatever a client sent stays printable in the error.
-std::string Entry(const std::string& field, const std::string& key) {
-  return absl::StrCat(field, "[", absl::CHexEscape(key), "]");
 }
 
 }  // namespace

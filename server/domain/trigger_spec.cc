@@ -5,30 +5,17 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/contract/errors.h"
 #include "server/contract/webhook_signature.h"
+#include "server/domain/field_paths.h"
 #include "server/domain/marketplace.h"
 #include "server/domain/moving_rules.h"
 #include "server/domain/pipeline_convert.h"
 
 namespace ats::server {
 namespace {
-
-// Returns the path of `child` below `field` ("a.b" + "c" = "a.b.c"); a
-// request-level field has no parent.
-std::string Child(const std::string& field, std::string_view child) {
-  if (field.empty()) return std::string(child);
-  return absl::StrCat(field, ".", std::string(child));
-}
-
-// Returns the path of map entry `key` of the map field `field`. The key is
-// escaped so that whatever a client sent stays printable in the error.
-std::string Entry(const std::string& field, const std::string& key) {
-  return absl::StrCat(field, "[", absl::CHexEscape(key), "]");
-}
 
 }  // namespace
 
