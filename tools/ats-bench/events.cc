@@ -13,6 +13,7 @@
 #include "tools/ats-bench/api.h"
 #include "tools/ats-bench/commands.h"
 #include "tools/ats-bench/load.h"
+#include "tools/ats-bench/report.h"
 #include "tools/ats-bench/seed.h"
 
 namespace ats::bench {
@@ -149,9 +150,10 @@ int RunEvents(const EventsOptions& options) {
     std::error_code error;
     const auto db_bytes =
         std::filesystem::file_size(target.database_path(), error);
-    std::printf("ats-server peak RSS (VmHWM): %.1f MiB; database file %.1f MiB\n",
-                peak.ok() ? *peak / 1048576.0 : 0.0,
-                error ? 0.0 : db_bytes / 1048576.0);
+    std::printf(
+        "ats-server peak RSS (VmHWM): %.1f MiB; database file %.1f MiB\n",
+        peak.ok() ? Mebibytes(*peak) : 0.0,
+        error ? 0.0 : Mebibytes(static_cast<int64_t>(db_bytes)));
   }
   return 0;
 }

@@ -5,14 +5,10 @@
 
 #include "absl/time/time.h"
 #include "tools/ats-bench/commands.h"
+#include "tools/ats-bench/report.h"
 #include "tools/ats-bench/steps.h"
 
 namespace ats::bench {
-namespace {
-
-double Megabytes(int64_t bytes) { return bytes / (1024.0 * 1024.0); }
-
-}  // namespace
 
 int RunMemory(const MemoryOptions& options) {
   if (!options.target.servers.empty()) {
@@ -32,10 +28,10 @@ int RunMemory(const MemoryOptions& options) {
     std::fprintf(stderr, "ats-bench: %s\n", load.status().ToString().c_str());
     return 1;
   }
-  std::printf("%10s %10s %12s\n", "elapsed", "rss MB", "moves");
+  std::printf("%10s %10s %12s\n", "elapsed", "rss MiB", "moves");
   for (const RssSample& sample : load->rss) {
     std::printf("%9.1fs %10.1f %12lld\n", absl::ToDoubleSeconds(sample.elapsed),
-                Megabytes(sample.bytes), static_cast<long long>(sample.moves));
+                Mebibytes(sample.bytes), static_cast<long long>(sample.moves));
   }
   bool ok = load->moves.errors == 0 && load->delivered.ok();
   if (!ok) {
@@ -53,13 +49,13 @@ int RunMemory(const MemoryOptions& options) {
   const RssSample& middle = load->rss[load->rss.size() / 2];
   const RssSample& last = load->rss.back();
   std::printf(
-      "first half: %+.1f MB over %.0f s; second half: %+.1f MB over %.0f s "
-      "(%+.1f MB per minute); %.0f moves/s\n",
-      Megabytes(middle.bytes - first.bytes),
+      "first half: %+.1f MiB over %.0f s; second half: %+.1f MiB over %.0f s "
+      "(%+.1f MiB per minute); %.0f moves/s\n",
+      Mebibytes(middle.bytes - first.bytes),
       absl::ToDoubleSeconds(middle.elapsed - first.elapsed),
-      Megabytes(last.bytes - middle.bytes),
+      Mebibytes(last.bytes - middle.bytes),
       absl::ToDoubleSeconds(last.elapsed - middle.elapsed),
-      Megabytes(last.bytes - middle.bytes) * 60 /
+      Mebibytes(last.bytes - middle.bytes) * 60 /
           absl::ToDoubleSeconds(last.elapsed - middle.elapsed),
       load->moves.throughput());
   return ok ? 0 : 1;

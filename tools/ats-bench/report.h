@@ -2,12 +2,16 @@
 #ifndef ATS_TOOLS_ATS_BENCH_REPORT_H_
 #define ATS_TOOLS_ATS_BENCH_REPORT_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "tools/ats-bench/load.h"
 
 namespace ats::bench {
+
+// `bytes` in MiB, as memory and file sizes are printed.
+inline double Mebibytes(int64_t bytes) { return bytes / 1048576.0; }
 
 // Prints the column headings of PrintLoadRow.
 void PrintLoadHeader();
