@@ -1,6 +1,7 @@
 #ifndef ATS_STORAGE_EVENT_REPOSITORY_H_
 #define ATS_STORAGE_EVENT_REPOSITORY_H_
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,11 +60,12 @@ enum class PayloadParts {
   kShown,
 };
 
-// A due event as ListDue finds it: enough to decide whether to claim it
-// before reading (and decoding) its whole row with GetEvent.
+// A due event as ListDue finds it, from the queue's index alone: enough to
+// decide whether to claim it before reading (and decoding) its whole row
+// with ReadDueEvent.
 struct DueEvent {
-  std::string account_id;
-  std::string id;
+  // The row's place in the store, which only ReadDueEvent reads.
+  int64_t row_key = 0;
   // Its DeliveryDestination (see storage/delivery_destination.h).
   std::string destination;
 };
@@ -102,8 +104,8 @@ struct EventFilter {
 // Events and their delivery attempts. Account-scoped like every repository,
 // except the dispatcher's ListDue, which works across accounts because
 // delivery is the platform's job, not a caller's. ListDue followed by
-// GetEvent and UpdateEvent (state SENDING, a lease) in one Store::Claim is an
-// atomic claim: the events ListDue returns are locked for it.
+// ReadDueEvent and UpdateEvent (state SENDING, a lease) in one Store::Claim
+// is an atomic claim: the events ReadDueEvent returns are locked for it.
 class EventRepository {
  public:
   virtual ~EventRepository() = default;
@@ -161,14 +163,22 @@ class EventRepository {
   // storage/delivery_destination.h) are left out without being read, so a
   // dispatcher passes over the backlog of destinations it cannot send more
   // to at no cost; its cost grows with the number of destinations that have
-  // events to deliver, not with their backlogs. Runs in a write only.
-  // Events a concurrent write holds are passed over; those returned stay
-  // locked until the transaction ends. A claim must leave a SENDING event's due_time at or before its
-  // lease's expiry (keeping the due_time it was claimed at does). Final
+  // events to deliver, not with their backlogs. The rows are not read (nor
+  // locked): ReadDueEvent does that for the events a claim takes. Runs in a
+  // write only. A claim must leave a SENDING event's due_time at or before
+  // its lease's expiry (keeping the due_time it was claimed at does). Final
   // states never come back.
   virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) = 0;
+  // Returns the event `due` names, with its whole payload, if it is still
+  // due at `now` as ListDue means it; nullopt if it no longer is, or if a
+  // concurrent write holds it (on a store that servers share), so that a
+  // claim passes over it. The event stays locked until the write ends.
+  // DATA_LOSS if its payload or result does not decode. Runs in a write
+  // only.
+  virtual absl::StatusOr<std::optional<EventRow>> ReadDueEvent(
+      const DueEvent& due, absl::Time now) = 0;
   // Returns, by delivery destination, how many events of every account are
   // being delivered at `now`: SENDING under a lease that has not expired,
   // whichever server claimed them. Destinations with none are left out.

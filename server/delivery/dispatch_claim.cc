@@ -215,10 +215,11 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
   };
   const int target = options_.claim_batch;
   Lookups lookups(txn);
-  std::set<std::string> seen;
-  // Due rows passed over because they are our own deliveries whose lease
-  // ran out before the outcome was recorded: they stay due, so each later
-  // look asks for that many more.
+  std::set<int64_t> seen;
+  // Due rows passed over because another server's claim holds them, or
+  // because they are our own deliveries whose lease ran out before the
+  // outcome was recorded: they stay due, so each later look asks for that
+  // many more.
   int deferred = 0;
   for (int scan = 0; scan < kMaxScanBatches; ++scan) {
     const int limit = deferred + target - static_cast<int>(claims.size());
@@ -230,18 +231,20 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
     if (!due.ok()) return due.status();
     for (const storage::DueEvent& key : *due) {
       if (static_cast<int>(claims.size()) >= target) break;
-      if (!seen.insert(key.id).second) continue;
-      if (Unrecorded(key.id)) {
-        ++deferred;
-        continue;
-      }
+      if (!seen.insert(key.row_key).second) continue;
       // Filled up by this claim: the next look leaves it out.
       if (!requests.MayStart(key.destination) || at_limit(key.destination)) {
         continue;
       }
-      auto event = txn.events().GetEvent(key.account_id, key.id,
-                                         storage::PayloadParts::kAll);
-      if (!event.ok()) return event.status();
+      auto due_event = txn.events().ReadDueEvent(key, now);
+      if (!due_event.ok()) return due_event.status();
+      std::optional<storage::EventRow>& event = *due_event;
+      // Held by another server's claim (or no longer due), or one of our
+      // own deliveries whose lease ran out before its outcome was recorded.
+      if (!event.has_value() || Unrecorded(event->id)) {
+        ++deferred;
+        continue;
+      }
       Delivery delivery;
       auto settlement = Prepare(txn, lookups, *event, &delivery);
       if (!settlement.ok()) return settlement.status();

@@ -405,19 +405,20 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   struct Due {
     int64_t due_time;
     int64_t state;
-    int64_t seq;
+    DueEvent event;
     bool operator<(const Due& other) const {
-      return std::tie(due_time, state, seq) <
-             std::tie(other.due_time, other.state, other.seq);
+      return std::tie(due_time, state, event.row_key) <
+             std::tie(other.due_time, other.state, other.event.row_key);
     }
   };
   const auto read_due = [](const Statement& row) {
-    return Due{row.ColumnInt64(0), row.ColumnInt64(1), row.ColumnInt64(2)};
+    return Due{row.ColumnInt64(0), row.ColumnInt64(1),
+               DueEvent{row.ColumnInt64(2), row.ColumnText(3)}};
   };
   std::vector<Due> due;
   for (const std::string& queue : queues) {
     auto rows = ReadAll<Due>(
-        db_.Prepare("SELECT due_time, state, seq "
+        db_.Prepare("SELECT due_time, state, seq, destination "
                     "FROM events INDEXED BY events_to_dispatch "
                     "WHERE destination = ?1 AND state IN (1, 2, 5) "
                     "AND due_time <= ?2 "
@@ -435,18 +436,18 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   // serves any number of them; each dialect has its own way to read it.
   auto expired = ReadAll<Due>(
       db_.Prepare(
-          db_.dialect() == Dialect::kSqlite
-              ? "SELECT due_time, state, seq "
-                "FROM events INDEXED BY events_leased "
-                "WHERE state = 3 AND lease_expire_time <= ?1 "
-                "AND due_time <= ?1 "
-                "AND destination NOT IN (SELECT value FROM json_each(?2)) "
-                "ORDER BY lease_expire_time LIMIT ?3"
-              : "SELECT due_time, state, seq FROM events "
-                "WHERE state = 3 AND lease_expire_time <= ?1 "
-                "AND due_time <= ?1 AND destination NOT IN "
-                "(SELECT json_array_elements_text(CAST(?2 AS json))) "
-                "ORDER BY lease_expire_time LIMIT ?3")
+             db_.dialect() == Dialect::kSqlite
+                 ? "SELECT due_time, state, seq, destination "
+                   "FROM events INDEXED BY events_leased "
+                   "WHERE state = 3 AND lease_expire_time <= ?1 "
+                   "AND due_time <= ?1 "
+                   "AND destination NOT IN (SELECT value FROM json_each(?2)) "
+                   "ORDER BY lease_expire_time LIMIT ?3"
+                 : "SELECT due_time, state, seq, destination FROM events "
+                   "WHERE state = 3 AND lease_expire_time <= ?1 "
+                   "AND due_time <= ?1 AND destination NOT IN "
+                   "(SELECT json_array_elements_text(CAST(?2 AS json))) "
+                   "ORDER BY lease_expire_time LIMIT ?3")
           .Bind(1, ToMicros(now))
           .Bind(2, JsonStringArray(skip_destinations))
           .Bind(3, limit),
@@ -456,31 +457,32 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
 
   std::sort(due.begin(), due.end());
   if (static_cast<int>(due.size()) > limit) due.resize(limit);
-  std::vector<DueEvent> keys;
-  keys.reserve(due.size());
-  // Each row is read again, still due, and on PostgreSQL locked for the
-  // claim: one that a concurrent write holds, or changed since the look
-  // above, is passed over.
-  static constexpr char kStillDue[] =
-      "SELECT account_id, id, destination FROM events WHERE seq = ?1 "
-      "AND due_time <= ?2 AND (state IN (1, 2, 5) OR "
-      "(state = 3 AND lease_expire_time <= ?2))";
+  std::vector<DueEvent> events;
+  events.reserve(due.size());
+  for (Due& event : due) events.push_back(std::move(event.event));
+  return events;
+}
+
+absl::StatusOr<std::optional<EventRow>> SqlEventRepository::ReadDueEvent(
+    const DueEvent& due, absl::Time now) {
+  // Read again, still due, and on PostgreSQL locked for the claim: one that
+  // a concurrent write holds, or that changed since ListDue, is passed over.
+  static const std::string kStillDue = absl::StrCat(
+      "SELECT ", kEventColumns,
+      " FROM events WHERE seq = ?1 AND due_time <= ?2 AND "
+      "(state IN (1, 2, 5) OR (state = 3 AND lease_expire_time <= ?2))");
   static const std::string kLockStillDue =
       absl::StrCat(kStillDue, " FOR UPDATE SKIP LOCKED");
-  for (const Due& event : due) {
-    auto key = ReadOptional<DueEvent>(
-        db_.Prepare(db_.dialect() == Dialect::kSqlite ? kStillDue
-                                                      : kLockStillDue.c_str())
-            .Bind(1, event.seq)
-            .Bind(2, ToMicros(now)),
-        [](const Statement& row) {
-          return DueEvent{row.ColumnText(0), row.ColumnText(1),
-                          row.ColumnText(2)};
-        });
-    if (!key.ok()) return key.status();
-    if (key->has_value()) keys.push_back(**std::move(key));
-  }
-  return keys;
+  Statement& stmt =
+      db_.Prepare(db_.dialect() == Dialect::kSqlite ? kStillDue.c_str()
+                                                    : kLockStillDue.c_str());
+  stmt.Bind(1, due.row_key).Bind(2, ToMicros(now));
+  auto rows = ReadEventRows<EventRow>(stmt, 1, [](const Statement& row) {
+    return ReadEvent(row, PayloadParts::kAll);
+  });
+  if (!rows.ok()) return rows.status();
+  if (rows->empty()) return std::nullopt;
+  return std::move(rows->front());
 }
 
 absl::StatusOr<int64_t> SqlEventRepository::CancelOpenEvents(

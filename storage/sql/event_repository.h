@@ -33,6 +33,8 @@ class SqlEventRepository final : public EventRepository {
   absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) override;
+  absl::StatusOr<std::optional<EventRow>> ReadDueEvent(const DueEvent& due,
+                                                       absl::Time now) override;
   // Defined in event_due_queue.cc.
   absl::StatusOr<DueQueue> CountDue(absl::Time now) override;
   absl::StatusOr<std::map<std::string, int64_t>> CountLeased(

@@ -179,18 +179,20 @@ class EventRepositoryTest
 
   std::vector<std::string> Due(absl::Time now, int limit = 100,
                                const std::vector<std::string>& skip = {}) {
-    absl::StatusOr<std::vector<DueEvent>> due = absl::UnknownError("not run");
-    EXPECT_TRUE(store_
-                    ->WriteAndWait([&](Transaction& t) {
-                      due = t.events().ListDue(now, limit, skip);
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    EXPECT_TRUE(due.ok()) << due.status();
+    // Each listed event read as a claim reads it, which names it.
     std::vector<std::string> ids;
-    if (due.ok()) {
-      for (const DueEvent& row : *due) ids.push_back(row.id);
-    }
+    const absl::Status status = store_->WriteAndWait([&](Transaction& t) {
+      auto due = t.events().ListDue(now, limit, skip);
+      if (!due.ok()) return due.status();
+      for (const DueEvent& row : *due) {
+        auto event = t.events().ReadDueEvent(row, now);
+        if (!event.ok()) return event.status();
+        EXPECT_TRUE(event->has_value()) << "listed, then not due";
+        if (event->has_value()) ids.push_back((*event)->id);
+      }
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(status.ok()) << status;
     return ids;
   }
 
@@ -517,6 +519,45 @@ TEST_P(EventRepositoryTest, ListDueNamesEachEventsDestination) {
   EXPECT_EQ((*due)[0].destination, "int-a");
   EXPECT_EQ((*due)[1].destination,
             absl::StrCat("webhook:", kAccountA, "/hooks.example:8443"));
+}
+
+TEST_P(EventRepositoryTest, ReadDueEventReadsTheWholeEventOnlyWhileItIsDue) {
+  EventRow pending = Event("pending", "c1", "j1", At(100));
+  pending.payload.set_job_title("Backend engineer");
+  pending.payload.mutable_candidate()->set_email("ada@example.com");
+  ASSERT_OK(Insert({pending, Event("settled", "c1", "j1", At(100))}));
+
+  ASSERT_OK(store_->WriteAndWait([&](Transaction& t) {
+    auto due = t.events().ListDue(At(1000), 10, {});
+    if (!due.ok()) return due.status();
+    EXPECT_EQ(due->size(), 2u);
+    // Settled by another write between the look and the read.
+    auto settled =
+        t.events().GetEvent(kAccountA, "settled", PayloadParts::kAll);
+    if (!settled.ok()) return settled.status();
+    settled->state = ats::v1::EVENT_STATE_SENT;
+    absl::Status updated = t.events().UpdateEvent(*settled);
+    if (!updated.ok()) return updated;
+    for (const DueEvent& row : *due) {
+      auto event = t.events().ReadDueEvent(row, At(1000));
+      if (!event.ok()) return event.status();
+      if (row.row_key == due->front().row_key) {
+        // The whole payload, not only the shown parts.
+        EXPECT_TRUE(event->has_value());
+        if (!event->has_value()) continue;
+        EXPECT_EQ((*event)->id, "pending");
+        EXPECT_EQ((*event)->payload.job_title(), "Backend engineer");
+        EXPECT_EQ((*event)->payload.candidate().email(), "ada@example.com");
+      } else {
+        EXPECT_FALSE(event->has_value()) << "a SENT event is not due";
+      }
+      // Not yet due at an earlier time.
+      auto early = t.events().ReadDueEvent(row, At(99));
+      if (!early.ok()) return early.status();
+      EXPECT_FALSE(early->has_value());
+    }
+    return absl::OkStatus();
+  }));
 }
 
 TEST_P(EventRepositoryTest, CountLeasedCountsLiveLeasesByDestination) {

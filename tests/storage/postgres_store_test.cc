@@ -117,13 +117,14 @@ absl::Status ClaimDue(Transaction& t, int limit, std::vector<std::string>* ids) 
   auto due = t.events().ListDue(now, limit, {});
   if (!due.ok()) return due.status();
   for (const DueEvent& key : *due) {
-    auto event = t.events().GetEvent(key.account_id, key.id, PayloadParts::kAll);
+    auto event = t.events().ReadDueEvent(key, now);
     if (!event.ok()) return event.status();
-    event->state = ats::v1::EVENT_STATE_SENDING;
-    event->lease_expire_time = now + absl::Minutes(1);
-    absl::Status updated = t.events().UpdateEvent(*event);
+    if (!event->has_value()) continue;  // Another claim holds it.
+    (*event)->state = ats::v1::EVENT_STATE_SENDING;
+    (*event)->lease_expire_time = now + absl::Minutes(1);
+    absl::Status updated = t.events().UpdateEvent(**event);
     if (!updated.ok()) return updated;
-    ids->push_back(key.id);
+    ids->push_back((*event)->id);
   }
   return absl::OkStatus();
 }
