@@ -157,12 +157,18 @@ class BulkOperationRepository {
   // Records the outcome, event and reason of each of `items`, found by key
   // (items of operation `operation_id` of `account_id`; their own account,
   // operation and candidate ids are not read); NOT_FOUND if the operation
-  // lacks one.
+  // lacks one. Items handled the operation's way need no record (see
+  // ListItems).
   virtual absl::Status UpdateItems(std::string_view account_id,
                                    std::string_view operation_id,
                                    const std::vector<BulkItemRow>& items) = 0;
   // Returns the operation's items in key order, only those with `outcome`
-  // unless it is unspecified.
+  // unless it is unspecified. An item at or before the operation's
+  // process_cursor that is still PENDING was handled the operation's way, and
+  // is returned so: REQUEUED with its event for a recover; CREATED for a
+  // trigger, with the event of the operation whose candidate is the item's
+  // (one per candidate). So a batch's writer records only the other
+  // outcomes, and the common one costs no write per item.
   virtual absl::StatusOr<Page<BulkItemRow>> ListItems(
       std::string_view account_id, std::string_view operation_id,
       ats::v1::BulkItemOutcome outcome, const PageRequest& page) = 0;

@@ -137,10 +137,19 @@ absl::StatusOr<std::optional<storage::IntegrationRow>> SendableIntegration(
 using HandleItemFn = std::function<absl::Status(
     const storage::PendingBulkItem& item, storage::BulkItemRow& outcome)>;
 
+// The outcome of an item handled as operations of `kind` mean to: storage
+// reports it for an item passed by the process cursor without a recorded
+// outcome (see BulkOperationRepository::ListItems).
+ats::v1::BulkItemOutcome HandledOutcome(ats::v1::BulkOperationKind kind) {
+  return kind == ats::v1::BULK_OPERATION_KIND_RECOVER
+             ? ats::v1::BULK_ITEM_OUTCOME_REQUEUED
+             : ats::v1::BULK_ITEM_OUTCOME_CREATED;
+}
+
 // Handles the next `batch_size` PENDING items of `operation` (with their
 // candidates' tags when `with_tags`) at `now`, in `txn`, with `handle`;
-// records their outcomes and moves the cursor past them: the operation
-// SUCCEEDS when they were the last.
+// records the outcomes other than HandledOutcome and moves the cursor past
+// them all: the operation SUCCEEDS when they were the last.
 absl::Status HandleNextItems(storage::Transaction& txn,
                              storage::BulkOperationRow& operation,
                              absl::Time now, int batch_size, bool with_tags,
@@ -149,14 +158,17 @@ absl::Status HandleNextItems(storage::Transaction& txn,
       operation.account_id, operation.id, operation.process_cursor, batch_size,
       with_tags);
   if (!items.ok()) return items.status();
-  std::vector<storage::BulkItemRow> outcomes(items->size());
-  for (size_t i = 0; i < items->size(); ++i) {
-    outcomes[i].key = (*items)[i].key;
-    absl::Status status = handle((*items)[i], outcomes[i]);
+  const ats::v1::BulkItemOutcome handled = HandledOutcome(operation.kind);
+  std::vector<storage::BulkItemRow> others;
+  for (const storage::PendingBulkItem& item : *items) {
+    storage::BulkItemRow outcome;
+    outcome.key = item.key;
+    absl::Status status = handle(item, outcome);
     if (!status.ok()) return status;
+    if (outcome.outcome != handled) others.push_back(std::move(outcome));
   }
-  absl::Status status = txn.bulk_operations().UpdateItems(
-      operation.account_id, operation.id, outcomes);
+  absl::Status status = txn.bulk_operations().UpdateItems(operation.account_id,
+                                                          operation.id, others);
   if (!status.ok()) return status;
   if (!items->empty()) operation.process_cursor = items->back().key;
   if (static_cast<int>(items->size()) < batch_size) {

@@ -23,10 +23,14 @@ constexpr char kItemColumns[] =
     "reason";
 
 static_assert(ats::v1::BULK_ITEM_OUTCOME_PENDING == 4 &&
+                  ats::v1::BULK_ITEM_OUTCOME_CREATED == 1 &&
+                  ats::v1::BULK_ITEM_OUTCOME_REQUEUED == 5 &&
+                  ats::v1::BULK_OPERATION_KIND_TRIGGER == 1 &&
+                  ats::v1::BULK_OPERATION_KIND_RECOVER == 2 &&
                   ats::v1::BULK_OPERATION_STATE_RUNNING == 1 &&
                   ats::v1::EVENT_STATE_DEAD == 8,
-              "the SQL below spells PENDING items, RUNNING operations and "
-              "DEAD events");
+              "the SQL below spells item outcomes, operation kinds, RUNNING "
+              "operations and DEAD events");
 
 // A recover's item key: the event's death time and seq, each as 20 digits,
 // so that text order is death order.
@@ -399,12 +403,28 @@ absl::StatusOr<Page<BulkItemRow>> SqlBulkOperationRepository::ListItems(
     return absl::InvalidArgumentError("page_token is not valid for this list");
   }
   // The primary key serves the order; an outcome filter reads past the
-  // items with other outcomes, which for one operation is bounded.
-  static const std::string sql =
-      absl::StrCat("SELECT ", kItemColumns,
-                   " FROM bulk_operation_items WHERE operation_id = ?2 "
-                   "AND account_id = ?1 AND (?3 = 0 OR outcome = ?3) "
-                   "AND item_key > ?4 ORDER BY item_key LIMIT ?5");
+  // items with other outcomes, which for one operation is bounded. An item
+  // still PENDING at or before the process cursor was handled the
+  // operation's way (see the interface): its outcome follows the kind, and a
+  // trigger's event is the one the operation made for the candidate, found
+  // through the candidate's events.
+  static const std::string sql = absl::StrCat(
+      "SELECT account_id, operation_id, item_key, candidate_id, outcome, "
+      "event_id, reason FROM (SELECT i.account_id, i.operation_id, "
+      "i.item_key, i.candidate_id, i.reason, "
+      "CASE WHEN i.outcome = 4 AND i.item_key <= o.process_cursor "
+      "THEN CASE o.kind WHEN 2 THEN 5 ELSE 1 END ELSE i.outcome END "
+      "AS outcome, "
+      "CASE WHEN i.outcome = 4 AND i.item_key <= o.process_cursor "
+      "AND o.kind = 1 THEN COALESCE((SELECT e.id FROM events e "
+      "WHERE e.account_id = i.account_id AND e.candidate_id = i.candidate_id "
+      "AND e.bulk_operation_id = i.operation_id), '') "
+      "ELSE i.event_id END AS event_id "
+      "FROM bulk_operation_items i JOIN bulk_operations o "
+      "ON o.id = i.operation_id AND o.account_id = i.account_id "
+      "WHERE i.operation_id = ?2 AND i.account_id = ?1 "
+      "AND i.item_key > ?4) AS items "
+      "WHERE ?3 = 0 OR outcome = ?3 ORDER BY item_key LIMIT ?5");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, account_id)
       .Bind(2, operation_id)

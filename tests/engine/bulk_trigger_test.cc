@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -167,7 +168,9 @@ TEST_F(BulkTriggerTest, AnExplicitListCountsDuplicatesOnceAndSkipsStrangers) {
   const std::vector<ats::v1::Event> events = EventsOf(done.name());
   ASSERT_EQ(events.size(), 20u);
   std::set<std::string> candidates;
+  std::map<std::string, std::string> event_of_candidate;
   for (const ats::v1::Event& event : events) {
+    event_of_candidate[event.candidate()] = event.name();
     EXPECT_EQ(event.source(), ats::v1::EVENT_SOURCE_BULK);
     EXPECT_EQ(event.state(), ats::v1::EVENT_STATE_PENDING);
     EXPECT_EQ(event.triggered_by(), done.created_by());
@@ -189,7 +192,9 @@ TEST_F(BulkTriggerTest, AnExplicitListCountsDuplicatesOnceAndSkipsStrangers) {
       Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_CREATED);
   ASSERT_EQ(created.size(), 20u);
   for (const BulkOperationItem& item : created) {
+    // The candidate's own event.
     EXPECT_TRUE(absl::StartsWith(item.event(), "events/"));
+    EXPECT_EQ(item.event(), event_of_candidate[item.candidate()]);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "storage/store.h"
@@ -408,6 +409,84 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
     }
     return absl::OkStatus();
   }));
+}
+
+TEST_P(BulkOperationRepositoryTest,
+       ItemsPassedByTheCursorWithoutAnOutcomeWereHandled) {
+  ASSERT_OK(Write([&](Transaction& t) -> absl::Status {
+    // A trigger that passed c1 (its event created) and c2 (skipped), not c3.
+    BulkOperationRow trigger = Operation("op1", At(10));
+    absl::Status status = t.bulk_operations().InsertOperation(trigger);
+    if (status.ok()) {
+      status = t.bulk_operations()
+                   .AddPendingItems(kAccountA, "op1", {"c1", "c2", "c3"})
+                   .status();
+    }
+    // c1's event of this operation, and one of another operation.
+    for (const auto& [id, operation] :
+         {std::pair("ev-other", "op0"), std::pair("ev-c1", "op1")}) {
+      EventRow event;
+      event.account_id = kAccountA;
+      event.id = id;
+      event.state = ats::v1::EVENT_STATE_PENDING;
+      event.integration_id = "int-a";
+      event.candidate_id = "c1";
+      event.source = ats::v1::EVENT_SOURCE_BULK;
+      event.bulk_operation_id = operation;
+      event.create_time = event.due_time = event.update_time = At(11);
+      if (status.ok()) status = t.events().InsertEvent(event);
+    }
+    if (status.ok()) {
+      status = t.bulk_operations().UpdateItems(
+          kAccountA, "op1",
+          {{"", "", "c2", "c2", ats::v1::BULK_ITEM_OUTCOME_SKIPPED, "",
+            "candidate candidates/c2 not found"}});
+    }
+    trigger.process_cursor = "c2";
+    if (status.ok()) status = t.bulk_operations().UpdateOperation(trigger);
+    // A recover that passed the item of d1, not that of d2.
+    BulkOperationRow recover = Operation("op2", At(10));
+    recover.kind = ats::v1::BULK_OPERATION_KIND_RECOVER;
+    if (status.ok()) status = t.bulk_operations().InsertOperation(recover);
+    if (status.ok()) {
+      status = t.bulk_operations()
+                   .AddItems(kAccountA, "op2",
+                             {{"", "", "k1", "cand-d1",
+                               ats::v1::BULK_ITEM_OUTCOME_PENDING, "d1", ""},
+                              {"", "", "k2", "cand-d2",
+                               ats::v1::BULK_ITEM_OUTCOME_PENDING, "d2", ""}})
+                   .status();
+    }
+    recover.process_cursor = "k1";
+    if (status.ok()) status = t.bulk_operations().UpdateOperation(recover);
+    return status;
+  }));
+
+  const auto list = [&](const std::string& operation,
+                        ats::v1::BulkItemOutcome outcome) {
+    std::vector<std::string> items;
+    EXPECT_OK(store_->Read([&](Transaction& t) {
+      auto page = t.bulk_operations().ListItems(kAccountA, operation, outcome,
+                                                {{}, 10});
+      if (!page.ok()) return page.status();
+      for (const BulkItemRow& item : page->rows) {
+        items.push_back(
+            absl::StrCat(item.key, " ", item.outcome, " ", item.event_id));
+      }
+      return absl::OkStatus();
+    }));
+    return items;
+  };
+  EXPECT_EQ(list("op1", ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED),
+            (std::vector<std::string>{"c1 1 ev-c1", "c2 2 ", "c3 4 "}));
+  EXPECT_EQ(list("op1", ats::v1::BULK_ITEM_OUTCOME_CREATED),
+            (std::vector<std::string>{"c1 1 ev-c1"}));
+  EXPECT_EQ(list("op1", ats::v1::BULK_ITEM_OUTCOME_PENDING),
+            (std::vector<std::string>{"c3 4 "}));
+  EXPECT_EQ(list("op2", ats::v1::BULK_ITEM_OUTCOME_UNSPECIFIED),
+            (std::vector<std::string>{"k1 5 d1", "k2 4 d2"}));
+  EXPECT_EQ(list("op2", ats::v1::BULK_ITEM_OUTCOME_REQUEUED),
+            (std::vector<std::string>{"k1 5 d1"}));
 }
 
 TEST_P(BulkOperationRepositoryTest, ListsTheDeadEventsOfAWindowByDeathTime) {
