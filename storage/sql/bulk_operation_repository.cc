@@ -74,6 +74,52 @@ absl::StatusOr<BulkOperationRow> ReadOperation(const Statement& stmt) {
   return row;
 }
 
+// Items per statement when items are written in bulk: a batch of a thousand
+// costs a few dozen statement runs instead of a thousand.
+constexpr size_t kItemsPerStatement = 64;
+
+// The row placeholders of `rows` rows of `per_row` parameters each, after
+// the two every row shares (?1 the account, ?2 the operation): `row(first)`
+// spells one row whose own parameters start at ?first.
+template <typename RowFn>
+std::string ItemRows(size_t rows, int per_row, RowFn row) {
+  std::string values;
+  for (size_t i = 0; i < rows; ++i) {
+    absl::StrAppend(&values, i == 0 ? "" : ", ",
+                    row(3 + per_row * static_cast<int>(i)));
+  }
+  return values;
+}
+
+// Writes `items` in statements of kItemsPerStatement items (`many_sql`),
+// then one item per statement (`one_sql`) for the rest. Each statement has
+// ?1 `account_id`, ?2 `operation_id`, then `per_row` parameters per item
+// that `bind(stmt, first, item)` binds; `ran(first_index, rows)` checks
+// each statement's effect after it runs.
+template <typename BindFn, typename RanFn>
+absl::Status WriteItems(Session& db, std::string_view account_id,
+                        std::string_view operation_id,
+                        const std::vector<BulkItemRow>& items,
+                        const std::string& many_sql, const char* one_sql,
+                        int per_row, BindFn bind, RanFn ran) {
+  size_t next = 0;
+  while (next < items.size()) {
+    const size_t rows =
+        items.size() - next >= kItemsPerStatement ? kItemsPerStatement : 1;
+    Statement& stmt =
+        db.Prepare(rows == kItemsPerStatement ? many_sql.c_str() : one_sql);
+    stmt.Bind(1, account_id).Bind(2, operation_id);
+    for (size_t row = 0; row < rows; ++row) {
+      bind(stmt, static_cast<int>(3 + per_row * row), items[next + row]);
+    }
+    absl::Status status = stmt.Run();
+    if (status.ok()) status = ran(next, rows);
+    if (!status.ok()) return status;
+    next += rows;
+  }
+  return absl::OkStatus();
+}
+
 BulkItemRow ReadItem(const Statement& stmt) {
   BulkItemRow item;
   item.account_id = stmt.ColumnText(0);
@@ -269,24 +315,34 @@ SqlBulkOperationRepository::ListDeadEventItems(std::string_view account_id,
 absl::StatusOr<int64_t> SqlBulkOperationRepository::AddItems(
     std::string_view account_id, std::string_view operation_id,
     const std::vector<BulkItemRow>& items) {
-  static const std::string sql =
-      absl::StrCat("INSERT INTO bulk_operation_items (", kItemColumns,
-                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                   "ON CONFLICT (operation_id, item_key) DO NOTHING");
+  constexpr int kPerRow = 5;
+  const auto row = [](int first) {
+    return absl::StrCat("(?1, ?2, ?", first, ", ?", first + 1, ", ?", first + 2,
+                        ", ?", first + 3, ", ?", first + 4, ")");
+  };
+  const auto insert = [](const std::string& rows) {
+    return absl::StrCat("INSERT INTO bulk_operation_items (", kItemColumns,
+                        ") VALUES ", rows,
+                        " ON CONFLICT (operation_id, item_key) DO NOTHING");
+  };
+  static const std::string many_sql =
+      insert(ItemRows(kItemsPerStatement, kPerRow, row));
+  static const std::string one_sql = insert(row(3));
   int64_t added = 0;
-  for (const BulkItemRow& item : items) {
-    absl::Status status = db_.Prepare(sql.c_str())
-                              .Bind(1, account_id)
-                              .Bind(2, operation_id)
-                              .Bind(3, item.key)
-                              .Bind(4, item.candidate_id)
-                              .Bind(5, static_cast<int>(item.outcome))
-                              .Bind(6, item.event_id)
-                              .Bind(7, item.reason)
-                              .Run();
-    if (!status.ok()) return status;
-    added += db_.changes();
-  }
+  absl::Status status = WriteItems(
+      db_, account_id, operation_id, items, many_sql, one_sql.c_str(), kPerRow,
+      [](Statement& stmt, int first, const BulkItemRow& item) {
+        stmt.Bind(first, item.key)
+            .Bind(first + 1, item.candidate_id)
+            .Bind(first + 2, static_cast<int>(item.outcome))
+            .Bind(first + 3, item.event_id)
+            .Bind(first + 4, item.reason);
+      },
+      [&](size_t, size_t) {
+        added += db_.changes();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
   return added;
 }
 
@@ -339,61 +395,43 @@ SqlBulkOperationRepository::ListPendingItems(std::string_view account_id,
 absl::Status SqlBulkOperationRepository::UpdateItems(
     std::string_view account_id, std::string_view operation_id,
     const std::vector<BulkItemRow>& items) {
-  // Many rows per statement: a batch of a thousand items costs a few dozen
-  // statement runs instead of a thousand. ?1 is the account, ?2 the
-  // operation, then four per row; the rows a whole statement cannot take
-  // go one by one.
-  constexpr size_t kRowsPerStatement = 64;
-  static const std::string many_sql = [] {
-    std::string values;
-    for (size_t row = 0; row < kRowsPerStatement; ++row) {
-      const size_t first = 3 + 4 * row;
-      // PostgreSQL reads untyped VALUES as text: the outcome says it is
-      // a number.
-      absl::StrAppend(&values, row == 0 ? "" : ", ", "(?", first,
-                      ", CAST(?", first + 1, " AS BIGINT), ?", first + 2,
-                      ", ?", first + 3, ")");
-    }
-    return absl::StrCat(
-        "UPDATE bulk_operation_items AS i SET outcome = v.column2, "
-        "event_id = v.column3, reason = v.column4 FROM (VALUES ",
-        values,
-        ") AS v WHERE i.operation_id = ?2 AND i.item_key = v.column1 "
-        "AND i.account_id = ?1");
-  }();
+  constexpr int kPerRow = 4;
+  // PostgreSQL reads untyped VALUES as text: the outcome says it is a
+  // number.
+  static const std::string many_sql = absl::StrCat(
+      "UPDATE bulk_operation_items AS i SET outcome = v.column2, "
+      "event_id = v.column3, reason = v.column4 FROM (VALUES ",
+      ItemRows(kItemsPerStatement, kPerRow,
+               [](int first) {
+                 return absl::StrCat("(?", first, ", CAST(?", first + 1,
+                                     " AS BIGINT), ?", first + 2, ", ?",
+                                     first + 3, ")");
+               }),
+      ") AS v WHERE i.operation_id = ?2 AND i.item_key = v.column1 "
+      "AND i.account_id = ?1");
   constexpr char kOneSql[] =
       "UPDATE bulk_operation_items SET outcome = ?4, event_id = ?5, "
       "reason = ?6 WHERE operation_id = ?2 AND item_key = ?3 "
       "AND account_id = ?1";
-  size_t next = 0;
-  while (next < items.size()) {
-    const size_t rows =
-        items.size() - next >= kRowsPerStatement ? kRowsPerStatement : 1;
-    Statement& stmt =
-        db_.Prepare(rows == kRowsPerStatement ? many_sql.c_str() : kOneSql);
-    stmt.Bind(1, account_id).Bind(2, operation_id);
-    for (size_t row = 0; row < rows; ++row) {
-      const BulkItemRow& item = items[next + row];
-      const int first = static_cast<int>(3 + 4 * row);
-      stmt.Bind(first, item.key)
-          .Bind(first + 1, static_cast<int>(item.outcome))
-          .Bind(first + 2, item.event_id)
-          .Bind(first + 3, item.reason);
-    }
-    absl::Status status = stmt.Run();
-    if (!status.ok()) return status;
-    if (db_.changes() != static_cast<int64_t>(rows)) {
-      if (rows == 1) {
-        return RowNotFound("bulk operation item", items[next].key);
-      }
-      return absl::NotFoundError(
-          absl::StrCat("bulk operation ", std::string(operation_id),
-                       " has no item for some of the keys ", items[next].key,
-                       " to ", items[next + rows - 1].key));
-    }
-    next += rows;
-  }
-  return absl::OkStatus();
+  return WriteItems(
+      db_, account_id, operation_id, items, many_sql, kOneSql, kPerRow,
+      [](Statement& stmt, int first, const BulkItemRow& item) {
+        stmt.Bind(first, item.key)
+            .Bind(first + 1, static_cast<int>(item.outcome))
+            .Bind(first + 2, item.event_id)
+            .Bind(first + 3, item.reason);
+      },
+      [&](size_t first, size_t rows) -> absl::Status {
+        if (db_.changes() == static_cast<int64_t>(rows)) {
+          return absl::OkStatus();
+        }
+        if (rows == 1)
+          return RowNotFound("bulk operation item", items[first].key);
+        return absl::NotFoundError(
+            absl::StrCat("bulk operation ", std::string(operation_id),
+                         " has no item for some of the keys ", items[first].key,
+                         " to ", items[first + rows - 1].key));
+      });
 }
 
 absl::StatusOr<Page<BulkItemRow>> SqlBulkOperationRepository::ListItems(

@@ -371,7 +371,14 @@ TEST_P(BulkOperationRepositoryTest, UpdatesManyItemsAtOnceOrNoneOfThem) {
     absl::Status status =
         t.bulk_operations().InsertOperation(Operation("op1", At(10)));
     if (!status.ok()) return status;
-    return t.bulk_operations().AddPendingItems(kAccountA, "op1", ids).status();
+    auto added = t.bulk_operations().AddPendingItems(kAccountA, "op1", ids);
+    if (!added.ok()) return added.status();
+    EXPECT_EQ(*added, 150);
+    // Added again: the operation has them all, none counts.
+    added = t.bulk_operations().AddPendingItems(kAccountA, "op1", ids);
+    if (!added.ok()) return added.status();
+    EXPECT_EQ(*added, 0);
+    return absl::OkStatus();
   }));
 
   // One item the operation lacks fails the whole write.
