@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "storage/sql/event_repository.h"
 #include "storage/sql/values.h"
 
@@ -16,16 +17,17 @@ absl::StatusOr<DueQueue> SqlEventRepository::CountDue(absl::Time now) {
   // The two kinds of due event ListDue claims, each from its own index:
   // deliverable states (1, 2, 5) that are due, and deliveries (3) whose
   // lease ran out.
+  static const std::string kCount = absl::StrCat(
+      "SELECT sum(events), min(oldest) FROM ("
+      "SELECT count(*) AS events, min(due_time) AS oldest "
+      "FROM events INDEXED BY events_to_dispatch WHERE ",
+      kWaitingForDispatch,
+      " AND due_time <= ?1 "
+      "UNION ALL SELECT count(*), min(due_time) "
+      "FROM events INDEXED BY events_leased "
+      "WHERE state = 3 AND lease_expire_time <= ?1 AND due_time <= ?1) AS due");
   return ReadOne<DueQueue>(
-      db_.Prepare(
-             "SELECT sum(events), min(oldest) FROM ("
-             "SELECT count(*) AS events, min(due_time) AS oldest "
-             "FROM events INDEXED BY events_to_dispatch "
-             "WHERE state IN (1, 2, 5) AND due_time <= ?1 "
-             "UNION ALL SELECT count(*), min(due_time) "
-             "FROM events INDEXED BY events_leased "
-             "WHERE state = 3 AND lease_expire_time <= ?1 AND due_time <= ?1) AS due")
-          .Bind(1, ToMicros(now)),
+      db_.Prepare(kCount.c_str()).Bind(1, ToMicros(now)),
       [](const Statement& row) {
         DueQueue queue;
         queue.events = row.ColumnInt64(0);

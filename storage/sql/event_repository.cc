@@ -384,16 +384,19 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
   // events_to_dispatch. The destinations that have any are found by jumping
   // from one range to the next, so a skipped destination's backlog is never
   // walked.
+  static const std::string kDestinations = absl::StrCat(
+      "WITH RECURSIVE queue(id) AS ("
+      "SELECT (SELECT min(destination) "
+      "FROM events INDEXED BY events_to_dispatch WHERE ",
+      kWaitingForDispatch,
+      ") UNION ALL SELECT (SELECT min(destination) "
+      "FROM events INDEXED BY events_to_dispatch WHERE ",
+      kWaitingForDispatch,
+      " AND destination > queue.id) "
+      "FROM queue WHERE queue.id IS NOT NULL) "
+      "SELECT id FROM queue WHERE id IS NOT NULL");
   auto destinations = ReadAll<std::string>(
-      db_.Prepare(
-          "WITH RECURSIVE queue(id) AS ("
-          "SELECT (SELECT min(destination) "
-          "FROM events INDEXED BY events_to_dispatch WHERE state IN (1, 2, 5)) "
-          "UNION ALL SELECT (SELECT min(destination) "
-          "FROM events INDEXED BY events_to_dispatch "
-          "WHERE state IN (1, 2, 5) AND destination > queue.id) "
-          "FROM queue WHERE queue.id IS NOT NULL) "
-          "SELECT id FROM queue WHERE id IS NOT NULL"),
+      db_.Prepare(kDestinations.c_str()),
       [](const Statement& row) { return row.ColumnText(0); });
   if (!destinations.ok()) return destinations.status();
   std::vector<std::string> queues;
@@ -415,18 +418,19 @@ absl::StatusOr<std::vector<DueEvent>> SqlEventRepository::ListDue(
     return Due{row.ColumnInt64(0), row.ColumnInt64(1),
                DueEvent{row.ColumnInt64(2), row.ColumnText(3)}};
   };
+  static const std::string kQueue = absl::StrCat(
+      "SELECT due_time, state, seq, destination "
+      "FROM events INDEXED BY events_to_dispatch "
+      "WHERE destination = ?1 AND ",
+      kWaitingForDispatch,
+      " AND due_time <= ?2 ORDER BY due_time, state, seq LIMIT ?3");
   std::vector<Due> due;
   for (const std::string& queue : queues) {
-    auto rows = ReadAll<Due>(
-        db_.Prepare("SELECT due_time, state, seq, destination "
-                    "FROM events INDEXED BY events_to_dispatch "
-                    "WHERE destination = ?1 AND state IN (1, 2, 5) "
-                    "AND due_time <= ?2 "
-                    "ORDER BY due_time, state, seq LIMIT ?3")
-            .Bind(1, queue)
-            .Bind(2, ToMicros(now))
-            .Bind(3, limit),
-        read_due);
+    auto rows = ReadAll<Due>(db_.Prepare(kQueue.c_str())
+                                 .Bind(1, queue)
+                                 .Bind(2, ToMicros(now))
+                                 .Bind(3, limit),
+                             read_due);
     if (!rows.ok()) return rows.status();
     due.insert(due.end(), rows->begin(), rows->end());
   }
@@ -469,8 +473,8 @@ absl::StatusOr<std::optional<EventRow>> SqlEventRepository::ReadDueEvent(
   // a concurrent write holds, or that changed since ListDue, is passed over.
   static const std::string kStillDue = absl::StrCat(
       "SELECT ", kEventColumns,
-      " FROM events WHERE seq = ?1 AND due_time <= ?2 AND "
-      "(state IN (1, 2, 5) OR (state = 3 AND lease_expire_time <= ?2))");
+      " FROM events WHERE seq = ?1 AND due_time <= ?2 AND (",
+      kWaitingForDispatch, " OR (state = 3 AND lease_expire_time <= ?2))");
   static const std::string kLockStillDue =
       absl::StrCat(kStillDue, " FOR UPDATE SKIP LOCKED");
   Statement& stmt =
@@ -493,15 +497,19 @@ absl::StatusOr<int64_t> SqlEventRepository::CancelOpenEvents(
         "CancelOpenEvents needs a candidate or a job");
   }
   // Two texts so that each walks the index of its leading column.
+  static const std::string kOfJob = absl::StrCat(
+      "UPDATE events INDEXED BY events_by_job SET state = 9, "
+      "state_reason = ?3, update_time = ?4, lease_expire_time = NULL "
+      "WHERE account_id = ?1 AND job_id = ?2 AND ",
+      kWaitingForDispatch);
+  static const std::string kOfCandidate = absl::StrCat(
+      "UPDATE events INDEXED BY events_by_candidate SET state = 9, "
+      "state_reason = ?4, update_time = ?5, lease_expire_time = NULL "
+      "WHERE account_id = ?1 AND candidate_id = ?2 "
+      "AND (?3 = '' OR job_id = ?3) AND ",
+      kWaitingForDispatch);
   const char* sql =
-      candidate_id.empty()
-          ? "UPDATE events INDEXED BY events_by_job SET state = 9, "
-            "state_reason = ?3, update_time = ?4, lease_expire_time = NULL "
-            "WHERE account_id = ?1 AND job_id = ?2 AND state IN (1, 2, 5)"
-          : "UPDATE events INDEXED BY events_by_candidate SET state = 9, "
-            "state_reason = ?4, update_time = ?5, lease_expire_time = NULL "
-            "WHERE account_id = ?1 AND candidate_id = ?2 "
-            "AND (?3 = '' OR job_id = ?3) AND state IN (1, 2, 5)";
+      candidate_id.empty() ? kOfJob.c_str() : kOfCandidate.c_str();
   // Through std::string: an empty std::string_view may bind NULL, which
   // `?3 = ''` does not match. Each text takes only the values it uses, as
   // PostgreSQL cannot tell the type of a parameter nothing uses.

@@ -6,6 +6,13 @@
 
 namespace ats::storage::sql {
 
+// The states of the events waiting for a dispatcher (SCHEDULED, PENDING,
+// RETRYING), spelled as the condition of the events_to_dispatch index is
+// (SQLite migration 16): a query that says it so may use that index.
+// Comparisons, not an IN list, for which SQLite builds a table each time.
+inline constexpr char kWaitingForDispatch[] =
+    "(state = 1 OR state = 2 OR state = 5)";
+
 // EventRepository on one SQL session, inside its open transaction.
 // The payload and the result are stored as serialized protos; every list
 // names the index it walks (INDEXED BY), so a query the index cannot serve
