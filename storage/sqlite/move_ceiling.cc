@@ -125,7 +125,8 @@ absl::Status SeedApplications(Connection& db, int count) {
 // so the primary key index grows at its end as it does there.
 absl::Status WriteMove(Connection& db, const std::string& candidate,
                        const char* from, int to, int64_t entry, int64_t now,
-                       int64_t& sequence, const std::string& payload) {
+                       int64_t& sequence, const std::string& payload,
+                       CeilingRows rows) {
   absl::Status status =
       db.Prepare(
             "UPDATE applications SET stage_id = ?4, stage_enter_time = ?5, "
@@ -155,6 +156,8 @@ absl::Status WriteMove(Connection& db, const std::string& candidate,
   for (int i = 0; i < 2 && status.ok(); ++i) {
     // The trigger ids of the seed: ceilingtrigger{stage}{integration}.
     const std::string trigger = absl::StrCat("ceilingtrigger", to + 1, i + 1);
+    const std::string id =
+        absl::StrCat("ceil", absl::Dec(sequence++, absl::kZeroPad12));
     // A PENDING (2) stage-trigger (source 1) event for a partner: no webhook
     // URI, no bulk operation, no lease and no result yet.
     status =
@@ -167,8 +170,7 @@ absl::Status WriteMove(Connection& db, const std::string& candidate,
               "VALUES (?1, ?2, 2, '', ?3, '', ?4, ?5, 1, ?6, ?7, ?8, '', ?9, "
               "?10, ?11, ?11, ?11, 0, NULL, NULL, ?12)")
             .Bind(1, kAccount)
-            .Bind(2,
-                  absl::StrCat("ceil", absl::Dec(sequence++, absl::kZeroPad12)))
+            .Bind(2, id)
             .Bind(3, kIntegrations[i])
             .Bind(4, candidate)
             .Bind(5, kJob)
@@ -180,6 +182,24 @@ absl::Status WriteMove(Connection& db, const std::string& candidate,
             .Bind(11, now)
             .Bind(12, DeliveryDestination(kAccount, kIntegrations[i], ""))
             .Run();
+    if (!status.ok() || rows != CeilingRows::kMoveAndDelivery) continue;
+    // Delivered at once: SENT (4) after one attempt, and the attempt.
+    status = db.Prepare(
+                   "UPDATE events SET state = 4, attempt_count = 1, "
+                   "update_time = ?3 WHERE account_id = ?1 AND id = ?2")
+                 .Bind(1, kAccount)
+                 .Bind(2, id)
+                 .Bind(3, now)
+                 .Run();
+    if (!status.ok()) break;
+    status = db.Prepare(
+                   "INSERT INTO delivery_attempts (account_id, event_id, "
+                   "number, attempt_time, http_status, latency_micros, error, "
+                   "partner_message) VALUES (?1, ?2, 1, ?3, 200, 1000, '', '')")
+                 .Bind(1, kAccount)
+                 .Bind(2, id)
+                 .Bind(3, now)
+                 .Run();
   }
   return status;
 }
@@ -189,7 +209,8 @@ absl::Status WriteMove(Connection& db, const std::string& candidate,
 absl::StatusOr<double> MeasureMoveCeiling(const std::string& path,
                                           int applications, int moves,
                                           int64_t payload_bytes,
-                                          bool synchronous_full) {
+                                          bool synchronous_full,
+                                          CeilingRows rows) {
   if (applications < 1 || moves < 1) {
     return absl::InvalidArgumentError(
         "the ceiling needs applications and moves");
@@ -222,8 +243,9 @@ absl::StatusOr<double> MeasureMoveCeiling(const std::string& path,
     // Entry 2 goes into the first trigger stage, then back and forth.
     const int to = entry % 2;
     const char* from = entry == 2 ? kFirstStage : kTriggerStages[1 - to];
-    status = WriteMove(db, CandidateId(app), from, to, entry,
-                       absl::ToUnixMicros(absl::Now()), sequence, payload);
+    status =
+        WriteMove(db, CandidateId(app), from, to, entry,
+                  absl::ToUnixMicros(absl::Now()), sequence, payload, rows);
   }
   if (status.ok()) status = db.Exec("COMMIT");
   if (!status.ok()) return status;

@@ -22,11 +22,16 @@ namespace ats::storage::sqlite {
 // A move writes what MoveCandidate writes there, through plain prepared
 // statements: the application's update, one stage transition, and two
 // PENDING events with payloads of `payload_bytes` bytes and every column the
-// server fills, the delivery destination included.
-absl::StatusOr<double> MeasureMoveCeiling(const std::string& path,
-                                          int applications, int moves,
-                                          int64_t payload_bytes,
-                                          bool synchronous_full);
+// server fills, the delivery destination included. With
+// CeilingRows::kMoveAndDelivery it also writes, in the same commit, the
+// least that delivering those two events writes: each event settled SENT
+// and one attempt row for it. Nothing that records every attempt and
+// settles every event on SQLite's one writer writes less for a move with
+// delivery on (the server also claims each event first).
+enum class CeilingRows { kMove, kMoveAndDelivery };
+absl::StatusOr<double> MeasureMoveCeiling(
+    const std::string& path, int applications, int moves, int64_t payload_bytes,
+    bool synchronous_full, CeilingRows rows = CeilingRows::kMove);
 
 }  // namespace ats::storage::sqlite
 

@@ -72,6 +72,29 @@ TEST_F(MoveCeilingTest, WritesATransitionAndTwoEventsPerMove) {
             0);
 }
 
+TEST_F(MoveCeilingTest, WithDeliveryEveryEventIsSentAfterOneAttempt) {
+  absl::StatusOr<double> rate = MeasureMoveCeiling(
+      path_, /*applications=*/30, /*moves=*/100, /*payload_bytes=*/350,
+      /*synchronous_full=*/false, CeilingRows::kMoveAndDelivery);
+
+  ASSERT_TRUE(rate.ok()) << rate.status();
+  EXPECT_GT(*rate, 0);
+  EXPECT_EQ(QueryInt(path_,
+                     "SELECT count(*) FROM stage_transitions "
+                     "WHERE from_stage_id <> ''"),
+            100);
+  EXPECT_EQ(QueryInt(path_,
+                     "SELECT count(*) FROM events WHERE state = 4 "
+                     "AND attempt_count = 1"),
+            200);
+  // One attempt per event, each its first.
+  EXPECT_EQ(QueryInt(path_,
+                     "SELECT count(*) FROM delivery_attempts a JOIN events e "
+                     "ON e.id = a.event_id WHERE a.number = 1"),
+            200);
+  EXPECT_EQ(QueryInt(path_, "SELECT count(*) FROM delivery_attempts"), 200);
+}
+
 TEST_F(MoveCeilingTest, WritesWithFullSynchronousCommits) {
   ASSERT_TRUE(
       MeasureMoveCeiling(path_, 4, 10, 100, /*synchronous_full=*/true).ok());

@@ -196,7 +196,9 @@ int main(int argc, char** argv) {
       "tools/peer-bench/run.sh) enqueuing and delivering --jobs jobs; ours "
       "bulk-creating and delivering as many events; ours moving candidates "
       "into stages with two partner triggers (64 in flight); SQLite writing "
-      "a move's rows bare (the move ceiling); then one table of their rates "
+      "a move's rows bare (the move ceiling), then with the least that "
+      "delivering its events writes (the move+delivery ceiling); then one "
+      "table of their rates "
       "and ratios with the load average at each step");
   AddTargetFlags(*compare_command, compare.target);
   compare_command
