@@ -425,8 +425,9 @@ absl::Status SqlBulkOperationRepository::UpdateItems(
         if (db_.changes() == static_cast<int64_t>(rows)) {
           return absl::OkStatus();
         }
-        if (rows == 1)
+        if (rows == 1) {
           return RowNotFound("bulk operation item", items[first].key);
+        }
         return absl::NotFoundError(
             absl::StrCat("bulk operation ", std::string(operation_id),
                          " has no item for some of the keys ", items[first].key,
