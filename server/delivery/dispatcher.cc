@@ -2,7 +2,6 @@
 // to the connector, and the recorder. Claiming is in dispatch_claim.cc,
 // recording in dispatch_record.cc.
 
-#include "server/contract/errors.h"
 #include "server/delivery/dispatcher.h"
 
 #include <memory>
@@ -11,7 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/json_util.h"
+#include "server/contract/errors.h"
+#include "server/contract/proto_json.h"
 #include "spdlog/spdlog.h"
 
 namespace ats::server {
@@ -267,8 +267,8 @@ void Dispatcher::Send(Claim claim) {
   attempt.time = clock_.Now();
   // Encoded here, on the claim loop's thread, rather than inside the claim's
   // write: the store's one writer is the busiest thread.
-  auto json = google::protobuf::util::MessageToJsonString(
-      claim.event.payload, &claim.delivery.body);
+  const absl::Status json =
+      MessageToJson(claim.event.payload, &claim.delivery.body);
   attempt.event = std::move(claim.event);
   // Shared so that the callback stays copyable (std::function).
   auto pending = std::make_shared<Attempt>(std::move(attempt));
