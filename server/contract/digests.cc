@@ -1,13 +1,15 @@
 #include "server/contract/digests.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/sha.h>
 
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "absl/strings/escaping.h"
 
@@ -20,17 +22,60 @@ std::string Sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
 }
 
+namespace {
+
+[[noreturn]] void HmacFailed() {
+  // Only allocation failure or an oversized key (> INT_MAX) make OpenSSL's
+  // HMAC fail; neither is recoverable here, and a wrong signature must never
+  // go out.
+  std::fprintf(stderr, "FATAL: OpenSSL HMAC-SHA256 failed\n");
+  std::abort();
+}
+
+struct MacContextFree {
+  void operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
+};
+using MacContext = std::unique_ptr<EVP_MAC_CTX, MacContextFree>;
+
+// An HMAC-SHA256 context with its algorithms looked up, keyed afresh for
+// each message: OpenSSL 3's one-shot HMAC() looks both up by name every
+// time, which cost more than signing a webhook body.
+MacContext NewHmacSha256Context() {
+  struct MacFree {
+    void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
+  };
+  const std::unique_ptr<EVP_MAC, MacFree> hmac(
+      EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (hmac == nullptr) HmacFailed();
+  MacContext context(EVP_MAC_CTX_new(hmac.get()));
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+      OSSL_PARAM_construct_end()};
+  if (context == nullptr ||
+      EVP_MAC_CTX_set_params(context.get(), params) != 1) {
+    HmacFailed();
+  }
+  return context;
+}
+
+}  // namespace
+
 std::string HmacSha256(std::string_view key, std::string_view message) {
+  thread_local const MacContext context = NewHmacSha256Context();
+  // A null key would mean "the previous message's key" to EVP_MAC_init.
+  static constexpr unsigned char kEmpty[1] = {0};
+  const auto* key_bytes =
+      key.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(key.data());
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_size = 0;
-  // HMAC() only fails on allocation failure or an oversized key (> INT_MAX);
-  // neither is recoverable here, and a wrong signature must never go out.
+  size_t mac_size = 0;
   if (key.size() > INT_MAX ||
-      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(message.data()),
-           message.size(), mac, &mac_size) == nullptr) {
-    std::fprintf(stderr, "FATAL: OpenSSL HMAC-SHA256 failed\n");
-    std::abort();
+      EVP_MAC_init(context.get(), key_bytes, key.size(), nullptr) != 1 ||
+      EVP_MAC_update(context.get(),
+                     reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) != 1 ||
+      EVP_MAC_final(context.get(), mac, &mac_size, sizeof(mac)) != 1) {
+    HmacFailed();
   }
   return std::string(reinterpret_cast<const char*>(mac), mac_size);
 }

@@ -184,6 +184,22 @@ TEST(HashTest, HmacSha256Rfc4231TestCase2) {
             "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM=");
 }
 
+TEST(HashTest, HmacSha256KeysEachMessageAfresh) {
+  // RFC 4231 test case 1, then case 2 on the same thread, then case 1 again:
+  // no key carries over from the message before.
+  const std::string key1(20, '\x0b');
+  const std::string case1 =
+      "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256(key1, "Hi There")), case1);
+  EXPECT_EQ(absl::BytesToHexString(
+                HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256(key1, "Hi There")), case1);
+  // An empty key is a key of its own (as HMAC() computes it), not the last.
+  EXPECT_EQ(absl::BytesToHexString(HmacSha256("", "")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+}
+
 TEST(HashTest, ConstantTimeEquals) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
