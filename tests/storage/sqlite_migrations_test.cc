@@ -502,6 +502,68 @@ TEST(EmbeddedMigrationsTest, EventsKeepEveryColumnAndTheirListOrder) {
             1);
 }
 
+TEST(EmbeddedMigrationsTest, CandidatesKeyedByIdKeepEveryColumnAndTheirTags) {
+  absl::Span<const Migration> migrations = EmbeddedMigrations();
+  const size_t keyed = IndexOfMigration(migrations, "candidates_keyed_by_id");
+  ASSERT_LT(keyed, migrations.size());
+
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Connection>> opened =
+      Connection::Open(dir.File("db.sqlite"), ConnectionOptions());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Connection& db = **opened;
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(keyed)).ok());
+  // Inserted out of id order.
+  ASSERT_TRUE(
+      db.Exec("INSERT INTO accounts (id, display_name, create_time) "
+              "VALUES ('a', 'A', 1); "
+              "INSERT INTO candidates (account_id, id, given_name, "
+              "family_name, email, email_key, phone, create_time, "
+              "update_time, revision) VALUES "
+              "('a', 'c2', 'Grace', 'Hopper', 'G@x.example', 'g@x.example', "
+              "'+1', 5, 6, 2), "
+              "('a', 'c1', 'Ada', 'Lovelace', '', '', '', 3, 4, 1); "
+              "INSERT INTO candidate_tags (account_id, candidate_id, tag) "
+              "VALUES ('a', 'c2', 'navy'), ('a', 'c2', 'cobol')")
+          .ok());
+  auto dump = [&] {
+    std::vector<std::string> rows;
+    Statement& select = db.Prepare(
+        "SELECT account_id, id, given_name, family_name, email, email_key, "
+        "phone, create_time, update_time, revision FROM candidates "
+        "ORDER BY id");
+    while (select.Step().value_or(false)) {
+      std::string row;
+      for (int i = 0; i < 10; ++i)
+        absl::StrAppend(&row, select.ColumnText(i), "|");
+      rows.push_back(row);
+    }
+    db.ResetStatements();
+    return rows;
+  };
+  const std::vector<std::string> before = dump();
+  ASSERT_EQ(before.size(), 2u);
+
+  ASSERT_TRUE(ApplyMigrations(db, migrations.first(keyed + 1)).ok());
+  EXPECT_EQ(dump(), before);
+  // Stored by id: there is no rowid any more.
+  EXPECT_FALSE(db.Exec("SELECT rowid FROM candidates").ok());
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM candidate_tags"), 2);
+  // The email stays unique in its account.
+  EXPECT_FALSE(db.Exec("INSERT INTO candidates (account_id, id, given_name, "
+                       "family_name, email, email_key, phone, create_time, "
+                       "update_time, revision) VALUES ('a', 'c3', '', '', "
+                       "'g@x.example', 'g@x.example', '', 7, 7, 1)")
+                   .ok());
+  // Tags still go with their candidate.
+  ASSERT_TRUE(db.Exec("DELETE FROM candidates WHERE id = 'c2'").ok());
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM candidate_tags"), 0);
+  Statement& check = db.Prepare("PRAGMA integrity_check");
+  ASSERT_TRUE(check.Step().value_or(false));
+  EXPECT_EQ(check.ColumnText(0), "ok");
+  db.ResetStatements();
+}
+
 TEST(EmbeddedMigrationsTest,
      BulkOperationsBecomeTriggersAndItemsKeyedByCandidate) {
   absl::Span<const Migration> migrations = EmbeddedMigrations();
