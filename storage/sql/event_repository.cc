@@ -159,7 +159,8 @@ const char* ListEventsSql(ListIndex index) {
   static const std::array<std::string, 5> sql = {
       ListSql("events_by_account", ""),
       ListSql("events_by_candidate", " AND candidate_id = ?2"),
-      ListSql("events_by_job", " AND job_id = ?3"),
+      // The index holds only events with a job.
+      ListSql("events_by_job", " AND job_id = ?3 AND job_id <> ''"),
       ListSql("events_by_integration", " AND integration_id = ?4"),
       ListSql("events_by_state", " AND state = ?5"),
   };
@@ -500,7 +501,7 @@ absl::StatusOr<int64_t> SqlEventRepository::CancelOpenEvents(
   static const std::string kOfJob = absl::StrCat(
       "UPDATE events INDEXED BY events_by_job SET state = 9, "
       "state_reason = ?3, update_time = ?4, lease_expire_time = NULL "
-      "WHERE account_id = ?1 AND job_id = ?2 AND ",
+      "WHERE account_id = ?1 AND job_id = ?2 AND job_id <> '' AND ",
       kWaitingForDispatch);
   static const std::string kOfCandidate = absl::StrCat(
       "UPDATE events INDEXED BY events_by_candidate SET state = 9, "
