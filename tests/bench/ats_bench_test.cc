@@ -60,8 +60,8 @@ TEST(AtsBenchTest, CompareWithoutThePeerPrintsOursAndTheCeiling) {
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
   for (const char* step :
        {"ours bulk create", "ours bulk deliver", "ours create, no send",
-        "ours deliver backlog", "ours moves", "move ceiling",
-        "move+delivery ceiling"}) {
+        "ours deliver backlog", "event insert ceiling", "ours moves",
+        "move ceiling", "move+delivery ceiling"}) {
     for (const char* round : {"1 ", "2 "}) {
       // A row of the table: the step in 22 columns, a space, the round in 5.
       std::string row = "\n" + std::string(step);

@@ -1,7 +1,8 @@
 // ats-bench compare: our server next to graphile-worker on PostgreSQL (the
 // peer, tools/peer-bench) doing the same durable job, both delivering while
 // creating and, as the peer's steps are timed, creating first and then
-// delivering; and our moves next to SQLite writing a move's rows bare. The
+// delivering, with SQLite inserting the same event rows bare; and our moves
+// next to SQLite writing a move's rows bare. The
 // steps alternate, round after round, so that a machine that slows down (two
 // shared cores) slows every one of them alike, and the table shows the load
 // each ran under.
@@ -147,6 +148,23 @@ class Comparison {
     }
     Add(create);
     Add(deliver);
+    if (!after_creation) return;
+    // The same rows inserted by SQLite alone, once the server is idle: the
+    // most creation could reach on this schema in this round.
+    CompareRow bare = Row("event insert ceiling", round, "peer enqueue");
+    absl::StatusOr<absl::Duration> inserted = absl::FailedPreconditionError(
+        "no bulk operation to take the events' size from");
+    if (creation.ok()) {
+      inserted =
+          TimeBareEventInserts(*creation, options_.jobs,
+                               options_.target.sqlite_synchronous == "full");
+    }
+    if (inserted.ok()) {
+      bare.rate = options_.jobs / absl::ToDoubleSeconds(*inserted);
+    } else {
+      bare.failure = std::string(inserted.status().message());
+    }
+    Add(bare);
   }
 
   void RunMovesAndCeiling(int round) {

@@ -194,7 +194,8 @@ int main(int argc, char** argv) {
       "compare",
       "rounds of: the peer (graphile-worker on PostgreSQL, "
       "tools/peer-bench/run.sh) enqueuing and delivering --jobs jobs; ours "
-      "bulk-creating and delivering as many events; ours moving candidates "
+      "bulk-creating and delivering as many events, and SQLite inserting as "
+      "many event rows bare (the event insert ceiling); ours moving candidates "
       "into stages with two partner triggers (64 in flight); SQLite writing "
       "a move's rows bare (the move ceiling), then with the least that "
       "delivering its events writes (the move+delivery ceiling); then one "

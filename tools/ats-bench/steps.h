@@ -35,6 +35,12 @@ struct BulkCreation {
 // event.
 absl::StatusOr<BulkCreation> CreateBulkEvents(const BulkOptions& options);
 
+// How long SQLite alone takes to insert as many event rows as `creation`
+// created, of the size its events have, in one transaction into a scratch
+// database with the server's schema: the least creating them could cost.
+absl::StatusOr<absl::Duration> TimeBareEventInserts(
+    const BulkCreation& creation, int rows, bool synchronous_full);
+
 // What the sink received of a bulk trigger's events.
 struct BulkDelivery {
   int64_t accepted = 0;
