@@ -191,10 +191,12 @@ echo "peer-bench: ${jobs} jobs; graphile-worker 0.18.0 on PostgreSQL" \
   "$("${pg_bin}/postgres" --version | awk '{print $3}') at 127.0.0.1:${pg_port};" \
   "node ${node_version}; sink ${sink}"
 # In the background and waited for, so that a signal to this script runs
-# the cleanup at once rather than after node has finished.
+# the cleanup at once rather than after node has finished. The output file
+# exists before tail follows it: tail gives up on a file not there yet.
+: >"${work}/peer.out"
 node "${work}/peer.mjs" --pg "${pg_url}" --sink "${sink}" --secret "${secret}" \
   --jobs "${jobs}" --complete_batch_ms "${complete_batch_ms}" \
-  >"${work}/peer.out" 2>&1 &
+  >>"${work}/peer.out" 2>&1 &
 node_pid=$!
 tail -n +1 --pid="${node_pid}" -f "${work}/peer.out" &
 tail_pid=$!
