@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -35,40 +36,20 @@ void AppendUnicodeEscape(unsigned char c, std::string& out) {
 // itself, or the escape protobuf's printer writes for it (control
 // characters, quote and backslash as JSON requires; <, > and DEL as well).
 void AppendAscii(unsigned char c, std::string& out) {
-  switch (c) {
-    case '"':
-      out.append("\\\"");
-      return;
-    case '\\':
-      out.append("\\\\");
-      return;
-    case '\b':
-      out.append("\\b");
-      return;
-    case '\f':
-      out.append("\\f");
-      return;
-    case '\n':
-      out.append("\\n");
-      return;
-    case '\r':
-      out.append("\\r");
-      return;
-    case '\t':
-      out.append("\\t");
-      return;
-    case '<':
-    case '>':
-    case 0x7f:
-      AppendUnicodeEscape(c, out);
-      return;
-    default:
-      if (c < 0x20) {
-        AppendUnicodeEscape(c, out);
-      } else {
-        out.push_back(static_cast<char>(c));
-      }
+  if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != 0x7f) {
+    out.push_back(static_cast<char>(c));
+    return;
   }
+  static constexpr std::pair<char, std::string_view> kShortEscapes[] = {
+      {'"', "\\\""}, {'\\', "\\\\"}, {'\b', "\\b"}, {'\f', "\\f"},
+      {'\n', "\\n"}, {'\r', "\\r"},  {'\t', "\\t"}};
+  for (const auto& [plain, escaped] : kShortEscapes) {
+    if (c == static_cast<unsigned char>(plain)) {
+      out.append(escaped);
+      return;
+    }
+  }
+  AppendUnicodeEscape(c, out);
 }
 
 // Writes one message's JSON into `out`. Each method returns false, having
