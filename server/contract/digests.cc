@@ -63,10 +63,14 @@ MacContext NewHmacSha256Context() {
 
 std::string HmacSha256(std::string_view key, std::string_view message) {
   thread_local const MacContext context = NewHmacSha256Context();
-  // A null key would mean "the previous message's key" to EVP_MAC_init.
-  static constexpr unsigned char kEmpty[1] = {0};
+  // A null key would mean "the previous message's key" to EVP_MAC_init, so
+  // an empty one points here; and the context is keyed with it again after
+  // each message, so that no secret stays in it between calls (as none did
+  // in the one-shot HMAC()).
+  static constexpr unsigned char kPlaceholder[1] = {0};
   const auto* key_bytes =
-      key.empty() ? kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+      key.empty() ? kPlaceholder
+                  : reinterpret_cast<const unsigned char*>(key.data());
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t mac_size = 0;
   if (key.size() > INT_MAX ||
@@ -74,7 +78,9 @@ std::string HmacSha256(std::string_view key, std::string_view message) {
       EVP_MAC_update(context.get(),
                      reinterpret_cast<const unsigned char*>(message.data()),
                      message.size()) != 1 ||
-      EVP_MAC_final(context.get(), mac, &mac_size, sizeof(mac)) != 1) {
+      EVP_MAC_final(context.get(), mac, &mac_size, sizeof(mac)) != 1 ||
+      EVP_MAC_init(context.get(), kPlaceholder, sizeof(kPlaceholder),
+                   nullptr) != 1) {
     HmacFailed();
   }
   return std::string(reinterpret_cast<const char*>(mac), mac_size);

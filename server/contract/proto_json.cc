@@ -60,6 +60,19 @@ class Writer {
   explicit Writer(std::string& out) : out_(out) {}
 
   bool WriteMessage(const Message& message) {
+    // Deeper messages are left to protobuf's printer, which refuses those
+    // nested beyond its own limit (64).
+    if (depth_ == kMaxDepth) return false;
+    ++depth_;
+    const bool written = WriteFields(message);
+    --depth_;
+    return written;
+  }
+
+ private:
+  static constexpr int kMaxDepth = 32;
+
+  bool WriteFields(const Message& message) {
     const Descriptor* type = message.GetDescriptor();
     if (type->file()->name().rfind("google/protobuf/", 0) == 0) {
       return type->full_name() == "google.protobuf.Timestamp" &&
@@ -82,7 +95,6 @@ class Writer {
     return true;
   }
 
- private:
   bool WriteField(const Message& message, const FieldDescriptor* field) {
     if (!field->is_repeated()) return WriteValue(message, field, -1);
     const Reflection* reflection = message.GetReflection();
@@ -225,6 +237,7 @@ class Writer {
   }
 
   std::string& out_;
+  int depth_ = 0;
   std::string scratch_;
 };
 
@@ -237,6 +250,7 @@ absl::Status MessageToJson(const Message& message, std::string* json) {
   const auto printed =
       google::protobuf::util::MessageToJsonString(message, json);
   if (printed.ok()) return absl::OkStatus();
+  json->clear();  // What protobuf wrote before it failed.
   return absl::Status(static_cast<absl::StatusCode>(printed.code()),
                       std::string(printed.message()));
 }

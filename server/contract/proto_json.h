@@ -19,8 +19,9 @@ namespace ats::server {
 // google::protobuf::util::MessageToJsonString gives, though not always the
 // same bytes (non-ASCII characters are written as themselves, not escaped).
 // Messages holding what this does not write itself (floating point, bytes,
-// well-known types other than Timestamp, invalid UTF-8) are written by
-// MessageToJsonString, whose error is returned if it fails.
+// well-known types other than Timestamp, invalid UTF-8, deep nesting) are
+// written by MessageToJsonString; if that fails, its error is returned and
+// `*json` is left empty.
 absl::Status MessageToJson(const google::protobuf::Message& message,
                            std::string* json);
 
