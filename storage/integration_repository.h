@@ -45,6 +45,16 @@ struct IntegrationRow {
   int64_t revision = 1;
 };
 
+// What firing a trigger needs of an integration: the partner it sends to and
+// whether it may. Reading it opens no secret.
+struct IntegrationState {
+  std::string id;
+  std::string partner_id;
+  bool active = true;
+  // As IntegrationRow::endpoint_disabled_reason.
+  std::string endpoint_disabled_reason;
+};
+
 // The Marketplace (partner listings, shared by all accounts) and each
 // account's integrations with partners.
 class IntegrationRepository {
@@ -72,6 +82,11 @@ class IntegrationRepository {
   virtual absl::Status UpdateIntegration(const IntegrationRow& integration) = 0;
   // Returns integration `id` of `account_id`, or NOT_FOUND.
   virtual absl::StatusOr<IntegrationRow> GetIntegration(
+      std::string_view account_id, std::string_view id) = 0;
+  // Returns the state of integration `id` of `account_id`, or NOT_FOUND;
+  // unlike GetIntegration it leaves the secrets sealed, which is what makes
+  // it cheap enough for every trigger fired.
+  virtual absl::StatusOr<IntegrationState> GetIntegrationState(
       std::string_view account_id, std::string_view id) = 0;
   // Returns the account's integration with `partner_id`, if any.
   virtual absl::StatusOr<std::optional<IntegrationRow>> FindIntegrationByPartner(

@@ -65,8 +65,7 @@ storage::EventRow ManualEvent(
     RandomSource& random) {
   storage::EventRow event = NewEvent(origin, candidate.id, random);
   *event.payload.mutable_option_values() = option_values;
-  TargetIntegration(event, target.integration, target.partner.listing,
-                    candidate);
+  TargetIntegration(event, target.integration.id, target.partner, candidate);
   return event;
 }
 

@@ -68,12 +68,13 @@ ats::v1::CandidateSnapshot Snapshot(
 }
 
 void TargetIntegration(storage::EventRow& event,
-                       const storage::IntegrationRow& integration,
-                       const ats::v1::Partner& listing,
+                       const std::string& integration_id,
+                       const storage::PartnerRow& partner,
                        const storage::CandidateRow& candidate) {
-  event.integration_id = integration.id;
-  event.payload.set_integration(IntegrationName(integration.id));
-  event.payload.set_partner(PartnerName(integration.partner_id));
+  const ats::v1::Partner& listing = partner.listing;
+  event.integration_id = integration_id;
+  event.payload.set_integration(IntegrationName(integration_id));
+  event.payload.set_partner(PartnerName(partner.id));
   *event.payload.mutable_candidate() =
       Snapshot(candidate, listing.candidate_fields());
   ats::v1::ResultReporting* reporting =
@@ -160,8 +161,8 @@ class IntegrationEventAction final : public TriggerAction {
     *event.payload.mutable_option_values() =
         trigger.spec.integration_event().option_values();
 
-    auto integration =
-        firing.txn.integrations().GetIntegration(firing.app.account_id, id);
+    auto integration = firing.txn.integrations().GetIntegrationState(
+        firing.app.account_id, id);
     if (absl::IsNotFound(integration.status()) || id.empty()) {
       // The event cannot reference a missing integration; its reason names
       // the one the trigger asked for. Which fields the partner would get is
@@ -175,7 +176,7 @@ class IntegrationEventAction final : public TriggerAction {
     auto partner =
         firing.txn.integrations().GetPartner(integration->partner_id);
     if (!partner.ok()) return partner.status();
-    TargetIntegration(event, *integration, partner->listing, firing.candidate);
+    TargetIntegration(event, integration->id, *partner, firing.candidate);
 
     if (!integration->active) {
       return Skip(firing, std::move(event),

@@ -32,12 +32,12 @@ ats::v1::CandidateSnapshot Snapshot(
     const storage::CandidateRow& candidate,
     const google::protobuf::RepeatedField<int>& fields);
 
-// Addresses `event` to `integration`, whose partner listing is `listing`:
-// sets the integration and partner, the candidate as the listing asks for
-// it, and how the partner reports its result.
+// Addresses `event` to integration `integration_id` with `partner`: sets
+// the integration and partner, the candidate as the partner's listing asks
+// for it, and how the partner reports its result.
 void TargetIntegration(storage::EventRow& event,
-                       const storage::IntegrationRow& integration,
-                       const ats::v1::Partner& listing,
+                       const std::string& integration_id,
+                       const storage::PartnerRow& partner,
                        const storage::CandidateRow& candidate);
 
 // Runs the triggers of `stage`, in position order, for the application `app`

@@ -232,6 +232,22 @@ absl::StatusOr<IntegrationRow> SqlIntegrationRepository::GetIntegration(
   return known_.emplace(std::move(key), **std::move(row)).first->second;
 }
 
+absl::StatusOr<IntegrationState> SqlIntegrationRepository::GetIntegrationState(
+    std::string_view account_id, std::string_view id) {
+  return SelectRow<IntegrationState>(
+      db_,
+      "SELECT id, partner_id, active, endpoint_disabled_reason "
+      "FROM integrations WHERE account_id = ?1 AND id = ?2",
+      "integration", account_id, id, [](const Statement& row) {
+        IntegrationState state;
+        state.id = row.ColumnText(0);
+        state.partner_id = row.ColumnText(1);
+        state.active = row.ColumnInt64(2) != 0;
+        state.endpoint_disabled_reason = row.ColumnText(3);
+        return state;
+      });
+}
+
 absl::StatusOr<std::optional<IntegrationRow>>
 SqlIntegrationRepository::FindIntegrationByPartner(
     std::string_view account_id, std::string_view partner_id) {

@@ -30,6 +30,8 @@ class SqlIntegrationRepository final : public IntegrationRepository {
   absl::Status UpdateIntegration(const IntegrationRow& integration) override;
   absl::StatusOr<IntegrationRow> GetIntegration(std::string_view account_id,
                                                 std::string_view id) override;
+  absl::StatusOr<IntegrationState> GetIntegrationState(
+      std::string_view account_id, std::string_view id) override;
   absl::StatusOr<std::optional<IntegrationRow>> FindIntegrationByPartner(
       std::string_view account_id, std::string_view partner_id) override;
   absl::StatusOr<Page<IntegrationRow>> ListIntegrations(

@@ -307,6 +307,21 @@ TEST_F(SealedSecretsTest, AValueCopiedToAnotherRowDoesNotOpen) {
     // The rows they came from still open.
     EXPECT_TRUE(txn.integrations().GetIntegration("acct-a", "int-a").ok());
     EXPECT_TRUE(txn.accounts().GetAccount("acct-a").ok());
+    // Reading an integration's state opens no secret, so firing triggers is
+    // not stopped by one that does not open (its deliveries are).
+    auto state = txn.integrations().GetIntegrationState("acct-b", "int-b");
+    EXPECT_TRUE(state.ok()) << state.status();
+    if (state.ok()) {
+      EXPECT_EQ(state->id, "int-b");
+      EXPECT_EQ(state->partner_id, "partner-1");
+      EXPECT_TRUE(state->active);
+      EXPECT_EQ(state->endpoint_disabled_reason, "");
+    }
+    EXPECT_EQ(txn.integrations()
+                  .GetIntegrationState("acct-a", "int-b")
+                  .status()
+                  .code(),
+              absl::StatusCode::kNotFound);
     return absl::OkStatus();
   });
   EXPECT_TRUE(status.ok()) << status;
