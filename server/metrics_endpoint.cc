@@ -1,6 +1,7 @@
 #include "server/metrics_endpoint.h"
 
 #include <httplib.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -41,6 +42,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Start(
       new MetricsEndpoint(std::move(http), bound));
   MetricsEndpoint* started = endpoint.get();
   endpoint->thread_ = std::thread([started] {
+    pthread_setname_np(pthread_self(), "metrics-http");
     started->http_->listen_after_bind();
     started->listening_ended_ = true;
   });

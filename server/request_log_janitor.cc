@@ -1,7 +1,9 @@
-#include "server/contract/errors.h"
 #include "server/request_log_janitor.h"
 
+#include <pthread.h>
+
 #include "server/api/idempotency.h"
+#include "server/contract/errors.h"
 #include "spdlog/spdlog.h"
 
 namespace ats::server {
@@ -9,7 +11,10 @@ namespace ats::server {
 RequestLogJanitor::RequestLogJanitor(storage::Store& store, const Clock& clock,
                                      absl::Duration interval)
     : store_(store), clock_(clock), interval_(interval) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "request-janitor");
+    Run();
+  });
 }
 
 RequestLogJanitor::~RequestLogJanitor() {

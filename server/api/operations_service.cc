@@ -4,6 +4,8 @@
 
 #include "server/api/operations_service.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -47,7 +49,10 @@ class BackupStream final
   // Takes and streams the backup for `caller`.
   void Start(const Caller& caller) {
     caller_ = caller;
-    worker_ = std::thread([this] { Run(); });
+    worker_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "operations");
+      Run();
+    });
   }
 
   // Ends the call with `status` without taking a backup.

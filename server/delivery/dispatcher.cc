@@ -4,6 +4,8 @@
 
 #include "server/delivery/dispatcher.h"
 
+#include <pthread.h>
+
 #include <memory>
 #include <utility>
 
@@ -113,8 +115,14 @@ void Dispatcher::Start() {
   if (started_ || stopped_) return;
   started_ = true;
   woken_ = true;  // Claims at once.
-  loop_ = std::thread([this] { RunLoop(); });
-  recorder_ = std::thread([this] { RunRecorder(); });
+  loop_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "dispatch-loop");
+    RunLoop();
+  });
+  recorder_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "dispatch-record");
+    RunRecorder();
+  });
 }
 
 void Dispatcher::Wake() {

@@ -1,6 +1,7 @@
 #include "server/delivery/http_connector.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -223,7 +224,10 @@ HttpConnector::HttpConnector(const Clock& clock, HttpConnectorOptions options)
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
                       std::max(1L, options_.max_idle_connections));
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "http-connector");
+    Run();
+  });
 }
 
 HttpConnector::~HttpConnector() {

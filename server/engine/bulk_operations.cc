@@ -1,5 +1,7 @@
 #include "server/engine/bulk_operations.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -364,7 +366,10 @@ BulkRunner::BulkRunner(const BulkRunnerOptions& options, storage::Store& store,
 BulkRunner::~BulkRunner() { Stop(); }
 
 void BulkRunner::Start() {
-  worker_ = std::thread([this] { Run(); });
+  worker_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "bulk-worker");
+    Run();
+  });
 }
 
 void BulkRunner::Enqueue(const std::string& account_id, const std::string& id) {

@@ -33,6 +33,9 @@
 // snapshot. A transaction that made events due NOTIFYs the other replicas,
 // whose listeners wake their dispatchers.
 
+#include "storage/store.h"
+
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -52,7 +55,6 @@
 #include "storage/sql/secret_sealing.h"
 #include "storage/sql/transaction.h"
 #include "storage/sql/values.h"
-#include "storage/store.h"
 
 namespace ats::storage {
 namespace {
@@ -99,10 +101,19 @@ class PostgresStore final : public Store {
         sealer_(std::move(sealer)),
         observer_(std::move(observer)) {
     for (int i = 0; i < kWriterThreads; ++i) {
-      threads_.emplace_back([this] { RunWrites(writes_); });
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "store-writes");
+        RunWrites(writes_);
+      });
     }
-    threads_.emplace_back([this] { RunWrites(claims_); });
-    threads_.emplace_back([this] { Listen(); });
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "store-claims");
+      RunWrites(claims_);
+    });
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "store-listen");
+      Listen();
+    });
   }
 
   // Finishes every write and claim already submitted, then stops.

@@ -1,5 +1,6 @@
 #include "storage/sqlite/checkpointer.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -10,7 +11,10 @@ Checkpointer::Checkpointer(std::unique_ptr<Connection> connection,
                            int threshold_pages)
     : connection_(std::move(connection)), threshold_pages_(threshold_pages) {
   absl::MutexLock lock(&join_mu_);
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "wal-checkpoint");
+    Run();
+  });
 }
 
 Checkpointer::~Checkpointer() { Stop(); }

@@ -1,5 +1,7 @@
 #include "storage/sqlite/write_queue.h"
 
+#include <pthread.h>
+
 #include <utility>
 #include <vector>
 
@@ -11,8 +13,14 @@ WriteQueue::WriteQueue(std::unique_ptr<Connection> connection,
                        const WriteQueueOptions& options)
     : connection_(std::move(connection)), options_(options) {
   absl::MutexLock lock(&join_mu_);
-  reporter_ = std::thread([this] { RunReporter(); });
-  writer_ = std::thread([this] { RunWriter(); });
+  reporter_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-reporter");
+    RunReporter();
+  });
+  writer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "store-writer");
+    RunWriter();
+  });
 }
 
 WriteQueue::~WriteQueue() { Shutdown(); }
