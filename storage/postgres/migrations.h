@@ -19,8 +19,13 @@ absl::Status ApplyMigrations(Connection& connection);
 // Applies each of `migrations` newer than the database's version (recorded
 // in table ats_schema_migrations), each in its own transaction that also
 // records it, stopping at the first failure, whose transaction leaves no
-// trace. Replicas starting together take turns: each migration runs under a
-// transaction-scoped advisory lock and re-reads the version under it.
+// trace. A migration whose SQL starts with the line "-- ats:no-transaction"
+// runs instead one statement at a time outside a transaction (as CREATE
+// INDEX CONCURRENTLY must), and is recorded after its last statement; a
+// failure leaves the statements before it done, so each must be safe to run
+// again. Replicas starting together take turns: each migration runs under an
+// advisory lock, asked for again every 50 ms rather than waited on, and
+// re-reads the version under it.
 // Returns FAILED_PRECONDITION if the database is newer than every
 // migration, since a newer schema must not be written by older code.
 absl::Status ApplyMigrations(Connection& connection,

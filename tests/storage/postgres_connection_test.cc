@@ -146,6 +146,114 @@ TEST_F(PostgresTest, FailingMigrationLeavesNoTrace) {
   EXPECT_EQ(tables->Text(0, 0), "ats_schema_migrations,notes");
 }
 
+// Names of the indexes on table `table`, valid or not, comma-separated.
+std::string IndexesOf(Connection& db, const std::string& table) {
+  auto indexes = db.Query(
+      "SELECT coalesce(string_agg(c.relname || CASE WHEN i.indisvalid THEN '' "
+      "ELSE ' (invalid)' END, ',' ORDER BY c.relname), '') FROM pg_index i "
+      "JOIN pg_class c ON c.oid = i.indexrelid "
+      "WHERE i.indrelid = $1::regclass",
+      {Param(table)});
+  EXPECT_TRUE(indexes.ok()) << indexes.status();
+  return indexes.ok() ? std::string(indexes->Text(0, 0)) : "";
+}
+
+TEST_F(PostgresTest, NoTransactionMigrationBuildsIndexesConcurrently) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  constexpr Migration kMigrations[] = {
+      {1, "notes", "CREATE TABLE notes (id bigint PRIMARY KEY, body text)"},
+      // Fails inside a transaction ("cannot run inside a transaction
+      // block"), so it only passes if run on its own.
+      {2, "notes_by_body",
+       "-- ats:no-transaction\n"
+       "-- A comment; with a semicolon;\n"
+       "CREATE INDEX CONCURRENTLY notes_by_body\n"
+       "  ON notes (body);\n"
+       "CREATE INDEX CONCURRENTLY notes_by_length ON notes (length(body));\n"},
+  };
+  absl::Status status = ApplyMigrations(*db, kMigrations);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(IndexesOf(*db, "notes"),
+            "notes_by_body,notes_by_length,notes_pkey");
+  ASSERT_TRUE(ApplyMigrations(*db, kMigrations).ok());  // Nothing left.
+  auto versions = db->Query(
+      "SELECT string_agg(version || ':' || name, ',' ORDER BY version) "
+      "FROM ats_schema_migrations");
+  ASSERT_TRUE(versions.ok()) << versions.status();
+  EXPECT_EQ(versions->Text(0, 0), "1:notes,2:notes_by_body");
+}
+
+TEST_F(PostgresTest, NoTransactionMigrationThatFailsRunsAgainWhole) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE notes (id bigint, body text); "
+                       "INSERT INTO notes VALUES (1, 'a'), (1, 'b')")
+                  .ok());
+  // The unique index fails midway on the duplicate id, leaving an invalid
+  // index behind; the first statement drops it on the next run.
+  constexpr char kSwap[] =
+      "-- ats:no-transaction\n"
+      "DROP INDEX CONCURRENTLY IF EXISTS notes_by_id;\n"
+      "CREATE UNIQUE INDEX CONCURRENTLY notes_by_id ON notes (id);\n";
+  const Migration kMigrations[] = {{1, "notes_by_id", kSwap}};
+  absl::Status status = ApplyMigrations(*db, kMigrations);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("migration 1 (notes_by_id)"),
+            std::string::npos)
+      << status;
+  EXPECT_EQ(IndexesOf(*db, "notes"), "notes_by_id (invalid)");
+  auto recorded = db->Query("SELECT count(*) FROM ats_schema_migrations");
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->Int64(0, 0), 0);
+  // The lock was let go: another connection can take it at once.
+  auto other = Open();
+  ASSERT_NE(other, nullptr);
+  auto locked = other->Query("SELECT pg_try_advisory_lock($1)",
+                             {Param(int64_t{0x6174736d696772})});
+  ASSERT_TRUE(locked.ok()) << locked.status();
+  EXPECT_TRUE(locked->Bool(0, 0));
+  ASSERT_TRUE(other->Query("SELECT pg_advisory_unlock_all()").ok());
+
+  ASSERT_TRUE(db->Exec("DELETE FROM notes WHERE body = 'b'").ok());
+  status = ApplyMigrations(*db, kMigrations);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(IndexesOf(*db, "notes"), "notes_by_id");
+}
+
+// A replica upgrading while others, still on the old version, write: one
+// keeps a transaction open, which the build waits for, and meanwhile
+// another's writes are not held up behind the build (as they would be
+// behind a plain CREATE INDEX waiting for its lock).
+TEST_F(PostgresTest, NoTransactionMigrationLetsOtherReplicasWrite) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE notes (id bigint, body text)").ok());
+  auto open_transaction = Open();
+  ASSERT_NE(open_transaction, nullptr);
+  ASSERT_TRUE(
+      open_transaction->Exec("BEGIN; INSERT INTO notes VALUES (1, 'a')").ok());
+  absl::Status migrated;
+  std::thread upgrade([&] {
+    constexpr Migration kMigrations[] = {
+        {1, "notes_by_body",
+         "-- ats:no-transaction\n"
+         "CREATE INDEX CONCURRENTLY notes_by_body ON notes (body);\n"}};
+    migrated = ApplyMigrations(*db, kMigrations);
+  });
+  absl::SleepFor(absl::Milliseconds(300));  // The build is waiting.
+  auto writer = Open();
+  ASSERT_NE(writer, nullptr);
+  EXPECT_TRUE(writer
+                  ->Exec("SET statement_timeout = '5s'; "
+                         "INSERT INTO notes VALUES (2, 'b')")
+                  .ok());
+  EXPECT_TRUE(open_transaction->Exec("COMMIT").ok());
+  upgrade.join();
+  EXPECT_TRUE(migrated.ok()) << migrated;
+  EXPECT_EQ(IndexesOf(*db, "notes"), "notes_by_body");
+}
+
 TEST_F(PostgresTest, ReplicasStartingTogetherMigrateOnce) {
   std::vector<absl::Status> results(4);
   std::vector<std::thread> replicas;
