@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
+#include "storage/sql/config_cache.h"
 #include "storage/sql/secret_sealing.h"
 #include "storage/sql/values.h"
 
@@ -114,6 +115,7 @@ absl::Status SqlIntegrationRepository::BindIntegration(
 
 absl::Status SqlIntegrationRepository::InsertPartner(
     const PartnerRow& partner) {
+  ConfigChanged(db_);
   return db_
       .Prepare("INSERT INTO partners (id, sort_name, category, listing, "
                "create_time, update_time, revision) "
@@ -130,6 +132,7 @@ absl::Status SqlIntegrationRepository::InsertPartner(
 
 absl::Status SqlIntegrationRepository::UpdatePartner(
     const PartnerRow& partner) {
+  ConfigChanged(db_);
   return RowChanged(
       db_,
       db_.Prepare("UPDATE partners SET sort_name = ?2, category = ?3, "
@@ -146,11 +149,18 @@ absl::Status SqlIntegrationRepository::UpdatePartner(
 
 absl::StatusOr<PartnerRow> SqlIntegrationRepository::GetPartner(
     std::string_view id) {
+  ConfigCache* cache = db_.config_cache();
+  if (cache != nullptr) {
+    if (const PartnerRow* partner = cache->Partner(id)) return *partner;
+  }
   static const std::string sql =
       absl::StrCat("SELECT ", kPartnerColumns, " FROM partners WHERE id = ?1");
   Statement& stmt = db_.Prepare(sql.c_str());
   stmt.Bind(1, id);
-  return ReadOne<PartnerRow>(stmt, ReadPartner, RowNotFound("partner", id));
+  auto partner =
+      ReadOne<PartnerRow>(stmt, ReadPartner, RowNotFound("partner", id));
+  if (cache != nullptr && partner.ok()) cache->KeepPartner(*partner);
+  return partner;
 }
 
 absl::StatusOr<Page<PartnerRow>> SqlIntegrationRepository::ListPartners(
@@ -183,6 +193,7 @@ absl::StatusOr<Page<PartnerRow>> SqlIntegrationRepository::ListPartners(
 
 absl::Status SqlIntegrationRepository::InsertIntegration(
     const IntegrationRow& integration) {
+  ConfigChanged(db_);
   static const std::string sql = absl::StrCat(
       "INSERT INTO integrations (", kIntegrationColumns,
       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
@@ -196,6 +207,7 @@ absl::Status SqlIntegrationRepository::InsertIntegration(
 
 absl::Status SqlIntegrationRepository::UpdateIntegration(
     const IntegrationRow& integration) {
+  ConfigChanged(db_);
   known_.clear();
   Statement& stmt = db_.Prepare(
       "UPDATE integrations SET partner_id = ?3, display_name = ?4, "
@@ -234,7 +246,13 @@ absl::StatusOr<IntegrationRow> SqlIntegrationRepository::GetIntegration(
 
 absl::StatusOr<IntegrationState> SqlIntegrationRepository::GetIntegrationState(
     std::string_view account_id, std::string_view id) {
-  return SelectRow<IntegrationState>(
+  ConfigCache* cache = db_.config_cache();
+  if (cache != nullptr) {
+    if (const IntegrationState* state = cache->Integration(account_id, id)) {
+      return *state;
+    }
+  }
+  auto state = SelectRow<IntegrationState>(
       db_,
       "SELECT id, partner_id, active, endpoint_disabled_reason "
       "FROM integrations WHERE account_id = ?1 AND id = ?2",
@@ -246,6 +264,9 @@ absl::StatusOr<IntegrationState> SqlIntegrationRepository::GetIntegrationState(
         state.endpoint_disabled_reason = row.ColumnText(3);
         return state;
       });
+  if (cache != nullptr && state.ok())
+    cache->KeepIntegration(account_id, *state);
+  return state;
 }
 
 absl::StatusOr<std::optional<IntegrationRow>>

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "storage/sql/config_cache.h"
 #include "storage/sql/values.h"
 
 namespace ats::storage::sql {
@@ -86,6 +87,7 @@ absl::Status RequireIntegrationIfSet(Session& db,
 }  // namespace
 
 absl::Status SqlJobRepository::InsertJob(const JobRow& job) {
+  ConfigChanged(db_);
   static const std::string sql =
       absl::StrCat("INSERT INTO jobs (", kJobColumns,
                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -105,6 +107,7 @@ absl::Status SqlJobRepository::InsertJob(const JobRow& job) {
 }
 
 absl::Status SqlJobRepository::UpdateJob(const JobRow& job) {
+  ConfigChanged(db_);
   return RowChanged(
       db_,
       db_.Prepare("UPDATE jobs SET title = ?3, description = ?4, state = ?5, "
@@ -124,9 +127,16 @@ absl::Status SqlJobRepository::UpdateJob(const JobRow& job) {
 
 absl::StatusOr<JobRow> SqlJobRepository::GetJob(std::string_view account_id,
                                                    std::string_view id) {
+  ConfigCache* cache = db_.config_cache();
+  if (cache != nullptr) {
+    if (const JobRow* job = cache->Job(account_id, id)) return *job;
+  }
   static const std::string sql = absl::StrCat(
       "SELECT ", kJobColumns, " FROM jobs WHERE account_id = ?1 AND id = ?2");
-  return SelectRow<JobRow>(db_, sql.c_str(), "job", account_id, id, ReadJob);
+  auto job =
+      SelectRow<JobRow>(db_, sql.c_str(), "job", account_id, id, ReadJob);
+  if (cache != nullptr && job.ok()) cache->KeepJob(*job);
+  return job;
 }
 
 absl::StatusOr<Page<JobRow>> SqlJobRepository::ListJobs(
@@ -159,6 +169,7 @@ absl::StatusOr<Page<JobRow>> SqlJobRepository::ListJobs(
 
 absl::Status SqlJobRepository::DeleteJob(std::string_view account_id,
                                             std::string_view id) {
+  ConfigChanged(db_);
   // Stages, their triggers, applications and their transitions go with it
   // (ON DELETE CASCADE).
   return DeleteRow(db_, "DELETE FROM jobs WHERE account_id = ?1 AND id = ?2",
@@ -166,6 +177,7 @@ absl::Status SqlJobRepository::DeleteJob(std::string_view account_id,
 }
 
 absl::Status SqlJobRepository::InsertStage(const StageRow& stage) {
+  ConfigChanged(db_);
   absl::Status status =
       RequireRow(db_, kJobExists, "job", stage.account_id, stage.job_id);
   if (!status.ok()) return status;
@@ -185,6 +197,7 @@ absl::Status SqlJobRepository::InsertStage(const StageRow& stage) {
 }
 
 absl::Status SqlJobRepository::UpdateStage(const StageRow& stage) {
+  ConfigChanged(db_);
   return RowChanged(
       db_,
       db_.Prepare("UPDATE stages SET display_name = ?3, position = ?4 "
@@ -218,6 +231,7 @@ absl::StatusOr<std::vector<StageRow>> SqlJobRepository::ListStages(
 
 absl::Status SqlJobRepository::DeleteStage(std::string_view account_id,
                                               std::string_view id) {
+  ConfigChanged(db_);
   absl::Status status = RequireRow(db_, kStageExists, "stage", account_id, id);
   if (!status.ok()) return status;
   // Checked here for a message a person can act on; the foreign key from
@@ -241,6 +255,7 @@ absl::Status SqlJobRepository::DeleteStage(std::string_view account_id,
 }
 
 absl::Status SqlJobRepository::InsertTrigger(const TriggerRow& trigger) {
+  ConfigChanged(db_);
   absl::Status status = RequireRow(db_, kStageExists, "stage",
                                    trigger.account_id, trigger.stage_id);
   if (status.ok()) {
@@ -264,6 +279,7 @@ absl::Status SqlJobRepository::InsertTrigger(const TriggerRow& trigger) {
 }
 
 absl::Status SqlJobRepository::UpdateTrigger(const TriggerRow& trigger) {
+  ConfigChanged(db_);
   absl::Status status =
       RequireIntegrationIfSet(db_, trigger.account_id, trigger.integration_id);
   if (!status.ok()) return status;
@@ -294,8 +310,17 @@ absl::StatusOr<std::vector<TriggerRow>> SqlJobRepository::ListTriggers(
       absl::StrCat("SELECT ", kTriggerColumns,
                    " FROM stage_triggers t WHERE t.account_id = ?1 "
                    "AND t.stage_id = ?2 ORDER BY t.position, t.id");
-  return SelectRows<TriggerRow>(db_, sql.c_str(), account_id, stage_id,
-                                ReadTrigger);
+  ConfigCache* cache = db_.config_cache();
+  if (cache != nullptr) {
+    if (auto* triggers = cache->Triggers(account_id, stage_id))
+      return *triggers;
+  }
+  auto triggers = SelectRows<TriggerRow>(db_, sql.c_str(), account_id, stage_id,
+                                         ReadTrigger);
+  if (cache != nullptr && triggers.ok()) {
+    cache->KeepTriggers(account_id, stage_id, *triggers);
+  }
+  return triggers;
 }
 
 absl::StatusOr<std::vector<TriggerRow>> SqlJobRepository::ListJobTriggers(
@@ -311,6 +336,7 @@ absl::StatusOr<std::vector<TriggerRow>> SqlJobRepository::ListJobTriggers(
 
 absl::Status SqlJobRepository::DeleteTrigger(std::string_view account_id,
                                                 std::string_view id) {
+  ConfigChanged(db_);
   return DeleteRow(
       db_, "DELETE FROM stage_triggers WHERE account_id = ?1 AND id = ?2",
       "trigger", account_id, id);

@@ -21,6 +21,8 @@
 
 namespace ats::storage::sql {
 
+class ConfigCache;
+
 enum class Dialect { kSqlite, kPostgres };
 
 // One prepared SQL statement, owned and cached by its Session. Values always
@@ -106,6 +108,10 @@ class Session {
   virtual int64_t changes() const = 0;
 
   virtual Dialect dialect() const = 0;
+
+  // Returns the rows this session keeps between transactions (see
+  // ConfigCache), or nullptr when it keeps none.
+  virtual ConfigCache* config_cache() { return nullptr; }
 
   // Notes that the transaction makes events due for delivery, so that a
   // backend shared by several servers can tell the others' dispatchers once

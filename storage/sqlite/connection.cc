@@ -217,6 +217,26 @@ bool Connection::in_transaction() const {
 
 int64_t Connection::changes() const { return sqlite3_changes64(db_); }
 
+void Connection::CacheConfig() {
+  config_cache_ = std::make_unique<sql::ConfigCache>();
+  ForgetConfigChangedElsewhere();
+}
+
+void Connection::ForgetConfigChangedElsewhere() {
+  if (config_cache_ == nullptr) return;
+  Statement& stmt = Prepare("PRAGMA data_version");
+  absl::StatusOr<bool> row = stmt.Step();
+  const int64_t version = row.ok() && *row ? stmt.ColumnInt64(0) : -1;
+  stmt.Run().IgnoreError();
+  // An unreadable version counts as a change.
+  if (version < 0 || version != data_version_) config_cache_->Clear();
+  data_version_ = version;
+}
+
+void Connection::ForgetConfig() {
+  if (config_cache_ != nullptr) config_cache_->Clear();
+}
+
 int64_t Connection::last_insert_rowid() const {
   return sqlite3_last_insert_rowid(db_);
 }

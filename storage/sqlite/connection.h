@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "storage/sql/config_cache.h"
 #include "storage/sqlite/statement.h"
 
 struct sqlite3;
@@ -154,6 +155,21 @@ class Connection final : public sql::Session {
   // Returns whether this connection was opened read-only.
   bool read_only() const { return read_only_; }
 
+  // Keeps the rows sql::ConfigCache holds between transactions, for the
+  // connection that makes the process's writes (reads on any other would
+  // not see what it changes). Forgetting them when another connection
+  // commits is the caller's: see ForgetConfigChangedElsewhere.
+  void CacheConfig();
+  sql::ConfigCache* config_cache() override { return config_cache_.get(); }
+  // Forgets the cached rows (see CacheConfig) when another connection, of
+  // this process or another, committed since the last call: that commit may
+  // have changed them. Called at the start of each write transaction, after
+  // it holds the write lock, so no other commit can come before its own.
+  void ForgetConfigChangedElsewhere();
+  // Forgets the cached rows: for a write that is rolled back, which may have
+  // undone a change to them.
+  void ForgetConfig();
+
  private:
   Connection(sqlite3* db, bool read_only);
 
@@ -166,6 +182,10 @@ class Connection final : public sql::Session {
   std::vector<Statement*> handed_out_;
   std::function<void(int)> committed_;
   std::function<void(const RowWrite&)> row_watcher_;
+  std::unique_ptr<sql::ConfigCache> config_cache_;
+  // PRAGMA data_version when last read: it changes with every commit of
+  // another connection.
+  int64_t data_version_ = 0;
 };
 
 }  // namespace ats::storage::sqlite

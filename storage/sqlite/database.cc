@@ -64,6 +64,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
       absl::InternalError("PRAGMA page_size returned nothing"));
   (*writer)->ResetStatements();
   if (!page_bytes.ok()) return page_bytes.status();
+  // Every write of the process goes through this connection from here on.
+  (*writer)->CacheConfig();
 
   ConnectionOptions checkpoint_options;
   checkpoint_options.synchronous_full = options.synchronous_full;

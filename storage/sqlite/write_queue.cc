@@ -142,6 +142,7 @@ void WriteQueue::RunBatch() {
     FailQueuedBatch(begin);
     return;
   }
+  connection.ForgetConfigChangedElsewhere();
 
   const absl::Time deadline = absl::Now() + options_.max_batch_duration;
   std::vector<Outcome> outcomes;
@@ -162,8 +163,11 @@ void WriteQueue::RunBatch() {
   } else {
     commit = connection.Prepare("COMMIT").Run();
   }
-  if (!commit.ok() && connection.in_transaction()) {
-    connection.Prepare("ROLLBACK").Run().IgnoreError();
+  if (!commit.ok()) {
+    if (connection.in_transaction()) {
+      connection.Prepare("ROLLBACK").Run().IgnoreError();
+    }
+    connection.ForgetConfig();
   }
   connection.ResetStatements();
   if (commit.ok() && options_.batch_committed) {
@@ -202,6 +206,7 @@ absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {
   connection.ResetStatements();
 
   if (!connection.in_transaction()) {
+    connection.ForgetConfig();
     // The op ran COMMIT/ROLLBACK, or SQLite rolled back after a fatal error
     // (disk full, I/O error): the ops before it are not in a transaction any
     // more.
@@ -222,6 +227,9 @@ absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {
     if (status.ok()) return absl::OkStatus();
     result = status;
   }
+  // The rows the op changed are as they were before it, and so must be
+  // what the connection keeps of them.
+  connection.ForgetConfig();
   status = connection.Prepare("ROLLBACK TO write_queue_op").Run();
   if (status.ok()) status = connection.Prepare("RELEASE write_queue_op").Run();
   if (!status.ok()) *transaction_lost = true;

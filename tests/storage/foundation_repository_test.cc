@@ -2,8 +2,11 @@
 // every backend: round trips, constraints and tenant scoping.
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "gtest/gtest.h"
+#include "storage/sql/session.h"
 #include "storage/store.h"
 #include "tests/support/backends.h"
 #include "tests/support/temp_dir.h"
@@ -20,7 +23,8 @@ class FoundationRepositoryTest : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     auto database = ::ats::testing::TestDatabase::Create(GetParam(), dir_.path());
     ASSERT_TRUE(database.ok()) << database.status();
-    auto store = database->Open();
+    database_ = *std::move(database);
+    auto store = database_->Open();
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     ASSERT_TRUE(Write([](Transaction& txn) {
@@ -37,6 +41,8 @@ class FoundationRepositoryTest : public ::testing::TestWithParam<Backend> {
     return store_->WriteAndWait(work);
   }
   absl::Status Read(const Store::WorkFn& work) { return store_->Read(work); }
+
+  std::optional<::ats::testing::TestDatabase> database_;
 
   PartnerRow Partner(const std::string& id, const std::string& name) {
     PartnerRow row;
@@ -335,6 +341,75 @@ TEST_P(FoundationRepositoryTest, RequestLogFindsByKeyAndForgetsOldEntries) {
                 return absl::OkStatus();
               }).ok());
   EXPECT_EQ(deleted, 1);
+}
+
+// Writes read integrations' states and partners' listings (SQLite's
+// writer keeps them between transactions) and must see every change: made
+// by an earlier write, undone by a write that failed, or made behind the
+// repositories' back by another connection.
+TEST_P(FoundationRepositoryTest,
+       WritesSeeEveryChangeToIntegrationsAndPartners) {
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                absl::Status status =
+                    txn.integrations().InsertPartner(Partner("p1", "Assessly"));
+                if (!status.ok()) return status;
+                return txn.integrations().InsertIntegration(
+                    Integration("acct-a", "int-a", "p1"));
+              }).ok());
+  // What a write reads now, as "partner name, active, disabled reason".
+  const auto seen = [&] {
+    std::string text;
+    EXPECT_TRUE(Write([&](Transaction& txn) {
+                  auto state =
+                      txn.integrations().GetIntegrationState("acct-a", "int-a");
+                  if (!state.ok()) return state.status();
+                  auto partner =
+                      txn.integrations().GetPartner(state->partner_id);
+                  if (!partner.ok()) return partner.status();
+                  text = partner->listing.display_name() +
+                         (state->active ? ", active, " : ", inactive, ") +
+                         state->endpoint_disabled_reason;
+                  return absl::OkStatus();
+                }).ok());
+    return text;
+  };
+  EXPECT_EQ(seen(), "Assessly, active, ");
+  EXPECT_EQ(seen(), "Assessly, active, ");
+
+  ASSERT_TRUE(Write([&](Transaction& txn) {
+                IntegrationRow row = Integration("acct-a", "int-a", "p1");
+                row.endpoint_disabled_reason = "410 Gone";
+                absl::Status status = txn.integrations().UpdateIntegration(row);
+                if (!status.ok()) return status;
+                PartnerRow partner = Partner("p1", "Assessly 2");
+                partner.revision = 2;
+                return txn.integrations().UpdatePartner(partner);
+              }).ok());
+  EXPECT_EQ(seen(), "Assessly 2, active, 410 Gone");
+
+  // Changed and read inside a write that then fails: rolled back.
+  EXPECT_TRUE(absl::IsAborted(Write([&](Transaction& txn) {
+    IntegrationRow row = Integration("acct-a", "int-a", "p1");
+    row.active = false;
+    absl::Status status = txn.integrations().UpdateIntegration(row);
+    if (!status.ok()) return status;
+    auto state = txn.integrations().GetIntegrationState("acct-a", "int-a");
+    if (!state.ok()) return state.status();
+    if (state->active) return absl::InternalError("did not see itself");
+    return absl::AbortedError("rolled back on purpose");
+  })));
+  EXPECT_EQ(seen(), "Assessly 2, active, 410 Gone");
+
+  ASSERT_TRUE(database_
+                  ->WithSession([](sql::Session& db) {
+                    return db
+                        .Prepare(
+                            "UPDATE integrations SET active = 0 "
+                            "WHERE id = 'int-a'")
+                        .Run();
+                  })
+                  .ok());
+  EXPECT_EQ(seen(), "Assessly 2, inactive, 410 Gone");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FoundationRepositoryTest,

@@ -1478,6 +1478,80 @@ TEST_P(ApplicationTest, DeleteCandidateCascades) {
               kNotFound);
 }
 
+// ------------------------------------------- what writes read of the config
+
+// Writes read a stage's triggers and its job (SQLite's writer keeps them
+// between transactions) and must see every change: made by an earlier
+// write, undone by a write that failed, or made behind the repositories'
+// back by another connection.
+TEST_P(PipelineRepositoryTest, WritesSeeEveryChangeToTriggersAndJobs) {
+  ASSERT_OK(Write([](Transaction& t) {
+    absl::Status status =
+        t.jobs().InsertJob(MakeJob(kAccountA, "j1", "Before", At(1)));
+    if (status.ok())
+      status = t.jobs().InsertStage(MakeStage(kAccountA, "j1", "s1", 0));
+    if (status.ok()) {
+      status = t.jobs().InsertTrigger(MakeTagTrigger(kAccountA, "s1", "t1", 0));
+    }
+    return status;
+  }));
+  // What a write reads now, as "title: tag, tag...".
+  const auto seen = [&] {
+    std::string text;
+    EXPECT_OK(Write([&](Transaction& t) {
+      auto job = t.jobs().GetJob(kAccountA, "j1");
+      if (!job.ok()) return job.status();
+      auto triggers = t.jobs().ListTriggers(kAccountA, "s1");
+      if (!triggers.ok()) return triggers.status();
+      text = job->title + ":";
+      for (const TriggerRow& trigger : *triggers) {
+        text += " " + trigger.spec.add_tag().tag();
+      }
+      return absl::OkStatus();
+    }));
+    return text;
+  };
+  EXPECT_EQ(seen(), "Before: tag-t1");
+  EXPECT_EQ(seen(), "Before: tag-t1");
+
+  ASSERT_OK(Write([](Transaction& t) {
+    TriggerRow trigger = MakeTagTrigger(kAccountA, "s1", "t1", 0);
+    trigger.spec.mutable_add_tag()->set_tag("changed");
+    absl::Status status = t.jobs().UpdateTrigger(trigger);
+    if (!status.ok()) return status;
+    return t.jobs().InsertTrigger(MakeTagTrigger(kAccountA, "s1", "t2", 1));
+  }));
+  EXPECT_EQ(seen(), "Before: changed tag-t2");
+
+  // Changed and read inside a write that then fails: rolled back, so the
+  // next write must not see it.
+  EXPECT_CODE(Write([](Transaction& t) {
+                JobRow job = MakeJob(kAccountA, "j1", "Undone", At(1));
+                absl::Status status = t.jobs().UpdateJob(job);
+                if (status.ok())
+                  status = t.jobs().DeleteTrigger(kAccountA, "t2");
+                if (!status.ok()) return status;
+                auto read = t.jobs().GetJob(kAccountA, "j1");
+                if (!read.ok()) return read.status();
+                auto triggers = t.jobs().ListTriggers(kAccountA, "s1");
+                if (!triggers.ok()) return triggers.status();
+                if (read->title != "Undone" || triggers->size() != 1) {
+                  return absl::InternalError("the write did not see itself");
+                }
+                return absl::AbortedError("rolled back on purpose");
+              }),
+              kAborted);
+  EXPECT_EQ(seen(), "Before: changed tag-t2");
+
+  ASSERT_OK(database_->WithSession([](sql::Session& db) {
+    absl::Status status =
+        db.Prepare("UPDATE jobs SET title = 'Elsewhere' WHERE id = 'j1'").Run();
+    if (!status.ok()) return status;
+    return db.Prepare("DELETE FROM stage_triggers WHERE id = 't1'").Run();
+  }));
+  EXPECT_EQ(seen(), "Elsewhere: tag-t2");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PipelineRepositoryTest,
                          ::ats::testing::AllBackends(),
                          ::ats::testing::BackendName);
