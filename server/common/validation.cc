@@ -289,18 +289,24 @@ bool ParseResourceName(std::string_view name, std::string_view pattern,
 
 std::string FormatName(std::string_view pattern,
                        std::initializer_list<std::string_view> ids) {
-  const std::vector<std::string_view> segments = Segments(pattern);
-  auto next_id = ids.begin();
+  // Called for every name in every response: one pass, one allocation.
+  size_t size = pattern.size();
+  for (std::string_view id : ids) size += id.size();
   std::string name;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    if (i > 0) name.push_back('/');
-    if (!IsPlaceholder(segments[i])) {
-      name.append(segments[i]);
+  name.reserve(size);
+  auto next_id = ids.begin();
+  for (size_t start = 0;;) {
+    const size_t slash = pattern.find('/', start);
+    const std::string_view segment = pattern.substr(start, slash - start);
+    if (!IsPlaceholder(segment)) {
+      name.append(segment);
     } else if (next_id != ids.end()) {
       name.append(*next_id++);
     }
+    if (slash == std::string_view::npos) return name;
+    name.push_back('/');
+    start = slash + 1;
   }
-  return name;
 }
 
 bool Validator::Require(bool ok, std::string_view field,

@@ -495,6 +495,11 @@ TEST(ResourceNameTest, Format) {
   EXPECT_EQ(FormatName("jobs/{job}/stages/{stage}", {"a", "b"}),
             "jobs/a/stages/b");
   EXPECT_EQ(FormatName("jobs/{}", {"x"}), "jobs/x");
+  // Missing ids format as empty, extra ones are ignored.
+  EXPECT_EQ(FormatName("jobs/{job}/stages/{stage}", {"a"}), "jobs/a/stages/");
+  EXPECT_EQ(FormatName("jobs/{job}", {"a", "b"}), "jobs/a");
+  EXPECT_EQ(FormatName("partners", {}), "partners");
+  EXPECT_EQ(FormatName("{x}", {"only"}), "only");
   Ids ids;
   const std::string name = FormatName("jobs/{}/stages/{}", {"a1", "b2"});
   EXPECT_TRUE(ParseResourceName(name, "jobs/{}/stages/{}", &ids));
