@@ -243,6 +243,7 @@ absl::Status Dispatcher::RecordOne(storage::Transaction& txn,
   absl::StatusOr<bool> held = txn.events().SettleClaim(claimed, next);
   if (!held.ok()) return held.status();
   if (*held && answer.result.has_value() && options_.record_result) {
+    next.payload = attempt.payload;
     absl::Status recorded =
         options_.record_result(txn, next, *answer.result, now);
     if (absl::IsInvalidArgument(recorded)) {

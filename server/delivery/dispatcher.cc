@@ -277,6 +277,7 @@ void Dispatcher::Send(Claim claim) {
   // write: the store's one writer is the busiest thread.
   const absl::Status json =
       MessageToJson(claim.event.payload, &claim.delivery.body);
+  attempt.payload.Swap(&claim.event.payload);
   attempt.event = std::move(claim.event);
   // Shared so that the callback stays copyable (std::function).
   auto pending = std::make_shared<Attempt>(std::move(attempt));

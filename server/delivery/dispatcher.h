@@ -147,7 +147,11 @@ class Dispatcher {
 
   // A delivery attempt made, to be recorded.
   struct Attempt {
-    storage::EventRow event;  // As claimed.
+    // As claimed, but for its payload, kept apart (below) so that recording
+    // the attempt, which copies the row, copies the payload only for an
+    // answer's result, the one thing that reads it.
+    storage::EventRow event;
+    ats::v1::PartnerEvent payload;
     std::string destination;
     std::string name;         // The webhook-id.
     absl::Time time;          // When it started.

@@ -562,10 +562,16 @@ TEST_F(DispatcherTest, AResultInASuccessfulAnswerIsRecorded) {
   const std::string integration = AddIntegration(*sink);
   DispatcherOptions options = TestOptions();
   // Delivery alone: the engine's recorder stands in as a plain record of
-  // what it was given, refusing a summary of "refuse me".
+  // what it was given, refusing a summary of "refuse me". It gets the event
+  // whole, payload included (moving rules quote it).
   options.record_result =
       [](storage::Transaction& txn, storage::EventRow& event,
          const ats::v1::PartnerResult& result, absl::Time) -> absl::Status {
+    if (event.payload.event_id() != absl::StrCat("events/", event.id) ||
+        event.payload.candidate().given_name() != "Ada") {
+      return absl::InternalError(
+          "the recorder got the event without its payload");
+    }
     if (result.summary() == "refuse me") {
       return absl::InvalidArgumentError("criterion drug_test is unknown");
     }
