@@ -214,6 +214,9 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
            it->second >= options_.max_in_flight_per_destination;
   };
   const int target = options_.claim_batch;
+  // Claims are large (the event row and its delivery): growing the vector
+  // would move them all again.
+  claims.reserve(static_cast<size_t>(target));
   Lookups lookups(txn);
   std::set<int64_t> seen;
   // Due rows passed over because another server's claim holds them, or
