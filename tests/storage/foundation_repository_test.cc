@@ -83,6 +83,18 @@ class FoundationRepositoryTest : public ::testing::TestWithParam<Backend> {
     return row;
   }
 
+  // Lists partner p1 ("Assessly") and gives acct-a integration int-a with
+  // it.
+  void AddAssesslyToAccountA() {
+    ASSERT_TRUE(Write([&](Transaction& txn) {
+                  absl::Status status = txn.integrations().InsertPartner(
+                      Partner("p1", "Assessly"));
+                  if (!status.ok()) return status;
+                  return txn.integrations().InsertIntegration(
+                      Integration("acct-a", "int-a", "p1"));
+                }).ok());
+  }
+
   ::ats::testing::TempDir dir_;
   std::unique_ptr<Store> store_;
 };
@@ -266,13 +278,7 @@ TEST_P(FoundationRepositoryTest, PartnerNamesAreUniqueIgnoringCase) {
 }
 
 TEST_P(FoundationRepositoryTest, IntegrationsAreScopedByAccount) {
-  ASSERT_TRUE(Write([&](Transaction& txn) {
-                absl::Status status =
-                    txn.integrations().InsertPartner(Partner("p1", "Assessly"));
-                if (!status.ok()) return status;
-                return txn.integrations().InsertIntegration(
-                    Integration("acct-a", "int-a", "p1"));
-              }).ok());
+  AddAssesslyToAccountA();
   // One integration per partner per account.
   EXPECT_TRUE(absl::IsAlreadyExists(Write([&](Transaction& txn) {
     return txn.integrations().InsertIntegration(
@@ -349,13 +355,7 @@ TEST_P(FoundationRepositoryTest, RequestLogFindsByKeyAndForgetsOldEntries) {
 // repositories' back by another connection.
 TEST_P(FoundationRepositoryTest,
        WritesSeeEveryChangeToIntegrationsAndPartners) {
-  ASSERT_TRUE(Write([&](Transaction& txn) {
-                absl::Status status =
-                    txn.integrations().InsertPartner(Partner("p1", "Assessly"));
-                if (!status.ok()) return status;
-                return txn.integrations().InsertIntegration(
-                    Integration("acct-a", "int-a", "p1"));
-              }).ok());
+  AddAssesslyToAccountA();
   // What a write reads now, as "partner name, active, disabled reason".
   const auto seen = [&] {
     std::string text;
