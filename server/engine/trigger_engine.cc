@@ -71,12 +71,11 @@ void TargetIntegration(storage::EventRow& event,
                        const std::string& integration_id,
                        const storage::PartnerRow& partner,
                        const storage::CandidateRow& candidate) {
-  const ats::v1::Partner& listing = partner.listing;
   event.integration_id = integration_id;
   event.payload.set_integration(IntegrationName(integration_id));
   event.payload.set_partner(PartnerName(partner.id));
   *event.payload.mutable_candidate() =
-      Snapshot(candidate, listing.candidate_fields());
+      Snapshot(candidate, partner.listing.candidate_fields());
   ats::v1::ResultReporting* reporting =
       event.payload.mutable_result_reporting();
   reporting->set_method(ReportPartnerResultMethod());

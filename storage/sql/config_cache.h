@@ -5,8 +5,10 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "storage/integration_repository.h"
 #include "storage/job_repository.h"
 #include "storage/sql/session.h"
@@ -30,44 +32,27 @@ namespace ats::storage::sql {
 // Not thread-safe: used by its connection's thread alone.
 class ConfigCache {
  public:
-  // Returns the cached row or rows, or nullptr when not cached.
-  const std::vector<TriggerRow>* Triggers(std::string_view account_id,
-                                          std::string_view stage_id) const {
-    return Find(triggers_, AccountKey(account_id, stage_id));
-  }
-  const JobRow* Job(std::string_view account_id, std::string_view id) const {
-    return Find(jobs_, AccountKey(account_id, id));
-  }
-  const IntegrationState* Integration(std::string_view account_id,
-                                      std::string_view id) const {
-    return Find(integrations_, AccountKey(account_id, id));
-  }
-  const PartnerRow* Partner(std::string_view id) const {
-    return Find(partners_, std::string(id));
+  // Returns the row of type Row (one of the four above; a stage's triggers
+  // are one std::vector<TriggerRow>) kept under `key`, or nullptr.
+  template <typename Row>
+  const Row* Find(const std::string& key) const {
+    const Rows<Row>& rows = std::get<Rows<Row>>(tables_);
+    auto it = rows.find(key);
+    return it == rows.end() ? nullptr : &it->second;
   }
 
-  // Keeps `rows`, as read from the database by the owning connection.
-  void KeepTriggers(std::string_view account_id, std::string_view stage_id,
-                    const std::vector<TriggerRow>& rows) {
-    Keep(triggers_, AccountKey(account_id, stage_id), rows);
-  }
-  void KeepJob(const JobRow& job) {
-    Keep(jobs_, AccountKey(job.account_id, job.id), job);
-  }
-  void KeepIntegration(std::string_view account_id,
-                       const IntegrationState& state) {
-    Keep(integrations_, AccountKey(account_id, state.id), state);
-  }
-  void KeepPartner(const PartnerRow& partner) {
-    Keep(partners_, partner.id, partner);
+  // Keeps `row`, as read from the database by the owning connection.
+  template <typename Row>
+  void Keep(const std::string& key, const Row& row) {
+    if (size_ >= kMaxRows) Clear();
+    if (std::get<Rows<Row>>(tables_).insert_or_assign(key, row).second) {
+      ++size_;
+    }
   }
 
   // Forgets every row.
   void Clear() {
-    triggers_.clear();
-    jobs_.clear();
-    integrations_.clear();
-    partners_.clear();
+    std::apply([](auto&... rows) { (rows.clear(), ...); }, tables_);
     size_ = 0;
   }
 
@@ -76,34 +61,32 @@ class ConfigCache {
   // jobs a busy server moves candidates in, small next to the page cache.
   static constexpr size_t kMaxRows = 20000;
 
-  static std::string AccountKey(std::string_view account_id,
-                                std::string_view id) {
-    std::string key(account_id);
-    key.push_back('\0');
-    key.append(id);
-    return key;
-  }
-
   template <typename Row>
-  static const Row* Find(const std::map<std::string, Row, std::less<>>& rows,
-                         const std::string& key) {
-    auto it = rows.find(key);
-    return it == rows.end() ? nullptr : &it->second;
-  }
+  using Rows = std::map<std::string, Row>;
 
-  template <typename Row>
-  void Keep(std::map<std::string, Row, std::less<>>& rows, std::string key,
-            const Row& row) {
-    if (size_ >= kMaxRows) Clear();
-    if (rows.insert_or_assign(std::move(key), row).second) ++size_;
-  }
-
-  std::map<std::string, std::vector<TriggerRow>, std::less<>> triggers_;
-  std::map<std::string, JobRow, std::less<>> jobs_;
-  std::map<std::string, IntegrationState, std::less<>> integrations_;
-  std::map<std::string, PartnerRow, std::less<>> partners_;
+  std::tuple<Rows<std::vector<TriggerRow>>, Rows<JobRow>,
+             Rows<IntegrationState>, Rows<PartnerRow>>
+      tables_;
   size_t size_ = 0;
 };
+
+// Returns the Row of `id` (in account `account_id`; "" for rows of no
+// account) from the rows `db` keeps between transactions, or else what
+// `read` (returning absl::StatusOr<Row>) reads, kept when found.
+template <typename Row, typename Read>
+absl::StatusOr<Row> ReadThroughConfigCache(Session& db,
+                                           std::string_view account_id,
+                                           std::string_view id, Read read) {
+  ConfigCache* cache = db.config_cache();
+  if (cache == nullptr) return read();
+  std::string key(account_id);
+  key.push_back('\0');
+  key.append(id);
+  if (const Row* row = cache->Find<Row>(key)) return *row;
+  absl::StatusOr<Row> row = read();
+  if (row.ok()) cache->Keep(key, *row);
+  return row;
+}
 
 // Drops the rows `db` keeps between transactions, if any: for every write
 // to the tables they come from.

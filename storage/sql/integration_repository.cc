@@ -149,18 +149,13 @@ absl::Status SqlIntegrationRepository::UpdatePartner(
 
 absl::StatusOr<PartnerRow> SqlIntegrationRepository::GetPartner(
     std::string_view id) {
-  ConfigCache* cache = db_.config_cache();
-  if (cache != nullptr) {
-    if (const PartnerRow* partner = cache->Partner(id)) return *partner;
-  }
-  static const std::string sql =
-      absl::StrCat("SELECT ", kPartnerColumns, " FROM partners WHERE id = ?1");
-  Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, id);
-  auto partner =
-      ReadOne<PartnerRow>(stmt, ReadPartner, RowNotFound("partner", id));
-  if (cache != nullptr && partner.ok()) cache->KeepPartner(*partner);
-  return partner;
+  return ReadThroughConfigCache<PartnerRow>(db_, "", id, [&] {
+    static const std::string sql = absl::StrCat("SELECT ", kPartnerColumns,
+                                                " FROM partners WHERE id = ?1");
+    Statement& stmt = db_.Prepare(sql.c_str());
+    stmt.Bind(1, id);
+    return ReadOne<PartnerRow>(stmt, ReadPartner, RowNotFound("partner", id));
+  });
 }
 
 absl::StatusOr<Page<PartnerRow>> SqlIntegrationRepository::ListPartners(
@@ -246,27 +241,20 @@ absl::StatusOr<IntegrationRow> SqlIntegrationRepository::GetIntegration(
 
 absl::StatusOr<IntegrationState> SqlIntegrationRepository::GetIntegrationState(
     std::string_view account_id, std::string_view id) {
-  ConfigCache* cache = db_.config_cache();
-  if (cache != nullptr) {
-    if (const IntegrationState* state = cache->Integration(account_id, id)) {
-      return *state;
-    }
-  }
-  auto state = SelectRow<IntegrationState>(
-      db_,
-      "SELECT id, partner_id, active, endpoint_disabled_reason "
-      "FROM integrations WHERE account_id = ?1 AND id = ?2",
-      "integration", account_id, id, [](const Statement& row) {
-        IntegrationState state;
-        state.id = row.ColumnText(0);
-        state.partner_id = row.ColumnText(1);
-        state.active = row.ColumnInt64(2) != 0;
-        state.endpoint_disabled_reason = row.ColumnText(3);
-        return state;
-      });
-  if (cache != nullptr && state.ok())
-    cache->KeepIntegration(account_id, *state);
-  return state;
+  return ReadThroughConfigCache<IntegrationState>(db_, account_id, id, [&] {
+    return SelectRow<IntegrationState>(
+        db_,
+        "SELECT id, partner_id, active, endpoint_disabled_reason "
+        "FROM integrations WHERE account_id = ?1 AND id = ?2",
+        "integration", account_id, id, [](const Statement& row) {
+          IntegrationState state;
+          state.id = row.ColumnText(0);
+          state.partner_id = row.ColumnText(1);
+          state.active = row.ColumnInt64(2) != 0;
+          state.endpoint_disabled_reason = row.ColumnText(3);
+          return state;
+        });
+  });
 }
 
 absl::StatusOr<std::optional<IntegrationRow>>

@@ -126,17 +126,12 @@ absl::Status SqlJobRepository::UpdateJob(const JobRow& job) {
 }
 
 absl::StatusOr<JobRow> SqlJobRepository::GetJob(std::string_view account_id,
-                                                   std::string_view id) {
-  ConfigCache* cache = db_.config_cache();
-  if (cache != nullptr) {
-    if (const JobRow* job = cache->Job(account_id, id)) return *job;
-  }
+                                                std::string_view id) {
   static const std::string sql = absl::StrCat(
       "SELECT ", kJobColumns, " FROM jobs WHERE account_id = ?1 AND id = ?2");
-  auto job =
-      SelectRow<JobRow>(db_, sql.c_str(), "job", account_id, id, ReadJob);
-  if (cache != nullptr && job.ok()) cache->KeepJob(*job);
-  return job;
+  return ReadThroughConfigCache<JobRow>(db_, account_id, id, [&] {
+    return SelectRow<JobRow>(db_, sql.c_str(), "job", account_id, id, ReadJob);
+  });
 }
 
 absl::StatusOr<Page<JobRow>> SqlJobRepository::ListJobs(
@@ -310,17 +305,11 @@ absl::StatusOr<std::vector<TriggerRow>> SqlJobRepository::ListTriggers(
       absl::StrCat("SELECT ", kTriggerColumns,
                    " FROM stage_triggers t WHERE t.account_id = ?1 "
                    "AND t.stage_id = ?2 ORDER BY t.position, t.id");
-  ConfigCache* cache = db_.config_cache();
-  if (cache != nullptr) {
-    if (auto* triggers = cache->Triggers(account_id, stage_id))
-      return *triggers;
-  }
-  auto triggers = SelectRows<TriggerRow>(db_, sql.c_str(), account_id, stage_id,
-                                         ReadTrigger);
-  if (cache != nullptr && triggers.ok()) {
-    cache->KeepTriggers(account_id, stage_id, *triggers);
-  }
-  return triggers;
+  return ReadThroughConfigCache<std::vector<TriggerRow>>(
+      db_, account_id, stage_id, [&] {
+        return SelectRows<TriggerRow>(db_, sql.c_str(), account_id, stage_id,
+                                      ReadTrigger);
+      });
 }
 
 absl::StatusOr<std::vector<TriggerRow>> SqlJobRepository::ListJobTriggers(

@@ -206,7 +206,6 @@ absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {
   connection.ResetStatements();
 
   if (!connection.in_transaction()) {
-    connection.ForgetConfig();
     // The op ran COMMIT/ROLLBACK, or SQLite rolled back after a fatal error
     // (disk full, I/O error): the ops before it are not in a transaction any
     // more.
