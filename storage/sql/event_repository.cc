@@ -198,28 +198,32 @@ absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
       ", destination) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
       "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24) "
       "ON CONFLICT DO NOTHING");
+  // Borrowed binds: `event` and these outlive the statement's one run.
+  const std::string payload = event.payload.SerializeAsString();
+  const std::string destination = DeliveryDestination(
+      event.account_id, event.integration_id, event.webhook_uri);
   Statement& stmt = db_.Prepare(sql.c_str());
-  stmt.Bind(1, event.account_id)
-      .Bind(2, event.id)
+  stmt.BindBorrowed(1, event.account_id)
+      .BindBorrowed(2, event.id)
       .Bind(3, static_cast<int>(event.state))
-      .Bind(4, event.state_reason);
+      .BindBorrowed(4, event.state_reason);
   // NULL rather than '' for webhook events: the column references
   // integrations.
   if (event.integration_id.empty()) {
     stmt.BindNull(5);
   } else {
-    stmt.Bind(5, event.integration_id);
+    stmt.BindBorrowed(5, event.integration_id);
   }
-  stmt.Bind(6, event.webhook_uri)
-      .Bind(7, event.candidate_id)
-      .Bind(8, event.job_id)
+  stmt.BindBorrowed(6, event.webhook_uri)
+      .BindBorrowed(7, event.candidate_id)
+      .BindBorrowed(8, event.job_id)
       .Bind(9, static_cast<int>(event.source))
-      .Bind(10, event.trigger_id)
-      .Bind(11, event.stage_id)
+      .BindBorrowed(10, event.trigger_id)
+      .BindBorrowed(11, event.stage_id)
       .Bind(12, event.stage_entry)
-      .Bind(13, event.bulk_operation_id)
-      .Bind(14, event.triggered_by)
-      .BindBlob(15, event.payload.SerializeAsString())
+      .BindBorrowed(13, event.bulk_operation_id)
+      .BindBorrowed(14, event.triggered_by)
+      .BindBlobBorrowed(15, payload)
       .Bind(16, ToMicros(event.create_time))
       .Bind(17, ToMicros(event.due_time))
       .Bind(18, ToMicros(event.update_time))
@@ -227,9 +231,8 @@ absl::Status SqlEventRepository::InsertEvent(const EventRow& event) {
       .Bind(20, LeaseMicros(event));
   BindMessageOrNull(stmt, 21, event.result);
   BindMessageOrNull(stmt, 22, event.automatic_move);
-  stmt.Bind(23, event.partner_message);
-  stmt.Bind(24, DeliveryDestination(event.account_id, event.integration_id,
-                                    event.webhook_uri));
+  stmt.BindBorrowed(23, event.partner_message);
+  stmt.BindBorrowed(24, destination);
   return InsertedOrAlreadyExists(
       db_, stmt.Run(), absl::StrCat("event ", event.id, " already exists"));
 }

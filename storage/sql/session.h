@@ -58,6 +58,15 @@ class Statement {
   // Binds a copy of the bytes `value` as a BLOB (bytea in PostgreSQL); empty
   // is a zero-length value, not NULL.
   virtual Statement& BindBlob(int index, std::string_view value) = 0;
+  // Bind and BindBlob without the copy, for the hottest writes: `value` must
+  // stay alive and unchanged while the statement may still step with it,
+  // that is until Prepare hands the statement out again.
+  virtual Statement& BindBorrowed(int index, std::string_view value) {
+    return Bind(index, value);
+  }
+  virtual Statement& BindBlobBorrowed(int index, std::string_view value) {
+    return BindBlob(index, value);
+  }
   // Binds `*value`, or NULL when `value` is empty.
   template <typename T>
   Statement& Bind(int index, const std::optional<T>& value) {

@@ -83,15 +83,7 @@ Statement& Statement::Bind(int index, double value) {
 }
 
 Statement& Statement::Bind(int index, std::string_view value) {
-  if (stmt_ != nullptr) {
-    // SQLite binds NULL for a null pointer, but an empty view is empty text.
-    const char* text = value.data() != nullptr ? value.data() : "";
-    RememberBindError(
-        sqlite3_bind_text64(stmt_, index, text, value.size(),
-                            SQLITE_TRANSIENT, SQLITE_UTF8),
-        index);
-  }
-  return *this;
+  return BindBytes(index, value, /*blob=*/false, SQLITE_TRANSIENT);
 }
 
 Statement& Statement::BindNull(int index) {
@@ -102,13 +94,33 @@ Statement& Statement::BindNull(int index) {
 }
 
 Statement& Statement::BindBlob(int index, std::string_view value) {
+  return BindBytes(index, value, /*blob=*/true, SQLITE_TRANSIENT);
+}
+
+Statement& Statement::BindBorrowed(int index, std::string_view value) {
+  return BindBytes(index, value, /*blob=*/false, SQLITE_STATIC);
+}
+
+Statement& Statement::BindBlobBorrowed(int index, std::string_view value) {
+  return BindBytes(index, value, /*blob=*/true, SQLITE_STATIC);
+}
+
+Statement& Statement::BindBytes(int index, std::string_view value, bool blob,
+                                void (*destructor)(void*)) {
   if (stmt_ == nullptr) return *this;
-  // sqlite3_bind_blob with a null pointer binds NULL, which an empty
-  // string_view may carry.
-  const int rc = value.empty()
-                     ? sqlite3_bind_zeroblob(stmt_, index, 0)
-                     : sqlite3_bind_blob64(stmt_, index, value.data(),
-                                           value.size(), SQLITE_TRANSIENT);
+  int rc;
+  if (blob) {
+    // sqlite3_bind_blob with a null pointer binds NULL, which an empty
+    // string_view may carry.
+    rc = value.empty() ? sqlite3_bind_zeroblob(stmt_, index, 0)
+                       : sqlite3_bind_blob64(stmt_, index, value.data(),
+                                             value.size(), destructor);
+  } else {
+    // SQLite binds NULL for a null pointer, but an empty view is empty text.
+    const char* text = value.data() != nullptr ? value.data() : "";
+    rc = sqlite3_bind_text64(stmt_, index, text, value.size(), destructor,
+                             SQLITE_UTF8);
+  }
   RememberBindError(rc, index);
   return *this;
 }

@@ -29,6 +29,8 @@ class Statement final : public sql::Statement {
   Statement& Bind(int index, std::string_view value) override;
   Statement& BindNull(int index) override;
   Statement& BindBlob(int index, std::string_view value) override;
+  Statement& BindBorrowed(int index, std::string_view value) override;
+  Statement& BindBlobBorrowed(int index, std::string_view value) override;
 
   absl::StatusOr<bool> Step() override;
   absl::Status Run() override;
@@ -57,6 +59,10 @@ class Statement final : public sql::Statement {
   // Drops the cursor (so no read lock is held) but keeps bindings.
   void ResetCursor();
   void RememberBindError(int rc, int index);
+  // Binds text or (`blob`) bytes, copied by SQLite when `destructor` is
+  // SQLITE_TRANSIENT, referenced when it is SQLITE_STATIC.
+  Statement& BindBytes(int index, std::string_view value, bool blob,
+                       void (*destructor)(void*));
 
   sqlite3* const db_;
   const std::string sql_;

@@ -181,6 +181,38 @@ TEST(ConnectionTest, BindsAndReadsEveryType) {
   EXPECT_EQ(select.Step().value_or(true), false);
 }
 
+TEST(ConnectionTest, BorrowedBindsReadTheCallersBytesWhenTheStatementRuns) {
+  TempDir dir;
+  std::unique_ptr<Connection> connection = OpenOrDie(dir.File("db.sqlite"));
+  ASSERT_NE(connection, nullptr);
+  ASSERT_TRUE(connection->Exec("CREATE TABLE t (s TEXT, b BLOB)").ok());
+  std::string text = "before";
+  std::string blob("a\0b", 3);
+  Statement& insert = connection->Prepare("INSERT INTO t VALUES (?, ?)");
+  insert.BindBorrowed(1, text).BindBlobBorrowed(2, blob);
+  // Not copied at the bind: what the statement stores is what the caller's
+  // buffers hold when it runs.
+  text = "after!";
+  blob[0] = 'z';
+  ASSERT_TRUE(insert.Run().ok());
+  // Empty values are empty text and an empty blob, not NULL.
+  ASSERT_TRUE(connection->Prepare("INSERT INTO t VALUES (?, ?)")
+                  .BindBorrowed(1, std::string_view())
+                  .BindBlobBorrowed(2, std::string_view())
+                  .Run()
+                  .ok());
+
+  Statement& select = connection->Prepare(
+      "SELECT s, b, typeof(s), typeof(b) FROM t ORDER BY rowid");
+  ASSERT_EQ(select.Step().value_or(false), true);
+  EXPECT_EQ(select.ColumnText(0), "after!");
+  EXPECT_EQ(select.ColumnBlob(1), std::string("z\0b", 3));
+  ASSERT_EQ(select.Step().value_or(false), true);
+  EXPECT_EQ(select.ColumnText(0), "");
+  EXPECT_EQ(select.ColumnText(2), "text");
+  EXPECT_EQ(select.ColumnText(3), "blob");
+}
+
 TEST(ConnectionTest, EmptyBlobIsNotNull) {
   TempDir dir;
   std::unique_ptr<Connection> connection = OpenOrDie(dir.File("db.sqlite"));
