@@ -87,7 +87,7 @@ ABSL_FLAG(int, dispatch_per_destination, 128,
           "most deliveries under way at once to one destination (an "
           "integration, or one account's webhook host); a destination earns "
           "them by answering, starting from one");
-ABSL_FLAG(int, dispatch_claim_batch, 128,
+ABSL_FLAG(int, dispatch_claim_batch, 32,
           "most due events claimed (and leased) by one write");
 ABSL_FLAG(std::string, retry_schedule, "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h",
           "comma-separated waits before each delivery attempt (the first "
