@@ -179,6 +179,12 @@ class EventRepository {
   // only.
   virtual absl::StatusOr<std::optional<EventRow>> ReadDueEvent(
       const DueEvent& due, absl::Time now) = 0;
+  // Leases the event `due` names, which ReadDueEvent returned in this
+  // write, to a delivery: state SENDING, no state_reason, and the
+  // attempt_count, lease_expire_time and update_time of `leased`; the other
+  // columns stay as they are. NOT_FOUND if it is gone. Runs in a write only.
+  virtual absl::Status LeaseDueEvent(const DueEvent& due,
+                                     const EventRow& leased) = 0;
   // Returns, by delivery destination, how many events of every account are
   // being delivered at `now`: SENDING under a lease that has not expired,
   // whichever server claimed them. Destinations with none are left out.

@@ -270,8 +270,8 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
       event->lease_expire_time = now + options_.lease;
       ++event->attempt_count;
       event->update_time = now;
-      absl::Status updated = txn.events().UpdateEvent(*event);
-      if (!updated.ok()) return updated;
+      absl::Status lease = txn.events().LeaseDueEvent(key, *event);
+      if (!lease.ok()) return lease;
       claims.push_back(
           Claim{*std::move(event), key.destination, std::move(delivery)});
     }

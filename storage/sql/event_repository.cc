@@ -493,6 +493,23 @@ absl::StatusOr<std::optional<EventRow>> SqlEventRepository::ReadDueEvent(
   return std::move(rows->front());
 }
 
+absl::Status SqlEventRepository::LeaseDueEvent(const DueEvent& due,
+                                               const EventRow& leased) {
+  // By the row's place, and only what a claim changes: the claim is the
+  // dispatcher's busiest write.
+  Statement& stmt = db_.Prepare(
+      "UPDATE events SET state = 3, state_reason = '', update_time = ?2, "
+      "attempt_count = ?3, lease_expire_time = ?4 WHERE seq = ?1");
+  stmt.Bind(1, due.row_key)
+      .Bind(2, ToMicros(leased.update_time))
+      .Bind(3, leased.attempt_count)
+      .Bind(4, LeaseMicros(leased));
+  absl::Status status = stmt.Run();
+  if (!status.ok()) return status;
+  if (db_.changes() == 0) return EventNotFound(leased.id);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int64_t> SqlEventRepository::CancelOpenEvents(
     std::string_view account_id, std::string_view candidate_id,
     std::string_view job_id, std::string_view reason, absl::Time now) {

@@ -42,6 +42,8 @@ class SqlEventRepository final : public EventRepository {
       const std::vector<std::string>& skip_destinations) override;
   absl::StatusOr<std::optional<EventRow>> ReadDueEvent(const DueEvent& due,
                                                        absl::Time now) override;
+  absl::Status LeaseDueEvent(const DueEvent& due,
+                             const EventRow& leased) override;
   // Defined in event_due_queue.cc.
   absl::StatusOr<DueQueue> CountDue(absl::Time now) override;
   absl::StatusOr<std::map<std::string, int64_t>> CountLeased(

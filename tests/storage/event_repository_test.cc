@@ -560,6 +560,53 @@ TEST_P(EventRepositoryTest, ReadDueEventReadsTheWholeEventOnlyWhileItIsDue) {
   }));
 }
 
+TEST_P(EventRepositoryTest, LeaseDueEventChangesOnlyWhatAClaimChanges) {
+  EventRow pending = Event("pending", "c1", "j1", At(100));
+  pending.state_reason = "retried by an operator";
+  pending.partner_message = "queued at the partner";
+  pending.attempt_count = 2;
+  pending.payload.set_job_title("Backend engineer");
+  ASSERT_OK(Insert({pending, Event("other", "c2", "j1", At(100))}));
+
+  ASSERT_OK(store_->WriteAndWait([&](Transaction& t) {
+    auto due = t.events().ListDue(At(1000), 10, {});
+    if (!due.ok()) return due.status();
+    EXPECT_EQ(due->size(), 2u);
+    for (const DueEvent& row : *due) {
+      auto event = t.events().ReadDueEvent(row, At(1000));
+      if (!event.ok()) return event.status();
+      if (!event->has_value() || (*event)->id != "pending") continue;
+      EventRow leased = **event;
+      leased.attempt_count = 3;
+      leased.lease_expire_time = At(1060);
+      leased.update_time = At(1000);
+      // Not written: a lease sets the state itself and keeps the rest.
+      leased.state = ats::v1::EVENT_STATE_SENT;
+      leased.due_time = At(5000);
+      leased.partner_message = "changed";
+      absl::Status status = t.events().LeaseDueEvent(row, leased);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }));
+
+  absl::StatusOr<EventRow> stored = Get(kAccountA, "pending");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->state, ats::v1::EVENT_STATE_SENDING);
+  EXPECT_EQ(stored->state_reason, "");
+  EXPECT_EQ(stored->attempt_count, 3);
+  EXPECT_EQ(stored->lease_expire_time, At(1060));
+  EXPECT_EQ(stored->update_time, At(1000));
+  EXPECT_EQ(stored->due_time, At(100));
+  EXPECT_EQ(stored->create_time, At(100));
+  EXPECT_EQ(stored->partner_message, "queued at the partner");
+  EXPECT_TRUE(MessageDifferencer::Equals(stored->payload, pending.payload));
+  EXPECT_EQ(Get(kAccountA, "other")->state, ats::v1::EVENT_STATE_PENDING);
+  // Under a live lease: no longer due, and counted as being delivered.
+  EXPECT_EQ(Due(At(1059)), std::vector<std::string>{"other"});
+  EXPECT_EQ(Due(At(1060)), (std::vector<std::string>{"other", "pending"}));
+}
+
 TEST_P(EventRepositoryTest, CountLeasedCountsLiveLeasesByDestination) {
   std::vector<EventRow> events;
   for (const auto& [id, account, lease] :
