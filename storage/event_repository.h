@@ -58,6 +58,8 @@ enum class PayloadParts {
   // shows; the other
   // fields are skipped undecoded and left empty.
   kShown,
+  // None: the payload is left empty.
+  kNone,
 };
 
 // A due event as ListDue finds it, from the queue's index alone: enough to
@@ -68,6 +70,15 @@ struct DueEvent {
   int64_t row_key = 0;
   // Its DeliveryDestination (see storage/delivery_destination.h).
   std::string destination;
+};
+
+// A due event's row as a claim reads it (ReadDueEvent).
+struct DueEventRow {
+  // The row, its payload left empty.
+  EventRow event;
+  // The payload as stored, a serialized ats.v1.PartnerEvent: decoded by
+  // whoever sends it, outside the claim's write.
+  std::string payload;
 };
 
 // The events waiting for a dispatcher, as CountDue finds them.
@@ -104,7 +115,7 @@ struct EventFilter {
 // Events and their delivery attempts. Account-scoped like every repository,
 // except the dispatcher's ListDue, which works across accounts because
 // delivery is the platform's job, not a caller's. ListDue followed by
-// ReadDueEvent and UpdateEvent (state SENDING, a lease) in one Store::Claim
+// ReadDueEvent and LeaseDueEvent (state SENDING, a lease) in one Store::Claim
 // is an atomic claim: the events ReadDueEvent returns are locked for it.
 class EventRepository {
  public:
@@ -171,13 +182,12 @@ class EventRepository {
   virtual absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) = 0;
-  // Returns the event `due` names, with its whole payload, if it is still
+  // Returns the event `due` names, its payload not decoded, if it is still
   // due at `now` as ListDue means it; nullopt if it no longer is, or if a
   // concurrent write holds it (on a store that servers share), so that a
   // claim passes over it. The event stays locked until the write ends.
-  // DATA_LOSS if its payload or result does not decode. Runs in a write
-  // only.
-  virtual absl::StatusOr<std::optional<EventRow>> ReadDueEvent(
+  // DATA_LOSS if its result does not decode. Runs in a write only.
+  virtual absl::StatusOr<std::optional<DueEventRow>> ReadDueEvent(
       const DueEvent& due, absl::Time now) = 0;
   // Leases the event `due` names, which ReadDueEvent returned in this
   // write, to a delivery: state SENDING, no state_reason, and the

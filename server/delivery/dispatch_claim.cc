@@ -114,16 +114,13 @@ Settlement Unreadable(const std::string& row, const absl::Status& status) {
                    status.message(), "); rotate it, then retry the event")};
 }
 
-// Addresses `delivery` of `event` to `url`, to be signed with `secret`. The
-// body is encoded later, outside the claim's write (see Dispatcher::Send).
-std::optional<Settlement> Address(const storage::EventRow& event,
-                                  const std::string& url,
+// Addresses `delivery` to `url`, to be signed with `secret`. The payload is
+// decoded and the body encoded later, outside the claim's write (see
+// Dispatcher::Send).
+std::optional<Settlement> Address(const std::string& url,
                                   const std::string& secret,
                                   Delivery* delivery) {
   delivery->url = url;
-  delivery->webhook_id = event.payload.event_id().empty()
-                             ? absl::StrCat("events/", event.id)
-                             : event.payload.event_id();
   delivery->signing_secret = secret;
   return std::nullopt;
 }
@@ -153,8 +150,8 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
     if (*account == nullptr || (*account)->webhook_signing_secret.empty()) {
       return Settlement{ats::v1::EVENT_STATE_SKIPPED, kNoWebhookSecret};
     }
-    return Address(event, event.webhook_uri, (*account)->webhook_signing_secret,
-                delivery);
+    return Address(event.webhook_uri, (*account)->webhook_signing_secret,
+                   delivery);
   }
   const std::string integration_name = IntegrationName(event.integration_id);
   auto integration =
@@ -187,8 +184,8 @@ absl::StatusOr<std::optional<Settlement>> Prepare(storage::Transaction& txn,
                      " of integration ", integration_name,
                      " no longer exists")};
   }
-  return Address(event, (*partner)->listing.webhook_uri(),
-              (*integration)->signing_secret, delivery);
+  return Address((*partner)->listing.webhook_uri(),
+                 (*integration)->signing_secret, delivery);
 }
 
 }  // namespace
@@ -241,23 +238,23 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
       }
       auto due_event = txn.events().ReadDueEvent(key, now);
       if (!due_event.ok()) return due_event.status();
-      std::optional<storage::EventRow>& event = *due_event;
       // Held by another server's claim (or no longer due), or one of our
       // own deliveries whose lease ran out before its outcome was recorded.
-      if (!event.has_value() || Unrecorded(event->id)) {
+      if (!due_event->has_value() || Unrecorded((*due_event)->event.id)) {
         ++deferred;
         continue;
       }
+      storage::EventRow& event = (*due_event)->event;
       Delivery delivery;
-      auto settlement = Prepare(txn, lookups, *event, &delivery);
+      auto settlement = Prepare(txn, lookups, event, &delivery);
       if (!settlement.ok()) return settlement.status();
       if (settlement->has_value()) {
-        Settle(*event, (*settlement)->state,
-               std::move((*settlement)->reason), now);
-        absl::Status updated = txn.events().UpdateEvent(*event);
+        Settle(event, (*settlement)->state, std::move((*settlement)->reason),
+               now);
+        absl::Status updated = txn.events().UpdateEvent(event);
         if (!updated.ok()) return updated;
-        if (event->state == ats::v1::EVENT_STATE_DEAD) {
-          updated = NotifyEventDead(txn, *event, now, random_);
+        if (event.state == ats::v1::EVENT_STATE_DEAD) {
+          updated = NotifyEventDead(txn, event, now, random_);
           if (!updated.ok()) return updated;
         }
         continue;
@@ -265,15 +262,15 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
       requests.Started(key.destination);
       ++(*leased)[key.destination];
       // due_time stays: ListDue needs it at or before the lease's expiry.
-      event->state = ats::v1::EVENT_STATE_SENDING;
-      event->state_reason.clear();
-      event->lease_expire_time = now + options_.lease;
-      ++event->attempt_count;
-      event->update_time = now;
-      absl::Status lease = txn.events().LeaseDueEvent(key, *event);
+      event.state = ats::v1::EVENT_STATE_SENDING;
+      event.state_reason.clear();
+      event.lease_expire_time = now + options_.lease;
+      ++event.attempt_count;
+      event.update_time = now;
+      absl::Status lease = txn.events().LeaseDueEvent(key, event);
       if (!lease.ok()) return lease;
-      claims.push_back(
-          Claim{*std::move(event), key.destination, std::move(delivery)});
+      claims.push_back(Claim{std::move(event), std::move((*due_event)->payload),
+                             key.destination, std::move(delivery)});
     }
     // Fewer rows than asked for: nothing else is due.
     if (static_cast<int>(due->size()) < limit) return absl::OkStatus();

@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "server/contract/errors.h"
 #include "server/contract/proto_json.h"
+#include "server/domain/event_convert.h"
 #include "spdlog/spdlog.h"
 
 namespace ats::server {
@@ -268,15 +269,33 @@ bool Dispatcher::Unrecorded(const std::string& id) {
   return in_flight_.event_ids.count(id) > 0;
 }
 
+absl::Status Dispatcher::EncodeBody(Claim& claim) {
+  storage::EventRow& event = claim.event;
+  if (!event.payload.ParseFromString(claim.payload)) {
+    claim.delivery.webhook_id = EventName(event.id);
+    return absl::DataLossError(
+        "the stored payload does not decode: the row was changed behind the "
+        "server's back");
+  }
+  claim.delivery.webhook_id = event.payload.event_id().empty()
+                                  ? EventName(event.id)
+                                  : event.payload.event_id();
+  absl::Status json = MessageToJson(event.payload, &claim.delivery.body);
+  if (!json.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot encode the payload as JSON: ", std::string(json.message())));
+  }
+  return absl::OkStatus();
+}
+
 void Dispatcher::Send(Claim claim) {
+  // Decoded and encoded here, on the claim loop's thread, rather than inside
+  // the claim's write: the store's one writer is the busiest thread.
+  const absl::Status body = EncodeBody(claim);
   Attempt attempt;
   attempt.name = claim.delivery.webhook_id;
   attempt.destination = std::move(claim.destination);
   attempt.time = clock_.Now();
-  // Encoded here, on the claim loop's thread, rather than inside the claim's
-  // write: the store's one writer is the busiest thread.
-  const absl::Status json =
-      MessageToJson(claim.event.payload, &claim.delivery.body);
   attempt.payload.Swap(&claim.event.payload);
   attempt.event = std::move(claim.event);
   // Shared so that the callback stays copyable (std::function).
@@ -297,12 +316,11 @@ void Dispatcher::Send(Claim claim) {
     pending->outcome = std::move(outcome);
     finished_.push_back(std::move(*pending));
   };
-  if (!json.ok()) {
+  if (!body.ok()) {
     // Never sendable: recorded as a failed attempt that ends the event.
     pending->unsendable = true;
     DeliveryOutcome outcome;
-    outcome.error = absl::StrCat("cannot encode the payload as JSON: ",
-                                 std::string(json.message()));
+    outcome.error = std::string(body.message());
     done(std::move(outcome));
     return;
   }

@@ -144,8 +144,12 @@ class Dispatcher {
  private:
   // An event this dispatcher holds the lease on, and what to send.
   struct Claim {
+    // Its payload empty until Send decodes `payload` into it.
     storage::EventRow event;
+    // As stored (storage::DueEventRow).
+    std::string payload;
     std::string destination;
+    // Addressed by the claim; named and given its body by Send.
     Delivery delivery;
   };
 
@@ -223,6 +227,10 @@ class Dispatcher {
 
   // Hands `claim` to the connector; its outcome goes to the recorder.
   void Send(Claim claim);
+  // Decodes `claim`'s stored payload, names its delivery (the webhook-id)
+  // and encodes its body; an error, with the reason to record, when the
+  // event can never be sent.
+  static absl::Status EncodeBody(Claim& claim);
 
   // Records `attempts` and, for each claim that still holds, the event's
   // next state, in one write per account. Defined, with RecordOne and

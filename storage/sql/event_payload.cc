@@ -106,6 +106,8 @@ bool DecodeEventPayload(std::string_view stored, PayloadParts parts,
                                      static_cast<int>(stored.size()));
     case PayloadParts::kShown:
       return DecodeShownParts(stored, payload);
+    case PayloadParts::kNone:
+      return true;
   }
   return false;
 }

@@ -40,8 +40,8 @@ class SqlEventRepository final : public EventRepository {
   absl::StatusOr<std::vector<DueEvent>> ListDue(
       absl::Time now, int limit,
       const std::vector<std::string>& skip_destinations) override;
-  absl::StatusOr<std::optional<EventRow>> ReadDueEvent(const DueEvent& due,
-                                                       absl::Time now) override;
+  absl::StatusOr<std::optional<DueEventRow>> ReadDueEvent(
+      const DueEvent& due, absl::Time now) override;
   absl::Status LeaseDueEvent(const DueEvent& due,
                              const EventRow& leased) override;
   // Defined in event_due_queue.cc.

@@ -215,11 +215,13 @@ class DispatcherTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status;
   }
 
-  storage::EventRow Get(const std::string& id) {
+  // Event `id`, with the `parts` of its payload.
+  storage::EventRow Get(
+      const std::string& id,
+      storage::PayloadParts parts = storage::PayloadParts::kAll) {
     storage::EventRow row;
     absl::Status status = store_->Read([&](storage::Transaction& txn) {
-      auto event =
-          txn.events().GetEvent(account_id_, id, storage::PayloadParts::kAll);
+      auto event = txn.events().GetEvent(account_id_, id, parts);
       if (!event.ok()) return event.status();
       row = *std::move(event);
       return absl::OkStatus();
@@ -286,15 +288,19 @@ class DispatcherTest : public ::testing::Test {
 
   // Waits (bounded) until event `id` is in `state`, moving the FakeClock
   // forward by `advance` between looks; returns whether it got there.
+  EventState StateOf(const std::string& id) {
+    return Get(id, storage::PayloadParts::kNone).state;
+  }
+
   bool WaitForState(const std::string& id, EventState state,
                     absl::Duration advance = absl::ZeroDuration()) {
     const absl::Time deadline = absl::Now() + kWait;
     while (absl::Now() < deadline) {
-      if (Get(id).state == state) return true;
+      if (StateOf(id) == state) return true;
       clock_.Advance(advance);
       absl::SleepFor(absl::Milliseconds(5));
     }
-    return Get(id).state == state;
+    return StateOf(id) == state;
   }
 
   std::string dir_;
@@ -1230,6 +1236,40 @@ TEST_F(DispatcherTest, AnUnreadableSigningSecretKillsOnlyItsOwnEvents) {
   EXPECT_TRUE(absl::StrContains(Get(lost.id).state_reason,
                                 "cannot be read"))
       << Get(lost.id).state_reason;
+}
+
+TEST_F(DispatcherTest, AnUndecodablePayloadKillsOnlyItsOwnEvent) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string integration = AddIntegration(*sink);
+  storage::EventRow lost = NewEvent(integration);
+  storage::EventRow fine = NewEvent(integration);
+  Insert(lost);
+  Insert(fine);
+  // The stored payload is altered behind the server's back: tag 0 starts no
+  // valid encoding.
+  {
+    auto db = storage::sqlite::Connection::Open(
+        dir_ + "/ats.db", storage::sqlite::ConnectionOptions());
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(
+        (*db)
+            ->Prepare("UPDATE events SET payload = x'0000' WHERE id = ?1")
+            .Bind(1, std::string_view(lost.id))
+            .Run()
+            .ok());
+  }
+
+  StartDispatcher(TestOptions());
+  ASSERT_TRUE(WaitForState(fine.id, ats::v1::EVENT_STATE_SENT));
+  ASSERT_TRUE(WaitForState(lost.id, ats::v1::EVENT_STATE_DEAD));
+  const std::string reason =
+      Get(lost.id, storage::PayloadParts::kNone).state_reason;
+  EXPECT_TRUE(absl::StrContains(reason, "does not decode")) << reason;
+  EXPECT_EQ(Attempts(lost.id).size(), 1u);
+  auto received = sink->Received();
+  ASSERT_TRUE(received.ok());
+  EXPECT_EQ(received->accepted, 1);
 }
 
 // Not a timing assertion: measures how fast events reach a local sink with

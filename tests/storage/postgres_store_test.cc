@@ -120,11 +120,12 @@ absl::Status ClaimDue(Transaction& t, int limit, std::vector<std::string>* ids) 
     auto event = t.events().ReadDueEvent(key, now);
     if (!event.ok()) return event.status();
     if (!event->has_value()) continue;  // Another claim holds it.
-    (*event)->state = ats::v1::EVENT_STATE_SENDING;
-    (*event)->lease_expire_time = now + absl::Minutes(1);
-    absl::Status updated = t.events().UpdateEvent(**event);
+    EventRow& leased = (*event)->event;
+    leased.attempt_count = 1;
+    leased.lease_expire_time = now + absl::Minutes(1);
+    absl::Status updated = t.events().LeaseDueEvent(key, leased);
     if (!updated.ok()) return updated;
-    ids->push_back((*event)->id);
+    ids->push_back(leased.id);
   }
   return absl::OkStatus();
 }
