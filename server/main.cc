@@ -375,6 +375,7 @@ int main(int argc, char** argv) {
 
   const std::string db = absl::GetFlag(FLAGS_db);
   const bool postgres = IsPostgresUri(db);
+  options.dispatcher.store_shared = postgres;
   // The files a SQLite database keeps beside it (API keys, the secrets key)
   // are named after it; a PostgreSQL deployment keeps them where a SQLite
   // database at var/ats.db would.

@@ -202,12 +202,15 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
   // database, this one's included: with several servers, a destination's
   // limit holds for all of them together. Counted on as this claim takes
   // events.
-  absl::StatusOr<std::map<std::string, int64_t>> leased =
-      txn.events().CountLeased(now);
-  if (!leased.ok()) return leased.status();
+  std::map<std::string, int64_t> leased;
+  if (options_.store_shared) {
+    auto counted = txn.events().CountLeased(now);
+    if (!counted.ok()) return counted.status();
+    leased = *std::move(counted);
+  }
   const auto at_limit = [&](const std::string& destination) {
-    auto it = leased->find(destination);
-    return it != leased->end() &&
+    auto it = leased.find(destination);
+    return it != leased.end() &&
            it->second >= options_.max_in_flight_per_destination;
   };
   const int target = options_.claim_batch;
@@ -224,7 +227,7 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
   for (int scan = 0; scan < kMaxScanBatches; ++scan) {
     const int limit = deferred + target - static_cast<int>(claims.size());
     std::vector<std::string> skip = requests.Saturated();
-    for (const auto& [destination, count] : *leased) {
+    for (const auto& [destination, count] : leased) {
       if (at_limit(destination)) skip.push_back(destination);
     }
     auto due = txn.events().ListDue(now, limit, skip);
@@ -260,7 +263,7 @@ absl::Status Dispatcher::ClaimDue(storage::Transaction& txn,
         continue;
       }
       requests.Started(key.destination);
-      ++(*leased)[key.destination];
+      if (options_.store_shared) ++leased[key.destination];
       // due_time stays: ListDue needs it at or before the lease's expiry.
       event.state = ats::v1::EVENT_STATE_SENDING;
       event.state_reason.clear();

@@ -81,6 +81,12 @@ struct DispatcherOptions {
   // one large claim runs (a backlog to one destination is delivered
   // 1.2-1.4x as fast as with 128).
   int claim_batch = 32;
+  // Whether other servers claim from the same store (PostgreSQL replicas):
+  // a destination's limit then counts their deliveries too, read from the
+  // store's leases at every claim. For a store no other server shares
+  // (SQLite's), this server's own count is the whole count, and the claim
+  // reads none.
+  bool store_shared = true;
   // How long Stop waits for deliveries under way to finish and be recorded.
   absl::Duration stop_grace = absl::Seconds(5);
   // An integration whose every delivery attempt has failed for this long,

@@ -966,6 +966,28 @@ TEST_F(DispatcherTest, ExpiredLeaseIsDeliveredAgain) {
   EXPECT_EQ(Attempts(orphan.id).size(), 1u);
 }
 
+TEST_F(DispatcherTest, AStoreOfItsOwnCountsOnlyItsOwnDeliveries) {
+  auto sink = StartSink();
+  ASSERT_NE(sink, nullptr);
+  const std::string integration = AddIntegration(*sink);
+  // What a server that died mid-delivery leaves behind: a lease still live,
+  // for a request nobody is making any more.
+  storage::EventRow orphan = NewEvent(integration);
+  orphan.state = ats::v1::EVENT_STATE_SENDING;
+  orphan.attempt_count = 1;
+  orphan.lease_expire_time = clock_.Now() + absl::Hours(1);
+  Insert(orphan);
+  storage::EventRow fresh = NewEvent(integration);
+  Insert(fresh);
+
+  DispatcherOptions options = TestOptions();
+  options.max_in_flight_per_destination = 1;
+  options.store_shared = false;
+  StartDispatcher(options);
+  ASSERT_TRUE(WaitForState(fresh.id, ats::v1::EVENT_STATE_SENT));
+  EXPECT_EQ(StateOf(orphan.id), ats::v1::EVENT_STATE_SENDING);
+}
+
 TEST_F(DispatcherTest, LeaseKeepsAnotherDispatcherOffUntilItExpires) {
   auto sink = StartSink();
   ASSERT_NE(sink, nullptr);
