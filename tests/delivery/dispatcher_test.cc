@@ -288,6 +288,19 @@ class DispatcherTest : public ::testing::Test {
 
   // Waits (bounded) until event `id` is in `state`, moving the FakeClock
   // forward by `advance` between looks; returns whether it got there.
+  // Stores what a server that died mid-delivery leaves behind: an event of
+  // `integration_id` SENDING its first attempt under a lease that expires at
+  // `lease_expire_time`.
+  storage::EventRow InsertOrphan(const std::string& integration_id,
+                                 absl::Time lease_expire_time) {
+    storage::EventRow orphan = NewEvent(integration_id);
+    orphan.state = ats::v1::EVENT_STATE_SENDING;
+    orphan.attempt_count = 1;
+    orphan.lease_expire_time = lease_expire_time;
+    Insert(orphan);
+    return orphan;
+  }
+
   EventState StateOf(const std::string& id) {
     return Get(id, storage::PayloadParts::kNone).state;
   }
@@ -953,12 +966,8 @@ TEST_F(DispatcherTest, ExpiredLeaseIsDeliveredAgain) {
   auto sink = StartSink();
   ASSERT_NE(sink, nullptr);
   const std::string integration = AddIntegration(*sink);
-  // What a dispatcher that died mid-delivery leaves behind.
-  storage::EventRow orphan = NewEvent(integration);
-  orphan.state = ats::v1::EVENT_STATE_SENDING;
-  orphan.attempt_count = 1;
-  orphan.lease_expire_time = clock_.Now() - absl::Seconds(1);
-  Insert(orphan);
+  const storage::EventRow orphan =
+      InsertOrphan(integration, clock_.Now() - absl::Seconds(1));
 
   StartDispatcher(TestOptions());
   ASSERT_TRUE(WaitForState(orphan.id, ats::v1::EVENT_STATE_SENT));
@@ -970,13 +979,9 @@ TEST_F(DispatcherTest, AStoreOfItsOwnCountsOnlyItsOwnDeliveries) {
   auto sink = StartSink();
   ASSERT_NE(sink, nullptr);
   const std::string integration = AddIntegration(*sink);
-  // What a server that died mid-delivery leaves behind: a lease still live,
-  // for a request nobody is making any more.
-  storage::EventRow orphan = NewEvent(integration);
-  orphan.state = ats::v1::EVENT_STATE_SENDING;
-  orphan.attempt_count = 1;
-  orphan.lease_expire_time = clock_.Now() + absl::Hours(1);
-  Insert(orphan);
+  // A lease still live, for a request nobody is making any more.
+  const storage::EventRow orphan =
+      InsertOrphan(integration, clock_.Now() + absl::Hours(1));
   storage::EventRow fresh = NewEvent(integration);
   Insert(fresh);
 
