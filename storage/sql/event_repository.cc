@@ -136,13 +136,23 @@ std::optional<int64_t> LeaseMicros(const EventRow& event) {
 // ends in the table's key, seq, so walking its range backwards from the
 // cursor lists newest first. Parameters: ?1 account, ?2 candidate, ?3 job,
 // ?4 integration, ?5 state (0 = any), ?6 the seq the page starts below, ?7
-// the row limit. seq is the last column read.
-enum class ListIndex { kAccount, kCandidate, kJob, kIntegration, kState };
+// the row limit. seq is the last column read. SENDING events, which the
+// list by state does not hold, are few (the deliveries under way): their
+// list reads every one from events_leased and sorts them.
+enum class ListIndex {
+  kAccount,
+  kCandidate,
+  kJob,
+  kIntegration,
+  kState,
+  kSending
+};
 
 ListIndex IndexFor(const EventFilter& filter) {
   if (!filter.candidate_id.empty()) return ListIndex::kCandidate;
   if (!filter.job_id.empty()) return ListIndex::kJob;
   if (!filter.integration_id.empty()) return ListIndex::kIntegration;
+  if (filter.state == ats::v1::EVENT_STATE_SENDING) return ListIndex::kSending;
   if (filter.state != ats::v1::EVENT_STATE_UNSPECIFIED)
     return ListIndex::kState;
   return ListIndex::kAccount;
@@ -160,13 +170,15 @@ std::string ListSql(const char* index, const char* leading) {
 }
 
 const char* ListEventsSql(ListIndex index) {
-  static const std::array<std::string, 5> sql = {
+  static const std::array<std::string, 6> sql = {
       ListSql("events_by_account", ""),
       ListSql("events_by_candidate", " AND candidate_id = ?2"),
       // The index holds only events with a job.
       ListSql("events_by_job", " AND job_id = ?3 AND job_id <> ''"),
       ListSql("events_by_integration", " AND integration_id = ?4"),
-      ListSql("events_by_state", " AND state = ?5"),
+      // The index holds no SENDING event.
+      ListSql("events_by_state", " AND state = ?5 AND state <> 3"),
+      ListSql("events_leased", " AND state = 3"),
   };
   return sql[static_cast<size_t>(index)].c_str();
 }

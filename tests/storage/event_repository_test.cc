@@ -382,6 +382,45 @@ TEST_P(EventRepositoryTest, ListsNewestFirstWithFilters) {
   EXPECT_EQ(List(integration_and_candidate), std::vector<std::string>{"e2"});
 }
 
+TEST_P(EventRepositoryTest, ListsEventsBeingDeliveredByStateToo) {
+  // SENDING events, which the list by state reads from the leases, beside
+  // events in the states it holds, in both accounts.
+  std::vector<EventRow> events;
+  for (const char* id : {"s1", "p1", "s2", "x1", "s3", "p2"}) {
+    EventRow event = Event(id, "c1", "j1", At(100));
+    if (id[0] == 's' || id[0] == 'x') {
+      event.state = ats::v1::EVENT_STATE_SENDING;
+      event.attempt_count = 1;
+      event.lease_expire_time = At(160);
+    }
+    if (id[0] == 'x') event.account_id = kAccountB;
+    events.push_back(event);
+  }
+  ASSERT_OK(Insert(events));
+  EventFilter sending;
+  sending.state = ats::v1::EVENT_STATE_SENDING;
+  const std::vector<std::string> expected = {"s3", "s2", "s1"};
+  for (int limit : {1, 2, 100}) {
+    EXPECT_EQ(List(sending, limit), expected) << "limit " << limit;
+  }
+  EXPECT_EQ(List(sending, 100, kAccountB), std::vector<std::string>{"x1"});
+  EventFilter pending;
+  pending.state = ats::v1::EVENT_STATE_PENDING;
+  EXPECT_EQ(List(pending), (std::vector<std::string>{"p2", "p1"}));
+
+  // Settled, it leaves the list of SENDING events for the list of its state.
+  ASSERT_OK(Write([&](Transaction& t) {
+    EventRow settled = events[2];
+    settled.state = ats::v1::EVENT_STATE_SENT;
+    settled.lease_expire_time.reset();
+    return t.events().UpdateEvent(settled);
+  }));
+  EXPECT_EQ(List(sending), (std::vector<std::string>{"s3", "s1"}));
+  EventFilter sent;
+  sent.state = ats::v1::EVENT_STATE_SENT;
+  EXPECT_EQ(List(sent), std::vector<std::string>{"s2"});
+}
+
 TEST_P(EventRepositoryTest, PagesThroughInReverseInsertionOrder) {
   // Insertion order, not create_time or id: events of one move share their
   // create_time, and a clock stepped back must not reorder the list.
