@@ -233,10 +233,6 @@ void Connection::ForgetConfigChangedElsewhere() {
   data_version_ = version;
 }
 
-void Connection::ForgetConfig() {
-  if (config_cache_ != nullptr) config_cache_->Clear();
-}
-
 int64_t Connection::last_insert_rowid() const {
   return sqlite3_last_insert_rowid(db_);
 }

@@ -166,9 +166,6 @@ class Connection final : public sql::Session {
   // have changed them. Called at the start of each write transaction, after
   // it holds the write lock, so no other commit can come before its own.
   void ForgetConfigChangedElsewhere();
-  // Forgets the cached rows: for a write that is rolled back, which may have
-  // undone a change to them.
-  void ForgetConfig();
 
  private:
   Connection(sqlite3* db, bool read_only);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
+#include "storage/sql/config_cache.h"
 
 namespace ats::storage::sqlite {
 
@@ -167,7 +168,7 @@ void WriteQueue::RunBatch() {
     if (connection.in_transaction()) {
       connection.Prepare("ROLLBACK").Run().IgnoreError();
     }
-    connection.ForgetConfig();
+    sql::ConfigChanged(connection);
   }
   connection.ResetStatements();
   if (commit.ok() && options_.batch_committed) {
@@ -228,7 +229,7 @@ absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {
   }
   // The rows the op changed are as they were before it, and so must be
   // what the connection keeps of them.
-  connection.ForgetConfig();
+  sql::ConfigChanged(connection);
   status = connection.Prepare("ROLLBACK TO write_queue_op").Run();
   if (status.ok()) status = connection.Prepare("RELEASE write_queue_op").Run();
   if (!status.ok()) *transaction_lost = true;
