@@ -1,6 +1,8 @@
 #ifndef ATS_STORAGE_CANDIDATE_REPOSITORY_H_
 #define ATS_STORAGE_CANDIDATE_REPOSITORY_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +61,13 @@ class CandidateRepository {
   // absent.
   virtual absl::Status DeleteCandidate(std::string_view account_id,
                                        std::string_view id) = 0;
+  // Returns how many writes changed a candidate of `account_id` or its tags
+  // (deletes and cascades included): the same count read in a snapshot and
+  // in a later transaction means none committed in between. nullopt when
+  // the store keeps no count (PostgreSQL's, whose servers would all write
+  // one row per account and wait for each other's commits to do it).
+  virtual absl::StatusOr<std::optional<int64_t>> ChangeCount(
+      std::string_view account_id) = 0;
 };
 
 }  // namespace ats::storage

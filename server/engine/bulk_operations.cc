@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "server/contract/errors.h"
 #include "server/contract/timestamps.h"
 #include "server/domain/event_convert.h"
@@ -148,21 +149,46 @@ ats::v1::BulkItemOutcome HandledOutcome(ats::v1::BulkOperationKind kind) {
              : ats::v1::BULK_ITEM_OUTCOME_CREATED;
 }
 
+// Returns whether `read_ahead` (may be null) holds the next `batch_size`
+// PENDING items of `operation` as they are now, in `txn`.
+absl::StatusOr<bool> ReadAheadHolds(storage::Transaction& txn,
+                                    const storage::BulkOperationRow& operation,
+                                    int batch_size,
+                                    const BulkItemsReadAhead* read_ahead) {
+  if (read_ahead == nullptr || read_ahead->limit != batch_size ||
+      read_ahead->after_key != operation.process_cursor) {
+    return false;
+  }
+  auto changes = txn.candidates().ChangeCount(operation.account_id);
+  if (!changes.ok()) return changes.status();
+  return *changes == read_ahead->candidate_changes;
+}
+
 // Handles the next `batch_size` PENDING items of `operation` (with their
-// candidates' tags when `with_tags`) at `now`, in `txn`, with `handle`;
-// records the outcomes other than HandledOutcome and moves the cursor past
-// them all: the operation SUCCEEDS when they were the last.
+// candidates' tags when `with_tags`) at `now`, in `txn`, with `handle`:
+// those of `read_ahead` (may be null) if it still holds them, else read
+// here. Records the outcomes other than HandledOutcome and moves the cursor
+// past them all: the operation SUCCEEDS when they were the last.
 absl::Status HandleNextItems(storage::Transaction& txn,
                              storage::BulkOperationRow& operation,
                              absl::Time now, int batch_size, bool with_tags,
+                             const BulkItemsReadAhead* read_ahead,
                              const HandleItemFn& handle) {
-  auto items = txn.bulk_operations().ListPendingItems(
-      operation.account_id, operation.id, operation.process_cursor, batch_size,
-      with_tags);
-  if (!items.ok()) return items.status();
+  auto holds = ReadAheadHolds(txn, operation, batch_size, read_ahead);
+  if (!holds.ok()) return holds.status();
+  absl::StatusOr<std::vector<storage::PendingBulkItem>> read;
+  if (!*holds) {
+    read = txn.bulk_operations().ListPendingItems(
+        operation.account_id, operation.id, operation.process_cursor,
+        batch_size, with_tags);
+    if (!read.ok()) return read.status();
+  }
+  // Not moved from: a store may run the write again.
+  const std::vector<storage::PendingBulkItem>& items =
+      *holds ? read_ahead->items : *read;
   const ats::v1::BulkItemOutcome handled = HandledOutcome(operation.kind);
   std::vector<storage::BulkItemRow> others;
-  for (const storage::PendingBulkItem& item : *items) {
+  for (const storage::PendingBulkItem& item : items) {
     storage::BulkItemRow outcome;
     outcome.key = item.key;
     absl::Status status = handle(item, outcome);
@@ -172,8 +198,8 @@ absl::Status HandleNextItems(storage::Transaction& txn,
   absl::Status status = txn.bulk_operations().UpdateItems(operation.account_id,
                                                           operation.id, others);
   if (!status.ok()) return status;
-  if (!items->empty()) operation.process_cursor = items->back().key;
-  if (static_cast<int>(items->size()) < batch_size) {
+  if (!items.empty()) operation.process_cursor = items.back().key;
+  if (static_cast<int>(items.size()) < batch_size) {
     End(operation, ats::v1::BULK_OPERATION_STATE_SUCCEEDED, "", now);
   }
   return absl::OkStatus();
@@ -199,16 +225,18 @@ std::string WhyNotRequeued(const absl::StatusOr<storage::EventRow>& event,
 
 // Handles the next `batch_size` PENDING items of recover `operation` at
 // `now`, in `txn`: re-queues each event still DEAD from its death in the
-// window, skips the others. Sets *requeued to the number re-queued.
+// window, skips the others (taking the items of `read_ahead` while they
+// hold, see HandleNextItems). Sets *requeued to the number re-queued.
 absl::Status RequeueBatch(storage::Transaction& txn,
                           storage::BulkOperationRow& operation, absl::Time now,
-                          int batch_size, int64_t* requeued) {
+                          int batch_size, const BulkItemsReadAhead* read_ahead,
+                          int64_t* requeued) {
   auto integration = SendableIntegration(txn, operation, now);
   if (!integration.ok()) return integration.status();
   if (!integration->has_value()) return absl::OkStatus();
   const absl::Time until = FromProtoTime(operation.recover.until());
   return HandleNextItems(
-      txn, operation, now, batch_size, /*with_tags=*/false,
+      txn, operation, now, batch_size, /*with_tags=*/false, read_ahead,
       [&](const storage::PendingBulkItem& item, storage::BulkItemRow& outcome) {
         outcome.event_id = item.event_id;
         auto event = txn.events().GetEventToChange(
@@ -234,11 +262,12 @@ absl::Status RequeueBatch(storage::Transaction& txn,
 
 // Handles the next `batch_size` PENDING items of `operation` at `now`, in
 // `txn`: an event for each candidate that still exists, a skip for each
-// that does not. Sets *created to the number of events created.
+// that does not (taking the items of `read_ahead` while they hold, see
+// HandleNextItems). Sets *created to the number of events created.
 absl::Status ProcessBatch(storage::Transaction& txn,
                           storage::BulkOperationRow& operation, absl::Time now,
-                          int batch_size, RandomSource& random,
-                          int64_t* created) {
+                          int batch_size, const BulkItemsReadAhead* read_ahead,
+                          RandomSource& random, int64_t* created) {
   const std::string& account_id = operation.account_id;
   auto integration = SendableIntegration(txn, operation, now);
   if (!integration.ok()) return integration.status();
@@ -270,7 +299,7 @@ absl::Status ProcessBatch(storage::Transaction& txn,
       std::find(fields.begin(), fields.end(), ats::v1::CANDIDATE_FIELD_TAGS) !=
       fields.end();
   return HandleNextItems(
-      txn, operation, now, batch_size, with_tags,
+      txn, operation, now, batch_size, with_tags, read_ahead,
       [&](const storage::PendingBulkItem& item, storage::BulkItemRow& outcome) {
         if (!item.candidate.has_value()) {
           outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
@@ -480,6 +509,13 @@ bool BulkRunner::RunBatch(const OperationKey& key) {
       recovery != recoveries_.end() && recovery->second.one_by_one > 0
           ? 1
           : options_.batch_size;
+  std::optional<BulkItemsReadAhead> read_ahead;
+  if (auto found = read_ahead_.find(key); found != read_ahead_.end()) {
+    read_ahead = std::move(found->second);
+    read_ahead_.erase(found);
+  }
+  const BulkItemsReadAhead* items_read =
+      read_ahead.has_value() ? &*read_ahead : nullptr;
   bool resolving = false;
   storage::BulkOperationRow operation;
   absl::Status status = RunStep(
@@ -489,16 +525,37 @@ bool BulkRunner::RunBatch(const OperationKey& key) {
         resolving = !row.resolved;
         if (resolving) return ResolveBatch(txn, row, batch_size);
         if (row.kind == ats::v1::BULK_OPERATION_KIND_RECOVER) {
-          return RequeueBatch(txn, row, now, batch_size, created);
+          return RequeueBatch(txn, row, now, batch_size, items_read, created);
         }
-        return ProcessBatch(txn, row, now, batch_size, random_, created);
+        return ProcessBatch(txn, row, now, batch_size, items_read, random_,
+                            created);
       },
-      &operation);
+      &operation,
+      [&] {
+        // The write moves the cursor past these items if they still hold,
+        // so the next batch's are those after them.
+        if (items_read != nullptr &&
+            static_cast<int>(items_read->items.size()) == batch_size) {
+          ReadAhead(key, items_read->items.back().key, batch_size);
+        }
+      });
   if (!status.ok() && !absl::IsNotFound(status)) {
+    read_ahead_.erase(key);
     return Recover(key, resolving, status);
   }
   const bool running =
       status.ok() && operation.state == ats::v1::BULK_OPERATION_STATE_RUNNING;
+  if (!running) {
+    read_ahead_.erase(key);
+  } else if (operation.resolved) {
+    // Read while the write ran, from where it was expected to leave the
+    // cursor; read again, once, where it did leave it.
+    auto next = read_ahead_.find(key);
+    if (next == read_ahead_.end() ||
+        next->second.after_key != operation.process_cursor) {
+      ReadAhead(key, operation.process_cursor, batch_size);
+    }
+  }
   recovery = recoveries_.find(key);
   if (recovery != recoveries_.end()) {
     recovery->second.tries = 0;
@@ -573,14 +630,51 @@ bool BulkRunner::WaitUnlessStopping(absl::Duration delay) {
   return stopping_;
 }
 
+void BulkRunner::ReadAhead(const OperationKey& key,
+                           const std::string& after_key, int limit) {
+  if (!store_counts_candidate_changes_) return;
+  const auto& [account_id, id] = key;
+  BulkItemsReadAhead read;
+  read.after_key = after_key;
+  read.limit = limit;
+  bool counted = false;
+  absl::Status status = store_.Read([&](storage::Transaction& txn) {
+    auto changes = txn.candidates().ChangeCount(account_id);
+    if (!changes.ok()) return changes.status();
+    counted = changes->has_value();
+    if (!counted) return absl::OkStatus();
+    read.candidate_changes = **changes;
+    auto items = txn.bulk_operations().ListPendingItems(
+        account_id, id, after_key, limit, /*with_tags=*/true);
+    if (!items.ok()) return items.status();
+    read.items = *std::move(items);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) {
+    // The write reads its items itself.
+    spdlog::debug("bulk operation {}: cannot read its next items ahead: {}",
+                  BulkOperationName(id), LogText(status));
+    return;
+  }
+  if (!counted) {
+    store_counts_candidate_changes_ = false;
+    return;
+  }
+  read_ahead_[key] = std::move(read);
+}
+
 absl::Status BulkRunner::RunStep(const OperationKey& key, const StepFn& step,
-                                 storage::BulkOperationRow* operation) {
+                                 storage::BulkOperationRow* operation,
+                                 const std::function<void()>& meanwhile) {
   const auto& [account_id, id] = key;
   int64_t created = 0;
   bool ran = false;
   const absl::Time start = absl::Now();
-  absl::Status status = store_.WriteAndWait(
-      storage::WriteScope::Account(account_id), [&](storage::Transaction& txn) {
+  absl::Notification written;
+  absl::Status status;
+  store_.Write(
+      storage::WriteScope::Account(account_id),
+      [&](storage::Transaction& txn) {
         created = 0;
         auto row = txn.bulk_operations().GetOperation(account_id, id);
         if (!row.ok()) return row.status();
@@ -597,7 +691,13 @@ absl::Status BulkRunner::RunStep(const OperationKey& key, const StepFn& step,
           return done;
         }
         return NotifyBulkOperationFinished(txn, *operation, now, random_);
+      },
+      [&](absl::Status outcome) {
+        status = std::move(outcome);
+        written.Notify();
       });
+  if (meanwhile) meanwhile();
+  written.WaitForNotification();
   if (!status.ok()) return status;
   const bool ended =
       ran && operation->state != ats::v1::BULK_OPERATION_STATE_RUNNING;

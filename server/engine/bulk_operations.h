@@ -28,14 +28,16 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "ats/v1/integration_service.pb.h"
 #include "server/common/clock.h"
 #include "server/common/random.h"
+#include "storage/bulk_operation_repository.h"
 #include "storage/store.h"
 
 namespace ats::server {
@@ -59,6 +61,22 @@ struct BulkRunnerOptions {
   // safe, each batch re-reading the operation in its own write so that no
   // candidate gets a second event, but would double the work.
   absl::Duration orphan_after = absl::Seconds(15);
+};
+
+// The PENDING items of an operation that follow its cursor `after_key`,
+// read on a snapshot while the store's writer was busy with the batch
+// before, so that the next batch's write need not read them itself. The
+// write takes them while the operation's cursor is still `after_key` and no
+// candidate of the account has changed since the snapshot (the account's
+// storage::CandidateRepository::ChangeCount is still `candidate_changes`);
+// otherwise it reads its items as it would without them.
+struct BulkItemsReadAhead {
+  std::string after_key;
+  // Items asked for; fewer came when these are the last.
+  int limit = 0;
+  int64_t candidate_changes = 0;
+  // With their candidates' tags.
+  std::vector<storage::PendingBulkItem> items;
 };
 
 // Fills `operation` from `row`.
@@ -143,9 +161,16 @@ class BulkRunner {
   bool RunBatch(const OperationKey& key);
   // Runs `step` on operation `key` in one write (unless the operation is
   // not RUNNING) and publishes the outcome; sets *operation to the
-  // operation as stored.
+  // operation as stored. Calls `meanwhile` (when set) on this thread while
+  // the write is queued or running.
   absl::Status RunStep(const OperationKey& key, const StepFn& step,
-                       storage::BulkOperationRow* operation);
+                       storage::BulkOperationRow* operation,
+                       const std::function<void()>& meanwhile = nullptr);
+  // Reads the next `limit` PENDING items of operation `key` after
+  // `after_key` on a snapshot, into read_ahead_[key]; leaves it empty when
+  // the read fails or the store keeps no count of candidate changes.
+  void ReadAhead(const OperationKey& key, const std::string& after_key,
+                 int limit);
   // Handles the failure `status` of a batch of operation `key` that was
   // `resolving` its selection (or creating events): waits and lets it try
   // again, splits the batch, or records the failure. Returns whether the
@@ -171,6 +196,11 @@ class BulkRunner {
 
   // Operations whose last write failed; the worker thread's alone.
   std::map<OperationKey, Recovery> recoveries_;
+  // Each operation's next items, read ahead; the worker thread's alone.
+  std::map<OperationKey, BulkItemsReadAhead> read_ahead_;
+  // Whether the store keeps the count that read-ahead items need; the
+  // worker thread's alone.
+  bool store_counts_candidate_changes_ = true;
 
   std::thread worker_;
 };

@@ -231,4 +231,18 @@ absl::Status SqlCandidateRepository::DeleteCandidate(
                    "candidate", account_id, id);
 }
 
+absl::StatusOr<std::optional<int64_t>> SqlCandidateRepository::ChangeCount(
+    std::string_view account_id) {
+  if (db_.dialect() != Dialect::kSqlite) return std::nullopt;
+  // Triggers keep it (SQLite migration 20); an account nobody has written
+  // candidates to has no row yet.
+  Statement& stmt = db_.Prepare(
+      "SELECT change_count FROM candidate_change_counts WHERE account_id = ?1");
+  stmt.Bind(1, account_id);
+  absl::StatusOr<std::optional<int64_t>> count = ReadOptional<int64_t>(
+      stmt, [](const Statement& row) { return row.ColumnInt64(0); });
+  if (!count.ok()) return count.status();
+  return count->value_or(0);
+}
+
 }  // namespace ats::storage::sql

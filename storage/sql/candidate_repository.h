@@ -24,6 +24,8 @@ class SqlCandidateRepository final : public CandidateRepository {
                       std::string_view tag, absl::Time when) override;
   absl::Status DeleteCandidate(std::string_view account_id,
                                std::string_view id) override;
+  absl::StatusOr<std::optional<int64_t>> ChangeCount(
+      std::string_view account_id) override;
 
  private:
   // Returns ALREADY_EXISTS, naming the candidate that has it, when another

@@ -94,30 +94,40 @@ class BulkTriggerTest : public BulkFixture {
   }
 
   // Makes the server's database refuse every new event about the candidates
-  // `names`, with `message`: a trigger in the test's own database file, so
-  // the event insert itself fails inside the server's write.
+  // `names`, with `message`, so the event insert itself fails inside the
+  // server's write.
   void RefuseEventsAbout(const std::vector<std::string>& names,
                          const std::string& message) {
+    OnEventsAbout(names, absl::StrCat("SELECT RAISE(ABORT, '", message, "');"),
+                  absl::StrCat("RAISE EXCEPTION '", message, "';"));
+  }
+
+  // Makes the server's database run `sqlite_action` (SQLite statements) or
+  // `postgres_action` (PL/pgSQL) before each insert of an event about one
+  // of the candidates `names`: a trigger in the test's own database, so the
+  // action runs inside the server's write.
+  void OnEventsAbout(const std::vector<std::string>& names,
+                     const std::string& sqlite_action,
+                     const std::string& postgres_action) {
     std::vector<std::string> quoted;
     for (const std::string& name : names) {
       quoted.push_back(absl::StrCat("'", IdOf(name), "'"));
     }
-    const std::string refused = absl::StrJoin(quoted, ", ");
+    const std::string listed = absl::StrJoin(quoted, ", ");
     std::vector<std::string> statements;
     if (server_.backend() == Backend::kSqlite) {
-      statements.push_back(absl::StrCat(
-          "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
-          "WHEN NEW.candidate_id IN (",
-          refused, ") BEGIN SELECT RAISE(ABORT, '", message, "'); END"));
+      statements.push_back(
+          absl::StrCat("CREATE TRIGGER on_events BEFORE INSERT ON events "
+                       "WHEN NEW.candidate_id IN (",
+                       listed, ") BEGIN ", sqlite_action, " END"));
     } else {
       statements.push_back(absl::StrCat(
-          "CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql "
+          "CREATE FUNCTION on_events() RETURNS trigger LANGUAGE plpgsql "
           "AS $$ BEGIN IF NEW.candidate_id IN (",
-          refused, ") THEN RAISE EXCEPTION '", message,
-          "'; END IF; RETURN NEW; END $$"));
+          listed, ") THEN ", postgres_action, " END IF; RETURN NEW; END $$"));
       statements.push_back(
-          "CREATE TRIGGER refuse_events BEFORE INSERT ON events "
-          "FOR EACH ROW EXECUTE FUNCTION refuse_events()");
+          "CREATE TRIGGER on_events BEFORE INSERT ON events "
+          "FOR EACH ROW EXECUTE FUNCTION on_events()");
     }
     ASSERT_TRUE(server_.database()
                     .WithSession([&](storage::sql::Session& db) {
@@ -240,6 +250,50 @@ TEST_F(BulkTriggerTest, ACandidateWhoseEventCannotBeWrittenFailsAlone) {
   EXPECT_EQ(reached, expected);
   EXPECT_EQ(Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_CREATED).size(),
             18u);
+}
+
+TEST_F(BulkTriggerTest,
+       CandidatesChangedWhileTheirBatchWasReadAheadAreReadAgain) {
+  const std::vector<std::string> ours = InsertCandidates(20);
+  // Batches of 7: while the second batch's write runs, the worker reads the
+  // third batch's candidates ahead. That write, slowed down so the read
+  // surely starts before it commits, renames one of them and deletes
+  // another.
+  const std::string renamed = IdOf(ours[15]);
+  const std::string deleted = IdOf(ours[16]);
+  const std::string change = absl::StrCat(
+      "UPDATE candidates SET given_name = 'Renamed' WHERE id = '", renamed,
+      "'; DELETE FROM candidates WHERE id = '", deleted, "';");
+  OnEventsAbout(
+      {ours[7]},
+      absl::StrCat(change, " SELECT length(hex(randomblob(20000000)));"),
+      absl::StrCat(change, " PERFORM pg_sleep(0.2);"));
+
+  const BulkOperation done = MustRun(ListRequest(ours));
+  EXPECT_EQ(done.state(), ats::v1::BULK_OPERATION_STATE_SUCCEEDED)
+      << done.state_reason();
+  EXPECT_EQ(done.created_count(), 19);
+  EXPECT_EQ(done.skipped_count(), 1);
+  ExpectCountsAddUp(done);
+  // The third batch's events are as its candidates were when it was
+  // written, not when it was read ahead.
+  const std::vector<BulkOperationItem> skipped =
+      Items(done.name(), ats::v1::BULK_ITEM_OUTCOME_SKIPPED);
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_EQ(skipped[0].candidate(), ours[16]);
+  int seen = 0;
+  for (const ats::v1::Event& event : EventsOf(done.name())) {
+    EXPECT_NE(event.candidate(), ours[16]);
+    const std::string given_name =
+        PayloadOf(event.name()).candidate().given_name();
+    if (event.candidate() == ours[15]) {
+      EXPECT_EQ(given_name, "Renamed");
+      ++seen;
+    } else {
+      EXPECT_NE(given_name, "Renamed");
+    }
+  }
+  EXPECT_EQ(seen, 1);
 }
 
 TEST_F(BulkTriggerTest, WritesRefusedWhileAnotherProcessHoldsTheLockAreRetried) {

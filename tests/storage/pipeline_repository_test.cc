@@ -907,6 +907,67 @@ TEST_P(PipelineRepositoryTest, AddTagAddsOnceAndBumpsRevision) {
               kNotFound);
 }
 
+TEST_P(PipelineRepositoryTest, CandidateChangeCountMovesWithEveryWrite) {
+  auto count_of = [&](const char* account) {
+    auto count = Read(
+        [&](Transaction& t) { return t.candidates().ChangeCount(account); });
+    EXPECT_TRUE(count.ok()) << count.status();
+    return count.ok() ? *count : std::nullopt;
+  };
+  if (GetParam() == Backend::kPostgres) {
+    EXPECT_EQ(count_of(kAccountA), std::nullopt);
+    return;
+  }
+  ASSERT_EQ(count_of(kAccountA), 0);
+  int64_t last = 0;
+  // Each step must change account A's count, and leave B's alone.
+  auto expect_counted = [&](const std::string& step) {
+    const std::optional<int64_t> now = count_of(kAccountA);
+    ASSERT_TRUE(now.has_value()) << step;
+    EXPECT_GT(*now, last) << step;
+    EXPECT_EQ(count_of(kAccountB), 0) << step;
+    last = *now;
+  };
+  ASSERT_OK(Write([](Transaction& t) {
+    return t.candidates().InsertCandidate(
+        MakeCandidate(kAccountA, "c1", "Ada", "L", "ada@x.org", At(1), {"b"}));
+  }));
+  expect_counted("insert");
+  ASSERT_OK(Write([](Transaction& t) {
+    return t.candidates().InsertCandidate(
+        MakeCandidate(kAccountA, "c2", "Bo", "M", "", At(2), {}));
+  }));
+  expect_counted("insert without tags");
+  CandidateRow renamed =
+      MakeCandidate(kAccountA, "c1", "Ada", "King", "ada@x.org", At(1), {"b"});
+  renamed.revision = 2;
+  ASSERT_OK(Write(
+      [&](Transaction& t) { return t.candidates().UpdateCandidate(renamed); }));
+  expect_counted("update");
+  ASSERT_OK(Write([](Transaction& t) {
+    return t.candidates().AddTag(kAccountA, "c2", "a", At(5));
+  }));
+  expect_counted("tag added");
+  ASSERT_OK(database_->WithSession([](sql::Session& db) {
+    return db.Prepare("DELETE FROM candidate_tags WHERE candidate_id = 'c2'")
+        .Run();
+  }));
+  expect_counted("tag deleted behind the repository's back");
+  ASSERT_OK(Write([](Transaction& t) {
+    return t.candidates().DeleteCandidate(kAccountA, "c1");
+  }));
+  expect_counted("delete, its tags cascading");
+  // A write that fails changes nothing, the count included.
+  EXPECT_CODE(Write([](Transaction& t) {
+                absl::Status status = t.candidates().InsertCandidate(
+                    MakeCandidate(kAccountA, "c3", "C", "D", "", At(7), {}));
+                if (!status.ok()) return status;
+                return absl::InternalError("rolled back");
+              }),
+              kInternal);
+  EXPECT_EQ(count_of(kAccountA), last);
+}
+
 TEST_P(PipelineRepositoryTest, CandidateEmailsAreUniqueIgnoringCase) {
   ASSERT_OK(Write([](Transaction& t) {
     absl::Status status = t.candidates().InsertCandidate(
