@@ -135,6 +135,27 @@ absl::StatusOr<std::optional<storage::IntegrationRow>> SendableIntegration(
   return *std::move(integration);
 }
 
+// Returns whether the events of `partner`'s integrations carry their
+// candidates' tags.
+bool WantsTags(const storage::PartnerRow& partner) {
+  const auto& fields = partner.listing.candidate_fields();
+  return std::find(fields.begin(), fields.end(),
+                   ats::v1::CANDIDATE_FIELD_TAGS) != fields.end();
+}
+
+// Returns whether the items of trigger `operation` are read with their
+// candidates' tags, as `txn` has its integration's partner now.
+absl::StatusOr<bool> ItemsWithTags(storage::Transaction& txn,
+                                   const storage::BulkOperationRow& operation) {
+  if (operation.kind != ats::v1::BULK_OPERATION_KIND_TRIGGER) return false;
+  auto integration = txn.integrations().GetIntegration(
+      operation.account_id, operation.integration_id);
+  if (!integration.ok()) return integration.status();
+  auto partner = txn.integrations().GetPartner(integration->partner_id);
+  if (!partner.ok()) return partner.status();
+  return WantsTags(*partner);
+}
+
 // Fills the outcome of one PENDING item (its key already set) of a batch,
 // counting it in the operation's counters.
 using HandleItemFn = std::function<absl::Status(
@@ -150,13 +171,15 @@ ats::v1::BulkItemOutcome HandledOutcome(ats::v1::BulkOperationKind kind) {
 }
 
 // Returns whether `read_ahead` (may be null) holds the next `batch_size`
-// PENDING items of `operation` as they are now, in `txn`.
+// PENDING items of `operation` as they are now, in `txn`, with their
+// candidates' tags if `with_tags`.
 absl::StatusOr<bool> ReadAheadHolds(storage::Transaction& txn,
                                     const storage::BulkOperationRow& operation,
-                                    int batch_size,
+                                    int batch_size, bool with_tags,
                                     const BulkItemsReadAhead* read_ahead) {
   if (read_ahead == nullptr || read_ahead->limit != batch_size ||
-      read_ahead->after_key != operation.process_cursor) {
+      read_ahead->after_key != operation.process_cursor ||
+      (with_tags && !read_ahead->with_tags)) {
     return false;
   }
   auto changes = txn.candidates().ChangeCount(operation.account_id);
@@ -174,7 +197,8 @@ absl::Status HandleNextItems(storage::Transaction& txn,
                              absl::Time now, int batch_size, bool with_tags,
                              const BulkItemsReadAhead* read_ahead,
                              const HandleItemFn& handle) {
-  auto holds = ReadAheadHolds(txn, operation, batch_size, read_ahead);
+  auto holds =
+      ReadAheadHolds(txn, operation, batch_size, with_tags, read_ahead);
   if (!holds.ok()) return holds.status();
   absl::StatusOr<std::vector<storage::PendingBulkItem>> read;
   if (!*holds) {
@@ -294,12 +318,8 @@ absl::Status ProcessBatch(storage::Transaction& txn,
     origin.job_title = job->title;
   }
 
-  const auto& fields = target.partner.listing.candidate_fields();
-  const bool with_tags =
-      std::find(fields.begin(), fields.end(), ats::v1::CANDIDATE_FIELD_TAGS) !=
-      fields.end();
   return HandleNextItems(
-      txn, operation, now, batch_size, with_tags, read_ahead,
+      txn, operation, now, batch_size, WantsTags(target.partner), read_ahead,
       [&](const storage::PendingBulkItem& item, storage::BulkItemRow& outcome) {
         if (!item.candidate.has_value()) {
           outcome.outcome = ats::v1::BULK_ITEM_OUTCOME_SKIPPED;
@@ -644,8 +664,13 @@ void BulkRunner::ReadAhead(const OperationKey& key,
     counted = changes->has_value();
     if (!counted) return absl::OkStatus();
     read.candidate_changes = **changes;
+    auto operation = txn.bulk_operations().GetOperation(account_id, id);
+    if (!operation.ok()) return operation.status();
+    auto with_tags = ItemsWithTags(txn, *operation);
+    if (!with_tags.ok()) return with_tags.status();
+    read.with_tags = *with_tags;
     auto items = txn.bulk_operations().ListPendingItems(
-        account_id, id, after_key, limit, /*with_tags=*/true);
+        account_id, id, after_key, limit, read.with_tags);
     if (!items.ok()) return items.status();
     read.items = *std::move(items);
     return absl::OkStatus();

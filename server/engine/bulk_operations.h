@@ -75,7 +75,9 @@ struct BulkItemsReadAhead {
   // Items asked for; fewer came when these are the last.
   int limit = 0;
   int64_t candidate_changes = 0;
-  // With their candidates' tags.
+  // Whether the items' candidates come with their tags (read only when the
+  // operation's partner wants them).
+  bool with_tags = false;
   std::vector<storage::PendingBulkItem> items;
 };
 

@@ -296,6 +296,39 @@ TEST_F(BulkTriggerTest,
   EXPECT_EQ(seen, 1);
 }
 
+TEST_F(BulkTriggerTest, EveryBatchCarriesTheTagsAPartnerAsksFor) {
+  // Batches after the first are read ahead, with tags only for a partner
+  // that asks for them.
+  const std::vector<std::string> first = InsertCandidates(20, {"x", "y"});
+  BulkOperation done = MustRun(ListRequest(first));
+  ASSERT_EQ(done.created_count(), 20);
+  for (const ats::v1::Event& event : EventsOf(done.name())) {
+    EXPECT_EQ(PayloadOf(event.name()).candidate().tags_size(), 0);
+  }
+
+  ats::v1::UpdatePartnerRequest update;
+  *update.mutable_partner() = partner_;
+  update.mutable_partner()->add_candidate_fields(ats::v1::CANDIDATE_FIELD_TAGS);
+  update.mutable_update_mask()->add_paths("candidate_fields");
+  ats::v1::Partner updated;
+  ASSERT_TRUE(
+      integrations_
+          ->UpdatePartner(As(server_.operator_key()).get(), update, &updated)
+          .ok());
+  const std::vector<std::string> second = InsertCandidates(20, {"x", "y"});
+  done = MustRun(ListRequest(second));
+  ASSERT_EQ(done.created_count(), 20);
+  const std::vector<ats::v1::Event> events = EventsOf(done.name());
+  ASSERT_EQ(events.size(), 20u);
+  for (const ats::v1::Event& event : events) {
+    const ats::v1::PartnerEvent payload = PayloadOf(event.name());
+    const auto& tags = payload.candidate().tags();
+    EXPECT_EQ(std::vector<std::string>(tags.begin(), tags.end()),
+              (std::vector<std::string>{"x", "y"}))
+        << event.candidate();
+  }
+}
+
 TEST_F(BulkTriggerTest, WritesRefusedWhileAnotherProcessHoldsTheLockAreRetried) {
   if (server_.backend() != Backend::kSqlite) {
     GTEST_SKIP() << "PostgreSQL has no database-wide write lock another "
