@@ -11,27 +11,25 @@ CREATE TABLE candidate_change_counts (
   change_count INTEGER NOT NULL
 ) STRICT;
 
-CREATE TRIGGER candidate_inserted AFTER INSERT ON candidates BEGIN
+-- Every trigger below counts one change of its row's account through this
+-- view, so the counting is written once.
+CREATE VIEW candidate_changes (account_id) AS
+  SELECT account_id FROM candidate_change_counts WHERE 0;
+CREATE TRIGGER count_candidate_change INSTEAD OF INSERT ON candidate_changes
+BEGIN
   INSERT INTO candidate_change_counts VALUES (NEW.account_id, 1)
     ON CONFLICT (account_id) DO UPDATE SET change_count = change_count + 1;
 END;
-CREATE TRIGGER candidate_updated AFTER UPDATE ON candidates BEGIN
-  INSERT INTO candidate_change_counts VALUES (NEW.account_id, 1)
-    ON CONFLICT (account_id) DO UPDATE SET change_count = change_count + 1;
-END;
-CREATE TRIGGER candidate_deleted AFTER DELETE ON candidates BEGIN
-  INSERT INTO candidate_change_counts VALUES (OLD.account_id, 1)
-    ON CONFLICT (account_id) DO UPDATE SET change_count = change_count + 1;
-END;
-CREATE TRIGGER candidate_tag_inserted AFTER INSERT ON candidate_tags BEGIN
-  INSERT INTO candidate_change_counts VALUES (NEW.account_id, 1)
-    ON CONFLICT (account_id) DO UPDATE SET change_count = change_count + 1;
-END;
-CREATE TRIGGER candidate_tag_updated AFTER UPDATE ON candidate_tags BEGIN
-  INSERT INTO candidate_change_counts VALUES (NEW.account_id, 1)
-    ON CONFLICT (account_id) DO UPDATE SET change_count = change_count + 1;
-END;
-CREATE TRIGGER candidate_tag_deleted AFTER DELETE ON candidate_tags BEGIN
-  INSERT INTO candidate_change_counts VALUES (OLD.account_id, 1)
-    ON CONFLICT (account_id) DO UPDATE SET change_count = change_count + 1;
-END;
+
+CREATE TRIGGER candidate_inserted AFTER INSERT ON candidates
+BEGIN INSERT INTO candidate_changes VALUES (NEW.account_id); END;
+CREATE TRIGGER candidate_updated AFTER UPDATE ON candidates
+BEGIN INSERT INTO candidate_changes VALUES (NEW.account_id); END;
+CREATE TRIGGER candidate_deleted AFTER DELETE ON candidates
+BEGIN INSERT INTO candidate_changes VALUES (OLD.account_id); END;
+CREATE TRIGGER candidate_tag_inserted AFTER INSERT ON candidate_tags
+BEGIN INSERT INTO candidate_changes VALUES (NEW.account_id); END;
+CREATE TRIGGER candidate_tag_updated AFTER UPDATE ON candidate_tags
+BEGIN INSERT INTO candidate_changes VALUES (NEW.account_id); END;
+CREATE TRIGGER candidate_tag_deleted AFTER DELETE ON candidate_tags
+BEGIN INSERT INTO candidate_changes VALUES (OLD.account_id); END;
