@@ -27,7 +27,7 @@ struct DatabaseOptions {
   // See ConnectionOptions::synchronous_full.
   bool synchronous_full = false;
   // See WriteQueueOptions.
-  size_t max_batch_ops = 512;
+  size_t max_batch_ops = WriteQueueOptions().max_batch_ops;
   absl::Duration max_batch_duration = absl::Milliseconds(50);
   // See ConnectionOptions::busy_timeout_ms.
   int busy_timeout_ms = 5000;

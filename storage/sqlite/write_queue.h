@@ -18,8 +18,13 @@
 namespace ats::storage::sqlite {
 
 struct WriteQueueOptions {
-  // Most ops committed by one transaction.
-  size_t max_batch_ops = 512;
+  // Most ops committed by one transaction. Past a few dozen, a larger group
+  // saves little commit work per op, and every caller in it waits for its
+  // commit: callers that all wait on one commit come back together, so the
+  // writer idles while they are answered and send their next writes. With
+  // groups smaller than the writes in flight, the next group runs while the
+  // last one's callers are answered.
+  size_t max_batch_ops = 32;
   // A batch takes no new op once it has held the write lock this long, so a
   // burst cannot delay everything queued behind it (or another process's
   // writer) for long. Every batch runs at least one op.
