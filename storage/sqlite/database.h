@@ -28,7 +28,7 @@ struct DatabaseOptions {
   bool synchronous_full = false;
   // See WriteQueueOptions.
   size_t max_batch_ops = WriteQueueOptions().max_batch_ops;
-  absl::Duration max_batch_duration = absl::Milliseconds(50);
+  absl::Duration max_batch_duration = WriteQueueOptions().max_batch_duration;
   // See ConnectionOptions::busy_timeout_ms.
   int busy_timeout_ms = 5000;
   // WAL size at which the checkpointer copies it back into the database
