@@ -84,14 +84,14 @@ class Store {
   // then calls `done` with its outcome once that is durable (or rolled
   // back). Writes of one scope submitted one after another commit in that
   // order. `work` must change rows of `scope`'s accounts only. `work`
-  // returning an error rolls back exactly its own changes. A store that
-  // other servers share may run `work` again from the start, in a new
-  // transaction, when a concurrent transaction conflicts with it or its
-  // connection is lost before the commit; only the run that commits
-  // counts, so whatever `work` changes outside the transaction must be what
-  // a later run overwrites (a response it fills afresh), or undone by that
-  // run. `done` runs on one of the store's reporting threads: it must be
-  // quick and must not block.
+  // returning an error rolls back exactly its own changes. A store may run
+  // `work` again from the start, in a new transaction: when a concurrent
+  // transaction conflicts with it, when its connection is lost before the
+  // commit, or when a write grouped into its commit fails. Only the run
+  // that commits counts, so whatever `work` changes outside the transaction
+  // must be what a later run overwrites (a response it fills afresh), or
+  // undone by that run. `done` runs on one of the store's reporting
+  // threads: it must be quick and must not block.
   virtual void Write(const WriteScope& scope, WorkFn work, DoneFn done) = 0;
 
   // Like Write, for work that takes rows off the queue every server sharing

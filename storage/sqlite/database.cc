@@ -93,6 +93,8 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   WriteQueueOptions queue_options;
   queue_options.max_batch_ops = options.max_batch_ops;
   queue_options.max_batch_duration = options.max_batch_duration;
+  queue_options.isolated_batches_after_failure =
+      options.isolated_batches_after_failure;
   queue_options.batch_committed = options.batch_committed;
   auto queue = std::make_unique<WriteQueue>(*std::move(writer), queue_options);
   return std::unique_ptr<Database>(

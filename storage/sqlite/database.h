@@ -29,6 +29,8 @@ struct DatabaseOptions {
   // See WriteQueueOptions.
   size_t max_batch_ops = WriteQueueOptions().max_batch_ops;
   absl::Duration max_batch_duration = WriteQueueOptions().max_batch_duration;
+  int isolated_batches_after_failure =
+      WriteQueueOptions().isolated_batches_after_failure;
   // See ConnectionOptions::busy_timeout_ms.
   int busy_timeout_ms = 5000;
   // WAL size at which the checkpointer copies it back into the database

@@ -146,14 +146,22 @@ void WriteQueue::RunBatch() {
   connection.ForgetConfigChangedElsewhere();
 
   const absl::Time deadline = absl::Now() + options_.max_batch_duration;
-  std::vector<Outcome> outcomes;
+  bool isolated = isolated_batches_left_ > 0;
+  if (isolated) --isolated_batches_left_;
+  std::vector<Op> ops;
+  std::vector<absl::Status> statuses;
   bool transaction_lost = false;
-  while (outcomes.size() < options_.max_batch_ops && !transaction_lost) {
-    if (!outcomes.empty() && absl::Now() >= deadline) break;
+  while (ops.size() < options_.max_batch_ops && !transaction_lost) {
+    if (!ops.empty() && absl::Now() >= deadline) break;
     std::optional<Op> op = PopOp();
     if (!op.has_value()) break;
-    absl::Status status = RunOp(op->work, &transaction_lost);
-    outcomes.push_back(Outcome{std::move(op->done), std::move(status)});
+    absl::Status status = RunOp(op->work, isolated, &transaction_lost);
+    ops.push_back(*std::move(op));
+    statuses.push_back(std::move(status));
+    if (!statuses.back().ok() && !isolated && !transaction_lost) {
+      isolated = true;
+      RunAgainIsolated(ops, statuses, &transaction_lost);
+    }
   }
 
   absl::Status commit;
@@ -172,17 +180,22 @@ void WriteQueue::RunBatch() {
   }
   connection.ResetStatements();
   if (commit.ok() && options_.batch_committed) {
-    options_.batch_committed(static_cast<int64_t>(outcomes.size()));
+    options_.batch_committed(static_cast<int64_t>(ops.size()));
   }
 
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(ops.size());
   int64_t committed = 0;
-  for (Outcome& outcome : outcomes) {
-    if (!outcome.status.ok()) continue;
-    if (commit.ok()) {
-      ++committed;
-    } else {
-      outcome.status = commit;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    absl::Status& status = statuses[i];
+    if (status.ok()) {
+      if (commit.ok()) {
+        ++committed;
+      } else {
+        status = commit;
+      }
     }
+    outcomes.push_back(Outcome{std::move(ops[i].done), std::move(status)});
   }
   {
     absl::MutexLock lock(&mu_);
@@ -193,12 +206,42 @@ void WriteQueue::RunBatch() {
   Report(std::move(outcomes));
 }
 
-absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {
+void WriteQueue::RunAgainIsolated(const std::vector<Op>& ops,
+                                  std::vector<absl::Status>& statuses,
+                                  bool* transaction_lost) {
   Connection& connection = *connection_;
-  absl::Status status = connection.Prepare("SAVEPOINT write_queue_op").Run();
+  absl::Status status = connection.Prepare("ROLLBACK").Run();
+  // The rows the ops changed are as they were before them, and so must be
+  // what the connection keeps of them.
+  sql::ConfigChanged(connection);
+  if (status.ok()) status = connection.Prepare("BEGIN IMMEDIATE").Run();
   if (!status.ok()) {
-    *transaction_lost = !connection.in_transaction();
-    return status;
+    // The ops that succeeded get the batch's error at its end.
+    *transaction_lost = true;
+    return;
+  }
+  // Alone, the op failed on the state the rollback restored: its outcome
+  // stands.
+  if (ops.size() == 1) return;
+  isolated_batches_left_ = options_.isolated_batches_after_failure;
+  {
+    absl::MutexLock lock(&mu_);
+    ++stats_.batches_run_again;
+  }
+  for (size_t i = 0; i < ops.size() && !*transaction_lost; ++i) {
+    statuses[i] = RunOp(ops[i].work, /*isolated=*/true, transaction_lost);
+  }
+}
+
+absl::Status WriteQueue::RunOp(const WriteFn& work, bool isolated,
+                               bool* transaction_lost) {
+  Connection& connection = *connection_;
+  if (isolated) {
+    absl::Status status = connection.Prepare("SAVEPOINT write_queue_op").Run();
+    if (!status.ok()) {
+      *transaction_lost = !connection.in_transaction();
+      return status;
+    }
   }
   absl::Status result =
       work ? work(connection)
@@ -217,20 +260,22 @@ absl::Status WriteQueue::RunOp(const WriteFn& work, bool* transaction_lost) {
         "COMMIT or ROLLBACK");
   }
   // A deferred foreign key violation would only fail the COMMIT, and with it
-  // every op in the batch; pin it on the op that caused it.
+  // every op in the batch; pin it on the op that caused it. (The ops before
+  // it left none: they would have failed.)
   if (result.ok() && connection.has_deferred_foreign_key_violations()) {
     result = absl::FailedPreconditionError(
         "the write leaves deferred foreign key constraints violated");
   }
+  if (!isolated) return result;
   if (result.ok()) {
-    status = connection.Prepare("RELEASE write_queue_op").Run();
+    absl::Status status = connection.Prepare("RELEASE write_queue_op").Run();
     if (status.ok()) return absl::OkStatus();
     result = status;
   }
   // The rows the op changed are as they were before it, and so must be
   // what the connection keeps of them.
   sql::ConfigChanged(connection);
-  status = connection.Prepare("ROLLBACK TO write_queue_op").Run();
+  absl::Status status = connection.Prepare("ROLLBACK TO write_queue_op").Run();
   if (status.ok()) status = connection.Prepare("RELEASE write_queue_op").Run();
   if (!status.ok()) *transaction_lost = true;
   return result;

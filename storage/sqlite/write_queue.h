@@ -29,6 +29,10 @@ struct WriteQueueOptions {
   // burst cannot delay everything queued behind it (or another process's
   // writer) for long. Every batch runs at least one op.
   absl::Duration max_batch_duration = absl::Milliseconds(50);
+  // After a batch had to run again (see WriteQueue), this many batches run
+  // each op in its own savepoint, so that ops failing one after another do
+  // not make every batch run twice: at worst, a batch in 17 runs again.
+  int isolated_batches_after_failure = 16;
   // Called on the writer thread after each commit with the number of ops
   // that shared it (see StoreObserver::batch_committed); may be empty.
   std::function<void(int64_t ops)> batch_committed;
@@ -38,6 +42,9 @@ struct WriteQueueStats {
   int64_t transactions_committed = 0;
   int64_t ops_committed = 0;
   int64_t ops_failed = 0;
+  // Batches rolled back and run again, each op in its own savepoint,
+  // because an op failed outside one.
+  int64_t batches_run_again = 0;
   // Ops submitted and not yet taken by a batch.
   int64_t queued = 0;
 };
@@ -49,10 +56,18 @@ struct WriteQueueStats {
 // Outcomes are reported on a second thread, in commit order, so that the
 // writer goes on to the next batch while callers are answered.
 //
-// Each op runs inside its own SAVEPOINT of the batch's transaction: an op
-// that fails is rolled back alone and gets its own error, the others still
-// commit. Ops must not BEGIN, COMMIT or ROLLBACK themselves (they may use
-// their own SAVEPOINTs).
+// An op that fails is rolled back alone and gets its own error; the others
+// still commit. Ops usually succeed, so a batch runs them without a
+// savepoint each: a savepoint copies aside every page an op changes before
+// changing it, about a seventh of the writer's time per move. When one
+// fails, the batch is rolled back and run again from its first op, each op
+// inside its own SAVEPOINT, and so are the next
+// WriteQueueOptions::isolated_batches_after_failure batches. (An op that
+// fails first in its batch needs no second run: the rollback restores the
+// state it failed on.) Ops must therefore be safe to run again from the
+// start (whatever they change outside the connection, a later run
+// overwrites), and must not BEGIN, COMMIT or ROLLBACK themselves (they may
+// use their own SAVEPOINTs).
 //
 // Thread-safe.
 class WriteQueue {
@@ -108,14 +123,25 @@ class WriteQueue {
   void Report(std::vector<Outcome> outcomes);
   void RunReporter();
   std::optional<Op> PopOp();
-  // Runs one op in its savepoint; sets *transaction_lost when the batch's
-  // transaction did not survive it.
-  absl::Status RunOp(const WriteFn& work, bool* transaction_lost);
+  // Runs one op, in its own savepoint when `isolated`; sets
+  // *transaction_lost when the batch's transaction did not survive it. An
+  // op that fails without a savepoint leaves its changes in the transaction.
+  absl::Status RunOp(const WriteFn& work, bool isolated,
+                     bool* transaction_lost);
+  // Rolls back the batch's transaction, whose last op failed outside a
+  // savepoint, and runs `ops` again in a new one, each in its own savepoint,
+  // setting `statuses` to their outcomes; sets *transaction_lost when the
+  // transaction did not survive.
+  void RunAgainIsolated(const std::vector<Op>& ops,
+                        std::vector<absl::Status>& statuses,
+                        bool* transaction_lost);
   void FailQueuedBatch(const absl::Status& status);
 
   // Only the writer thread touches the connection.
   const std::unique_ptr<Connection> connection_;
   const WriteQueueOptions options_;
+  // Batches still to run each op in its own savepoint. Writer thread only.
+  int isolated_batches_left_ = 0;
 
   mutable absl::Mutex mu_;
   absl::CondVar work_ready_;

@@ -105,7 +105,8 @@ class WriteQueueTest : public ::testing::Test {
     auto started = std::make_shared<absl::Notification>();
     database_->Write(
         [this, started](Connection&) {
-          started->Notify();
+          // Its batch may run again (an op failed): only the first run waits.
+          if (!started->HasBeenNotified()) started->Notify();
           release_writer_.WaitForNotification();
           return absl::OkStatus();
         },
@@ -143,6 +144,8 @@ TEST_F(WriteQueueTest, WriteAndWaitReturnsTheOpsOutcome) {
       [](Connection&) { return absl::NotFoundError("job 7 not found"); });
   EXPECT_EQ(custom, absl::NotFoundError("job 7 not found"));
   EXPECT_EQ(CountItems(), 1);
+  // Each failed alone in its batch: rolling back was enough.
+  EXPECT_EQ(database_->write_stats().batches_run_again, 0);
 }
 
 TEST_F(WriteQueueTest, OutcomesArriveInCommitOrderWithoutHoldingTheWriter) {
@@ -263,7 +266,13 @@ TEST_F(WriteQueueTest, FailingOpIsRolledBackAloneInItsBatch) {
 
   BlockWriter();
   Outcomes outcomes;
-  database_->Write(InsertItemFn("first"), outcomes.Record("first"));
+  std::atomic<int> first_runs{0};
+  database_->Write(
+      [&](Connection& connection) {
+        ++first_runs;
+        return InsertItem(connection, "first");
+      },
+      outcomes.Record("first"));
   database_->Write(
       [](Connection& connection) {
         absl::Status status = InsertItem(connection, "partial");
@@ -293,6 +302,101 @@ TEST_F(WriteQueueTest, FailingOpIsRolledBackAloneInItsBatch) {
   EXPECT_EQ(after.transactions_committed - before.transactions_committed, 1);
   EXPECT_EQ(after.ops_committed - before.ops_committed, 3);
   EXPECT_EQ(after.ops_failed - before.ops_failed, 2);
+  // The ops ran without savepoints until "gives_up" failed; then the batch
+  // ran again from its start, each op in its own savepoint, and so did the
+  // rest of it: "duplicate" failing did not make it run a third time.
+  EXPECT_EQ(after.batches_run_again - before.batches_run_again, 1);
+  EXPECT_EQ(first_runs, 2);
+}
+
+// Runs `ops` as one batch of `database`: queued behind an op that holds the
+// writer until they all are. Returns their outcomes, in order.
+std::vector<absl::Status> RunAsOneBatch(
+    Database& database, const std::vector<Database::WriteFn>& ops) {
+  auto started = std::make_shared<absl::Notification>();
+  auto release = std::make_shared<absl::Notification>();
+  database.Write(
+      [started, release](Connection&) {
+        if (!started->HasBeenNotified()) started->Notify();
+        release->WaitForNotification();
+        return absl::OkStatus();
+      },
+      nullptr);
+  started->WaitForNotification();
+  Outcomes outcomes;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    database.Write(ops[i], outcomes.Record(std::to_string(i)));
+  }
+  release->Notify();
+  outcomes.WaitFor(ops.size());
+  std::vector<absl::Status> statuses;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    statuses.push_back(outcomes.Get(std::to_string(i)));
+  }
+  return statuses;
+}
+
+TEST(WriteQueueIsolationTest, BatchesAfterARunAgainGiveEachOpASavepoint) {
+  TempDir dir;
+  DatabaseOptions options;
+  options.path = dir.File("isolation.sqlite");
+  options.max_batch_duration = absl::InfiniteDuration();
+  options.isolated_batches_after_failure = 2;
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(options, kSchema);
+  ASSERT_TRUE(database.ok()) << database.status();
+
+  // A batch of an insert that counts its runs and an op that fails after
+  // changing a row, so that only a savepoint (or the batch's rollback)
+  // undoes it.
+  int runs = 0;
+  int batch = 0;
+  const auto run_batch = [&] {
+    ++batch;
+    const std::string name = "kept-" + std::to_string(batch);
+    runs = 0;
+    std::vector<absl::Status> statuses =
+        RunAsOneBatch(**database, {[&runs, name](Connection& connection) {
+                                     ++runs;
+                                     return InsertItem(connection, name);
+                                   },
+                                   [name](Connection& connection) {
+                                     absl::Status status = InsertItem(
+                                         connection, name + "-undone");
+                                     if (!status.ok()) return status;
+                                     return absl::AbortedError("conflict");
+                                   }});
+    EXPECT_TRUE(statuses[0].ok()) << statuses[0];
+    EXPECT_EQ(statuses[1], absl::AbortedError("conflict"));
+    return (*database)->write_stats().batches_run_again;
+  };
+
+  EXPECT_EQ(run_batch(), 1);  // Without savepoints, then again with them.
+  EXPECT_EQ(runs, 2);
+  EXPECT_EQ(run_batch(), 1);  // The two batches after it: savepoints.
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(run_batch(), 1);
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(run_batch(), 2);  // Without savepoints again.
+  EXPECT_EQ(runs, 2);
+
+  int64_t kept = -1;
+  int64_t undone = -1;
+  ASSERT_TRUE((*database)
+                  ->Read([&](Connection& connection) {
+                    Statement& count = connection.Prepare(
+                        "SELECT count(*) FILTER (WHERE name NOT LIKE "
+                        "'%-undone'), count(*) FILTER (WHERE name LIKE "
+                        "'%-undone') FROM items");
+                    absl::StatusOr<bool> row = count.Step();
+                    if (!row.ok()) return row.status();
+                    kept = count.ColumnInt64(0);
+                    undone = count.ColumnInt64(1);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(kept, 4);
+  EXPECT_EQ(undone, 0);
 }
 
 TEST_F(WriteQueueTest, DeferredForeignKeyViolationFailsOnlyItsOp) {
