@@ -1,7 +1,6 @@
 #include "server/api/call.h"
 
 #include <utility>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "server/api/idempotency.h"
@@ -63,21 +62,6 @@ storage::WriteScope WriteScopeOf(const Caller& caller) {
   return storage::WriteScope::Account(caller.account_id);
 }
 
-void ClearInPlace(google::protobuf::Message& message) {
-  const google::protobuf::Reflection& reflection = *message.GetReflection();
-  std::vector<const google::protobuf::FieldDescriptor*> fields;
-  reflection.ListFields(message, &fields);
-  for (const google::protobuf::FieldDescriptor* field : fields) {
-    if (!field->is_repeated() &&
-        field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
-      ClearInPlace(*reflection.MutableMessage(&message, field));
-    } else {
-      reflection.ClearField(&message, field);
-    }
-  }
-  reflection.MutableUnknownFields(&message)->Clear();
-}
-
 CallLog CallLogOf(const std::string& method, const absl::Status& status,
                   absl::Time start, const Caller& caller) {
   CallLog log;
@@ -118,7 +102,7 @@ grpc::ServerUnaryReactor* UnaryCall::Write(WriteFn write,
        redact = std::move(redact)](storage::Transaction& txn) {
         const State& state = *call.state_;
         // A run again after a conflict answers afresh.
-        ClearInPlace(*state.response);
+        state.response->Clear();
         const absl::Time now = state.env.clock.Now();
         if (!state.policy->idempotent_by_request_id) return write(txn, now);
         return RunOnce(

@@ -56,11 +56,6 @@ struct ServiceEnv {
 // (lock contention), else at error.
 absl::Status ForClient(const absl::Status& status, std::string_view method);
 
-// Clears every field of `message` except that a singular sub-message, itself
-// cleared, stays where it is: pointers a handler took into a response before
-// its write ran still hold when the write runs again.
-void ClearInPlace(google::protobuf::Message& message);
-
 // The scope of the writes of a call by `caller`: its account, or for an
 // operator, whose calls may change any account's rows and the partner
 // listings, the whole deployment.

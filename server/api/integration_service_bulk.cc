@@ -440,7 +440,7 @@ grpc::ServerWriteReactor<ats::v1::BulkOperation>* StartBulkOperation(
        caller = *caller,
        create = std::move(create)](storage::Transaction& txn) {
         // A run again after a conflict answers afresh.
-        ClearInPlace(*stream->created());
+        stream->created()->Clear();
         const absl::Time now = env.clock.Now();
         return RunOnce(
             txn, caller, method, request_id, request, stream->created(), now,

@@ -202,18 +202,20 @@ absl::StatusOr<bool> ApplyIntegrationUpdate(
 }
 
 // Serves `call`, whose request names an integration in `name`: applies
-// `change` to it in one write and answers the integration as stored.
+// `change` to it in one write and answers the integration as stored, in the
+// message `answer` returns. Asked on every run of the write: a run again
+// starts from a cleared response.
 grpc::ServerUnaryReactor* ChangeNamedIntegration(
     const UnaryCall& call, const std::string& name, IntegrationChange change,
-    ats::v1::Integration* response) {
+    std::function<ats::v1::Integration*()> answer) {
   Validator v;
   std::vector<std::string> ids;
   v.Name("name", name, kIntegrationPattern, &ids);
   if (!v.ok()) return call.Finish(v.status());
   return call.Write(
-      [response, caller = call.caller(), id = ids[0],
+      [answer = std::move(answer), caller = call.caller(), id = ids[0],
        change = std::move(change)](storage::Transaction& txn, absl::Time now) {
-        return ChangeIntegration(txn, caller, id, now, change, response);
+        return ChangeIntegration(txn, caller, id, now, change, answer());
       });
 }
 
@@ -446,7 +448,8 @@ grpc::ServerUnaryReactor* IntegrationService::DeactivateIntegration(
     ats::v1::Integration* response) {
   UnaryCall call(env_, context, *request, response);
   if (!call.admitted()) return call.Finish(call.admission());
-  return ChangeNamedIntegration(call, request->name(), Deactivate, response);
+  return ChangeNamedIntegration(call, request->name(), Deactivate,
+                                [response] { return response; });
 }
 
 grpc::ServerUnaryReactor* IntegrationService::ReactivateIntegration(
@@ -455,7 +458,8 @@ grpc::ServerUnaryReactor* IntegrationService::ReactivateIntegration(
     ats::v1::Integration* response) {
   UnaryCall call(env_, context, *request, response);
   if (!call.admitted()) return call.Finish(call.admission());
-  return ChangeNamedIntegration(call, request->name(), Reactivate, response);
+  return ChangeNamedIntegration(call, request->name(), Reactivate,
+                                [response] { return response; });
 }
 
 grpc::ServerUnaryReactor* IntegrationService::RotateSigningSecret(
@@ -473,7 +477,7 @@ grpc::ServerUnaryReactor* IntegrationService::RotateSigningSecret(
         response->set_signing_secret(row.signing_secret);
         return true;
       },
-      response->mutable_integration());
+      [response] { return response->mutable_integration(); });
 }
 
 }  // namespace ats::server
