@@ -94,6 +94,14 @@ ServerMetrics::ServerMetrics(const Clock& clock, int integration_labels)
                                       {},
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512})
                         .With({})),
+      batches_run_again_(
+          registry_
+              .AddCounter("ats_storage_commit_batches_run_again_total",
+                          "Group commits rolled back and run again, each "
+                          "write in a savepoint of its own, because one of "
+                          "their writes failed (SQLite).",
+                          {})
+              .With({})),
       wal_bytes_(Gauge(registry_, "ats_storage_wal_bytes",
                        "Bytes in the SQLite write-ahead log after the latest "
                        "commit.")),
@@ -116,6 +124,7 @@ ServerMetrics::~ServerMetrics() = default;
 storage::StoreObserver ServerMetrics::StoreObserver() {
   storage::StoreObserver observer;
   observer.batch_committed = [this](int64_t writes) { BatchCommitted(writes); };
+  observer.batch_run_again = [this] { batches_run_again_.Increment(); };
   observer.events_changed =
       [this](const std::vector<storage::EventStateChange>& changes) {
         EventsChanged(changes);

@@ -97,6 +97,7 @@ class ServerMetrics {
   // Storage, bulk operations, rate limits.
   metrics::Gauge& write_queue_length_;
   metrics::Histogram& batch_writes_;
+  metrics::Counter& batches_run_again_;
   metrics::Gauge& wal_bytes_;
   metrics::Gauge& bulk_running_;
   metrics::Family<metrics::Counter>& rejections_;

@@ -32,6 +32,10 @@ struct EventStateChange {
 struct StoreObserver {
   // After each group commit, with the number of writes that shared it.
   std::function<void(int64_t writes)> batch_committed;
+  // After a group commit was rolled back to run again, each write in a
+  // savepoint of its own, because one of its writes failed outside one
+  // (SQLite's store; see storage/sqlite/write_queue.h).
+  std::function<void()> batch_run_again;
   // After a write that changed the state of events (creating them
   // included) has committed: each change, in the order made. A write that
   // rolled back reports nothing; an update that leaves an event in the

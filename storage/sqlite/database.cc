@@ -96,6 +96,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   queue_options.isolated_batches_after_failure =
       options.isolated_batches_after_failure;
   queue_options.batch_committed = options.batch_committed;
+  queue_options.batch_run_again = options.batch_run_again;
   auto queue = std::make_unique<WriteQueue>(*std::move(writer), queue_options);
   return std::unique_ptr<Database>(
       new Database(std::move(queue), std::move(checkpointer),

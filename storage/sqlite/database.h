@@ -40,6 +40,8 @@ struct DatabaseOptions {
   int checkpoint_threshold_pages = 10000;
   // See WriteQueueOptions::batch_committed.
   std::function<void(int64_t ops)> batch_committed;
+  // See WriteQueueOptions::batch_run_again.
+  std::function<void()> batch_run_again;
   // Runs on the writer connection once the schema is current, before any
   // other connection opens, for upgrades that need code rather than SQL
   // (sealing stored secrets) and for setting the writer up (watching its

@@ -141,6 +141,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     return absl::OkStatus();
   };
   db_options.batch_committed = options.observer.batch_committed;
+  db_options.batch_run_again = options.observer.batch_run_again;
   absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
       sqlite::Database::Open(db_options);
   if (!db.ok()) return db.status();

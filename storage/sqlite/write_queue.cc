@@ -228,6 +228,7 @@ void WriteQueue::RunAgainIsolated(const std::vector<Op>& ops,
     absl::MutexLock lock(&mu_);
     ++stats_.batches_run_again;
   }
+  if (options_.batch_run_again) options_.batch_run_again();
   for (size_t i = 0; i < ops.size() && !*transaction_lost; ++i) {
     statuses[i] = RunOp(ops[i].work, /*isolated=*/true, transaction_lost);
   }

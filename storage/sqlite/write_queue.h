@@ -36,6 +36,9 @@ struct WriteQueueOptions {
   // Called on the writer thread after each commit with the number of ops
   // that shared it (see StoreObserver::batch_committed); may be empty.
   std::function<void(int64_t ops)> batch_committed;
+  // Called on the writer thread each time a batch is run again (see
+  // WriteQueueStats::batches_run_again); may be empty.
+  std::function<void()> batch_run_again;
 };
 
 struct WriteQueueStats {

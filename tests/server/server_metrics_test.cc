@@ -76,6 +76,7 @@ TEST(ServerMetricsTest, CountsEventsByABoundedSetOfIntegrations) {
       Change("", ats::v1::EVENT_STATE_PENDING, ats::v1::EVENT_STATE_SKIPPED),
   });
   observer.batch_committed(3);
+  observer.batch_run_again();
 
   const MetricSamples samples = Parsed(metrics.registry());
   const MetricSamples expected = {
@@ -95,6 +96,7 @@ TEST(ServerMetricsTest, CountsEventsByABoundedSetOfIntegrations) {
       {"ats_storage_commit_batch_writes_count", 1},
       {"ats_storage_commit_batch_writes_bucket{le=\"2\"}", 0},
       {"ats_storage_commit_batch_writes_bucket{le=\"4\"}", 1},
+      {"ats_storage_commit_batches_run_again_total", 1},
   };
   for (const auto& [series, value] : expected) {
     ASSERT_EQ(samples.count(series), 1u) << series;

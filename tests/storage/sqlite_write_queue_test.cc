@@ -342,6 +342,8 @@ TEST(WriteQueueIsolationTest, BatchesAfterARunAgainGiveEachOpASavepoint) {
   options.path = dir.File("isolation.sqlite");
   options.max_batch_duration = absl::InfiniteDuration();
   options.isolated_batches_after_failure = 2;
+  std::atomic<int> reported_runs_again{0};
+  options.batch_run_again = [&] { ++reported_runs_again; };
   absl::StatusOr<std::unique_ptr<Database>> database =
       Database::Open(options, kSchema);
   ASSERT_TRUE(database.ok()) << database.status();
@@ -379,6 +381,7 @@ TEST(WriteQueueIsolationTest, BatchesAfterARunAgainGiveEachOpASavepoint) {
   EXPECT_EQ(runs, 1);
   EXPECT_EQ(run_batch(), 2);  // Without savepoints again.
   EXPECT_EQ(runs, 2);
+  EXPECT_EQ(reported_runs_again, 2);
 
   int64_t kept = -1;
   int64_t undone = -1;
