@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
     return absl::InvalidArgumentError("database path must name a file, got '" +
                                       options.path + "'");
   }
-  if (options.reader_connections < 1 || options.max_batch_ops < 1 ||
+  if (options.reader_connections < 1 || options.writes.max_batch_ops < 1 ||
       options.checkpoint_threshold_pages < 1) {
     return absl::InvalidArgumentError(
         "database needs at least one reader connection, and a batch size and "
@@ -90,14 +90,7 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
       ReaderPool::Open(options.path, reader_options);
   if (!readers.ok()) return readers.status();
 
-  WriteQueueOptions queue_options;
-  queue_options.max_batch_ops = options.max_batch_ops;
-  queue_options.max_batch_duration = options.max_batch_duration;
-  queue_options.isolated_batches_after_failure =
-      options.isolated_batches_after_failure;
-  queue_options.batch_committed = options.batch_committed;
-  queue_options.batch_run_again = options.batch_run_again;
-  auto queue = std::make_unique<WriteQueue>(*std::move(writer), queue_options);
+  auto queue = std::make_unique<WriteQueue>(*std::move(writer), options.writes);
   return std::unique_ptr<Database>(
       new Database(std::move(queue), std::move(checkpointer),
                    *std::move(readers), *page_bytes));

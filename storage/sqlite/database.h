@@ -26,11 +26,8 @@ struct DatabaseOptions {
   int reader_connections = 4;
   // See ConnectionOptions::synchronous_full.
   bool synchronous_full = false;
-  // See WriteQueueOptions.
-  size_t max_batch_ops = WriteQueueOptions().max_batch_ops;
-  absl::Duration max_batch_duration = WriteQueueOptions().max_batch_duration;
-  int isolated_batches_after_failure =
-      WriteQueueOptions().isolated_batches_after_failure;
+  // How the writer groups writes into commits, and what it reports.
+  WriteQueueOptions writes;
   // See ConnectionOptions::busy_timeout_ms.
   int busy_timeout_ms = 5000;
   // WAL size at which the checkpointer copies it back into the database
@@ -38,10 +35,6 @@ struct DatabaseOptions {
   // often-changed pages (index roots, table tails) once instead of many
   // times.
   int checkpoint_threshold_pages = 10000;
-  // See WriteQueueOptions::batch_committed.
-  std::function<void(int64_t ops)> batch_committed;
-  // See WriteQueueOptions::batch_run_again.
-  std::function<void()> batch_run_again;
   // Runs on the writer connection once the schema is current, before any
   // other connection opens, for upgrades that need code rather than SQL
   // (sealing stored secrets) and for setting the writer up (watching its

@@ -140,8 +140,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(
     watch = *std::move(started);
     return absl::OkStatus();
   };
-  db_options.batch_committed = options.observer.batch_committed;
-  db_options.batch_run_again = options.observer.batch_run_again;
+  db_options.writes.batch_committed = options.observer.batch_committed;
+  db_options.writes.batch_run_again = options.observer.batch_run_again;
   absl::StatusOr<std::unique_ptr<sqlite::Database>> db =
       sqlite::Database::Open(db_options);
   if (!db.ok()) return db.status();

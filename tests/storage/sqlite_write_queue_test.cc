@@ -86,7 +86,7 @@ class WriteQueueTest : public ::testing::Test {
     options.path = dir_.File("db.sqlite");
     // Batches are cut by count only, so what shares a transaction depends on
     // the test's ordering, never on timing.
-    options.max_batch_duration = absl::InfiniteDuration();
+    options.writes.max_batch_duration = absl::InfiniteDuration();
     absl::StatusOr<std::unique_ptr<Database>> database =
         Database::Open(options, kSchema);
     ASSERT_TRUE(database.ok()) << database.status();
@@ -233,8 +233,8 @@ TEST_F(WriteQueueTest, BatchIsCutAtMaxOps) {
   TempDir dir;
   DatabaseOptions options;
   options.path = dir.File("small_batches.sqlite");
-  options.max_batch_ops = 10;
-  options.max_batch_duration = absl::InfiniteDuration();
+  options.writes.max_batch_ops = 10;
+  options.writes.max_batch_duration = absl::InfiniteDuration();
   absl::StatusOr<std::unique_ptr<Database>> database =
       Database::Open(options, kSchema);
   ASSERT_TRUE(database.ok()) << database.status();
@@ -340,10 +340,10 @@ TEST(WriteQueueIsolationTest, BatchesAfterARunAgainGiveEachOpASavepoint) {
   TempDir dir;
   DatabaseOptions options;
   options.path = dir.File("isolation.sqlite");
-  options.max_batch_duration = absl::InfiniteDuration();
-  options.isolated_batches_after_failure = 2;
+  options.writes.max_batch_duration = absl::InfiniteDuration();
+  options.writes.isolated_batches_after_failure = 2;
   std::atomic<int> reported_runs_again{0};
-  options.batch_run_again = [&] { ++reported_runs_again; };
+  options.writes.batch_run_again = [&] { ++reported_runs_again; };
   absl::StatusOr<std::unique_ptr<Database>> database =
       Database::Open(options, kSchema);
   ASSERT_TRUE(database.ok()) << database.status();
