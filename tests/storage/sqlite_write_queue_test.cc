@@ -79,6 +79,22 @@ class Outcomes {
       ABSL_GUARDED_BY(mu_);
 };
 
+// Queues on `database` an op that holds its writer until `release` is
+// notified, and returns once the op runs, so that every op submitted
+// meanwhile waits in the queue. `release` must outlive the op's batch.
+void HoldWriter(Database& database, absl::Notification& release) {
+  auto started = std::make_shared<absl::Notification>();
+  database.Write(
+      [started, &release](Connection&) {
+        // Its batch may run again (an op failed): it signals only once.
+        if (!started->HasBeenNotified()) started->Notify();
+        release.WaitForNotification();
+        return absl::OkStatus();
+      },
+      nullptr);
+  started->WaitForNotification();
+}
+
 class WriteQueueTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -101,18 +117,7 @@ class WriteQueueTest : public ::testing::Test {
 
   // Queues an op that holds the writer until ReleaseWriter(), so every op
   // submitted meanwhile waits in the queue. Once per test.
-  void BlockWriter() {
-    auto started = std::make_shared<absl::Notification>();
-    database_->Write(
-        [this, started](Connection&) {
-          // Its batch may run again (an op failed): only the first run waits.
-          if (!started->HasBeenNotified()) started->Notify();
-          release_writer_.WaitForNotification();
-          return absl::OkStatus();
-        },
-        nullptr);
-    started->WaitForNotification();
-  }
+  void BlockWriter() { HoldWriter(*database_, release_writer_); }
 
   void ReleaseWriter() { release_writer_.Notify(); }
 
@@ -240,12 +245,7 @@ TEST_F(WriteQueueTest, BatchIsCutAtMaxOps) {
   ASSERT_TRUE(database.ok()) << database.status();
 
   absl::Notification release;
-  (*database)->Write(
-      [&](Connection&) {
-        release.WaitForNotification();
-        return absl::OkStatus();
-      },
-      nullptr);
+  HoldWriter(**database, release);
   Outcomes outcomes;
   for (int i = 0; i < 95; ++i) {
     (*database)->Write(InsertItemFn(std::to_string(i)),
@@ -313,21 +313,13 @@ TEST_F(WriteQueueTest, FailingOpIsRolledBackAloneInItsBatch) {
 // writer until they all are. Returns their outcomes, in order.
 std::vector<absl::Status> RunAsOneBatch(
     Database& database, const std::vector<Database::WriteFn>& ops) {
-  auto started = std::make_shared<absl::Notification>();
-  auto release = std::make_shared<absl::Notification>();
-  database.Write(
-      [started, release](Connection&) {
-        if (!started->HasBeenNotified()) started->Notify();
-        release->WaitForNotification();
-        return absl::OkStatus();
-      },
-      nullptr);
-  started->WaitForNotification();
+  absl::Notification release;
+  HoldWriter(database, release);
   Outcomes outcomes;
   for (size_t i = 0; i < ops.size(); ++i) {
     database.Write(ops[i], outcomes.Record(std::to_string(i)));
   }
-  release->Notify();
+  release.Notify();
   outcomes.WaitFor(ops.size());
   std::vector<absl::Status> statuses;
   for (size_t i = 0; i < ops.size(); ++i) {
